@@ -1,0 +1,1 @@
+"""Fitting device-model parameters to measured data (layer 2)."""

@@ -1,0 +1,1 @@
+"""Event-driven (SimPy) models of mixed-signal neuromorphic chips (layer 4)."""

@@ -1,0 +1,73 @@
+"""The interface every device model implements (see ARCHITECTURE.md, "Main interfaces").
+
+All models are vectorised over arrays of devices, use SI units (siemens, seconds, volts) and
+take an explicit ``numpy.random.Generator`` for every random draw. Per-device random draws
+(for example a PCM drift exponent) are made once in :meth:`DeviceModel.program` and kept in
+the returned :class:`DeviceState`, so one device follows one trajectory over repeated reads.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class DeviceState:
+    """The programmed state of an array of devices (all arrays share one shape).
+
+    ``g0``: conductance right after programming (S). ``per_device``: model-specific per-device
+    draws (drift exponents, thresholds, domain coercive voltages, ...), each broadcastable to the
+    array shape or carrying extra trailing axes. ``stuck``: 0 = healthy, 1 = stuck at g_min,
+    2 = stuck at g_max. ``cycles``: write cycles seen by each device (endurance).
+    """
+
+    g0: np.ndarray
+    g_target: np.ndarray
+    per_device: dict[str, np.ndarray] = field(default_factory=dict)
+    stuck: np.ndarray | None = None
+    cycles: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.g0.shape
+
+
+class DeviceModel(abc.ABC):
+    """A memristive device model. Subclasses hold a frozen config dataclass in ``self.config``."""
+
+    name: str = "device"
+
+    @property
+    @abc.abstractmethod
+    def g_min(self) -> float:
+        """Lowest programmable conductance (S)."""
+
+    @property
+    @abc.abstractmethod
+    def g_max(self) -> float:
+        """Highest programmable conductance (S)."""
+
+    @abc.abstractmethod
+    def program(self, g_target: np.ndarray, rng: np.random.Generator) -> DeviceState:
+        """Program devices to ``g_target`` (S): programming noise, faults, per-device draws."""
+
+    @abc.abstractmethod
+    def conductance(self, state: DeviceState, t: float, rng: np.random.Generator | None) -> np.ndarray:
+        """Conductance (S) at time ``t`` (s) after programming, with drift and fresh read noise.
+
+        ``rng=None`` returns the noise-free (expected-trajectory) conductance.
+        """
+
+    def pulse(
+        self,
+        state: DeviceState,
+        polarity: np.ndarray | int,
+        amplitude: np.ndarray | float,
+        width: np.ndarray | float,
+        rng: np.random.Generator,
+    ) -> DeviceState:
+        """Apply one pulse per device (polarity +1 potentiates, -1 depresses, 0 leaves it)."""
+        raise NotImplementedError(f"{type(self).__name__} has no pulsed-update law")
