@@ -1,0 +1,1 @@
+"""Reports and figures: statistics over seeds, plots, Markdown/HTML documents, energy reports."""

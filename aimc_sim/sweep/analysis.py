@@ -1,0 +1,97 @@
+"""Results over seeds: group the rows of a sweep by their parameters, and find the Pareto front."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aimc_sim.errors import ConfigError
+from aimc_sim.report.stats import MeanCI, mean_ci
+from aimc_sim.sweep.pareto import pareto_mask
+from aimc_sim.sweep.store import ResultTable
+
+__all__ = ["Group", "Objective", "aggregate", "parse_objectives", "resolve_metric", "pareto_groups"]
+
+
+@dataclass(frozen=True)
+class Group:
+    """One design point: its parameter values and the statistics of each metric over its seeds."""
+
+    params: dict[str, Any]
+    stats: dict[str, MeanCI]
+
+    def mean(self, metric: str) -> float:
+        return self.stats[metric].mean
+
+
+@dataclass(frozen=True)
+class Objective:
+    """A result column and whether larger is better."""
+
+    column: str
+    maximize: bool
+
+    def __str__(self) -> str:
+        return f"{self.column} ({'max' if self.maximize else 'min'})"
+
+
+def _numeric(table: ResultTable, name: str) -> bool:
+    return table.columns[name].dtype.kind in "biuf"
+
+
+def aggregate(table: ResultTable, params: Sequence[str] | None = None, level: float = 0.95) -> list[Group]:
+    """Group rows that share the values of ``params`` (default: every swept parameter) over seeds."""
+    params = list(table.params if params is None else params)
+    metrics = [m for m in table.metrics if _numeric(table, m)]
+    keys = [tuple(_key(table.columns[p][i]) for p in params) for i in range(len(table))]
+    order: dict[tuple, list[int]] = {}
+    for i, k in enumerate(keys):
+        order.setdefault(k, []).append(i)
+    groups = []
+    for key, rows in order.items():
+        stats = {m: mean_ci(table.columns[m][rows].astype(np.float64), level) for m in metrics}
+        groups.append(Group({p.removeprefix("param/"): v for p, v in zip(params, key)}, stats))
+    return groups
+
+
+def _key(v: Any) -> Any:
+    return v.item() if isinstance(v, np.generic) else v
+
+
+def resolve_metric(table: ResultTable, name: str) -> str | None:
+    """The column for ``name``: itself, or ``extra.<name>`` / ``complexity.<name>`` (None if absent)."""
+    for candidate in (name, f"extra.{name}", f"complexity.{name}"):
+        if candidate in table.columns and _numeric(table, candidate):
+            return candidate
+    return None
+
+
+def parse_objectives(text: str, table: ResultTable, required: bool = True) -> list[Objective]:
+    """``"accuracy:max,energy_j:min"`` -> objectives; a missing column is an error if ``required`` else skipped."""
+    out = []
+    for i, item in enumerate(filter(None, (s.strip() for s in text.split(",")))):
+        name, _, direction = item.partition(":")
+        if direction not in ("max", "min"):
+            raise ConfigError(f"objectives[{i}]", f"must be NAME:max or NAME:min, got {item!r}")
+        column = resolve_metric(table, name)
+        if column is None:
+            if required:
+                known = ", ".join(m for m in table.metrics if _numeric(table, m))
+                raise ConfigError(f"objectives[{i}]", f"no numeric result column {name!r}; the results have: {known}")
+            continue
+        out.append(Objective(column, direction == "max"))
+    if len(out) < 2:
+        raise ConfigError("objectives", f"need at least two objectives found in the results, got {len(out)}")
+    return out
+
+
+def pareto_groups(groups: Sequence[Group], objectives: Sequence[Objective]) -> np.ndarray:
+    """Mask of the design points (seed means) on the Pareto front of ``objectives``."""
+    values = np.array(
+        [[g.stats[o.column].mean if o.column in g.stats else math.nan for o in objectives] for g in groups]
+    ).reshape(len(groups), len(objectives))
+    return pareto_mask(values, [o.maximize for o in objectives])

@@ -1,0 +1,116 @@
+"""Design-space exploration: the Pareto front of a chip-parameter sweep, as a table and a figure."""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from aimc_sim.sweep.analysis import Group, Objective, aggregate, pareto_groups, parse_objectives
+from aimc_sim.sweep.store import ResultTable
+
+__all__ = ["DEFAULT_OBJECTIVES", "DseSummary", "analyze_dse"]
+
+DEFAULT_OBJECTIVES = "accuracy:max,energy_j:min,latency_s:min,area_m2:min"
+
+
+@dataclass(frozen=True)
+class DseSummary:
+    """Design points (seed means), objectives used, the front mask and the files written."""
+
+    groups: list[Group]
+    objectives: list[Objective]
+    on_front: np.ndarray
+    files: list[Path]
+
+
+def _short(groups: list[Group]) -> list[str]:
+    varying = [k for k in groups[0].params if len({str(g.params[k]) for g in groups}) > 1] if groups else []
+    return [", ".join(f"{k.rsplit('.', 1)[-1]}={g.params[k]}" for k in varying) for g in groups]
+
+
+def _fmt(v: float) -> str:
+    return "" if not math.isfinite(v) else f"{v:.4g}"
+
+
+def analyze_dse(table: ResultTable, prefix: str | Path, objectives: str | None = None) -> DseSummary:
+    """Group ``table`` over seeds, find the Pareto front and write ``<prefix>_pareto.{md,csv,png}``.
+
+    ``objectives`` like ``"accuracy:max,energy_j:min"``; by default :data:`DEFAULT_OBJECTIVES`,
+    skipping those the results lack (``area_m2`` is also looked up as ``extra.area_m2``).
+    """
+    from aimc_sim.report.plots import pareto_figure, si_scale, unit_of
+
+    objs = parse_objectives(objectives or DEFAULT_OBJECTIVES, table, required=objectives is not None)
+    groups = aggregate(table)
+    mask = pareto_groups(groups, objs)
+    labels = _short(groups)
+    prefix = Path(prefix)
+    prefix.parent.mkdir(parents=True, exist_ok=True)
+    files = []
+
+    head, *costs = objs
+    y = np.array([g.stats[head.column].mean for g in groups])
+    y_err = np.array([g.stats[head.column].half_width for g in groups])
+    xs = {o.column: np.array([g.stats[o.column].mean for g in groups]) for o in costs}
+    files.append(
+        pareto_figure(
+            y,
+            y_err,
+            xs,
+            mask,
+            f"{prefix}_pareto.png",
+            ylabel=head.column,
+            labels=labels,
+            title=f"Pareto front over {', '.join(map(str, objs))}",
+        )
+    )
+
+    order = sorted(range(len(groups)), key=lambda i: (not mask[i], -y[i] if head.maximize else y[i]))
+    scales = {o.column: si_scale([g.stats[o.column].mean for g in groups], unit_of(o.column)) for o in objs}
+    params = list(groups[0].params) if groups else []
+    header = ["front", *params] + [f"{o.column} [{scales[o.column][1]}]".replace(" []", "") for o in objs]
+    rows = []
+    for i in order:
+        g = groups[i]
+        cells = ["yes" if mask[i] else "", *(str(g.params[p]) for p in params)]
+        for o in objs:
+            st, (factor, _) = g.stats[o.column], scales[o.column]
+            spread = math.isfinite(st.half_width) and st.half_width > 1e-9 * abs(st.mean)
+            ci = f" ± {st.half_width / factor:.2g}" if spread else ""
+            cells.append(f"{_fmt(st.mean / factor)}{ci}")
+        rows.append(cells)
+    md = Path(f"{prefix}_pareto.md")
+    lines = [
+        "# Design-space exploration",
+        "",
+        f"{len(groups)} design points, {int(mask.sum())} on the Pareto front of {', '.join(map(str, objs))}. "
+        "Values are means over seeds ± the 95 % confidence interval.",
+        "",
+        f"![Pareto front]({Path(files[0]).name})",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
+    md.write_text("\n".join(lines) + "\n")
+    files.append(md)
+    csv_path = Path(f"{prefix}_pareto.csv")
+    with csv_path.open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["on_front", *params, *(f"{o.column}_mean" for o in objs), *(f"{o.column}_ci95" for o in objs)])
+        for i in order:
+            g = groups[i]
+            w.writerow(
+                [
+                    int(mask[i]),
+                    *(g.params[p] for p in params),
+                    *(g.stats[o.column].mean for o in objs),
+                    *(g.stats[o.column].half_width for o in objs),
+                ]
+            )
+    files.append(csv_path)
+    return DseSummary(groups, objs, mask, files)
