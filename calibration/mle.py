@@ -30,7 +30,7 @@ from calibration.errors import FitError
 
 @dataclass(frozen=True)
 class Param:
-    """A fitted parameter: start value, bounds (natural scale), log-scale flag and SI unit."""
+    """A fitted parameter: start value, bounds (natural scale), log-scale flag, SI unit and typical magnitude."""
 
     name: str
     init: float
@@ -38,11 +38,12 @@ class Param:
     upper: float = math.inf
     log: bool = False
     unit: str = ""
+    typical: float = 0.0
 
     @property
     def scale(self) -> float:
-        """Linear parameters are optimised as value/scale so that SI-sized values (1e-7 S) are O(1)."""
-        return abs(self.init) if self.init != 0 else 1.0
+        """Linear parameters are optimised as value/scale (``typical``, else |init|) so SI-sized values are O(1)."""
+        return abs(self.typical) or abs(self.init) or 1.0
 
     def to_u(self, v: float) -> float:
         return math.log(v) if self.log else v / self.scale
@@ -200,7 +201,7 @@ def fit_mle(
     if ci == "wald":
         lo_u, hi_u = u_hat - z * se_u, u_hat + z * se_u
     else:
-        lo_u, hi_u = _profile_bounds(f, u_hat, float(res.fun), se_u, bounds, stats.chi2.ppf(level, 1) / 2)
+        lo_u, hi_u = _profile_bounds(f, u_hat, float(res.fun), cov_u, bounds, stats.chi2.ppf(level, 1) / 2)
     values = np.array([p.from_u(x) for p, x in zip(params, u_hat)])
     lo = np.array([p.from_u(x) for p, x in zip(params, lo_u)])
     hi = np.array([p.from_u(x) for p, x in zip(params, hi_u)])
@@ -211,36 +212,50 @@ def _profile_bounds(
     f: Callable[[np.ndarray], float],
     u_hat: np.ndarray,
     f_min: float,
-    se_u: np.ndarray,
+    cov_u: np.ndarray,
     bounds: list,
     drop: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Profile-likelihood interval of each parameter on the optimisation scale."""
+    """Profile-likelihood interval of each parameter on the optimisation scale.
+
+    The nuisance parameters are re-optimised from the deterministic start given by the quadratic
+    approximation (their conditional mean under ``cov_u``), so the profile is a function of u_i alone.
+    """
     k = len(u_hat)
+    se_u = np.sqrt(np.diag(cov_u))
     lo_out, hi_out = np.empty(k), np.empty(k)
     for i in range(k):
         others = [j for j in range(k) if j != i]
-        start = {"x": u_hat[others]}
+        slope = cov_u[others, i] / cov_u[i, i]
+        sub_bounds = [bounds[j] for j in others]
 
-        def excess(ui: float, i: int = i, others: list = others, start: dict = start) -> float:
-            def g(rest: np.ndarray) -> float:
-                u = u_hat.copy()
-                u[i] = ui
-                u[others] = rest
-                return f(u)
-
+        def excess(
+            ui: float, i: int = i, others: list = others, slope: np.ndarray = slope, sb: list = sub_bounds
+        ) -> float:
+            u = u_hat.copy()
+            u[i] = ui
             if others:
-                r = optimize.minimize(g, start["x"], method="L-BFGS-B", bounds=[bounds[j] for j in others])
-                start["x"] = r.x
-                val = float(r.fun)
+
+                def g(rest: np.ndarray) -> float:
+                    u[others] = rest
+                    return f(u)
+
+                x0 = u_hat[others] + slope * (ui - u_hat[i])
+                x0 = np.array(
+                    [
+                        np.clip(x, lo if lo is not None else -np.inf, hi if hi is not None else np.inf)
+                        for x, (lo, hi) in zip(x0, sb)
+                    ]
+                )
+                r = _minimise(g, x0, sb)
+                val = float(min(r.fun, g(x0)))
             else:
-                val = g(np.empty(0))
+                val = f(u)
             return val - f_min - drop
 
         for side, out in ((-1, lo_out), (+1, hi_out)):
-            start["x"] = u_hat[others]
             limit = bounds[i][0] if side < 0 else bounds[i][1]
-            step = 1.5 * se_u[i] * math.sqrt(2 * drop) / 1.96 if se_u[i] > 0 else 1e-3
+            step = se_u[i] * math.sqrt(2 * drop)
             inner, outer = u_hat[i], u_hat[i] + side * step
             for _ in range(30):
                 if limit is not None and side * (outer - limit) >= 0:
@@ -253,8 +268,7 @@ def _profile_bounds(
             if excess(outer) <= 0:
                 out[i] = outer  # the interval reaches the parameter bound
             else:
-                start["x"] = u_hat[others]
-                out[i] = optimize.brentq(excess, inner, outer, xtol=1e-10 * max(1.0, abs(u_hat[i])), rtol=1e-10)
+                out[i] = optimize.brentq(excess, inner, outer, xtol=1e-8 * max(1.0, abs(u_hat[i])))
     return lo_out, hi_out
 
 
