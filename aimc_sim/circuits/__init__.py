@@ -1,0 +1,61 @@
+"""Mixed-signal neuron and synapse circuits (spec ``circuits.md``; discrete SNN forms ``snn.md`` §2-3).
+
+Populations (frozen ``Config`` dataclass + per-instance lognormal mismatch drawn from an explicit
+``rng`` at construction; numba kernels in ``_kernels.py``, numpy twins in ``_reference.py``):
+
+- :class:`DPISynapse` (``DPISynapseConfig``): current-mode DPI, tau = C*U_T/(kappa*I_tau),
+  pulse-driven jumps. ``step(dt, spikes) -> I_syn``; ``run(SpikeTrain, duration, dt) -> (n_steps, n)``.
+- :class:`AdExpNeuron` (``AdExpConfig``): Chicca-2014 DPI neuron with positive feedback, threshold,
+  reset, refractory period and adaptation DPI. ``advance(dt, i_in)`` and ``run(i_in, dt)`` return a
+  :class:`SpikeTrain` (index/time arrays).
+
+Event-driven building blocks for SimPy chip models (advance lazily by any dt between events):
+
+- :func:`dpi_decay(i, dt, tau) <dpi_decay>` exact exponential decay; :func:`dpi_jump` per-spike increment;
+- :func:`adexp_advance(state, dt, i_in, params, t0=..., neurons=...) <adexp_advance>` advances an
+  :class:`AdExpState` in place (bounded exponential-Euler sub-steps while active, one step while
+  quiescent) and returns the spikes; build ``params`` with :func:`adexp_params(config, n, rng)`.
+
+Conversions (``physics``): :func:`tau_from_bias`, :func:`bias_from_tau`, :func:`pulse_width`,
+:func:`pulse_current`; every config has ``from_time_constants(...)`` and ``time_constants()``.
+
+Energy: populations given ``ledger=`` count ``neuron_spike`` (output spikes) and ``synaptic_event``
+(input spikes delivered) in :class:`aimc_sim.cost.Ledger`; the cost model prices them
+(defaults and sources in ``docs/circuits.md``).
+"""
+
+from aimc_sim.circuits.adexp import (
+    NEURON_SPIKE,
+    AdExpConfig,
+    AdExpNeuron,
+    AdExpParams,
+    AdExpState,
+    adexp_advance,
+    adexp_params,
+)
+from aimc_sim.circuits.dpi import SYNAPTIC_EVENT, DPISynapse, DPISynapseConfig, dpi_decay, dpi_jump
+from aimc_sim.circuits.mismatch import MismatchConfig, sample_factors
+from aimc_sim.circuits.physics import bias_from_tau, pulse_current, pulse_width, tau_from_bias
+from aimc_sim.circuits.spikes import SpikeTrain
+
+__all__ = [
+    "NEURON_SPIKE",
+    "SYNAPTIC_EVENT",
+    "AdExpConfig",
+    "AdExpNeuron",
+    "AdExpParams",
+    "AdExpState",
+    "DPISynapse",
+    "DPISynapseConfig",
+    "MismatchConfig",
+    "SpikeTrain",
+    "adexp_advance",
+    "adexp_params",
+    "bias_from_tau",
+    "dpi_decay",
+    "dpi_jump",
+    "pulse_current",
+    "pulse_width",
+    "sample_factors",
+    "tau_from_bias",
+]

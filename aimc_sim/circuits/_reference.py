@@ -1,0 +1,106 @@
+"""Plain-python/numpy references of the kernels in ``_kernels.py`` (spec K-1: equal in float64).
+
+They are written independently of the kernels (vectorised where the arithmetic allows it, scalar
+``math`` calls where the kernel calls libm) and are used by the tests and the benchmarks only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from aimc_sim.circuits._kernels import (
+    H_MIN_FRACTION,
+    IAGAIN,
+    IANORM,
+    IATH,
+    IFLOOR,
+    IGAIN,
+    IRESET,
+    ISLEEP,
+    ISPK,
+    ITAU,
+    JAHP,
+    REL_MAX,
+    TAU,
+    TAUAHP,
+    TREF,
+)
+
+
+def dpi_run_ref(i_syn, tau, jump, t_pulse, ptr, ev_time, dt, n_steps, out) -> None:
+    """Reference of ``dpi_run``: per synapse, walk its events and sample the grid."""
+    for j in range(i_syn.size):
+        events = list(ev_time[ptr[j] : ptr[j + 1]] + t_pulse)
+        cur, t_last = float(i_syn[j]), 0.0
+        for k in range(1, n_steps + 1):
+            tk = k * dt
+            while events and events[0] <= tk:
+                ta = events.pop(0)
+                cur = cur * math.exp(-(ta - t_last) / tau[j]) + jump[j]
+                t_last = ta
+            out[k - 1, j] = cur * math.exp(-(tk - t_last) / tau[j])
+        i_syn[j] = cur * math.exp(-(n_steps * dt - t_last) / tau[j])
+
+
+def _coefficients(im, ia, iin, q):
+    """Fixed point I_eq and rate k of the membrane ODE with coefficients frozen at (im, ia)."""
+    g = 1.0 + ia / q[ITAU]
+    iinf = q[IGAIN] * (iin - ia - q[ITAU]) / q[ITAU]
+    fb = q[IAGAIN] / (1.0 + math.exp(-(im - q[IATH]) / q[IANORM])) * (im + q[IGAIN]) / q[ITAU]
+    return (iinf + fb) / g, im * g / (q[TAU] * (im + q[IGAIN]))
+
+
+def _adexp_substep(im, ia, iin, d, rem, h, q):
+    """One exponential-midpoint sub-step of length <= d: returns (d used, I_mem after d, I_eq, k)."""
+    ieq, k = _coefficients(im, ia, iin, q)
+    grow = k * (ieq - im) / im
+    if grow * d > REL_MAX:
+        d = min(max(REL_MAX / grow, h * H_MIN_FRACTION), rem)
+    imh = max(ieq + (im - ieq) * math.exp(-k * (0.5 * d)), q[IFLOOR])
+    ieq, k = _coefficients(imh, ia * math.exp(-(0.5 * d) / q[TAUAHP]), iin, q)
+    return d, ieq + (im - ieq) * math.exp(-k * d), ieq, k
+
+
+def adexp_run_ref(i_mem, i_ahp, t_refr, i_in, dt, h, p, t0):
+    """Reference of ``adexp_run`` for all neurons from sample 0 (no buffer limit).
+
+    Returns (index, time) lists of the spikes; updates the state arrays in place.
+    """
+    idx, times = [], []
+    n_samples = i_in.shape[0]
+    for i in range(i_mem.size):
+        q = [float(v) for v in p[i]]
+        im, ia, tr = float(i_mem[i]), float(i_ahp[i]), float(t_refr[i])
+        for s in range(n_samples):
+            iin = float(i_in[s, i])
+            t = 0.0
+            while t < dt:
+                rem = dt - t
+                if tr > 0.0:
+                    d = min(tr, rem)
+                    ia *= math.exp(-d / q[TAUAHP])
+                    tr = 0.0 if d == tr else tr - d
+                    t = dt if d == rem else t + d
+                    continue
+                d = min(h, rem)
+                if im <= q[ISLEEP]:
+                    top = q[ISLEEP]
+                    fb_max = q[IAGAIN] / (1.0 + math.exp(-(top - q[IATH]) / q[IANORM])) * (top + q[IGAIN]) / q[ITAU]
+                    if q[IGAIN] * (iin - q[ITAU]) / q[ITAU] + fb_max <= top:
+                        d = rem
+                d, inew, ieq, k = _adexp_substep(im, ia, iin, d, rem, h, q)
+                if inew > q[ISPK]:
+                    dc = min(max(math.log((im - ieq) / (q[ISPK] - ieq)) / k, 0.0), d)
+                    ia = ia * math.exp(-dc / q[TAUAHP]) + q[JAHP]
+                    t = dt if dc == rem else t + dc
+                    idx.append(i)
+                    times.append(t0 + s * dt + t)
+                    im, tr = q[IRESET], q[TREF]
+                else:
+                    im = max(inew, q[IFLOOR])
+                    ia *= math.exp(-d / q[TAUAHP])
+                    t = dt if d == rem else t + d
+        i_mem[i], i_ahp[i], t_refr[i] = im, ia, tr
+    return np.array(idx, dtype=np.int64), np.array(times)

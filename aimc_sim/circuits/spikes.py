@@ -1,0 +1,60 @@
+"""Spike trains as index/time arrays, and the driver loop of the resumable run kernels."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+
+class SpikeTrain(NamedTuple):
+    """Spikes of a population: ``index[k]`` fired at ``time[k]`` [s], sorted by time then index."""
+
+    index: np.ndarray
+    time: np.ndarray
+
+    def counts(self, n: int) -> np.ndarray:
+        """Spike count per neuron (length n)."""
+        return np.bincount(self.index, minlength=n)
+
+    def of(self, i: int) -> np.ndarray:
+        """Spike times of neuron i."""
+        return self.time[self.index == i]
+
+
+def empty_train() -> SpikeTrain:
+    return SpikeTrain(np.zeros(0, dtype=np.int64), np.zeros(0))
+
+
+def sorted_train(index: np.ndarray, time: np.ndarray) -> SpikeTrain:
+    """A SpikeTrain sorted by (time, index)."""
+    order = np.lexsort((index, time))
+    return SpikeTrain(index[order].astype(np.int64), time[order].astype(np.float64))
+
+
+def collect_spikes(
+    n: int,
+    run_chunk: Callable[[np.ndarray, np.ndarray, np.ndarray], None],
+    finished: Callable[[np.ndarray], np.ndarray],
+    cap: int = 32,
+) -> SpikeTrain:
+    """Drive a resumable kernel until every neuron is done and gather its spike buffers.
+
+    ``run_chunk(sel, buf_t, buf_n)`` advances neurons ``sel`` and writes the spike times of
+    ``sel[j]`` to ``buf_t[j, :buf_n[j]]``, stopping a neuron early when its buffer is full.
+    ``finished(sel)`` says which of ``sel`` reached the end. Stragglers are rerun with a
+    buffer twice as large, so memory stays ~n*cap while no spike is ever dropped.
+    """
+    sel = np.arange(n, dtype=np.int64)
+    idx_parts, t_parts = [], []
+    while sel.size:
+        buf_t = np.empty((sel.size, cap))
+        buf_n = np.zeros(sel.size, dtype=np.int64)
+        run_chunk(sel, buf_t, buf_n)
+        keep = np.arange(cap)[None, :] < buf_n[:, None]
+        idx_parts.append(np.repeat(sel, buf_n))
+        t_parts.append(buf_t[keep])
+        sel = sel[~finished(sel)]
+        cap *= 2
+    return sorted_train(np.concatenate(idx_parts), np.concatenate(t_parts))

@@ -1,0 +1,178 @@
+"""DPI/AdExp neuron: spec circuits.md tests DPI-3 (f-I), DPI-4 (mismatch), K-1 (kernel), adaptation."""
+
+import math
+
+import numpy as np
+import pytest
+
+from aimc_sim.circuits import (
+    AdExpConfig,
+    AdExpNeuron,
+    AdExpState,
+    MismatchConfig,
+    _kernels,
+    _reference,
+    adexp_advance,
+    adexp_params,
+)
+from aimc_sim.circuits.spikes import collect_spikes
+from aimc_sim.cost import Ledger
+from aimc_sim.errors import ConfigError
+
+EXACT = MismatchConfig(sigma=0.0)
+
+
+def _linear_config(**kw):
+    """Spec DPI-3 setup: feedback off, no adaptation, I_reset = 100*I_gain."""
+    base = AdExpConfig.from_time_constants(feedback=False, adaptation=False, mismatch=EXACT, **kw)
+    return base.replace(I_reset=100 * base.I_gain)
+
+
+@pytest.mark.parametrize("i_in", [30e-9, 50e-9, 120e-9])
+def test_dpi3_linear_regime_f_i_curve(i_in):
+    """DPI-3: steady ISI = t_ref + tau*ln((I_ss - I_reset)/(I_ss - I_spkthr)) within 1 %."""
+    cfg = _linear_config()
+    pop = AdExpNeuron(cfg, 1)
+    train = pop.run(np.array([i_in]), dt=1e-3, n_samples=400)
+    isi = np.diff(train.time)[1:]
+    i_ss = cfg.I_gain / cfg.I_tau * (i_in - cfg.I_tau)
+    expected = cfg.t_ref + cfg.tau_mem * math.log((i_ss - cfg.I_reset) / (i_ss - cfg.I_spkthr))
+    assert isi.size >= 5
+    np.testing.assert_allclose(isi, expected, rtol=0.01)
+
+
+def test_dpi3_converges_when_the_step_is_halved():
+    """DPI-3 / §9: halving h moves spike times by less than one step (full nonlinear model)."""
+    cfg = AdExpConfig(mismatch=EXACT, I_w_ahp=0.2e-6)
+    a = AdExpNeuron(cfg, 1).run(np.array([40e-9]), dt=1e-3, n_samples=200)
+    b = AdExpNeuron(cfg.replace(h=cfg.h / 2), 1).run(np.array([40e-9]), dt=1e-3, n_samples=200)
+    assert a.time.size == b.time.size >= 5
+    assert np.abs(a.time - b.time).max() < cfg.h
+
+
+def test_no_spikes_below_rheobase():
+    cfg = _linear_config()
+    train = AdExpNeuron(cfg, 1).run(np.array([0.95 * cfg.rheobase()]), dt=1e-3, n_samples=300)
+    assert train.time.size == 0
+
+
+def test_adaptation_first_isi_shorter_than_steady():
+    """Under a step input the adaptation DPI lengthens the ISIs: first ISI < steady ISI."""
+    cfg = AdExpConfig(mismatch=EXACT, I_w_ahp=0.2e-6)  # 4 pA per spike, comparable to I_tau = 5.3 pA
+    train = AdExpNeuron(cfg, 1).run(np.array([40e-9]), dt=1e-3, n_samples=1000)
+    isi = np.diff(train.time)
+    assert isi.size > 10
+    steady = isi[-5:].mean()
+    assert isi[0] < 0.8 * steady
+    assert np.all(np.diff(isi[:5]) > 0)  # ISIs lengthen monotonically at the start
+    no_adapt = AdExpNeuron(cfg.replace(adaptation=False), 1).run(np.array([40e-9]), dt=1e-3, n_samples=1000)
+    assert np.diff(no_adapt.time)[-5:].mean() < 0.8 * steady
+
+
+def test_feedback_lowers_the_firing_threshold():
+    """With the exponential positive feedback, the neuron fires well below the linear rheobase."""
+    cfg = AdExpConfig(mismatch=EXACT, adaptation=False)
+    below = 0.5 * cfg.rheobase()
+    assert AdExpNeuron(cfg, 1).run(np.array([below]), 1e-3, 200).time.size > 0
+    assert AdExpNeuron(cfg.replace(feedback=False), 1).run(np.array([below]), 1e-3, 200).time.size == 0
+
+
+def test_dpi4_tau_mem_mismatch_and_chunking():
+    """DPI-4: sigma of ln(tau_mem) = 0.10 +- 0.01 over 1e4 neurons; chunking gives the same draws."""
+    cfg = AdExpConfig(mismatch=MismatchConfig(sigma=0.1))
+    whole = adexp_params(cfg, 10_000, np.random.default_rng(11))
+    assert np.std(np.log(whole.column("TAU"))) == pytest.approx(0.10, abs=0.01)
+    g = np.random.default_rng(11)
+    parts = np.concatenate([adexp_params(cfg, m, g).table for m in (4000, 6000)])
+    np.testing.assert_array_equal(parts, whole.table)
+
+
+def _random_setup(rng, n=6, k=25):
+    cfg = AdExpConfig(mismatch=MismatchConfig(sigma=0.2), I_w_ahp=0.2e-6, t_ref=0.3e-3)
+    params = adexp_params(cfg, n, rng)
+    i_in = rng.uniform(0.0, 80e-9, size=(k, n))
+    i_in[:, 0] = 0.0  # one quiescent neuron exercises the sleep path
+    return params, i_in
+
+
+def test_k1_adexp_kernel_equals_reference(rng):
+    """K-1: adexp_run (numba, resumed with a 1-spike buffer) == python reference, exactly."""
+    params, i_in = _random_setup(rng)
+    n_samples, n = i_in.shape
+    a = AdExpState.rest(n)
+    b = AdExpState.rest(n)
+    pos_s, pos_t = np.zeros(n, dtype=np.int64), np.zeros(n)
+
+    def run_chunk(sel, buf_t, buf_n):
+        _kernels.adexp_run(
+            a.i_mem, a.i_ahp, a.t_refr, pos_s, pos_t, sel, i_in, n_samples, 1e-3, params.h, params.table, 0.5,
+            buf_t, buf_n,
+        )  # fmt: skip
+
+    train = collect_spikes(n, run_chunk, lambda sel: pos_s[sel] >= n_samples, cap=1)
+    idx, times = _reference.adexp_run_ref(b.i_mem, b.i_ahp, b.t_refr, i_in, 1e-3, params.h, params.table, 0.5)
+    order = np.lexsort((idx, times))
+    assert train.time.size > 10
+    np.testing.assert_array_equal(train.index, idx[order])
+    np.testing.assert_array_equal(train.time, times[order])
+    for x, y in ((a.i_mem, b.i_mem), (a.i_ahp, b.i_ahp), (a.t_refr, b.t_refr)):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_advance_lazily_equals_run(rng):
+    """Event-driven advance over the sample intervals == run over the same samples; subsets too."""
+    params, i_in = _random_setup(rng, n=4, k=10)
+    cfg = AdExpConfig(mismatch=MismatchConfig(sigma=0.2), I_w_ahp=0.2e-6, t_ref=0.3e-3)
+    pop = AdExpNeuron(cfg, 4, np.random.default_rng(5))
+    run = pop.run(i_in, dt=1e-3)
+    state = AdExpState.rest(4)
+    params = adexp_params(cfg, 4, np.random.default_rng(5))
+    idx, tim = [], []
+    for k in range(10):
+        for i in range(4):  # one neuron at a time, as a SimPy process would
+            tr = adexp_advance(state, 1e-3, i_in[k], params, t0=k * 1e-3, neurons=np.array([i]))
+            idx.append(tr.index)
+            tim.append(tr.time)
+    idx, tim = np.concatenate(idx), np.concatenate(tim)
+    order = np.lexsort((idx, tim))
+    np.testing.assert_array_equal(idx[order], run.index)
+    np.testing.assert_array_equal(tim[order], run.time)
+    np.testing.assert_array_equal(state.i_mem, pop.state.i_mem)
+
+
+def test_ledger_counts_neuron_spikes():
+    ledger = Ledger()
+    pop = AdExpNeuron(_linear_config(), 2, ledger=ledger)
+    train = pop.run(np.array([50e-9, 0.0]), dt=1e-3, n_samples=100)
+    assert ledger.total("neuron_spike") == train.index.size > 0
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"C_mem": -3e-12}, "C_mem"),
+        ({"I_tau": 0.0}, "I_tau"),
+        ({"h": 15e-3}, "h"),
+        ({"I_reset": 200e-9}, "I_reset"),
+        ({"I_spkthr": float("inf")}, "I_spkthr"),
+    ],
+)
+def test_bad_config(kwargs, field):
+    """Negative capacitance, zero bias current, h >= tau/2 for the explicit scheme, etc."""
+    with pytest.raises(ConfigError) as e:
+        AdExpConfig.from_dict(kwargs)
+    assert e.value.path == field
+
+
+def test_bad_inputs():
+    pop = AdExpNeuron(AdExpConfig(mismatch=EXACT), 2)
+    with pytest.raises(ConfigError, match="i_in"):
+        pop.run(np.array([[1e-9, np.nan]]), dt=1e-3)
+    with pytest.raises(ConfigError, match="i_in"):
+        pop.advance(1e-3, np.inf)
+    with pytest.raises(ConfigError, match="dt"):
+        pop.advance(float("nan"), 1e-9)
+    with pytest.raises(ConfigError, match="i_in"):
+        pop.run(np.zeros((3, 5)), dt=1e-3)
+    with pytest.raises(ConfigError, match="h"):  # mismatch pushes some tau below 2h
+        AdExpNeuron(AdExpConfig(h=9e-3, mismatch=MismatchConfig(sigma=0.3)), 1000, np.random.default_rng(0))
