@@ -18,9 +18,25 @@ import numpy as np
 
 from device_models.schema import Config, ConfigError, check, in_range
 
-__all__ = ["FaultConfig", "HEALTHY", "STUCK_MIN", "STUCK_MAX", "draw_stuck", "window_scale", "apply_faults", "wear"]
+__all__ = [
+    "FaultConfig",
+    "HEALTHY",
+    "STUCK_MIN",
+    "STUCK_MAX",
+    "draw_stuck",
+    "window_scale",
+    "apply_faults",
+    "wear",
+    "positive_or_inf",
+]
 
 HEALTHY, STUCK_MIN, STUCK_MAX = 0, 1, 2
+
+
+def positive_or_inf(x: object) -> str | None:
+    """Validator: a number > 0, or inf."""
+    ok = isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 and not math.isnan(x)
+    return None if ok else f"must be a number > 0 (or .inf to disable), got {x!r}"
 
 
 @dataclass(frozen=True)
@@ -35,7 +51,7 @@ class FaultConfig(Config):
 
     p_stuck_min: float = field(default=0.0, metadata=check(in_range(0.0, 1.0)))
     p_stuck_max: float = field(default=0.0, metadata=check(in_range(0.0, 1.0)))
-    endurance_cycles: float = field(default=math.inf, metadata=check(lambda x: _pos_or_inf(x)))
+    endurance_cycles: float = field(default=math.inf, metadata=check(positive_or_inf))
     endurance_onset: float = field(default=1.0, metadata=check(in_range(1.0)))
     endurance_window_loss: float = field(default=0.0, metadata=check(in_range(0.0, 1.0)))
     endurance_stuck_at: Literal["min", "max"] = "min"
@@ -53,11 +69,6 @@ class FaultConfig(Config):
     def active(self) -> bool:
         """True when any fault or endurance effect is switched on."""
         return self.p_stuck_min > 0 or self.p_stuck_max > 0 or math.isfinite(self.endurance_cycles)
-
-
-def _pos_or_inf(x: object) -> str | None:
-    ok = isinstance(x, (int, float)) and not isinstance(x, bool) and x > 0 and not math.isnan(x)
-    return None if ok else f"must be a number > 0 (or .inf to disable), got {x!r}"
 
 
 def draw_stuck(shape: tuple[int, ...], cfg: FaultConfig, rng: np.random.Generator | None) -> np.ndarray | None:
