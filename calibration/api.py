@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from calibration.errors import FitError
 from calibration.fitresult import KindFit
 from calibration.measurements import Measurement, load_measurement
+from calibration.mle import bootstrap_ci
 from calibration.preset import base_preset_file, write_preset
 from device_models.registry import load_preset
 
@@ -40,12 +43,29 @@ def fit_measurement(m: Measurement, model: object, *, level: float = 0.95, ci: s
 
 
 def calibrate(
-    base: str, data: Sequence[str | Path | Measurement], *, level: float = 0.95, ci: str = "wald"
+    base: str,
+    data: Sequence[str | Path | Measurement],
+    *,
+    level: float = 0.95,
+    ci: str = "wald",
+    n_boot: int = 200,
+    rng: np.random.Generator | None = None,
 ) -> Calibration:
-    """Fit the device model of preset ``base`` (a shipped name or a YAML path) to measurement files ``data``."""
+    """Fit the device model of preset ``base`` (a shipped name or a YAML path) to measurement files ``data``.
+
+    ``ci``: ``"wald"``, ``"profile"`` or ``"bootstrap"`` (parametric, ``n_boot`` refits drawn with ``rng``).
+    """
     base_preset_file(base)
+    if ci == "bootstrap" and rng is None:
+        raise FitError("rng", "a numpy Generator is required for bootstrap intervals")
     model = load_preset(base)
     measurements = [d if isinstance(d, Measurement) else load_measurement(d) for d in data]
     if not measurements:
         raise FitError("data", "at least one measurement file is needed")
-    return Calibration(base, tuple(fit_measurement(m, model, level=level, ci=ci) for m in measurements))
+    fits = []
+    for m in measurements:
+        fit = fit_measurement(m, model, level=level, ci="wald" if ci == "bootstrap" else ci)
+        if ci == "bootstrap":
+            fit = replace(fit, result=bootstrap_ci(fit.result, fit.simulate, fit.refit, rng, n_boot))
+        fits.append(fit)
+    return Calibration(base, tuple(fits))

@@ -100,13 +100,20 @@ def fit_programming(m: Measurement, model: Any, *, level: float = 0.95, ci: str 
     theta = res.values
     order = np.argsort(gt)
     residuals = {
-        "g_target": gt,
-        "error": ga - gt,
+        "x": gt,
+        "x_label": "target conductance G_T",
+        "x_unit": ("uS", 1e-6),
         "z": std_resid(theta),
-        "censored": zero,
-        "curve_g": gt[order],
-        "curve_sigma": sigma(theta)[order],
-        "base_sigma": sigma(np.asarray(base.prog_coeffs))[order],
+        "data_x": gt,
+        "data_y": ga - gt,
+        "data_label": "programming error G_P - G_T",
+        "y_unit": ("uS", 1e-6),
+        "curves": [
+            (gt[order], sigma(theta)[order], "fitted ±sigma_prog", "C1"),
+            (gt[order], -sigma(theta)[order], "_fitted -sigma_prog", "C1"),
+            (gt[order], sigma(np.asarray(base.prog_coeffs))[order], "base preset ±sigma_prog", "C3"),
+            (gt[order], -sigma(np.asarray(base.prog_coeffs))[order], "_base preset -sigma_prog", "C3"),
+        ],
     }
 
     def simulate(th: np.ndarray, rng: np.random.Generator) -> Measurement:
