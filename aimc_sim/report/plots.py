@@ -132,30 +132,44 @@ def pareto_figure(
 
 
 def breakdown_figure(
-    table: Mapping[str, Mapping[str, float]],
+    panels: Mapping[str, Mapping[str, float]],
     path: str | Path,
     *,
     unit: str,
     title: str,
 ) -> Path:
-    """Horizontal stacked bars: one bar per row key (layer), stacked by column key (component)."""
+    """One horizontal bar panel per entry of ``panels`` ({panel title: {label: value}}), values in SI ``unit``.
+
+    Each bar is annotated with its value and its share of the panel total.
+    """
     plt = _plt()
-    rows = list(table)
-    comps = list(dict.fromkeys(c for r in rows for c in table[r]))
-    values = np.array([[table[r].get(c, 0.0) for c in comps] for r in rows], dtype=float).reshape(len(rows), -1)
-    factor, unit_label = si_scale(values.sum(axis=1) if values.size else [0.0], unit)
-    values = values / factor
-    fig, ax = plt.subplots(figsize=(7.5, 1.2 + 0.45 * max(len(rows), 2)), dpi=120)
-    left = np.zeros(len(rows))
-    cmap = plt.get_cmap("tab10" if len(comps) <= 10 else "tab20")
-    for j, comp in enumerate(comps):
-        ax.barh(rows, values[:, j], left=left, color=cmap(j % cmap.N), label=comp, edgecolor="white", lw=0.5)
-        left += values[:, j]
-    ax.invert_yaxis()
-    ax.set_xlabel(f"{unit_label} per inference")
-    ax.set_title(title)
-    ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, frameon=False, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    panels = {k: v for k, v in panels.items() if v}
+    n = max(len(panels), 1)
+    height = 1.4 + 0.38 * max((len(v) for v in panels.values()), default=2)
+    fig, axes = plt.subplots(1, n, figsize=(5.2 * n, height), dpi=120, squeeze=False)
+    cmap = plt.get_cmap("tab10")
+    for k, (ax, (name, values)) in enumerate(zip(axes[0], panels.items())):
+        labels = list(values)
+        v = np.array([values[lab] for lab in labels], dtype=float)
+        factor, unit_label = si_scale(v, unit)
+        total = v.sum()
+        ax.barh(labels, v / factor, color=cmap(k % 10))
+        for i, x in enumerate(v):
+            share = f" ({x / total:.0%})" if total > 0 else ""
+            ax.annotate(
+                f"{x / factor:.3g}{share}",
+                (x / factor, i),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
+        ax.invert_yaxis()
+        ax.set_xlim(0, max(float(v.max() / factor) * 1.35, 1e-30))
+        ax.set_xlabel(f"{unit_label} per inference")
+        ax.set_title(name, fontsize=10)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)
 

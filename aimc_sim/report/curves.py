@@ -1,0 +1,91 @@
+"""``aimc plot``: metric-vs-parameter curves (e.g. accuracy vs noise) with confidence bands over seeds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from aimc_sim.errors import ConfigError
+from aimc_sim.report.plots import curves_figure, si_scale, unit_of
+from aimc_sim.sweep.analysis import aggregate, resolve_metric
+from aimc_sim.sweep.store import ResultTable
+
+__all__ = ["plot_results"]
+
+
+def _column(table: ResultTable, name: str, what: str) -> str:
+    for candidate in (name, f"param/{name}"):
+        if candidate in table.columns:
+            return candidate
+    resolved = resolve_metric(table, name)
+    if resolved is None:
+        known = ", ".join(c.removeprefix("param/") for c in table.params + table.metrics)
+        raise ConfigError(what, f"no column {name!r} in the results; they have: {known}")
+    return resolved
+
+
+def _varying(table: ResultTable, column: str) -> int:
+    return len({str(v) for v in table.columns[column]})
+
+
+def plot_results(
+    table: ResultTable,
+    path: str | Path,
+    *,
+    x: str | None = None,
+    y: str = "accuracy",
+    by: Sequence[str] | None = None,
+    level: float = 0.95,
+) -> Path:
+    """One curve of ``y`` (mean over seeds, with a ``level`` CI band) against ``x`` per value of ``by``.
+
+    Defaults: ``x`` is the numeric swept parameter with the most distinct values; ``by`` is every
+    other swept parameter that varies.
+    """
+    if len(table) == 0:
+        raise ConfigError("results", "the file has no rows to plot")
+    y_col = _column(table, y, "y")
+    if x is None:
+        numeric = [p for p in table.params if table.columns[p].dtype.kind in "iuf" and _varying(table, p) > 1]
+        if not numeric:
+            raise ConfigError("x", "no numeric swept parameter varies; name one with --x")
+        x_col = max(numeric, key=lambda p: _varying(table, p))
+    else:
+        x_col = _column(table, x, "x")
+    if by is None:
+        by_cols = [p for p in table.params if p != x_col and _varying(table, p) > 1]
+    else:
+        by_cols = [_column(table, b, "by") for b in by]
+    groups = aggregate(table, [x_col, *by_cols], level)
+    x_name = x_col.removeprefix("param/")
+    curves: dict[str, list] = {}
+    for g in groups:
+        label = ", ".join(
+            f"{b.removeprefix('param/').rsplit('.', 1)[-1]}={g.params[b.removeprefix('param/')]}" for b in by_cols
+        )
+        curves.setdefault(label, []).append((g.params[x_name], g.stats[y_col]))
+    factor, unit_label = si_scale([st.mean for pts in curves.values() for _, st in pts], unit_of(y_col))
+    xs_all = sorted({xv for pts in curves.values() for xv, _ in pts})
+    lines = {}
+    for label, pts in curves.items():
+        by_x = dict(pts)
+        st = [by_x.get(xv) for xv in xs_all]
+        mean = np.array([s.mean if s else np.nan for s in st]) / factor
+        low = np.array([s.low if s else np.nan for s in st]) / factor
+        high = np.array([s.high if s else np.nan for s in st]) / factor
+        lines[label] = (mean, low, high)
+    xs = np.asarray(xs_all, dtype=float)
+    positive = xs[xs > 0]
+    logx = bool(positive.size == xs.size and xs.size > 2 and positive.max() / positive.min() > 100)
+    y_name = y_col.removeprefix("extra.")
+    return curves_figure(
+        xs,
+        lines,
+        path,
+        xlabel=x_name,
+        ylabel=f"{y_name} [{unit_label}]" if unit_label else y_name,
+        title=f"{y_name} vs {x_name.rsplit('.', 1)[-1]} (mean, {level:.0%} CI over seeds)",
+        logx=logx,
+    )
