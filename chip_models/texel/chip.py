@@ -1,0 +1,472 @@
+"""The event-driven TEXEL-style chip: cores of DPI/AdExp neurons with plastic and static synapses.
+
+Execution (SimPy): one *event-source* process per core consumes that core's merged, time-sorted
+input stream window by window (``aer.batch_window``). Each window is handed to a numba kernel
+that advances only the neurons that receive events (lazily, exact decays, bounded AdExp steps
+while active; ``_kernels``), applies the learning rule, and returns the output spikes; at the end
+of the window the awake neurons are advanced too, sleeping ones stay lazy. Output spikes go to
+one *encoder* process per core, which competes for the shared output arbiter (a
+``simpy.Resource`` with ``aer.output_service_time``) before the event leaves the chip. The input
+bus is a FIFO single server with ``aer.input_service_time`` (computed by the Lindley recursion,
+equal to a ``simpy.Resource`` queue, see tests). Nothing loops over idle neurons per time step.
+
+Learning writes to the devices: ``parallel_write()`` (host command, default trigger) or, with
+``devices.write_trigger = write_on_flip``, a POT/DEP write right after the event that flipped a
+binary weight; presynaptic reads between writes go through the normaliser (``readout``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+
+from aimc_sim.cost import Ledger
+from aimc_sim.errors import ConfigError
+from chip_models.texel import _kernels as K
+from chip_models.texel.aer import AerError, SpikeInput, validate_input
+from chip_models.texel.config import TexelConfig
+from chip_models.texel.devices import DeviceSockets
+from chip_models.texel.learning import drift
+
+LAYER = "texel"
+NEURON_SPIKE, SYNAPTIC_EVENT, DEVICE_WRITE, ROUTER_EVENT = (
+    "neuron_spike",
+    "synaptic_event",
+    "device_write",
+    "router_event",
+)
+
+
+@dataclass(frozen=True)
+class Probes:
+    """Sample times (s) at which to record the state of global neuron ``neuron`` and its plastic synapse ``synapse``."""
+
+    t: np.ndarray
+    neuron: int
+    synapse: int = 0
+
+
+@dataclass
+class ChipResult:
+    """What one :meth:`TexelChip.run` produced.
+
+    ``spike_t/spike_neuron``: spikes at the neurons (global index = core·neurons_per_core + neuron).
+    ``out_t/out_neuron``: the same events as delivered by the AER output (after arbitration and
+    latency; those still queued at the end of the run are delivered by the next run).
+    ``probes``: columns of ``_kernels.PROBE_COLS``. ``rho``/``weights``: capacitor state and binary
+    readout at the end. ``counts``: plastic/static synaptic events, weight flips, spikes.
+    """
+
+    t_start: float
+    t_end: float
+    spike_t: np.ndarray
+    spike_neuron: np.ndarray
+    out_t: np.ndarray
+    out_neuron: np.ndarray
+    probes: dict[str, np.ndarray]
+    rho: np.ndarray
+    weights: np.ndarray
+    counts: dict[str, int]
+
+
+def _factors(sigma: float, form: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    if sigma == 0.0:
+        return np.ones(shape)
+    xi = rng.standard_normal(shape)
+    return np.exp(sigma * xi) if form == "lognormal" else np.maximum(1.0 + sigma * xi, 0.01)
+
+
+class TexelChip:
+    """The chip: ``TexelChip(config, rng)``, then :meth:`run` (repeatedly), :meth:`parallel_write`,
+    :meth:`power_cycle`, :meth:`set_dc`; the :attr:`ledger` counts every event."""
+
+    def __init__(self, config: TexelConfig | None = None, rng: np.random.Generator | None = None):
+        if not isinstance(rng, np.random.Generator):
+            raise ConfigError("rng", f"must be a numpy.random.Generator, got {rng!r}")
+        self.config = cfg = config if config is not None else TexelConfig.default()
+        self.rng = rng
+        inv = cfg.inventory
+        self.n_neurons, self.n_plastic, self.n_static = inv.neurons, inv.plastic_per_neuron, inv.static_per_neuron
+        n, p = self.n_neurons, self.n_plastic
+        self.ledger = Ledger()
+        self.env = simpy.Environment()
+        self.arbiter = simpy.Resource(self.env, capacity=1)
+        self._build_params(rng)
+        self.ns = np.zeros((n, K.N_STATE))
+        self.ns[:, K.I_MEM] = cfg.neuron.i0
+        self.x_pre = np.zeros(n * p)
+        self.rho = np.full(n * p, cfg.learning.rho_init)
+        self.t_syn = np.zeros(n * p)
+        self.counters = np.zeros(4, dtype=np.int64)
+        self.sockets: DeviceSockets | None = None
+        self.jump_dev = np.zeros(n * p)
+        if cfg.devices.kind != "capacitor":
+            high = self.rho > cfg.learning.theta_rho
+            self.sockets = DeviceSockets(cfg.devices, n * p, high, rng)
+            self._written = high.copy()
+            self._refresh_device_reads()
+        self._bus_free = -math.inf
+        self._pending: SpikeInput | None = None
+        self._delivered: list[tuple[float, int]] = []
+        self._stores = [simpy.Store(self.env) for _ in range(inv.cores)]
+        for c in range(inv.cores):
+            self.env.process(self._encoder(c))
+
+    # ------------------------------------------------------------------ construction
+    def _build_params(self, rng: np.random.Generator) -> None:
+        cfg, n, p, s = self.config, self.n_neurons, self.n_plastic, self.n_static
+        nc, sc, lc = cfg.neuron, cfg.synapse, cfg.learning
+        mm = cfg.mismatch
+        f = _factors(mm.sigma_ln, mm.form, (n, 10), rng)
+        fs = _factors(mm.sigma_ln, mm.form, (n * p, 2), rng)
+        fst = _factors(mm.sigma_ln, mm.form, (max(n * s, 1),), rng)[: n * s]
+        npar = np.zeros((n, K.N_PAR))
+        i_tau = nc.i_tau * f[:, 0]
+        npar[:, K.I_TAU] = i_tau
+        npar[:, K.TAU_MEM] = nc.tau_mem / f[:, 0]
+        npar[:, K.I_GAIN] = nc.i_gain * f[:, 1]
+        npar[:, K.I_SPKTHR] = nc.i_spkthr * f[:, 2]
+        npar[:, K.I_RESET] = nc.i_reset
+        npar[:, K.T_REF] = nc.t_ref / f[:, 3] if nc.refractory else 0.0
+        tau_ahp = nc.tau_ahp / f[:, 4]
+        npar[:, K.TAU_AHP] = tau_ahp
+        ahp = nc.ahp_gain_ratio * nc.i_w_ahp * f[:, 5] * -np.expm1(-nc.t_pulse_ahp / tau_ahp)
+        npar[:, K.AHP_JUMP] = ahp if nc.adaptation else 0.0
+        npar[:, K.I_A_GAIN] = nc.i_a_gain * f[:, 6] if nc.feedback else 0.0
+        npar[:, K.I_A_TH] = nc.i_a_th
+        npar[:, K.I_A_NORM] = nc.i_a_norm
+        npar[:, K.I_SLEEP] = nc.floor_factor * nc.i0
+        npar[:, K.I_ZERO] = nc.i0
+        tau_syn = sc.tau_syn / f[:, 7]
+        npar[:, K.TAU_SYN] = tau_syn
+        npar[:, K.TAU_POST] = lc.tau_post / f[:, 8]
+        npar[:, K.TAU_CA] = lc.tau_ca / f[:, 9]
+        npar[:, K.DT_MAX] = nc.dt_max
+        self.npar = npar
+        self.tau_pre = lc.tau_pre / fs[:, 1]
+        syn_gain = sc.gain_ratio * -np.expm1(-sc.t_pulse / tau_syn)  # per neuron, circuits.md §2
+        self.jump_cap = sc.w_max * fs[:, 0] * np.repeat(syn_gain, p)
+        self.read_gain = np.repeat(sc.gain_ratio * -np.expm1(-cfg.read.t_read / tau_syn), p)
+        w_static = np.tile(np.asarray(sc.static_weights, dtype=float), n) * fst
+        self.jump_static = w_static * np.repeat(syn_gain, s)
+        self.lp = np.array(
+            [
+                lc.a_pre,
+                lc.a_post,
+                lc.theta_pre,
+                lc.theta_post,
+                lc.rho_neg,
+                lc.rho_neg2,
+                lc.c,
+                lc.x_floor,
+                lc.a_ca,
+                lc.x_ca_max,
+                lc.theta_ca_low,
+                lc.ca_high,
+                1.0 if lc.plastic_enable else 0.0,
+                lc.tau_rho,
+                lc.alpha,
+                lc.beta,
+                lc.theta_rho,
+            ]
+        )
+
+    # ------------------------------------------------------------------ public state
+    @property
+    def now(self) -> float:
+        """Chip time (s): the end of the last run."""
+        return float(self.env.now)
+
+    def neuron_index(self, core: int, neuron: int) -> int:
+        """Global neuron index of (core, neuron)."""
+        return core * self.config.inventory.neurons_per_core + neuron
+
+    def sync_synapses(self) -> None:
+        """Bring every pre-trace and ρ to the current time (exact decay and drift)."""
+        dt = self.now - self.t_syn
+        self.x_pre *= np.exp(-dt / self.tau_pre)
+        self.rho[:] = drift(self.rho, dt, self.config.learning)
+        self.t_syn[:] = self.now
+
+    def weights(self) -> np.ndarray:
+        """Binary readout [ρ > θ_ρ] of every plastic synapse, shape (neurons, plastic)."""
+        self.sync_synapses()
+        return (self.rho > self.config.learning.theta_rho).reshape(self.n_neurons, self.n_plastic)
+
+    def device_read(self) -> np.ndarray:
+        """I_norm/norm_bias of every plastic synapse read through its devices, shape (neurons, plastic)."""
+        self._need_devices("device_read")
+        return self.sockets.read(self.config.read).reshape(self.n_neurons, self.n_plastic)
+
+    def set_rho(self, rho: np.ndarray) -> None:
+        """Set the capacitor variable ρ of every plastic synapse (shape (neurons, plastic), values in [0, 1])."""
+        rho = np.asarray(rho, dtype=float)
+        if rho.shape != (self.n_neurons, self.n_plastic):
+            raise ConfigError("rho", f"must have shape ({self.n_neurons}, {self.n_plastic}), got {rho.shape}")
+        if not np.all((rho >= 0.0) & (rho <= 1.0)):
+            raise ConfigError("rho", "values must be in [0, 1]")
+        self.sync_synapses()
+        self.rho[:] = rho.ravel()
+
+    def set_dc(self, neurons: np.ndarray | int, current: float) -> None:
+        """Set a DC input current (A) into the given global neurons from now on."""
+        idx = np.atleast_1d(np.asarray(neurons))
+        if idx.dtype.kind not in "iu" or ((idx < 0) | (idx >= self.n_neurons)).any():
+            raise ConfigError("neurons", f"must be integer neuron indices in 0..{self.n_neurons - 1}, got {neurons!r}")
+        if not (isinstance(current, (int, float)) and math.isfinite(current) and 0.0 <= current <= 1e-3):
+            raise ConfigError("current", f"must be a finite current in [0, 1e-3] A, got {current!r}")
+        self.ns[idx, K.I_DC] = current
+
+    # ------------------------------------------------------------------ devices
+    def _need_devices(self, what: str) -> None:
+        if self.sockets is None:
+            raise ConfigError("devices.kind", f"{what} needs devices on the synapses, but kind is 'capacitor'")
+
+    def _refresh_device_reads(self) -> None:
+        frac = self.sockets.read(self.config.read)
+        self.jump_dev = frac * self.config.read.norm_bias * self.read_gain
+
+    def _write(self, idx: np.ndarray, high: np.ndarray) -> int:
+        pulses = self.sockets.write(idx, high, self.rng)
+        self._written[idx] = high
+        self.ledger.add(DEVICE_WRITE, pulses, layer=LAYER)
+        self._refresh_device_reads()
+        return pulses
+
+    def parallel_write(self) -> int:
+        """Host command: write the binary state of every plastic synapse to its devices at once
+        (POT where ρ > θ_ρ, DEP elsewhere). Returns the number of synapses written."""
+        self._need_devices("parallel_write")
+        self.sync_synapses()
+        high = self.rho > self.config.learning.theta_rho
+        self._write(np.arange(high.size), high)
+        self.ledger.add("parallel_write", 1, layer=LAYER)
+        return int(high.size)
+
+    def _write_flips(self) -> None:
+        want = self.rho > self.config.learning.theta_rho
+        idx = np.flatnonzero(want != self._written)
+        if idx.size:
+            self._write(idx, want[idx])
+
+    def power_cycle(self) -> np.ndarray:
+        """Simulated power cycle: capacitors, traces and neurons reset; ρ restored from the devices
+        (1 where I_pos > I_neg, else 0). Returns the restored binary weights (neurons, plastic)."""
+        self._need_devices("power_cycle")
+        frac = self.sockets.read(self.config.read)
+        self.rho[:] = np.where(frac > 0.0, 1.0, 0.0)
+        self.x_pre[:] = 0.0
+        self.t_syn[:] = self.now
+        self.ns[:, K.I_MEM] = self.config.neuron.i0
+        self.ns[:, [K.I_AHP, K.I_EXC, K.I_INH, K.X_POST, K.X_CA]] = 0.0
+        self.ns[:, K.REF_UNTIL] = 0.0
+        return self.weights()
+
+    # ------------------------------------------------------------------ running
+    def run(self, inputs: SpikeInput | None, duration: float, probes: Probes | None = None) -> ChipResult:
+        """Run the chip for ``duration`` seconds from :attr:`now`, feeding ``inputs`` (absolute times)."""
+        if not (isinstance(duration, (int, float)) and math.isfinite(duration) and duration > 0):
+            raise ConfigError("duration", f"must be a finite number > 0 s, got {duration!r}")
+        t_start, t_end = self.now, self.now + float(duration)
+        inp = validate_input(inputs if inputs is not None else SpikeInput.empty(), self.config.inventory, t_start)
+        if len(inp) and inp.t[-1] > t_end:
+            i = int(np.searchsorted(inp.t, t_end, side="right"))
+            raise AerError(
+                f"inputs.t[{i}]", f"event at {float(inp.t[i])!r} s is after the end of this run ({t_end!r} s)"
+            )
+        probe_ev = self._probe_events(probes, t_start, t_end)
+        ev_t, ev_n, ev_s = self._arrivals(inp, t_end)
+        if probe_ev is not None:
+            ev_t = np.concatenate([ev_t, probe_ev[0]])
+            order = np.argsort(ev_t, kind="stable")
+            ev_t = ev_t[order]
+            ev_n = np.concatenate([ev_n, probe_ev[1]])[order]
+            ev_s = np.concatenate([ev_s, probe_ev[2]])[order]
+        self._spikes: list[tuple[np.ndarray, np.ndarray]] = []
+        self._probe_rows: list[np.ndarray] = []
+        counts0 = self.counters.copy()
+        npc = self.config.inventory.neurons_per_core
+        core_of = ev_n // npc
+        for c in range(self.config.inventory.cores):
+            m = core_of == c
+            self.env.process(self._event_source(c, ev_t[m], ev_n[m], ev_s[m], t_end))
+        self.env.run(until=t_end)
+        self._flush(np.arange(self.n_neurons, dtype=np.int64), t_end, force=True)
+        return self._result(t_start, t_end, counts0)
+
+    def _probe_events(self, probes: Probes | None, t0: float, t1: float):
+        if probes is None:
+            return None
+        t = np.asarray(probes.t, dtype=float)
+        if t.ndim != 1 or (t.size and (np.any(np.diff(t) < 0) or t[0] < t0 or t[-1] > t1)):
+            raise ConfigError("probes.t", f"must be sorted times within the run [{t0!r}, {t1!r}] s")
+        if not 0 <= probes.neuron < self.n_neurons:
+            raise ConfigError("probes.neuron", f"must be in 0..{self.n_neurons - 1}, got {probes.neuron!r}")
+        if not 0 <= probes.synapse < self.n_plastic:
+            raise ConfigError("probes.synapse", f"must be in 0..{self.n_plastic - 1}, got {probes.synapse!r}")
+        k = t.size
+        return t, np.full(k, probes.neuron, dtype=np.int64), np.full(k, -1 - probes.synapse, dtype=np.int64)
+
+    def _arrivals(self, inp: SpikeInput, t_end: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Input events after the input bus (FIFO, service time) and latency; late ones wait for the next run."""
+        aer = self.config.aer
+        t = inp.t
+        if aer.input_service_time > 0 and t.size:
+            arr = np.maximum(t, self._bus_free)
+            t = K.fifo_departures(arr, aer.input_service_time)
+            self._bus_free = float(t[-1])
+        t = t + aer.input_latency
+        npc = self.config.inventory.neurons_per_core
+        new = SpikeInput(t, inp.core, inp.neuron, inp.synapse)
+        if self._pending is not None:
+            new = SpikeInput.concat([self._pending, new])
+            self._pending = None
+        late = new.t > t_end
+        if late.any():
+            self._pending = SpikeInput(new.t[late], new.core[late], new.neuron[late], new.synapse[late])
+        ok = ~late
+        return new.t[ok], (new.core[ok] * npc + new.neuron[ok]).astype(np.int64), new.synapse[ok].astype(np.int64)
+
+    def _buffers(self, n_events: int) -> None:
+        cfg = self.config
+        cap = 2 * cfg.inventory.neurons_per_core * (int(math.ceil(cfg.aer.batch_window / cfg.neuron.dt_max)) + 2)
+        cap += 2 * n_events + 16
+        if getattr(self, "_out_t", None) is None or self._out_t.size < cap:
+            self._out_t = np.empty(cap)
+            self._out_n = np.empty(cap, dtype=np.int64)
+
+    def _kernel(self, ev_t, ev_n, ev_s, i, j, n_out, probe_buf, n_probe):
+        return K.run_events(
+            ev_t,
+            ev_n,
+            ev_s,
+            i,
+            j,
+            self.ns,
+            self.npar,
+            self.lp,
+            self.x_pre,
+            self.rho,
+            self.t_syn,
+            self.tau_pre,
+            self.jump_cap,
+            self.jump_dev,
+            self.jump_static,
+            self.n_plastic,
+            self.n_static,
+            self.sockets is not None,
+            self.sockets is not None and self.config.devices.write_trigger == "write_on_flip",
+            self._out_t,
+            self._out_n,
+            n_out,
+            probe_buf,
+            n_probe,
+            self.counters,
+        )
+
+    def _flush(self, neurons: np.ndarray, t: float, force: bool = False) -> int:
+        self._buffers(0)
+        if force:
+            n_out = 0
+            for n in neurons:
+                n_out = K.advance_neuron(
+                    n, t, self.ns, self.npar, self.lp, self.x_pre, self.rho, self.t_syn, self.tau_pre,
+                    self.n_plastic, self._out_t, self._out_n, n_out, self.counters,
+                )  # fmt: skip
+        else:
+            n_out = K.flush_active(
+                neurons, t, self.ns, self.npar, self.lp, self.x_pre, self.rho, self.t_syn, self.tau_pre,
+                self.n_plastic, self._out_t, self._out_n, 0, self.counters,
+            )  # fmt: skip
+        self._collect(n_out)
+        return n_out
+
+    def _collect(self, n_out: int) -> None:
+        if n_out == 0:
+            return
+        t = self._out_t[:n_out].copy()
+        nn = self._out_n[:n_out].copy()
+        order = np.argsort(t, kind="stable")
+        t, nn = t[order], nn[order]
+        self._spikes.append((t, nn))
+        self.ledger.add(NEURON_SPIKE, n_out, layer=LAYER)
+        aer = self.config.aer
+        if aer.output_service_time == 0.0:  # a zero-time arbiter never reorders or delays
+            self._delivered.extend(zip((t + aer.output_latency).tolist(), nn.tolist()))
+            self.ledger.add(ROUTER_EVENT, n_out, layer=LAYER)
+        else:
+            npc = self.config.inventory.neurons_per_core
+            for ti, ni in zip(t.tolist(), nn.tolist()):
+                self._stores[ni // npc].put((ti, ni))
+
+    def _event_source(self, core: int, ev_t, ev_n, ev_s, t_end: float):
+        """SimPy process: consume this core's input stream window by window."""
+        env = self.env
+        npc = self.config.inventory.neurons_per_core
+        nrn = np.arange(core * npc, (core + 1) * npc, dtype=np.int64)
+        w = self.config.aer.batch_window
+        i = 0
+        t0 = env.now
+        while True:
+            t1 = min(t0 + w, t_end)
+            j = int(np.searchsorted(ev_t, t1, side="right" if t1 >= t_end else "left"))
+            n_probe_ev = int(np.count_nonzero(ev_s[i:j] < 0))
+            probe_buf = np.empty((n_probe_ev, len(K.PROBE_COLS)))
+            self._buffers(j - i)
+            n_probe = 0
+            while i < j:
+                n_before = self.counters[0] + self.counters[1]
+                i, n_out, n_probe = self._kernel(ev_t, ev_n, ev_s, i, j, 0, probe_buf, n_probe)
+                self.ledger.add(SYNAPTIC_EVENT, self.counters[0] + self.counters[1] - n_before, layer=LAYER)
+                self._collect(n_out)
+                if self.sockets is not None and self.config.devices.write_trigger == "write_on_flip":
+                    self._write_flips()
+            if n_probe:
+                self._probe_rows.append(probe_buf[:n_probe])
+            self._flush(nrn, t1)
+            if t1 >= t_end:
+                return
+            yield env.timeout(t1 - env.now)
+            t0 = t1
+
+    def _encoder(self, core: int):
+        """SimPy process: AER output encoder of one core, contending for the shared arbiter."""
+        env, aer, store = self.env, self.config.aer, self._stores[core]
+        while True:
+            t, n = yield store.get()
+            if t > env.now:
+                yield env.timeout(t - env.now)
+            with self.arbiter.request() as req:
+                yield req
+                yield env.timeout(aer.output_service_time)
+            self._delivered.append((env.now + aer.output_latency, n))
+            self.ledger.add(ROUTER_EVENT, 1, layer=LAYER)
+
+    def _result(self, t_start: float, t_end: float, counts0: np.ndarray) -> ChipResult:
+        if self._spikes:
+            st = np.concatenate([s[0] for s in self._spikes])
+            sn = np.concatenate([s[1] for s in self._spikes])
+            order = np.argsort(st, kind="stable")
+            st, sn = st[order], sn[order]
+        else:
+            st, sn = np.zeros(0), np.zeros(0, dtype=np.int64)
+        done = [d for d in self._delivered if d[0] <= t_end]
+        self._delivered = [d for d in self._delivered if d[0] > t_end]
+        done.sort(key=lambda d: d[0])
+        out_t = np.array([d[0] for d in done], dtype=float)
+        out_n = np.array([d[1] for d in done], dtype=np.int64)
+        rows = np.concatenate(self._probe_rows) if self._probe_rows else np.zeros((0, len(K.PROBE_COLS)))
+        rows = rows[np.argsort(rows[:, 0], kind="stable")]
+        probes = {name: rows[:, i] for i, name in enumerate(K.PROBE_COLS)}
+        d = self.counters - counts0
+        counts = {
+            "plastic_events": int(d[0]),
+            "static_events": int(d[1]),
+            "weight_flips": int(d[2]),
+            "spikes": int(d[3]),
+        }
+        w = self.weights()
+        return ChipResult(t_start, t_end, st, sn, out_t, out_n, probes, self.rho.copy(), w, counts)

@@ -1,0 +1,28 @@
+"""Energy bookkeeping of the chip (spec §8 power model, circuits.md §10):
+
+E = P_static·T + N_spk·E_spk + N_sop·E_sop + N_hop·E_hop + N_write·E_write,
+
+with the counts taken from the chip's :class:`aimc_sim.cost.Ledger` and the prices from the chip
+config (``energy`` section of ``texel.yaml``, each number with its source).
+"""
+
+from __future__ import annotations
+
+from aimc_sim.cost import Ledger
+from aimc_sim.errors import ConfigError
+from chip_models.texel.config import EnergyConfig
+
+
+def energy_report(ledger: Ledger, duration: float, cfg: EnergyConfig) -> dict[str, float]:
+    """Energy (J) per component over ``duration`` seconds, the total and the mean power (W)."""
+    if not duration > 0:
+        raise ConfigError("duration", f"must be > 0 s, got {duration!r}")
+    parts = {
+        "static": cfg.static_power * duration,
+        "spikes": cfg.e_spike * ledger.total("neuron_spike"),
+        "synaptic_events": cfg.e_synaptic_event * ledger.total("synaptic_event"),
+        "router_events": cfg.e_router_event * ledger.total("router_event"),
+        "device_writes": cfg.e_device_write * ledger.total("device_write"),
+    }
+    total = sum(parts.values())
+    return {**parts, "total": total, "power": total / duration}
