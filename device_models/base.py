@@ -50,6 +50,11 @@ class DeviceModel(abc.ABC):
     def g_max(self) -> float:
         """Highest programmable conductance (S)."""
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """Documented physical bounds (S) of every conductance the model returns (default [0, inf))."""
+        return 0.0, float("inf")
+
     @abc.abstractmethod
     def program(self, g_target: np.ndarray, rng: np.random.Generator) -> DeviceState:
         """Program devices to ``g_target`` (S): programming noise, faults, per-device draws."""

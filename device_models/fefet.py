@@ -136,10 +136,6 @@ class FeFETModel(DeviceModel):
     def g_max(self) -> float:
         return float(channel_conductance(threshold_voltage(1.0, self.config), self.config))
 
-    @property
-    def bounds(self) -> tuple[float, float]:
-        return 0.0, math.inf
-
     def program(self, g_target: np.ndarray, rng: np.random.Generator | None) -> DeviceState:
         cfg = self.config
         gt = np.asarray(require_finite("g_target", g_target), dtype=float)

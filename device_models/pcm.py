@@ -238,10 +238,6 @@ class PCMModel(DeviceModel):
     def g_max(self) -> float:
         return self.config.g_max
 
-    @property
-    def bounds(self) -> tuple[float, float]:
-        return 0.0, math.inf
-
     def program(self, g_target: np.ndarray, rng: np.random.Generator | None) -> DeviceState:
         cfg = self.config
         gt = np.asarray(require_finite("g_target", g_target), dtype=float)

@@ -188,10 +188,6 @@ class RRAMModel(DeviceModel):
     def g_max(self) -> float:
         return self.config.g_max
 
-    @property
-    def bounds(self) -> tuple[float, float]:
-        return 0.0, math.inf
-
     def _check_targets(self, g_target: np.ndarray) -> np.ndarray:
         gt = np.asarray(require_finite("g_target", g_target), dtype=float)
         if gt.size and (gt.min() < self.g_min or gt.max() > self.g_max):

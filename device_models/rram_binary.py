@@ -82,10 +82,6 @@ class BinaryRRAMModel(DeviceModel):
     def g_max(self) -> float:
         return self.config.g_lrs
 
-    @property
-    def bounds(self) -> tuple[float, float]:
-        return 0.0, math.inf
-
     def _draw_g(self, lrs: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
         cfg = self.config
         if rng is None:
