@@ -105,11 +105,12 @@ class S4DModel:
                 raise DataError(k, f"must have shape {shape}, got {a.shape}")
             if a.dtype.kind not in "fiu" or not np.all(np.isfinite(a)):
                 raise DataError(k, "must be a finite real array")
-        self.weights = {k: np.asarray(weights[k], dtype=np.float64) for k in shapes}
-        self.layers = [self._deploy(i) for i in range(config.n_layers)]
+        self.weights = {k: np.asarray(weights[k]) for k in shapes}  # as stored (saved back unchanged)
+        w64 = {k: v.astype(np.float64) for k, v in self.weights.items()}
+        self.layers = [self._deploy(w64, i) for i in range(config.n_layers)]
         wb = config.w_bits
-        self.encoder = (quantise(self.weights["encoder.weight"], wb, 0), self.weights["encoder.bias"])
-        self.decoder = (quantise(self.weights["decoder.weight"], wb, 0), self.weights["decoder.bias"])
+        self.encoder = (quantise(w64["encoder.weight"], wb, 0), w64["encoder.bias"])
+        self.decoder = (quantise(w64["decoder.weight"], wb, 0), w64["decoder.bias"])
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -147,8 +148,8 @@ class S4DModel:
         """The same weights under a changed config, e.g. ``with_config(w_bits=4)`` for PTQ."""
         return S4DModel(self.config.replace(**changes), self.weights, self.metadata)
 
-    def _deploy(self, i: int) -> DeployedLayer:
-        cfg, w, p = self.config, self.weights, f"layers.{i}."
+    def _deploy(self, w: dict[str, np.ndarray], i: int) -> DeployedLayer:
+        cfg, p = self.config, f"layers.{i}."
         dA, dB = discretise(w[p + "ssm.log_dt"], w[p + "ssm.log_A_real"], w[p + "ssm.A_imag"], cfg.discretisation)
         dA, n_clamped, n_collapsed = quantise_abar(dA, cfg.a_bits, cfg.clamp_eps)
         qB = quantise(np.stack([dB.real, dB.imag], -1), cfg.w_bits, 0)
@@ -186,15 +187,16 @@ class S4DModel:
         if mode not in ("fft", "recurrent", "fused"):
             raise ConfigError("mode", f"must be one of 'fft', 'recurrent', 'fused', got {mode!r}")
 
-        def ssm(i: int, u: np.ndarray) -> np.ndarray:
-            lay = self.layers[i]
-            if mode == "fft":
-                return ssm_fft(u, ssm_kernel(lay.dA, lay.dB, lay.C, u.shape[1]), lay.D)
-            if mode == "recurrent":
-                return ssm_recurrence(u, lay.dA, lay.dB, lay.C, lay.D).astype(u.dtype)
-            return ssm_fused(u, lay.M)
+        return self.run(x, lambda i, u: self.ssm_forward(i, u, mode), _float_linear)
 
-        return self.run(x, ssm, _float_linear)
+    def ssm_forward(self, i: int, u: np.ndarray, mode: str = "recurrent") -> np.ndarray:
+        """Float SSM of layer ``i`` on u (B, L, H) as FFT convolution, complex recurrence or fused real loop."""
+        lay = self.layers[i]
+        if mode == "fft":
+            return ssm_fft(u, ssm_kernel(lay.dA, lay.dB, lay.C, u.shape[1]), lay.D)
+        if mode == "recurrent":
+            return ssm_recurrence(u, lay.dA, lay.dB, lay.C, lay.D).astype(u.dtype)
+        return ssm_fused(u, lay.M)
 
     def run(self, x: np.ndarray, ssm: SSMFn, linear: LinearFn) -> np.ndarray:
         """The block structure with pluggable SSM and dense-product implementations (float or hardware)."""

@@ -1,0 +1,95 @@
+"""One-call evaluation of a workload sweep point, for the sweep runner.
+
+``evaluate(point, seed) -> Result`` where ``point`` is a plain nested dict::
+
+    {
+        "model": "s4d_digits_float",            # shipped model name (workloads/models/) or a checkpoint path,
+                                                # or {"name": ..., <S4DConfig overrides, e.g. "w_bits": 4 for PTQ>}
+        "hardware": {                           # fields of workloads.s4d.hardware.S4DHardwareConfig
+            "tile": {"preset": "pcm-default", "adc": {"bits": 6}},   # or a preset name / YAML path
+            "backend": "analog",                # analog | float (FP32 digital baseline)
+            "recurrence": "analog",             # analog (fused matrices on tiles) | digital (Abar*x near memory)
+            "t": 0.0,                           # seconds after programming (drift)
+            "cost_model": "default",
+        },
+        "dataset": {"name": "digits_pixel", "n_test": 100},   # + builder options (classes, seq_len, ...)
+    }
+
+The result is fully determined by ``point`` and ``seed``: the data split is fixed (dataset seed 0 unless the
+point sets ``dataset.seed``), and ``seed`` drives every hardware random draw (programming noise, faults, read
+noise). Models and data sets are cached per process, so small ``n_test`` points are fast.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from aimc_sim.errors import ConfigError
+from workloads.data import SequenceDataset, load_dataset
+from workloads.result import Result
+from workloads.s4d.model import S4DModel
+
+MODEL_DIR = Path(__file__).resolve().parent / "models"
+_SUFFIXES = (".safetensors", ".npz", ".h5", ".hdf5")
+
+
+def model_path(name: str) -> Path:
+    """Resolve a shipped model name (e.g. ``s4d_digits_float``) or a path to a checkpoint file."""
+    p = Path(name)
+    if p.suffix in _SUFFIXES and p.is_file():
+        return p
+    for suffix in _SUFFIXES:
+        if (MODEL_DIR / f"{name}{suffix}").is_file():
+            return MODEL_DIR / f"{name}{suffix}"
+    shipped = sorted({f.stem for f in MODEL_DIR.glob("*") if f.suffix in _SUFFIXES})
+    raise ConfigError("model", f"unknown model {name!r}; shipped models: {', '.join(shipped)} (or a checkpoint path)")
+
+
+@lru_cache(maxsize=32)
+def _model(name: str, overrides: tuple[tuple[str, Any], ...]) -> S4DModel:
+    return S4DModel.load(model_path(name), **dict(overrides))
+
+
+@lru_cache(maxsize=16)
+def _dataset(name: str, options: tuple[tuple[str, Any], ...]) -> SequenceDataset:
+    return load_dataset(name, **dict(options))
+
+
+def _freeze(d: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in d.items()))
+
+
+def load_model(spec: str | dict[str, Any]) -> S4DModel:
+    """The model of a point: a name/path, or ``{"name": ..., **config_overrides}`` (cached)."""
+    if isinstance(spec, str):
+        return _model(spec, ())
+    if isinstance(spec, dict) and isinstance(spec.get("name"), str):
+        rest = {k: v for k, v in spec.items() if k != "name"}
+        return _model(spec["name"], _freeze(rest))
+    raise ConfigError("model", f"must be a model name, a path or a mapping with 'name', got {spec!r}")
+
+
+def evaluate(point: dict[str, Any], seed: int) -> Result:
+    """Evaluate one sweep point (see the module docstring) with all randomness drawn from ``seed``."""
+    if not isinstance(point, dict):
+        raise ConfigError("point", f"must be a mapping with keys model, hardware, dataset, got {point!r}")
+    unknown = set(point) - {"model", "hardware", "dataset"}
+    if unknown:
+        raise ConfigError(f"point.{sorted(unknown)[0]}", "unknown key; allowed: model, hardware, dataset")
+    if "model" not in point:
+        raise ConfigError("point.model", "required key is missing")
+    model = load_model(point["model"])
+    ds = dict(point.get("dataset") or {"name": "digits_pixel"})
+    if "name" not in ds:
+        raise ConfigError("dataset.name", "required key is missing")
+    name, n_test = ds.pop("name"), ds.pop("n_test", None)
+    data = _dataset(name, _freeze(ds))
+    if data.d_in != model.config.d_in or data.n_classes != model.config.n_classes:
+        raise ConfigError(
+            "dataset",
+            f"{name!r} has d_in={data.d_in}, {data.n_classes} classes; the model expects "
+            f"d_in={model.config.d_in}, {model.config.n_classes} classes",
+        )
+    return model.on(point.get("hardware") or {}).evaluate(data, n_test=n_test, seed=seed)

@@ -1,0 +1,266 @@
+"""Running an S4D-family model on simulated crossbar tiles (``ssm.md`` 5.3, 8).
+
+Mapping (``ssm.md`` 5.3): encoder, mixing and decoder are dense :class:`aimc_sim.crossbar.AnalogMatrix`
+objects. With ``recurrence: analog`` each layer's fused real matrices M_h ((2P+1) x (2P+1) per channel, 5.1)
+are packed block-diagonally, k channels per tile with k = min(rows // (2P+1), max_outputs // (2P+1)), and the
+recurrence runs step by step: the array output [x'; y] goes through the ADC, and the state part is fed back
+through the DAC at the next step (so ADC/DAC resolution quantises the state, and programming error in Abar
+compounds over L steps). With ``recurrence: digital`` the SSM (Abar*x elementwise, Bbar*u, C*x, D*u) runs
+in near-memory digital logic and only the dense matrices sit on the arrays. GELU, GLU/GSU gates, LayerNorm,
+residual, pooling and argmax are digital and are counted as digital operations in the ledger.
+
+``backend: float`` runs the same model in FP32 numpy and prices it as a digital FP32 baseline.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aimc_sim.config import Config, check, nonnegative, one_of
+from aimc_sim.cost import Ledger
+from aimc_sim.errors import ConfigError, DataError
+from workloads.data.base import SequenceDataset
+from workloads.result import Result
+from workloads.s4d.model import S4DModel, score
+
+DIGITAL_EVENTS = ("fp32_mac", "fp32_add", "fp32_mul", "fp32_nonlinear")
+
+
+@dataclass(frozen=True)
+class S4DHardwareConfig(Config):
+    """Where and how an S4D model runs. ``tile``: a tile preset name, a YAML path, or a dict of tile fields
+    (with an optional ``preset`` key naming the base preset); ``t``: read time after programming (s)."""
+
+    tile: str | dict[str, Any] = "pcm-default"
+    backend: str = field(default="analog", metadata=check(one_of("analog", "float")))
+    recurrence: str = field(default="analog", metadata=check(one_of("analog", "digital")))
+    t: float = field(default=0.0, metadata=check(nonnegative))
+    cost_model: str = "default"
+    batch: int = 512
+
+    def validate(self) -> None:
+        if not isinstance(self.batch, int) or self.batch < 1:
+            raise ConfigError("batch", f"must be an integer >= 1, got {self.batch!r}")
+
+    def tile_config(self) -> Any:
+        """The resolved :class:`aimc_sim.crossbar.TileConfig`."""
+        from aimc_sim.crossbar import load_tile_config
+
+        if isinstance(self.tile, str):
+            return load_tile_config(self.tile)
+        fields = dict(self.tile)
+        base = fields.pop("preset", "pcm-default")
+        return load_tile_config(base, **fields)
+
+
+def hardware_config(hardware: Any) -> S4DHardwareConfig:
+    """Accept a config object, a dict of fields, or a YAML path."""
+    if isinstance(hardware, S4DHardwareConfig):
+        return hardware
+    if isinstance(hardware, (str, Path)):
+        return S4DHardwareConfig.from_yaml(hardware, "hardware")
+    if hardware is None or isinstance(hardware, dict):
+        return S4DHardwareConfig.from_dict(hardware or {}, "hardware")
+    raise ConfigError("hardware", f"must be a config, a dict or a YAML path, got {type(hardware).__name__}")
+
+
+class HardwareS4D:
+    """An :class:`S4DModel` bound to a hardware config; programmed lazily per seed in :meth:`evaluate`."""
+
+    def __init__(self, model: S4DModel, hardware: Any):
+        self.model = model
+        self.hw = hardware_config(hardware)
+
+    # ------------------------------------------------------------------ programming
+    def program(self, rng: np.random.Generator, ledger: Ledger) -> _Programmed:
+        """Program every matrix onto tiles (programming noise and faults are drawn here)."""
+        from aimc_sim.crossbar import AnalogMatrix
+
+        tile = self.hw.tile_config()
+        m = self.model
+        mats: dict[str, Any] = {}
+
+        def dense(name: str, W: np.ndarray) -> None:
+            mats[name] = AnalogMatrix(tile, np.ascontiguousarray(W.T), rng, ledger=ledger, name=name)
+
+        dense("encoder", m.encoder[0])
+        groups: list[list[tuple[np.ndarray, Any]]] = []
+        for i, lay in enumerate(m.layers):
+            if m.config.variant == "gsu":
+                dense(f"layers.{i}.mix.ter_x", lay.mix["W"])
+                dense(f"layers.{i}.mix.ter_w", lay.mix["terW"])
+            else:
+                dense(f"layers.{i}.mix", lay.mix["W"])
+            layer_groups = []
+            if self.hw.recurrence == "analog":
+                S = lay.M.shape[1]
+                k = max(1, min(tile.rows // S, tile.max_outputs // S))
+                kept = np.flatnonzero(lay.channel_mask)
+                for j in range(0, len(kept), k):
+                    ch = kept[j : j + k]
+                    W = np.zeros((len(ch) * S, len(ch) * S))
+                    for q, h in enumerate(ch):
+                        W[q * S : (q + 1) * S, q * S : (q + 1) * S] = lay.M[h].T
+                    name = f"layers.{i}.ssm.g{j // k}"
+                    layer_groups.append((ch, AnalogMatrix(tile, W, rng, ledger=ledger, name=name)))
+            groups.append(layer_groups)
+        dense("decoder", m.decoder[0])
+        return _Programmed(mats, groups)
+
+    # ------------------------------------------------------------------ evaluation
+    def evaluate(self, dataset: SequenceDataset, n_test: int | None = None, seed: int = 0) -> Result:
+        """Accuracy, energy and latency per inference on the first ``n_test`` test samples."""
+        x, y = dataset.test_subset(n_test)
+        if x.shape[1:] != dataset.x_train.shape[1:] or x.shape[2] != self.model.config.d_in:
+            raise DataError("dataset.x_test", f"must have shape (n, L, {self.model.config.d_in}), got {x.shape}")
+        x = self.model.check_input(x, "dataset.x_test")
+        rng = np.random.default_rng(seed)
+        ledger = Ledger()
+        if self.hw.backend == "float":
+            logits = self.model.forward(x, "fused")
+            self._count_float(ledger, x.shape[0], x.shape[1])
+            prog = None
+        else:
+            prog = self.program(rng, ledger)
+            at_programming = Ledger()
+            at_programming.merge(ledger)
+            logits = np.concatenate(
+                [self._run(prog, x[j : j + self.hw.batch], ledger) for j in range(0, len(x), self.hw.batch)]
+            )
+            ledger.merge(at_programming, scale=-1.0)  # programming (writes, calibration) is not per inference
+        return self._result(score(logits, y), len(x), x.shape[1], ledger, prog)
+
+    def _run(self, prog: _Programmed, x: np.ndarray, ledger: Ledger) -> np.ndarray:
+        m, t = self.model, self.hw.t
+
+        def linear(name: str, a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+            layer = name.split(".mix")[0] if name.startswith("layers") else name
+            with ledger.scope(layer):
+                out = prog.mats[name].mvm(a, t=t) + b
+                ledger.add("fp32_add", out.size)
+            return out.astype(np.float32)
+
+        def ssm(i: int, u: np.ndarray) -> np.ndarray:
+            lay = m.layers[i]
+            with ledger.scope(f"layers.{i}"):
+                if self.hw.recurrence == "digital":
+                    self._count_digital_ssm(ledger, lay, u.shape[0] * u.shape[1])
+                    return m.ssm_forward(i, u, "fused")
+                n, L, H = u.shape
+                S = lay.M.shape[1]
+                y = np.zeros_like(u)
+                states = [np.zeros((n, len(ch), S), dtype=np.float32) for ch, _ in prog.groups[i]]
+                for k in range(L):
+                    for (ch, mat), v in zip(prog.groups[i], states):
+                        v[:, :, S - 1] = u[:, k, ch]
+                        out = mat.mvm(v.reshape(n, -1), t=t).reshape(n, len(ch), S)
+                        v[:, :, : S - 1] = out[:, :, : S - 1]
+                        y[:, k, ch] = out[:, :, S - 1]
+            return y
+
+        logits = m.run(x, ssm, linear)
+        self._count_digital_block(ledger, x.shape[0], x.shape[1])
+        return logits
+
+    # ------------------------------------------------------------------ digital op counts
+    def _count_digital_ssm(self, ledger: Ledger, lay: Any, n_steps: int) -> None:
+        modes = int(lay.mode_mask[lay.channel_mask].sum())
+        chans = int(lay.channel_mask.sum())
+        # complex Abar*x (4 mul + 2 add), Bbar*u (2 mul + 2 add), 2 Re(C x) (2 mul + 2 add) per mode; D*u per channel
+        ledger.add("fp32_mul", n_steps * (8 * modes + chans))
+        ledger.add("fp32_add", n_steps * (6 * modes + chans))
+
+    def _count_digital_block(self, ledger: Ledger, n: int, L: int) -> None:
+        cfg = self.model.config
+        H = cfg.d_model
+        steps = n * L
+        for i in range(cfg.n_layers):
+            with ledger.scope(f"layers.{i}"):
+                # activation (GELU / spike / ternarise), gate (sigmoid + product or Hadamard), residual, LayerNorm
+                ledger.add("fp32_nonlinear", steps * H * (2 if cfg.variant != "binary" else 1))
+                ledger.add("fp32_mul", steps * H * 3)
+                ledger.add("fp32_add", steps * H * 4)
+        with ledger.scope("decoder"):
+            ledger.add("fp32_add", steps * H)  # mean-pool
+
+    def _count_float(self, ledger: Ledger, n: int, L: int) -> None:
+        m = self.model
+        steps = n * L
+        with ledger.scope("encoder"):
+            ledger.add("fp32_mac", steps * m.encoder[0].size)
+        for i, lay in enumerate(m.layers):
+            with ledger.scope(f"layers.{i}"):
+                self._count_digital_ssm(ledger, lay, steps)
+                ledger.add("fp32_mac", steps * sum(np.count_nonzero(v) for k, v in lay.mix.items() if v.ndim == 2))
+        with ledger.scope("decoder"):
+            ledger.add("fp32_mac", n * m.decoder[0].size)
+        self._count_digital_block(ledger, n, L)
+
+    # ------------------------------------------------------------------ result
+    def _result(self, acc: float, n: int, L: int, ledger: Ledger, prog: _Programmed | None) -> Result:
+        priced = _price(ledger, self.hw.cost_model)
+        cx = self.model.complexity(self.hw.recurrence)
+        per_layer = {k: v / n for k, v in getattr(priced, "per_layer_j", {}).items()}
+        per_comp = {k: v / n for k, v in getattr(priced, "per_component_j", {}).items()}
+        lat_layer = {k: v / n for k, v in getattr(priced, "per_layer_s", {}).items()}
+        n_tiles = prog.n_tiles() if prog else 0
+        util = prog.utilisation() if prog else math.nan
+        cx |= {"tiles": float(n_tiles), "energy_per_step_j": priced.energy_j / n / L}
+        extra = {"backend": self.hw.backend, "recurrence": self.hw.recurrence, "seq_len": L, "t": self.hw.t}
+        extra |= {f"events.{ev}": v / n for ev, v in _event_totals(ledger).items()}
+        return Result(
+            accuracy=acc,
+            energy_j=priced.energy_j / n,
+            latency_s=priced.latency_s / n,
+            n_samples=n,
+            energy_per_layer_j=per_layer,
+            energy_per_component_j=per_comp,
+            latency_per_layer_s=lat_layer,
+            n_tiles=n_tiles,
+            utilisation=util,
+            complexity=cx,
+            extra=extra,
+        )
+
+
+@dataclass
+class _Priced:
+    energy_j: float = math.nan
+    latency_s: float = math.nan
+
+
+def _event_totals(ledger: Ledger) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for (_, ev), v in ledger.counts.items():
+        out[ev] = out.get(ev, 0.0) + v
+    return out
+
+
+def _price(ledger: Ledger, cost_model: str) -> Any:
+    try:
+        from aimc_sim.cost import CostModel
+    except ImportError:  # the cost model is not in this checkout yet: report counts only
+        return _Priced()
+    return CostModel.load(cost_model).price(ledger)
+
+
+@dataclass
+class _Programmed:
+    mats: dict[str, Any]
+    groups: list[list[tuple[np.ndarray, Any]]]
+
+    def all(self) -> list[Any]:
+        return list(self.mats.values()) + [m for g in self.groups for _, m in g]
+
+    def n_tiles(self) -> int:
+        return int(sum(m.n_tiles for m in self.all()))
+
+    def utilisation(self) -> float:
+        mats = self.all()
+        tiles = np.array([m.n_tiles for m in mats], dtype=float)
+        return float(np.sum(tiles * np.array([m.utilisation for m in mats])) / tiles.sum())

@@ -1,0 +1,148 @@
+"""Train an S4D / Binary S4D / GSU classifier on a sequence data set (CPU torch) and write a checkpoint.
+
+Modes: float training; QAT (``--w-bits`` / ``--a-bits``, STE, optional noise injection ``--sigma-tr``);
+PTQ needs no training (load a float checkpoint with ``S4DModel.load(path, w_bits=4)``). ``--init-from``
+fine-tunes from a checkpoint (e.g. QAT starting from a float model). ``--prune`` marks the exported model
+for structural pruning of zero modes and channels (applied at load time, ``ssm.md`` 6.2).
+
+Example (the shipped float model)::
+
+    python -m workloads.training.s4d_train --out workloads/models/s4d_digits_float.safetensors --epochs 40
+
+The exact command line, the seed and the final accuracies go into the checkpoint metadata ("training").
+After training the checkpoint is re-loaded with the numpy model and its test accuracy is printed too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+import torch
+
+from workloads.data import load_dataset
+from workloads.s4d.config import S4DConfig
+from workloads.s4d.model import S4DModel
+from workloads.training.s4d_torch import TorchS4D
+
+
+def _bits(text: str) -> int | str | None:
+    if text in ("float", "none", "32"):
+        return None
+    return "ternary" if text == "ternary" else int(text)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--out", required=True, help="checkpoint path (.npz, .h5 or .safetensors)")
+    ap.add_argument("--dataset", default="digits_pixel")
+    ap.add_argument("--variant", default="s4d", choices=["s4d", "binary", "gsu"])
+    ap.add_argument("--d-model", type=int, default=64)
+    ap.add_argument("--d-state", type=int, default=16)
+    ap.add_argument("--n-layers", type=int, default=2)
+    ap.add_argument("--init", default="lin", choices=["lin", "inv"])
+    ap.add_argument("--discretisation", default="zoh", choices=["zoh", "bilinear"])
+    ap.add_argument("--no-residual", action="store_true")
+    ap.add_argument("--w-bits", type=_bits, default=None, help="float | 8 | 6 | 4 | 3 | 2 | ternary")
+    ap.add_argument("--a-bits", type=_bits, default=None, help="bits of Abar (default float)")
+    ap.add_argument("--sigma-tr", type=float, default=0.0, help="noise injection, fraction of max|w|")
+    ap.add_argument("--surrogate", default="arctan", choices=["arctan", "fast_sigmoid"])
+    ap.add_argument("--prune", action="store_true")
+    ap.add_argument("--epochs", type=int, default=40)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--lr", type=float, default=0.01)
+    ap.add_argument("--lr-ssm", type=float, default=0.001)
+    ap.add_argument("--dropout", type=float, default=0.0)
+    ap.add_argument("--init-from", default=None, help="checkpoint to start from (QAT fine-tuning)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1)
+    return ap.parse_args(argv)
+
+
+def evaluate_torch(net: TorchS4D, x: np.ndarray, y: np.ndarray) -> float:
+    """Eval-mode accuracy (no noise, no dropout)."""
+    net.eval()
+    with torch.no_grad():
+        pred = net(torch.tensor(x)).argmax(-1).numpy()
+    net.train()
+    valid = y >= 0
+    return float((pred[valid] == y[valid]).mean())
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    data = load_dataset(args.dataset, seed=0)
+    cfg = S4DConfig(
+        d_in=data.d_in,
+        n_classes=data.n_classes,
+        d_model=args.d_model,
+        d_state=args.d_state,
+        n_layers=args.n_layers,
+        variant=args.variant,
+        init=args.init,
+        discretisation=args.discretisation,
+        residual=not args.no_residual,
+        pool="none" if data.per_step else "mean",
+        w_bits=args.w_bits,
+        a_bits=args.a_bits,
+        prune=args.prune,
+    )
+    net = TorchS4D(cfg, rng, args.surrogate, args.dropout)
+    if args.init_from:
+        src = S4DModel.load(args.init_from)
+        with torch.no_grad():
+            for k, v in src.weights.items():
+                net.p(k).copy_(torch.tensor(v, dtype=torch.float32))
+    net.sigma = args.sigma_tr
+    ssm_keys = {"log_dt", "log_A_real", "A_imag"}
+    ssm_p = [p for k, p in net.params.items() if k.split("__")[-1] in ssm_keys]
+    other = [p for k, p in net.params.items() if k.split("__")[-1] not in ssm_keys]
+    opt = torch.optim.AdamW(
+        [
+            {"params": other, "lr": args.lr, "weight_decay": 0.01},
+            {"params": ssm_p, "lr": args.lr_ssm, "weight_decay": 0.0},
+        ]
+    )
+    steps = args.epochs * int(np.ceil(len(data.y_train) / args.batch))
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+    xt, yt = torch.tensor(data.x_train), torch.tensor(data.y_train)
+    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-1)
+    t0 = time.time()
+    for epoch in range(args.epochs):
+        perm = torch.randperm(len(yt))
+        total = 0.0
+        for j in range(0, len(yt), args.batch):
+            idx = perm[j : j + args.batch]
+            logits = net(xt[idx])
+            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), yt[idx].reshape(-1))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += loss.item() * len(idx)
+        if epoch % 5 == 4 or epoch == args.epochs - 1:
+            acc = evaluate_torch(net, data.x_test, data.y_test)
+            print(f"epoch {epoch + 1} loss {total / len(yt):.4f} test {acc:.4f} ({time.time() - t0:.0f} s)", flush=True)
+    acc_torch = evaluate_torch(net, data.x_test, data.y_test)
+    model = S4DModel(cfg, net.state_numpy())
+    acc_np = model.evaluate(data)
+    training = {
+        "command": "python -m workloads.training.s4d_train " + " ".join(sys.argv[1:] if argv is None else argv),
+        "args": {k: v for k, v in vars(args).items()},
+        "dataset": args.dataset,
+        "test_accuracy_torch": acc_torch,
+        "test_accuracy_numpy": acc_np,
+        "train_time_s": time.time() - t0,
+    }
+    model.save(args.out, training=training)
+    print(f"test accuracy torch={acc_torch:.4f} numpy={acc_np:.4f} -> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
