@@ -126,8 +126,18 @@ def _checked(call: Callable[[], Outcome], task: Task) -> Outcome:
         raise SimulationError(f"point {task.hash[:12]} failed: {type(e).__name__}: {e}") from e
 
 
+def _start_method() -> str:
+    """``fork`` (fast: no re-import) when this process runs no other Python thread, else ``spawn``."""
+    import multiprocessing
+    import threading
+
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
 class LocalPoolExecutor:
-    """A reused pool of ``workers`` processes (spawned, so no inherited thread state)."""
+    """A pool of ``workers`` processes, reused for every point of the sweep."""
 
     def __init__(self, workers: int, threads: int = 1):
         import multiprocessing
@@ -135,7 +145,7 @@ class LocalPoolExecutor:
         self.workers = workers
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context("spawn"),
+            mp_context=multiprocessing.get_context(_start_method()),
             initializer=_limit_threads,
             initargs=(threads,),
         )
