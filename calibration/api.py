@@ -19,6 +19,7 @@ from device_models.registry import load_preset
 # measurement kind -> (module, function) of its fitter; every fitter is fit(m, model, level=, ci=).
 FITTERS: dict[str, tuple[str, str]] = {
     "programming": ("calibration.programming", "fit_programming"),
+    "drift": ("calibration.drift", "fit_drift"),
 }
 
 
