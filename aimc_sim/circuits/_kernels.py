@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit, prange
 
 # Columns of the AdExp/DPI-neuron parameter table (one row per neuron).
@@ -147,3 +148,134 @@ def adexp_run(i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, n_samples, dt, h, p
         pos_s[i] = s
         pos_t[i] = t
         buf_n[j] = nsp
+
+
+# --- discrete-time LIF / AdLIF (spec circuits.md §8, snn.md §2-3) ---------------------------------
+
+RESET_TO_VALUE, RESET_SUBTRACT, RESET_NONE = 0, 1, 2
+_S12, _S25, _S27, _S11 = np.uint64(12), np.uint64(25), np.uint64(27), np.uint64(11)
+_XS_MUL = np.uint64(0x2545F4914F6CDD1D)
+_TO_UNIT = 2.0**-53
+
+
+@njit(cache=True, fastmath=False, parallel=True)
+def lif_step(v, ref, i_in, alpha, gain, v_leak, v_th, v_reset, mode, n_ref, spikes):  # pragma: no cover
+    """One LIF step for a (batch, n) state: v = v_leak + alpha*(v - v_leak) + gain*I; spike if v >= v_th.
+
+    Refractory units (ref > 0) count down and keep their post-spike membrane value.
+    """
+    nb, n = v.shape
+    for f in prange(nb * n):
+        b = f // n
+        i = f - b * n
+        if ref[b, i] > 0:
+            ref[b, i] -= 1
+            spikes[b, i] = False
+            continue
+        x = v_leak + alpha[i] * (v[b, i] - v_leak) + gain[i] * i_in[b, i]
+        s = x >= v_th[i]
+        if s:
+            if mode == RESET_TO_VALUE:
+                x = v_reset
+            elif mode == RESET_SUBTRACT:
+                x = x - v_th[i]
+            ref[b, i] = n_ref
+        v[b, i] = x
+        spikes[b, i] = s
+
+
+@njit(cache=True, fastmath=False, parallel=True)
+def lif_drive(
+    v, ref, rng_state, pos, sel, n_steps, alpha, gain, v_leak, v_th, v_reset, mode, n_ref, i_bias, charge, cdf, dt,
+    buf_t, buf_n, n_events,
+):  # fmt: skip  # pragma: no cover
+    """Fused Poisson-input generation and LIF update, time-inner per unit (state stays in registers).
+
+    Unit u (flat index over batch x n; neuron u % n) gets I = i_bias[u] + charge*k/dt per step, with
+    k ~ Poisson drawn by inverse transform on ``cdf`` from the unit's own xorshift64* stream
+    ``rng_state[u]`` (so results do not depend on threading or chunking). Computes in float64.
+    Spike times (end of step, relative to the call) go to ``buf_t[j]``; a unit whose buffer is full
+    stops and resumes later from ``pos[u]``. ``n_events[u]`` accumulates the input events.
+    """
+    n = alpha.size
+    cap = buf_t.shape[1]
+    ncdf = cdf.size
+    poisson = cdf[0] < 1.0
+    q = charge / dt
+    for j in prange(sel.size):
+        u = sel[j]
+        i = u % n
+        x = v[u] * 1.0
+        r = ref[u]
+        st = rng_state[u]
+        s = pos[u]
+        a = alpha[i] * 1.0
+        g = gain[i] * 1.0
+        th = v_th[i] * 1.0
+        ib = i_bias[u] * 1.0
+        nev = 0
+        nsp = 0
+        while s < n_steps and nsp < cap:
+            k = 0
+            if poisson:
+                st ^= st >> _S12
+                st ^= st << _S25
+                st ^= st >> _S27
+                uu = ((st * _XS_MUL) >> _S11) * _TO_UNIT
+                while k < ncdf - 1 and uu >= cdf[k]:
+                    k += 1
+                nev += k
+            s += 1
+            if r > 0:
+                r -= 1
+                continue
+            x = v_leak + a * (x - v_leak) + g * (ib + q * k)
+            if x >= th:
+                if mode == RESET_TO_VALUE:
+                    x = v_reset
+                elif mode == RESET_SUBTRACT:
+                    x = x - th
+                r = n_ref
+                buf_t[j, nsp] = s * dt
+                nsp += 1
+        v[u] = x
+        ref[u] = r
+        rng_state[u] = st
+        pos[u] = s
+        buf_n[j] = nsp
+        n_events[u] += nev
+
+
+@njit(cache=True, fastmath=False, parallel=True)
+def adlif_step(u, w, s_prev, i_in, alpha, ca, beta, cb, a, b, theta, symplectic, spikes):  # pragma: no cover
+    """One AdLIF step for a (batch, n) state, sparch form (snn.md §3.1) or symplectic Euler (§3.2).
+
+    sparch:     w = beta*w + a*u + b*s_prev;  u = alpha*(u - theta*s_prev) + (1 - alpha)*(I - w);  s = u >= theta
+    symplectic: u = alpha*u + (1 - alpha)*(I - w);  s = u >= theta;  u -= theta*s;
+                w = beta*w + (1 - beta)*(a*u + b*s)
+    ``ca = 1 - alpha`` and ``cb = 1 - beta`` are passed in, so float32 states stay in float32.
+    ``s_prev`` holds the previous spikes (0/1 in the state dtype).
+    """
+    nb, n = u.shape
+    for f in prange(nb * n):
+        bb = f // n
+        i = f - bb * n
+        uu = u[bb, i]
+        ww = w[bb, i]
+        sp = s_prev[bb, i]
+        if symplectic:
+            uu = alpha[i] * uu + ca[i] * (i_in[bb, i] - ww)
+            s = uu >= theta[i]
+            if s:
+                uu = uu - theta[i]
+                ww = beta[i] * ww + cb[i] * (a[i] * uu + b[i])
+            else:
+                ww = beta[i] * ww + cb[i] * (a[i] * uu)
+        else:
+            ww = beta[i] * ww + a[i] * uu + b[i] * sp
+            uu = alpha[i] * (uu - theta[i] * sp) + ca[i] * (i_in[bb, i] - ww)
+            s = uu >= theta[i]
+        u[bb, i] = uu
+        w[bb, i] = ww
+        s_prev[bb, i] = s
+        spikes[bb, i] = s

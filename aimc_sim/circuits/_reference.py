@@ -23,6 +23,8 @@ from aimc_sim.circuits._kernels import (
     ITAU,
     JAHP,
     REL_MAX,
+    RESET_SUBTRACT,
+    RESET_TO_VALUE,
     TAU,
     TAUAHP,
     TREF,
@@ -104,3 +106,77 @@ def adexp_run_ref(i_mem, i_ahp, t_refr, i_in, dt, h, p, t0):
                     t = dt if d == rem else t + d
         i_mem[i], i_ahp[i], t_refr[i] = im, ia, tr
     return np.array(idx, dtype=np.int64), np.array(times)
+
+
+def lif_step_ref(v, ref, i_in, alpha, gain, v_leak, v_th, v_reset, mode, n_ref):
+    """Reference of ``lif_step`` (vectorised numpy); updates v, ref in place and returns the spikes."""
+    active = ref == 0
+    ref[~active] -= 1
+    x = v_leak + alpha * (v - v_leak) + gain * i_in
+    s = active & (x >= v_th)
+    if mode == RESET_TO_VALUE:
+        x = np.where(s, v_reset, x)
+    elif mode == RESET_SUBTRACT:
+        x = np.where(s, x - v_th, x)
+    v[active] = x[active]
+    ref[s] = n_ref
+    return s
+
+
+def lif_drive_ref(v, ref, rng_state, n_steps, alpha, gain, v_leak, v_th, v_reset, mode, n_ref, i_bias, charge, cdf, dt):
+    """Reference of ``lif_drive`` for all units at once (numpy over units, python over steps).
+
+    Returns (unit index, spike time, input events per unit); updates the flat state in place.
+    """
+    n = alpha.size
+    units = np.arange(v.size)
+    a, g, th = alpha[units % n].astype(np.float64), gain[units % n].astype(np.float64), v_th[units % n]
+    th = th.astype(np.float64)
+    x = v.astype(np.float64)
+    r = ref.astype(np.int64)
+    st = rng_state.copy()
+    events = np.zeros(v.size, dtype=np.int64)
+    idx, times = [], []
+    q = charge / dt
+    for s in range(1, n_steps + 1):
+        k = np.zeros(v.size, dtype=np.int64)
+        if cdf[0] < 1.0:
+            st ^= st >> np.uint64(12)
+            st ^= st << np.uint64(25)
+            st ^= st >> np.uint64(27)
+            uu = ((st * np.uint64(0x2545F4914F6CDD1D)) >> np.uint64(11)) * 2.0**-53
+            k = np.minimum(np.searchsorted(cdf, uu, side="right"), cdf.size - 1)
+            events += k
+        active = r == 0
+        r[~active] -= 1
+        xn = v_leak + a * (x - v_leak) + g * (i_bias + q * k)
+        spk = active & (xn >= th)
+        if mode == RESET_TO_VALUE:
+            xn = np.where(spk, v_reset, xn)
+        elif mode == RESET_SUBTRACT:
+            xn = np.where(spk, xn - th, xn)
+        x = np.where(active, xn, x)
+        r[spk] = n_ref
+        idx.append(np.flatnonzero(spk))
+        times.append(np.full(idx[-1].size, s * dt))
+    v[:] = x
+    ref[:] = r
+    rng_state[:] = st
+    return np.concatenate(idx), np.concatenate(times), events
+
+
+def adlif_step_ref(u, w, s_prev, i_in, alpha, ca, beta, cb, a, b, theta, symplectic):
+    """Reference of ``adlif_step`` (vectorised numpy); updates the state in place, returns the spikes."""
+    if symplectic:
+        un = alpha * u + ca * (i_in - w)
+        s = un >= theta
+        un = np.where(s, un - theta, un)
+        wn = np.where(s, beta * w + cb * (a * un + b), beta * w + cb * (a * un))
+    else:
+        wn = beta * w + a * u + b * s_prev
+        un = alpha * (u - theta * s_prev) + ca * (i_in - wn)
+        s = un >= theta
+    u[...] = un
+    w[...] = wn
+    s_prev[...] = s
+    return s
