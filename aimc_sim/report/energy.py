@@ -33,10 +33,15 @@ class ReportFiles:
     figures: list[Path]
 
 
+def _num(v: Any) -> float:
+    """A float from a result cell (None or '' for a missing value -> NaN)."""
+    return math.nan if v is None or v == "" else float(v)
+
+
 def breakdown(results: Sequence[Mapping[str, Any]], prefix: str) -> dict[str, float]:
     """Mean over seeds of every ``<prefix>.<name>`` column, in first-seen order."""
     names = list(dict.fromkeys(k[len(prefix) + 1 :] for r in results for k in r if k.startswith(prefix + ".")))
-    return {n: float(np.mean([float(r.get(f"{prefix}.{n}", 0.0) or 0.0) for r in results])) for n in names}
+    return {n: float(np.mean([_num(r.get(f"{prefix}.{n}", 0.0)) for r in results])) for n in names}
 
 
 def flatten_config(config: Any, prefix: str = "") -> list[tuple[str, Any]]:
@@ -102,9 +107,9 @@ def write_energy_report(
     if len(seeds) != len(results):
         raise ConfigError("seeds", f"must give one seed per result ({len(results)}), got {len(seeds)}")
     folder = Path(folder)
-    acc = mean_ci([float(r["accuracy"]) for r in results], level)
-    energy = mean_ci([float(r.get("energy_j", math.nan)) for r in results], level)
-    latency = mean_ci([float(r.get("latency_s", math.nan)) for r in results], level)
+    acc = mean_ci([_num(r.get("accuracy")) for r in results], level)
+    energy = mean_ci([_num(r.get("energy_j")) for r in results], level)
+    latency = mean_ci([_num(r.get("latency_s")) for r in results], level)
     e_layer, e_comp = breakdown(results, "energy_layer"), breakdown(results, "energy_comp")
     t_layer, t_comp = breakdown(results, "latency_layer"), breakdown(results, "latency_comp")
     complexity = breakdown(results, "complexity")
@@ -150,7 +155,7 @@ def write_energy_report(
             )
 
     scalars = [
-        [k, f"{float(np.mean([r[k] for r in results])):.4g}"]
+        [k, f"{np.mean([_num(r[k]) for r in results]):.4g}"]
         for k in ("n_tiles", "utilisation", "n_samples")
         if k in results[0]
     ]

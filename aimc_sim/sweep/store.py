@@ -123,6 +123,8 @@ def load_results(path: str | Path) -> ResultTable:
 def _column_array(values: Sequence[Any]) -> np.ndarray:
     """One typed column: int64, float64 (NaN for missing) or UTF-8 strings ('' for missing)."""
     present = [v for v in values if v is not None]
+    if not present:
+        return np.full(len(values), math.nan)
     if present and all(isinstance(v, (bool, np.bool_)) for v in present):
         return np.array([bool(v) if v is not None else False for v in values], dtype=np.bool_)
     if present and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in present):
