@@ -59,7 +59,7 @@ def _header(data: Any, file: Path) -> dict[str, Any]:
 
 
 def _preset_files() -> dict[str, Path]:
-    return {p.stem: p for p in sorted(PRESET_DIR.glob("*.yaml"))}
+    return {p.stem: p for p in sorted(PRESET_DIR.glob("*.yaml"), key=lambda p: p.stem)}
 
 
 def list_presets() -> list[PresetInfo]:
