@@ -53,6 +53,7 @@ __all__ = [
     "relaxation_sigma",
     "read_noise_sigma",
     "write_verify",
+    "wan2022_sigma",
 ]
 
 
@@ -242,3 +243,32 @@ class RRAMModel(DeviceModel):
         cycles = state.cycles + moved if state.cycles is not None else moved.astype(np.int64)
         stuck = wear(state.stuck, cycles, cfg.faults)
         return DeviceState(g0=g_new, g_target=state.g_target, per_device=per, stuck=stuck, cycles=cycles)
+
+
+# NeuRRAM fit (aihwkit ReRamWan2022NoiseModel; Wan et al., Nature 2022): sigma(G_T, t) in µS as a
+# 4th-order polynomial of G_T/g_max with g_max = 40 µS, fitted at t = 1 s, 1 day and 2 days only.
+WAN2022_G_MAX = 40e-6
+WAN2022_COEFFS = {
+    1.0: (0.348, 16.030, -43.853, 45.393, -16.815),
+    86400.0: (0.701, 22.086, -50.773, 47.095, -16.458),
+    172800.0: (0.782, 20.274, -43.507, 37.062, -11.934),
+}
+
+
+def wan2022_sigma(g_target: np.ndarray, t: float, interpolate: bool = False) -> np.ndarray:
+    """Std (S) of G at ``t`` s for target ``g_target`` (S), NeuRRAM fit (spec §2.5(a), test RRAM-1).
+
+    The fit exists at t = 1 s, 1 day and 2 days; other t raise ConfigError unless
+    ``interpolate`` (linear in ln t between the fitted times, clamped outside them).
+    """
+    x = np.asarray(g_target, dtype=float) / WAN2022_G_MAX
+    times = sorted(WAN2022_COEFFS)
+    if t in WAN2022_COEFFS:
+        return np.polynomial.polynomial.polyval(x, WAN2022_COEFFS[t]) * 1e-6
+    if not interpolate:
+        raise ConfigError("t", f"the Wan 2022 fit exists only at t in {times} s, got {t!r} (or pass interpolate=True)")
+    sig = np.stack([np.polynomial.polynomial.polyval(x, WAN2022_COEFFS[k]) for k in times], axis=-1) * 1e-6
+    lt = np.log(np.clip(float(t), times[0], times[-1]))
+    i = int(np.searchsorted(np.log(times), lt, side="right").clip(1, len(times) - 1))
+    w = (lt - np.log(times[i - 1])) / (np.log(times[i]) - np.log(times[i - 1]))
+    return (1 - w) * sig[..., i - 1] + w * sig[..., i]
