@@ -95,8 +95,9 @@ def _random_setup(rng, n=6, k=25):
     return params, i_in
 
 
-def test_k1_adexp_kernel_equals_reference(rng):
-    """K-1: adexp_run (numba, resumed with a 1-spike buffer) == python reference, exactly."""
+@pytest.mark.parametrize("kernel", [_kernels.adexp_run, _kernels.adexp_run_serial])
+def test_k1_adexp_kernel_equals_reference(rng, kernel):
+    """K-1: adexp_run (numba, parallel and serial, resumed with a 1-spike buffer) == python reference."""
     params, i_in = _random_setup(rng)
     n_samples, n = i_in.shape
     a = AdExpState.rest(n)
@@ -104,7 +105,7 @@ def test_k1_adexp_kernel_equals_reference(rng):
     pos_s, pos_t = np.zeros(n, dtype=np.int64), np.zeros(n)
 
     def run_chunk(sel, buf_t, buf_n):
-        _kernels.adexp_run(
+        kernel(
             a.i_mem, a.i_ahp, a.t_refr, pos_s, pos_t, sel, i_in, n_samples, 1e-3, params.h, params.table, 0.5,
             buf_t, buf_n,
         )  # fmt: skip

@@ -116,8 +116,9 @@ def test_gaussian_mismatch_sigma():
     assert np.std(syn.I_w / cfg.I_w) == pytest.approx(0.1, abs=0.004)
 
 
-def test_k1_dpi_kernel_equals_reference(rng):
-    """K-1: dpi_run numba kernel == python reference, exactly."""
+@pytest.mark.parametrize("kernel", [_kernels.dpi_run, _kernels.dpi_run_serial])
+def test_k1_dpi_kernel_equals_reference(rng, kernel):
+    """K-1: dpi_run numba kernels (parallel and serial) == python reference, exactly."""
     n, n_steps, dt = 5, 40, 1e-3
     tau = rng.uniform(2e-3, 20e-3, n)
     jump = rng.uniform(1e-11, 1e-10, n)
@@ -128,7 +129,7 @@ def test_k1_dpi_kernel_equals_reference(rng):
     i0 = rng.uniform(0, 1e-10, n)
     a, b = i0.copy(), i0.copy()
     oa, ob = np.empty((n_steps, n)), np.empty((n_steps, n))
-    _kernels.dpi_run(a, tau, jump, 1e-5, ptr, tim[order], dt, n_steps, oa)
+    kernel(a, tau, jump, 1e-5, ptr, tim[order], dt, n_steps, oa)
     _reference.dpi_run_ref(b, tau, jump, 1e-5, ptr, tim[order], dt, n_steps, ob)
     np.testing.assert_array_equal(oa, ob)
     np.testing.assert_array_equal(a, b)

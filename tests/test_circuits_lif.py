@@ -89,8 +89,8 @@ def test_k1_lif_step_kernel_equals_reference(rng, mode, dtype):
     assert n_spk > 10
 
 
-@pytest.mark.parametrize("mode", [0, 1])
-def test_k1_lif_drive_kernel_equals_reference(rng, mode):
+@pytest.mark.parametrize("mode, kernel", [(0, _kernels.lif_drive), (1, _kernels.lif_drive_serial)])
+def test_k1_lif_drive_kernel_equals_reference(rng, mode, kernel):
     """K-1: fused Poisson + LIF kernel (resumed with a 2-spike buffer) == numpy reference, exactly."""
     from aimc_sim.circuits.spikes import collect_spikes
 
@@ -106,7 +106,7 @@ def test_k1_lif_drive_kernel_equals_reference(rng, mode):
     n_steps, dt, charge = 300, 1e-3, 2e-3
 
     def run_chunk(sel, buf_t, buf_n):
-        _kernels.lif_drive(
+        kernel(
             v, ref, seeds, pos, sel, n_steps, alpha, gain, float(v_leak), v_th, float(v_reset), mode, 2, bias,
             charge, cdf, dt, buf_t, buf_n, ev,
         )  # fmt: skip

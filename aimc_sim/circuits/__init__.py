@@ -9,6 +9,13 @@ Populations (frozen ``Config`` dataclass + per-instance lognormal mismatch drawn
   reset, refractory period and adaptation DPI. ``advance(dt, i_in)`` and ``run(i_in, dt)`` return a
   :class:`SpikeTrain` (index/time arrays).
 
+- :class:`LIFPopulation` (``LIFConfig``) and :class:`AdLIFPopulation` (``AdLIFConfig``; sparch adLIF,
+  symplectic SE-adLIF, SiLIF via ``AdLIFConfig.silif`` / ``AdLIFPopulation.from_silif``): discrete
+  time over a (batch, n) state. Workload API: ``reset_state(batch)``, then per time step
+  ``step(input_current) -> spikes`` (bool (batch, n); input (n,) or (batch, n)); ``run(inputs)``;
+  trained per-neuron values via ``from_parameters(alpha, ...)``. ``LIFPopulation.drive`` fuses
+  constant + Poisson input generation with the update (per-unit xorshift streams seeded from rng).
+
 Event-driven building blocks for SimPy chip models (advance lazily by any dt between events):
 
 - :func:`dpi_decay(i, dt, tau) <dpi_decay>` exact exponential decay; :func:`dpi_jump` per-spike increment;
@@ -33,7 +40,9 @@ from aimc_sim.circuits.adexp import (
     adexp_advance,
     adexp_params,
 )
+from aimc_sim.circuits.adlif import AdLIFConfig, AdLIFPopulation
 from aimc_sim.circuits.dpi import SYNAPTIC_EVENT, DPISynapse, DPISynapseConfig, dpi_decay, dpi_jump
+from aimc_sim.circuits.lif import LIFConfig, LIFPopulation
 from aimc_sim.circuits.mismatch import MismatchConfig, sample_factors
 from aimc_sim.circuits.physics import bias_from_tau, pulse_current, pulse_width, tau_from_bias
 from aimc_sim.circuits.spikes import SpikeTrain
@@ -45,8 +54,12 @@ __all__ = [
     "AdExpNeuron",
     "AdExpParams",
     "AdExpState",
+    "AdLIFConfig",
+    "AdLIFPopulation",
     "DPISynapse",
     "DPISynapseConfig",
+    "LIFConfig",
+    "LIFPopulation",
     "MismatchConfig",
     "SpikeTrain",
     "adexp_advance",

@@ -16,35 +16,144 @@ from numba import njit, prange
 # Columns of the AdExp/DPI-neuron parameter table (one row per neuron).
 TAU, ITAU, IGAIN, ISPK, IRESET, TREF, IAGAIN, IATH, IANORM, TAUAHP, JAHP, IFLOOR, ISLEEP = range(13)
 N_ADEXP_PARAMS = 13
+PARALLEL_MIN_NS = 20e6
+"""Estimated serial work [ns] above which the ``parallel=True`` kernel variants are used. Below it a
+thread-pool launch costs more than it saves (measured: ~10 ms per launch on a loaded 2-core host)."""
+NS_LIF_UPDATE, NS_ADEXP_SUBSTEP, NS_DPI_SAMPLE = 5.0, 150.0, 20.0
+"""Rough serial cost of one elementary update of each kernel [ns] (bench_circuits.py)."""
 REL_MAX = 0.25
 """Largest relative growth of I_mem per sub-step; faster growth shortens the sub-step."""
 H_MIN_FRACTION = 1.0 / 256
 """Sub-steps are never shorter than h*H_MIN_FRACTION (bounded cost per interval)."""
 
 
+@njit(cache=True, fastmath=False)
+def _dpi_unit(j, i_syn, tau, jump, t_pulse, ptr, ev_time, dt, n_steps, out):  # pragma: no cover - numba
+    cur = i_syn[j]
+    t_last = 0.0
+    e = ptr[j]
+    for k in range(1, n_steps + 1):
+        tk = k * dt
+        while e < ptr[j + 1] and ev_time[e] + t_pulse <= tk:
+            ta = ev_time[e] + t_pulse
+            cur = cur * math.exp(-(ta - t_last) / tau[j]) + jump[j]
+            t_last = ta
+            e += 1
+        out[k - 1, j] = cur * math.exp(-(tk - t_last) / tau[j])
+    i_syn[j] = cur * math.exp(-(n_steps * dt - t_last) / tau[j])
+
+
 @njit(cache=True, fastmath=False, parallel=True)
 def dpi_run(i_syn, tau, jump, t_pulse, ptr, ev_time, dt, n_steps, out):  # pragma: no cover - numba
-    """Event-exact DPI synapses sampled on a grid.
+    """Event-exact DPI synapses sampled on a grid (parallel over synapses).
 
     Synapse j has events ``ev_time[ptr[j]:ptr[j+1]]`` (sorted, relative to the run start); each
     adds ``jump[j]`` at the end of its pulse (t + t_pulse). ``out[k, j]`` is I_syn at time k*dt,
     k = 1..n_steps. ``i_syn`` holds the state at the run start and is set to the state at the end.
     """
-    n = i_syn.size
-    t_end = n_steps * dt
-    for j in prange(n):
-        cur = i_syn[j]
-        t_last = 0.0
-        e = ptr[j]
-        for k in range(1, n_steps + 1):
-            tk = k * dt
-            while e < ptr[j + 1] and ev_time[e] + t_pulse <= tk:
-                ta = ev_time[e] + t_pulse
-                cur = cur * math.exp(-(ta - t_last) / tau[j]) + jump[j]
-                t_last = ta
-                e += 1
-            out[k - 1, j] = cur * math.exp(-(tk - t_last) / tau[j])
-        i_syn[j] = cur * math.exp(-(t_end - t_last) / tau[j])
+    for j in prange(i_syn.size):
+        _dpi_unit(j, i_syn, tau, jump, t_pulse, ptr, ev_time, dt, n_steps, out)
+
+
+@njit(cache=True, fastmath=False)
+def dpi_run_serial(i_syn, tau, jump, t_pulse, ptr, ev_time, dt, n_steps, out):  # pragma: no cover - numba
+    """``dpi_run`` on one thread (small problems: no thread-pool start-up)."""
+    for j in range(i_syn.size):
+        _dpi_unit(j, i_syn, tau, jump, t_pulse, ptr, ev_time, dt, n_steps, out)
+
+
+@njit(cache=True, fastmath=False)
+def _adexp_unit(
+    j, i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, n_samples, dt, h, p, t0, buf_t, buf_n
+):  # pragma: no cover - numba
+    cap = buf_t.shape[1]
+    one_row = i_in.shape[0] == 1
+    i = sel[j]
+    tau = p[i, TAU]
+    itau = p[i, ITAU]
+    igain = p[i, IGAIN]
+    ispk = p[i, ISPK]
+    ireset = p[i, IRESET]
+    tref = p[i, TREF]
+    iagain = p[i, IAGAIN]
+    iath = p[i, IATH]
+    ianorm = p[i, IANORM]
+    tauahp = p[i, TAUAHP]
+    jahp = p[i, JAHP]
+    ifloor = p[i, IFLOOR]
+    isleep = p[i, ISLEEP]
+    im = i_mem[i]
+    ia = i_ahp[i]
+    tr = t_refr[i]
+    s = pos_s[i]
+    t = pos_t[i]
+    nsp = 0
+    while s < n_samples and nsp < cap:
+        iin = i_in[0, i] if one_row else i_in[s, i]
+        while nsp < cap:
+            rem = dt - t
+            if rem <= 0.0:
+                break
+            if tr > 0.0:
+                d = tr if tr < rem else rem
+                ia = ia * math.exp(-d / tauahp)
+                tr = 0.0 if d == tr else tr - d
+                t = dt if d == rem else t + d
+                continue
+            d = h if h < rem else rem
+            if im <= isleep:
+                fb_max = iagain / (1.0 + math.exp(-(isleep - iath) / ianorm)) * (isleep + igain) / itau
+                if igain * (iin - itau) / itau + fb_max <= isleep:
+                    d = rem
+            # exponential midpoint: coefficients frozen at a predicted half-step state
+            g = 1.0 + ia / itau
+            iinf = igain * (iin - ia - itau) / itau
+            fb = iagain / (1.0 + math.exp(-(im - iath) / ianorm)) * (im + igain) / itau
+            ieq = (iinf + fb) / g
+            k = im * g / (tau * (im + igain))
+            # resolve fast growth (I_mem << I_gain, or strong feedback): relative change <= rel_max
+            grow = k * (ieq - im) / im
+            if grow * d > REL_MAX:
+                d = REL_MAX / grow
+                if d < h * H_MIN_FRACTION:
+                    d = h * H_MIN_FRACTION
+                if d > rem:
+                    d = rem
+            imh = ieq + (im - ieq) * math.exp(-k * (0.5 * d))
+            if imh < ifloor:
+                imh = ifloor
+            iah = ia * math.exp(-(0.5 * d) / tauahp)
+            g = 1.0 + iah / itau
+            iinf = igain * (iin - iah - itau) / itau
+            fb = iagain / (1.0 + math.exp(-(imh - iath) / ianorm)) * (imh + igain) / itau
+            ieq = (iinf + fb) / g
+            k = imh * g / (tau * (imh + igain))
+            inew = ieq + (im - ieq) * math.exp(-k * d)
+            if inew > ispk:
+                dc = math.log((im - ieq) / (ispk - ieq)) / k
+                if dc > d:
+                    dc = d
+                if dc < 0.0:
+                    dc = 0.0
+                ia = ia * math.exp(-dc / tauahp) + jahp
+                t = dt if dc == rem else t + dc
+                buf_t[j, nsp] = t0 + s * dt + t
+                nsp += 1
+                im = ireset
+                tr = tref
+            else:
+                im = inew if inew > ifloor else ifloor
+                ia = ia * math.exp(-d / tauahp)
+                t = dt if d == rem else t + d
+        if t >= dt:
+            s += 1
+            t = 0.0
+    i_mem[i] = im
+    i_ahp[i] = ia
+    t_refr[i] = tr
+    pos_s[i] = s
+    pos_t[i] = t
+    buf_n[j] = nsp
 
 
 @njit(cache=True, fastmath=False, parallel=True)
@@ -59,95 +168,17 @@ def adexp_run(i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, n_samples, dt, h, p
     ``buf_t[j, :buf_n[j]]``; when a neuron's buffer is full it stops, and ``pos_s``/``pos_t`` record
     where to resume (the caller loops until every ``pos_s[i] == n_samples``).
     """
-    cap = buf_t.shape[1]
-    one_row = i_in.shape[0] == 1
     for j in prange(sel.size):
-        i = sel[j]
-        tau = p[i, TAU]
-        itau = p[i, ITAU]
-        igain = p[i, IGAIN]
-        ispk = p[i, ISPK]
-        ireset = p[i, IRESET]
-        tref = p[i, TREF]
-        iagain = p[i, IAGAIN]
-        iath = p[i, IATH]
-        ianorm = p[i, IANORM]
-        tauahp = p[i, TAUAHP]
-        jahp = p[i, JAHP]
-        ifloor = p[i, IFLOOR]
-        isleep = p[i, ISLEEP]
-        im = i_mem[i]
-        ia = i_ahp[i]
-        tr = t_refr[i]
-        s = pos_s[i]
-        t = pos_t[i]
-        nsp = 0
-        while s < n_samples and nsp < cap:
-            iin = i_in[0, i] if one_row else i_in[s, i]
-            while nsp < cap:
-                rem = dt - t
-                if rem <= 0.0:
-                    break
-                if tr > 0.0:
-                    d = tr if tr < rem else rem
-                    ia = ia * math.exp(-d / tauahp)
-                    tr = 0.0 if d == tr else tr - d
-                    t = dt if d == rem else t + d
-                    continue
-                d = h if h < rem else rem
-                if im <= isleep:
-                    fb_max = iagain / (1.0 + math.exp(-(isleep - iath) / ianorm)) * (isleep + igain) / itau
-                    if igain * (iin - itau) / itau + fb_max <= isleep:
-                        d = rem
-                # exponential midpoint: coefficients frozen at a predicted half-step state
-                g = 1.0 + ia / itau
-                iinf = igain * (iin - ia - itau) / itau
-                fb = iagain / (1.0 + math.exp(-(im - iath) / ianorm)) * (im + igain) / itau
-                ieq = (iinf + fb) / g
-                k = im * g / (tau * (im + igain))
-                # resolve fast growth (I_mem << I_gain, or strong feedback): relative change <= rel_max
-                grow = k * (ieq - im) / im
-                if grow * d > REL_MAX:
-                    d = REL_MAX / grow
-                    if d < h * H_MIN_FRACTION:
-                        d = h * H_MIN_FRACTION
-                    if d > rem:
-                        d = rem
-                imh = ieq + (im - ieq) * math.exp(-k * (0.5 * d))
-                if imh < ifloor:
-                    imh = ifloor
-                iah = ia * math.exp(-(0.5 * d) / tauahp)
-                g = 1.0 + iah / itau
-                iinf = igain * (iin - iah - itau) / itau
-                fb = iagain / (1.0 + math.exp(-(imh - iath) / ianorm)) * (imh + igain) / itau
-                ieq = (iinf + fb) / g
-                k = imh * g / (tau * (imh + igain))
-                inew = ieq + (im - ieq) * math.exp(-k * d)
-                if inew > ispk:
-                    dc = math.log((im - ieq) / (ispk - ieq)) / k
-                    if dc > d:
-                        dc = d
-                    if dc < 0.0:
-                        dc = 0.0
-                    ia = ia * math.exp(-dc / tauahp) + jahp
-                    t = dt if dc == rem else t + dc
-                    buf_t[j, nsp] = t0 + s * dt + t
-                    nsp += 1
-                    im = ireset
-                    tr = tref
-                else:
-                    im = inew if inew > ifloor else ifloor
-                    ia = ia * math.exp(-d / tauahp)
-                    t = dt if d == rem else t + d
-            if t >= dt:
-                s += 1
-                t = 0.0
-        i_mem[i] = im
-        i_ahp[i] = ia
-        t_refr[i] = tr
-        pos_s[i] = s
-        pos_t[i] = t
-        buf_n[j] = nsp
+        _adexp_unit(j, i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, n_samples, dt, h, p, t0, buf_t, buf_n)
+
+
+@njit(cache=True, fastmath=False)
+def adexp_run_serial(
+    i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, n_samples, dt, h, p, t0, buf_t, buf_n
+):  # pragma: no cover
+    """``adexp_run`` on one thread (small problems, e.g. one neuron advanced by a SimPy event)."""
+    for j in range(sel.size):
+        _adexp_unit(j, i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, n_samples, dt, h, p, t0, buf_t, buf_n)
 
 
 # --- discrete-time LIF / AdLIF (spec circuits.md §8, snn.md §2-3) ---------------------------------
@@ -158,14 +189,15 @@ _XS_MUL = np.uint64(0x2545F4914F6CDD1D)
 _TO_UNIT = 2.0**-53
 
 
-@njit(cache=True, fastmath=False, parallel=True)
+@njit(cache=True, fastmath=False)
 def lif_step(v, ref, i_in, alpha, gain, v_leak, v_th, v_reset, mode, n_ref, spikes):  # pragma: no cover
     """One LIF step for a (batch, n) state: v = v_leak + alpha*(v - v_leak) + gain*I; spike if v >= v_th.
 
-    Refractory units (ref > 0) count down and keep their post-spike membrane value.
+    Refractory units (ref > 0) count down and keep their post-spike membrane value. Serial: a step
+    is memory-bound and short, and a thread-pool launch per step costs more than it saves.
     """
     nb, n = v.shape
-    for f in prange(nb * n):
+    for f in range(nb * n):
         b = f // n
         i = f - b * n
         if ref[b, i] > 0:
@@ -184,11 +216,101 @@ def lif_step(v, ref, i_in, alpha, gain, v_leak, v_th, v_reset, mode, n_ref, spik
         spikes[b, i] = s
 
 
+@njit(cache=True, fastmath=False)
+def _lif_drive_unit(
+    j,
+    v,
+    ref,
+    rng_state,
+    pos,
+    sel,
+    n_steps,
+    alpha,
+    gain,
+    v_leak,
+    v_th,
+    v_reset,
+    mode,
+    n_ref,
+    i_bias,
+    charge,
+    cdf,
+    dt,
+    buf_t,
+    buf_n,
+    n_events,
+):  # pragma: no cover
+    n = alpha.size
+    cap = buf_t.shape[1]
+    ncdf = cdf.size
+    poisson = cdf[0] < 1.0
+    q = charge / dt
+    u = sel[j]
+    i = u % n
+    x = v[u] * 1.0
+    r = ref[u]
+    st = rng_state[u]
+    s = pos[u]
+    a = alpha[i] * 1.0
+    g = gain[i] * 1.0
+    th = v_th[i] * 1.0
+    ib = i_bias[u] * 1.0
+    nev = 0
+    nsp = 0
+    while s < n_steps and nsp < cap:
+        k = 0
+        if poisson:
+            st ^= st >> _S12
+            st ^= st << _S25
+            st ^= st >> _S27
+            uu = ((st * _XS_MUL) >> _S11) * _TO_UNIT
+            while k < ncdf - 1 and uu >= cdf[k]:
+                k += 1
+            nev += k
+        s += 1
+        if r > 0:
+            r -= 1
+            continue
+        x = v_leak + a * (x - v_leak) + g * (ib + q * k)
+        if x >= th:
+            if mode == RESET_TO_VALUE:
+                x = v_reset
+            elif mode == RESET_SUBTRACT:
+                x = x - th
+            r = n_ref
+            buf_t[j, nsp] = s * dt
+            nsp += 1
+    v[u] = x
+    ref[u] = r
+    rng_state[u] = st
+    pos[u] = s
+    buf_n[j] = nsp
+    n_events[u] += nev
+
+
 @njit(cache=True, fastmath=False, parallel=True)
 def lif_drive(
-    v, ref, rng_state, pos, sel, n_steps, alpha, gain, v_leak, v_th, v_reset, mode, n_ref, i_bias, charge, cdf, dt,
-    buf_t, buf_n, n_events,
-):  # fmt: skip  # pragma: no cover
+    v,
+    ref,
+    rng_state,
+    pos,
+    sel,
+    n_steps,
+    alpha,
+    gain,
+    v_leak,
+    v_th,
+    v_reset,
+    mode,
+    n_ref,
+    i_bias,
+    charge,
+    cdf,
+    dt,
+    buf_t,
+    buf_n,
+    n_events,
+):  # pragma: no cover
     """Fused Poisson-input generation and LIF update, time-inner per unit (state stays in registers).
 
     Unit u (flat index over batch x n; neuron u % n) gets I = i_bias[u] + charge*k/dt per step, with
@@ -197,56 +319,83 @@ def lif_drive(
     Spike times (end of step, relative to the call) go to ``buf_t[j]``; a unit whose buffer is full
     stops and resumes later from ``pos[u]``. ``n_events[u]`` accumulates the input events.
     """
-    n = alpha.size
-    cap = buf_t.shape[1]
-    ncdf = cdf.size
-    poisson = cdf[0] < 1.0
-    q = charge / dt
     for j in prange(sel.size):
-        u = sel[j]
-        i = u % n
-        x = v[u] * 1.0
-        r = ref[u]
-        st = rng_state[u]
-        s = pos[u]
-        a = alpha[i] * 1.0
-        g = gain[i] * 1.0
-        th = v_th[i] * 1.0
-        ib = i_bias[u] * 1.0
-        nev = 0
-        nsp = 0
-        while s < n_steps and nsp < cap:
-            k = 0
-            if poisson:
-                st ^= st >> _S12
-                st ^= st << _S25
-                st ^= st >> _S27
-                uu = ((st * _XS_MUL) >> _S11) * _TO_UNIT
-                while k < ncdf - 1 and uu >= cdf[k]:
-                    k += 1
-                nev += k
-            s += 1
-            if r > 0:
-                r -= 1
-                continue
-            x = v_leak + a * (x - v_leak) + g * (ib + q * k)
-            if x >= th:
-                if mode == RESET_TO_VALUE:
-                    x = v_reset
-                elif mode == RESET_SUBTRACT:
-                    x = x - th
-                r = n_ref
-                buf_t[j, nsp] = s * dt
-                nsp += 1
-        v[u] = x
-        ref[u] = r
-        rng_state[u] = st
-        pos[u] = s
-        buf_n[j] = nsp
-        n_events[u] += nev
+        _lif_drive_unit(
+            j,
+            v,
+            ref,
+            rng_state,
+            pos,
+            sel,
+            n_steps,
+            alpha,
+            gain,
+            v_leak,
+            v_th,
+            v_reset,
+            mode,
+            n_ref,
+            i_bias,
+            charge,
+            cdf,
+            dt,
+            buf_t,
+            buf_n,
+            n_events,
+        )
 
 
-@njit(cache=True, fastmath=False, parallel=True)
+@njit(cache=True, fastmath=False)
+def lif_drive_serial(
+    v,
+    ref,
+    rng_state,
+    pos,
+    sel,
+    n_steps,
+    alpha,
+    gain,
+    v_leak,
+    v_th,
+    v_reset,
+    mode,
+    n_ref,
+    i_bias,
+    charge,
+    cdf,
+    dt,
+    buf_t,
+    buf_n,
+    n_events,
+):  # pragma: no cover
+    """``lif_drive`` on one thread."""
+    for j in range(sel.size):
+        _lif_drive_unit(
+            j,
+            v,
+            ref,
+            rng_state,
+            pos,
+            sel,
+            n_steps,
+            alpha,
+            gain,
+            v_leak,
+            v_th,
+            v_reset,
+            mode,
+            n_ref,
+            i_bias,
+            charge,
+            cdf,
+            dt,
+            buf_t,
+            buf_n,
+            n_events,
+        )
+
+
+@njit(cache=True, fastmath=False)
 def adlif_step(u, w, s_prev, i_in, alpha, ca, beta, cb, a, b, theta, symplectic, spikes):  # pragma: no cover
     """One AdLIF step for a (batch, n) state, sparch form (snn.md §3.1) or symplectic Euler (§3.2).
 
@@ -257,7 +406,7 @@ def adlif_step(u, w, s_prev, i_in, alpha, ca, beta, cb, a, b, theta, symplectic,
     ``s_prev`` holds the previous spikes (0/1 in the state dtype).
     """
     nb, n = u.shape
-    for f in prange(nb * n):
+    for f in range(nb * n):
         bb = f // n
         i = f - bb * n
         uu = u[bb, i]
@@ -279,3 +428,8 @@ def adlif_step(u, w, s_prev, i_in, alpha, ca, beta, cb, a, b, theta, symplectic,
         w[bb, i] = ww
         s_prev[bb, i] = s
         spikes[bb, i] = s
+
+
+def choose(parallel, serial, work_ns: float):
+    """The parallel kernel variant for big problems, the serial one otherwise (see PARALLEL_MIN_NS)."""
+    return parallel if work_ns >= PARALLEL_MIN_NS else serial

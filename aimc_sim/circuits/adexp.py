@@ -249,8 +249,12 @@ def _advance(state, dt, drive, n_samples, params, t0, neurons) -> SpikeTrain:
     if dt == 0.0:
         return SpikeTrain(np.zeros(0, dtype=np.int64), np.zeros(0))
 
+    n_active = n if neurons is None else neurons.size
+    substeps = n_active * n_samples * (math.ceil(dt / params.h) + 1)
+    kernel = _kernels.choose(_kernels.adexp_run, _kernels.adexp_run_serial, substeps * _kernels.NS_ADEXP_SUBSTEP)
+
     def run_chunk(sel, buf_t, buf_n):
-        _kernels.adexp_run(
+        kernel(
             state.i_mem, state.i_ahp, state.t_refr, pos_s, pos_t, sel, drive, n_samples, dt, params.h,
             params.table, t0, buf_t, buf_n,
         )  # fmt: skip

@@ -161,7 +161,8 @@ class DPISynapse:
         ptr = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(np.bincount(idx, minlength=self.n), out=ptr[1:])
         out = np.empty((n_steps, self.n))
-        _kernels.dpi_run(self.i_syn, self.tau, self.jump, self.config.t_pulse, ptr, tim[order], dt, n_steps, out)
+        run = _kernels.choose(_kernels.dpi_run, _kernels.dpi_run_serial, self.n * n_steps * _kernels.NS_DPI_SAMPLE)
+        run(self.i_syn, self.tau, self.jump, self.config.t_pulse, ptr, tim[order], dt, n_steps, out)
         self._count(float(np.count_nonzero(tim + self.config.t_pulse <= n_steps * dt)))
         self.t += n_steps * dt
         return out

@@ -233,8 +233,11 @@ class LIFPopulation:
         pos = np.zeros(units, dtype=np.int64)
         n_events = np.zeros(units, dtype=np.int64)
 
+        work = units * n_steps * _kernels.NS_LIF_UPDATE
+        kernel = _kernels.choose(_kernels.lif_drive, _kernels.lif_drive_serial, work)
+
         def run_chunk(sel, buf_t, buf_n):
-            _kernels.lif_drive(
+            kernel(
                 v, ref, seeds, pos, sel, n_steps, self.alpha, self.gain, float(self.v_leak), self.v_th,
                 float(self.v_reset), self.mode, self.n_ref, bias, float(poisson_charge), cdf, dt, buf_t, buf_n,
                 n_events,
