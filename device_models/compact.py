@@ -22,6 +22,7 @@ __all__ = [
     "JART_N_MIN",
     "jart_read_current",
     "jart_set_current",
+    "jart_dndt_reset",
     "pku_current",
     "pku_gap_for_resistance",
     "vteam_dxdt",
@@ -68,6 +69,36 @@ def jart_set_current(v: np.ndarray, n_disc: np.ndarray) -> np.ndarray:
     d = p["d2"] * np.exp(-v / p["d3"]) + p["d1"] * v - p["d0"]
     f = p["f0"] + (p["f1"] - p["f0"]) / (1.0 + (-v / p["f2"]) ** p["f3"])
     return -alpha - beta / (1.0 + (c / n) ** d) ** f
+
+
+_K_B_EV = 8.617333262e-5  # Boltzmann constant (eV/K)
+_JART_PHYS = {
+    "T0": 293.0, "N_plug": 20e26, "a": 0.25e-9, "nu0": 2e13, "dW_A": 1.35, "l_disc": 0.4e-9, "l_cell": 3e-9,
+    "R_TiOx": 650.0, "R0": 719.2437, "Rth_line": 90471.47, "alpha_line": 3.92e-3, "Rth0": 15.72e6,
+    "Rth_reset": 0.27, "z": 2.0,
+}  # fmt: skip
+
+
+def jart_dndt_reset(v: float, n_disc: np.ndarray) -> np.ndarray:
+    """JART ion-hopping rate dN_disc/dt (m^-3/s) for V > 0 (read/RESET branch, spec §2.1).
+
+    E_ion = V_rest/l_cell, V_rest = V - I·[R_TiOx + R0·(1 + alpha_line·R_th,line·R0·I²)],
+    T = T0 + I·V_rest·R_th0·Rtheff_scaling, F_lim = 1 - (N_min/N)^10,
+    dN/dt = -(c_VO·a·nu0·F_lim/l_disc)·[exp(-dW_f/kT) - exp(-dW_r/kT)].
+    """
+    p = _JART_PHYS
+    n = np.asarray(n_disc, dtype=float)
+    i = jart_read_current(v, n)
+    v_rest = v - i * (p["R_TiOx"] + p["R0"] * (1.0 + p["alpha_line"] * p["Rth_line"] * p["R0"] * i**2))
+    temp = p["T0"] + i * v_rest * p["Rth0"] * p["Rth_reset"]
+    gamma = p["z"] * p["a"] * (v_rest / p["l_cell"]) / (math.pi * p["dW_A"])
+    base = np.sqrt(1.0 - gamma**2) + gamma * np.arcsin(gamma)
+    dw_f = p["dW_A"] * (base - gamma * math.pi / 2)
+    dw_r = p["dW_A"] * (base + gamma * math.pi / 2)
+    kt = _K_B_EV * temp
+    c_vo = 0.5 * (p["N_plug"] + n)
+    f_lim = 1.0 - (JART_N_MIN / n) ** 10
+    return -(c_vo * p["a"] * p["nu0"] * f_lim / p["l_disc"]) * (np.exp(-dw_f / kt) - np.exp(-dw_r / kt))
 
 
 def pku_current(gap: np.ndarray, v: np.ndarray, i0: float = 1e-3, g0: float = 0.25e-9, v0: float = 0.25) -> np.ndarray:

@@ -21,6 +21,16 @@ def test_jart_set_branch_conducts_more_with_more_vacancies():
     assert np.all(i < 0) and np.all(np.diff(i) < 0)
 
 
+def test_read_disturb_negligible_at_read_voltage():
+    """Spec §2.7: JART kinetics at V_read = 0.2 V for one 1 µs read: |dN_disc|/N_disc < 1e-6 per read;
+    the rate grows steeply with voltage (RESET at 0.7065 V is many orders of magnitude faster)."""
+    n = np.array([0.06, 0.5, 1.99]) * 1e26
+    rel = np.abs(C.jart_dndt_reset(0.2, n)) * 1e-6 / n
+    assert np.all(rel < 1e-6)
+    assert np.all(C.jart_dndt_reset(0.2, n) < 0)  # positive voltage drives RESET (N_disc decreases)
+    assert np.all(np.abs(C.jart_dndt_reset(0.7065, n)) > 1e6 * np.abs(C.jart_dndt_reset(0.2, n)))
+
+
 def test_pku1():
     """PKU-1: R = 542 Ω at g = 0.2 nm, 0.1 V; R_off = 218.6 kΩ at g = 1.70 nm."""
     assert 0.1 / C.pku_current(0.2e-9, 0.1) == pytest.approx(542, abs=0.5)
