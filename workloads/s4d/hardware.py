@@ -21,11 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from aimc_sim.config import Config, check, nonnegative, one_of
+from aimc_sim.config import Config, check, in_range, nonnegative, one_of
 from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError, DataError
 from workloads.data.base import SequenceDataset
 from workloads.result import Result
+from workloads.s4d.devices import gaussian_prog_preset
 from workloads.s4d.model import S4DModel, score
 
 DIGITAL_EVENTS = ("fp32_mac", "fp32_add", "fp32_mul", "fp32_nonlinear")
@@ -34,13 +35,18 @@ DIGITAL_EVENTS = ("fp32_mac", "fp32_add", "fp32_mul", "fp32_nonlinear")
 @dataclass(frozen=True)
 class S4DHardwareConfig(Config):
     """Where and how an S4D model runs. ``tile``: a tile preset name, a YAML path, or a dict of tile fields
-    (with an optional ``preset`` key naming the base preset); ``t``: read time after programming (s)."""
+    (with an optional ``preset`` key naming the base preset); ``t``: read time after programming (s);
+    ``prog_noise``: if set, the tile's device becomes HfO2 with additive Gaussian programming noise of this
+    fraction of G_max (:func:`workloads.s4d.devices.gaussian_prog_preset`)."""
 
     tile: str | dict[str, Any] = "pcm-default"
     backend: str = field(default="analog", metadata=check(one_of("analog", "float")))
     recurrence: str = field(default="analog", metadata=check(one_of("analog", "digital")))
     t: float = field(default=0.0, metadata=check(nonnegative))
     cost_model: str = "default"
+    prog_noise: float | None = field(
+        default=None, metadata=check(lambda x: None if x is None else in_range(0.0, 1.0)(x))
+    )
     batch: int = 512
 
     def validate(self) -> None:
@@ -51,10 +57,10 @@ class S4DHardwareConfig(Config):
         """The resolved :class:`aimc_sim.crossbar.TileConfig`."""
         from aimc_sim.crossbar import load_tile_config
 
-        if isinstance(self.tile, str):
-            return load_tile_config(self.tile)
-        fields = dict(self.tile)
+        fields = {"preset": self.tile} if isinstance(self.tile, str) else dict(self.tile)
         base = fields.pop("preset", "pcm-default")
+        if self.prog_noise is not None:
+            fields["device"] = str(gaussian_prog_preset(self.prog_noise))
         return load_tile_config(base, **fields)
 
 

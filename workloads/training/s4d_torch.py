@@ -8,7 +8,8 @@ K_0 = m_u and K_l = m_x . A_s^(l-1) b for l >= 1 (L - 1 small mat-vecs, independ
 convolution. Without noise this equals the complex S4D kernel (test E1 in numpy).
 
 Quantisers (``ssm.md`` 6.2): forward = :func:`workloads.s4d.quant.quantise` rules, backward = straight-through.
-Noise injection: w~ = q(w) + eps, eps ~ N(0, (sigma_tr * max|q(w)|)^2) per tensor (per channel for M), no gradient.
+Noise injection: w~ = q(w) + eps, eps ~ N(0, (sigma_tr * max|q(w)|)^2) per tensor, no gradient; for M the max is
+per row of M (= per crossbar column, the per-column weight scaling of the tiles).
 Surrogates (Stan & Rhodes 2024, Eqs. 13-14): arctan 1/(1 + (pi x)^2), fast sigmoid 1/(alpha |x| + 1)^2, alpha = 25.
 """
 
@@ -149,8 +150,10 @@ class TorchS4D(nn.Module):
         row = torch.einsum("hs,hsj->hj", out, state)
         row = row + torch.nn.functional.pad(D[:, None], (2 * P, 0))
         M = torch.cat([state, row[:, None, :]], dim=1)
-        if self.training and self.sigma > 0:
-            M = add_noise(M, self.sigma, axis=0)
+        if self.training and self.sigma > 0:  # one w_max per crossbar column = per row of M (per-column scaling)
+            with torch.no_grad():
+                eps = torch.randn_like(M) * self.sigma * M.abs().amax(dim=2, keepdim=True)
+            M = M + eps
         return M
 
     def ssm(self, i: int, u: torch.Tensor) -> torch.Tensor:

@@ -55,6 +55,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--lr-ssm", type=float, default=0.001)
     ap.add_argument("--dropout", type=float, default=0.0)
+    ap.add_argument("--clip", type=float, default=0.0, help="gradient-norm clip (0: off)")
+    ap.add_argument("--noise-ramp", type=int, default=1, help="epochs over which sigma_tr ramps up linearly")
     ap.add_argument("--init-from", default=None, help="checkpoint to start from (QAT fine-tuning)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
@@ -98,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         with torch.no_grad():
             for k, v in src.weights.items():
                 net.p(k).copy_(torch.tensor(v, dtype=torch.float32))
-    net.sigma = args.sigma_tr
+    net.sigma = 0.0
     ssm_keys = {"log_dt", "log_A_real", "A_imag"}
     ssm_p = [p for k, p in net.params.items() if k.split("__")[-1] in ssm_keys]
     other = [p for k, p in net.params.items() if k.split("__")[-1] not in ssm_keys]
@@ -114,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-1)
     t0 = time.time()
     for epoch in range(args.epochs):
+        net.sigma = args.sigma_tr * min(1.0, (epoch + 1) / max(1, args.noise_ramp))  # noise curriculum
         perm = torch.randperm(len(yt))
         total = 0.0
         for j in range(0, len(yt), args.batch):
@@ -121,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
             logits = net(xt[idx])
             loss = loss_fn(logits.reshape(-1, logits.shape[-1]), yt[idx].reshape(-1))
             opt.zero_grad()
+            if not torch.isfinite(loss):  # a noise draw made the recurrence unstable: skip this batch
+                continue
             loss.backward()
+            if args.clip > 0:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), args.clip)
             opt.step()
             sched.step()
             total += loss.item() * len(idx)

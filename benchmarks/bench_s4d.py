@@ -1,0 +1,59 @@
+"""Speed of the S4D digits test set (360 sequences, L = 64): float numpy recurrence vs hardware run.
+
+float: the fused real recurrence in FP32 numpy (one batched BLAS matmul per step, the fastest recurrent form);
+also shown: the complex recurrence and the FFT convolution. hw: ``model.on({"tile": "pcm-default"})``: fused
+matrices on PCM tiles, stepped with ADC -> DAC state feedback, dense layers on tiles (programming included
+once, outside the timed inference). Prints medians of ``--repeats`` runs and, last, ``s4d_hw_overhead=<hw/float>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+from workloads.api import load_model
+from workloads.data import load_dataset
+from workloads.s4d.hardware import HardwareS4D
+
+
+def _median(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--tile", default="pcm-default")
+    args = ap.parse_args()
+    model = load_model("s4d_digits_float")
+    data = load_dataset("digits_pixel")
+    x = data.x_test
+    hw = HardwareS4D(model, {"tile": args.tile})
+    from aimc_sim.cost import Ledger
+
+    ledger = Ledger()
+    t0 = time.perf_counter()
+    prog = hw.program(np.random.default_rng(0), ledger)
+    t_prog = time.perf_counter() - t0
+    t_fused = _median(lambda: model.forward(x, "fused"), args.repeats)
+    t_rec = _median(lambda: model.forward(x, "recurrent"), args.repeats)
+    t_fft = _median(lambda: model.forward(x, "fft"), args.repeats)
+    t_hw = _median(lambda: hw._run(prog, x, Ledger()), args.repeats)
+    print(f"test set: {x.shape[0]} sequences x L={x.shape[1]}, tiles={prog.n_tiles()}")
+    print(f"float fused recurrence median   {t_fused * 1e3:9.1f} ms")
+    print(f"float complex recurrence median {t_rec * 1e3:9.1f} ms")
+    print(f"float FFT convolution median    {t_fft * 1e3:9.1f} ms")
+    print(f"hardware programming (once)     {t_prog * 1e3:9.1f} ms")
+    print(f"hardware inference median       {t_hw * 1e3:9.1f} ms")
+    print(f"s4d_hw_overhead={t_hw / t_fused:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""The torch training twin equals the numpy inference model (so shipped checkpoints mean what they say)."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from workloads.s4d.config import S4DConfig  # noqa: E402
+from workloads.s4d.model import S4DModel  # noqa: E402
+from workloads.s4d.quant import quantise  # noqa: E402
+from workloads.training.s4d_torch import Spike, TorchS4D, add_noise, fake_quant, quant_forward  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        {"variant": "s4d"},
+        {"variant": "s4d", "w_bits": 4, "a_bits": 8},
+        {"variant": "s4d", "w_bits": "ternary"},
+        {"variant": "binary", "init": "inv", "discretisation": "bilinear"},
+        {"variant": "gsu", "residual": False},
+    ],
+)
+def test_torch_forward_equals_numpy(rng, kw):
+    cfg = S4DConfig(d_in=2, n_classes=3, d_model=6, d_state=8, n_layers=2, **kw)
+    net = TorchS4D(cfg, rng).eval()
+    x = rng.random((4, 16, 2)).astype(np.float32)
+    with torch.no_grad():
+        lt = net(torch.tensor(x)).numpy()
+    ln = S4DModel(cfg, net.state_numpy()).forward(x, "fft")
+    tol = 1e-3 if kw["variant"] == "binary" else 2e-4  # float32 vs float64; spikes may flip at |y| ~ 1e-6
+    assert np.mean(np.abs(lt - ln) < tol) >= (0.9 if kw["variant"] == "binary" else 1.0)
+
+
+@pytest.mark.parametrize("bits", [8, 4, 2, "ternary"])
+def test_quantiser_twins_agree(rng, bits):
+    w = rng.standard_normal((5, 7))
+    np.testing.assert_allclose(quant_forward(torch.tensor(w), bits, 0).numpy(), quantise(w, bits, 0), atol=1e-12)
+
+
+def test_ste_and_noise_gradients():
+    w = torch.tensor([[0.3, -1.0, 0.05]], requires_grad=True)
+    fake_quant(w, 2, 0).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [[1.0, 1.0, 1.0]])  # straight-through
+    w.grad = None
+    torch.manual_seed(0)
+    noisy = add_noise(w, 0.1)
+    noisy.sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [[1.0, 1.0, 1.0]])  # noise carries no gradient
+    assert not torch.equal(noisy, w)
+
+
+def test_arctan_surrogate_derivative():
+    x = torch.tensor([0.0, 0.5, -2.0], requires_grad=True)
+    s = Spike.apply(x, "arctan")
+    np.testing.assert_array_equal(s.detach().numpy(), [0.0, 1.0, 0.0])  # strict x > 0
+    s.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 1 / (1 + (np.pi * x.detach().numpy()) ** 2), rtol=1e-6)

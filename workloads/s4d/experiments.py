@@ -1,0 +1,177 @@
+"""Reproduction experiments for ``ssm.md`` section 11 on the shipped digits models.
+
+Run ``python -m workloads.s4d.experiments [--seeds 10] [--n-test 360] [--only e5,e3,e9,e10]``. Results go to
+``workloads/s4d/results/`` as CSV + Markdown tables and PNG plots:
+
+- E3 (PTQ part): accuracy vs weight bits of the float model under post-training quantisation, with Abar in
+  float and with Abar also quantised; shipped QAT models for comparison.
+- E5: accuracy vs programming noise sigma_p in {0, 1, 2, 5, 10} % of G_max over ``--seeds`` Monte-Carlo
+  programmings, for the float-trained, PTQ-4-bit and QAT-4-bit+noise models, on analog tiles (fused
+  recurrence on the arrays, state fed back through ADC -> DAC).
+- E9: complexity and energy per inference: FP32 digital baseline vs float and ternary-pruned models on tiles.
+- E10: Binary S4D and GSU vs float S4D (float accuracy and on tiles).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workloads.api import load_model
+from workloads.data import load_dataset
+
+OUT = Path(__file__).resolve().parent / "results"
+SIGMAS = (0.0, 0.01, 0.02, 0.05, 0.10)
+BASE_HW: dict[str, Any] = {"tile": {"preset": "pcm-default"}}
+NOISE_MODELS = {
+    "float-trained": "s4d_digits_float",
+    "PTQ 4-bit": {"name": "s4d_digits_float", "w_bits": 4},
+    "QAT 4-bit + noise": "s4d_digits_qat4_noise",
+}
+
+
+def _write(name: str, rows: list[dict[str, Any]]) -> None:
+    OUT.mkdir(exist_ok=True)
+    with (OUT / f"{name}.csv").open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    cols = list(rows[0])
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for r in rows:
+        lines.append("| " + " | ".join(f"{v:.4g}" if isinstance(v, float) else str(v) for v in r.values()) + " |")
+    (OUT / f"{name}.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines), flush=True)
+
+
+def e3_ptq_bits() -> None:
+    """Accuracy vs bits under PTQ (numpy, float arithmetic) and the shipped QAT models."""
+    data = load_dataset("digits_pixel")
+    rows = []
+    for bits in (None, 8, 6, 4, 3, 2, "ternary"):
+        row: dict[str, Any] = {"w_bits": "float" if bits is None else str(bits)}
+        for label, a_bits in (("Abar float", None), ("Abar 8-bit", 8)):
+            m = load_model({"name": "s4d_digits_float", "w_bits": bits, "a_bits": a_bits})
+            row[f"PTQ acc ({label})"] = m.evaluate(data, mode="fft")
+        rows.append(row)
+    for name in ("s4d_digits_qat4_noise", "s4d_digits_ternary_pruned"):
+        m = load_model(name)
+        rows.append({"w_bits": f"QAT {m.config.w_bits} ({name})", "PTQ acc (Abar float)": m.evaluate(data, mode="fft")})
+    for r in rows:
+        r.setdefault("PTQ acc (Abar 8-bit)", float("nan"))
+    _write("e3_bits", rows)
+
+
+def e5_noise(seeds: int, n_test: int | None) -> None:
+    """Accuracy vs programming noise for float, PTQ and QAT+noise models on tiles."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    data = load_dataset("digits_pixel")
+    rows = []
+    curves: dict[str, list[tuple[float, float, float]]] = {}
+    for label, spec in NOISE_MODELS.items():
+        model = load_model(spec)
+        for sigma in SIGMAS:
+            hw = BASE_HW | {"prog_noise": sigma}
+            accs = [model.on(hw).evaluate(data, n_test=n_test, seed=s).accuracy for s in range(seeds)]
+            mean, sem = float(np.mean(accs)), float(np.std(accs, ddof=1) / np.sqrt(len(accs)))
+            curves.setdefault(label, []).append((sigma, mean, sem))
+            rows.append({"model": label, "sigma_p": sigma, "acc_mean": mean, "acc_sem": sem, "acc_min": min(accs)})
+            print(f"{label} sigma_p={sigma:.2f}: {mean:.4f} +- {sem:.4f}", flush=True)
+    _write("e5_noise", rows)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, pts in curves.items():
+        s, m, e = map(np.array, zip(*pts))
+        ax.errorbar(100 * s, 100 * m, yerr=100 * e, marker="o", capsize=3, label=label)
+    ax.set_xlabel("programming noise $\\sigma_p$ (% of $G_{max}$)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title(f"S4D on sequential digits (L=64), analog recurrence, {seeds} seeds")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(OUT / "e5_noise.png", dpi=120)
+
+
+def e9_complexity(n_test: int | None) -> None:
+    """Complexity and energy per inference: FP32 digital vs analog tiles, float vs ternary-pruned."""
+    data = load_dataset("digits_pixel")
+    rows = []
+    for label, spec, hw in (
+        ("float S4D, FP32 digital", "s4d_digits_float", {"backend": "float"}),
+        ("float S4D, analog tiles", "s4d_digits_float", BASE_HW),
+        ("ternary QAT + pruning, analog tiles", "s4d_digits_ternary_pruned", BASE_HW),
+        ("ternary QAT + pruning, digital Abar*x", "s4d_digits_ternary_pruned", BASE_HW | {"recurrence": "digital"}),
+    ):
+        r = load_model(spec).on(hw).evaluate(data, n_test=n_test, seed=0)
+        c = r.complexity
+        rows.append(
+            {
+                "configuration": label,
+                "accuracy": r.accuracy,
+                "params": c["params"],
+                "weight_kbit": c["weight_bits"] / 1e3,
+                "MACs/step": c["macs_per_step"],
+                "ACs/step": c["acs_per_step"],
+                "ADC conv/step": c["adc_per_step"] if hw.get("backend") != "float" else 0.0,
+                "tiles": float(r.n_tiles),
+                "utilisation": r.utilisation,
+                "energy/inference (nJ)": r.energy_j * 1e9,
+                "latency/inference (us)": r.latency_s * 1e6,
+            }
+        )
+    _write("e9_complexity", rows)
+
+
+def e10_spiking(n_test: int | None) -> None:
+    """Binary S4D and GSU vs float S4D: float accuracy and on analog tiles."""
+    data = load_dataset("digits_pixel")
+    rows = []
+    for name in ("s4d_digits_float", "s4d_digits_binary", "s4d_digits_gsu"):
+        m = load_model(name)
+        r = m.on(BASE_HW).evaluate(data, n_test=n_test, seed=0)
+        rows.append(
+            {
+                "model": name,
+                "variant": m.config.variant,
+                "init/disc": f"{m.config.init}/{m.config.discretisation}",
+                "float acc": m.evaluate(data, mode="fft"),
+                "tile acc": r.accuracy,
+                "params": r.complexity["params"],
+                "MACs/step": r.complexity["macs_per_step"],
+                "ACs/step": r.complexity["acs_per_step"],
+                "energy/inference (nJ)": r.energy_j * 1e9,
+            }
+        )
+    _write("e10_spiking", rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="ssm.md reproduction experiments (E3, E5, E9, E10)")
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--n-test", type=int, default=None, help="test samples per run (default: all 360)")
+    ap.add_argument("--only", default="e3,e5,e9,e10")
+    args = ap.parse_args(argv)
+    t0 = time.time()
+    todo = set(args.only.split(","))
+    if "e3" in todo:
+        e3_ptq_bits()
+    if "e9" in todo:
+        e9_complexity(args.n_test)
+    if "e10" in todo:
+        e10_spiking(args.n_test)
+    if "e5" in todo:
+        e5_noise(args.seeds, args.n_test)
+    print(f"done in {time.time() - t0:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
