@@ -5,7 +5,8 @@ loop in ``tests/test_texel_kernels.py``; a test compares them on random event st
 
 Neuron (circuits.md §3, Chicca et al. 2014 DPI/AdExp): between events each neuron is advanced
 lazily. While it may be active it is integrated with steps of at most ``dt_max`` (exponential
-Euler on the membrane, the step further bounded so that I_mem changes by at most 100 % per step);
+Euler on the membrane, the step further bounded so that I_mem changes by at most 100 % per step,
+and cut at the linearly interpolated threshold crossing so that spike times are not quantised);
 the DPI currents, the adaptation current and the post/Ca traces decay exactly. A neuron sleeps
 (one exact jump to the target time) when I_mem is at or below its floor and even the largest
 drive it can see before the next event keeps it there.
@@ -149,19 +150,28 @@ def _post_spike(n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, count
 
 
 @njit(cache=True, fastmath=False)
-def advance_neuron(n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, out_t, out_n, n_out, counters):
-    """Advance neuron ``n`` lazily to time ``t``; emitted spikes go to ``out_t/out_n``. Returns n_out."""
+def advance_neuron(n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, out_t, out_n, n_out, counters, exact):
+    """Advance neuron ``n`` lazily to time ``t``; emitted spikes go to ``out_t/out_n``. Returns n_out.
+
+    With ``exact=False`` (window flushes) the neuron only takes the whole steps it would take
+    anyway on its way to its next event, and stops before a partial step, a partial refractory
+    hold or a sleep jump: flushing then never changes the trajectory, so results do not depend on
+    the batch window.
+    """
     t0 = ns[n, T]
     while t0 < t:
         if ns[n, REF_UNTIL] > t0:  # refractory: I_mem held at reset
+            if not exact and ns[n, REF_UNTIL] > t:
+                break
             te = min(ns[n, REF_UNTIL], t)
             _decay_neuron(n, te - t0, ns, npar)
             ns[n, I_MEM] = npar[n, I_RESET]
             t0 = te
             continue
         if is_asleep(n, ns, npar):
-            _decay_neuron(n, t - t0, ns, npar)
-            t0 = t
+            if exact:
+                _decay_neuron(n, t - t0, ns, npar)
+                t0 = t
             break
         i_mem = ns[n, I_MEM]
         drive, leak_f = _drive(n, i_mem, ns, npar)
@@ -171,12 +181,17 @@ def advance_neuron(n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, ou
         if slope * h > i_mem:
             h = max(i_mem / slope, 1e-9)
             h = min(h, t - t0)
+        if not exact and h < npar[n, DT_MAX] and t0 + npar[n, DT_MAX] > t and h == t - t0:
+            break
         i_eq = drive / leak_f
         i_new = i_eq + (i_mem - i_eq) * math.exp(-rate * leak_f * h)
+        thr = npar[n, I_SPKTHR]
+        if i_new > thr:  # cut the step at the (linearly interpolated) threshold crossing
+            h *= (thr - i_mem) / (i_new - i_mem)
         ns[n, I_MEM] = max(i_new, npar[n, I_ZERO])
         _decay_neuron(n, h, ns, npar)
         t0 += h
-        if ns[n, I_MEM] > npar[n, I_SPKTHR]:
+        if ns[n, I_MEM] > thr:
             out_t[n_out] = t0
             out_n[n_out] = n
             n_out += 1
@@ -185,7 +200,7 @@ def advance_neuron(n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, ou
             ns[n, REF_UNTIL] = t0 + npar[n, T_REF]
             ns[n, I_AHP] += npar[n, AHP_JUMP]
             _post_spike(n, t0, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, counters)
-    ns[n, T] = max(ns[n, T], t)
+    ns[n, T] = max(ns[n, T], t if exact else t0)
     return n_out
 
 
@@ -229,7 +244,9 @@ def run_events(
         n = ev_n[e]
         s = ev_s[e]
         flips_before = counters[2]
-        n_out = advance_neuron(n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, out_t, out_n, n_out, counters)
+        n_out = advance_neuron(
+            n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, out_t, out_n, n_out, counters, True
+        )
         if s < 0:
             k = -1 - s
             j = n * n_plastic + k
@@ -282,7 +299,7 @@ def flush_active(neurons, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic
         n = neurons[i]
         if ns[n, T] < t and (ns[n, REF_UNTIL] > ns[n, T] or not is_asleep(n, ns, npar)):
             n_out = advance_neuron(
-                n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, out_t, out_n, n_out, counters
+                n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, out_t, out_n, n_out, counters, False
             )
     return n_out
 

@@ -102,6 +102,7 @@ class TexelChip:
         self.t_syn = np.zeros(n * p)
         self.counters = np.zeros(4, dtype=np.int64)
         self.sockets: DeviceSockets | None = None
+        self._flip_writes = cfg.devices.kind != "capacitor" and cfg.devices.write_trigger == "write_on_flip"
         self.jump_dev = np.zeros(n * p)
         if cfg.devices.kind != "capacitor":
             high = self.rho > cfg.learning.theta_rho
@@ -210,6 +211,10 @@ class TexelChip:
             raise ConfigError("rho", "values must be in [0, 1]")
         self.sync_synapses()
         self.rho[:] = rho.ravel()
+
+    def set_plastic_enable(self, enabled: bool) -> None:
+        """Switch all learning on or off (the ``plastic_enable`` bias of the gate G)."""
+        self.lp[K.ENABLE] = 1.0 if enabled else 0.0
 
     def set_dc(self, neurons: np.ndarray | int, current: float) -> None:
         """Set a DC input current (A) into the given global neurons from now on."""
@@ -358,7 +363,7 @@ class TexelChip:
             self.n_plastic,
             self.n_static,
             self.sockets is not None,
-            self.sockets is not None and self.config.devices.write_trigger == "write_on_flip",
+            self._flip_writes,
             self._out_t,
             self._out_n,
             n_out,
@@ -374,7 +379,7 @@ class TexelChip:
             for n in neurons:
                 n_out = K.advance_neuron(
                     n, t, self.ns, self.npar, self.lp, self.x_pre, self.rho, self.t_syn, self.tau_pre,
-                    self.n_plastic, self._out_t, self._out_n, n_out, self.counters,
+                    self.n_plastic, self._out_t, self._out_n, n_out, self.counters, True,
                 )  # fmt: skip
         else:
             n_out = K.flush_active(
@@ -382,6 +387,8 @@ class TexelChip:
                 self.n_plastic, self._out_t, self._out_n, 0, self.counters,
             )  # fmt: skip
         self._collect(n_out)
+        if self._flip_writes:  # no event of these neurons lies between their spikes and t
+            self._write_flips()
         return n_out
 
     def _collect(self, n_out: int) -> None:
@@ -422,7 +429,7 @@ class TexelChip:
                 i, n_out, n_probe = self._kernel(ev_t, ev_n, ev_s, i, j, 0, probe_buf, n_probe)
                 self.ledger.add(SYNAPTIC_EVENT, self.counters[0] + self.counters[1] - n_before, layer=LAYER)
                 self._collect(n_out)
-                if self.sockets is not None and self.config.devices.write_trigger == "write_on_flip":
+                if self._flip_writes:
                     self._write_flips()
             if n_probe:
                 self._probe_rows.append(probe_buf[:n_probe])

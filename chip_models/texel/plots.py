@@ -1,0 +1,165 @@
+"""Figures of the TEXEL experiments (matplotlib, Agg). Each ``plot_*`` writes one PNG and returns its path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+def _fig(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (7.0, 4.5)):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(nrows, ncols, figsize=size, constrained_layout=True)
+    return plt, fig, ax
+
+
+def _save(plt, fig, path: Path) -> Path:
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def plot_adaptation(d: dict, path: Path) -> Path:
+    plt, fig, (a, b) = _fig(1, 2, (10, 4))
+    for i_dc, st in zip(d["currents"], d["trains"]):
+        if st.size > 1:
+            a.plot(st[1:] * 1e3, 1.0 / np.diff(st), ".-", ms=3, label=f"{i_dc * 1e9:.0f} nA")
+    a.set(xlabel="time after DC step (ms)", ylabel="instantaneous rate (Hz)", title="Spike-frequency adaptation")
+    a.legend(fontsize=8)
+    b.plot(d["currents"] * 1e9, d["f0"], "o-", label="f0 (peak)")
+    b.plot(d["currents"] * 1e9, d["fss"], "s-", label="f_ss (steady)")
+    b.axhline(1.0 / d["t_ref"], color="grey", ls=":", label="1/t_ref")
+    b.set(xlabel="DC input (nA)", ylabel="rate (Hz)", title="f–I curve")
+    b.legend(fontsize=8)
+    return _save(plt, fig, path)
+
+
+def plot_trace_gating(d: dict, path: Path, blocked: dict | None = None) -> Path:
+    rows = 4 if blocked is None else 5
+    plt, fig, ax = _fig(rows, 1, (8, 1.9 * rows))
+    p = d["probes"]
+    t = p["t"] * 1e3
+    for a, b in d["bursts"]:
+        for x in ax:
+            x.axvspan(a * 1e3, b * 1e3, color="orange", alpha=0.15)
+    ax[0].eventplot([d["pre"] * 1e3, d["post"] * 1e3], lineoffsets=[1, 0], colors=["C0", "C3"])
+    ax[0].set(yticks=[0, 1], yticklabels=["post", "pre"], title="F3a: traces (orange: post bursts)")
+    ax[1].plot(t, p["x_pre"], label="x_pre")
+    ax[1].plot(t, p["x_post"], label="x_post")
+    ax[1].axhline(0.5, color="grey", ls=":", label="θ_post = θ_pre")
+    ax[1].legend(fontsize=8, loc="upper right")
+    ax[2].plot(t, p["x_ca"], color="C2", label="x_ca")
+    ax[2].axhline(d["theta_ca_low"], color="grey", ls=":", label="θ_ca,low")
+    ax[2].legend(fontsize=8, loc="upper right")
+    ax[3].plot(t, p["rho"], color="k", label=f"ρ (θ_ca,low = {d['theta_ca_low']})")
+    ax[3].legend(fontsize=8, loc="upper right")
+    if blocked is not None:
+        ax[4].plot(blocked["probes"]["t"] * 1e3, blocked["probes"]["rho"], color="k", label="ρ, gate never opens")
+        ax[4].plot(blocked["probes"]["t"] * 1e3, blocked["probes"]["x_ca"], color="C2", alpha=0.6, label="x_ca")
+        ax[4].axhline(blocked["theta_ca_low"], color="grey", ls=":", label=f"θ_ca,low = {blocked['theta_ca_low']}")
+        ax[4].legend(fontsize=8, loc="upper right")
+    ax[-1].set(xlabel="time (ms)")
+    return _save(plt, fig, path)
+
+
+def plot_stdp(full: dict, off: dict, path: Path) -> Path:
+    plt, fig, ax = _fig(size=(7, 4.5))
+    ax.plot(full["dt"] * 1e3, full["drho"], "o-", ms=3, label="all branches (F3b)")
+    ax.plot(off["dt"] * 1e3, off["drho"], "s--", ms=3, label="ρ_neg = 0: Δt > 0 branch off (F3c)")
+    ax.axhline(0, color="grey", lw=0.5)
+    ax.axvline(0, color="grey", lw=0.5)
+    ax.set(xlabel="Δt = t_pre − t_post (ms)", ylabel="Δρ (analog weight)", title="STDP, isolated pairs, drift off")
+    ax.legend(fontsize=8)
+    return _save(plt, fig, path)
+
+
+def plot_srdp(maps: list[dict], path: Path) -> Path:
+    plt, fig, ax = _fig(len(maps), 2, (10, 3.8 * len(maps)))
+    ax = np.atleast_2d(ax)
+    for row, d in zip(ax, maps):
+        for a, key, title in ((row[0], "p_up", "P(low → high)"), (row[1], "p_down", "P(high → low)")):
+            im = a.imshow(d[key], origin="lower", vmin=0, vmax=1, cmap="viridis", aspect="auto")
+            a.set_xticks(range(len(d["rates_post"])), [f"{r:.0f}" for r in d["rates_post"]])
+            a.set_yticks(range(len(d["rates_pre"])), [f"{r:.0f}" for r in d["rates_pre"]])
+            gate = "no upper Ca gate" if d["theta_ca_high"] is None else f"θ_ca,high = {d['theta_ca_high']}"
+            a.set(xlabel="ν_post drive (Hz)", ylabel="ν_pre (Hz)", title=f"{title}, {gate}")
+            fig.colorbar(im, ax=a)
+    return _save(plt, fig, path)
+
+
+def plot_retention(d: dict, path: Path) -> Path:
+    plt, fig, (a, b) = _fig(1, 2, (10, 4))
+    a.plot(d["t"], d["rho"])
+    a.axhline(0.5, color="grey", ls=":", label="θ_ρ")
+    a.set(xlabel="time (s)", ylabel="ρ", title="Bistable drift after partial updates")
+    a.legend(fontsize=8)
+    x = np.arange(d["before"].size)
+    b.bar(x - 0.2, d["before"].astype(float), 0.4, label="before power cycle")
+    b.bar(x + 0.2, d["after"].astype(float), 0.4, label="after (read back from devices)")
+    b.set(xlabel="synapse", ylabel="binary weight", title="Simulated power cycle", ylim=(0, 1.3))
+    b.legend(fontsize=8)
+    return _save(plt, fig, path)
+
+
+def plot_read(sweep: dict, compat: dict, path: Path) -> Path:
+    plt, fig, (a, b) = _fig(1, 2, (11, 4.5))
+    for c, y in zip(sweep["c_dev"], sweep["ratio"]):
+        a.semilogx(sweep["r_neg"], 100 * y, label=f"ratio law, C_dev = {c * 1e15:.0f} fF")
+    a.semilogx(sweep["r_neg"], 100 * sweep["hard"], "--", label="hard threshold")
+    a.axvline(1e9, color="grey", ls=":", label="R_pos = 1 GΩ")
+    a.set(xlabel="R_neg (Ω)", ylabel="I_norm (% of norm_bias)", title="F4b: differential read, T = 500 µs")
+    a.legend(fontsize=8)
+    im = b.pcolormesh(compat["on_off"], compat["c_dev"] * 1e15, 100 * compat["out"], shading="auto", cmap="magma")
+    b.set(xscale="log", yscale="log", xlabel="G_on/G_off", ylabel="C_dev (fF)", title="F4c/d: high-state output (%)")
+    b.contour(compat["on_off"], compat["c_dev"] * 1e15, 100 * compat["out"], levels=[50], colors="w")
+    b.plot(*[[compat["ref"][1]], [compat["ref"][0] * 1e15]], "c*", ms=14, label="reference device")
+    b.axhline(compat["t_read"] / 1e9 * 1e15, color="c", ls=":", label="R_on·C = T_read")
+    b.legend(fontsize=8, loc="lower right")
+    fig.colorbar(im, ax=b)
+    return _save(plt, fig, path)
+
+
+def plot_write_cycling(d: dict, path: Path) -> Path:
+    plt, fig, (a, b) = _fig(1, 2, (11, 4.5))
+    q_all = np.concatenate([d["q_high"].ravel(), d["q_low"].ravel()]) * 1e12
+    bins = np.linspace(0.0, q_all.max() * 1.02, 60)
+    for s, qh, ql in zip(d["sigmas"], d["q_high"], d["q_low"]):
+        a.hist(np.concatenate([qh, ql]) * 1e12, bins=bins, histtype="step", lw=1.5, label=f"σ_C2C = {s}")
+        b.hist(qh * 1e12, bins=40, histtype="step", lw=1.5, label=f"high state, σ_C2C = {s}")
+    a.set(
+        xlabel="EPSC charge per read spike (pC)", ylabel="count", yscale="log", title="F5: POT/DEP cycling, both states"
+    )
+    b.set(xlabel="EPSC charge per read spike (pC)", ylabel="count", title="High-state mode (zoom)")
+    a.legend(fontsize=8)
+    b.legend(fontsize=8)
+    return _save(plt, fig, path)
+
+
+def plot_energy(d: dict, path: Path) -> Path:
+    plt, fig, ax = _fig(size=(7, 4.5))
+    rep = d["report"]
+    names = ["static", "spikes", "synaptic_events", "router_events", "device_writes"]
+    vals = [rep[n] * 1e6 for n in names]
+    ax.bar(names, vals)
+    ax.set(
+        ylabel="energy in 1 s (µJ)",
+        title=f"Power {rep['power'] * 1e6:.3f} µW (spec: {d['expected_power'] * 1e6:.3f} µW)",
+    )
+    for i, v in enumerate(vals):
+        ax.text(i, v, f"{v:.3f}", ha="center", va="bottom", fontsize=8)
+    return _save(plt, fig, path)
+
+
+def plot_vsa(d: dict, path: Path) -> Path:
+    plt, fig, ax = _fig(size=(7, 4.5))
+    x = np.arange(len(d["labels"]))
+    ax.bar(x - 0.2, d["responses"][:, 0], 0.4, label="population A")
+    ax.bar(x + 0.2, d["responses"][:, 1], 0.4, label="population B")
+    ax.set_xticks(x, d["labels"])
+    ax.set(xlabel="test item", ylabel="mean rate (Hz)", title="VSA set association after on-chip learning")
+    ax.legend(fontsize=8)
+    return _save(plt, fig, path)
