@@ -59,8 +59,10 @@ def switching_time(v: np.ndarray, v_th: np.ndarray, cfg: BinaryRRAMConfig) -> np
 
 def switching_probability(v: np.ndarray, width: np.ndarray, v_th: np.ndarray, cfg: BinaryRRAMConfig) -> np.ndarray:
     """Probability that one pulse of amplitude ``v`` (V) and ``width`` (s) switches the device."""
-    ratio = np.asarray(width, dtype=float) / switching_time(v, v_th, cfg)
-    return -np.expm1(-math.log(2.0) * ratio**cfg.beta)
+    # (w/t_sw)^beta in the log domain, capped so that very strong pulses give p = 1 without overflow
+    with np.errstate(divide="ignore"):
+        log_ratio = np.log(np.asarray(width, dtype=float)) - np.log(cfg.t_ref) + (np.abs(v) - v_th) / cfg.v0
+    return -np.expm1(-math.log(2.0) * np.exp(np.minimum(cfg.beta * log_ratio, 700.0)))
 
 
 class BinaryRRAMModel(DeviceModel):

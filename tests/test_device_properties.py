@@ -88,3 +88,17 @@ def test_inverted_range_in_preset_file_names_the_field(tmp_path):
     f.write_text("name: bad\nmodel: rram\nsource: s\nconfig:\n  g_min: 90.0e-6\n  g_max: 10.0e-6\n")
     with pytest.raises(ConfigError, match=r"bad\.yaml: config\.g_max: must be > g_min"):
         load_preset(str(f))
+
+
+@pytest.mark.parametrize("name", PRESETS)
+def test_arrays_of_any_shape(name, rng):
+    """Models are vectorised over arrays of any shape (e.g. a rows × cols tile), element per element."""
+    model = MODELS[name]
+    gt = model.g_min + rng.uniform(0, 1, (3, 4)) * (model.g_max - model.g_min)
+    state = model.program(gt, rng)
+    assert state.shape == (3, 4)
+    assert model.conductance(state, 60.0, rng).shape == (3, 4)
+    pol = np.array([[1, 0, -1, 1]] * 3)
+    after = model.pulse(state, pol, 1.5, 1e-6, rng)
+    assert after.shape == (3, 4)
+    np.testing.assert_array_equal(after.g0[:, 1], state.g0[:, 1])  # polarity 0 leaves the device alone
