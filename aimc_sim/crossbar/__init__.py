@@ -1,0 +1,32 @@
+"""Crossbar tiles: analog matrix-vector products with their non-idealities and cost (spec crossbar.md).
+
+``load_tile_config(name_or_path, **overrides)`` -> :class:`TileConfig`; ``AnalogTile(config, W, rng)`` and
+``AnalogMatrix(config, W, rng)`` compute ``mvm(x, t)`` ~ ``x @ W``; ``irdrop.solve_ir_drop`` is the exact
+wire-resistance solve.
+"""
+
+from aimc_sim.crossbar.config import (
+    AdcConfig,
+    DacConfig,
+    DriftCompensationConfig,
+    IrDropConfig,
+    ManagementConfig,
+    MappingConfig,
+    NoiseConfig,
+    TileConfig,
+    load_tile_config,
+)
+from aimc_sim.crossbar.tile import AnalogTile
+
+__all__ = [
+    "AdcConfig",
+    "AnalogTile",
+    "DacConfig",
+    "DriftCompensationConfig",
+    "IrDropConfig",
+    "ManagementConfig",
+    "MappingConfig",
+    "NoiseConfig",
+    "TileConfig",
+    "load_tile_config",
+]

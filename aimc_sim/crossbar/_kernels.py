@@ -1,0 +1,193 @@
+"""Numba kernels of the tile pipeline and of the iterative IR-drop solver.
+
+Each kernel has a plain-numpy reference (``aimc_sim.crossbar.quantise`` for the periphery, the tests
+for the IR-drop sweeps) and a test comparing the two (tests/test_crossbar_kernels.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, fastmath=False)
+def row_abs_max(x):
+    """max_i |x[b, i]| per row."""
+    B, n = x.shape
+    out = np.empty(B)
+    for b in range(B):
+        m = 0.0
+        for i in range(n):
+            a = abs(x[b, i])
+            if a > m:
+                m = a
+        out[b] = m
+    return out
+
+
+@njit(cache=True, fastmath=False)
+def dac_encode(x, row_scale, lo, step, quantise, gsum, pwm, xn, xn2):
+    """DAC of each input row: v = x / row_scale, rounded to ``step`` and clipped to [lo, 1] if ``quantise``.
+
+    Writes the normalised DAC outputs ``xn`` and their squares ``xn2`` (float32) and returns, per row,
+    sum_i e_i * gsum_i with e = v**2 (amplitude encoding) or |v| (pulse width): the array read energy
+    in units of V_read**2 * t_read.
+    """
+    B, n = x.shape
+    energy = np.empty(B)
+    inv_step = 1.0 / step if quantise else 0.0
+    for b in range(B):
+        inv = 1.0 / row_scale[b]
+        e = 0.0
+        for i in range(n):
+            v = x[b, i] * inv
+            if quantise:
+                v = np.rint(v * inv_step) * step
+                if v < lo:
+                    v = lo
+                elif v > 1.0:
+                    v = 1.0
+            xn[b, i] = v
+            v2 = v * v
+            xn2[b, i] = v2
+            e += (abs(v) if pwm else v2) * gsum[i]
+        energy[b] = e
+    return energy
+
+
+@njit(cache=True, fastmath=False)
+def adc_accumulate(
+    sig,
+    var,
+    has_var,
+    extra_var,
+    gain,
+    offset,
+    bound,
+    n_steps,
+    quantise,
+    noisy,
+    coef,
+    row_scale,
+    col_scale,
+    accumulate,
+    out,
+    sat,
+    rng,
+):
+    """Output noise, ADC and digital scaling of one conversion channel.
+
+    v = sig + sqrt(var + extra_var[b]) * z (z ~ N(0, 1) from ``rng``, one per output, if ``noisy``);
+    v = v * gain_j + offset_j; if ``quantise``: saturation flag for |v| >= bound_j, then
+    v = clip(step_j * rint(v / step_j), -bound_j, bound_j) with step_j = 2 bound_j / n_steps.
+    out[b, j] (+)= coef * v * row_scale[b] * col_scale[j].
+    """
+    B, m = sig.shape
+    for b in range(B):
+        for j in range(m):
+            v = np.float64(sig[b, j])
+            if noisy:
+                s2 = extra_var[b]
+                if has_var:
+                    s2 += var[b, j]
+                if s2 < 0.0:
+                    s2 = 0.0
+                v += np.sqrt(s2) * rng.standard_normal()
+            v = v * gain[j] + offset[j]
+            if quantise:
+                bj = bound[j]
+                if abs(v) >= bj:
+                    sat[b] = True
+                step = 2.0 * bj / n_steps
+                v = np.rint(v / step) * step
+                if v > bj:
+                    v = bj
+                elif v < -bj:
+                    v = -bj
+            r = coef * v * row_scale[b] * col_scale[j]
+            if accumulate:
+                out[b, j] += r
+            else:
+                out[b, j] = r
+
+
+@njit(cache=True, fastmath=False)
+def line_factor(diag, gw):
+    """Thomas pivots of symmetric tridiagonal chains: each row of ``diag`` is one chain's diagonal and
+    -``gw`` the off-diagonal. Returns 1 / pivot per node."""
+    nch, L = diag.shape
+    inv = np.empty((nch, L))
+    for c in range(nch):
+        p = diag[c, 0]
+        inv[c, 0] = 1.0 / p
+        for k in range(1, L):
+            p = diag[c, k] - gw * gw * inv[c, k - 1]
+            inv[c, k] = 1.0 / p
+    return inv
+
+
+@njit(cache=True, fastmath=False)
+def line_gs_sweep(g, inv_w, inv_b, gw, src_w, src_b, W, B):
+    """One alternating-line Gauss-Seidel sweep for one block of right-hand sides (K = last axis).
+
+    ``g`` (R, C) device conductances; ``inv_w`` (R, C) and ``inv_b`` (C, R): Thomas pivots of the row
+    chains (driven at j = 0) and column chains (sensed at i = R - 1), with the device, wire and terminal
+    conductances on their diagonals; ``gw``: wire conductance; ``src_w`` (R, K): current injected at row
+    node (i, 0); ``src_b`` (C, K): current injected at column node (R - 1, j). ``W``, ``B`` (R, C, K):
+    row and column node voltages, updated in place: every row chain is solved exactly given B, then
+    every column chain given the new W.
+    """
+    R, C = g.shape
+    K = W.shape[2]
+    for i in range(R):
+        for j in range(C):
+            gij = g[i, j]
+            p = inv_w[i, j]
+            for k in range(K):
+                r = gij * B[i, j, k]
+                if j == 0:
+                    r += src_w[i, k]
+                else:
+                    r += gw * W[i, j - 1, k]
+                W[i, j, k] = r * p
+        for j in range(C - 2, -1, -1):
+            f = gw * inv_w[i, j]
+            for k in range(K):
+                W[i, j, k] += f * W[i, j + 1, k]
+    for i in range(R):
+        for j in range(C):
+            gij = g[i, j]
+            p = inv_b[j, i]
+            for k in range(K):
+                r = gij * W[i, j, k]
+                if i == R - 1:
+                    r += src_b[j, k]
+                if i > 0:
+                    r += gw * B[i - 1, j, k]
+                B[i, j, k] = r * p
+    for i in range(R - 2, -1, -1):
+        for j in range(C):
+            f = gw * inv_b[j, i]
+            for k in range(K):
+                B[i, j, k] += f * B[i + 1, j, k]
+
+
+@njit(cache=True, fastmath=False, parallel=True)
+def line_gs_solve(g, inv_w, inv_b, gw, src_w, src_b, tol, max_sweeps, W, B):
+    """Sweeps of :func:`line_gs_sweep` on independent blocks of right-hand sides (axis 0, in parallel)
+    until the sensed node voltages B[R-1] change by at most ``tol`` times their largest magnitude.
+    Shapes: src_w (n, R, K), src_b (n, C, K), W and B (n, R, C, K). Returns the sweeps used per block."""
+    nb = W.shape[0]
+    R = g.shape[0]
+    used = np.zeros(nb, dtype=np.int64)
+    for c in prange(nb):
+        for s in range(max_sweeps):
+            old = B[c, R - 1].copy()
+            line_gs_sweep(g, inv_w, inv_b, gw, src_w[c], src_b[c], W[c], B[c])
+            new = B[c, R - 1]
+            d = np.max(np.abs(new - old))
+            m = np.max(np.abs(new))
+            used[c] = s + 1
+            if s >= 1 and d <= tol * m:
+                break
+    return used

@@ -1,0 +1,232 @@
+"""Exact IR drop of a crossbar by nodal analysis (crossbar.md §6.2), and the aihwkit approximation (§6.4).
+
+Topology (the project default, ``solve_ir_drop``): each row i is driven at its column-0 end through
+``r_term``; each column j is sensed at its last-row end into a virtual ground through ``r_term``;
+``r_wire`` sits on every wire segment between neighbouring cells, on rows and columns alike; the
+device of cell (i, j) joins the row (word-line) node and the column (bit-line) node of that cell.
+
+Kirchhoff's current law at the 2RC nodes gives a weighted graph Laplacian with Dirichlet terms,
+L v = g_t P_in V, which is symmetric positive definite. The column currents are
+I_j = g_t V^B_{R-1,j}. The network is linear in the drive voltages, so I = V T with the effective
+matrix T = g_t^2 P_out L^-1 P_in^T, which depends only on the programmed state (G, r_wire, r_term).
+:class:`IrDropSolver` factorises L once (sparse LU) and then either solves a batch or forms T.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from aimc_sim.config import require_finite
+from aimc_sim.errors import ConfigError
+
+__all__ = ["nodal_matrix", "IrDropSolver", "solve_ir_drop", "approx_ir_drop_factor", "approx_ir_drop_a"]
+
+
+def _check_inputs(G: np.ndarray, r_wire: float, r_term: float) -> np.ndarray:
+    G = require_finite("G", G).astype(np.float64, copy=False)
+    if G.ndim != 2 or G.shape[0] < 1 or G.shape[1] < 1:
+        raise ConfigError("G", f"must be a non-empty rows x cols array, got shape {G.shape}")
+    if (G < 0).any():
+        raise ConfigError("G", "conductances must be >= 0 S")
+    for name, r in (("r_wire", r_wire), ("r_term", r_term)):
+        if not (isinstance(r, (int, float)) and np.isfinite(r) and r > 0):
+            raise ConfigError(name, f"must be a finite resistance > 0 ohm, got {r!r}")
+    return G
+
+
+def nodal_matrix(G: np.ndarray, r_wire: float, r_term: float) -> sp.csc_matrix:
+    """The SPD nodal matrix L (2RC x 2RC). Node order: row-line node (i, j) at ``i*C + j``, column-line
+    node (i, j) at ``R*C + j*R + i`` (each wire is a contiguous chain)."""
+    G = _check_inputs(G, r_wire, r_term)
+    R, C = G.shape
+    n = R * C
+    gw, gt = 1.0 / r_wire, 1.0 / r_term
+    w = (np.arange(R)[:, None] * C + np.arange(C)[None, :]).ravel()  # row-line index of cell (i, j)
+    b = (n + np.arange(C)[None, :] * R + np.arange(R)[:, None]).ravel()  # column-line index of cell (i, j)
+    g = G.ravel()
+    diag = np.zeros(2 * n)
+    np.add.at(diag, w, g)
+    np.add.at(diag, b, g)
+    rows, cols, vals = [w, b], [b, w], [-g, -g]
+    # row-line segments (i, j)-(i, j+1) and column-line segments (i, j)-(i+1, j)
+    wl = (np.arange(R)[:, None] * C + np.arange(C - 1)[None, :]).ravel()
+    bl = (n + np.arange(C)[:, None] * R + np.arange(R - 1)[None, :]).ravel()
+    for a in (wl, bl):
+        diag[a] += gw
+        diag[a + 1] += gw
+        rows += [a, a + 1]
+        cols += [a + 1, a]
+        vals += [np.full(a.size, -gw), np.full(a.size, -gw)]
+    diag[np.arange(R) * C] += gt  # drivers at column 0
+    diag[n + np.arange(C) * R + (R - 1)] += gt  # sense nodes at the last row
+    rows.append(np.arange(2 * n))
+    cols.append(np.arange(2 * n))
+    vals.append(diag)
+    L = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(2 * n, 2 * n))
+    return L.tocsc()
+
+
+class IrDropSolver:
+    """The nodal system of one programmed state, set up once and reused for any number of input batches.
+
+    ``solve(V)`` returns the column currents for a batch of row voltages (batch x rows), and
+    ``effective_matrix()`` returns T (rows x cols) such that ``I = V @ T`` exactly.
+
+    ``method``: ``direct`` (sparse LU of L, scipy SuperLU with a minimum-degree ordering), ``iterative``
+    (alternating-line Gauss-Seidel: every row wire, then every column wire, solved exactly as a
+    tridiagonal chain given the other family; numba, parallel over blocks of right-hand sides; iterated
+    until the sensed voltages change by less than ``tol`` relative, falling back to ``direct`` if it has
+    not converged after ``max_sweeps``), or ``auto`` (direct up to ``direct_max_nodes`` unknowns).
+    The line sweeps converge fast because the device conductances are small against the wire
+    conductances (6-10 sweeps to 1e-13 at 256x256, 1 ohm, 1-25 uS).
+    """
+
+    def __init__(
+        self,
+        G: np.ndarray,
+        r_wire: float,
+        r_term: float,
+        method: str = "auto",
+        tol: float = 1e-13,
+        max_sweeps: int = 200,
+        direct_max_nodes: int = 40_000,
+    ):
+        G = _check_inputs(G, r_wire, r_term)
+        if method not in ("auto", "direct", "iterative"):
+            raise ConfigError("method", f"must be one of 'auto', 'direct', 'iterative', got {method!r}")
+        self.G = G
+        self.rows, self.cols = G.shape
+        self.r_wire, self.r_term = float(r_wire), float(r_term)
+        self.g_term, self.g_wire = 1.0 / r_term, 1.0 / r_wire
+        self.tol, self.max_sweeps = tol, max_sweeps
+        if method == "auto":
+            method = "direct" if 2 * G.size <= direct_max_nodes else "iterative"
+        self.method = method
+        self.sweeps_used = 0
+        self._lu = None
+        self._T: np.ndarray | None = None
+        if method == "direct":
+            self._factor_direct()
+        else:
+            from aimc_sim.crossbar import _kernels
+
+            gw, gt = self.g_wire, self.g_term
+            dw = G.copy()
+            dw[:, 1:] += gw
+            dw[:, :-1] += gw
+            dw[:, 0] += gt
+            db = np.ascontiguousarray(G.T)
+            db[:, 1:] += gw
+            db[:, :-1] += gw
+            db[:, -1] += gt
+            self._inv_w = _kernels.line_factor(dw, gw)
+            self._inv_b = _kernels.line_factor(db, gw)
+
+    def _factor_direct(self) -> None:
+        L = nodal_matrix(self.G, self.r_wire, self.r_term)
+        self._lu = spla.splu(L, permc_spec="MMD_AT_PLUS_A", options={"SymmetricMode": True})
+        n = self.rows * self.cols
+        self._in_idx = np.arange(self.rows) * self.cols
+        self._out_idx = n + np.arange(self.cols) * self.rows + (self.rows - 1)
+
+    def _direct(self, src_w: np.ndarray, src_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row-node (i, 0) and sensed-node voltages for injected currents src_w (R, K), src_b (C, K)."""
+        if self._lu is None:
+            self._factor_direct()
+        rhs = np.zeros((2 * self.rows * self.cols, src_w.shape[1]))
+        rhs[self._in_idx] = src_w
+        rhs[self._out_idx] += src_b
+        v = self._lu.solve(rhs)
+        return v[self._in_idx], v[self._out_idx]
+
+    def _iterative(self, src_w: np.ndarray, src_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from aimc_sim.crossbar import _kernels
+
+        R, C = self.rows, self.cols
+        K = src_w.shape[1]
+        nb = max(2, -(-K // 8)) if K > 1 else 1
+        kc = -(-K // nb)
+        pad = nb * kc - K
+        sw = np.pad(src_w, ((0, 0), (0, pad))).reshape(R, nb, kc).transpose(1, 0, 2).copy()
+        sb = np.pad(src_b, ((0, 0), (0, pad))).reshape(C, nb, kc).transpose(1, 0, 2).copy()
+        W = np.zeros((nb, R, C, kc))
+        B = np.zeros((nb, R, C, kc))
+        used = _kernels.line_gs_solve(
+            self.G, self._inv_w, self._inv_b, self.g_wire, sw, sb, self.tol, self.max_sweeps, W, B
+        )
+        self.sweeps_used = int(used.max())
+        if self.sweeps_used >= self.max_sweeps:
+            warnings.warn(
+                f"IR-drop line relaxation did not converge in {self.max_sweeps} sweeps; using the direct solve",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return self._direct(src_w, src_b)
+        vw = W[:, :, 0, :].transpose(1, 0, 2).reshape(R, nb * kc)[:, :K]
+        vb = B[:, R - 1, :, :].transpose(1, 0, 2).reshape(C, nb * kc)[:, :K]
+        return vw, vb
+
+    def _node_voltages(self, src_w: np.ndarray, src_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.method == "direct":
+            return self._direct(src_w, src_b)
+        return self._iterative(src_w, src_b)
+
+    def solve(self, V: np.ndarray) -> np.ndarray:
+        """Column currents (batch x cols, A) for row drive voltages ``V`` (batch x rows, V)."""
+        V = _check_voltages(V, self.rows)
+        if self._T is not None:
+            return V @ self._T
+        _, vb = self._node_voltages(self.g_term * V.T, np.zeros((self.cols, V.shape[0])))
+        return self.g_term * vb.T
+
+    def effective_matrix(self) -> np.ndarray:
+        """T (rows x cols): I = V @ T exactly for linear devices. Formed with min(rows, cols) solves:
+        unit drives at the rows, or (by the symmetry of L) unit currents injected at the sense nodes."""
+        if self._T is None:
+            gt = self.g_term
+            if self.rows <= self.cols:
+                _, vb = self._node_voltages(gt * np.eye(self.rows), np.zeros((self.cols, self.rows)))
+                self._T = gt * vb.T
+            else:
+                vw, _ = self._node_voltages(np.zeros((self.rows, self.cols)), gt * np.eye(self.cols))
+                self._T = gt * vw
+        return self._T
+
+
+def _check_voltages(V: np.ndarray, rows: int) -> np.ndarray:
+    V = require_finite("V", V).astype(np.float64, copy=False)
+    if V.ndim == 1:
+        V = V[None, :]
+    if V.ndim != 2 or V.shape[1] != rows:
+        raise ConfigError("V", f"must have shape (batch, {rows}), got {V.shape}")
+    return V
+
+
+def solve_ir_drop(G: np.ndarray, V: np.ndarray, r_wire: float, r_term: float) -> np.ndarray:
+    """Exact column currents I (batch x cols, A) of a crossbar with wire resistance.
+
+    ``G``: rows x cols conductances (S); ``V``: batch x rows drive voltages (V); ``r_wire``: resistance of
+    each wire segment between neighbouring cells (ohm); ``r_term``: driver and sense terminal resistance.
+    Topology in the module docstring. Sparse LU of the nodal matrix, then one solve for the whole batch.
+    """
+    solver = IrDropSolver(G, r_wire, r_term)
+    return solver.solve(V)
+
+
+def approx_ir_drop_a(abs_m: np.ndarray, abs_x: np.ndarray, g_ratio: float) -> np.ndarray:
+    """aihwkit's a per output (crossbar.md §6.4 step 1): a_j = n / g_ratio * sum_i |w_ij| |x_i|.
+
+    ``abs_m``: |normalised weights| (n_in x n_out); ``abs_x``: |normalised inputs| (batch x n_in);
+    ``g_ratio`` = 1 / (r_wire * g_max).
+    """
+    n = abs_m.shape[0]
+    return (n / g_ratio) * (abs_x @ abs_m)
+
+
+def approx_ir_drop_factor(a: np.ndarray) -> np.ndarray:
+    """The cubic c(a) = a (0.05 a^2 - 0.2 a + 0.5) of aihwkit ``applyIrDrop`` (crossbar.md §6.4 step 2)."""
+    return a * (0.05 * a * a - 0.2 * a + 0.5)

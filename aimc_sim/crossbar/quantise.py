@@ -1,0 +1,71 @@
+"""Uniform quantisers of the DAC and ADC (crossbar.md §3.1), in plain numpy.
+
+These are the references of the numba kernels in ``_kernels.py`` (tests/test_crossbar_kernels.py
+compares them) and run the stochastic-rounding paths, which the kernels do not implement.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aimc_sim.errors import ConfigError
+
+__all__ = ["n_steps", "uniform_quantise", "dac_encode_ref", "adc_accumulate_ref"]
+
+
+def n_steps(bits: int) -> int:
+    """Quantiser steps across the full signed range: 2**bits - 2 (spec §3.1; 8 bits -> 254 steps, 255 levels)."""
+    if not isinstance(bits, (int, np.integer)) or bits < 1:
+        raise ConfigError("bits", f"must be an integer in 1..16, got {bits!r}")
+    return max(2**bits - 2, 1)
+
+
+def uniform_quantise(
+    v: np.ndarray,
+    bound: float | np.ndarray,
+    bits: int,
+    stochastic: bool = False,
+    rng: np.random.Generator | None = None,
+) -> np.ndarray:
+    """Q(v) = clip(step * round(v / step), -bound, bound) with step = 2 bound / (2**bits - 2).
+
+    Stochastic rounding uses step * floor(v / step + u), u ~ U[0, 1) from ``rng`` (unbiased inside the range).
+    """
+    b = np.asarray(bound, dtype=np.float64)
+    if b.size == 0 or not np.all(np.isfinite(b)) or np.any(b <= 0):
+        raise ConfigError("bound", f"must be finite and > 0 (a non-empty range), got {bound!r}")
+    step = 2.0 * b / n_steps(bits)
+    v = np.asarray(v, dtype=np.float64)
+    if stochastic:
+        if rng is None:
+            raise ConfigError("rng", "stochastic rounding needs a numpy Generator")
+        q = np.floor(v / step + rng.random(v.shape)) * step
+    else:
+        q = np.rint(v / step) * step
+    return np.clip(q, -b, b)
+
+
+def dac_encode_ref(x, row_scale, lo, step, quantise, gsum, pwm):
+    """Numpy reference of ``_kernels.dac_encode``; returns (xn, xn2, energy)."""
+    v = x / row_scale[:, None]
+    if quantise:
+        v = np.clip(np.rint(v * (1.0 / step)) * step, lo, 1.0)
+    e = (np.abs(v) if pwm else v * v) @ gsum
+    return v.astype(np.float32), (v * v).astype(np.float32), e
+
+
+def adc_accumulate_ref(
+    sig, var, extra_var, gain, offset, bound, n_st, quantise, noisy, coef, row_scale, col_scale, rng
+):
+    """Numpy reference of ``_kernels.adc_accumulate`` (non-accumulating form); returns (out, sat)."""
+    v = sig.astype(np.float64)
+    if noisy:
+        s2 = extra_var[:, None] + (var if var is not None else 0.0)
+        v = v + np.sqrt(np.maximum(s2, 0.0)) * rng.standard_normal(sig.shape)
+    v = v * gain + offset
+    sat = np.zeros(sig.shape[0], dtype=bool)
+    if quantise:
+        sat = (np.abs(v) >= bound).any(axis=1)
+        step = 2.0 * bound / n_st
+        v = np.clip(np.rint(v / step) * step, -bound, bound)
+    return coef * v * row_scale[:, None] * col_scale[None, :], sat

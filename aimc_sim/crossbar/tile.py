@@ -1,0 +1,410 @@
+"""AnalogTile: one crossbar array and its periphery computing batched MVMs (crossbar.md §1).
+
+Pipeline of ``mvm(x, t)`` for a batch x (batch x n_in):
+
+1. noise management: per-row input scale s (abs-max, constant or none), x' = x / s (§4);
+2. DAC: uniform quantiser on [-1, 1] (or [0, 1] unsigned), or bit-serial 1-bit slices (§2.3, §3.1);
+3. array: y_c = x' @ M_c(t) per conversion channel, with M_c the normalised conductance differences read
+   from the device model at time t (drift, frozen programming noise, stuck devices), IR drop folded in
+   exactly (``exact``) or by the aihwkit cubic (``approx``, refused where it is known to be wrong, §6.4);
+4. analog noise, *output-referred*: for independent zero-mean per-weight perturbations eps_ij ~ N(0, s_ij^2)
+   redrawn at each MVM, y_j = sum_i x_i (w_ij + eps_ij) has exactly the distribution of
+   sum_i x_i w_ij + eta_j with eta_j ~ N(0, sum_i x_i^2 s_ij^2), independent across j and across the batch
+   (crossbar.md §5). So the read noise costs one extra product (x'^2) @ S(t) and one normal per output
+   instead of a batch x rows x cols tensor. Tested by ``test_xb1_output_referred_noise_equivalence``.
+   Constant weight noise adds w_noise^2 ||x'||^2, output noise out_noise^2;
+5. ADC: gain/offset mismatch (frozen), saturation, uniform quantiser with a fixed, maximal or calibrated
+   (per tile or per column) range; bound management re-runs saturated rows with half the input (§4);
+6. digital: outputs times s * w_max * alpha (drift compensation, §8), slice/pair partial sums, offset removal.
+
+Every step records its events in the ledger (see docs/cost.md for the names).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from aimc_sim.config import require_finite
+from aimc_sim.cost.ledger import Ledger
+from aimc_sim.crossbar import _kernels
+from aimc_sim.crossbar.config import TileConfig
+from aimc_sim.crossbar.devices import read_noise_abs_std, resolve_device
+from aimc_sim.crossbar.irdrop import IrDropSolver, approx_ir_drop_factor
+from aimc_sim.crossbar.mapping import build_layout, scale_weights
+from aimc_sim.crossbar.quantise import n_steps
+from aimc_sim.errors import ConfigError, SimulationError
+
+__all__ = ["AnalogTile", "check_time"]
+
+
+def check_time(t: Any) -> float:
+    """A read time (s after programming): finite and >= 0."""
+    if isinstance(t, bool) or not isinstance(t, (int, float, np.floating, np.integer)) or not math.isfinite(t) or t < 0:
+        raise ConfigError("t", f"must be a finite time >= 0 s, got {t!r}")
+    return float(t)
+
+
+class _Read:
+    """Per-read-time matrices: signal M_c and variance S_c per channel (float32), row sums of G (S)."""
+
+    def __init__(
+        self,
+        t: float,
+        mats: list[np.ndarray],
+        vars_: list[np.ndarray | None],
+        gsum: np.ndarray,
+        approx: list[tuple[np.ndarray, np.ndarray]] | None,
+    ):
+        self.t, self.mats, self.vars, self.gsum, self.approx = t, mats, vars_, gsum, approx
+
+
+class AnalogTile:
+    """A rows x cols array programmed from a signed weight matrix W (n_in x n_out); ``mvm(x, t)`` ~ x @ W.
+
+    ``rng`` draws the programming noise now; the tile spawns its own generator for the per-MVM noise, so a
+    sequence of calls is reproducible from the seed. ``ledger`` (optional) receives every event, charged to
+    the layer ``name`` (or the ledger's current scope when ``name`` is empty).
+    """
+
+    def __init__(
+        self,
+        config: TileConfig,
+        weights: np.ndarray,
+        rng: np.random.Generator,
+        ledger: Ledger | None = None,
+        name: str = "",
+    ):
+        if not isinstance(config, TileConfig):
+            raise ConfigError("config", f"must be a TileConfig, got {type(config).__name__}")
+        if not isinstance(rng, np.random.Generator):
+            raise ConfigError("rng", f"must be a numpy.random.Generator, got {type(rng).__name__}")
+        W = require_finite("weights", weights).astype(np.float64)
+        if W.ndim != 2 or W.shape[0] == 0 or W.shape[1] == 0:
+            raise ConfigError("weights", f"must be a non-empty 2-D array (n_in x n_out), got shape {W.shape}")
+        if W.shape[0] > config.rows or W.shape[1] > config.max_outputs:
+            raise ConfigError(
+                "weights",
+                f"shape {W.shape} does not fit the tile: at most {config.rows} inputs x {config.max_outputs} outputs "
+                f"({config.rows}x{config.cols} cells, {config.mapping.devices_per_weight} devices per weight); "
+                "use AnalogMatrix",
+            )
+        self.config, self.ledger, self.name = config, ledger, name
+        self.n_in, self.n_out = W.shape
+        self.device = resolve_device(config.device, config.device_options)
+        prog_rng, self._rng = rng.spawn(2)
+        Wn, self.w_max = scale_weights(W, config.mapping)
+        self.layout = build_layout(Wn, config.mapping, self.device.g_min, self.device.g_max)
+        self.state = self.device.program(self.layout.targets, prog_rng if config.noise.programming else None)
+        adc = config.adc
+        widths = [1 if ch.broadcast else ch.plus.size for ch in self.layout.channels]
+        self._gain = [1.0 + adc.gain_std * prog_rng.standard_normal(w) if adc.gain_std else np.ones(w) for w in widths]
+        self._offset = [adc.offset_std * prog_rng.standard_normal(w) if adc.offset_std else np.zeros(w) for w in widths]
+        self._bounds: list[np.ndarray] | None = None
+        if adc.range == "fixed":
+            self._bounds = [np.full(w, adc.bound) for w in widths]
+        elif adc.range == "max":
+            self._bounds = [
+                np.full(w, self.n_in * self._nominal_max(ch)) for w, ch in zip(widths, self.layout.channels)
+            ]
+        self._read_cache: _Read | None = None
+        self._ir_solver: IrDropSolver | None = None
+        self._r0: np.ndarray | None = None
+        self._alpha: tuple[float, np.ndarray] | None = None
+        self._noisy = config.noise.read or config.noise.w_noise > 0 or config.noise.out_noise > 0
+
+    # ------------------------------------------------------------------ mapping helpers
+    def _nominal_max(self, ch) -> float:
+        g = self.layout.targets
+        m = g[:, ch.plus] - (g[:, ch.minus] if ch.minus is not None else 0.0)
+        return float(np.abs(m).max() * ch.scale) or 1.0
+
+    @property
+    def utilisation(self) -> float:
+        """Programmed cells over available cells."""
+        return self.layout.targets.size / (self.config.rows * self.config.cols)
+
+    def _read(self, t: float) -> _Read:
+        """Conductances at time t (noise-free drifted state) folded into the channel matrices."""
+        if self._read_cache is not None and self._read_cache.t == t:
+            return self._read_cache
+        cfg = self.config
+        G = np.asarray(self.device.conductance(self.state, t, None), dtype=np.float64)
+        sd = read_noise_abs_std(self.device, self.state, t) if cfg.noise.read else None
+        Gs = G
+        if cfg.ir_drop.mode == "exact":
+            Gs = IrDropSolver(G, cfg.ir_drop.r_wire, cfg.ir_drop.r_term).effective_matrix()
+        mats, vars_ = [], []
+        for ch in self.layout.channels:
+            m = Gs[:, ch.plus] - (Gs[:, ch.minus] if ch.minus is not None else 0.0)
+            mats.append(np.ascontiguousarray(m * ch.scale, dtype=np.float32))
+            if sd is None:
+                vars_.append(None)
+            else:
+                v = sd[:, ch.plus] ** 2 + (sd[:, ch.minus] ** 2 if ch.minus is not None else 0.0)
+                vars_.append(np.ascontiguousarray(v * ch.scale**2, dtype=np.float32))
+        approx = None
+        if cfg.ir_drop.mode == "approx":
+            xi = (self.n_in - np.arange(self.n_in)) / self.n_in  # distance from the sense node, row 0 farthest
+            p = (1.0 - (1.0 - xi) ** 2)[:, None]
+            approx = [(np.abs(m), (m * p).astype(np.float32)) for m in mats]
+        self._read_cache = _Read(t, mats, vars_, G.sum(axis=1), approx)
+        return self._read_cache
+
+    # ------------------------------------------------------------------ periphery
+    def _row_scale(self, x: np.ndarray) -> np.ndarray:
+        m = self.config.management
+        b = self.config.dac.bound
+        if m.noise == "abs_max":
+            s = _kernels.row_abs_max(x)
+            return np.where(s > 0, s, 1.0)
+        if m.noise == "constant":
+            return np.full(x.shape[0], m.constant_scale * b)
+        return np.full(x.shape[0], b)
+
+    def _dac(self, x: np.ndarray, row_scale: np.ndarray, gsum: np.ndarray):
+        """Input slices [(x', x'^2, digital factor)], and the array read energy in V_read^2 t_read units."""
+        dac = self.config.dac
+        pwm = dac.encoding == "pwm"
+        quant = dac.bits is not None
+        lo = -1.0 if dac.signed else 0.0
+        step = (2.0 / n_steps(dac.bits) if dac.signed else 1.0 / (2**dac.bits - 1)) if quant else 1.0
+        if dac.stochastic_rounding and quant:
+            v = x / row_scale[:, None]
+            v = np.clip(np.floor(v / step + self._rng.random(v.shape)) * step, lo, 1.0)
+            xn, xn2 = v.astype(np.float32), (v * v).astype(np.float32)
+            energy = float(((np.abs(v) if pwm else v * v) @ gsum).sum())
+        else:
+            xn = np.empty(x.shape, np.float32)
+            xn2 = np.empty(x.shape, np.float32)
+            energy = float(_kernels.dac_encode(x, row_scale, lo, step, quant, gsum, pwm, xn, xn2).sum())
+        if not dac.bit_serial:
+            return [(xn, xn2, 1.0)], energy
+        top = (n_steps(dac.bits) // 2) if dac.signed else 2**dac.bits - 1
+        k = np.rint(xn.astype(np.float64) * top).astype(np.int64)
+        sgn, mag = np.sign(k), np.abs(k)
+        slices, energy = [], 0.0
+        for bit in range(int(mag.max()).bit_length() if mag.size else 0):
+            xb = (sgn * ((mag >> bit) & 1)).astype(np.float32)
+            xb2 = np.abs(xb)
+            energy += float((xb2 @ gsum).sum())
+            slices.append((xb, xb2, float(2**bit) / top))
+        return slices, energy
+
+    def _pass(self, x: np.ndarray, row_scale: np.ndarray, rd: _Read, alpha: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """One full analog pass of the rows of x; writes ``out`` and returns the per-row saturation flags."""
+        cfg = self.config
+        B = x.shape[0]
+        slices, e_units = self._dac(x, row_scale, rd.gsum)
+        adc = cfg.adc
+        quant = adc.bits is not None
+        nst = float(n_steps(adc.bits)) if quant else 1.0
+        bounds = self._bounds
+        if quant and bounds is None:
+            raise SimulationError(f"tile.adc.range is {adc.range!r}: call calibrate_adc(x) before mvm")
+        sat = np.zeros(B, dtype=bool)
+        col = self.w_max * alpha
+        out[:] = 0.0
+        w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
+        ones = np.ones(B)
+        for xs, xs2, factor in slices:
+            extra = np.full(B, o2) + (w2 * xs2.sum(axis=1, dtype=np.float64) if w2 else 0.0)
+            for c, ch in enumerate(self.layout.channels):
+                sig = xs @ rd.mats[c]
+                var = xs2 @ rd.vars[c] if rd.vars[c] is not None else sig
+                if rd.approx is not None:
+                    sig = self._approx_ir(xs, sig, c, rd)
+                bnd = bounds[c] if quant else np.ones(sig.shape[1])
+                if ch.broadcast:
+                    ref = np.empty((B, 1), dtype=out.dtype)
+                    _kernels.adc_accumulate(
+                        sig,
+                        var,
+                        rd.vars[c] is not None,
+                        extra,
+                        self._gain[c],
+                        self._offset[c],
+                        bnd,
+                        nst,
+                        quant,
+                        self._noisy,
+                        1.0,
+                        ones,
+                        np.ones(1),
+                        False,
+                        ref,
+                        sat,
+                        self._rng,
+                    )
+                    out += (ch.coef * factor) * ref * row_scale[:, None] * col[None, :]
+                else:
+                    _kernels.adc_accumulate(
+                        sig,
+                        var,
+                        rd.vars[c] is not None,
+                        extra,
+                        self._gain[c],
+                        self._offset[c],
+                        bnd,
+                        nst,
+                        quant,
+                        self._noisy,
+                        ch.coef * factor,
+                        row_scale,
+                        col,
+                        True,
+                        out,
+                        sat,
+                        self._rng,
+                    )
+        if self.layout.offset_coef:
+            sx = sum(f * xs.sum(axis=1, dtype=np.float64) for xs, _, f in slices)
+            out -= (self.layout.offset_coef * sx * row_scale)[:, None] * col[None, :]
+        self._count(B, slices, e_units)
+        return sat
+
+    def _approx_ir(self, xs: np.ndarray, sig: np.ndarray, c: int, rd: _Read) -> np.ndarray:
+        """aihwkit's IR-drop correction (crossbar.md §6.4); refused (or made exact) where a > approx_limit."""
+        irc = self.config.ir_drop
+        abs_m, mp = rd.approx[c]
+        g_ratio = 1.0 / (irc.r_wire * self.device.g_max)
+        a = (self.n_in / g_ratio) * (np.abs(xs) @ abs_m)
+        amax = float(a.max()) if a.size else 0.0
+        if amax > irc.approx_limit:
+            if irc.on_exceed == "error":
+                raise SimulationError(
+                    f"IR-drop approximation invalid: a = {amax:.3g} > approx_limit {irc.approx_limit} "
+                    "(crossbar.md §6.4); use tile.ir_drop.mode: exact"
+                )
+            import warnings
+
+            warnings.warn(
+                f"IR-drop approximation invalid (a = {amax:.3g}); using the exact solve for this tile",
+                RuntimeWarning,
+                stacklevel=4,
+            )
+            self.config = self.config.replace(ir_drop=irc.replace(mode="exact"))
+            self._read_cache = None
+            rd2 = self._read(rd.t)
+            return xs @ rd2.mats[c]
+        return sig - (approx_ir_drop_factor(a) * (xs @ mp)).astype(sig.dtype)
+
+    def _count(self, B: int, slices: list, e_units: float) -> None:
+        led = self.ledger
+        if led is None:
+            return
+        cfg = self.config
+        layer = self.name or None
+        S = len(slices)
+        dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits
+        dname = f"dac_conversion@{dbits}b" if dbits is not None else "dac_conversion@ideal"
+        aname = f"@{cfg.adc.bits}b" if cfg.adc.bits is not None else "@ideal"
+        n_conv = sum(1 if ch.broadcast else ch.plus.size for ch in self.layout.channels)
+        n_adcs = -(-cfg.cols // cfg.adc.columns_per_adc)
+        led.add(dname, B * S * self.n_in, layer)
+        led.add("adc_conversion" + aname, B * S * n_conv, layer)
+        led.add("adc_cycle" + aname, B * S * -(-n_conv // n_adcs), layer)
+        led.add("tile_read", B * S, layer)
+        n_parts = S * len(self.layout.channels) + (1 if self.layout.offset_coef else 0)
+        led.add("digital_add", B * self.n_out * (n_parts - 1), layer)
+        led.add("digital_mul", B * self.n_out, layer)
+        v2 = cfg.v_read**2
+        led.add_energy("array_read", v2 * cfg.t_read * e_units, layer)
+        led.add_energy("wl_driver", B * S * self.n_in * cfg.cols * cfg.line_cap_per_cell * v2, layer)
+
+    # ------------------------------------------------------------------ public API
+    def _check_x(self, x: Any) -> tuple[np.ndarray, bool]:
+        a = require_finite("x", x)
+        vec = a.ndim == 1
+        if vec:
+            a = a[None, :]
+        if a.ndim != 2 or a.shape[1] != self.n_in:
+            raise ConfigError("x", f"must have shape (batch, {self.n_in}) or ({self.n_in},), got {np.shape(x)}")
+        if a.dtype not in (np.float32, np.float64):
+            a = a.astype(np.float32)
+        return np.ascontiguousarray(a), vec
+
+    def _forward(self, x: np.ndarray, t: float, alpha: np.ndarray) -> np.ndarray:
+        rd = self._read(t)
+        row_scale = self._row_scale(x)
+        out = np.empty((x.shape[0], self.n_out), dtype=np.result_type(x.dtype, np.float32))
+        sat = self._pass(x, row_scale, rd, alpha, out)
+        m = self.config.management
+        it = 0
+        while m.bound == "iterative" and sat.any() and it < m.max_bound_iterations:
+            idx = np.flatnonzero(sat)
+            row_scale[idx] *= 2.0
+            sub = np.empty((idx.size, self.n_out), dtype=out.dtype)
+            sat_sub = self._pass(x[idx], row_scale[idx], rd, alpha, sub)
+            out[idx] = sub
+            sat[:] = False
+            sat[idx] = sat_sub
+            if self.ledger is not None:
+                self.ledger.add("bound_management_rerun", idx.size, self.name or None)
+            it += 1
+        return out
+
+    def _readout(self, t: float) -> np.ndarray:
+        """Identity inputs through the full noisy path (crossbar.md §8): mean |y| (global) or per column."""
+        y = np.abs(self._forward(np.eye(self.n_in, dtype=np.float32), t, np.ones(self.n_out)))
+        if self.ledger is not None:
+            self.ledger.add("drift_calibration_readout", self.n_in, self.name or None)
+        return y.mean(axis=0) if self.config.drift_compensation.mode == "per_column" else np.array([y.mean()])
+
+    def drift_alpha(self, t: float) -> np.ndarray:
+        """The drift-compensation factor alpha = r0 / r(t) (one value, or one per column); 1 at t = 0."""
+        t = check_time(t)
+        mode = self.config.drift_compensation.mode
+        if mode == "none" or t == 0.0:
+            return np.ones(self.n_out)
+        if self._alpha is not None and self._alpha[0] == t:
+            return self._alpha[1]
+        if self._r0 is None:
+            self._r0 = self._readout(0.0)
+        r = self._readout(t)
+        alpha = np.broadcast_to(np.where(r > 0, self._r0 / np.where(r > 0, r, 1.0), 1.0), (self.n_out,)).copy()
+        self._alpha = (t, alpha)
+        return alpha
+
+    def mvm(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
+        """y ~ x @ W for x of shape (batch, n_in) (or (n_in,)), read at ``t`` seconds after programming."""
+        t = check_time(t)
+        xa, vec = self._check_x(x)
+        y = self._forward(xa, t, self.drift_alpha(t))
+        if self.ledger is not None:
+            self.ledger.add("mvm", xa.shape[0], self.name or None)
+        return y[0] if vec else y
+
+    def calibrate_adc(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
+        """Set calibrated ADC ranges to the configured percentile of |analog output| on ``x`` (per tile or per
+        column, crossbar.md §3.3). Returns the bounds (normalised units) of the first channel."""
+        t = check_time(t)
+        xa, _ = self._check_x(x)
+        adc = self.config.adc
+        if adc.range not in ("calibrated", "per_column"):
+            raise ConfigError("tile.adc.range", f"is {adc.range!r}; calibrate_adc needs 'calibrated' or 'per_column'")
+        rd = self._read(t)
+        slices, _ = self._dac(xa, self._row_scale(xa), rd.gsum)
+        bounds = []
+        for c in range(len(self.layout.channels)):
+            vals = np.concatenate([np.abs(xs @ rd.mats[c]) for xs, _, _ in slices], axis=0)
+            if adc.range == "per_column":
+                b = np.percentile(vals, adc.percentile, axis=0)
+            else:
+                b = np.full(vals.shape[1], np.percentile(vals, adc.percentile))
+            bounds.append(np.where(b > 0, b, 1.0))
+        self._bounds = bounds
+        self._r0, self._alpha = None, None
+        return bounds[0]
+
+    def weights_at(self, t: float = 0.0) -> np.ndarray:
+        """The noise-free effective weights (n_in x n_out) the array holds at time t, without periphery."""
+        rd = self._read(check_time(t))
+        W = np.zeros((self.n_in, self.n_out))
+        for ch, m in zip(self.layout.channels, rd.mats):
+            W += ch.coef * (m if not ch.broadcast else np.broadcast_to(m, W.shape))
+        if self.layout.offset_coef:
+            W -= self.layout.offset_coef
+        return W * self.w_max

@@ -1,0 +1,210 @@
+"""AnalogTile: the all-off pipeline, each non-ideality alone against its equation, bad input (crossbar.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from aimc_sim.cost import Ledger
+from aimc_sim.crossbar import AnalogTile, TileConfig, load_tile_config
+from aimc_sim.crossbar.devices import IdealDevice
+from aimc_sim.crossbar.quantise import n_steps
+from aimc_sim.errors import ConfigError, SimulationError
+
+
+def _ideal(**over) -> TileConfig:
+    return load_tile_config("ideal", rows=64, cols=128, **over)
+
+
+def test_all_off_equals_matmul_to_float32_rounding(rng):
+    W = rng.standard_normal((48, 40))
+    x = rng.standard_normal((17, 48)).astype(np.float32)
+    tile = AnalogTile(_ideal(), W, rng)
+    y = tile.mvm(x)
+    ref = x.astype(np.float64) @ W
+    assert y.shape == (17, 40)
+    # float32 products of 48 terms: rounding error <= a few ulp of sum |x||w|
+    bound = 8 * np.finfo(np.float32).eps * (np.abs(x) @ np.abs(W))
+    assert np.all(np.abs(y - ref) <= bound)
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"mapping": {"scheme": "offset"}},
+        {"mapping": {"scheme": "offset", "reference": "column"}},
+        {"mapping": {"subtract": "digital"}},
+        {"mapping": {"variant": "symmetric", "weight_scaling": "per_tensor"}},
+    ],
+)
+def test_all_off_mapping_variants(rng, over):
+    W = rng.standard_normal((32, 20))
+    x = rng.standard_normal((9, 32))
+    y = AnalogTile(_ideal(**over), W, rng).mvm(x)
+    np.testing.assert_allclose(y, x @ W, rtol=0, atol=1e-4 * np.abs(x).sum(axis=1).max() * np.abs(W).max())
+
+
+def test_weight_bit_slicing_with_significance(rng):
+    """Two 2-bit slices hold a 4-bit weight: the output equals x @ Q4(W) exactly (crossbar.md §2.3)."""
+    W = rng.uniform(-1, 1, (32, 10))
+    W[0, :] = 1.0  # per-column w_max = 1
+    cfg = _ideal(mapping={"slices": 2, "slice_bits": 2})
+    x = rng.standard_normal((5, 32))
+    y = AnalogTile(cfg, W, rng).mvm(x)
+    Wq = np.sign(W) * np.rint(np.abs(W) * 15) / 15
+    np.testing.assert_allclose(y, x @ Wq, atol=1e-4)
+
+
+def test_dac_and_adc_error_at_most_half_lsb_inside_range(rng):
+    """With b-bit DAC off and a b-bit ADC, the error per output is <= LSB/2 when inside the range."""
+    W = rng.uniform(-1, 1, (32, 16))
+    W[0] = 1.0
+    bits, bound = 6, 8.0
+    cfg = _ideal(adc={"bits": bits, "range": "fixed", "bound": bound}, management={"noise": "none"})
+    x = rng.uniform(-1, 1, (200, 32))
+    y = AnalogTile(cfg, W, rng).mvm(x)
+    ref = x @ W
+    lsb = 2 * bound / n_steps(bits)
+    inside = np.abs(ref) < bound
+    assert inside.mean() > 0.9
+    err = np.abs(y - ref)[inside]
+    assert err.max() <= lsb / 2 * (1 + 1e-5)
+    assert err.max() > lsb / 4  # the quantiser is really on
+    assert np.all(np.abs(y) <= bound * (1 + 1e-6))  # saturates outside
+
+
+def test_dac_error_at_most_half_lsb(rng):
+    W = np.eye(16)
+    bits = 5
+    cfg = _ideal(dac={"bits": bits}, management={"noise": "none"})
+    x = rng.uniform(-1, 1, (100, 16))
+    y = AnalogTile(cfg, W, rng).mvm(x)
+    lsb = 2.0 / n_steps(bits)
+    assert np.abs(y - x).max() <= lsb / 2 * (1 + 1e-5)
+    assert np.abs(y - x).max() > lsb / 4
+
+
+def test_bit_serial_dac_equals_quantised_input(rng):
+    W = rng.standard_normal((16, 8))
+    x = rng.uniform(-1, 1, (10, 16))
+    led = Ledger()
+    a = AnalogTile(_ideal(dac={"bits": 6}), W, rng).mvm(x)
+    b = AnalogTile(_ideal(dac={"bits": 6, "bit_serial": True}), W, rng, led).mvm(x)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    assert led.total("dac_conversion@1b") == 10 * 16 * 5  # 5 magnitude bits per input
+
+
+def test_bound_management_recovers_saturated_rows(rng):
+    W = np.ones((32, 4))
+    x = np.ones((3, 32))
+    cfg = _ideal(adc={"bits": 8, "bound": 10.0}, management={"bound": "iterative"})
+    led = Ledger()
+    y = AnalogTile(cfg, W, rng, led).mvm(x)
+    np.testing.assert_allclose(y, 32.0, rtol=0.02)
+    assert led.total("bound_management_rerun") >= 3
+
+
+def test_adc_calibration_per_column(rng):
+    W = rng.standard_normal((32, 6)) * np.array([1, 1, 1, 10, 10, 10])
+    cfg = _ideal(adc={"bits": 8, "range": "per_column", "percentile": 100.0})
+    tile = AnalogTile(cfg, W, rng)
+    x = rng.standard_normal((50, 32))
+    with pytest.raises(SimulationError, match="calibrate_adc"):
+        tile.mvm(x)
+    b = tile.calibrate_adc(x)
+    assert b.shape == (6,)
+    y = tile.mvm(x)
+    lsb = 2 * b / n_steps(8) * tile.w_max * np.abs(x).max(axis=1)[:, None]
+    assert np.all(np.abs(y - x @ W) <= lsb / 2 * (1 + 1e-4))
+
+
+def test_ledger_counts_and_array_energy(rng):
+    """Events per MVM, and E_array = sum V^2 G t_read (crossbar.md §9.1, §9.2)."""
+    W = rng.uniform(-1, 1, (16, 8))
+    W[0] = 1.0
+    cfg = _ideal(adc={"bits": 8}, dac={"bits": 8}, management={"noise": "none"})
+    led = Ledger()
+    tile = AnalogTile(cfg, W, rng, led, name="fc1")
+    x = np.full((4, 16), 0.5)
+    tile.mvm(x)
+    assert led.counts[("fc1", "dac_conversion@8b")] == 4 * 16
+    assert led.counts[("fc1", "adc_conversion@8b")] == 4 * 8
+    xq = np.rint(0.5 * 127) / 127
+    G = tile.layout.targets
+    expect = 4 * np.sum((xq * cfg.v_read) ** 2 * G) * cfg.t_read
+    assert led.energy_j[("fc1", "array_read")] == pytest.approx(expect, rel=1e-9)
+
+
+def test_reproducible_from_seed():
+    """Same seed and call sequence -> same numbers; another seed -> different numbers."""
+    cfg = load_tile_config("pcm-default", rows=32, cols=64)
+    W = np.random.default_rng(1).standard_normal((32, 16))
+    x = np.random.default_rng(2).standard_normal((5, 32))
+
+    def run(seed):
+        tile = AnalogTile(cfg, W, np.random.default_rng(seed))
+        return np.stack([tile.mvm(x, t=0.0), tile.mvm(x, t=3600.0), tile.mvm(x, t=3600.0)])
+
+    a, b, c = run(7), run(7), run(8)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a[1], a[2])  # fresh read noise at every call
+    assert not np.array_equal(a, c)
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_bad_weights_nonfinite(rng, bad):
+    W = np.ones((4, 4))
+    W[1, 2] = bad
+    with pytest.raises(ConfigError, match=r"weights: must be finite.*\(1, 2\)"):
+        AnalogTile(_ideal(), W, rng)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_bad_inputs_nonfinite(rng, bad):
+    tile = AnalogTile(_ideal(), np.ones((4, 4)), rng)
+    x = np.ones((2, 4))
+    x[1, 3] = bad
+    with pytest.raises(ConfigError, match="x: must be finite"):
+        tile.mvm(x)
+
+
+def test_bad_shapes(rng):
+    with pytest.raises(ConfigError, match="does not fit the tile"):
+        AnalogTile(_ideal(), np.ones((65, 4)), rng)
+    with pytest.raises(ConfigError, match="non-empty 2-D"):
+        AnalogTile(_ideal(), np.ones((0, 4)), rng)
+    tile = AnalogTile(_ideal(), np.ones((4, 3)), rng)
+    with pytest.raises(ConfigError, match=r"x: must have shape \(batch, 4\)"):
+        tile.mvm(np.ones((2, 5)))
+    with pytest.raises(ConfigError, match="t: must be a finite time"):
+        tile.mvm(np.ones((2, 4)), t=-1.0)
+
+
+@pytest.mark.parametrize(
+    "field,value,msg",
+    [
+        ("adc__bits", 0, r"tile.adc.bits: must be an integer in 1..16, got 0"),
+        ("dac__bits", -3, r"tile.dac.bits: must be an integer in 1..16, got -3"),
+        ("adc__bound", 0.0, r"tile.adc.bound: must be a finite number in \(0, inf\]"),
+        ("dac__bound", -1.0, r"tile.dac.bound: must be a finite number in \(0, inf\]"),
+        ("adc__percentile", 0.0, r"tile.adc.percentile"),
+        ("rows", 0, r"tile.rows: must be an integer"),
+    ],
+)
+def test_bad_config_values(field, value, msg):
+    with pytest.raises(ConfigError, match=msg):
+        load_tile_config("ideal", **{field: value})
+
+
+def test_bad_preset_and_device():
+    with pytest.raises(ConfigError, match="unknown tile preset"):
+        load_tile_config("nope")
+    with pytest.raises(ConfigError, match="tile.device"):
+        AnalogTile(load_tile_config("ideal", device="no-such-device"), np.ones((2, 2)), np.random.default_rng(0))
+
+
+def test_ideal_device_holds_no_physics(rng):
+    d = IdealDevice()
+    s = d.program(np.array([1e-6, 3e-5]), rng)
+    np.testing.assert_array_equal(d.conductance(s, 1e6, rng), [1e-6, 25e-6])
