@@ -16,10 +16,12 @@ from aimc_sim.crossbar.config import (
     TileConfig,
     load_tile_config,
 )
+from aimc_sim.crossbar.matrix import AnalogMatrix
 from aimc_sim.crossbar.tile import AnalogTile
 
 __all__ = [
     "AdcConfig",
+    "AnalogMatrix",
     "AnalogTile",
     "DacConfig",
     "DriftCompensationConfig",

@@ -1,0 +1,110 @@
+"""AnalogMatrix: a weight matrix of any size split over analog tiles (crossbar.md §2.5).
+
+W (n_in x n_out) is cut into ceil(n_in / rows) row blocks and ceil(n_out / max_outputs) column blocks,
+one :class:`AnalogTile` per block, with blocks of (nearly) equal size. Each tile converts its own partial
+sums with its own ADCs; the row-block partial sums are then added digitally (counted as ``digital_add``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from aimc_sim.config import require_finite
+from aimc_sim.cost.ledger import Ledger
+from aimc_sim.crossbar.config import TileConfig
+from aimc_sim.crossbar.tile import AnalogTile, check_time
+from aimc_sim.errors import ConfigError
+
+__all__ = ["AnalogMatrix"]
+
+
+def _blocks(n: int, size: int) -> list[tuple[int, int]]:
+    k = -(-n // size)
+    edges = np.linspace(0, n, k + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+
+
+class AnalogMatrix:
+    """Any (n_in x n_out) weight matrix on as many tiles of ``config`` as it needs; ``mvm(x, t)`` ~ x @ W.
+
+    Attributes: ``n_tiles``, ``utilisation`` (programmed cells / available cells), ``tiles`` (row block,
+    column block) -> AnalogTile. Each tile gets its own generator spawned from ``rng``.
+    """
+
+    def __init__(
+        self,
+        config: TileConfig,
+        weights: np.ndarray,
+        rng: np.random.Generator,
+        ledger: Ledger | None = None,
+        name: str = "",
+    ):
+        if not isinstance(config, TileConfig):
+            raise ConfigError("config", f"must be a TileConfig, got {type(config).__name__}")
+        if not isinstance(rng, np.random.Generator):
+            raise ConfigError("rng", f"must be a numpy.random.Generator, got {type(rng).__name__}")
+        W = require_finite("weights", weights).astype(np.float64)
+        if W.ndim != 2 or W.shape[0] == 0 or W.shape[1] == 0:
+            raise ConfigError("weights", f"must be a non-empty 2-D array (n_in x n_out), got shape {W.shape}")
+        if config.max_outputs < 1:
+            raise ConfigError("tile.cols", f"{config.cols} cells cannot hold one weight column")
+        self.config, self.ledger, self.name = config, ledger, name
+        self.n_in, self.n_out = W.shape
+        self.row_blocks = _blocks(self.n_in, config.rows)
+        self.col_blocks = _blocks(self.n_out, config.max_outputs)
+        rngs = rng.spawn(len(self.row_blocks) * len(self.col_blocks))
+        self.tiles: dict[tuple[int, int], AnalogTile] = {}
+        k = 0
+        for r, (r0, r1) in enumerate(self.row_blocks):
+            for c, (c0, c1) in enumerate(self.col_blocks):
+                self.tiles[(r, c)] = AnalogTile(config, W[r0:r1, c0:c1], rngs[k], ledger, name)
+                k += 1
+
+    @property
+    def n_tiles(self) -> int:
+        """Number of tiles used."""
+        return len(self.tiles)
+
+    @property
+    def utilisation(self) -> float:
+        """Programmed cells over the cells of all tiles used."""
+        used = sum(t.layout.targets.size for t in self.tiles.values())
+        return used / (self.n_tiles * self.config.rows * self.config.cols)
+
+    def mvm(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
+        """y ~ x @ W for x of shape (batch, n_in) (or (n_in,)), read at ``t`` seconds after programming."""
+        t = check_time(t)
+        a = require_finite("x", x)
+        vec = a.ndim == 1
+        if vec:
+            a = a[None, :]
+        if a.ndim != 2 or a.shape[1] != self.n_in:
+            raise ConfigError("x", f"must have shape (batch, {self.n_in}) or ({self.n_in},), got {np.shape(x)}")
+        if a.dtype not in (np.float32, np.float64):
+            a = a.astype(np.float32)
+        y = np.zeros((a.shape[0], self.n_out), dtype=np.result_type(a.dtype, np.float32))
+        for (r, c), tile in self.tiles.items():
+            r0, r1 = self.row_blocks[r]
+            c0, c1 = self.col_blocks[c]
+            y[:, c0:c1] += tile.mvm(np.ascontiguousarray(a[:, r0:r1]), t)
+        if self.ledger is not None and len(self.row_blocks) > 1:
+            self.ledger.add("digital_add", a.shape[0] * self.n_out * (len(self.row_blocks) - 1), self.name or None)
+        return y[0] if vec else y
+
+    def calibrate_adc(self, x: np.ndarray, t: float = 0.0) -> None:
+        """Calibrate every tile's ADC ranges on inputs ``x`` (batch x n_in), see AnalogTile.calibrate_adc."""
+        a = require_finite("x", x)
+        if a.ndim != 2 or a.shape[1] != self.n_in:
+            raise ConfigError("x", f"must have shape (batch, {self.n_in}), got {np.shape(x)}")
+        for (r, _), tile in self.tiles.items():
+            r0, r1 = self.row_blocks[r]
+            tile.calibrate_adc(a[:, r0:r1], t)
+
+    def weights_at(self, t: float = 0.0) -> np.ndarray:
+        """The noise-free effective weights held at time t (n_in x n_out), without periphery."""
+        W = np.zeros((self.n_in, self.n_out))
+        for (r, c), tile in self.tiles.items():
+            r0, r1 = self.row_blocks[r]
+            c0, c1 = self.col_blocks[c]
+            W[r0:r1, c0:c1] = tile.weights_at(t)
+        return W
