@@ -16,6 +16,7 @@ from typing import Literal
 
 import numpy as np
 
+from device_models.base import DeviceState
 from device_models.schema import Config, ConfigError, check, in_range
 
 __all__ = [
@@ -30,7 +31,7 @@ __all__ = [
     "positive_or_inf",
 ]
 
-HEALTHY, STUCK_MIN, STUCK_MAX = 0, 1, 2
+HEALTHY, STUCK_MIN, STUCK_MAX, STUCK_RANDOM = 0, 1, 2, 3
 
 
 def positive_or_inf(x: object) -> str | None:
@@ -51,14 +52,20 @@ class FaultConfig(Config):
 
     p_stuck_min: float = field(default=0.0, metadata=check(in_range(0.0, 1.0)))
     p_stuck_max: float = field(default=0.0, metadata=check(in_range(0.0, 1.0)))
+    p_stuck_random: float = field(default=0.0, metadata=check(in_range(0.0, 1.0)))
+    stuck_random_range: tuple[float, float] = (0.0, 1.0)
     endurance_cycles: float = field(default=math.inf, metadata=check(positive_or_inf))
     endurance_onset: float = field(default=1.0, metadata=check(in_range(1.0)))
     endurance_window_loss: float = field(default=0.0, metadata=check(in_range(0.0, 1.0)))
     endurance_stuck_at: Literal["min", "max"] = "min"
 
     def validate(self) -> None:
-        if self.p_stuck_min + self.p_stuck_max > 1.0:
-            raise ConfigError("p_stuck_max", f"p_stuck_min + p_stuck_max must be <= 1, got {self.p_stuck_max!r}")
+        total = self.p_stuck_min + self.p_stuck_max + self.p_stuck_random
+        if total > 1.0:
+            raise ConfigError("p_stuck_max", f"p_stuck_min + p_stuck_max + p_stuck_random must be <= 1, got {total!r}")
+        lo, hi = self.stuck_random_range
+        if not 0.0 <= lo <= hi <= 1.0:
+            raise ConfigError("stuck_random_range", f"must satisfy 0 <= low <= high <= 1, got [{lo!r}, {hi!r}]")
         if math.isfinite(self.endurance_cycles) and self.endurance_onset > self.endurance_cycles:
             raise ConfigError(
                 "endurance_onset",
@@ -68,18 +75,30 @@ class FaultConfig(Config):
     @property
     def active(self) -> bool:
         """True when any fault or endurance effect is switched on."""
-        return self.p_stuck_min > 0 or self.p_stuck_max > 0 or math.isfinite(self.endurance_cycles)
+        stuck = self.p_stuck_min > 0 or self.p_stuck_max > 0 or self.p_stuck_random > 0
+        return stuck or math.isfinite(self.endurance_cycles)
 
 
-def draw_stuck(shape: tuple[int, ...], cfg: FaultConfig, rng: np.random.Generator | None) -> np.ndarray | None:
-    """Per-device fault codes (0 healthy, 1 stuck at g_min, 2 stuck at g_max); None if no faults."""
-    if rng is None or (cfg.p_stuck_min == 0 and cfg.p_stuck_max == 0):
-        return None
+def draw_stuck(
+    shape: tuple[int, ...], cfg: FaultConfig, rng: np.random.Generator | None, g_min: float, g_max: float
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Per-device fault codes and random stuck conductances (S; None unless p_stuck_random > 0).
+
+    Codes: 0 healthy, 1 stuck at g_min, 2 stuck at g_max, 3 stuck at a random conductance drawn
+    uniformly in ``stuck_random_range`` (fractions of the window; aihwkit ``corrupt_devices_range``).
+    """
+    if rng is None or (cfg.p_stuck_min == 0 and cfg.p_stuck_max == 0 and cfg.p_stuck_random == 0):
+        return None, None
     u = rng.random(shape)
+    edges = np.cumsum([cfg.p_stuck_min, cfg.p_stuck_max, cfg.p_stuck_random])
     stuck = np.zeros(shape, dtype=np.int8)
-    stuck[u < cfg.p_stuck_min] = STUCK_MIN
-    stuck[(u >= cfg.p_stuck_min) & (u < cfg.p_stuck_min + cfg.p_stuck_max)] = STUCK_MAX
-    return stuck
+    stuck[u < edges[0]] = STUCK_MIN
+    stuck[(u >= edges[0]) & (u < edges[1])] = STUCK_MAX
+    stuck[(u >= edges[1]) & (u < edges[2])] = STUCK_RANDOM
+    if cfg.p_stuck_random == 0:
+        return stuck, None
+    lo, hi = cfg.stuck_random_range
+    return stuck, g_min + (lo + (hi - lo) * rng.random(shape)) * (g_max - g_min)
 
 
 def window_scale(cycles: np.ndarray, cfg: FaultConfig) -> np.ndarray:
@@ -104,18 +123,15 @@ def wear(state_stuck: np.ndarray | None, cycles: np.ndarray, cfg: FaultConfig) -
     return stuck
 
 
-def apply_faults(
-    g: np.ndarray,
-    stuck: np.ndarray | None,
-    cycles: np.ndarray | None,
-    g_min: float,
-    g_max: float,
-    cfg: FaultConfig,
-) -> np.ndarray:
-    """Apply the window shrink of endurance and the stuck-at values to conductances ``g`` (S)."""
-    if cycles is not None and math.isfinite(cfg.endurance_cycles) and cfg.endurance_window_loss > 0:
+def apply_faults(g: np.ndarray, state: DeviceState, g_min: float, g_max: float, cfg: FaultConfig) -> np.ndarray:
+    """Apply the endurance window shrink and the stuck-at values of ``state`` to conductances ``g`` (S)."""
+    if state.cycles is not None and math.isfinite(cfg.endurance_cycles) and cfg.endurance_window_loss > 0:
         mid = 0.5 * (g_min + g_max)
-        g = mid + window_scale(cycles, cfg) * (g - mid)
-    if stuck is not None:
-        g = np.where(stuck == STUCK_MIN, g_min, np.where(stuck == STUCK_MAX, g_max, g))
+        g = mid + window_scale(state.cycles, cfg) * (g - mid)
+    if state.stuck is not None:
+        fixed = np.where(state.stuck == STUCK_MIN, g_min, g_max)
+        stuck_g = state.per_device.get("stuck_g")
+        if stuck_g is not None:
+            fixed = np.where(state.stuck == STUCK_RANDOM, stuck_g, fixed)
+        g = np.where(state.stuck != HEALTHY, fixed, g)
     return g

@@ -159,7 +159,9 @@ class FeFETModel(DeviceModel):
         per = {"ea": ea, "v_offset": off, "s": s, "h": np.zeros(shape)}
         cycles = np.ones(gt.shape, dtype=np.int64)
         g0 = channel_conductance(threshold_voltage(s.mean(axis=-1), cfg), cfg)
-        stuck = draw_stuck(gt.shape, cfg.faults, rng)
+        stuck, stuck_g = draw_stuck(gt.shape, cfg.faults, rng, self.g_min, self.g_max)
+        if stuck_g is not None:
+            per["stuck_g"] = stuck_g
         return DeviceState(g0=g0, g_target=gt, per_device=per, stuck=stuck, cycles=cycles)
 
     def polarization(self, state: DeviceState, t: float = 0.0) -> np.ndarray:
@@ -173,7 +175,7 @@ class FeFETModel(DeviceModel):
         g = channel_conductance(threshold_voltage(self.polarization(state, t), cfg), cfg)
         if rng is not None and cfg.read_noise > 0:
             g = np.maximum(g * (1.0 + cfg.read_noise * rng.standard_normal(state.shape)), 0.0)
-        return apply_faults(g, state.stuck, state.cycles, self.g_min, self.g_max, cfg.faults)
+        return apply_faults(g, state, self.g_min, self.g_max, cfg.faults)
 
     def pulse(
         self,

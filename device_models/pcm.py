@@ -254,9 +254,12 @@ class PCMModel(DeviceModel):
             gp = np.maximum(0.0, gt + programming_sigma(gt, cfg) * xi[0])
             mu, sd = drift_exponent_stats(gt, cfg)
             nu = cfg.s_drift * np.abs(mu + sd * xi[1])
-        stuck = draw_stuck(gt.shape, cfg.faults, rng)
+        stuck, stuck_g = draw_stuck(gt.shape, cfg.faults, rng, self.g_min, self.g_max)
+        per = {"nu": nu}
+        if stuck_g is not None:
+            per["stuck_g"] = stuck_g
         cycles = np.ones(gt.shape, dtype=np.int64)
-        return DeviceState(g0=gp, g_target=gt, per_device={"nu": nu}, stuck=stuck, cycles=cycles)
+        return DeviceState(g0=gp, g_target=gt, per_device=per, stuck=stuck, cycles=cycles)
 
     def conductance(self, state: DeviceState, t: float, rng: np.random.Generator | None) -> np.ndarray:
         cfg = self.config
@@ -270,7 +273,7 @@ class PCMModel(DeviceModel):
         else:
             gd = state.g0 * drift_factor(nu, t, cfg)
             g = np.maximum(0.0, gd + np.abs(gd) * read_noise_sigma(state.g0, t, cfg) * rng.standard_normal(state.shape))
-        return apply_faults(g, state.stuck, state.cycles, self.g_min, self.g_max, cfg.faults)
+        return apply_faults(g, state, self.g_min, self.g_max, cfg.faults)
 
     def pulse(
         self,

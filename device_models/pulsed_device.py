@@ -97,7 +97,9 @@ class PulsedDeviceModel(DeviceModel):
             w = w + upd.dw_min * (rng.random(gt.shape) - 0.5)
         w = np.clip(w, params["b_min"], params["b_max"])
         per = dict(params, write_noise=self._write_noise(gt.shape, rng))
-        stuck = draw_stuck(gt.shape, cfg.faults, rng)
+        stuck, stuck_g = draw_stuck(gt.shape, cfg.faults, rng, self.g_min, self.g_max)
+        if stuck_g is not None:
+            per["stuck_g"] = stuck_g
         g0 = to_conductance(w, upd, cfg.g_min, cfg.g_max)
         return DeviceState(g0=g0, g_target=gt, per_device=per, stuck=stuck, cycles=np.ones(gt.shape, dtype=np.int64))
 
@@ -112,7 +114,7 @@ class PulsedDeviceModel(DeviceModel):
         g = to_conductance(w, upd, cfg.g_min, cfg.g_max)
         if rng is not None and cfg.read_noise > 0:
             g = np.maximum(g * (1.0 + cfg.read_noise * rng.standard_normal(state.shape)), 0.0)
-        return apply_faults(g, state.stuck, state.cycles, self.g_min, self.g_max, cfg.faults)
+        return apply_faults(g, state, self.g_min, self.g_max, cfg.faults)
 
     def pulse(
         self,

@@ -216,7 +216,10 @@ class RRAMModel(DeviceModel):
         per.update(params)
         per["pulses"] = pulses
         cycles = np.maximum(pulses, 1)
-        stuck = wear(draw_stuck(gt.shape, cfg.faults, rng), cycles, cfg.faults)
+        stuck, stuck_g = draw_stuck(gt.shape, cfg.faults, rng, self.g_min, self.g_max)
+        stuck = wear(stuck, cycles, cfg.faults)
+        if stuck_g is not None:
+            per["stuck_g"] = stuck_g
         return DeviceState(g0=gp, g_target=gt, per_device=per, stuck=stuck, cycles=cycles)
 
     def conductance(self, state: DeviceState, t: float, rng: np.random.Generator | None) -> np.ndarray:
@@ -227,7 +230,7 @@ class RRAMModel(DeviceModel):
         if rng is not None:
             g = g + read_noise_sigma(g, t, cfg) * rng.standard_normal(state.shape)
         g = np.maximum(g, 0.0)
-        return apply_faults(g, state.stuck, state.cycles, self.g_min, self.g_max, cfg.faults)
+        return apply_faults(g, state, self.g_min, self.g_max, cfg.faults)
 
     def pulse(
         self,

@@ -104,7 +104,9 @@ class BinaryRRAMModel(DeviceModel):
             v_reset = cfg.v_reset + cfg.v_reset_dtod * rng.standard_normal(gt.shape)
         per = {"lrs": lrs, "v_set": v_set, "v_reset": v_reset}
         cycles = np.ones(gt.shape, dtype=np.int64)
-        stuck = draw_stuck(gt.shape, cfg.faults, rng)
+        stuck, stuck_g = draw_stuck(gt.shape, cfg.faults, rng, self.g_min, self.g_max)
+        if stuck_g is not None:
+            per["stuck_g"] = stuck_g
         return DeviceState(g0=self._draw_g(lrs, rng), g_target=gt, per_device=per, stuck=stuck, cycles=cycles)
 
     def conductance(self, state: DeviceState, t: float, rng: np.random.Generator | None) -> np.ndarray:
@@ -114,7 +116,7 @@ class BinaryRRAMModel(DeviceModel):
         g = state.g0
         if rng is not None and cfg.read_noise > 0:
             g = np.maximum(g * (1.0 + cfg.read_noise * rng.standard_normal(state.shape)), 0.0)
-        return apply_faults(g, state.stuck, state.cycles, self.g_min, self.g_max, cfg.faults)
+        return apply_faults(g, state, self.g_min, self.g_max, cfg.faults)
 
     def pulse(
         self,

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from device_models import list_presets, load_preset
-from device_models.faults import STUCK_MAX, STUCK_MIN, FaultConfig, window_scale
+from device_models import ConfigError, list_presets, load_preset
+from device_models.faults import STUCK_MAX, STUCK_MIN, STUCK_RANDOM, FaultConfig, window_scale
 
 
 @pytest.mark.parametrize("preset", [p.name for p in list_presets()])
@@ -49,3 +49,26 @@ def test_endurance_window_shrinks_then_devices_stick(rng):
 def test_fault_config_disabled_by_default():
     assert not FaultConfig().active
     assert FaultConfig(p_stuck_max=0.01).active
+
+
+@pytest.mark.parametrize("preset", ["pcm", "rram", "ecram", "fefet"])
+def test_stuck_at_random_value_in_range(preset, rng):
+    """aihwkit corrupt_devices_range: a device stuck at a random conductance inside a window fraction."""
+    model = load_preset(preset, faults={"p_stuck_random": 0.2, "stuck_random_range": [0.25, 0.5]})
+    n = 3000
+    state = model.program(np.full(n, model.g_max), rng)
+    code = state.stuck == STUCK_RANDOM
+    assert abs(code.mean() - 0.2) < 3 * math.sqrt(0.2 * 0.8 / n)
+    g = model.conductance(state, 5.0, rng)[code]
+    span = model.g_max - model.g_min
+    assert np.all(g >= model.g_min + 0.25 * span) and np.all(g <= model.g_min + 0.5 * span)
+    assert g.std() > 0.05 * span
+    later = model.conductance(model.pulse(state, -1, 2.0, 1e-6, rng), 500.0, rng)[code]
+    np.testing.assert_array_equal(later, g)
+
+
+def test_stuck_random_config_errors():
+    with pytest.raises(ConfigError, match=r"stuck_random_range: must satisfy 0 <= low <= high <= 1"):
+        FaultConfig(stuck_random_range=(0.6, 0.2))
+    with pytest.raises(ConfigError, match=r"p_stuck_max: p_stuck_min \+ p_stuck_max \+ p_stuck_random must be <= 1"):
+        FaultConfig(p_stuck_min=0.5, p_stuck_random=0.6)

@@ -69,7 +69,7 @@ def test_pcm_nan_and_negative_targets(rng):
 
 
 def test_fault_config_errors():
-    with pytest.raises(ConfigError, match="p_stuck_max: p_stuck_min \\+ p_stuck_max must be <= 1"):
+    with pytest.raises(ConfigError, match="p_stuck_max: p_stuck_min \\+ p_stuck_max \\+ p_stuck_random must be <= 1"):
         FaultConfig(p_stuck_min=0.6, p_stuck_max=0.6)
     with pytest.raises(ConfigError, match="endurance_cycles: must be a number > 0"):
         FaultConfig(endurance_cycles=0.0)
