@@ -136,6 +136,11 @@ class FeFETModel(DeviceModel):
     def g_max(self) -> float:
         return float(channel_conductance(threshold_voltage(1.0, self.config), self.config))
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """[g_min, g_max] for noise-free reads (retention pulls P towards 0); [0, inf) with read noise."""
+        return (0.0, float("inf")) if self.config.read_noise > 0 else (self.g_min, self.g_max)
+
     def program(self, g_target: np.ndarray, rng: np.random.Generator | None) -> DeviceState:
         cfg = self.config
         gt = np.asarray(require_finite("g_target", g_target), dtype=float)

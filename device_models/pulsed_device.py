@@ -71,7 +71,10 @@ class PulsedDeviceModel(DeviceModel):
 
     @property
     def bounds(self) -> tuple[float, float]:
+        """The device-bound extremes mapped to siemens; [0, inf) when read or write noise is on."""
         cfg = self.config
+        if cfg.read_noise > 0 or cfg.write_noise_std > 0:
+            return 0.0, float("inf")
         lo, hi = weight_bounds(cfg.update)
         return float(to_conductance(lo, cfg.update, cfg.g_min, cfg.g_max)), float(
             to_conductance(hi, cfg.update, cfg.g_min, cfg.g_max)

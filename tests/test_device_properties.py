@@ -102,3 +102,19 @@ def test_arrays_of_any_shape(name, rng):
     after = model.pulse(state, pol, 1.5, 1e-6, rng)
     assert after.shape == (3, 4)
     np.testing.assert_array_equal(after.g0[:, 1], state.g0[:, 1])  # polarity 0 leaves the device alone
+
+
+@pytest.mark.parametrize("name", ["fefet", "ecram", "reram-es"])
+@settings(max_examples=10, deadline=None)
+@given(u=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=6), t=st.floats(0.0, 1e8), seed=st.integers(0, 2**32 - 1))
+def test_noise_free_reads_stay_in_finite_bounds(name, u, t, seed):
+    """With read and write noise off, conductances stay inside the finite bounds the model documents."""
+    model = load_preset(name, read_noise=0.0, **({"write_noise_std": 0.0} if name == "reram-es" else {}))
+    lo, hi = model.bounds
+    assert np.isfinite(hi)
+    rng = np.random.default_rng(seed)
+    state = model.program(model.g_min + np.asarray(u) * (model.g_max - model.g_min), rng)
+    for _ in range(3):
+        g = model.conductance(state, t, rng)
+        assert np.all(g >= lo) and np.all(g <= hi)
+        state = model.pulse(state, 1, 4.0, 1e-6, rng)
