@@ -38,7 +38,16 @@ from device_models.base import DeviceState
 from device_models.faults import HEALTHY
 from device_models.schema import Config, ConfigError, check, nonnegative, positive
 
-__all__ = ["UpdateConfig", "draw_update_params", "step_size", "pulse_weight", "pulse_conductance", "weight_bounds"]
+__all__ = [
+    "UpdateConfig",
+    "draw_update_params",
+    "step_size",
+    "pulse_weight",
+    "pulse_conductance",
+    "weight_bounds",
+    "to_weight",
+    "to_conductance",
+]
 
 PARAM_KEYS = ("dw_up", "dw_down", "b_min", "b_max")
 
