@@ -41,8 +41,12 @@ N_STATE = 9
     TAU_POST,
     TAU_CA,
     DT_MAX,
-) = range(17)
-N_PAR = 17
+    E_SYN_STEP,
+    E_AHP_STEP,
+    E_POST_STEP,
+    E_CA_STEP,
+) = range(21)
+N_PAR = 21  # the E_*_STEP columns are the decay factors exp(-DT_MAX/tau) of a full step
 # learning parameter slots
 (
     A_PRE,
@@ -83,31 +87,6 @@ def _sync_synapse(j, t, x_pre, rho, t_syn, tau_pre, lp):
         x_pre[j] *= math.exp(-dt / tau_pre[j])
         rho[j] = drift_rho(rho[j], dt, lp)
         t_syn[j] = t
-
-
-@njit(cache=True, fastmath=False)
-def _decay_neuron(n, dt, ns, npar):
-    """Exact decays of the DPI, adaptation and trace variables of neuron ``n`` over ``dt``."""
-    e_syn = math.exp(-dt / npar[n, TAU_SYN])
-    ns[n, I_EXC] *= e_syn
-    ns[n, I_INH] *= e_syn
-    ns[n, I_AHP] *= math.exp(-dt / npar[n, TAU_AHP])
-    ns[n, X_POST] *= math.exp(-dt / npar[n, TAU_POST])
-    ns[n, X_CA] *= math.exp(-dt / npar[n, TAU_CA])
-
-
-@njit(cache=True, fastmath=False)
-def _drive(n, i_mem, ns, npar):
-    """(I_mem∞ + f(I_mem), 1 + I_ahp/I_tau) of the DPI/AdExp membrane (circuits.md §3)."""
-    i_tau = npar[n, I_TAU]
-    i_gain = npar[n, I_GAIN]
-    i_in = ns[n, I_DC] + ns[n, I_EXC] - ns[n, I_INH]
-    i_inf = i_gain / i_tau * (i_in - ns[n, I_AHP] - i_tau)
-    fb = 0.0
-    if npar[n, I_A_GAIN] > 0.0:
-        i_a = npar[n, I_A_GAIN] / (1.0 + math.exp(-(i_mem - npar[n, I_A_TH]) / npar[n, I_A_NORM]))
-        fb = i_a / i_tau * (i_mem + i_gain)
-    return i_inf + fb, 1.0 + ns[n, I_AHP] / i_tau
 
 
 @njit(cache=True, fastmath=False)
@@ -156,51 +135,103 @@ def advance_neuron(n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, ou
     With ``exact=False`` (window flushes) the neuron only takes the whole steps it would take
     anyway on its way to its next event, and stops before a partial step, a partial refractory
     hold or a sleep jump: flushing then never changes the trajectory, so results do not depend on
-    the batch window.
+    the batch window. The state lives in locals during the step loop (written back at the end and
+    around post-spike learning). Full steps use the precomputed decay factors exp(−DT_MAX/τ).
     """
     t0 = ns[n, T]
+    if t0 >= t:
+        return n_out
+    p = npar[n]
+    tau_mem, i_tau, i_gain, thr = p[TAU_MEM], p[I_TAU], p[I_GAIN], p[I_SPKTHR]
+    a_gain, a_th, a_norm = p[I_A_GAIN], p[I_A_TH], p[I_A_NORM]
+    i_sleep, i_zero, dt_max = p[I_SLEEP], p[I_ZERO], p[DT_MAX]
+    e_syn, e_ahp, e_post, e_ca = p[E_SYN_STEP], p[E_AHP_STEP], p[E_POST_STEP], p[E_CA_STEP]
+    g_tau = i_gain / i_tau
+    fb_sleep = 0.0
+    if a_gain > 0.0:
+        fb_sleep = a_gain / (1.0 + math.exp(-(i_sleep - a_th) / a_norm)) / i_tau * (i_sleep + i_gain)
+    s = ns[n]
+    i_mem, i_exc, i_inh, i_ahp = s[I_MEM], s[I_EXC], s[I_INH], s[I_AHP]
+    x_post, x_ca, i_dc, ref_until = s[X_POST], s[X_CA], s[I_DC], s[REF_UNTIL]
     while t0 < t:
-        if ns[n, REF_UNTIL] > t0:  # refractory: I_mem held at reset
-            if not exact and ns[n, REF_UNTIL] > t:
+        if ref_until > t0:  # refractory: I_mem held at reset
+            if not exact and ref_until > t:
                 break
-            te = min(ns[n, REF_UNTIL], t)
-            _decay_neuron(n, te - t0, ns, npar)
-            ns[n, I_MEM] = npar[n, I_RESET]
+            te = min(ref_until, t)
+            dt = te - t0
+            if dt == dt_max:
+                es, ea, ep, ec = e_syn, e_ahp, e_post, e_ca
+            else:
+                es = math.exp(-dt / p[TAU_SYN])
+                ea = math.exp(-dt / p[TAU_AHP])
+                ep = math.exp(-dt / p[TAU_POST])
+                ec = math.exp(-dt / p[TAU_CA])
+            i_exc *= es
+            i_inh *= es
+            i_ahp *= ea
+            x_post *= ep
+            x_ca *= ec
+            i_mem = p[I_RESET]
             t0 = te
             continue
-        if is_asleep(n, ns, npar):
+        if i_mem <= i_sleep and g_tau * (i_dc + i_exc - i_tau) + fb_sleep <= i_sleep:  # asleep
             if exact:
-                _decay_neuron(n, t - t0, ns, npar)
+                dt = t - t0
+                es = math.exp(-dt / p[TAU_SYN])
+                i_exc *= es
+                i_inh *= es
+                i_ahp *= math.exp(-dt / p[TAU_AHP])
+                x_post *= math.exp(-dt / p[TAU_POST])
+                x_ca *= math.exp(-dt / p[TAU_CA])
                 t0 = t
             break
-        i_mem = ns[n, I_MEM]
-        drive, leak_f = _drive(n, i_mem, ns, npar)
-        rate = i_mem / (npar[n, TAU_MEM] * (i_mem + npar[n, I_GAIN]))
-        h = min(npar[n, DT_MAX], t - t0)
+        i_inf = g_tau * (i_dc + i_exc - i_inh - i_ahp - i_tau)
+        fb = 0.0
+        if a_gain > 0.0:
+            fb = a_gain / (1.0 + math.exp(-(i_mem - a_th) / a_norm)) / i_tau * (i_mem + i_gain)
+        drive = i_inf + fb
+        leak_f = 1.0 + i_ahp / i_tau
+        rate = i_mem / (tau_mem * (i_mem + i_gain))
+        h = min(dt_max, t - t0)
         slope = abs(rate * (drive - i_mem * leak_f))
         if slope * h > i_mem:
             h = max(i_mem / slope, 1e-9)
             h = min(h, t - t0)
-        if not exact and h < npar[n, DT_MAX] and t0 + npar[n, DT_MAX] > t and h == t - t0:
+        if not exact and h < dt_max and t0 + dt_max > t and h == t - t0:
             break
         i_eq = drive / leak_f
         i_new = i_eq + (i_mem - i_eq) * math.exp(-rate * leak_f * h)
-        thr = npar[n, I_SPKTHR]
         if i_new > thr:  # cut the step at the (linearly interpolated) threshold crossing
             h *= (thr - i_mem) / (i_new - i_mem)
-        ns[n, I_MEM] = max(i_new, npar[n, I_ZERO])
-        _decay_neuron(n, h, ns, npar)
+        i_mem = max(i_new, i_zero)
+        if h == dt_max:
+            es, ea, ep, ec = e_syn, e_ahp, e_post, e_ca
+        else:
+            es = math.exp(-h / p[TAU_SYN])
+            ea = math.exp(-h / p[TAU_AHP])
+            ep = math.exp(-h / p[TAU_POST])
+            ec = math.exp(-h / p[TAU_CA])
+        i_exc *= es
+        i_inh *= es
+        i_ahp *= ea
+        x_post *= ep
+        x_ca *= ec
         t0 += h
-        if ns[n, I_MEM] > thr:
+        if i_mem > thr:
             out_t[n_out] = t0
             out_n[n_out] = n
             n_out += 1
             counters[3] += 1
-            ns[n, I_MEM] = npar[n, I_RESET]
-            ns[n, REF_UNTIL] = t0 + npar[n, T_REF]
-            ns[n, I_AHP] += npar[n, AHP_JUMP]
+            i_mem = p[I_RESET]
+            ref_until = t0 + p[T_REF]
+            i_ahp += p[AHP_JUMP]
+            s[X_POST] = x_post
+            s[X_CA] = x_ca
             _post_spike(n, t0, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, counters)
-    ns[n, T] = max(ns[n, T], t if exact else t0)
+            x_post, x_ca = s[X_POST], s[X_CA]
+    s[I_MEM], s[I_EXC], s[I_INH], s[I_AHP] = i_mem, i_exc, i_inh, i_ahp
+    s[X_POST], s[X_CA], s[REF_UNTIL] = x_post, x_ca, ref_until
+    s[T] = max(s[T], t if exact else t0)
     return n_out
 
 

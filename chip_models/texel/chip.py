@@ -146,6 +146,13 @@ class TexelChip:
         npar[:, K.TAU_POST] = lc.tau_post / f[:, 8]
         npar[:, K.TAU_CA] = lc.tau_ca / f[:, 9]
         npar[:, K.DT_MAX] = nc.dt_max
+        for col, tau in (
+            (K.E_SYN_STEP, K.TAU_SYN),
+            (K.E_AHP_STEP, K.TAU_AHP),
+            (K.E_POST_STEP, K.TAU_POST),
+            (K.E_CA_STEP, K.TAU_CA),
+        ):
+            npar[:, col] = [math.exp(-nc.dt_max / x) for x in npar[:, tau]]
         self.npar = npar
         self.tau_pre = lc.tau_pre / fs[:, 1]
         syn_gain = sc.gain_ratio * -np.expm1(-sc.t_pulse / tau_syn)  # per neuron, circuits.md §2
