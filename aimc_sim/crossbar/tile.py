@@ -114,6 +114,14 @@ class AnalogTile:
         self._r0: np.ndarray | None = None
         self._alpha: tuple[float, np.ndarray] | None = None
         self._noisy = config.noise.read or config.noise.w_noise > 0 or config.noise.out_noise > 0
+        if ledger is not None:  # hardware inventory, priced for area by the cost model
+            layer = name or None
+            ledger.add("array_cell_unit", config.rows * config.cols, layer)
+            ledger.add(
+                f"adc_unit@{adc.bits}b" if adc.bits else "adc_unit@ideal", -(-config.cols // adc.columns_per_adc), layer
+            )
+            dbits = 1 if config.dac.bit_serial else config.dac.bits
+            ledger.add(f"dac_unit@{dbits}b" if dbits else "dac_unit@ideal", config.rows, layer)
 
     # ------------------------------------------------------------------ mapping helpers
     def _nominal_max(self, ch) -> float:
