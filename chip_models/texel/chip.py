@@ -23,6 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
+from aimc_sim.circuits import MismatchConfig as CircuitMismatch
+from aimc_sim.circuits import adexp_params, dpi_jump, sample_factors
 from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError
 from chip_models.texel import _kernels as K
@@ -72,13 +74,6 @@ class ChipResult:
     counts: dict[str, int]
 
 
-def _factors(sigma: float, form: str, shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    if sigma == 0.0:
-        return np.ones(shape)
-    xi = rng.standard_normal(shape)
-    return np.exp(sigma * xi) if form == "lognormal" else np.maximum(1.0 + sigma * xi, 0.01)
-
-
 class TexelChip:
     """The chip: ``TexelChip(config, rng)``, then :meth:`run` (repeatedly), :meth:`parallel_write`,
     :meth:`power_cycle`, :meth:`set_dc`; the :attr:`ledger` counts every event."""
@@ -96,7 +91,7 @@ class TexelChip:
         self.arbiter = simpy.Resource(self.env, capacity=1)
         self._build_params(rng)
         self.ns = np.zeros((n, K.N_STATE))
-        self.ns[:, K.I_MEM] = cfg.neuron.i0
+        self.ns[:, K.I_MEM] = cfg.neuron.I0
         self.x_pre = np.zeros(n * p)
         self.rho = np.full(n * p, cfg.learning.rho_init)
         self.t_syn = np.zeros(n * p)
@@ -119,45 +114,37 @@ class TexelChip:
     # ------------------------------------------------------------------ construction
     def _build_params(self, rng: np.random.Generator) -> None:
         cfg, n, p, s = self.config, self.n_neurons, self.n_plastic, self.n_static
-        nc, sc, lc = cfg.neuron, cfg.synapse, cfg.learning
+        sc, lc = cfg.synapse, cfg.learning
         mm = cfg.mismatch
-        f = _factors(mm.sigma_ln, mm.form, (n, 10), rng)
-        fs = _factors(mm.sigma_ln, mm.form, (n * p, 2), rng)
-        fst = _factors(mm.sigma_ln, mm.form, (max(n * s, 1),), rng)[: n * s]
+        nc = cfg.neuron.replace(mismatch=CircuitMismatch(sigma=mm.sigma_ln, form=mm.form))
+        prm = adexp_params(nc, n, rng)  # DPI/AdExp biases with their mismatch (aimc_sim.circuits)
+        f = sample_factors(nc.mismatch, n, 3, rng)  # tau_syn, tau_post, tau_ca
+        fs = sample_factors(nc.mismatch, n * p, 2, rng)  # plastic w_max, tau_pre
+        fst = sample_factors(nc.mismatch, n * s, 1, rng)[:, 0]  # static weights
         npar = np.zeros((n, K.N_PAR))
-        i_tau = nc.i_tau * f[:, 0]
-        npar[:, K.I_TAU] = i_tau
-        npar[:, K.TAU_MEM] = nc.tau_mem / f[:, 0]
-        npar[:, K.I_GAIN] = nc.i_gain * f[:, 1]
-        npar[:, K.I_SPKTHR] = nc.i_spkthr * f[:, 2]
-        npar[:, K.I_RESET] = nc.i_reset
-        npar[:, K.T_REF] = nc.t_ref / f[:, 3] if nc.refractory else 0.0
-        tau_ahp = nc.tau_ahp / f[:, 4]
-        npar[:, K.TAU_AHP] = tau_ahp
-        ahp = nc.ahp_gain_ratio * nc.i_w_ahp * f[:, 5] * -np.expm1(-nc.t_pulse_ahp / tau_ahp)
-        npar[:, K.AHP_JUMP] = ahp if nc.adaptation else 0.0
-        npar[:, K.I_A_GAIN] = nc.i_a_gain * f[:, 6] if nc.feedback else 0.0
-        npar[:, K.I_A_TH] = nc.i_a_th
-        npar[:, K.I_A_NORM] = nc.i_a_norm
-        npar[:, K.I_SLEEP] = nc.floor_factor * nc.i0
-        npar[:, K.I_ZERO] = nc.i0
-        tau_syn = sc.tau_syn / f[:, 7]
+        for mine, theirs in (
+            (K.TAU_MEM, "TAU"), (K.I_TAU, "ITAU"), (K.I_GAIN, "IGAIN"), (K.I_SPKTHR, "ISPK"), (K.I_RESET, "IRESET"),
+            (K.T_REF, "TREF"), (K.TAU_AHP, "TAUAHP"), (K.AHP_JUMP, "JAHP"), (K.I_A_GAIN, "IAGAIN"),
+            (K.I_A_TH, "IATH"), (K.I_A_NORM, "IANORM"), (K.I_SLEEP, "ISLEEP"), (K.I_ZERO, "IFLOOR"),
+        ):  # fmt: skip
+            npar[:, mine] = prm.column(theirs)
+        tau_syn = sc.tau_syn / f[:, 0]
         npar[:, K.TAU_SYN] = tau_syn
-        npar[:, K.TAU_POST] = lc.tau_post / f[:, 8]
-        npar[:, K.TAU_CA] = lc.tau_ca / f[:, 9]
-        npar[:, K.DT_MAX] = nc.dt_max
+        npar[:, K.TAU_POST] = lc.tau_post / f[:, 1]
+        npar[:, K.TAU_CA] = lc.tau_ca / f[:, 2]
+        npar[:, K.DT_MAX] = nc.h
         for col, tau in (
             (K.E_SYN_STEP, K.TAU_SYN),
             (K.E_AHP_STEP, K.TAU_AHP),
             (K.E_POST_STEP, K.TAU_POST),
             (K.E_CA_STEP, K.TAU_CA),
         ):
-            npar[:, col] = [math.exp(-nc.dt_max / x) for x in npar[:, tau]]
+            npar[:, col] = [math.exp(-nc.h / x) for x in npar[:, tau]]
         self.npar = npar
         self.tau_pre = lc.tau_pre / fs[:, 1]
-        syn_gain = sc.gain_ratio * -np.expm1(-sc.t_pulse / tau_syn)  # per neuron, circuits.md §2
+        syn_gain = dpi_jump(sc.gain_ratio, 1.0, 1.0, sc.t_pulse, tau_syn)  # jump per ampere of I_w (circuits.md §2)
         self.jump_cap = sc.w_max * fs[:, 0] * np.repeat(syn_gain, p)
-        self.read_gain = np.repeat(sc.gain_ratio * -np.expm1(-cfg.read.t_read / tau_syn), p)
+        self.read_gain = np.repeat(dpi_jump(sc.gain_ratio, 1.0, 1.0, cfg.read.t_read, tau_syn), p)
         w_static = np.tile(np.asarray(sc.static_weights, dtype=float), n) * fst
         self.jump_static = w_static * np.repeat(syn_gain, s)
         self.lp = np.array(
@@ -272,7 +259,7 @@ class TexelChip:
         self.rho[:] = np.where(frac > 0.0, 1.0, 0.0)
         self.x_pre[:] = 0.0
         self.t_syn[:] = self.now
-        self.ns[:, K.I_MEM] = self.config.neuron.i0
+        self.ns[:, K.I_MEM] = self.config.neuron.I0
         self.ns[:, [K.I_AHP, K.I_EXC, K.I_INH, K.X_POST, K.X_CA]] = 0.0
         self.ns[:, K.REF_UNTIL] = 0.0
         return self.weights()
@@ -344,7 +331,7 @@ class TexelChip:
 
     def _buffers(self, n_events: int) -> None:
         cfg = self.config
-        cap = 2 * cfg.inventory.neurons_per_core * (int(math.ceil(cfg.aer.batch_window / cfg.neuron.dt_max)) + 2)
+        cap = 2 * cfg.inventory.neurons_per_core * (int(math.ceil(cfg.aer.batch_window / cfg.neuron.h)) + 2)
         cap += 2 * n_events + 16
         if getattr(self, "_out_t", None) is None or self._out_t.size < cap:
             self._out_t = np.empty(cap)

@@ -1,5 +1,8 @@
 """Frozen, validated configuration of the TEXEL-style chip (spec ``texel.md``).
 
+The neuron section is :class:`aimc_sim.circuits.AdExpConfig` (DPI/AdExp biases, circuits.md §3);
+its own ``mismatch`` field is replaced by the chip-wide ``mismatch`` section.
+
 The default values live in ``texel.yaml`` next to this module, each with its source tag. Sizes
 are free so that larger hypothetical chips can be explored; :class:`InventoryConfig` derives the
 synapse and device-site totals of spec §1 from them.
@@ -12,18 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from aimc_sim.circuits import AdExpConfig
 from aimc_sim.config import Config, check, in_range, int_in, nonnegative, positive
 from aimc_sim.errors import ConfigError
 
 DEFAULT_YAML = Path(__file__).with_name("texel.yaml")
-
-U_T = 0.025  # thermal voltage (V), circuits.md §1
-KAPPA = 0.705  # mean subthreshold slope factor, circuits.md §1
-
-
-def tau_to_bias(c: float, tau: float) -> float:
-    """Leak bias current of a log-domain circuit: I_tau = C·U_T/(kappa·tau) (circuits.md §6)."""
-    return c * U_T / (KAPPA * tau)
 
 
 @dataclass(frozen=True)
@@ -68,43 +64,6 @@ class InventoryConfig(Config):
     def validate(self) -> None:
         if self.core_area > self.die_area:
             raise ConfigError("core_area", f"must be <= die_area ({self.die_area:g} m^2), got {self.core_area:g}")
-
-
-@dataclass(frozen=True)
-class NeuronConfig(Config):
-    """DPI/AdExp neuron (circuits.md §3), proxy biases of DYNAP-SE2 (spec §2; not TEXEL values)."""
-
-    c_mem: float = field(default=3e-12, metadata=check(positive))
-    tau_mem: float = field(default=20e-3, metadata=check(positive))
-    gain_ratio: float = field(default=4.0, metadata=check(positive))
-    i_spkthr: float = field(default=100e-9, metadata=check(positive))
-    i_reset: float = field(default=0.5e-12, metadata=check(positive))
-    t_ref: float = field(default=1e-3, metadata=check(nonnegative))
-    tau_ahp: float = field(default=50e-3, metadata=check(positive))
-    ahp_gain_ratio: float = field(default=1.0, metadata=check(positive))
-    i_w_ahp: float = field(default=10e-9, metadata=check(nonnegative))
-    t_pulse_ahp: float = field(default=10e-6, metadata=check(positive))
-    i_a_gain: float = field(default=10.6e-12, metadata=check(nonnegative))
-    i_a_th: float = field(default=50e-9, metadata=check(positive))
-    i_a_norm: float = field(default=10e-9, metadata=check(positive))
-    i0: float = field(default=0.5e-12, metadata=check(positive))
-    dt_max: float = field(default=20e-6, metadata=check(in_range(1e-7, 1e-3)))
-    floor_factor: float = field(default=10.0, metadata=check(in_range(1.0, 1e6)))
-    feedback: bool = True
-    adaptation: bool = True
-    refractory: bool = True
-
-    @property
-    def i_tau(self) -> float:
-        return tau_to_bias(self.c_mem, self.tau_mem)
-
-    @property
-    def i_gain(self) -> float:
-        return self.gain_ratio * self.i_tau
-
-    def validate(self) -> None:
-        if self.i_reset >= self.i_spkthr:
-            raise ConfigError("i_reset", f"must be < i_spkthr ({self.i_spkthr:g} A), got {self.i_reset:g}")
 
 
 @dataclass(frozen=True)
@@ -224,7 +183,8 @@ class EnergyConfig(Config):
 
 @dataclass(frozen=True)
 class MismatchConfig(Config):
-    """Frozen per-instance bias mismatch (circuits.md §7, spec §8)."""
+    """Frozen per-instance bias mismatch of the whole chip (circuits.md §7, spec §8): neuron biases,
+    synapse weights and time constants, trace time constants."""
 
     sigma_ln: float = field(default=0.1, metadata=check(in_range(0.0, 1.0)))
     form: Literal["lognormal", "gaussian"] = "lognormal"
@@ -235,7 +195,7 @@ class TexelConfig(Config):
     """The whole chip."""
 
     inventory: InventoryConfig = field(default_factory=InventoryConfig)
-    neuron: NeuronConfig = field(default_factory=NeuronConfig)
+    neuron: AdExpConfig = field(default_factory=AdExpConfig)
     synapse: SynapseConfig = field(default_factory=SynapseConfig)
     learning: LearningConfig = field(default_factory=LearningConfig)
     read: ReadConfig = field(default_factory=ReadConfig)
