@@ -55,23 +55,25 @@ def bench_lif(n: int = 100_000, duration: float = 1.0) -> float:
 
 
 def bench_lif_vs_numpy(n: int = 10_000, steps: int = 1000) -> float:
-    """Numba fused kernel vs the numpy reference on the same n x steps problem (float64, 1 thread each)."""
+    """Numba fused kernel (serial, and parallel) vs the numpy reference on the same n x steps problem (float64)."""
     pop = LIFPopulation(LIFConfig(dt=DT), n, np.random.default_rng(0))
     cdf = poisson_cdf(RATE * DT)
     bias = np.zeros(n)
 
-    def numba_run():
+    def numba_run(kernel=_kernels.lif_drive_serial):
         v, ref = np.zeros(n), np.zeros(n, dtype=np.int32)
         pos, ev = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
         seeds = seed_streams(np.random.default_rng(1), n)
+        lanes = _kernels.LANES
 
-        def chunk(sel, buf_t, buf_n):
-            _kernels.lif_drive(
-                v, ref, seeds, pos, sel, steps, pop.alpha, pop.gain, 0.0, pop.v_th, 0.0, pop.mode, 0, bias, CHARGE,
-                cdf, DT, buf_t, buf_n, ev,
+        def chunk(sel, buf_t, buf_u, buf_n):
+            kernel(
+                sel, v, ref, seeds, pos, steps, pop.alpha, pop.gain, 0.0, pop.v_th, 0.0, pop.mode, 0, bias,
+                CHARGE, cdf, DT, buf_t, buf_u, buf_n, ev,
             )  # fmt: skip
 
-        collect_spikes(n, chunk, lambda sel: pos[sel] >= steps)
+        blocks = -(-n // lanes)
+        collect_spikes(blocks, chunk, lambda sel: pos[sel * lanes] >= steps, cap=4 * lanes, unit_buffers=True)
 
     def numpy_run():
         v, ref = np.zeros(n), np.zeros(n, dtype=np.int32)
@@ -80,11 +82,15 @@ def bench_lif_vs_numpy(n: int = 10_000, steps: int = 1000) -> float:
                                  CHARGE, cdf, DT)  # fmt: skip
 
     numba_run()
+    numba_run(_kernels.lif_drive)
     t_nb = timed(numba_run)
+    t_par = timed(lambda: numba_run(_kernels.lif_drive))
     t_np = timed(numpy_run)
-    print(f"LIF {n} x {steps}: numba {t_nb * 1e3:.1f} ms, numpy reference {t_np * 1e3:.1f} ms")
+    print(f"LIF {n} x {steps}: numba serial {t_nb * 1e3:.1f} ms, numba parallel {t_par * 1e3:.1f} ms, "
+          f"numpy reference {t_np * 1e3:.1f} ms")  # fmt: skip
     print(f"lif_numpy_updates_per_s={n * steps / t_np:.3e}")
-    print(f"lif_speedup_numba_vs_numpy={t_np / t_nb:.1f}")
+    print(f"lif_speedup_numba_serial_vs_numpy={t_np / t_nb:.1f}")
+    print(f"lif_speedup_numba_parallel_vs_numpy={t_np / t_par:.1f}")
     return t_np / t_nb
 
 
@@ -111,7 +117,7 @@ def bench_dpi_neurons(n: int = 10_000, duration: float = 0.1) -> float:
     m, k = 20, 50
     ref_in = np.ascontiguousarray(i_in[:k, :m])
     small = AdExpNeuron(cfg, m, np.random.default_rng(3))
-    small.run(ref_in, DT)
+    small.run(ref_in, DT)  # 20 x 50 samples: below PARALLEL_MIN_NS, so the serial kernel runs
     t_nb = timed(lambda: (small.reset_state(), small.run(ref_in, DT)))
 
     def ref_run():

@@ -9,6 +9,7 @@ from aimc_sim.circuits import _kernels, _reference
 from aimc_sim.circuits.adlif import AdLIFConfig, AdLIFPopulation
 from aimc_sim.circuits.lif import LIFConfig, LIFPopulation, poisson_cdf, seed_streams
 from aimc_sim.circuits.mismatch import MismatchConfig
+from aimc_sim.circuits.spikes import collect_spikes
 from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError
 
@@ -91,10 +92,11 @@ def test_k1_lif_step_kernel_equals_reference(rng, mode, dtype):
 
 @pytest.mark.parametrize("mode, kernel", [(0, _kernels.lif_drive), (1, _kernels.lif_drive_serial)])
 def test_k1_lif_drive_kernel_equals_reference(rng, mode, kernel):
-    """K-1: fused Poisson + LIF kernel (resumed with a 2-spike buffer) == numpy reference, exactly."""
-    from aimc_sim.circuits.spikes import collect_spikes
+    """K-1: fused Poisson + LIF block kernel (resumed with a tiny buffer) == numpy reference, exactly.
 
-    v, ref, alpha, gain, v_th, v_leak, v_reset = _random_lif(rng, mode, np.float64, n=5, batch=2)
+    13 units = one full and one partial block of LANES = 8.
+    """
+    v, ref, alpha, gain, v_th, v_leak, v_reset = _random_lif(rng, mode, np.float64, n=13, batch=1)
     v, ref = v.reshape(-1), ref.reshape(-1)
     v2, ref2 = v.copy(), ref.copy()
     bias = rng.uniform(0, 0.5, v.size)
@@ -104,19 +106,35 @@ def test_k1_lif_drive_kernel_equals_reference(rng, mode, kernel):
     pos = np.zeros(v.size, dtype=np.int64)
     ev = np.zeros(v.size, dtype=np.int64)
     n_steps, dt, charge = 300, 1e-3, 2e-3
+    lanes = _kernels.LANES
 
-    def run_chunk(sel, buf_t, buf_n):
+    def run_chunk(sel, buf_t, buf_u, buf_n):
         kernel(
-            v, ref, seeds, pos, sel, n_steps, alpha, gain, float(v_leak), v_th, float(v_reset), mode, 2, bias,
-            charge, cdf, dt, buf_t, buf_n, ev,
+            sel, v, ref, seeds, pos, n_steps, alpha, gain, float(v_leak), v_th, float(v_reset), mode, 2,
+            bias, charge, cdf, dt, buf_t, buf_u, buf_n, ev,
         )  # fmt: skip
 
-    train = collect_spikes(v.size, run_chunk, lambda sel: pos[sel] >= n_steps, cap=2)
+    n_blocks = -(-v.size // lanes)
+    train = collect_spikes(n_blocks, run_chunk, lambda sel: pos[sel * lanes] >= n_steps, cap=lanes, unit_buffers=True)
     idx, tim, ev2 = _reference.lif_drive_ref(
-        v2, ref2, seeds2, n_steps, alpha, gain, float(v_leak), v_th, float(v_reset), mode, 2, bias, charge, cdf, dt
+        v2,
+        ref2,
+        seeds2,
+        n_steps,
+        alpha,
+        gain,
+        float(v_leak),
+        v_th,
+        float(v_reset),
+        mode,
+        2,
+        bias,
+        charge,
+        cdf,
+        dt,
     )
     order = np.lexsort((idx, tim))
-    assert train.index.size > 50
+    assert train.index.size > 30
     np.testing.assert_array_equal(train.index, idx[order])
     np.testing.assert_array_equal(train.time, tim[order])
     np.testing.assert_array_equal(v, v2)

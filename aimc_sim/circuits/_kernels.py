@@ -216,183 +216,126 @@ def lif_step(v, ref, i_in, alpha, gain, v_leak, v_th, v_reset, mode, n_ref, spik
         spikes[b, i] = s
 
 
+LANES = 8
+"""Units per block of the fused LIF kernel: the lanes of a block advance in lockstep, so their
+independent update chains overlap in the CPU pipeline (the single-unit chain is latency-bound)."""
+
+
 @njit(cache=True, fastmath=False)
-def _lif_drive_unit(
-    j,
-    v,
-    ref,
-    rng_state,
-    pos,
-    sel,
-    n_steps,
-    alpha,
-    gain,
-    v_leak,
-    v_th,
-    v_reset,
-    mode,
-    n_ref,
-    i_bias,
-    charge,
-    cdf,
-    dt,
-    buf_t,
-    buf_n,
-    n_events,
-):  # pragma: no cover
+def _uniform(z):  # pragma: no cover - numba
+    """One xorshift64* step: (new state, uniform in [0, 1) with 53 bits)."""
+    z ^= z >> _S12
+    z ^= z << _S25
+    z ^= z >> _S27
+    return z, ((z * _XS_MUL) >> _S11) * _TO_UNIT
+
+
+@njit(cache=True, fastmath=False)
+def _lif_drive_block(
+    jb, blocks, v, ref, rng_state, pos, n_steps, alpha, gain, v_leak, v_th, v_reset, mode, n_ref, i_bias,
+    charge, cdf, dt, buf_t, buf_u, buf_n, n_events,
+):  # fmt: skip  # pragma: no cover
+    units = v.size
     n = alpha.size
+    u0 = blocks[jb] * LANES
+    m = min(LANES, units - u0)
     cap = buf_t.shape[1]
-    ncdf = cdf.size
     poisson = cdf[0] < 1.0
+    ncdf = cdf.size
+    c_0 = cdf[0]
+    c_1 = cdf[1] if ncdf > 1 else 1.0
     q = charge / dt
-    u = sel[j]
-    i = u % n
-    x = v[u] * 1.0
-    r = ref[u]
-    st = rng_state[u]
-    s = pos[u]
-    a = alpha[i] * 1.0
-    g = gain[i] * 1.0
-    th = v_th[i] * 1.0
-    ib = i_bias[u] * 1.0
-    nev = 0
+    x = np.empty(LANES)
+    a = np.empty(LANES)
+    c0 = np.empty(LANES)
+    gq = np.empty(LANES)
+    th = np.empty(LANES)
+    r = np.empty(LANES, dtype=np.int64)
+    st = np.empty(LANES, dtype=np.uint64)
+    nev = np.zeros(LANES, dtype=np.int64)
+    for lane in range(m):
+        u = u0 + lane
+        i = u % n
+        x[lane] = v[u]
+        a[lane] = alpha[i]
+        g = gain[i] * 1.0
+        c0[lane] = (1.0 - a[lane]) * v_leak + g * i_bias[u]
+        gq[lane] = g * q
+        th[lane] = v_th[i]
+        r[lane] = ref[u]
+        st[lane] = rng_state[u]
+    s = pos[u0]
     nsp = 0
-    while s < n_steps and nsp < cap:
-        k = 0
-        if poisson:
-            st ^= st >> _S12
-            st ^= st << _S25
-            st ^= st >> _S27
-            uu = ((st * _XS_MUL) >> _S11) * _TO_UNIT
-            while k < ncdf - 1 and uu >= cdf[k]:
-                k += 1
-            nev += k
+    while s < n_steps and nsp + m <= cap:
         s += 1
-        if r > 0:
-            r -= 1
-            continue
-        x = v_leak + a * (x - v_leak) + g * (ib + q * k)
-        if x >= th:
-            if mode == RESET_TO_VALUE:
-                x = v_reset
-            elif mode == RESET_SUBTRACT:
-                x = x - th
-            r = n_ref
-            buf_t[j, nsp] = s * dt
-            nsp += 1
-    v[u] = x
-    ref[u] = r
-    rng_state[u] = st
-    pos[u] = s
-    buf_n[j] = nsp
-    n_events[u] += nev
+        for lane in range(m):
+            k = 0
+            if poisson:  # one draw per step; branch-free for k <= 1 (no mispredictions)
+                z, uu = _uniform(st[lane])
+                st[lane] = z
+                k = (uu >= c_0) + (uu >= c_1)
+                if k == 2:
+                    while k < ncdf and uu >= cdf[k]:
+                        k += 1
+                nev[lane] += k
+            if r[lane] > 0:
+                r[lane] -= 1
+                continue
+            y = a[lane] * x[lane] + (c0[lane] + gq[lane] * k)
+            if y >= th[lane]:
+                if mode == RESET_TO_VALUE:
+                    y = v_reset
+                elif mode == RESET_SUBTRACT:
+                    y = y - th[lane]
+                r[lane] = n_ref
+                buf_t[jb, nsp] = s * dt
+                buf_u[jb, nsp] = u0 + lane
+                nsp += 1
+            x[lane] = y
+    for lane in range(m):
+        u = u0 + lane
+        v[u] = x[lane]
+        ref[u] = r[lane]
+        rng_state[u] = st[lane]
+        pos[u] = s
+        n_events[u] += nev[lane]
+    buf_n[jb] = nsp
 
 
 @njit(cache=True, fastmath=False, parallel=True)
 def lif_drive(
-    v,
-    ref,
-    rng_state,
-    pos,
-    sel,
-    n_steps,
-    alpha,
-    gain,
-    v_leak,
-    v_th,
-    v_reset,
-    mode,
-    n_ref,
-    i_bias,
-    charge,
-    cdf,
-    dt,
-    buf_t,
-    buf_n,
-    n_events,
-):  # pragma: no cover
-    """Fused Poisson-input generation and LIF update, time-inner per unit (state stays in registers).
+    blocks, v, ref, rng_state, pos, n_steps, alpha, gain, v_leak, v_th, v_reset, mode, n_ref, i_bias, charge,
+    cdf, dt, buf_t, buf_u, buf_n, n_events,
+):  # fmt: skip  # pragma: no cover
+    """Fused Poisson-input generation and LIF update, time-inner per block of LANES units.
 
-    Unit u (flat index over batch x n; neuron u % n) gets I = i_bias[u] + charge*k/dt per step, with
-    k ~ Poisson drawn by inverse transform on ``cdf`` from the unit's own xorshift64* stream
-    ``rng_state[u]`` (so results do not depend on threading or chunking). Computes in float64.
-    Spike times (end of step, relative to the call) go to ``buf_t[j]``; a unit whose buffer is full
-    stops and resumes later from ``pos[u]``. ``n_events[u]`` accumulates the input events.
+    Unit u (flat index over batch x n; neuron u % n) gets I = i_bias[u] + charge*k/dt in each step,
+    k ~ Poisson drawn by inverse transform on ``cdf`` (P(K <= k), last entry 1) from the unit's own
+    xorshift64* stream ``rng_state[u]``, so results do not depend on threading, blocking or
+    chunking. ``cdf[0] == 1`` means no Poisson input. The update is
+    x <- alpha*x + ((1 - alpha)*v_leak + gain*i_bias + gain*charge/dt*k), computed in float64.
+    Spikes (end-of-step time relative to the call, unit) go to ``buf_t[jb]``/``buf_u[jb]``; a block
+    stops when its buffer could overflow within the next step and later resumes from ``pos``.
+    ``n_events[u]`` accumulates the input events.
     """
-    for j in prange(sel.size):
-        _lif_drive_unit(
-            j,
-            v,
-            ref,
-            rng_state,
-            pos,
-            sel,
-            n_steps,
-            alpha,
-            gain,
-            v_leak,
-            v_th,
-            v_reset,
-            mode,
-            n_ref,
-            i_bias,
-            charge,
-            cdf,
-            dt,
-            buf_t,
-            buf_n,
-            n_events,
-        )
+    for jb in prange(blocks.size):
+        _lif_drive_block(
+            jb, blocks, v, ref, rng_state, pos, n_steps, alpha, gain, v_leak, v_th, v_reset, mode, n_ref,
+            i_bias, charge, cdf, dt, buf_t, buf_u, buf_n, n_events,
+        )  # fmt: skip
 
 
 @njit(cache=True, fastmath=False)
 def lif_drive_serial(
-    v,
-    ref,
-    rng_state,
-    pos,
-    sel,
-    n_steps,
-    alpha,
-    gain,
-    v_leak,
-    v_th,
-    v_reset,
-    mode,
-    n_ref,
-    i_bias,
-    charge,
-    cdf,
-    dt,
-    buf_t,
-    buf_n,
-    n_events,
-):  # pragma: no cover
+    blocks, v, ref, rng_state, pos, n_steps, alpha, gain, v_leak, v_th, v_reset, mode, n_ref, i_bias, charge,
+    cdf, dt, buf_t, buf_u, buf_n, n_events,
+):  # fmt: skip  # pragma: no cover
     """``lif_drive`` on one thread."""
-    for j in range(sel.size):
-        _lif_drive_unit(
-            j,
-            v,
-            ref,
-            rng_state,
-            pos,
-            sel,
-            n_steps,
-            alpha,
-            gain,
-            v_leak,
-            v_th,
-            v_reset,
-            mode,
-            n_ref,
-            i_bias,
-            charge,
-            cdf,
-            dt,
-            buf_t,
-            buf_n,
-            n_events,
-        )
+    for jb in range(blocks.size):
+        _lif_drive_block(
+            jb, blocks, v, ref, rng_state, pos, n_steps, alpha, gain, v_leak, v_th, v_reset, mode, n_ref,
+            i_bias, charge, cdf, dt, buf_t, buf_u, buf_n, n_events,
+        )  # fmt: skip
 
 
 @njit(cache=True, fastmath=False)

@@ -123,6 +123,14 @@ def lif_step_ref(v, ref, i_in, alpha, gain, v_leak, v_th, v_reset, mode, n_ref):
     return s
 
 
+def _xorshift(st):
+    """Vectorised xorshift64* step: (new states, uniforms in [0, 1))."""
+    st = st ^ (st >> np.uint64(12))
+    st = st ^ (st << np.uint64(25))
+    st = st ^ (st >> np.uint64(27))
+    return st, ((st * np.uint64(0x2545F4914F6CDD1D)) >> np.uint64(11)) * 2.0**-53
+
+
 def lif_drive_ref(v, ref, rng_state, n_steps, alpha, gain, v_leak, v_th, v_reset, mode, n_ref, i_bias, charge, cdf, dt):
     """Reference of ``lif_drive`` for all units at once (numpy over units, python over steps).
 
@@ -132,24 +140,23 @@ def lif_drive_ref(v, ref, rng_state, n_steps, alpha, gain, v_leak, v_th, v_reset
     units = np.arange(v.size)
     a, g, th = alpha[units % n].astype(np.float64), gain[units % n].astype(np.float64), v_th[units % n]
     th = th.astype(np.float64)
+    c0 = (1.0 - a) * v_leak + g * i_bias
+    gq = g * (charge / dt)
     x = v.astype(np.float64)
     r = ref.astype(np.int64)
     st = rng_state.copy()
+    poisson = cdf[0] < 1.0
     events = np.zeros(v.size, dtype=np.int64)
     idx, times = [], []
-    q = charge / dt
     for s in range(1, n_steps + 1):
         k = np.zeros(v.size, dtype=np.int64)
-        if cdf[0] < 1.0:
-            st ^= st >> np.uint64(12)
-            st ^= st << np.uint64(25)
-            st ^= st >> np.uint64(27)
-            uu = ((st * np.uint64(0x2545F4914F6CDD1D)) >> np.uint64(11)) * 2.0**-53
-            k = np.minimum(np.searchsorted(cdf, uu, side="right"), cdf.size - 1)
+        if poisson:
+            st, uu = _xorshift(st)
+            k = np.searchsorted(cdf, uu, side="right")
             events += k
         active = r == 0
         r[~active] -= 1
-        xn = v_leak + a * (x - v_leak) + g * (i_bias + q * k)
+        xn = a * x + (c0 + gq * k)
         spk = active & (xn >= th)
         if mode == RESET_TO_VALUE:
             xn = np.where(spk, v_reset, xn)

@@ -232,18 +232,21 @@ class LIFPopulation:
         v, ref = self.v.reshape(-1), self.ref.reshape(-1)
         pos = np.zeros(units, dtype=np.int64)
         n_events = np.zeros(units, dtype=np.int64)
-
         work = units * n_steps * _kernels.NS_LIF_UPDATE
         kernel = _kernels.choose(_kernels.lif_drive, _kernels.lif_drive_serial, work)
+        lanes = _kernels.LANES
 
-        def run_chunk(sel, buf_t, buf_n):
+        def run_chunk(sel, buf_t, buf_u, buf_n):
             kernel(
-                v, ref, seeds, pos, sel, n_steps, self.alpha, self.gain, float(self.v_leak), self.v_th,
-                float(self.v_reset), self.mode, self.n_ref, bias, float(poisson_charge), cdf, dt, buf_t, buf_n,
-                n_events,
+                sel, v, ref, seeds, pos, n_steps, self.alpha, self.gain, float(self.v_leak), self.v_th,
+                float(self.v_reset), self.mode, self.n_ref, bias, float(poisson_charge), cdf, dt,
+                buf_t, buf_u, buf_n, n_events,
             )  # fmt: skip
 
-        train = collect_spikes(units, run_chunk, lambda sel: pos[sel] >= n_steps)
+        n_blocks = -(-units // lanes)
+        train = collect_spikes(
+            n_blocks, run_chunk, lambda sel: pos[sel * lanes] >= n_steps, cap=4 * lanes, unit_buffers=True
+        )
         train = SpikeTrain(train.index, train.time + self.t_step * dt)
         self.t_step += n_steps
         if self.ledger is not None:
@@ -253,9 +256,9 @@ class LIFPopulation:
 
 
 def poisson_cdf(lam: float) -> np.ndarray:
-    """CDF table P(k <= K) of a Poisson(lam) count for inverse-transform sampling; last entry is 1.
+    """CDF table P(K <= k), k = 0.., of a Poisson(lam) count per step, for inverse-transform sampling.
 
-    lam = 0 gives [1.0] (no events).
+    It ends at exactly 1 (tail mass below 1e-16 folded in); lam = 0 gives [1.0] (no events).
     """
     if lam == 0.0:
         return np.ones(1)

@@ -35,25 +35,33 @@ def sorted_train(index: np.ndarray, time: np.ndarray) -> SpikeTrain:
 
 def collect_spikes(
     n: int,
-    run_chunk: Callable[[np.ndarray, np.ndarray, np.ndarray], None],
+    run_chunk: Callable[..., None],
     finished: Callable[[np.ndarray], np.ndarray],
     cap: int = 32,
+    *,
+    unit_buffers: bool = False,
 ) -> SpikeTrain:
-    """Drive a resumable kernel until every neuron is done and gather its spike buffers.
+    """Drive a resumable kernel over n items until every item is done and gather its spike buffers.
 
-    ``run_chunk(sel, buf_t, buf_n)`` advances neurons ``sel`` and writes the spike times of
-    ``sel[j]`` to ``buf_t[j, :buf_n[j]]``, stopping a neuron early when its buffer is full.
-    ``finished(sel)`` says which of ``sel`` reached the end. Stragglers are rerun with a
-    buffer twice as large, so memory stays ~n*cap while no spike is ever dropped.
+    ``run_chunk(sel, buf_t, buf_n)`` advances items ``sel`` and writes the spike times of
+    ``sel[j]`` to ``buf_t[j, :buf_n[j]]``, stopping an item early when its buffer is full. With
+    ``unit_buffers`` the items are blocks of units: ``run_chunk(sel, buf_t, buf_u, buf_n)`` also
+    writes the unit index of each spike to ``buf_u``. ``finished(sel)`` says which of ``sel``
+    reached the end. Stragglers are rerun with a buffer twice as large, so memory stays ~n*cap
+    while no spike is ever dropped.
     """
     sel = np.arange(n, dtype=np.int64)
     idx_parts, t_parts = [], []
     while sel.size:
         buf_t = np.empty((sel.size, cap))
         buf_n = np.zeros(sel.size, dtype=np.int64)
-        run_chunk(sel, buf_t, buf_n)
+        if unit_buffers:
+            buf_u = np.empty((sel.size, cap), dtype=np.int64)
+            run_chunk(sel, buf_t, buf_u, buf_n)
+        else:
+            run_chunk(sel, buf_t, buf_n)
         keep = np.arange(cap)[None, :] < buf_n[:, None]
-        idx_parts.append(np.repeat(sel, buf_n))
+        idx_parts.append(buf_u[keep] if unit_buffers else np.repeat(sel, buf_n))
         t_parts.append(buf_t[keep])
         sel = sel[~finished(sel)]
         cap *= 2
