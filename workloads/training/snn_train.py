@@ -84,9 +84,9 @@ def _alpha(raw: torch.Tensor) -> torch.Tensor:
 class Net(torch.nn.Module):
     """Hidden LIF layers (each fed through axonal delays) and an LI readout (also after axonal delays)."""
 
-    def __init__(self, sizes: list[int], d_max: int, gen: torch.Generator, reset: str = "to_value"):
+    def __init__(self, sizes: list[int], d_max: int, gen: torch.Generator, reset: str = "to_value", noise: float = 0.0):
         super().__init__()
-        self.reset = reset
+        self.reset, self.noise, self.gen = reset, noise, gen
         self.delays = torch.nn.ModuleList(AxonalDelay(n, d_max, gen) for n in sizes[:-1])
         self.weights = torch.nn.ParameterList(
             torch.nn.Parameter(torch.randn(a, b, generator=gen) * (0.6 if i == 0 else 1.0 / math.sqrt(a)))
@@ -100,6 +100,9 @@ class Net(torch.nn.Module):
         h = x
         n_layers = len(self.weights)
         for i, (delay, w, raw) in enumerate(zip(self.delays, self.weights, self.raw_tau)):
+            if self.training and self.noise > 0:  # hardware-aware: Gaussian weight noise, std relative to column max
+                scale = w.detach().abs().amax(dim=0, keepdim=True)
+                w = w + self.noise * scale * torch.randn(w.shape, generator=self.gen)
             cur = delay(h) @ w
             alpha = _alpha(raw)
             u = torch.zeros_like(cur[0])
@@ -136,13 +139,14 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=1e-2)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--reset", choices=("to_value", "subtract"), default="to_value")
+    p.add_argument("--weight-noise", type=float, default=0.0, help="training weight noise (fraction of column max)")
     args = p.parse_args()
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(args.seed)
     data = spike_digits(seed=args.seed)
     xtr = torch.tensor(data.x_train, dtype=torch.float32)
     ytr = torch.tensor(data.y_train)
-    net = Net([xtr.shape[2], *args.hidden, 10], args.d_max, gen, args.reset)
+    net = Net([xtr.shape[2], *args.hidden, 10], args.d_max, gen, args.reset, args.weight_noise)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.epochs)
     sigma0 = args.d_max / 2
@@ -167,6 +171,7 @@ def main() -> None:
         for d in net.delays:
             d.sigma = sigma
         print(f"epoch {epoch + 1}: loss {total / len(ytr):.3f} train acc {correct / len(ytr):.3f} sigma {sigma:.2f}")
+    net.eval()
     model = net.to_snn()
     acc = float(np.mean(model.predict(data.x_test) == data.y_test))
     print(f"float test accuracy (numpy SNNModel, rounded delays): {acc:.4f}  [{time.time() - t0:.0f} s]")
@@ -175,7 +180,8 @@ def main() -> None:
     import nir
 
     graph = model.to_nir(time_unit=1e-3)
-    graph.metadata.update({"test_accuracy": acc, "dataset": json.dumps(data.info), "reset_mode": args.reset})
+    meta = {"test_accuracy": acc, "dataset": json.dumps(data.info), "reset_mode": args.reset}
+    graph.metadata.update({**meta, "weight_noise": args.weight_noise})
     nir.write(str(out), graph)
     print(f"wrote {out}")
 

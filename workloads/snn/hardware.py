@@ -1,0 +1,272 @@
+"""Running a layered SNN on simulated crossbar tiles (spec snn.md §7).
+
+Mapping:
+
+* each layer's synaptic matrix ``W`` (n_in x n_out) is an :class:`aimc_sim.crossbar.AnalogMatrix`;
+  binary spikes drive the rows as 1-bit DAC inputs (unsigned, bound 1), so only active rows
+  carry read current; with synaptic delays the matrix is the stacked ``(n_in (D+1)) x n_out``
+  array of spec §4.3 (row block ``d`` holds the weights with delay ``d``) fed by the spike history;
+* axonal delays are a 1-bit ring buffer before the DAC, dendritic delays a ``current_bits`` ring
+  buffer after the ADC, both in SRAM: their traffic is priced as ``sram_read_64b`` per 64 bits read
+  or written (write energy taken equal to read energy [proposal]); the word and bit counts
+  (``delay_buffer_write``/``_read``[``_bits``]) and the memory (spec §4.3 formulas,
+  :func:`workloads.snn.delays.buffer_cost`) go to ``Result.extra``;
+* spiking neurons are :class:`aimc_sim.circuits.LIFPopulation` / :class:`AdLIFPopulation` built
+  from the trained parameters (they count ``neuron_spike``); the LI readout is a near-memory digital
+  leaky accumulator (one ``digital_mul`` and one ``digital_add`` per neuron and step);
+* ``sop`` (sum over steps of active inputs x fan-out) is reported, not priced: on the array the
+  synaptic work is the array read and the conversions.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from aimc_sim.config import Config, check, int_in, nonnegative
+from aimc_sim.cost import Ledger
+from aimc_sim.errors import ConfigError, DataError
+from workloads.result import Result
+from workloads.snn.delays import DelayLine
+from workloads.snn.model import SNNLayer, SNNModel
+
+
+@dataclass(frozen=True)
+class SNNHardwareConfig(Config):
+    """Where an SNN runs. ``tile``: tile preset name, YAML path, or dict of tile fields (``preset`` key
+    names the base); ``t``: read time after programming (s); ``current_bits``: width of a stored
+    summed current in dendritic delay buffers; ``batch``: samples simulated together."""
+
+    tile: str | dict[str, Any] = "pcm-default"
+    t: float = field(default=0.0, metadata=check(nonnegative))
+    cost_model: str = "22nm"
+    current_bits: int = field(default=16, metadata=check(int_in(1, 64)))
+    batch: int = field(default=512, metadata=check(int_in(1)))
+
+    def tile_config(self) -> Any:
+        """The tile config with the DAC set to unsigned 1-bit spikes in [0, 1]."""
+        from aimc_sim.crossbar import load_tile_config
+
+        fields = {"preset": self.tile} if isinstance(self.tile, str) else dict(self.tile)
+        base = fields.pop("preset", "pcm-default")
+        dac = {"bits": 1, "bound": 1.0, "signed": False, **fields.pop("dac", {})}
+        return load_tile_config(base, dac=dac, **fields)
+
+
+def hardware_config(hardware: Any) -> SNNHardwareConfig:
+    """Accept a config, a dict of fields or a YAML path."""
+    if isinstance(hardware, SNNHardwareConfig):
+        return hardware
+    if isinstance(hardware, (str, Path)):
+        return SNNHardwareConfig.from_yaml(hardware, "hardware")
+    if hardware is None or isinstance(hardware, dict):
+        return SNNHardwareConfig.from_dict(hardware or {}, "hardware")
+    raise ConfigError("hardware", f"must be a config, a dict or a YAML path, got {type(hardware).__name__}")
+
+
+def _stacked(layer: SNNLayer) -> np.ndarray:
+    """Synaptic delays as one (n_in (D+1)) x n_out matrix: block d holds the weights with delay d."""
+    n_in, n_out = layer.shape
+    depth = int(layer.delays.max()) + 1
+    big = np.zeros((depth, n_in, n_out))
+    i, j = np.indices((n_in, n_out))
+    big[layer.delays, i, j] = layer.weight
+    return big.reshape(depth * n_in, n_out)
+
+
+def _neurons(layer: SNNLayer, batch: int, ledger: Ledger, dt: float) -> Any:
+    """The circuit population implementing ``layer.neurons`` (LIF or sparch adLIF)."""
+    from aimc_sim.circuits import AdLIFPopulation, LIFPopulation
+
+    neu, fam = layer.neurons, layer.neurons.family
+    if "rediscretised" in fam:
+        raise ConfigError("neurons", "re-discretised (generic A, B) dynamics have no circuit form; run in float")
+    if neu.kind == "lif":
+        vr = 0.0 if neu.v_reset is None else float(np.mean(neu.v_reset))
+        if neu.v_reset is not None and np.ptp(neu.v_reset) > 0:
+            raise ConfigError("neurons.v_reset", "the circuit population takes one v_reset per layer")
+        return LIFPopulation.from_parameters(
+            fam["alpha"], fam["gamma"], v_th=neu.theta, reset=neu.reset, v_reset=vr, dt=dt, batch=batch, ledger=ledger
+        )
+    if neu.kind == "adlif":
+        return AdLIFPopulation.from_parameters(
+            fam["alpha"], fam["beta"], fam["a"], fam["b"], theta=neu.theta, dt=dt, batch=batch, ledger=ledger
+        )
+    raise ConfigError("neurons.kind", f"no circuit population for {neu.kind!r}")
+
+
+class HardwareSNN:
+    """An :class:`SNNModel` bound to a hardware config."""
+
+    def __init__(self, model: SNNModel, hardware: Any = None):
+        self.model = model
+        self.hw = hardware_config(hardware)
+
+    def program(self, rng: np.random.Generator, ledger: Ledger) -> list[Any]:
+        """Program every layer's matrix (programming noise and faults are drawn here)."""
+        from aimc_sim.crossbar import AnalogMatrix
+
+        tile = self.hw.tile_config()
+        mats = []
+        for i, lay in enumerate(self.model.layers):
+            w = _stacked(lay) if lay.delay_kind == "synaptic" else lay.weight
+            mats.append(AnalogMatrix(tile, np.ascontiguousarray(w), rng, ledger=ledger, name=f"layer{i}"))
+        return mats
+
+    def run(
+        self, x: np.ndarray, mats: list[Any], ledger: Ledger, stats: Ledger | None = None
+    ) -> tuple[np.ndarray, list[float]]:
+        """Time-stepped hardware run on ``(T, B, n_in)`` spikes: readout (T, B, C) and spikes per layer.
+
+        ``ledger`` gets the priced events, ``stats`` (optional) the unpriced counts (SOPs, buffer words/bits).
+        """
+        stats = Ledger() if stats is None else stats
+        steps, batch, _ = x.shape
+        m = self.model
+        pops, lines, masks = [], [], []
+        for i, lay in enumerate(m.layers):
+            with ledger.scope(f"layer{i}"):
+                pops.append(_neurons(lay, batch, ledger, m.dt) if lay.neurons.spiking else None)
+            depth = 0 if lay.delays is None else int(lay.delays.max())
+            lines.append(DelayLine(depth, batch, lay.shape[1] if lay.delay_kind == "dendritic" else lay.shape[0]))
+            masks.append((_stacked(lay) != 0).astype(float) if lay.delay_kind == "synaptic" else None)
+        ro = m.layers[-1].neurons
+        v = np.zeros((batch, m.layers[-1].shape[1]))
+        out = np.empty((steps, batch, v.shape[1]))
+        counts = [0.0] * (len(m.layers) - 1)
+        for t in range(steps):
+            h = x[t]
+            for i, (lay, mat, pop, line, mask) in enumerate(zip(m.layers, mats, pops, lines, masks)):
+                with ledger.scope(f"layer{i}"):
+                    with stats.scope(f"layer{i}"):
+                        h = self._layer_step(lay, mat, line, mask, h, ledger, stats)
+                    if pop is not None:
+                        h = pop.step(h).astype(float)
+                        counts[i] += float(h.sum())
+                    else:
+                        v = ro.A[:, 0, 0] * v + ro.B[:, 0] * h
+                        ledger.add("digital_mul", v.size)
+                        ledger.add("digital_add", v.size)
+                        h = v
+            out[t] = v
+        return out, counts
+
+    def _layer_step(self, lay: SNNLayer, mat: Any, line: DelayLine, mask: Any, h: np.ndarray, ledger, stats):
+        """Delays, the analog MVM and the event counts of one layer for one step."""
+        n_in, n_out = lay.shape
+        batch = h.shape[0]
+
+        def buffer(op: str, words: float, bits: float) -> None:
+            stats.add(f"delay_buffer_{op}", words)
+            stats.add(f"delay_buffer_{op}_bits", bits)
+            ledger.add("sram_read_64b", bits / 64.0)
+
+        if lay.delay_kind in ("axonal", "synaptic"):
+            line.push(h)
+            buffer("write", batch * n_in, batch * n_in)
+            if lay.delay_kind == "axonal":
+                h = line.read(lay.delays)
+                buffer("read", batch * n_in, batch * n_in)
+            else:
+                depth = int(lay.delays.max()) + 1
+                h = np.concatenate([line.read_all(d) for d in range(depth)], axis=1)
+                buffer("read", batch * n_in * n_out, batch * n_in * depth)  # per-synapse gathers (spec §4.3)
+        stats.add("sop", float(np.count_nonzero(h)) * n_out if mask is None else float((h @ mask).sum()))
+        cur = mat.mvm(h, t=self.hw.t)
+        if lay.bias is not None:
+            cur = cur + lay.bias
+            ledger.add("digital_add", cur.size)
+        if lay.delay_kind == "dendritic":
+            bits = self.hw.current_bits
+            line.push(cur)
+            cur = line.read(lay.delays)
+            buffer("write", batch * n_out, batch * n_out * bits)
+            buffer("read", batch * n_out, batch * n_out * bits)
+        return cur
+
+    def evaluate(self, x: np.ndarray, y: np.ndarray, seed: int = 0) -> Result:
+        """Accuracy, energy and latency per inference, spike counts and sparsity per layer."""
+        x, y = _check_data(self.model, x, y)
+        rng = np.random.default_rng(seed)
+        ledger = Ledger()
+        mats = self.program(rng, ledger)
+        at_programming = Ledger()
+        at_programming.merge(ledger)
+        stats = Ledger()
+        t0 = time.perf_counter()
+        readouts, counts = [], np.zeros(len(self.model.layers) - 1)
+        for j in range(0, x.shape[1], self.hw.batch):
+            r, c = self.run(x[:, j : j + self.hw.batch], mats, ledger, stats)
+            readouts.append(r)
+            counts += c
+        wall = time.perf_counter() - t0
+        ledger.merge(at_programming, scale=-1.0)  # programming is not per inference
+        readout = np.concatenate(readouts, axis=1)
+        res = _result(self.model, readout, y, counts, ledger, self.hw.cost_model)
+        res.extra.update({f"count.{lay}.{ev}": v / x.shape[1] for (lay, ev), v in stats.counts.items()})
+        res.n_tiles = sum(getattr(mat, "n_tiles", 1) for mat in mats)
+        res.extra.update({"backend": "analog", "tile": str(self.hw.tile), "t_read_s": self.hw.t, "wall_s": wall})
+        return res
+
+
+def _check_data(model: SNNModel, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y)
+    n_in = model.layers[0].shape[0]
+    if x.ndim != 3 or x.shape[2] != n_in:
+        raise DataError("x", f"must have shape (T, n, {n_in}) (time-major spikes), got {x.shape}")
+    if y.shape != (x.shape[1],):
+        raise DataError("y", f"must have shape ({x.shape[1]},), got {y.shape}")
+    return x, y
+
+
+def evaluate_float(model: SNNModel, x: np.ndarray, y: np.ndarray, cost_model: str | None = None) -> Result:
+    """Float (numpy) reference run with the same statistics as :meth:`HardwareSNN.evaluate`."""
+    x, y = _check_data(model, x, y)
+    t0 = time.perf_counter()
+    run = model.run(x)
+    wall = time.perf_counter() - t0
+    res = _result(model, run.readout, y, np.asarray(run.spike_counts), None, cost_model)
+    res.extra.update({"backend": "float", "wall_s": wall})
+    return res
+
+
+def _result(model, readout, y, counts, ledger, cost_model) -> Result:
+    steps, n = readout.shape[:2]
+    acc = float(np.mean(readout.mean(axis=0).argmax(axis=1) == y))
+    neurons = [lay.shape[1] for lay in model.layers[:-1]]
+    extra: dict[str, Any] = {"steps": steps, "dt_s": model.dt, **{f"meta.{k}": v for k, v in model.metadata.items()}}
+    for i, (c, nn) in enumerate(zip(counts, neurons)):
+        extra[f"spikes_per_sample.layer{i}"] = float(c) / n
+        extra[f"sparsity.layer{i}"] = 1.0 - float(c) / (nn * steps * n)
+    for i, cost in enumerate(model.buffer_costs()):
+        if cost is not None:
+            kind = model.layers[i].delay_kind
+            for k, v in cost.items():
+                extra[f"delay_buffer.layer{i}.{kind}.{k}"] = v
+    res = Result(accuracy=acc, n_samples=n, extra=extra)
+    res.complexity = {"synapses": float(sum(lay.weight.size for lay in model.layers)), "neurons": float(sum(neurons))}
+    if ledger is not None:
+        _price(res, ledger, cost_model, n)
+    return res
+
+
+def _price(res: Result, ledger: Ledger, cost_model: str | None, n: int) -> None:
+    """Energy and latency per inference from the cost model (event counts always go to ``extra``)."""
+    for (layer, event), v in ledger.counts.items():
+        res.extra[f"count.{layer}.{event}"] = v / n
+    if cost_model is None:
+        return
+    from aimc_sim.cost import CostModel
+
+    priced = CostModel.load(cost_model).price(ledger)
+    res.energy_j = float(priced.energy_j) / n
+    res.latency_s = float(priced.latency_s) / n
+    res.energy_per_layer_j = {k: d["energy_j"] / n for k, d in priced.per_layer.items()}
+    res.latency_per_layer_s = {k: d["latency_s"] / n for k, d in priced.per_layer.items()}
+    res.energy_per_component_j = {k: v / n for k, v in priced.per_component.items()}
+    res.extra["unpriced_events"] = ",".join(sorted(priced.unpriced))
