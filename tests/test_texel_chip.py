@@ -34,7 +34,7 @@ def test_checklist1_inventory_and_parallel_write(rng):
     assert (inv.config_arrays_per_core, inv.config_word_bits, inv.bias_dac_bits) == (64, 23, 12)
     assert (inv.die_area, inv.core_area) == (67.5e-6, 44.98e-6)
     chip = TexelChip(cfg, rng)
-    assert chip.sockets.n == 9720 and chip.sockets.r.shape == (2, 9720)
+    assert chip.sockets.n == 9720 and chip.sockets.resistances()[0].shape == (9720,)
     assert chip.parallel_write() == 9720
     assert chip.ledger.total("parallel_write") == 1
     assert chip.ledger.total("device_write") == 19440

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from aimc_sim.errors import ConfigError
 from chip_models.texel import SpikeInput, TexelChip, TexelConfig
 from chip_models.texel import experiments as E
 from chip_models.texel.readout import epsc_charge, rc_mean_current, read_fraction
@@ -97,17 +98,29 @@ def test_write_on_flip_writes_the_devices(rng):
     assert chip.ledger.total("device_write") == 2
 
 
-def test_fefet_and_rram_presets_when_available(rng):
-    """Device sockets over device_models presets (2-terminal RRAM SET/RESET, 3-terminal FeFET gate pulses)."""
-    from device_models import list_presets
+def test_device_type_per_core_rram_and_fefet(rng):
+    """Each core's synapse array carries its own device: 2-terminal RRAM SET/RESET on core 0, 3-terminal
+    FeFET gate pulses on core 1 (device_models presets); POT/DEP writes are read back correctly."""
+    cfg = TexelConfig.default(
+        inventory={"cores": 2, "neurons_per_core": 1, "plastic_per_neuron": 6, "static_per_neuron": 1},
+        synapse={"static_weights": [0.0]},
+        devices={"kind": "rram-binary"},
+        devices_per_core=[{"kind": "rram-binary"}, E.FEFET_4V],
+    )
+    chip = TexelChip(cfg, rng)
+    assert [type(p.model).__name__ for p in chip.sockets.parts] == ["BinaryRRAMModel", "FeFETModel"]
+    for k in range(4):
+        w = rng.random((2, 6)) < 0.5
+        chip.set_rho(w.astype(float))
+        assert chip.parallel_write() == 12
+        frac = chip.device_read()
+        assert np.all(frac[w] > 0.5) and np.all(frac[~w] == 0.0), k
+    with pytest.raises(ConfigError, match=r"devices_per_core: must have one entry per core \(2\), got 1"):
+        TexelConfig.default(devices={"kind": "binary"}, devices_per_core=[{"kind": "binary"}])
 
-    names = {p.name for p in list_presets()}
-    kinds = [k for k in ("rram-binary", "fefet") if k in names]
-    if not kinds:
-        pytest.skip("device_models has no rram-binary/fefet preset yet")
-    for kind in kinds:
-        chip = TexelChip(E._cfg(plastic=4, devices={"kind": kind}), rng)
-        chip.set_rho(np.array([[1.0, 0.0, 1.0, 0.0]]))
-        chip.parallel_write()
-        frac = chip.device_read()[0]
-        assert np.all(frac[[0, 2]] > frac[[1, 3]]), kind
+
+def test_write_cycling_with_device_model_presets(rng):
+    """F5 with the device_models presets: both states separate for RRAM and for 4 V FeFET pulses."""
+    d = E.write_cycling(rng, n_cycles=20, sigmas=())
+    for name, qh, ql in zip(d["preset_labels"], d["q_preset_high"], d["q_preset_low"]):
+        assert qh.min() > ql.max(), name

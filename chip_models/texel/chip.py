@@ -30,7 +30,7 @@ from aimc_sim.errors import ConfigError
 from chip_models.texel import _kernels as K
 from chip_models.texel.aer import AerError, SpikeInput, validate_input
 from chip_models.texel.config import TexelConfig
-from chip_models.texel.devices import DeviceSockets
+from chip_models.texel.devices import SocketBank
 from chip_models.texel.learning import drift
 
 LAYER = "texel"
@@ -96,12 +96,12 @@ class TexelChip:
         self.rho = np.full(n * p, cfg.learning.rho_init)
         self.t_syn = np.zeros(n * p)
         self.counters = np.zeros(4, dtype=np.int64)
-        self.sockets: DeviceSockets | None = None
+        self.sockets: SocketBank | None = None
         self._flip_writes = cfg.devices.kind != "capacitor" and cfg.devices.write_trigger == "write_on_flip"
         self.jump_dev = np.zeros(n * p)
         if cfg.devices.kind != "capacitor":
             high = self.rho > cfg.learning.theta_rho
-            self.sockets = DeviceSockets(cfg.devices, n * p, high, rng)
+            self.sockets = SocketBank(cfg.core_devices(), inv.neurons_per_core * p, high, rng)
             self._written = high.copy()
             self._refresh_device_reads()
         self._bus_free = -math.inf

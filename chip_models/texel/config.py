@@ -203,8 +203,29 @@ class TexelConfig(Config):
     aer: AerConfig = field(default_factory=AerConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)
     mismatch: MismatchConfig = field(default_factory=MismatchConfig)
+    devices_per_core: tuple[DeviceConfig, ...] = ()
+
+    def core_devices(self) -> list[DeviceConfig]:
+        """The device config of each core's synapse array (``devices`` unless ``devices_per_core`` is set)."""
+        return list(self.devices_per_core) if self.devices_per_core else [self.devices] * self.inventory.cores
 
     def validate(self) -> None:
+        if self.devices_per_core:
+            if len(self.devices_per_core) != self.inventory.cores:
+                raise ConfigError(
+                    "devices_per_core",
+                    f"must have one entry per core ({self.inventory.cores}), got {len(self.devices_per_core)}",
+                )
+            for i, d in enumerate(self.devices_per_core):
+                if d.kind == "capacitor" or d.write_trigger != self.devices.write_trigger:
+                    raise ConfigError(
+                        f"devices_per_core[{i}]",
+                        f"must be a device kind other than 'capacitor' with write_trigger "
+                        f"{self.devices.write_trigger!r} (that of devices), got kind {d.kind!r}, "
+                        f"write_trigger {d.write_trigger!r}",
+                    )
+            if self.devices.kind == "capacitor":
+                raise ConfigError("devices.kind", "must not be 'capacitor' when devices_per_core is set")
         if len(self.synapse.static_weights) != self.inventory.static_per_neuron:
             raise ConfigError(
                 "synapse.static_weights",
@@ -213,7 +234,7 @@ class TexelConfig(Config):
             )
 
     @classmethod
-    def default(cls, **sections: dict) -> TexelConfig:
+    def default(cls, **sections: dict | list) -> TexelConfig:
         """The defaults of ``texel.yaml``, with optional per-section overrides, e.g.
         ``TexelConfig.default(inventory={"cores": 1}, mismatch={"sigma_ln": 0.0})``."""
         from aimc_sim.config import read_yaml
@@ -222,5 +243,5 @@ class TexelConfig(Config):
         for name, over in sections.items():
             if name not in data:
                 raise ConfigError(name, f"unknown section; allowed: {', '.join(sorted(data))}")
-            data[name] = {**(data[name] or {}), **over}
+            data[name] = {**(data[name] or {}), **over} if isinstance(over, dict) else over
         return cls.from_dict(data)

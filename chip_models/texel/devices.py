@@ -97,3 +97,35 @@ class DeviceSockets:
         """I_norm/norm_bias of every synapse (spec §4)."""
         r_pos, r_neg = self.resistances(rng)
         return read_fraction(r_pos, r_neg, self.cfg.c_dev, read_cfg)
+
+
+class SocketBank:
+    """The device sockets of all plastic synapses, one :class:`DeviceSockets` per core, so that each
+    core's synapse array can carry its own device type (``devices_per_core`` in the chip config)."""
+
+    def __init__(self, cfgs: list[DeviceConfig], per_core: int, high: np.ndarray, rng: np.random.Generator):
+        self.per_core = per_core
+        self.parts = [
+            DeviceSockets(cfg, per_core, high[c * per_core : (c + 1) * per_core], rng) for c, cfg in enumerate(cfgs)
+        ]
+        self.n = per_core * len(cfgs)
+
+    def write(self, idx: np.ndarray, high: np.ndarray, rng: np.random.Generator) -> int:
+        """POT (``high``) or DEP the global synapses ``idx``; returns the number of device pulses."""
+        idx = np.asarray(idx, dtype=np.int64)
+        high = np.asarray(high, dtype=bool)
+        core = idx // self.per_core
+        return sum(
+            part.write(idx[core == c] - c * self.per_core, high[core == c], rng)
+            for c, part in enumerate(self.parts)
+            if np.any(core == c)
+        )
+
+    def resistances(self, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(R_pos, R_neg) of every synapse (Ω)."""
+        rs = [part.resistances(rng) for part in self.parts]
+        return np.concatenate([r[0] for r in rs]), np.concatenate([r[1] for r in rs])
+
+    def read(self, read_cfg: ReadConfig, rng: np.random.Generator | None = None) -> np.ndarray:
+        """I_norm/norm_bias of every synapse, each core read with its own device capacitance."""
+        return np.concatenate([part.read(read_cfg, rng) for part in self.parts])

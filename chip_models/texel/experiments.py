@@ -196,26 +196,45 @@ def compatibility_map(n: int = 41) -> dict:
 
 
 # ---------------------------------------------------------------------------- checklist 10
-def write_cycling(rng: np.random.Generator, n_cycles: int = 200, sigmas: tuple[float, ...] = (0.3, 1.0, 2.0)) -> dict:
+FEFET_4V = {"kind": "fefet", "set_amplitude": 4.0, "reset_amplitude": 4.0}  # Dutta et al. 2022 scheme: up to 4 V, 1 us
+
+
+def _cycle(devices: dict, n_cycles: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, float]:
+    """POT/DEP cycles of one synapse, one read spike after every write; EPSC charge per read."""
+    cfg = _cfg(devices=devices, learning={"plastic_enable": False})
+    chip = TexelChip(cfg, rng)
+    q = {True: [], False: []}
+    for k in range(2 * n_cycles):
+        high = k % 2 == 0
+        chip.set_rho(np.array([[1.0 if high else 0.0]]))
+        chip.parallel_write()
+        chip.run(_events([chip.now + 1e-3], 0, 0), 0.01)
+        frac = chip.device_read()[0, 0]
+        q[high].append(epsc_charge(frac, cfg.read.norm_bias, cfg.synapse.gain_ratio, cfg.read.t_read))
+    return np.array(q[True]), np.array(q[False]), chip.ledger.total("device_write")
+
+
+def write_cycling(
+    rng: np.random.Generator,
+    n_cycles: int = 200,
+    sigmas: tuple[float, ...] = (0.3, 1.0, 2.0),
+    presets: tuple[dict, ...] = ({"kind": "rram-binary"}, FEFET_4V),
+) -> dict:
     """F5: alternate POT and DEP on one synapse's device pair, one presynaptic read spike after
-    each write; the EPSC charge Q = (I_gain/I_tau)·I_norm·T_read per read spike, per σ_C2C."""
-    out = {"sigmas": np.array(sigmas), "q_high": [], "q_low": []}
-    for sigma in sigmas:
-        cfg = _cfg(devices={"kind": "binary", "sigma_c2c": sigma}, learning={"plastic_enable": False})
-        chip = TexelChip(cfg, rng)
-        q = {True: [], False: []}
-        for k in range(2 * n_cycles):
-            high = k % 2 == 0
-            chip.set_rho(np.array([[1.0 if high else 0.0]]))
-            chip.parallel_write()
-            chip.run(_events([chip.now + 1e-3], 0, 0), 0.01)
-            frac = chip.device_read()[0, 0]
-            q[high].append(epsc_charge(frac, cfg.read.norm_bias, cfg.synapse.gain_ratio, cfg.read.t_read))
-        out["q_high"].append(np.array(q[True]))
-        out["q_low"].append(np.array(q[False]))
-        out.setdefault("writes", []).append(chip.ledger.total("device_write"))
-    out["q_high"], out["q_low"] = np.array(out["q_high"]), np.array(out["q_low"])
-    return out
+    each write; the EPSC charge Q = (I_gain/I_tau)·I_norm·T_read per read spike. First with the
+    socket's binary device at each σ_C2C, then with the ``device_models`` presets (2-terminal
+    RRAM SET/RESET, 3-terminal FeFET gate pulses) mapped onto the F4 reference window."""
+    runs = [_cycle({"kind": "binary", "sigma_c2c": sg}, n_cycles, rng) for sg in sigmas]
+    pre = [_cycle(d, n_cycles, rng) for d in presets]
+    return {
+        "sigmas": np.array(sigmas),
+        "q_high": np.array([r[0] for r in runs]),
+        "q_low": np.array([r[1] for r in runs]),
+        "writes": [r[2] for r in runs],
+        "preset_labels": [d["kind"] for d in presets],
+        "q_preset_high": np.array([r[0] for r in pre]).reshape(len(pre), -1),
+        "q_preset_low": np.array([r[1] for r in pre]).reshape(len(pre), -1),
+    }
 
 
 # ---------------------------------------------------------------------------- checklist 11

@@ -124,18 +124,19 @@ def plot_read(sweep: dict, compat: dict, path: Path) -> Path:
 
 
 def plot_write_cycling(d: dict, path: Path) -> Path:
-    plt, fig, (a, b) = _fig(1, 2, (11, 4.5))
+    plt, fig, (a, b, c) = _fig(1, 3, (15, 4.5))
     q_all = np.concatenate([d["q_high"].ravel(), d["q_low"].ravel()]) * 1e12
     bins = np.linspace(0.0, q_all.max() * 1.02, 60)
     for s, qh, ql in zip(d["sigmas"], d["q_high"], d["q_low"]):
         a.hist(np.concatenate([qh, ql]) * 1e12, bins=bins, histtype="step", lw=1.5, label=f"σ_C2C = {s}")
         b.hist(qh * 1e12, bins=40, histtype="step", lw=1.5, label=f"high state, σ_C2C = {s}")
-    a.set(
-        xlabel="EPSC charge per read spike (pC)", ylabel="count", yscale="log", title="F5: POT/DEP cycling, both states"
-    )
+    for name, qh, ql in zip(d["preset_labels"], d["q_preset_high"], d["q_preset_low"]):
+        c.hist(np.concatenate([qh, ql]) * 1e12, bins=bins, histtype="step", lw=1.5, label=name)
+    a.set(xlabel="EPSC charge per read spike (pC)", ylabel="count", yscale="log", title="F5: binary socket device")
     b.set(xlabel="EPSC charge per read spike (pC)", ylabel="count", title="High-state mode (zoom)")
-    a.legend(fontsize=8)
-    b.legend(fontsize=8)
+    c.set(xlabel="EPSC charge per read spike (pC)", ylabel="count", yscale="log", title="device_models presets")
+    for x in (a, b, c):
+        x.legend(fontsize=8)
     return _save(plt, fig, path)
 
 
