@@ -167,7 +167,7 @@ class AerConfig(Config):
     output_latency: float = field(default=0.0, metadata=check(in_range(0.0, 1e-3)))
     input_service_time: float = field(default=0.0, metadata=check(in_range(0.0, 1e-3)))
     output_service_time: float = field(default=0.0, metadata=check(in_range(0.0, 1e-3)))
-    batch_window: float = field(default=1e-3, metadata=check(in_range(1e-6, 1.0)))
+    batch_window: float = field(default=10e-3, metadata=check(in_range(1e-6, 1.0)))
 
 
 @dataclass(frozen=True)

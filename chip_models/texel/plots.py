@@ -130,10 +130,12 @@ def plot_write_cycling(d: dict, path: Path) -> Path:
     for s, qh, ql in zip(d["sigmas"], d["q_high"], d["q_low"]):
         a.hist(np.concatenate([qh, ql]) * 1e12, bins=bins, histtype="step", lw=1.5, label=f"σ_C2C = {s}")
         b.hist(qh * 1e12, bins=40, histtype="step", lw=1.5, label=f"high state, σ_C2C = {s}")
-    for name, qh, ql in zip(d["preset_labels"], d["q_preset_high"], d["q_preset_low"]):
-        c.hist(np.concatenate([qh, ql]) * 1e12, bins=bins, histtype="step", lw=1.5, label=name)
+    for k, (name, qh, ql) in enumerate(zip(d["preset_labels"], d["q_preset_high"], d["q_preset_low"])):
+        c.hist(
+            np.concatenate([qh, ql]) * 1e12, bins=bins, histtype="step", lw=2.5 - k, ls=("-", "--")[k % 2], label=name
+        )
     a.set(xlabel="EPSC charge per read spike (pC)", ylabel="count", yscale="log", title="F5: binary socket device")
-    b.set(xlabel="EPSC charge per read spike (pC)", ylabel="count", title="High-state mode (zoom)")
+    b.set(xlabel="EPSC charge per read spike (pC)", ylabel="count", title="High-state mode, linear counts")
     c.set(xlabel="EPSC charge per read spike (pC)", ylabel="count", yscale="log", title="device_models presets")
     for x in (a, b, c):
         x.legend(fontsize=8)
