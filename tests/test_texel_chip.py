@@ -234,3 +234,29 @@ def test_fifo_input_bus_matches_simpy_resource(rng):
         env.process(job(i))
     env.run()
     np.testing.assert_allclose(K.fifo_departures(arr, s), out, rtol=0, atol=1e-15)
+
+
+def test_mismatch_is_frozen_seeded_and_switchable():
+    """Mismatch (spec §8, circuits.md §7): log-normal per-instance factors, σ(ln τ) ≈ σ_ln, same seed → same chip."""
+    cfg = TexelConfig.default(inventory={"cores": 4, "neurons_per_core": 250, "plastic_per_neuron": 4})
+    a = TexelChip(cfg, np.random.default_rng(3))
+    b = TexelChip(cfg, np.random.default_rng(3))
+    assert np.array_equal(a.npar, b.npar) and np.array_equal(a.jump_cap, b.jump_cap)
+    assert np.std(np.log(a.npar[:, K.TAU_MEM])) == pytest.approx(0.1, abs=0.01)
+    assert np.std(np.log(a.tau_pre)) == pytest.approx(0.1, abs=0.01)
+    off = TexelChip(TexelConfig.default(mismatch={"sigma_ln": 0.0}), np.random.default_rng(3))
+    assert np.ptp(off.npar, axis=0).max() == 0.0 and np.ptp(off.tau_pre) == 0.0
+
+
+def test_ledger_counts_every_event(rng):
+    """Ledger: one synaptic_event per delivered input, one neuron_spike and router_event per output spike."""
+    from chip_models.texel import poisson_input
+
+    cfg = TexelConfig.default(inventory={"cores": 2, "neurons_per_core": 4, "plastic_per_neuron": 10})
+    chip = TexelChip(cfg, rng)
+    chip.set_rho(np.ones((8, 10)))
+    inp = poisson_input(60.0, 0.5, 0.0, cfg.inventory, rng, plastic_only=False)
+    res = chip.run(inp, 0.5)
+    assert chip.ledger.total("synaptic_event") == len(inp) == res.counts["plastic_events"] + res.counts["static_events"]
+    assert chip.ledger.total("neuron_spike") == res.spike_t.size == chip.ledger.total("router_event") > 0
+    assert set(chip.ledger.layers()) == {"texel"}
