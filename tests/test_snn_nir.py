@@ -241,3 +241,10 @@ def test_bad_run_input_shape():
     net = import_nir(_lif_graph(n=3), dt=1e-3, time_unit=1e-3)
     with pytest.raises(ConfigError, match=r"inputs\.input: must have shape"):
         net.run(np.zeros((4, 2, 5)))
+
+
+def test_delay_rounding_warns_and_is_recorded():
+    g = nir.NIRGraph.from_list(nir.Affine(np.eye(2), np.zeros(2)), nir.Delay(np.array([2.0, 2.4])))
+    with pytest.warns(UserWarning, match=r"nodes\.delay\.delay: 1 delays are not multiples of dt"):
+        net = import_nir(g, dt=1e-3, time_unit=1e-3)
+    assert net.choices["delay_steps"]["delay"] == {"max": 2, "rounded": 1}

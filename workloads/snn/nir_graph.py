@@ -17,6 +17,7 @@ Outputs at step ``k`` (0-based) are the states at time ``(k + 1) dt``; neurons s
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -461,6 +462,8 @@ def _make_op(n, kind, node, shp, dt_n, disc, reset_mode, choices) -> _Op:
         steps = np.rint(exact).astype(int)
         off = np.abs(exact - steps) > 1e-6 * np.maximum(steps, 1)
         choices["delay_steps"][n] = {"max": int(steps.max()), "rounded": int(off.sum())}
+        if off.any():
+            warnings.warn(f"{p}.delay: {int(off.sum())} delays are not multiples of dt; rounded to steps", stacklevel=3)
         return _Delay(n, steps.shape, steps)
     if kind == "Threshold":
         theta = _param(node, "threshold", n, shp, choices)
