@@ -76,7 +76,7 @@ def test_pcm_result_statistics_and_ledger(shipped, data):
 def test_presets_degrade_gracefully_and_are_seeded(shipped, data):
     """PCM and RRAM runs stay far above chance on this subset; the same seed gives the same result."""
     for tile in ("pcm-default", "rram-default"):
-        a = HardwareSNN(shipped, {"tile": tile}).evaluate(data.x_test, data.y_test, seed=3)
+        a = shipped.on({"tile": tile}).evaluate(data, seed=3)
         b = HardwareSNN(shipped, {"tile": tile}).evaluate(data.x_test, data.y_test, seed=3)
         assert a.accuracy == b.accuracy and a.extra["spikes_per_sample.layer0"] == b.extra["spikes_per_sample.layer0"]
         assert a.accuracy > 0.5
@@ -97,3 +97,22 @@ def test_bad_hardware_input(shipped, data):
         HardwareSNN(shipped).evaluate(data.x_test[:, :, :8], data.y_test)
     with pytest.raises(DataError, match="y: must have shape"):
         evaluate_float(shipped, data.x_test, data.y_test[:3])
+
+
+def test_api_point_evaluation():
+    """The sweep entry point: float and analog backends, dt adaptation, bad keys."""
+    from workloads.snn.api import evaluate
+
+    point = {"model": "snn_digits", "hardware": {"backend": "float"}, "dataset": {"n_test": 16}}
+    res = evaluate(point, seed=0)
+    assert res.extra["backend"] == "float" and res.n_samples == 16
+    fine = evaluate({**point, "dataset": {"n_test": 16, "resolution": 2}, "dt_adaptation": "naive"}, seed=0)
+    assert fine.extra["steps"] == 80 and fine.extra["dt_adaptation"] == "naive"
+    analog = evaluate({**point, "hardware": {"backend": "analog", "tile": "rram-default"}}, seed=1)
+    assert analog.extra["backend"] == "analog" and analog.energy_j > 0
+    with pytest.raises(ConfigError, match="point.colour"):
+        evaluate({**point, "colour": 1}, seed=0)
+    with pytest.raises(ConfigError, match="point.hardware.backend"):
+        evaluate({**point, "hardware": {"backend": "gpu"}}, seed=0)
+    with pytest.raises(ConfigError, match="point.dt_adaptation"):
+        evaluate({**point, "dt_adaptation": "mapping"}, seed=0)

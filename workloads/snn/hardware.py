@@ -31,6 +31,7 @@ from aimc_sim.config import Config, check, int_in, nonnegative
 from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError, DataError
 from workloads.result import Result
+from workloads.snn.data import SpikeDataset
 from workloads.snn.delays import DelayLine
 from workloads.snn.model import SNNLayer, SNNModel
 
@@ -188,8 +189,13 @@ class HardwareSNN:
             buffer("read", batch * n_out, batch * n_out * bits)
         return cur
 
-    def evaluate(self, x: np.ndarray, y: np.ndarray, seed: int = 0) -> Result:
-        """Accuracy, energy and latency per inference, spike counts and sparsity per layer."""
+    def evaluate(self, x: Any, y: np.ndarray | None = None, seed: int = 0) -> Result:
+        """Accuracy, energy and latency per inference, spike counts and sparsity per layer.
+
+        ``x``: time-major spikes (T, n, n_in) with labels ``y``, or a :class:`SpikeDataset` (its test split).
+        """
+        if isinstance(x, SpikeDataset):
+            x, y = x.x_test, x.y_test
         x, y = _check_data(self.model, x, y)
         rng = np.random.default_rng(seed)
         ledger = Ledger()

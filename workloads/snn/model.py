@@ -153,7 +153,14 @@ class SNNModel:
         return SNNRun(out, counts, [lay.shape[1] for lay in self.layers[:-1]], steps, batch)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predicted class per sample (argmax of the time-averaged readout)."""
         return self.run(x).logits.argmax(axis=1)
+
+    def on(self, hardware: Any = None) -> Any:
+        """This model bound to a hardware config: a :class:`workloads.snn.hardware.HardwareSNN`."""
+        from workloads.snn.hardware import HardwareSNN
+
+        return HardwareSNN(self, hardware)
 
     # ------------------------------------------------------------------ dt adaptation
     def at_dt(self, new_dt: float, method: str = "mapping", input_semantics: str = "impulse") -> SNNModel:

@@ -1,0 +1,70 @@
+"""One-call evaluation of an SNN sweep point (the same shape as :func:`workloads.api.evaluate`).
+
+``evaluate(point, seed) -> Result`` with ``point`` a plain nested dict::
+
+    {
+        "model": "snn_digits",                       # a shipped SNN (workloads.snn.experiments.SHIPPED)
+        "hardware": {"backend": "analog",            # analog (crossbar tiles) | float (numpy reference)
+                     "tile": "pcm-default", "t": 0.0, "cost_model": "22nm", "current_bits": 16},
+        "dataset": {"n_test": 100, "resolution": 1, "seed": 0},   # spike_digits options
+        "dt_adaptation": "mapping",                  # optional, with resolution > 1: mapping | tau_scaling | naive
+    }
+
+``seed`` drives every hardware random draw; the data (spike trains) depend only on ``dataset``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aimc_sim.errors import ConfigError
+from workloads.result import Result
+from workloads.snn.data import SpikeDataset, spike_digits
+from workloads.snn.experiments import load_shipped
+from workloads.snn.hardware import HardwareSNN, evaluate_float
+from workloads.snn.model import SNNModel
+
+_KEYS = {"model", "hardware", "dataset", "dt_adaptation"}
+
+
+@lru_cache(maxsize=8)
+def _model(name: str) -> SNNModel:
+    return load_shipped(name)
+
+
+@lru_cache(maxsize=8)
+def _data(options: tuple[tuple[str, Any], ...]) -> SpikeDataset:
+    opts = dict(options)
+    n_test = opts.pop("n_test", None)
+    return spike_digits(n_train=1, n_test=n_test, **opts)
+
+
+def evaluate(point: dict[str, Any], seed: int) -> Result:
+    """Evaluate one SNN sweep point (see the module docstring)."""
+    if not isinstance(point, dict):
+        raise ConfigError("point", f"must be a mapping with keys {sorted(_KEYS)}, got {point!r}")
+    unknown = set(point) - _KEYS
+    if unknown:
+        raise ConfigError(f"point.{sorted(unknown)[0]}", f"unknown key; allowed: {', '.join(sorted(_KEYS))}")
+    model = _model(point.get("model", "snn_digits"))
+    ds = dict(point.get("dataset") or {})
+    try:
+        data = _data(tuple(sorted(ds.items())))
+    except TypeError as e:
+        raise ConfigError("point.dataset", f"bad option: {e}") from None
+    method = point.get("dt_adaptation")
+    if data.resolution > 1:
+        model = model.at_dt(model.dt / data.resolution, method or "mapping")
+    elif method is not None:
+        raise ConfigError("point.dt_adaptation", "needs dataset.resolution > 1")
+    hw = dict(point.get("hardware") or {})
+    backend = hw.pop("backend", "analog")
+    if backend == "float":
+        res = evaluate_float(model, data.x_test, data.y_test)
+    elif backend == "analog":
+        res = HardwareSNN(model, hw).evaluate(data.x_test, data.y_test, seed)
+    else:
+        raise ConfigError("point.hardware.backend", f"must be one of 'analog', 'float', got {backend!r}")
+    res.extra["dt_adaptation"] = method or "none"
+    return res
