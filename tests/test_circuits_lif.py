@@ -278,3 +278,18 @@ def test_bad_inputs():
     ad = AdLIFPopulation(AdLIFConfig(mismatch=EXACT), 2)
     with pytest.raises(ConfigError, match="input_current"):
         ad.step(np.array([np.inf, 0.0]))
+
+
+def test_e1_ledger_counts_price_to_texel_energy():
+    """E-1: 180 neurons at 80 Hz for 1 s, counted by the ledger, priced with the TEXEL entries of
+    spec §10 (27.4 uW static, 25.9 pJ per spike) give 27.77 uJ."""
+    cfg = LIFConfig(tau_m=20e-3, dt=1e-4, mismatch=EXACT)
+    alpha = math.exp(-cfg.dt / cfg.tau_m)
+    ri = 1.0 / (1.0 - alpha**124.5)  # crosses threshold on step 125: ISI = 12.5 ms
+    ledger = Ledger()
+    pop = LIFPopulation(cfg, 180, ledger=ledger)
+    pop.drive(1.0, i_bias=ri)
+    n_spk = ledger.total("neuron_spike")
+    assert n_spk == 180 * 80
+    energy = 27.4e-6 * 1.0 + n_spk * 25.9e-12
+    assert energy == pytest.approx(27.77e-6, abs=0.005e-6)
