@@ -218,9 +218,12 @@ def advance_neuron(n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, ou
         x_ca *= ec
         t0 += h
         if i_mem > thr:
-            out_t[n_out] = t0
-            out_n[n_out] = n
-            n_out += 1
+            if n_out < out_t.shape[0]:
+                out_t[n_out] = t0
+                out_n[n_out] = n
+                n_out += 1
+            else:  # buffer full: counted, reported by the caller as an error
+                counters[4] += 1
             counters[3] += 1
             i_mem = p[I_RESET]
             ref_until = t0 + p[T_REF]
@@ -266,7 +269,8 @@ def run_events(
     """Process events ``start..stop-1`` in time order. Returns (next event, n_out, n_probe).
 
     ``ev_s``: 0..P-1 plastic synapse, P..P+S-1 static synapse, −1−k a probe of the neuron (and of
-    its plastic synapse k). ``counters``: [plastic events, static events, weight flips, spikes].
+    its plastic synapse k). ``counters``: [plastic events, static events, weight flips, spikes,
+    spikes lost to a full output buffer].
     With ``stop_on_flip`` the call returns after the first event that flipped a binary weight.
     """
     th_rho = lp[TH_RHO]

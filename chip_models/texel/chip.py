@@ -26,7 +26,7 @@ import simpy
 from aimc_sim.circuits import MismatchConfig as CircuitMismatch
 from aimc_sim.circuits import adexp_params, dpi_jump, sample_factors
 from aimc_sim.cost import Ledger
-from aimc_sim.errors import ConfigError
+from aimc_sim.errors import ConfigError, SimulationError
 from chip_models.texel import _kernels as K
 from chip_models.texel.aer import AerError, SpikeInput, validate_input
 from chip_models.texel.config import TexelConfig
@@ -95,7 +95,7 @@ class TexelChip:
         self.x_pre = np.zeros(n * p)
         self.rho = np.full(n * p, cfg.learning.rho_init)
         self.t_syn = np.zeros(n * p)
-        self.counters = np.zeros(4, dtype=np.int64)
+        self.counters = np.zeros(5, dtype=np.int64)
         self.sockets: SocketBank | None = None
         self._flip_writes = cfg.devices.kind != "capacitor" and cfg.devices.write_trigger == "write_on_flip"
         self.jump_dev = np.zeros(n * p)
@@ -386,6 +386,10 @@ class TexelChip:
         return n_out
 
     def _collect(self, n_out: int) -> None:
+        if self.counters[4]:
+            raise SimulationError(
+                f"{int(self.counters[4])} output spikes exceeded the per-window buffer; reduce aer.batch_window"
+            )
         if n_out == 0:
             return
         t = self._out_t[:n_out].copy()
