@@ -116,3 +116,19 @@ def test_api_point_evaluation():
         evaluate({**point, "hardware": {"backend": "gpu"}}, seed=0)
     with pytest.raises(ConfigError, match="point.dt_adaptation"):
         evaluate({**point, "dt_adaptation": "mapping"}, seed=0)
+
+
+def test_ideal_tile_recurrent_adlif_layer(rng):
+    """A recurrent adLIF layer (second array for W_rec, AdLIFPopulation neurons) matches the float model."""
+    from workloads.snn import SNNLayer, adlif
+
+    n_in, n_out, dt = 5, 8, 1e-3
+    neurons = adlif(0.9, 0.97, 0.3, 0.5, 1.0, size=n_out)
+    hid = SNNLayer(rng.normal(4.0, 6.0, (n_in, n_out)), neurons, recurrent=rng.normal(0, 2.0, (n_out, n_out)))
+    model = SNNModel([hid, lif_layer(rng.normal(0, 1, (n_out, 3)), 0.01, dt, spiking=False)], dt)
+    x = (rng.random((30, 4, n_in)) < 0.4).astype(float)
+    hw = model.on({"tile": "ideal"})
+    readout, counts = hw.run(x, hw.program(np.random.default_rng(0), Ledger()), Ledger())
+    ref = model.run(x)
+    assert counts == ref.spike_counts and counts[0] > 10
+    np.testing.assert_allclose(readout, ref.readout, atol=1e-4)

@@ -115,7 +115,11 @@ class HardwareSNN:
         mats = []
         for i, lay in enumerate(self.model.layers):
             w = _stacked(lay) if lay.delay_kind == "synaptic" else lay.weight
-            mats.append(AnalogMatrix(tile, np.ascontiguousarray(w), rng, ledger=ledger, name=f"layer{i}"))
+            mat = AnalogMatrix(tile, np.ascontiguousarray(w), rng, ledger=ledger, name=f"layer{i}")
+            if lay.recurrent is not None:  # a second array driven by the layer's own spikes of the previous step
+                rec = AnalogMatrix(tile, np.ascontiguousarray(lay.recurrent), rng, ledger=ledger, name=f"layer{i}")
+                mat = (mat, rec)
+            mats.append(mat)
         return mats
 
     def run(
@@ -139,14 +143,16 @@ class HardwareSNN:
         v = np.zeros((batch, m.layers[-1].shape[1]))
         out = np.empty((steps, batch, v.shape[1]))
         counts = [0.0] * (len(m.layers) - 1)
+        prev = [np.zeros((batch, lay.shape[1])) for lay in m.layers]
         for t in range(steps):
             h = x[t]
             for i, (lay, mat, pop, line, mask) in enumerate(zip(m.layers, mats, pops, lines, masks)):
                 with ledger.scope(f"layer{i}"):
                     with stats.scope(f"layer{i}"):
-                        h = self._layer_step(lay, mat, line, mask, h, ledger, stats)
+                        h = self._layer_step(lay, mat, line, mask, h, ledger, stats, prev[i])
                     if pop is not None:
                         h = pop.step(h).astype(float)
+                        prev[i] = h
                         counts[i] += float(h.sum())
                     else:
                         v = ro.A[:, 0, 0] * v + ro.B[:, 0] * h
@@ -156,8 +162,11 @@ class HardwareSNN:
             out[t] = v
         return out, counts
 
-    def _layer_step(self, lay: SNNLayer, mat: Any, line: DelayLine, mask: Any, h: np.ndarray, ledger, stats):
-        """Delays, the analog MVM and the event counts of one layer for one step."""
+    def _layer_step(self, lay: SNNLayer, mat: Any, line: DelayLine, mask: Any, h: np.ndarray, ledger, stats, s_prev):
+        """Delays, the analog MVM(s) and the event counts of one layer for one step."""
+        rec = None
+        if isinstance(mat, tuple):
+            mat, rec = mat
         n_in, n_out = lay.shape
         batch = h.shape[0]
 
@@ -187,6 +196,10 @@ class HardwareSNN:
             cur = line.read(lay.delays)
             buffer("write", batch * n_out, batch * n_out * bits)
             buffer("read", batch * n_out, batch * n_out * bits)
+        if rec is not None:
+            stats.add("sop", float(np.count_nonzero(s_prev)) * n_out)
+            cur = cur + rec.mvm(s_prev, t=self.hw.t)
+            ledger.add("digital_add", cur.size)
         return cur
 
     def evaluate(self, x: Any, y: np.ndarray | None = None, seed: int = 0) -> Result:
@@ -214,7 +227,7 @@ class HardwareSNN:
         readout = np.concatenate(readouts, axis=1)
         res = _result(self.model, readout, y, counts, ledger, self.hw.cost_model)
         res.extra.update({f"count.{lay}.{ev}": v / x.shape[1] for (lay, ev), v in stats.counts.items()})
-        res.n_tiles = sum(getattr(mat, "n_tiles", 1) for mat in mats)
+        res.n_tiles = sum(getattr(a, "n_tiles", 1) for mat in mats for a in (mat if isinstance(mat, tuple) else (mat,)))
         res.extra.update({"backend": "analog", "tile": str(self.hw.tile), "t_read_s": self.hw.t, "wall_s": wall})
         return res
 
