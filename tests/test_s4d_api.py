@@ -27,7 +27,8 @@ def test_float_backend_matches_numpy_accuracy(ckpt):
     flat = res.to_flat_dict()
     assert flat["accuracy"] == res.accuracy and "complexity.macs_per_step" in flat
     # FP32 baseline counts one MAC per encoder weight per step
-    assert res.extra["events.fp32_mac"] > 64 * 8
+    assert res.extra["events.fp32_mul"] > 64 * 8
+    assert res.energy_j > 0 and "unpriced" not in res.extra
 
 
 def test_model_override_and_bad_points(ckpt):

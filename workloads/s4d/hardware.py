@@ -26,30 +26,40 @@ from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError, DataError
 from workloads.data.base import SequenceDataset
 from workloads.result import Result
-from workloads.s4d.devices import gaussian_prog_preset
 from workloads.s4d.model import S4DModel, score
 
-DIGITAL_EVENTS = ("fp32_mac", "fp32_add", "fp32_mul", "fp32_nonlinear")
+NONLINEAR_OPS = 5
+"""FP32 multiplies and adds charged per GELU / sigmoid / LayerNorm-normalise evaluation (a degree-5 polynomial
+or rational approximation) [proposal]; the cost model prices fp32_mul / fp32_add (Horowitz 45 nm table)."""
 
 
 @dataclass(frozen=True)
 class S4DHardwareConfig(Config):
     """Where and how an S4D model runs. ``tile``: a tile preset name, a YAML path, or a dict of tile fields
     (with an optional ``preset`` key naming the base preset); ``t``: read time after programming (s);
-    ``prog_noise``: if set, the tile's device becomes HfO2 with additive Gaussian programming noise of this
-    fraction of G_max (:func:`workloads.s4d.devices.gaussian_prog_preset`)."""
+    ``prog_noise``: if set, the tile's device becomes HfO2 RRAM (1-100 uS) with additive Gaussian programming
+    noise of this fraction of G_max and no relaxation or read noise (``ssm.md`` 8, :func:`prog_noise_device`);
+    ``adc_calibration``: training sequences used to calibrate ADC ranges when the tile's ``adc.range`` is
+    ``calibrated`` or ``per_column`` (``ssm.md`` 8: 99.9th percentile on calibration data);
+    ``ssm_channels_per_tile``: cap on the channels packed block-diagonally into one tile (null: as many as fit).
+    Fewer channels per tile use more tiles but simulate faster (the tile's dense products scale with k^2)."""
 
     tile: str | dict[str, Any] = "pcm-default"
     backend: str = field(default="analog", metadata=check(one_of("analog", "float")))
     recurrence: str = field(default="analog", metadata=check(one_of("analog", "digital")))
     t: float = field(default=0.0, metadata=check(nonnegative))
-    cost_model: str = "default"
+    cost_model: str = "22nm"
     prog_noise: float | None = field(
         default=None, metadata=check(lambda x: None if x is None else in_range(0.0, 1.0)(x))
     )
+    adc_calibration: int = 32
+    ssm_channels_per_tile: int | None = None
     batch: int = 512
 
     def validate(self) -> None:
+        k = self.ssm_channels_per_tile
+        if k is not None and (not isinstance(k, int) or k < 1):
+            raise ConfigError("ssm_channels_per_tile", f"must be null (pack tiles full) or an integer >= 1, got {k!r}")
         if not isinstance(self.batch, int) or self.batch < 1:
             raise ConfigError("batch", f"must be an integer >= 1, got {self.batch!r}")
 
@@ -60,8 +70,28 @@ class S4DHardwareConfig(Config):
         fields = {"preset": self.tile} if isinstance(self.tile, str) else dict(self.tile)
         base = fields.pop("preset", "pcm-default")
         if self.prog_noise is not None:
-            fields["device"] = str(gaussian_prog_preset(self.prog_noise))
+            fields |= prog_noise_device(self.prog_noise)
         return load_tile_config(base, **fields)
+
+
+def prog_noise_device(sigma_p: float) -> dict[str, Any]:
+    """Tile fields for HfO2 1T1R with additive N(0, sigma_p * G_max) programming noise (``ssm.md`` 8).
+
+    The ``rram`` device family in statistical write-verify mode with a constant residual
+    pv_sigma = (sigma_p * G_max, 0), window 1-100 uS (Li et al., Nat. Electron. 2018), relaxation and read
+    noise off (read noise is a separate axis in the spec).
+    """
+    g_max = 100e-6
+    options = {
+        "g_min": 1e-6,
+        "g_max": g_max,
+        "verify": "statistical",
+        "pv_sigma": [float(sigma_p) * g_max, 0.0],
+        "relax_shift": 0.0,
+        "relax_sigma": [0.0, 0.0],
+        "read_coeff": 0.0,
+    }
+    return {"device": "rram", "device_options": options, "noise": {"programming": True, "read": False}}
 
 
 def hardware_config(hardware: Any) -> S4DHardwareConfig:
@@ -83,8 +113,9 @@ class HardwareS4D:
         self.hw = hardware_config(hardware)
 
     # ------------------------------------------------------------------ programming
-    def program(self, rng: np.random.Generator, ledger: Ledger) -> _Programmed:
-        """Program every matrix onto tiles (programming noise and faults are drawn here)."""
+    def program(self, rng: np.random.Generator, ledger: Ledger, x_cal: np.ndarray | None = None) -> _Programmed:
+        """Program every matrix onto tiles (programming noise and faults are drawn here); calibrate the ADC
+        ranges on the float activations of ``x_cal`` if the tile's ADC range is calibrated."""
         from aimc_sim.crossbar import AnalogMatrix
 
         tile = self.hw.tile_config()
@@ -92,7 +123,7 @@ class HardwareS4D:
         mats: dict[str, Any] = {}
 
         def dense(name: str, W: np.ndarray) -> None:
-            mats[name] = AnalogMatrix(tile, np.ascontiguousarray(W.T), rng, ledger=ledger, name=name)
+            mats[name] = AnalogMatrix(tile, np.ascontiguousarray(W.T), rng, ledger=ledger)
 
         dense("encoder", m.encoder[0])
         groups: list[list[tuple[np.ndarray, Any]]] = []
@@ -106,17 +137,43 @@ class HardwareS4D:
             if self.hw.recurrence == "analog":
                 S = lay.M.shape[1]
                 k = max(1, min(tile.rows // S, tile.max_outputs // S))
+                k = min(k, self.hw.ssm_channels_per_tile or k)
                 kept = np.flatnonzero(lay.channel_mask)
                 for j in range(0, len(kept), k):
                     ch = kept[j : j + k]
                     W = np.zeros((len(ch) * S, len(ch) * S))
                     for q, h in enumerate(ch):
                         W[q * S : (q + 1) * S, q * S : (q + 1) * S] = lay.M[h].T
-                    name = f"layers.{i}.ssm.g{j // k}"
-                    layer_groups.append((ch, AnalogMatrix(tile, W, rng, ledger=ledger, name=name)))
+                    layer_groups.append((ch, AnalogMatrix(tile, W, rng, ledger=ledger)))
             groups.append(layer_groups)
         dense("decoder", m.decoder[0])
-        return _Programmed(mats, groups)
+        prog = _Programmed(mats, groups)
+        if tile.adc.range in ("calibrated", "per_column"):
+            if x_cal is None:
+                raise ConfigError("hardware.adc_calibration", "calibrated ADC ranges need calibration inputs")
+            self._calibrate(prog, x_cal)
+        return prog
+
+    def _calibrate(self, prog: _Programmed, x: np.ndarray) -> None:
+        """Record the float inputs of every matrix on ``x`` and calibrate its ADC ranges on them."""
+        m = self.model
+        seen: dict[str, np.ndarray] = {}
+
+        def linear(name: str, a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+            seen[name] = a
+            return (a @ W.T + b).astype(a.dtype)
+
+        def ssm(i: int, u: np.ndarray) -> np.ndarray:
+            n, L, _ = u.shape
+            xs = m.ssm_states(i, u)  # (n, L, H, S-1): the state before each step
+            for ch, mat in prog.groups[i]:
+                v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)
+                mat.calibrate_adc(v.reshape(n * L, -1), self.hw.t)
+            return m.ssm_forward(i, u, "fused")
+
+        m.run(x, ssm, linear)
+        for name, a in seen.items():
+            prog.mats[name].calibrate_adc(a, self.hw.t)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, dataset: SequenceDataset, n_test: int | None = None, seed: int = 0) -> Result:
@@ -125,35 +182,39 @@ class HardwareS4D:
         if x.shape[1:] != dataset.x_train.shape[1:] or x.shape[2] != self.model.config.d_in:
             raise DataError("dataset.x_test", f"must have shape (n, L, {self.model.config.d_in}), got {x.shape}")
         x = self.model.check_input(x, "dataset.x_test")
-        rng = np.random.default_rng(seed)
+        logits, ledger, prog = self.logits(x, seed, dataset.x_train[: self.hw.adc_calibration])
+        return self._result(score(logits, y), len(x), x.shape[1], ledger, prog)
+
+    def logits(
+        self, x: np.ndarray, seed: int = 0, x_cal: np.ndarray | None = None
+    ) -> tuple[np.ndarray, Ledger, _Programmed | None]:
+        """Program with ``seed`` and run ``x``: (logits, per-run ledger without programming, programmed tiles)."""
+        x = self.model.check_input(x)
         ledger = Ledger()
         if self.hw.backend == "float":
-            logits = self.model.forward(x, "fused")
             self._count_float(ledger, x.shape[0], x.shape[1])
-            prog = None
-        else:
-            prog = self.program(rng, ledger)
-            at_programming = Ledger()
-            at_programming.merge(ledger)
-            logits = np.concatenate(
-                [self._run(prog, x[j : j + self.hw.batch], ledger) for j in range(0, len(x), self.hw.batch)]
-            )
-            ledger.merge(at_programming, scale=-1.0)  # programming (writes, calibration) is not per inference
-        return self._result(score(logits, y), len(x), x.shape[1], ledger, prog)
+            return self.model.forward(x, "fused"), ledger, None
+        prog = self.program(np.random.default_rng(seed), ledger, x_cal)
+        at_programming = Ledger()
+        at_programming.merge(ledger)
+        logits = np.concatenate(
+            [self._run(prog, x[j : j + self.hw.batch], ledger) for j in range(0, len(x), self.hw.batch)]
+        )
+        ledger.merge(at_programming, scale=-1.0)  # programming (writes, calibration) is not per inference
+        return logits, ledger, prog
 
     def _run(self, prog: _Programmed, x: np.ndarray, ledger: Ledger) -> np.ndarray:
         m, t = self.model, self.hw.t
 
         def linear(name: str, a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
-            layer = name.split(".mix")[0] if name.startswith("layers") else name
-            with ledger.scope(layer):
+            with ledger.scope(name.split(".ter_")[0]):
                 out = prog.mats[name].mvm(a, t=t) + b
-                ledger.add("fp32_add", out.size)
+                ledger.add("digital_add", out.size)
             return out.astype(np.float32)
 
         def ssm(i: int, u: np.ndarray) -> np.ndarray:
             lay = m.layers[i]
-            with ledger.scope(f"layers.{i}"):
+            with ledger.scope(f"layers.{i}.ssm"):
                 if self.hw.recurrence == "digital":
                     self._count_digital_ssm(ledger, lay, u.shape[0] * u.shape[1])
                     return m.ssm_forward(i, u, "fused")
@@ -180,6 +241,7 @@ class HardwareS4D:
         # complex Abar*x (4 mul + 2 add), Bbar*u (2 mul + 2 add), 2 Re(C x) (2 mul + 2 add) per mode; D*u per channel
         ledger.add("fp32_mul", n_steps * (8 * modes + chans))
         ledger.add("fp32_add", n_steps * (6 * modes + chans))
+        ledger.add("sram_read_64b", n_steps * (8 * modes + chans) / 2)  # fp32 coefficients, two per 64-bit word
 
     def _count_digital_block(self, ledger: Ledger, n: int, L: int) -> None:
         cfg = self.model.config
@@ -188,37 +250,49 @@ class HardwareS4D:
         for i in range(cfg.n_layers):
             with ledger.scope(f"layers.{i}"):
                 # activation (GELU / spike / ternarise), gate (sigmoid + product or Hadamard), residual, LayerNorm
-                ledger.add("fp32_nonlinear", steps * H * (2 if cfg.variant != "binary" else 1))
-                ledger.add("fp32_mul", steps * H * 3)
-                ledger.add("fp32_add", steps * H * 4)
+                n_nonlin = steps * H * (3 if cfg.variant != "binary" else 2)
+                ledger.add("fp32_mul", steps * H * 3 + NONLINEAR_OPS * n_nonlin)
+                ledger.add("fp32_add", steps * H * 4 + NONLINEAR_OPS * n_nonlin)
         with ledger.scope("decoder"):
             ledger.add("fp32_add", steps * H)  # mean-pool
 
     def _count_float(self, ledger: Ledger, n: int, L: int) -> None:
         m = self.model
         steps = n * L
+
+        def macs(count: float) -> None:  # FP32 multiply + add, weights read from SRAM (two per 64-bit word)
+            ledger.add("fp32_mul", count)
+            ledger.add("fp32_add", count)
+            ledger.add("sram_read_64b", count / 2)
+
         with ledger.scope("encoder"):
-            ledger.add("fp32_mac", steps * m.encoder[0].size)
+            macs(steps * np.count_nonzero(m.encoder[0]))
         for i, lay in enumerate(m.layers):
-            with ledger.scope(f"layers.{i}"):
+            with ledger.scope(f"layers.{i}.ssm"):
                 self._count_digital_ssm(ledger, lay, steps)
-                ledger.add("fp32_mac", steps * sum(np.count_nonzero(v) for k, v in lay.mix.items() if v.ndim == 2))
+            with ledger.scope(f"layers.{i}.mix"):
+                macs(steps * sum(np.count_nonzero(v) for v in lay.mix.values() if v.ndim == 2))
         with ledger.scope("decoder"):
-            ledger.add("fp32_mac", n * m.decoder[0].size)
+            macs(n * np.count_nonzero(m.decoder[0]))
         self._count_digital_block(ledger, n, L)
 
     # ------------------------------------------------------------------ result
     def _result(self, acc: float, n: int, L: int, ledger: Ledger, prog: _Programmed | None) -> Result:
-        priced = _price(ledger, self.hw.cost_model)
+        from aimc_sim.cost.model import CostModel
+
+        priced = CostModel.load(self.hw.cost_model).price(ledger)
         cx = self.model.complexity(self.hw.recurrence)
-        per_layer = {k: v / n for k, v in getattr(priced, "per_layer_j", {}).items()}
-        per_comp = {k: v / n for k, v in getattr(priced, "per_component_j", {}).items()}
-        lat_layer = {k: v / n for k, v in getattr(priced, "per_layer_s", {}).items()}
+        per_layer = {k: v["energy_j"] / n for k, v in priced.per_layer.items()}
+        lat_layer = {k: v["latency_s"] / n for k, v in priced.per_layer.items()}
+        per_comp = {k: v / n for k, v in priced.per_component.items()}
         n_tiles = prog.n_tiles() if prog else 0
         util = prog.utilisation() if prog else math.nan
         cx |= {"tiles": float(n_tiles), "energy_per_step_j": priced.energy_j / n / L}
         extra = {"backend": self.hw.backend, "recurrence": self.hw.recurrence, "seq_len": L, "t": self.hw.t}
         extra |= {f"events.{ev}": v / n for ev, v in _event_totals(ledger).items()}
+        extra |= {"adc_model": priced.adc_model, "cost_model": priced.cost_model}
+        if priced.unpriced:
+            extra["unpriced"] = ",".join(sorted(priced.unpriced))
         return Result(
             accuracy=acc,
             energy_j=priced.energy_j / n,
@@ -234,25 +308,11 @@ class HardwareS4D:
         )
 
 
-@dataclass
-class _Priced:
-    energy_j: float = math.nan
-    latency_s: float = math.nan
-
-
 def _event_totals(ledger: Ledger) -> dict[str, float]:
     out: dict[str, float] = {}
     for (_, ev), v in ledger.counts.items():
         out[ev] = out.get(ev, 0.0) + v
     return out
-
-
-def _price(ledger: Ledger, cost_model: str) -> Any:
-    try:
-        from aimc_sim.cost import CostModel
-    except ImportError:  # the cost model is not in this checkout yet: report counts only
-        return _Priced()
-    return CostModel.load(cost_model).price(ledger)
 
 
 @dataclass

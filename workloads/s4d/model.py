@@ -123,8 +123,10 @@ class S4DModel:
         return cls(cfg, tensors, meta)
 
     @classmethod
-    def random(cls, config: S4DConfig, rng: np.random.Generator) -> S4DModel:
-        """An untrained model with S4D initialisation (for tests and benchmarks)."""
+    def random(
+        cls, config: S4DConfig, rng: np.random.Generator, dt_range: tuple[float, float] = (1e-3, 1e-1)
+    ) -> S4DModel:
+        """An untrained model with S4D initialisation, Delta log-uniform in ``dt_range`` (tests, training)."""
         H = config.d_model
         w: dict[str, np.ndarray] = {}
         for k, shape in expected_shapes(config).items():
@@ -132,7 +134,7 @@ class S4DModel:
             w[k] = rng.standard_normal(shape) / np.sqrt(fan_in) if len(shape) == 2 else np.zeros(shape)
         for i in range(config.n_layers):
             p = f"layers.{i}."
-            ssm = init_ssm(H, config.n_modes, rng, config.init)
+            ssm = init_ssm(H, config.n_modes, rng, config.init, *dt_range)
             w |= {p + "ssm." + k: v for k, v in ssm.items()}
             w[p + "norm.weight"] = np.ones(H)
         return cls(config, w, {"model": config.to_dict()})
@@ -197,6 +199,20 @@ class S4DModel:
         if mode == "recurrent":
             return ssm_recurrence(u, lay.dA, lay.dB, lay.C, lay.D).astype(u.dtype)
         return ssm_fused(u, lay.M)
+
+    def ssm_states(self, i: int, u: np.ndarray) -> np.ndarray:
+        """Real states [x_r; x_i] of layer ``i``'s fused recurrence *before* each step: (B, L, H, 2P_eff)."""
+        M = self.layers[i].M
+        B_, L, H = u.shape
+        S = M.shape[1] - 1
+        Mt = np.swapaxes(M, 1, 2).astype(u.dtype)
+        v = np.zeros((H, B_, S + 1), dtype=u.dtype)
+        out = np.zeros((B_, L, H, S), dtype=u.dtype)
+        for k in range(L):
+            out[:, k] = np.swapaxes(v[:, :, :S], 0, 1)
+            v[:, :, S] = u[:, k].T
+            v[:, :, :S] = np.matmul(v, Mt)[:, :, :S]
+        return out
 
     def run(self, x: np.ndarray, ssm: SSMFn, linear: LinearFn) -> np.ndarray:
         """The block structure with pluggable SSM and dense-product implementations (float or hardware)."""

@@ -94,12 +94,19 @@ class Spike(torch.autograd.Function):
 class TorchS4D(nn.Module):
     """Trainable S4D / Binary S4D / GSU stack whose state dict matches :func:`expected_shapes`."""
 
-    def __init__(self, cfg: S4DConfig, rng: np.random.Generator, surrogate: str = "arctan", dropout: float = 0.0):
+    def __init__(
+        self,
+        cfg: S4DConfig,
+        rng: np.random.Generator,
+        surrogate: str = "arctan",
+        dropout: float = 0.0,
+        dt_range: tuple[float, float] = (1e-3, 1e-1),
+    ):
         super().__init__()
         from workloads.s4d.model import S4DModel
 
         self.cfg, self.surrogate, self.sigma = cfg, surrogate, 0.0
-        init = S4DModel.random(cfg, rng).weights
+        init = S4DModel.random(cfg, rng, dt_range).weights
         self.params = nn.ParameterDict(
             {k.replace(".", "__"): nn.Parameter(torch.tensor(v, dtype=torch.float32)) for k, v in init.items()}
         )

@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--d-state", type=int, default=16)
     ap.add_argument("--n-layers", type=int, default=2)
     ap.add_argument("--init", default="lin", choices=["lin", "inv"])
+    ap.add_argument("--dt-min", type=float, default=1e-3)
+    ap.add_argument("--dt-max", type=float, default=1e-1)
     ap.add_argument("--discretisation", default="zoh", choices=["zoh", "bilinear"])
     ap.add_argument("--no-residual", action="store_true")
     ap.add_argument("--w-bits", type=_bits, default=None, help="float | 8 | 6 | 4 | 3 | 2 | ternary")
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         a_bits=args.a_bits,
         prune=args.prune,
     )
-    net = TorchS4D(cfg, rng, args.surrogate, args.dropout)
+    net = TorchS4D(cfg, rng, args.surrogate, args.dropout, dt_range=(args.dt_min, args.dt_max))
     if args.init_from:
         src = S4DModel.load(args.init_from)
         with torch.no_grad():
