@@ -224,3 +224,12 @@ def test_model_dt_adaptation_methods(rng):
     tau = m.at_dt(dt / 2, "tau_scaling")
     assert tau.layers[0].neurons.family["alpha"][0] == pytest.approx(np.exp(-0.1) ** 0.5)
     assert m.at_dt(dt / 2, "mapping").metadata["dt_adaptation"] == "mapping"
+
+
+def test_recurrent_adaptation_warns(rng):
+    hid = lif_layer(rng.normal(size=(3, 4)), 0.01, 1e-3, recurrent=rng.normal(size=(4, 4)))
+    m = SNNModel([hid, lif_layer(rng.normal(size=(4, 2)), 0.01, 1e-3, spiking=False)], 1e-3)
+    with pytest.warns(UserWarning, match=r"layers\[0\]\.recurrent"):
+        m.at_dt(5e-4, "mapping")
+    with pytest.raises(ConfigError, match="method"):
+        m.at_dt(5e-4, "magic")

@@ -15,6 +15,7 @@ import from NIR (:meth:`SNNModel.to_nir`, :meth:`SNNModel.from_nir`).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -175,7 +176,12 @@ class SNNModel:
         if method == "naive":
             return SNNModel(list(self.layers), new_dt, {**self.metadata, "dt_adaptation": "naive"})
         layers = []
-        for lay in self.layers:
+        for i, lay in enumerate(self.layers):
+            if lay.recurrent is not None:
+                warnings.warn(
+                    f"layers[{i}].recurrent: the recurrent edge keeps its one-step delay, now {new_dt:g} s",
+                    stacklevel=2,
+                )
             if method == "mapping":
                 neu = lay.neurons.rediscretise(r, input_semantics)
             else:
