@@ -77,38 +77,47 @@ def adc_accumulate(
 ):
     """Output noise, ADC and digital scaling of one conversion channel.
 
-    v = sig + sqrt(var + extra_var[b]) * z (z ~ N(0, 1) from ``rng``, one per output, if ``noisy``);
-    v = v * gain_j + offset_j; if ``quantise``: saturation flag for |v| >= bound_j, then
-    v = clip(step_j * rint(v / step_j), -bound_j, bound_j) with step_j = 2 bound_j / n_steps.
-    out[b, j] (+)= coef * v * row_scale[b] * col_scale[j].
+    v = (sig + sqrt(var + extra_var[b]) * z) * gain_j + offset_j, with z ~ N(0, 1) drawn from ``rng`` in
+    row-major order (one per output, only if ``noisy``). If ``quantise``: sat[b] |= |v| >= bound_j, and
+    v = step_j * clip(rint(v * (1 / step_j)), -n_steps / 2, n_steps / 2), step_j = 2 bound_j / n_steps.
+    out[b, j] (+)= v * (coef * col_scale[j]) * row_scale[b].
     """
     B, m = sig.shape
+    step = np.empty(m)
+    inv = np.empty(m)
+    cf = np.empty(m)
+    lim = 0.5 * n_steps
+    for j in range(m):
+        step[j] = 2.0 * bound[j] / n_steps
+        inv[j] = 1.0 / step[j]
+        cf[j] = coef * col_scale[j]
+    z = np.zeros(m)
     for b in range(B):
+        if noisy:
+            for j in range(m):
+                z[j] = rng.standard_normal()
+        rs = row_scale[b]
+        e = extra_var[b]
+        s = False
         for j in range(m):
             v = np.float64(sig[b, j])
             if noisy:
-                s2 = extra_var[b]
-                if has_var:
-                    s2 += var[b, j]
-                if s2 < 0.0:
-                    s2 = 0.0
-                v += np.sqrt(s2) * rng.standard_normal()
+                s2 = e + var[b, j] if has_var else e
+                s2 = s2 if s2 > 0.0 else 0.0
+                v += np.sqrt(s2) * z[j]
             v = v * gain[j] + offset[j]
             if quantise:
-                bj = bound[j]
-                if abs(v) >= bj:
-                    sat[b] = True
-                step = 2.0 * bj / n_steps
-                v = np.rint(v / step) * step
-                if v > bj:
-                    v = bj
-                elif v < -bj:
-                    v = -bj
-            r = coef * v * row_scale[b] * col_scale[j]
+                s = s | (abs(v) >= bound[j])
+                k = np.rint(v * inv[j])
+                k = min(max(k, -lim), lim)
+                v = k * step[j]
+            r = v * cf[j] * rs
             if accumulate:
                 out[b, j] += r
             else:
                 out[b, j] = r
+        if s:
+            sat[b] = True
 
 
 @njit(cache=True, fastmath=False)

@@ -67,5 +67,5 @@ def adc_accumulate_ref(
     if quantise:
         sat = (np.abs(v) >= bound).any(axis=1)
         step = 2.0 * bound / n_st
-        v = np.clip(np.rint(v / step) * step, -bound, bound)
-    return coef * v * row_scale[:, None] * col_scale[None, :], sat
+        v = np.clip(np.rint(v * (1.0 / step)), -0.5 * n_st, 0.5 * n_st) * step
+    return v * (coef * col_scale)[None, :] * row_scale[:, None], sat

@@ -214,7 +214,7 @@ class AnalogTile:
             raise SimulationError(f"tile.adc.range is {adc.range!r}: call calibrate_adc(x) before mvm")
         sat = np.zeros(B, dtype=bool)
         col = self.w_max * alpha
-        out[:] = 0.0
+        first = True
         w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
         ones = np.ones(B)
         for xs, xs2, factor in slices:
@@ -246,6 +246,8 @@ class AnalogTile:
                         sat,
                         self._rng,
                     )
+                    if first:
+                        out[:] = 0.0
                     out += (ch.coef * factor) * ref * row_scale[:, None] * col[None, :]
                 else:
                     _kernels.adc_accumulate(
@@ -262,11 +264,12 @@ class AnalogTile:
                         ch.coef * factor,
                         row_scale,
                         col,
-                        True,
+                        not first,
                         out,
                         sat,
                         self._rng,
                     )
+                first = False
         if self.layout.offset_coef:
             sx = sum(f * xs.sum(axis=1, dtype=np.float64) for xs, _, f in slices)
             out -= (self.layout.offset_coef * sx * row_scale)[:, None] * col[None, :]
