@@ -177,3 +177,26 @@ def test_bad_inputs():
         pop.run(np.zeros((3, 5)), dt=1e-3)
     with pytest.raises(ConfigError, match="h"):  # mismatch pushes some tau below 2h
         AdExpNeuron(AdExpConfig(h=9e-3, mismatch=MismatchConfig(sigma=0.3)), 1000, np.random.default_rng(0))
+
+
+def test_configs_load_from_yaml(tmp_path):
+    """Configs are YAML-loadable, nested mismatch included; a bad value names its full path."""
+    from aimc_sim.circuits import DPISynapseConfig, LIFConfig
+
+    f = tmp_path / "neuron.yaml"
+    f.write_text("C_mem: 2.0e-12\nI_tau: 4.0e-12\nfeedback: false\nmismatch: {sigma: 0.05, form: gaussian}\n")
+    cfg = AdExpConfig.from_yaml(f)
+    assert cfg.tau_mem == pytest.approx(2e-12 * 0.025 / (0.705 * 4e-12))
+    assert cfg.mismatch == MismatchConfig(sigma=0.05, form="gaussian")
+    assert DPISynapseConfig.from_dict(DPISynapseConfig().to_dict()) == DPISynapseConfig()
+    with pytest.raises(ConfigError, match=r"neuron\.mismatch\.sigma: must be a finite number in \[0, 1\]"):
+        LIFConfig.from_dict({"tau_m": 1e-2, "mismatch": {"sigma": 2.0}}, path="neuron")
+
+
+def test_advance_rejects_repeated_or_out_of_range_neurons():
+    params = adexp_params(AdExpConfig(mismatch=EXACT), 4)
+    state = AdExpState.rest(4)
+    with pytest.raises(ConfigError, match="neurons"):
+        adexp_advance(state, 1e-3, 1e-9, params, neurons=np.array([1, 1]))
+    with pytest.raises(ConfigError, match="neurons"):
+        adexp_advance(state, 1e-3, 1e-9, params, neurons=np.array([4]))

@@ -241,14 +241,13 @@ def _advance(state, dt, drive, n_samples, params, t0, neurons) -> SpikeTrain:
     pos_s = np.zeros(n, dtype=np.int64)
     pos_t = np.zeros(n)
     if neurons is not None:
-        neurons = np.asarray(neurons, dtype=np.int64)
+        neurons = np.asarray(neurons, dtype=np.int64).reshape(-1)
         if neurons.size and (neurons.min() < 0 or neurons.max() >= n):
             raise ConfigError("neurons", f"must be indices in 0..{n - 1}")
-        pos_s[:] = n_samples
-        pos_s[neurons] = 0
+        if neurons.size > 1 and np.unique(neurons).size != neurons.size:
+            raise ConfigError("neurons", "must not repeat an index")
     if dt == 0.0:
         return SpikeTrain(np.zeros(0, dtype=np.int64), np.zeros(0))
-
     n_active = n if neurons is None else neurons.size
     substeps = n_active * n_samples * (math.ceil(dt / params.h) + 1)
     kernel = _kernels.choose(_kernels.adexp_run, _kernels.adexp_run_serial, substeps * _kernels.NS_ADEXP_SUBSTEP)
@@ -259,7 +258,7 @@ def _advance(state, dt, drive, n_samples, params, t0, neurons) -> SpikeTrain:
             params.table, t0, buf_t, buf_n,
         )  # fmt: skip
 
-    return collect_spikes(n, run_chunk, lambda sel: pos_s[sel] >= n_samples)
+    return collect_spikes(n if neurons is None else neurons, run_chunk, lambda sel: pos_s[sel] >= n_samples)
 
 
 class AdExpNeuron:

@@ -34,14 +34,14 @@ def sorted_train(index: np.ndarray, time: np.ndarray) -> SpikeTrain:
 
 
 def collect_spikes(
-    n: int,
+    n: int | np.ndarray,
     run_chunk: Callable[..., None],
     finished: Callable[[np.ndarray], np.ndarray],
     cap: int = 32,
     *,
     unit_buffers: bool = False,
 ) -> SpikeTrain:
-    """Drive a resumable kernel over n items until every item is done and gather its spike buffers.
+    """Drive a resumable kernel over n items (or the item indices n) until all are done; gather spikes.
 
     ``run_chunk(sel, buf_t, buf_n)`` advances items ``sel`` and writes the spike times of
     ``sel[j]`` to ``buf_t[j, :buf_n[j]]``, stopping an item early when its buffer is full. With
@@ -50,7 +50,7 @@ def collect_spikes(
     reached the end. Stragglers are rerun with a buffer twice as large, so memory stays ~n*cap
     while no spike is ever dropped.
     """
-    sel = np.arange(n, dtype=np.int64)
+    sel = np.arange(n, dtype=np.int64) if np.ndim(n) == 0 else np.asarray(n, dtype=np.int64)
     idx_parts, t_parts = [], []
     while sel.size:
         buf_t = np.empty((sel.size, cap))
@@ -65,4 +65,6 @@ def collect_spikes(
         t_parts.append(buf_t[keep])
         sel = sel[~finished(sel)]
         cap *= 2
+    if len(idx_parts) == 1:
+        return sorted_train(idx_parts[0], t_parts[0])
     return sorted_train(np.concatenate(idx_parts), np.concatenate(t_parts))
