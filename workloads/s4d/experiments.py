@@ -27,11 +27,20 @@ from workloads.data import load_dataset
 
 OUT = Path(__file__).resolve().parent / "results"
 SIGMAS = (0.0, 0.01, 0.02, 0.05, 0.10)
-BASE_HW: dict[str, Any] = {"tile": {"preset": "pcm-default"}}
+BASE_HW: dict[str, Any] = {"tile": {"preset": "pcm-default", "adc": {"range": "per_column"}}}
+NOISE_TILE: dict[str, Any] = {  # ssm.md 5.3 / E8: 64x64 tiles, differential pairs, 8-bit DAC/ADC, ADC calibrated
+    "preset": "ideal",
+    "rows": 64,
+    "cols": 64,
+    "dac": {"bits": 8},
+    "adc": {"bits": 8, "range": "per_column"},
+}
 NOISE_MODELS = {
-    "float-trained": "s4d_digits_float",
-    "PTQ 4-bit": {"name": "s4d_digits_float", "w_bits": 4},
-    "QAT 4-bit + noise": "s4d_digits_qat4_noise",
+    "float-trained (Delta 1e-3..1e-1)": "s4d_digits_float",
+    "float-trained (Delta 0.1..1)": "s4d_digits_float_fastdt",
+    "PTQ 4-bit (of Delta 0.1..1)": {"name": "s4d_digits_float_fastdt", "w_bits": 4},
+    "QAT 4-bit + noise 3 %": "s4d_digits_qat4_noise",
+    "QAT 4-bit + noise 5 %": "s4d_digits_qat4_noise5",
 }
 
 
@@ -80,7 +89,7 @@ def e5_noise(seeds: int, n_test: int | None) -> None:
     for label, spec in NOISE_MODELS.items():
         model = load_model(spec)
         for sigma in SIGMAS:
-            hw = BASE_HW | {"prog_noise": sigma}
+            hw = {"tile": NOISE_TILE, "prog_noise": sigma}
             accs = [model.on(hw).evaluate(data, n_test=n_test, seed=s).accuracy for s in range(seeds)]
             mean, sem = float(np.mean(accs)), float(np.std(accs, ddof=1) / np.sqrt(len(accs)))
             curves.setdefault(label, []).append((sigma, mean, sem))
