@@ -20,6 +20,7 @@ from device_models.registry import load_preset
 FITTERS: dict[str, tuple[str, str]] = {
     "programming": ("calibration.programming", "fit_programming"),
     "drift": ("calibration.drift", "fit_drift"),
+    "switching": ("calibration.switching", "fit_switching"),
 }
 
 

@@ -26,6 +26,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from calibration.errors import FitError
+from device_models.schema import ConfigError
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,12 @@ NLL = Callable[[np.ndarray], float]
 
 def _u_objective(nll: NLL, params: Sequence[Param]) -> Callable[[np.ndarray], float]:
     def f(u: np.ndarray) -> float:
-        theta = np.array([p.from_u(x) for p, x in zip(params, u)])
-        val = float(nll(theta))
+        try:
+            theta = np.array([p.from_u(x) for p, x in zip(params, u)])
+            with np.errstate(all="ignore"):
+                val = float(nll(theta))
+        except (ConfigError, OverflowError):  # the model rejects these parameter values
+            return 1e300
         return val if math.isfinite(val) else 1e300
 
     return f
