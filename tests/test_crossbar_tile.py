@@ -208,3 +208,50 @@ def test_ideal_device_holds_no_physics(rng):
     d = IdealDevice()
     s = d.program(np.array([1e-6, 3e-5]), rng)
     np.testing.assert_array_equal(d.conductance(s, 1e6, rng), [1e-6, 25e-6])
+
+
+def test_adc_gain_and_offset_mismatch_frozen_per_column(rng):
+    """v = v * gain_j + offset_j with per-ADC draws frozen at tile creation (crossbar.md §3.3)."""
+    W = rng.uniform(-1, 1, (16, 6))
+    cfg = _ideal(adc={"bits": None, "gain_std": 0.05, "offset_std": 0.02}, management={"noise": "none"})
+    tile = AnalogTile(cfg, W, rng)
+    x = rng.uniform(-1, 1, (50, 16))
+    gain, off = tile._gain[0], tile._offset[0]
+    expect = (x @ (W / tile.w_max) * gain + off) * tile.w_max
+    np.testing.assert_allclose(tile.mvm(x), expect, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(tile.mvm(x), tile.mvm(x))  # frozen, not redrawn
+    assert np.std(gain) > 0.01
+
+
+def test_stuck_devices_from_device_faults(rng):
+    """Stuck devices come from the device model's fault options, passed through tile.device_options."""
+    cfg = load_tile_config(
+        "pcm-default",
+        rows=32,
+        cols=64,
+        noise={"read": False, "out_noise": 0.0},
+        device_options={"faults": {"p_stuck_max": 0.2}},
+        drift_compensation={"mode": "none"},
+    )
+    W = np.zeros((32, 32))
+    W[0] = 1.0
+    tile = AnalogTile(cfg, W, rng)
+    G = tile.device.conductance(tile.state, 0.0, None)
+    frac = np.mean(G[1:] == tile.device.g_max)
+    assert 0.15 < frac < 0.25
+    held = tile.weights_at(0.0)[1:]
+    assert np.mean(np.abs(held) > 0.5) > 0.2  # zero weights read as +-1 where a device is stuck at g_max
+
+
+def test_pulse_width_encoding_energy(rng):
+    """PWM: E = sum |x| V^2 G t_read (pulse length proportional to |x|) vs amplitude sum x^2 V^2 G t_read."""
+    W = np.ones((8, 2))
+    x = np.full((1, 8), 0.5)
+    e = {}
+    for enc in ("amplitude", "pwm"):
+        led = Ledger()
+        cfg = _ideal(dac={"bits": 8, "encoding": enc}, management={"noise": "none"})
+        AnalogTile(cfg, W, rng, led).mvm(x)
+        e[enc] = led.energy_j[("", "array_read")]
+    xq = np.rint(0.5 * 127) / 127
+    assert e["pwm"] / e["amplitude"] == pytest.approx(xq / xq**2)
