@@ -200,3 +200,16 @@ def test_advance_rejects_repeated_or_out_of_range_neurons():
         adexp_advance(state, 1e-3, 1e-9, params, neurons=np.array([1, 1]))
     with pytest.raises(ConfigError, match="neurons"):
         adexp_advance(state, 1e-3, 1e-9, params, neurons=np.array([4]))
+
+
+def test_state_above_threshold_spikes_at_once_and_bad_state_is_refused():
+    """A state set above threshold (e.g. by a chip model) spikes at the interval start, no hang."""
+    params = adexp_params(AdExpConfig(mismatch=EXACT), 2)
+    state = AdExpState.rest(2)
+    state.i_mem[0] = 2 * AdExpConfig().I_spkthr
+    train = adexp_advance(state, 1e-4, 0.0, params, t0=1.0)
+    np.testing.assert_array_equal(train.index, [0])
+    assert train.time[0] == 1.0
+    state.i_ahp[1] = np.nan
+    with pytest.raises(ConfigError, match="state.i_ahp"):
+        adexp_advance(state, 1e-4, 0.0, params)

@@ -130,7 +130,8 @@ def _adexp_unit(
             k = imh * g / (tau * (imh + igain))
             inew = ieq + (im - ieq) * math.exp(-k * d)
             if inew > ispk:
-                dc = math.log((im - ieq) / (ispk - ieq)) / k
+                # crossing time of the frozen-coefficient solution (0 if already above threshold)
+                dc = math.log((im - ieq) / (ispk - ieq)) / k if im < ispk < ieq else 0.0
                 if dc > d:
                     dc = d
                 if dc < 0.0:

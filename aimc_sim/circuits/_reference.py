@@ -94,7 +94,8 @@ def adexp_run_ref(i_mem, i_ahp, t_refr, i_in, dt, h, p, t0):
                         d = rem
                 d, inew, ieq, k = _adexp_substep(im, ia, iin, d, rem, h, q)
                 if inew > q[ISPK]:
-                    dc = min(max(math.log((im - ieq) / (q[ISPK] - ieq)) / k, 0.0), d)
+                    crossing = im < q[ISPK] < ieq
+                    dc = min(max(math.log((im - ieq) / (q[ISPK] - ieq)) / k, 0.0), d) if crossing else 0.0
                     ia = ia * math.exp(-dc / q[TAUAHP]) + q[JAHP]
                     t = dt if dc == rem else t + dc
                     idx.append(i)

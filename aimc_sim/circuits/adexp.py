@@ -231,6 +231,10 @@ def adexp_advance(
     if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt >= 0):
         raise ConfigError("dt", f"must be a finite number >= 0, got {dt!r}")
     n = params.n
+    for name in ("i_mem", "i_ahp", "t_refr"):
+        a = require_finite(f"state.{name}", getattr(state, name))
+        if a.shape != (n,) or a.dtype != np.float64:
+            raise ConfigError(f"state.{name}", f"must be a float64 array of shape ({n},), got {a.dtype} {a.shape}")
     drive = np.broadcast_to(require_finite("i_in", i_in).astype(np.float64), (n,)).reshape(1, n)
     return _advance(state, float(dt), np.ascontiguousarray(drive), 1, params, float(t0), neurons)
 
