@@ -128,8 +128,14 @@ class HardwareSNN:
         """Time-stepped hardware run on ``(T, B, n_in)`` spikes: readout (T, B, C) and spikes per layer.
 
         ``ledger`` gets the priced events, ``stats`` (optional) the unpriced counts (SOPs, buffer words/bits).
+        BLAS runs single-threaded (small per-step products; see :meth:`SNNModel.run`).
         """
-        stats = Ledger() if stats is None else stats
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._run(x, mats, ledger, Ledger() if stats is None else stats)
+
+    def _run(self, x: np.ndarray, mats: list[Any], ledger: Ledger, stats: Ledger) -> tuple[np.ndarray, list[float]]:
         steps, batch, _ = x.shape
         m = self.model
         pops, lines, masks = [], [], []

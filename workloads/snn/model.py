@@ -134,7 +134,17 @@ class SNNModel:
             raise ConfigError("layers[-1].neurons", "the readout layer must be non-spiking (LI)")
 
     def run(self, x: np.ndarray) -> SNNRun:
-        """Float forward pass on time-major input ``(T, B, n_in)``."""
+        """Float forward pass on time-major input ``(T, B, n_in)``.
+
+        BLAS runs single-threaded here: the per-step products are small, and on a shared 2-core machine
+        multi-threaded BLAS spin-waits cost ~10x (benchmarks/bench_snn.py measures both ways).
+        """
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="blas"):
+            return self._run(x)
+
+    def _run(self, x: np.ndarray) -> SNNRun:
         x = np.asarray(x, dtype=float)
         if x.ndim != 3 or x.shape[2] != self.layers[0].shape[0]:
             raise ConfigError("x", f"must have shape (T, B, {self.layers[0].shape[0]}), got {x.shape}")
