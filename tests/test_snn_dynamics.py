@@ -233,3 +233,12 @@ def test_recurrent_adaptation_warns(rng):
         m.at_dt(5e-4, "mapping")
     with pytest.raises(ConfigError, match="method"):
         m.at_dt(5e-4, "magic")
+
+
+def test_f2_silif_first_order_step_response():
+    """F-2: with a = b = 0 and no spikes, u is a first-order IIR: step response 1 - alpha^k; alpha(ln 50, 4 ms)."""
+    alpha = np.exp(-np.exp(np.log(50.0)) * 4e-3)
+    assert alpha == pytest.approx(0.8187, abs=5e-5)
+    dyn = adlif(alpha, 0.97, 0.0, 0.0, theta=1e12)
+    u = _run_linear(dyn, np.ones((30, 1, 1)))[:, 0, 0, 0]
+    np.testing.assert_allclose(u, 1 - alpha ** np.arange(1, 31), atol=1e-14)

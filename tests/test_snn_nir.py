@@ -248,3 +248,18 @@ def test_delay_rounding_warns_and_is_recorded():
     with pytest.warns(UserWarning, match=r"nodes\.delay\.delay: 1 delays are not multiples of dt"):
         net = import_nir(g, dt=1e-3, time_unit=1e-3)
     assert net.choices["delay_steps"]["delay"] == {"max": 2, "rounded": 1}
+
+
+def test_nested_graph_rejected_as_unsupported():
+    inner = nir.NIRGraph.from_list(nir.Affine(np.eye(2), np.zeros(2)))
+    g = nir.NIRGraph(
+        nodes={
+            "in": nir.Input(input_type={"input": np.array([2])}),
+            "sub": inner,
+            "out": nir.Output(output_type={"output": np.array([2])}),
+        },
+        edges=[("in", "sub"), ("sub", "out")],
+        type_check=False,
+    )
+    with pytest.raises(ConfigError, match=r"nodes\.sub: unsupported NIR node type NIRGraph"):
+        import_nir(g, dt=1e-3, time_unit=1e-3)
