@@ -293,3 +293,20 @@ def test_e1_ledger_counts_price_to_texel_energy():
     assert n_spk == 180 * 80
     energy = 27.4e-6 * 1.0 + n_spk * 25.9e-12
     assert energy == pytest.approx(27.77e-6, abs=0.005e-6)
+
+
+def test_lif_event_driven_closed_forms():
+    """lif_advance equals the exact stepper; lif_time_to_threshold equals the closed-form ISI."""
+    from aimc_sim.circuits import lif_advance, lif_time_to_threshold
+
+    cfg = LIFConfig(tau_m=10e-3, dt=1e-3, R=2.0, v_leak=0.1, v_th=100.0, mismatch=EXACT)
+    pop = LIFPopulation(cfg, 2)
+    i_in = np.array([0.2, 0.6])
+    for _ in range(7):
+        pop.step(i_in)
+    np.testing.assert_allclose(lif_advance(0.1, 7e-3, 10e-3, i_in, R=2.0, v_leak=0.1), pop.v[0], rtol=1e-13)
+    t = lif_time_to_threshold(np.array([0.0, 0.0, 1.5, 0.0]), 20e-3, np.array([2.0, 0.5, 0.0, 1.0]), 1.0)
+    assert t[0] == pytest.approx(20e-3 * math.log(2.0), rel=1e-14)
+    assert np.isinf(t[1]) and t[2] == 0.0 and np.isinf(t[3])
+    v_hit = lif_advance(0.0, t[0], 20e-3, 2.0)
+    assert v_hit == pytest.approx(1.0, rel=1e-13)

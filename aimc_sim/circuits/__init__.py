@@ -19,6 +19,8 @@ Populations (frozen ``Config`` dataclass + per-instance lognormal mismatch drawn
 Event-driven building blocks for SimPy chip models (advance lazily by any dt between events):
 
 - :func:`dpi_decay(i, dt, tau) <dpi_decay>` exact exponential decay; :func:`dpi_jump` per-spike increment;
+- :func:`lif_advance` (exact LIF membrane under constant input) and :func:`lif_time_to_threshold`
+  (when to schedule the next spike event);
 - :func:`adexp_advance(state, dt, i_in, params, t0=..., neurons=...) <adexp_advance>` advances an
   :class:`AdExpState` in place (bounded exponential-Euler sub-steps while active, one step while
   quiescent) and returns the spikes; build ``params`` with :func:`adexp_params(config, n, rng)`.
@@ -42,7 +44,7 @@ from aimc_sim.circuits.adexp import (
 )
 from aimc_sim.circuits.adlif import AdLIFConfig, AdLIFPopulation
 from aimc_sim.circuits.dpi import SYNAPTIC_EVENT, DPISynapse, DPISynapseConfig, dpi_decay, dpi_jump
-from aimc_sim.circuits.lif import LIFConfig, LIFPopulation
+from aimc_sim.circuits.lif import LIFConfig, LIFPopulation, lif_advance, lif_time_to_threshold
 from aimc_sim.circuits.mismatch import MismatchConfig, sample_factors
 from aimc_sim.circuits.physics import bias_from_tau, pulse_current, pulse_width, tau_from_bias
 from aimc_sim.circuits.spikes import SpikeTrain
@@ -67,6 +69,8 @@ __all__ = [
     "bias_from_tau",
     "dpi_decay",
     "dpi_jump",
+    "lif_advance",
+    "lif_time_to_threshold",
     "pulse_current",
     "pulse_width",
     "sample_factors",

@@ -30,6 +30,26 @@ from aimc_sim.config import Config, check, in_range, nonnegative, one_of, positi
 from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError
 
+
+def lif_advance(v, dt, tau_m, i_in, R=1.0, v_leak=0.0):
+    """Membrane after an interval dt [s] with input i_in held constant (exact, arrays broadcast):
+    v_inf + (v - v_inf)*exp(-dt/tau_m), v_inf = v_leak + R*i_in. Threshold crossings are not handled;
+    use :func:`lif_time_to_threshold` to schedule the spike event first."""
+    v_inf = v_leak + R * np.asarray(i_in, dtype=np.float64)
+    return v_inf + (v - v_inf) * np.exp(-np.asarray(dt, dtype=np.float64) / tau_m)
+
+
+def lif_time_to_threshold(v, tau_m, i_in, v_th, R=1.0, v_leak=0.0):
+    """Time [s] until v reaches v_th under constant input: tau_m*ln((v_inf - v)/(v_inf - v_th)),
+    0 if v >= v_th already, inf if v_inf <= v_th (never). Arrays broadcast."""
+    v = np.asarray(v, dtype=np.float64)
+    v_inf = v_leak + R * np.asarray(i_in, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = tau_m * np.log((v_inf - v) / (v_inf - v_th))
+    t = np.where(v_inf > v_th, t, np.inf)
+    return np.where(v >= v_th, 0.0, t)
+
+
 RESET_MODES = {"to_value": _kernels.RESET_TO_VALUE, "subtract": _kernels.RESET_SUBTRACT, "none": _kernels.RESET_NONE}
 
 
