@@ -263,3 +263,18 @@ def test_nested_graph_rejected_as_unsupported():
     )
     with pytest.raises(ConfigError, match=r"nodes\.sub: unsupported NIR node type NIRGraph"):
         import_nir(g, dt=1e-3, time_unit=1e-3)
+
+
+def test_layered_import_rejects_non_chain_graphs():
+    """SNNModel.from_nir takes chain graphs only; other node types point to import_nir."""
+    g = nir.NIRGraph.from_list(
+        nir.Affine(np.eye(2), np.zeros(2)),
+        nir.Threshold(np.array([0.5, 0.5])),
+        nir.Affine(np.eye(2), np.zeros(2)),
+        nir.LI(tau=np.ones(2), r=np.ones(2), v_leak=np.zeros(2)),
+    )
+    with pytest.raises(ConfigError, match=r"nodes\.threshold: node type Threshold does not fit the layered chain"):
+        SNNModel.from_nir(g, dt=1e-3, time_unit=1e-3)
+    g = nir.NIRGraph.from_list(nir.Affine(np.eye(2), np.zeros(2)))
+    with pytest.raises(ConfigError, match="form no layer"):
+        SNNModel.from_nir(g, dt=1e-3, time_unit=1e-3)

@@ -264,7 +264,8 @@ def _result(model, readout, y, counts, ledger, cost_model) -> Result:
     steps, n = readout.shape[:2]
     acc = float(np.mean(readout.mean(axis=0).argmax(axis=1) == y))
     neurons = [lay.shape[1] for lay in model.layers[:-1]]
-    extra: dict[str, Any] = {"steps": steps, "dt_s": model.dt, "stream_time_s": steps * model.dt, **{f"meta.{k}": v for k, v in model.metadata.items()}}
+    extra: dict[str, Any] = {"steps": steps, "dt_s": model.dt, "stream_time_s": steps * model.dt}
+    extra.update({f"meta.{k}": v for k, v in model.metadata.items()})
     for i, (c, nn) in enumerate(zip(counts, neurons)):
         extra[f"spikes_per_sample.layer{i}"] = float(c) / n
         extra[f"sparsity.layer{i}"] = 1.0 - float(c) / (nn * steps * n)

@@ -276,6 +276,7 @@ class SNNModel:
         kinds = {n: type(v).__name__ for n, v in g.nodes.items()}
         layers: list[SNNLayer] = []
         pend: dict[str, Any] = {}
+        rec_sources = {p for preds in net.back_inputs.values() for p in preds}
         for n in net.order:
             k, op = kinds[n], net.ops[n]
             if k in ("Input", "Output"):
@@ -283,7 +284,7 @@ class SNNModel:
             if k == "Delay":
                 key = "dendritic" if "weight" in pend else "axonal"
                 pend[key] = op.steps
-            elif k in ("Affine", "Linear") and net.back_inputs[n]:
+            elif k in ("Affine", "Linear") and n in rec_sources:
                 continue  # recurrent matrix, collected with its neuron
             elif k in ("Affine", "Linear") and "weight" not in pend:
                 pend["weight"], pend["bias"] = op.wt, op.bias
@@ -293,7 +294,9 @@ class SNNModel:
                 spiking = k == "LIF"
                 reset = reset_mode if spiking else "none"
                 neu = lif(op.alpha, op.gamma, op.theta if spiking else 1.0, reset, op.v_reset, spiking)
-                rec = [p for p in net.back_inputs[n]]
+                rec = net.back_inputs[n]
+                if len(rec) > 1 or (rec and kinds[rec[0]] not in ("Affine", "Linear")):
+                    raise ConfigError(f"nodes.{n}", "layered import needs one Linear/Affine recurrent matrix per layer")
                 w_rec = net.ops[rec[0]].wt if rec else None
                 kind = "axonal" if "axonal" in pend else ("dendritic" if "dendritic" in pend else None)
                 if "axonal" in pend and "dendritic" in pend:
@@ -303,6 +306,8 @@ class SNNModel:
                 pend = {}
             else:
                 raise ConfigError(f"nodes.{n}", f"node type {k} does not fit the layered chain; use import_nir")
+        if pend:
+            raise ConfigError("nodes", f"graph ends with nodes that form no layer: {sorted(pend)}")
         meta = {"source": "nir", **net.choices}
         return cls(layers, dt, meta)
 
