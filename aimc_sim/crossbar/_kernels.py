@@ -11,36 +11,35 @@ from numba import njit, prange
 
 
 @njit(cache=True, fastmath=False)
-def row_abs_max(x):
-    """max_i |x[b, i]| per row."""
-    B, n = x.shape
-    out = np.empty(B)
-    for b in range(B):
-        m = 0.0
-        for i in range(n):
-            a = abs(x[b, i])
-            if a > m:
-                m = a
-        out[b] = m
-    return out
+def dac_encode(x, abs_max, row_scale, lo, step, quantise, gsum, pwm, xn, xn2):
+    """Noise management and DAC of each input row.
 
-
-@njit(cache=True, fastmath=False)
-def dac_encode(x, row_scale, lo, step, quantise, gsum, pwm, xn, xn2):
-    """DAC of each input row: v = x / row_scale, rounded to ``step`` and clipped to [lo, 1] if ``quantise``.
-
-    Writes the normalised DAC outputs ``xn`` and their squares ``xn2`` (float32) and returns, per row,
-    sum_i e_i * gsum_i with e = v**2 (amplitude encoding) or |v| (pulse width): the array read energy
-    in units of V_read**2 * t_read.
+    Row scale s_b = max_i |x[b, i]| (``abs_max``: written to ``row_scale``; 1 for an all-zero row), else
+    read from ``row_scale``. v = x / s_b, rounded to ``step`` and clipped to [lo, 1] if ``quantise``; writes the
+    normalised DAC outputs ``xn`` and their squares ``xn2`` (float32). Returns (energy, n_bad): per row
+    sum_i e_i gsum_i with e = v**2 (amplitude) or |v| (pulse width), the array read energy in units of
+    V_read**2 t_read; and the number of non-finite inputs (the caller rejects them).
     """
     B, n = x.shape
     energy = np.empty(B)
     inv_step = 1.0 / step if quantise else 0.0
+    n_bad = 0
     for b in range(B):
-        inv = 1.0 / row_scale[b]
+        s = row_scale[b]
+        if abs_max:
+            m = 0.0
+            for i in range(n):
+                a = abs(x[b, i])
+                if a > m:
+                    m = a
+            s = m if m > 0.0 else 1.0
+            row_scale[b] = s
+        inv = 1.0 / s
         e = 0.0
         for i in range(n):
             v = x[b, i] * inv
+            if not np.isfinite(v):
+                n_bad += 1
             if quantise:
                 v = np.rint(v * inv_step) * step
                 if v < lo:
@@ -52,7 +51,7 @@ def dac_encode(x, row_scale, lo, step, quantise, gsum, pwm, xn, xn2):
             xn2[b, i] = v2
             e += (abs(v) if pwm else v2) * gsum[i]
         energy[b] = e
-    return energy
+    return energy, n_bad
 
 
 @njit(cache=True, fastmath=False)

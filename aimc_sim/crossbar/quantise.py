@@ -45,13 +45,18 @@ def uniform_quantise(
     return np.clip(q, -b, b)
 
 
-def dac_encode_ref(x, row_scale, lo, step, quantise, gsum, pwm):
-    """Numpy reference of ``_kernels.dac_encode``; returns (xn, xn2, energy)."""
-    v = x / row_scale[:, None]
+def dac_encode_ref(x, abs_max, row_scale, lo, step, quantise, gsum, pwm):
+    """Numpy reference of ``_kernels.dac_encode``; returns (xn, xn2, energy, row_scale) for finite x."""
+    if abs_max:
+        s = np.abs(x).max(axis=1)
+        s = np.where(s > 0, s, 1.0)
+    else:
+        s = np.asarray(row_scale, dtype=np.float64)
+    v = x * (1.0 / s)[:, None]
     if quantise:
         v = np.clip(np.rint(v * (1.0 / step)) * step, lo, 1.0)
     e = (np.abs(v) if pwm else v * v) @ gsum
-    return v.astype(np.float32), (v * v).astype(np.float32), e
+    return v.astype(np.float32), (v * v).astype(np.float32), e, s
 
 
 def adc_accumulate_ref(

@@ -162,24 +162,27 @@ class AnalogTile:
         return self._read_cache
 
     # ------------------------------------------------------------------ periphery
-    def _row_scale(self, x: np.ndarray) -> np.ndarray:
+    def _row_scale(self, B: int) -> tuple[np.ndarray, bool]:
+        """Input scales (noise management, crossbar.md §4): (array, True) means abs-max, computed by the DAC."""
         m = self.config.management
         b = self.config.dac.bound
         if m.noise == "abs_max":
-            s = _kernels.row_abs_max(x)
-            return np.where(s > 0, s, 1.0)
-        if m.noise == "constant":
-            return np.full(x.shape[0], m.constant_scale * b)
-        return np.full(x.shape[0], b)
+            return np.empty(B), True
+        return np.full(B, (m.constant_scale if m.noise == "constant" else 1.0) * b), False
 
-    def _dac(self, x: np.ndarray, row_scale: np.ndarray, gsum: np.ndarray):
-        """Input slices [(x', x'^2, digital factor)], and the array read energy in V_read^2 t_read units."""
+    def _dac(self, x: np.ndarray, row_scale: np.ndarray, abs_max: bool, gsum: np.ndarray):
+        """Input slices [(x', x'^2, digital factor)], and the array read energy in V_read^2 t_read units.
+        Fills ``row_scale`` when ``abs_max``; rejects non-finite inputs."""
         dac = self.config.dac
         pwm = dac.encoding == "pwm"
         quant = dac.bits is not None
         lo = -1.0 if dac.signed else 0.0
         step = (2.0 / n_steps(dac.bits) if dac.signed else 1.0 / (2**dac.bits - 1)) if quant else 1.0
         if dac.stochastic_rounding and quant:
+            require_finite("x", x)
+            if abs_max:
+                a = np.abs(x).max(axis=1)
+                row_scale[:] = np.where(a > 0, a, 1.0)
             v = x / row_scale[:, None]
             v = np.clip(np.floor(v / step + self._rng.random(v.shape)) * step, lo, 1.0)
             xn, xn2 = v.astype(np.float32), (v * v).astype(np.float32)
@@ -187,7 +190,10 @@ class AnalogTile:
         else:
             xn = np.empty(x.shape, np.float32)
             xn2 = np.empty(x.shape, np.float32)
-            energy = float(_kernels.dac_encode(x, row_scale, lo, step, quant, gsum, pwm, xn, xn2).sum())
+            e_rows, n_bad = _kernels.dac_encode(x, abs_max, row_scale, lo, step, quant, gsum, pwm, xn, xn2)
+            if n_bad:
+                require_finite("x", x)  # raises, naming the first bad index
+            energy = float(e_rows.sum())
         if not dac.bit_serial:
             return [(xn, xn2, 1.0)], energy
         top = (n_steps(dac.bits) // 2) if dac.signed else 2**dac.bits - 1
@@ -201,11 +207,13 @@ class AnalogTile:
             slices.append((xb, xb2, float(2**bit) / top))
         return slices, energy
 
-    def _pass(self, x: np.ndarray, row_scale: np.ndarray, rd: _Read, alpha: np.ndarray, out: np.ndarray) -> np.ndarray:
+    def _pass(
+        self, x: np.ndarray, row_scale: np.ndarray, abs_max: bool, rd: _Read, alpha: np.ndarray, out: np.ndarray
+    ) -> np.ndarray:
         """One full analog pass of the rows of x; writes ``out`` and returns the per-row saturation flags."""
         cfg = self.config
         B = x.shape[0]
-        slices, e_units = self._dac(x, row_scale, rd.gsum)
+        slices, e_units = self._dac(x, row_scale, abs_max, rd.gsum)
         adc = cfg.adc
         quant = adc.bits is not None
         nst = float(n_steps(adc.bits)) if quant else 1.0
@@ -327,7 +335,9 @@ class AnalogTile:
 
     # ------------------------------------------------------------------ public API
     def _check_x(self, x: Any) -> tuple[np.ndarray, bool]:
-        a = require_finite("x", x)
+        a = np.asarray(x)
+        if a.dtype.kind not in "biuf":
+            raise ConfigError("x", f"must be a real numeric array, got dtype {a.dtype}")
         vec = a.ndim == 1
         if vec:
             a = a[None, :]
@@ -339,16 +349,16 @@ class AnalogTile:
 
     def _forward(self, x: np.ndarray, t: float, alpha: np.ndarray) -> np.ndarray:
         rd = self._read(t)
-        row_scale = self._row_scale(x)
+        row_scale, abs_max = self._row_scale(x.shape[0])
         out = np.empty((x.shape[0], self.n_out), dtype=np.result_type(x.dtype, np.float32))
-        sat = self._pass(x, row_scale, rd, alpha, out)
+        sat = self._pass(x, row_scale, abs_max, rd, alpha, out)
         m = self.config.management
         it = 0
         while m.bound == "iterative" and sat.any() and it < m.max_bound_iterations:
             idx = np.flatnonzero(sat)
             row_scale[idx] *= 2.0
             sub = np.empty((idx.size, self.n_out), dtype=out.dtype)
-            sat_sub = self._pass(x[idx], row_scale[idx], rd, alpha, sub)
+            sat_sub = self._pass(x[idx], row_scale[idx], False, rd, alpha, sub)
             out[idx] = sub
             sat[:] = False
             sat[idx] = sat_sub
@@ -397,7 +407,7 @@ class AnalogTile:
         if adc.range not in ("calibrated", "per_column"):
             raise ConfigError("tile.adc.range", f"is {adc.range!r}; calibrate_adc needs 'calibrated' or 'per_column'")
         rd = self._read(t)
-        slices, _ = self._dac(xa, self._row_scale(xa), rd.gsum)
+        slices, _ = self._dac(xa, *self._row_scale(xa.shape[0]), rd.gsum)
         bounds = []
         for c in range(len(self.layout.channels)):
             vals = np.concatenate([np.abs(xs @ rd.mats[c]) for xs, _, _ in slices], axis=0)
