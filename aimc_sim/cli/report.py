@@ -21,15 +21,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="do not draw the progress bar")
 
 
-def cost_model_table(name: str) -> tuple[dict[str, Any] | None, str]:
-    """The named cost model as a nested dict (with its sources), if the cost package provides it."""
-    import aimc_sim.cost as cost
+def cost_model_table(name: str) -> tuple[dict[str, Any], str]:
+    """The named cost model as a nested dict (every number with its source) and a descriptive name."""
+    from aimc_sim.cost import CostModel
 
-    model_cls = getattr(cost, "CostModel", None)
-    if model_cls is None:
-        return None, name
-    model = model_cls.load(name)
-    return model.to_dict(), str(getattr(model, "name", name) or name)
+    model = CostModel.load(name)
+    return model.config.to_dict(), f"{model.config.name} (ADC model {model.adc_model_name})"
 
 
 def make_report(

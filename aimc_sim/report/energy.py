@@ -74,19 +74,22 @@ def _share_rows(values: Mapping[str, float], unit: str) -> list[list[str]]:
     return [r + [label] for r in rows]
 
 
-def _cost_rows(cost_model: Mapping[str, Any]) -> list[list[str]]:
-    rows = []
-    for path, value in flatten_config(cost_model):
-        leaf = path.rsplit(".", 1)[-1]
-        if leaf in ("source", "sources", "note"):
-            continue
-        parent = path.rsplit(".", 1)[0] if "." in path else ""
-        node: Any = cost_model
-        for key in parent.split(".") if parent else []:
-            node = node.get(key, {}) if isinstance(node, Mapping) else {}
-        source = node.get("source", node.get("sources", "")) if isinstance(node, Mapping) else ""
-        rows.append([path, f"{value:.4g}" if isinstance(value, float) else str(value), str(source or "")])
-    return rows
+def _fmt_value(v: Any) -> str:
+    return f"{v:.4g}" if isinstance(v, float) else str(v)
+
+
+def _cost_rows(node: Any, path: str = "") -> list[list[str]]:
+    """One row per priced item: a section holding a ``source`` gives (path, its values, the source)."""
+    if isinstance(node, Mapping) and ("source" in node or "sources" in node):
+        values = [(k, v) for k, v in flatten_config({k: v for k, v in node.items() if k not in ("source", "sources")})]
+        text = ", ".join(f"{k}={_fmt_value(v)}" for k, v in values)
+        return [[path or "(top)", text, str(node.get("source", node.get("sources")))]]
+    if isinstance(node, Mapping):
+        rows = []
+        for k, v in node.items():
+            rows += _cost_rows(v, f"{path}.{k}" if path else str(k))
+        return rows
+    return [[path, _fmt_value(node), ""]]
 
 
 def write_energy_report(
@@ -166,7 +169,7 @@ def write_energy_report(
     doc.heading("Cost model")
     if cost_model:
         doc.paragraph(f"Cost model {cost_model_name or '(unnamed)'}: every priced quantity and its source.")
-        doc.table(["parameter", "value", "source"], _cost_rows(cost_model))
+        doc.table(["item", "values", "source"], _cost_rows(cost_model))
     else:
         doc.paragraph("No cost model was given: energies come from the evaluator's own accounting.")
     if hardware:

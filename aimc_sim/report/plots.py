@@ -102,23 +102,35 @@ def pareto_figure(
     """One panel per cost objective (x) against the figure of merit ``y`` (e.g. accuracy).
 
     Dominated design points are grey, the Pareto front (over all objectives) is red; error bars
-    are the confidence intervals over seeds. ``labels`` annotate the front points.
+    are the confidence intervals over seeds. Front points are numbered (best ``y`` first) and the
+    ``labels`` of the numbered points are listed in a key beside the panels.
     """
     plt = _plt()
     n = len(xs)
-    fig, axes = plt.subplots(1, n, figsize=(4.4 * n, 4.2), dpi=120, squeeze=False)
+    front = np.flatnonzero(on_front) if len(labels) else np.array([], dtype=int)
+    numbered = front[np.argsort(-y[front], kind="stable")]
+    key_width = 2.8 if len(numbered) else 0.0
+    fig, axes = plt.subplots(1, n, figsize=(4.4 * n + key_width, 4.2), dpi=120, squeeze=False)
+    err = np.where(np.isfinite(y_err), y_err, 0.0)
     for ax, (column, x) in zip(axes[0], xs.items()):
         factor, unit_label = si_scale(x, unit_of(column))
         xv = np.asarray(x, dtype=float) / factor
-        err = np.where(np.isfinite(y_err), y_err, 0.0)
         ax.errorbar(
             xv[~on_front], y[~on_front], yerr=err[~on_front], fmt="o", color="0.6", ms=5, lw=0.8, label="dominated"
         )
         ax.errorbar(
             xv[on_front], y[on_front], yerr=err[on_front], fmt="*", color="tab:red", ms=11, lw=1.0, label="Pareto front"
         )
-        for i in np.flatnonzero(on_front) if labels else ():
-            ax.annotate(labels[i], (xv[i], y[i]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        for k, i in enumerate(numbered):
+            ax.annotate(
+                str(k + 1),
+                (xv[i], y[i]),
+                textcoords="offset points",
+                xytext=(5, 3),
+                fontsize=8,
+                color="tab:red",
+                fontweight="bold",
+            )
         positive = xv[np.isfinite(xv) & (xv > 0)]
         if positive.size and positive.max() / positive.min() > 30:
             ax.set_xscale("log")
@@ -127,7 +139,13 @@ def pareto_figure(
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=8, frameon=False, loc="lower right")
     fig.suptitle(title)
-    fig.tight_layout()
+    if len(numbered):
+        share = key_width / fig.get_figwidth()
+        key = "\n".join(f"{k + 1}: {labels[i]}" for k, i in enumerate(numbered))
+        fig.text(1 - share + 0.01, 0.5, "Pareto front\n" + key, va="center", fontsize=8, family="monospace")
+        fig.tight_layout(rect=(0, 0, 1 - share, 1))
+    else:
+        fig.tight_layout()
     return _save(fig, path)
 
 
@@ -157,7 +175,7 @@ def breakdown_figure(
         for i, x in enumerate(v):
             share = f" ({x / total:.0%})" if total > 0 else ""
             ax.annotate(
-                f"{x / factor:.3g}{share}",
+                f"{_num(x / factor)}{share}",
                 (x / factor, i),
                 xytext=(3, 0),
                 textcoords="offset points",
@@ -172,6 +190,11 @@ def breakdown_figure(
     fig.suptitle(title)
     fig.tight_layout()
     return _save(fig, path)
+
+
+def _num(v: float) -> str:
+    """3 significant digits, without an exponent above 1000 (5,325; 52.5; 0.00852)."""
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.3g}"
 
 
 def _save(fig: Any, path: str | Path) -> Path:

@@ -27,8 +27,22 @@ class DseSummary:
     files: list[Path]
 
 
+def _determined(groups: list[Group], by: list[str], param: str) -> bool:
+    """True if the values of ``by`` fix the value of ``param`` (e.g. cols stepped with rows by a zip axis)."""
+    seen: dict[tuple[str, ...], str] = {}
+    for g in groups:
+        key = tuple(str(g.params[b]) for b in by)
+        if seen.setdefault(key, str(g.params[param])) != str(g.params[param]):
+            return False
+    return True
+
+
 def _short(groups: list[Group]) -> list[str]:
-    varying = [k for k in groups[0].params if len({str(g.params[k]) for g in groups}) > 1] if groups else []
+    """Labels naming the varying parameters, leaving out those fixed by earlier ones (as in a zip axis)."""
+    varying: list[str] = []
+    for k in groups[0].params if groups else []:
+        if len({str(g.params[k]) for g in groups}) > 1 and not (varying and _determined(groups, varying, k)):
+            varying.append(k)
     return [", ".join(f"{k.rsplit('.', 1)[-1]}={g.params[k]}" for k in varying) for g in groups]
 
 
@@ -74,9 +88,9 @@ def analyze_dse(table: ResultTable, prefix: str | Path, objectives: str | None =
     params = list(groups[0].params) if groups else []
     header = ["front", *params] + [f"{o.column} [{scales[o.column][1]}]".replace(" []", "") for o in objs]
     rows = []
-    for i in order:
+    for rank, i in enumerate(order):
         g = groups[i]
-        cells = ["yes" if mask[i] else "", *(str(g.params[p]) for p in params)]
+        cells = [str(rank + 1) if mask[i] else "", *(str(g.params[p]) for p in params)]
         for o in objs:
             st, (factor, _) = g.stats[o.column], scales[o.column]
             spread = math.isfinite(st.half_width) and st.half_width > 1e-9 * abs(st.mean)
@@ -88,7 +102,7 @@ def analyze_dse(table: ResultTable, prefix: str | Path, objectives: str | None =
         "# Design-space exploration",
         "",
         f"{len(groups)} design points, {int(mask.sum())} on the Pareto front of {', '.join(map(str, objs))}. "
-        "Values are means over seeds ± the 95 % confidence interval.",
+        "Values are means over seeds ± the 95 % confidence interval; front points carry their number in the figure.",
         "",
         f"![Pareto front]({Path(files[0]).name})",
         "",

@@ -23,7 +23,7 @@ from aimc_sim.errors import ConfigError, SimulationError
 
 __all__ = ["Task", "Outcome", "evaluate_point", "flatten_result", "resolve_evaluator", "make_executor"]
 
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _RESERVED = ("hash", "seed", "rng_seed", "wall_s", "config")
 
 
@@ -83,8 +83,15 @@ def flatten_result(result: Any) -> dict[str, Any]:
 
 
 def _limit_threads(threads: int) -> None:
+    """Pin BLAS/OpenMP and numba to ``threads`` threads in this (worker) process.
+
+    NUMBA_NUM_THREADS is only set before numba is imported: numba refuses a changed value once its
+    thread pool exists; afterwards :func:`numba.set_num_threads` limits the threads in use.
+    """
     for var in _THREAD_VARS:
         os.environ[var] = str(threads)
+    if "numba" not in sys.modules:
+        os.environ["NUMBA_NUM_THREADS"] = str(threads)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(threads)
@@ -127,11 +134,15 @@ def _checked(call: Callable[[], Outcome], task: Task) -> Outcome:
 
 
 def _start_method() -> str:
-    """``fork`` (fast: no re-import) when this process runs no other Python thread, else ``spawn``."""
+    """``fork`` (fast: no re-import) when this process runs no other thread, else ``spawn``.
+
+    Other threads are Python threads or a launched numba thread pool (not fork-safe).
+    """
     import multiprocessing
     import threading
 
-    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1:
+    numba_pool = getattr(sys.modules.get("numba.np.ufunc.parallel"), "_is_initialized", False)
+    if "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1 and not numba_pool:
         return "fork"
     return "spawn"
 
