@@ -21,6 +21,7 @@ FITTERS: dict[str, tuple[str, str]] = {
     "programming": ("calibration.programming", "fit_programming"),
     "drift": ("calibration.drift", "fit_drift"),
     "switching": ("calibration.switching", "fit_switching"),
+    "fefet": ("calibration.fefet_vt", "fit_fefet"),
 }
 
 
