@@ -45,3 +45,17 @@ def test_bits_validation_and_memory():
         S4DConfig.from_dict({"d_in": 1, "n_classes": 2, "w_bits": 1}, "model")
     with pytest.raises(ConfigError, match="d_state: must be even"):
         S4DConfig(d_in=1, n_classes=2, d_state=5)
+
+
+def test_structural_pruning_keeps_outputs(rng):
+    """ssm.md 6.2 / E7: dropping modes with zero Bbar or C (and unused channels) leaves the outputs unchanged."""
+    from workloads.s4d.model import S4DModel
+
+    cfg = S4DConfig(d_in=1, n_classes=3, d_model=6, d_state=16, n_layers=1, w_bits="ternary")
+    full = S4DModel.random(cfg, rng)
+    pruned = full.with_config(prune=True)
+    x = rng.random((3, 20, 1)).astype(np.float32)
+    np.testing.assert_allclose(pruned.forward(x, "fused"), full.forward(x, "fused"), atol=1e-5)
+    kept = pruned.complexity()["kept_modes"]
+    assert kept < full.complexity()["kept_modes"] == 6 * 8
+    assert pruned.layers[0].M.shape[1] <= full.layers[0].M.shape[1]
