@@ -10,7 +10,9 @@
             "backend": "analog",                # analog | float (FP32 digital baseline)
             "recurrence": "analog",             # analog (fused matrices on tiles) | digital (Abar*x near memory)
             "t": 0.0,                           # seconds after programming (drift)
-            "cost_model": "default",
+            "cost_model": "22nm",                # aimc_sim/data/cost/<name>.yaml
+            "prog_noise": 0.02,                 # optional: HfO2 device with Gaussian programming noise (x G_max)
+            "ssm_channels_per_tile": None,      # optional cap on SSM channels packed per tile
         },
         "dataset": {"name": "digits_pixel", "n_test": 100},   # + builder options (classes, seq_len, ...)
     }
