@@ -145,3 +145,18 @@ def test_presets_run_and_approximate(preset):
     y = AnalogTile(cfg, W, rng).mvm(x, t=3600.0)
     ref = x @ W
     assert np.linalg.norm(y - ref) / np.linalg.norm(ref) < 0.25
+
+
+def test_drift_recalibration_interval():
+    """With recalibrate_every, alpha is reused until the read time passes the interval (crossbar.md §8)."""
+    from aimc_sim.cost import Ledger
+
+    rng = np.random.default_rng(0)
+    led = Ledger()
+    cfg = load_tile_config("pcm-default", rows=16, cols=16, drift_compensation={"recalibrate_every": 3600.0})
+    tile = AnalogTile(cfg, rng.standard_normal((16, 8)), rng, led)
+    a1 = tile.drift_alpha(100.0)
+    assert np.array_equal(tile.drift_alpha(3000.0), a1)
+    a2 = tile.drift_alpha(5000.0)
+    assert not np.array_equal(a2, a1)
+    assert led.total("drift_calibration_readout") == 3 * 16

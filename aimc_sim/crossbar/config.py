@@ -161,9 +161,11 @@ class IrDropConfig(Config):
 @dataclass(frozen=True)
 class DriftCompensationConfig(Config):
     """Drift compensation (crossbar.md §8): identity readout through the full noisy path, at programming
-    and at the read time; outputs are multiplied digitally by alpha = r0 / r(t)."""
+    and at the read time; outputs are multiplied digitally by alpha = r0 / r(t). ``recalibrate_every`` (s):
+    reuse the last alpha until the read time is this much past its calibration (None: at every new t)."""
 
     mode: Literal["none", "global", "per_column"] = "global"
+    recalibrate_every: float | None = field(default=None, metadata=check(lambda v: None if v is None else positive(v)))
 
 
 @dataclass(frozen=True)

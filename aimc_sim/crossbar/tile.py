@@ -380,8 +380,11 @@ class AnalogTile:
         mode = self.config.drift_compensation.mode
         if mode == "none" or t == 0.0:
             return np.ones(self.n_out)
-        if self._alpha is not None and self._alpha[0] == t:
-            return self._alpha[1]
+        every = self.config.drift_compensation.recalibrate_every
+        if self._alpha is not None:
+            t_cal = self._alpha[0]
+            if t == t_cal or (every is not None and t_cal <= t < t_cal + every):
+                return self._alpha[1]
         if self._r0 is None:
             self._r0 = self._readout(0.0)
         r = self._readout(t)
