@@ -255,3 +255,12 @@ def test_pulse_width_encoding_energy(rng):
         e[enc] = led.energy_j[("", "array_read")]
     xq = np.rint(0.5 * 127) / 127
     assert e["pwm"] / e["amplitude"] == pytest.approx(xq / xq**2)
+
+
+def test_access_resistance_1t1r(rng):
+    """g_eff = 1 / (1/g + R_access) (crossbar.md §6.6): a full-scale weight reads 1 / (1 + g_max R)."""
+    R_acc = 15e3
+    cfg = _ideal(access_resistance=R_acc, management={"noise": "none"})
+    W = np.eye(4)
+    y = AnalogTile(cfg, W, rng).mvm(np.eye(4))
+    np.testing.assert_allclose(np.diag(y), 1 / (1 + 25e-6 * R_acc), rtol=1e-6)

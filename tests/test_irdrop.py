@@ -160,3 +160,13 @@ def test_irdrop_bad_input():
         solve_ir_drop(G, np.full((1, 4), np.inf), 1.0, 1.0)
     with pytest.raises(ConfigError, match="non-empty"):
         solve_ir_drop(np.ones((0, 4)), np.ones((1, 0)), 1.0, 1.0)
+
+
+def test_iterative_falls_back_to_direct_when_not_converged():
+    rng = np.random.default_rng(4)
+    G = rng.uniform(1e-6, 25e-6, (8, 8))
+    V = rng.uniform(-0.2, 0.2, (3, 8))
+    s = IrDropSolver(G, 1.0, 1e-3, method="iterative", max_sweeps=2)
+    with pytest.warns(RuntimeWarning, match="did not converge in 2 sweeps"):
+        I = s.solve(V)
+    np.testing.assert_allclose(I, IrDropSolver(G, 1.0, 1e-3, method="direct").solve(V), rtol=1e-12)

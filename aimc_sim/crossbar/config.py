@@ -170,7 +170,11 @@ class DriftCompensationConfig(Config):
 
 @dataclass(frozen=True)
 class TileConfig(Config):
-    """One analog tile: ``rows`` x ``cols`` cells (one device per cell), its device and periphery."""
+    """One analog tile: ``rows`` x ``cols`` cells (one device per cell), its device and periphery.
+
+    ``access_resistance`` (ohm): series access transistor of 1T1R cells, g_eff = 1 / (1/g + R_access)
+    (crossbar.md §6.6; NeuroSim's default is 15 kOhm). ``line_cap_per_cell`` (F) prices the row drivers.
+    """
 
     rows: int = field(default=512, metadata=check(int_in(1, 1 << 16)))
     cols: int = field(default=1024, metadata=check(int_in(1, 1 << 16)))
@@ -179,6 +183,7 @@ class TileConfig(Config):
     v_read: float = field(default=0.2, metadata=check(positive))
     t_read: float = field(default=100e-9, metadata=check(positive))
     line_cap_per_cell: float = field(default=0.1e-15, metadata=check(nonnegative))
+    access_resistance: float = field(default=0.0, metadata=check(nonnegative))
     dac: DacConfig = field(default_factory=DacConfig)
     adc: AdcConfig = field(default_factory=AdcConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)

@@ -141,6 +141,10 @@ class AnalogTile:
         cfg = self.config
         G = np.asarray(self.device.conductance(self.state, t, None), dtype=np.float64)
         sd = read_noise_abs_std(self.device, self.state, t) if cfg.noise.read else None
+        if cfg.access_resistance > 0:  # 1T1R: g_eff = g / (1 + g R); d g_eff / d g = 1 / (1 + g R)^2
+            f = 1.0 / (1.0 + G * cfg.access_resistance)
+            G = G * f
+            sd = None if sd is None else sd * f * f
         Gs = G
         if cfg.ir_drop.mode == "exact":
             Gs = IrDropSolver(G, cfg.ir_drop.r_wire, cfg.ir_drop.r_term).effective_matrix()
