@@ -90,17 +90,17 @@ def test_k1_lif_step_kernel_equals_reference(rng, mode, dtype):
     assert n_spk > 10
 
 
-@pytest.mark.parametrize("mode, kernel", [(0, _kernels.lif_drive), (1, _kernels.lif_drive_serial)])
-def test_k1_lif_drive_kernel_equals_reference(rng, mode, kernel):
+@pytest.mark.parametrize("mode, kernel, lam", [(0, _kernels.lif_drive, 0.3), (1, _kernels.lif_drive_serial, 2.0)])
+def test_k1_lif_drive_kernel_equals_reference(rng, mode, kernel, lam):
     """K-1: fused Poisson + LIF block kernel (resumed with a tiny buffer) == numpy reference, exactly.
 
-    13 units = one full and one partial block of LANES = 8.
+    70 units = one full and one partial block of LANES = 64; lam = 2 exercises counts k >= 4.
     """
-    v, ref, alpha, gain, v_th, v_leak, v_reset = _random_lif(rng, mode, np.float64, n=13, batch=1)
+    v, ref, alpha, gain, v_th, v_leak, v_reset = _random_lif(rng, mode, np.float64, n=70, batch=1)
     v, ref = v.reshape(-1), ref.reshape(-1)
     v2, ref2 = v.copy(), ref.copy()
     bias = rng.uniform(0, 0.5, v.size)
-    cdf = poisson_cdf(0.3)
+    cdf = poisson_cdf(lam)
     seeds = seed_streams(rng, v.size)
     seeds2 = seeds.copy()
     pos = np.zeros(v.size, dtype=np.int64)
@@ -140,6 +140,7 @@ def test_k1_lif_drive_kernel_equals_reference(rng, mode, kernel):
     np.testing.assert_array_equal(v, v2)
     np.testing.assert_array_equal(ev, ev2)
     np.testing.assert_array_equal(seeds, seeds2)
+    assert ev.sum() == pytest.approx(lam * n_steps * v.size, rel=0.05)
 
 
 def test_poisson_drive_statistics_and_ledger():

@@ -194,41 +194,34 @@ _TO_UNIT = 2.0**-53
 def lif_step(v, ref, i_in, alpha, gain, v_leak, v_th, v_reset, mode, n_ref, spikes):  # pragma: no cover
     """One LIF step for a (batch, n) state: v = v_leak + alpha*(v - v_leak) + gain*I; spike if v >= v_th.
 
-    Refractory units (ref > 0) count down and keep their post-spike membrane value. Serial: a step
-    is memory-bound and short, and a thread-pool launch per step costs more than it saves.
+    Refractory units (ref > 0) count down and keep their post-spike membrane value. Branch-free
+    (selects), so LLVM vectorises the inner loop. Serial: a step is short and memory-bound, and a
+    thread-pool launch per step costs more than it saves.
     """
     nb, n = v.shape
-    for f in range(nb * n):
-        b = f // n
-        i = f - b * n
-        if ref[b, i] > 0:
-            ref[b, i] -= 1
-            spikes[b, i] = False
-            continue
-        x = v_leak + alpha[i] * (v[b, i] - v_leak) + gain[i] * i_in[b, i]
-        s = x >= v_th[i]
-        if s:
+    for b in range(nb):
+        for i in range(n):
+            r = ref[b, i]
+            xl = v[b, i]
+            x = v_leak + alpha[i] * (xl - v_leak) + gain[i] * i_in[b, i]
+            s = (r == 0) & (x >= v_th[i])
             if mode == RESET_TO_VALUE:
-                x = v_reset
+                xr = v_reset
             elif mode == RESET_SUBTRACT:
-                x = x - v_th[i]
-            ref[b, i] = n_ref
-        v[b, i] = x
-        spikes[b, i] = s
+                xr = x - v_th[i]
+            else:
+                xr = x
+            x = xr if s else x
+            v[b, i] = x if r == 0 else xl
+            ref[b, i] = n_ref if s else r - (r > 0)
+            spikes[b, i] = s
 
 
-LANES = 8
-"""Units per block of the fused LIF kernel: the lanes of a block advance in lockstep, so their
-independent update chains overlap in the CPU pipeline (the single-unit chain is latency-bound)."""
-
-
-@njit(cache=True, fastmath=False)
-def _uniform(z):  # pragma: no cover - numba
-    """One xorshift64* step: (new state, uniform in [0, 1) with 53 bits)."""
-    z ^= z >> _S12
-    z ^= z << _S25
-    z ^= z >> _S27
-    return z, ((z * _XS_MUL) >> _S11) * _TO_UNIT
+LANES = 64
+"""Units per block of the fused LIF kernel. The lanes of a block advance in lockstep through a
+branch-free loop over the lanes, which LLVM vectorises (AVX2/AVX-512); the rare events (spikes,
+>= 4 input events in a step) are finished in a scalar pass. The float results are identical to the
+scalar reference (IEEE operations, no fast-math)."""
 
 
 @njit(cache=True, fastmath=False)
@@ -241,65 +234,84 @@ def _lif_drive_block(
     u0 = blocks[jb] * LANES
     m = min(LANES, units - u0)
     cap = buf_t.shape[1]
-    poisson = cdf[0] < 1.0
     ncdf = cdf.size
-    c_0 = cdf[0]
-    c_1 = cdf[1] if ncdf > 1 else 1.0
+    # counts 0..3 are resolved branch-free; k >= 4 is finished in the scalar pass
+    c_0 = cdf[0]  # no Poisson input: cdf == [1.0] and the draws never reach it
+    c_1 = cdf[1] if ncdf > 1 else 2.0
+    c_2 = cdf[2] if ncdf > 2 else 2.0
+    c_3 = cdf[3] if ncdf > 3 else 2.0
     q = charge / dt
-    x = np.empty(LANES)
-    a = np.empty(LANES)
-    c0 = np.empty(LANES)
-    gq = np.empty(LANES)
-    th = np.empty(LANES)
-    r = np.empty(LANES, dtype=np.int64)
-    st = np.empty(LANES, dtype=np.uint64)
-    nev = np.zeros(LANES, dtype=np.int64)
+    # lane state as rows of two 2-D arrays; lanes >= m of a partial block are inert dummies
+    f = np.zeros((7, LANES))  # x, x before the step, alpha, c0, gain*q, theta, uniform draw
+    g_ = np.zeros((4, LANES), dtype=np.int64)  # refractory count, input events, flag, active
+    st = np.zeros(LANES, dtype=np.uint64)
+    f[5, :] = np.inf
     for lane in range(m):
         u = u0 + lane
         i = u % n
-        x[lane] = v[u]
-        a[lane] = alpha[i]
+        f[0, lane] = v[u]
+        f[2, lane] = alpha[i]
         g = gain[i] * 1.0
-        c0[lane] = (1.0 - a[lane]) * v_leak + g * i_bias[u]
-        gq[lane] = g * q
-        th[lane] = v_th[i]
-        r[lane] = ref[u]
+        f[3, lane] = (1.0 - f[2, lane]) * v_leak + g * i_bias[u]
+        f[4, lane] = g * q
+        f[5, lane] = v_th[i]
+        g_[0, lane] = ref[u]
         st[lane] = rng_state[u]
     s = pos[u0]
     nsp = 0
     while s < n_steps and nsp + m <= cap:
         s += 1
-        for lane in range(m):
-            k = 0
-            if poisson:  # one draw per step; branch-free for k <= 1 (no mispredictions)
-                z, uu = _uniform(st[lane])
-                st[lane] = z
-                k = (uu >= c_0) + (uu >= c_1)
-                if k == 2:
+        hits = 0
+        for lane in range(LANES):  # branch-free, vectorised: draw, k in 0..4, update, flags
+            z = st[lane]
+            z ^= z >> _S12
+            z ^= z << _S25
+            z ^= z >> _S27
+            st[lane] = z
+            uu = np.float64(np.int64((z * _XS_MUL) >> _S11)) * _TO_UNIT
+            f[6, lane] = uu
+            k = np.int64(uu >= c_0) + np.int64(uu >= c_1) + np.int64(uu >= c_2) + np.int64(uu >= c_3)
+            g_[1, lane] += k
+            xl = f[0, lane]
+            f[1, lane] = xl
+            y = f[2, lane] * xl + (f[3, lane] + f[4, lane] * k)
+            rl = g_[0, lane]
+            active = np.int64(rl == 0)
+            g_[3, lane] = active
+            f[0, lane] = y if rl == 0 else xl
+            g_[0, lane] = rl - np.int64(rl > 0)
+            fl = (active & np.int64(y >= f[5, lane])) | np.int64(k == 4)
+            g_[2, lane] = fl
+            hits += fl
+        if hits > 0:  # rare: spikes (reset, record) and counts k >= 4 (finish the inverse transform)
+            for lane in range(m):
+                if g_[2, lane] == 0:
+                    continue
+                uu = f[6, lane]
+                if uu >= c_3:
+                    k = 4
                     while k < ncdf and uu >= cdf[k]:
                         k += 1
-                nev[lane] += k
-            if r[lane] > 0:
-                r[lane] -= 1
-                continue
-            y = a[lane] * x[lane] + (c0[lane] + gq[lane] * k)
-            if y >= th[lane]:
-                if mode == RESET_TO_VALUE:
-                    y = v_reset
-                elif mode == RESET_SUBTRACT:
-                    y = y - th[lane]
-                r[lane] = n_ref
-                buf_t[jb, nsp] = s * dt
-                buf_u[jb, nsp] = u0 + lane
-                nsp += 1
-            x[lane] = y
+                    g_[1, lane] += k - 4
+                    if g_[3, lane] == 1:
+                        f[0, lane] = f[2, lane] * f[1, lane] + (f[3, lane] + f[4, lane] * k)
+                y = f[0, lane]
+                if g_[3, lane] == 1 and y >= f[5, lane]:
+                    if mode == RESET_TO_VALUE:
+                        f[0, lane] = v_reset
+                    elif mode == RESET_SUBTRACT:
+                        f[0, lane] = y - f[5, lane]
+                    g_[0, lane] = n_ref
+                    buf_t[jb, nsp] = s * dt
+                    buf_u[jb, nsp] = u0 + lane
+                    nsp += 1
     for lane in range(m):
         u = u0 + lane
-        v[u] = x[lane]
-        ref[u] = r[lane]
+        v[u] = f[0, lane]
+        ref[u] = g_[0, lane]
         rng_state[u] = st[lane]
         pos[u] = s
-        n_events[u] += nev[lane]
+        n_events[u] += g_[1, lane]
     buf_n[jb] = nsp
 
 
@@ -313,7 +325,8 @@ def lif_drive(
     Unit u (flat index over batch x n; neuron u % n) gets I = i_bias[u] + charge*k/dt in each step,
     k ~ Poisson drawn by inverse transform on ``cdf`` (P(K <= k), last entry 1) from the unit's own
     xorshift64* stream ``rng_state[u]``, so results do not depend on threading, blocking or
-    chunking. ``cdf[0] == 1`` means no Poisson input. The update is
+    chunking. ``cdf == [1.0]`` means no Poisson input (the streams then stay at their seed 0).
+    The update is
     x <- alpha*x + ((1 - alpha)*v_leak + gain*i_bias + gain*charge/dt*k), computed in float64.
     Spikes (end-of-step time relative to the call, unit) go to ``buf_t[jb]``/``buf_u[jb]``; a block
     stops when its buffer could overflow within the next step and later resumes from ``pos``.
@@ -347,31 +360,29 @@ def adlif_step(u, w, s_prev, i_in, alpha, ca, beta, cb, a, b, theta, symplectic,
     symplectic: u = alpha*u + (1 - alpha)*(I - w);  s = u >= theta;  u -= theta*s;
                 w = beta*w + (1 - beta)*(a*u + b*s)
     ``ca = 1 - alpha`` and ``cb = 1 - beta`` are passed in, so float32 states stay in float32.
-    ``s_prev`` holds the previous spikes (0/1 in the state dtype).
+    ``s_prev`` holds the previous spikes (0/1 in the state dtype). Branch-free, serial.
     """
     nb, n = u.shape
-    for f in range(nb * n):
-        bb = f // n
-        i = f - bb * n
-        uu = u[bb, i]
-        ww = w[bb, i]
-        sp = s_prev[bb, i]
-        if symplectic:
-            uu = alpha[i] * uu + ca[i] * (i_in[bb, i] - ww)
-            s = uu >= theta[i]
-            if s:
-                uu = uu - theta[i]
-                ww = beta[i] * ww + cb[i] * (a[i] * uu + b[i])
+    for bb in range(nb):
+        for i in range(n):
+            uu = u[bb, i]
+            ww = w[bb, i]
+            if symplectic:
+                uu = alpha[i] * uu + ca[i] * (i_in[bb, i] - ww)
+                s = uu >= theta[i]
+                uu = uu - theta[i] if s else uu
+                w_spk = beta[i] * ww + cb[i] * (a[i] * uu + b[i])
+                w_no = beta[i] * ww + cb[i] * (a[i] * uu)
+                ww = w_spk if s else w_no
             else:
-                ww = beta[i] * ww + cb[i] * (a[i] * uu)
-        else:
-            ww = beta[i] * ww + a[i] * uu + b[i] * sp
-            uu = alpha[i] * (uu - theta[i] * sp) + ca[i] * (i_in[bb, i] - ww)
-            s = uu >= theta[i]
-        u[bb, i] = uu
-        w[bb, i] = ww
-        s_prev[bb, i] = s
-        spikes[bb, i] = s
+                sp = s_prev[bb, i]
+                ww = beta[i] * ww + a[i] * uu + b[i] * sp
+                uu = alpha[i] * (uu - theta[i] * sp) + ca[i] * (i_in[bb, i] - ww)
+                s = uu >= theta[i]
+            u[bb, i] = uu
+            w[bb, i] = ww
+            s_prev[bb, i] = s
+            spikes[bb, i] = s
 
 
 def choose(parallel, serial, work_ns: float):
