@@ -200,3 +200,28 @@ def test_not_a_sweep_file_is_a_data_error(tmp_path):
         h["a"] = [1, 2]
     with pytest.raises(DataError, match="not an aimc sweep file"):
         load_results(f)
+
+
+def test_a_shared_executor_serves_several_sweeps_and_stays_open(tmp_path):
+    from aimc_sim.sweep.executors import make_executor
+
+    data = make_spec(tmp_path, seeds=1)
+    ref = run_sweep(load_spec(data), output=tmp_path / "ref.h5", workers=0, progress=False)
+    with make_executor(2, None) as executor:
+        a = run_sweep(load_spec(data), output=tmp_path / "a.h5", executor=executor, progress=False)
+        b = run_sweep(load_spec(data), output=tmp_path / "b.h5", executor=executor, progress=False)
+        assert not executor.pool._shutdown_thread  # still usable after both sweeps
+    same_numbers(load_results(a.output), load_results(ref.output))
+    same_numbers(load_results(b.output), load_results(ref.output))
+
+
+def test_dry_run_lists_points_and_writes_nothing(tmp_path, capsys):
+    from aimc_sim.cli import main
+
+    data = make_spec(tmp_path / "sub")
+    spec_file = tmp_path / "spec.yaml"
+    spec_file.write_text(yaml.safe_dump(data))
+    assert main(["sweep", str(spec_file), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("32 points (2 seeds each), evaluator sweep_helpers:noisy_matmul") and "... 12 more" in out
+    assert not (tmp_path / "sub").exists()

@@ -45,16 +45,21 @@ def _spec(name: str, output: Path, quick: bool) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from aimc_sim.sweep.executors import make_executor
+
+    out = Path(args.output)
+    t0 = time.perf_counter()
+    with make_executor(args.workers, None) as executor:  # one pool for all three jobs: models load once
+        return _demo(args, out, t0, {"executor": executor, "progress": not args.no_progress})
+
+
+def _demo(args: argparse.Namespace, out: Path, t0: float, opts: dict[str, Any]) -> int:
     from aimc_sim.cli.report import make_report
     from aimc_sim.config import read_yaml
     from aimc_sim.report.curves import plot_results
     from aimc_sim.report.document import Document
     from aimc_sim.sweep import load_results, run_sweep
     from aimc_sim.sweep.dse import analyze_dse
-
-    out = Path(args.output)
-    t0 = time.perf_counter()
-    opts = {"workers": args.workers, "progress": not args.no_progress}
 
     print("1/3 noise-robustness sweep (PCM and RRAM presets)", flush=True)
     noise_spec = _spec("demo_noise.yaml", out / "noise" / "results.h5", args.quick)

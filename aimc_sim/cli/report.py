@@ -40,6 +40,7 @@ def make_report(
     seeds: int = 5,
     workers: int | None = None,
     progress: bool = True,
+    executor: Any = None,
 ) -> Any:
     """Evaluate ``model`` on ``hardware`` for ``seeds`` seeds (a resumable sweep in ``folder``) and write the report."""
     from aimc_sim import __version__
@@ -61,7 +62,7 @@ def make_report(
             "output": str(folder / "results.h5"),
         }
     )
-    summary = run_sweep(spec, workers=workers, progress=progress)
+    summary = run_sweep(spec, workers=workers, progress=progress, executor=executor)
     table = load_results(summary.output)
     rows = table.rows()
     metrics = [{k: v for k, v in r.items() if k in table.metrics} for r in rows]

@@ -109,7 +109,17 @@ def evaluate_point(evaluator: str, task: Task, paths: Sequence[str] = ()) -> Out
     return Outcome(task.hash, flatten_result(result), time.perf_counter() - t0)
 
 
-class InlineExecutor:
+class _Closing:
+    """``with make_executor(...) as ex:`` closes the executor at the end of the block."""
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()  # type: ignore[attr-defined]
+
+
+class InlineExecutor(_Closing):
     """Runs points one after another in this process (``workers=0``), with BLAS pinned to one thread."""
 
     def __init__(self, threads: int = 1):
@@ -147,7 +157,7 @@ def _start_method() -> str:
     return "spawn"
 
 
-class LocalPoolExecutor:
+class LocalPoolExecutor(_Closing):
     """A pool of ``workers`` processes, reused for every point of the sweep."""
 
     def __init__(self, workers: int, threads: int = 1):
@@ -182,7 +192,7 @@ class LocalPoolExecutor:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-class DaskExecutor:
+class DaskExecutor(_Closing):
     """Runs points on a dask.distributed cluster: ``address`` is ``tcp://host:port`` or ``local``."""
 
     def __init__(self, address: str, workers: int, threads: int = 1, timeout: float = 10.0):

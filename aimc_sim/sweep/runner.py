@@ -7,6 +7,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aimc_sim.errors import ConfigError
 from aimc_sim.sweep.executors import Task, make_executor, resolve_evaluator
@@ -55,6 +56,7 @@ def run_sweep(
     progress: bool = True,
     flush_interval_s: float = 10.0,
     connect_timeout_s: float = 10.0,
+    executor: Any = None,
 ) -> SweepSummary:
     """Run every unfinished point of ``spec`` and write the HDF5 result file.
 
@@ -62,6 +64,9 @@ def run_sweep(
     when ``scheduler`` is ``tcp://host:port`` or ``local``. The evaluator, the axis names and the
     scheduler are all checked before anything is written. The HDF5 file is rebuilt atomically every
     ``flush_interval_s`` seconds and at the end; the journal makes each finished point durable at once.
+    An ``executor`` from :func:`~aimc_sim.sweep.executors.make_executor` may be passed to reuse its
+    workers (and their cached models) across sweeps; it is then left open, and ``workers``,
+    ``scheduler`` and ``threads`` are ignored.
     """
     from aimc_sim import __version__
     from aimc_sim.progress import Progress
@@ -75,7 +80,9 @@ def run_sweep(
     order = list(dict.fromkeys(p.hash for p in points))
     unique = {p.hash: p for p in points}
     spec_dict = spec.to_dict()
-    executor = make_executor(workers, scheduler, threads, connect_timeout_s)
+    owned = executor is None
+    if owned:
+        executor = make_executor(workers, scheduler, threads, connect_timeout_s)
     try:
         store = SweepStore(out).open()
         try:
@@ -107,5 +114,6 @@ def run_sweep(
         finally:
             store.close()
     finally:
-        executor.close()
+        if owned:
+            executor.close()
     return SweepSummary(out, len(order), n_skipped, len(order) - n_skipped, time.perf_counter() - t0)
