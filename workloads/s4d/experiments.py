@@ -79,18 +79,16 @@ def e3_ptq_bits() -> None:
     _write("e3_bits", rows)
 
 
-def e5_noise(seeds: int, n_test: int | None) -> None:
-    """Accuracy vs programming noise for float, PTQ and QAT+noise models on tiles."""
-    import matplotlib
+def _slug(label: str) -> str:
+    return "".join(c if c.isalnum() else "_" for c in label).strip("_").lower()
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
+def e5_noise(seeds: int, n_test: int | None, labels: list[str]) -> None:
+    """Accuracy vs programming noise on tiles for the models in ``labels``; one CSV per model."""
     data = load_dataset("digits_pixel")
-    rows = []
-    curves: dict[str, list[tuple[float, float, float]]] = {}
-    for label, spec in NOISE_MODELS.items():
-        model = load_model(spec)
+    for label in labels:
+        model = load_model(NOISE_MODELS[label])
+        rows = []
         for sigma in SIGMAS:
             hw = model.on({"tile": NOISE_TILE, "prog_noise": sigma})
             if sigma == 0.0:  # no random draw left in this tile: check determinism on two seeds, reuse
@@ -101,27 +99,50 @@ def e5_noise(seeds: int, n_test: int | None) -> None:
             else:
                 accs = [hw.evaluate(data, n_test=n_test, seed=s).accuracy for s in range(seeds)]
             mean, sem = float(np.mean(accs)), float(np.std(accs, ddof=1) / np.sqrt(len(accs)))
-            curves.setdefault(label, []).append((sigma, mean, sem))
             rows.append(
                 {
                     "model": label,
                     "sigma_p": sigma,
                     "n_seeds": seeds,
+                    "n_test": len(data.test_subset(n_test)[1]),
                     "acc_mean": mean,
                     "acc_sem": sem,
                     "acc_min": min(accs),
+                    "acc_max": max(accs),
                 }
             )
             print(f"{label} sigma_p={sigma:.2f}: {mean:.4f} +- {sem:.4f}", flush=True)
-    _write("e5_noise", rows)
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for label, pts in curves.items():
-        s, m, e = map(np.array, zip(*pts))
+        _write(f"e5_noise_{_slug(label)}", rows)
+
+
+def e5_plot() -> None:
+    """Combine the per-model E5 CSVs into one table and plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = []
+    for label in NOISE_MODELS:
+        f = OUT / f"e5_noise_{_slug(label)}.csv"
+        if f.is_file():
+            with f.open() as fh:
+                rows += list(csv.DictReader(fh))
+    if not rows:
+        raise FileNotFoundError("no E5 results; run --only e5 first")
+    _write("e5_noise", [{k: (v if k == "model" else float(v)) for k, v in r.items()} for r in rows])
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    for label in NOISE_MODELS:
+        pts = [r for r in rows if r["model"] == label]
+        if not pts:
+            continue
+        s, m, e = (np.array([float(r[k]) for r in pts]) for k in ("sigma_p", "acc_mean", "acc_sem"))
         ax.errorbar(100 * s, 100 * m, yerr=100 * e, marker="o", capsize=3, label=label)
+    r0 = rows[0]
     ax.set_xlabel("programming noise $\\sigma_p$ (% of $G_{max}$)")
     ax.set_ylabel("test accuracy (%)")
-    n = n_test or len(data.y_test)
-    ax.set_title(f"S4D, sequential digits (L=64, {n} test), 64x64 tiles, {seeds} seeds", fontsize=10)
+    n_test, n_seeds = int(float(r0["n_test"])), int(float(r0["n_seeds"]))
+    ax.set_title(f"S4D, sequential digits (L=64, {n_test} test), 64x64 tiles, {n_seeds} seeds", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
@@ -188,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--n-test", type=int, default=None, help="test samples per run (default: all 360)")
     ap.add_argument("--only", default="e3,e5,e9,e10")
+    ap.add_argument("--models", default=",".join(NOISE_MODELS), help="E5 model labels (comma separated)")
     args = ap.parse_args(argv)
     t0 = time.time()
     todo = set(args.only.split(","))
@@ -198,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     if "e10" in todo:
         e10_spiking(args.n_test)
     if "e5" in todo:
-        e5_noise(args.seeds, args.n_test)
+        e5_noise(args.seeds, args.n_test, args.models.split(","))
+    if "e5" in todo or "e5plot" in todo:
+        e5_plot()
     print(f"done in {time.time() - t0:.0f} s")
     return 0
 
