@@ -45,8 +45,8 @@ def uniform_quantise(
     return np.clip(q, -b, b)
 
 
-def dac_encode_ref(x, abs_max, row_scale, lo, step, quantise, gsum, pwm):
-    """Numpy reference of ``_kernels.dac_encode``; returns (xn, xn2, energy, row_scale) for finite x."""
+def dac_encode_ref(x, abs_max, row_scale, lo, step, quantise):
+    """Numpy reference of ``_kernels.dac_encode``; returns (xn, xn2, row_scale) for finite x."""
     if abs_max:
         s = np.abs(x).max(axis=1)
         s = np.where(s > 0, s, 1.0)
@@ -55,8 +55,7 @@ def dac_encode_ref(x, abs_max, row_scale, lo, step, quantise, gsum, pwm):
     v = x * (1.0 / s)[:, None]
     if quantise:
         v = np.clip(np.rint(v * (1.0 / step)) * step, lo, 1.0)
-    e = (np.abs(v) if pwm else v * v) @ gsum
-    return v.astype(np.float32), (v * v).astype(np.float32), e, s
+    return v.astype(np.float32), (v * v).astype(np.float32), s
 
 
 def adc_accumulate_ref(

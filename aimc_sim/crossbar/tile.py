@@ -190,14 +190,13 @@ class AnalogTile:
             v = x / row_scale[:, None]
             v = np.clip(np.floor(v / step + self._rng.random(v.shape)) * step, lo, 1.0)
             xn, xn2 = v.astype(np.float32), (v * v).astype(np.float32)
-            energy = float(((np.abs(v) if pwm else v * v) @ gsum).sum())
         else:
             xn = np.empty(x.shape, np.float32)
             xn2 = np.empty(x.shape, np.float32)
-            e_rows, n_bad = _kernels.dac_encode(x, abs_max, row_scale, lo, step, quant, gsum, pwm, xn, xn2)
-            if n_bad:
+            if _kernels.dac_encode(x, abs_max, row_scale, lo, step, quant, xn, xn2):
                 require_finite("x", x)  # raises, naming the first bad index
-            energy = float(e_rows.sum())
+        # array read energy in V_read^2 t_read units: sum_b,i e_bi * (sum_j G_ij), e = x'^2 or |x'| (PWM)
+        energy = float((np.abs(xn) if pwm else xn2).sum(axis=0, dtype=np.float64) @ gsum)
         if not dac.bit_serial:
             return [(xn, xn2, 1.0)], energy
         top = (n_steps(dac.bits) // 2) if dac.signed else 2**dac.bits - 1
