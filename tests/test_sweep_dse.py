@@ -58,5 +58,7 @@ def test_objective_errors_name_the_item(tmp_path):
         parse_objectives("accuracy:max,energy_j", table)
     with pytest.raises(ConfigError, match=r"objectives\[1\]: no numeric result column 'power_w'"):
         parse_objectives("accuracy:max,power_w:min", table)
+    alt = parse_objectives("accuracy:max,area_mm2|area_m2:min", table)
+    assert [(o.column, o.maximize) for o in alt] == [("accuracy", True), ("area_m2", False)]
     with pytest.raises(ConfigError, match="need at least two objectives"):
         parse_objectives("accuracy:max,power_w:min", table, required=False)

@@ -15,7 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_execution_arguments(parser)
     parser.add_argument(
         "--objectives",
-        help="comma list NAME:max|min (default accuracy:max,energy_j:min,latency_s:min,area_m2:min, "
+        help="comma list NAME:max|min, NAME|ALT:... takes the first present (default accuracy:max,energy_j:min,"
+        "latency_s:min,area_m2|area_mm2:min, "
         "skipping columns the results lack)",
     )
 

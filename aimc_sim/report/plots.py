@@ -14,7 +14,7 @@ import numpy as np
 __all__ = ["si_scale", "curves_figure", "pareto_figure", "breakdown_figure"]
 
 _PREFIX = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, "")]
-_UNITS = {"_j": "J", "_s": "s", "_m2": "m²"}
+_UNITS = {"_j": "J", "_s": "s", "_mm2": "mm²", "_m2": "m²"}
 
 
 def _plt():
@@ -38,6 +38,8 @@ def si_scale(values: Sequence[float] | np.ndarray, unit: str) -> tuple[float, st
     """(factor, label) to show ``values`` in engineering units: divide by factor, label e.g. 'pJ'."""
     v = np.abs(np.asarray(values, dtype=float))
     v = v[np.isfinite(v) & (v > 0)]
+    if unit == "mm²":
+        return 1.0, unit
     if unit == "m²":
         return (1e-6, "mm²") if v.size and np.median(v) >= 1e-9 else (1e-12, "µm²")
     if not unit or not v.size:

@@ -71,13 +71,15 @@ def resolve_metric(table: ResultTable, name: str) -> str | None:
 
 
 def parse_objectives(text: str, table: ResultTable, required: bool = True) -> list[Objective]:
-    """``"accuracy:max,energy_j:min"`` -> objectives; a missing column is an error if ``required`` else skipped."""
+    """``"accuracy:max,energy_j:min"`` -> objectives (``a|b:min`` takes the first column present); a missing
+    column is an error if ``required``, else it is skipped."""
     out = []
     for i, item in enumerate(filter(None, (s.strip() for s in text.split(",")))):
         name, _, direction = item.partition(":")
         if direction not in ("max", "min"):
             raise ConfigError(f"objectives[{i}]", f"must be NAME:max or NAME:min, got {item!r}")
-        column = resolve_metric(table, name)
+        found = [c for c in map(lambda n: resolve_metric(table, n), name.split("|")) if c]  # NAME|ALT:dir
+        column = found[0] if found else None
         if column is None:
             if required:
                 known = ", ".join(m for m in table.metrics if _numeric(table, m))

@@ -14,7 +14,7 @@ from aimc_sim.sweep.store import ResultTable
 
 __all__ = ["DEFAULT_OBJECTIVES", "DseSummary", "analyze_dse"]
 
-DEFAULT_OBJECTIVES = "accuracy:max,energy_j:min,latency_s:min,area_m2:min"
+DEFAULT_OBJECTIVES = "accuracy:max,energy_j:min,latency_s:min,area_m2|area_mm2:min"
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,8 @@ def analyze_dse(table: ResultTable, prefix: str | Path, objectives: str | None =
     """Group ``table`` over seeds, find the Pareto front and write ``<prefix>_pareto.{md,csv,png}``.
 
     ``objectives`` like ``"accuracy:max,energy_j:min"``; by default :data:`DEFAULT_OBJECTIVES`,
-    skipping those the results lack (``area_m2`` is also looked up as ``extra.area_m2``).
+    skipping those the results lack (each name is also looked up as ``extra.<name>``; area as ``area_m2``
+    or ``area_mm2``).
     """
     from aimc_sim.report.plots import pareto_figure, si_scale, unit_of
 
