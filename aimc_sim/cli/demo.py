@@ -44,6 +44,23 @@ def _spec(name: str, output: Path, quick: bool) -> Any:
     return load_spec(data)
 
 
+def _noise_table(table: Any) -> tuple[list[str], list[list[str]]]:
+    """Accuracy (mean ± 95 % CI over seeds): one row per noise level, one column per tile preset."""
+    from aimc_sim.sweep.analysis import aggregate
+
+    preset, noise = "hardware.tile.preset", "hardware.tile.noise.w_noise"
+    groups = aggregate(table, [f"param/{preset}", f"param/{noise}"])
+    presets = list(dict.fromkeys(g.params[preset] for g in groups))
+    levels = sorted({g.params[noise] for g in groups})
+    cell = {(g.params[preset], g.params[noise]): g.stats["accuracy"] for g in groups}
+
+    def fmt(st: Any) -> str:
+        return f"{st.mean:.3f}" + (f" ± {st.half_width:.3f}" if st.n > 1 else "")
+
+    rows = [[f"{lv:g}", *(fmt(cell[(p, lv)]) if (p, lv) in cell else "" for p in presets)] for lv in levels]
+    return ["w_noise (× w_max)", *presets], rows
+
+
 def run(args: argparse.Namespace) -> int:
     from aimc_sim.sweep.executors import make_executor
 
@@ -91,6 +108,8 @@ def _demo(args: argparse.Namespace, out: Path, t0: float, opts: dict[str, Any]) 
     doc.image(noise_png, "Accuracy vs noise for the PCM and RRAM presets (mean and 95 % CI over seeds)")
     doc.image(dse.files[0], "Design-space exploration: red stars are the Pareto front")
     doc.image(report.figures[0], "Energy per inference by component and by layer")
+    doc.heading("Accuracy vs noise")
+    doc.table(*_noise_table(load_results(noise.output)))
     doc.heading("Files")
     doc.table(
         ["job", "files"],

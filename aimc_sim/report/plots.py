@@ -111,7 +111,8 @@ def pareto_figure(
     n = len(xs)
     front = np.flatnonzero(on_front) if len(labels) else np.array([], dtype=int)
     numbered = front[np.argsort(-y[front], kind="stable")]
-    key_width = 2.8 if len(numbered) else 0.0
+    longest = max((len(f"{k + 1}: {labels[i]}") for k, i in enumerate(numbered)), default=0)
+    key_width = 0.4 + 0.07 * max(longest, 12) if len(numbered) else 0.0  # inches for the monospace key
     fig, axes = plt.subplots(1, n, figsize=(4.4 * n + key_width, 4.2), dpi=120, squeeze=False)
     err = np.where(np.isfinite(y_err), y_err, 0.0)
     for ax, (column, x) in zip(axes[0], xs.items()):
