@@ -19,7 +19,7 @@ N_ADEXP_PARAMS = 13
 PARALLEL_MIN_NS = 20e6
 """Estimated serial work [ns] above which the ``parallel=True`` kernel variants are used. Below it a
 thread-pool launch costs more than it saves (measured: ~10 ms per launch on a loaded 2-core host)."""
-NS_LIF_UPDATE, NS_ADEXP_SUBSTEP, NS_DPI_SAMPLE = 5.0, 150.0, 20.0
+NS_LIF_UPDATE, NS_ADEXP_SUBSTEP, NS_DPI_SAMPLE = 2.0, 80.0, 20.0
 """Rough serial cost of one elementary update of each kernel [ns] (bench_circuits.py)."""
 REL_MAX = 0.25
 """Largest relative growth of I_mem per sub-step; faster growth shortens the sub-step."""
