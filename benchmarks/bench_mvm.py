@@ -6,13 +6,17 @@
     compensation, drift at t = 1 h, no IR drop);
 (3) exact IR drop, 256 x 256, r_wire 1 ohm, r_term 1 mohm, G uniform in [1, 25] uS, batch 64, setup included.
 
-Thread pools: BLAS (OpenBLAS) threads and numba threads can spin against each other on 2 cores. Everything
-is timed with the default BLAS threads and with BLAS limited to 1 thread (threadpoolctl), each by wall clock
-and by process CPU time; medians of interleaved runs are printed side by side. Multi-threaded OpenBLAS
-spin-waits and collapses when the 2 cores are shared with other jobs, so the pipeline is run with BLAS on
-1 thread (the MVM path then uses no other thread) and ``mvm_overhead`` is the ratio of process-CPU-time
-medians in that setting, which measures the work and not the scheduler. ``irdrop_ms_per_vector`` is the
-wall-clock median (the solver runs 2 numba threads). Run: ``python benchmarks/bench_mvm.py``.
+Thread pools: BLAS (OpenBLAS) worker threads spin-wait while the pipeline's serial numba kernels run, and
+on 2 shared cores that slowed the pipeline several-fold. The tile therefore limits BLAS to 1 thread inside
+``mvm`` by default (``aimc_sim.crossbar.set_mvm_blas_threads``). This script times both tile policies
+(1 BLAS thread, BLAS untouched) against a bare x @ W with the default BLAS threads and with 1 thread
+(threadpoolctl), by wall clock and by process CPU time, as medians of interleaved runs.
+``mvm_overhead`` is the default tile policy against the 1-thread bare x @ W (both on one core), from
+process-CPU-time medians: on a machine shared with other jobs the scheduler pre-empts any job longer than
+its time slice (a few ms at load 8 on 2 cores), which made wall-clock medians of the ~3 ms pipeline swing
+between 3 and 12 ms while its CPU time stayed at 3.2-3.5 ms. Wall-clock ratios are printed as well. ``irdrop_ms_per_vector`` is the
+wall-clock median of the line-relaxation solver (2 numba threads), the faster of the two BLAS settings.
+Run: ``python benchmarks/bench_mvm.py``.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from collections.abc import Callable
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from aimc_sim.crossbar import AnalogTile, load_tile_config
+from aimc_sim.crossbar import AnalogTile, load_tile_config, set_mvm_blas_threads
 from aimc_sim.crossbar.irdrop import IrDropSolver
 
 
@@ -62,27 +66,39 @@ def main() -> None:
     blas = [f"{p['internal_api']}:{p['num_threads']}" for p in threadpool_info()]
     print(f"thread pools: {', '.join(blas)}")
     res: dict[str, dict[str, float]] = {}
-    for label, limit in (("blas default", None), ("blas 1 thread", 1)):
-        with threadpool_limits(limit, user_api="blas"):
-            r = {}
-            r["bare"], r["pipe"] = paired(lambda: x @ W, lambda: tile.mvm(x, t=3600.0), time.perf_counter)
-            r["bare_cpu"], r["pipe_cpu"] = paired(lambda: x @ W, lambda: tile.mvm(x, t=3600.0), time.process_time)
-            r["ir"] = median_s(lambda: irdrop("iterative"), 5) / 64
-            res[label] = r
+    for label, policy in (("tile BLAS 1 thread (default)", 1), ("tile BLAS untouched", None)):
+        set_mvm_blas_threads(policy)
+        for blas_label, limit in (("x@W BLAS default", None), ("x@W BLAS 1 thread", 1)):
+            with threadpool_limits(limit, user_api="blas"):
+                r = {}
+                r["bare"], r["pipe"] = paired(lambda: x @ W, lambda: tile.mvm(x, t=3600.0), time.perf_counter)
+                r["bare_cpu"], r["pipe_cpu"] = paired(lambda: x @ W, lambda: tile.mvm(x, t=3600.0), time.process_time)
+            res[f"{label} | {blas_label}"] = r
             print(
-                f"[{label}] wall: bare x@W {r['bare'] * 1e3:.3f} ms, AnalogTile.mvm {r['pipe'] * 1e3:.3f} ms, "
-                f"ratio {r['pipe'] / r['bare']:.2f} | process CPU: bare {r['bare_cpu'] * 1e3:.3f} ms, "
-                f"mvm {r['pipe_cpu'] * 1e3:.3f} ms, ratio {r['pipe_cpu'] / r['bare_cpu']:.2f} | "
-                f"IR drop (line relaxation, wall) {r['ir'] * 1e3:.2f} ms/vector"
+                f"[{label} | {blas_label}] wall: bare {r['bare'] * 1e3:.3f} ms, AnalogTile.mvm "
+                f"{r['pipe'] * 1e3:.3f} ms, ratio {r['pipe'] / r['bare']:.2f} | process CPU: bare "
+                f"{r['bare_cpu'] * 1e3:.3f} ms, mvm {r['pipe_cpu'] * 1e3:.3f} ms, ratio "
+                f"{r['pipe_cpu'] / r['bare_cpu']:.2f}"
             )
+    set_mvm_blas_threads(1)
+    ir = {}
+    for blas_label, limit in (("BLAS default", None), ("BLAS 1 thread", 1)):
+        with threadpool_limits(limit, user_api="blas"):
+            ir[blas_label] = median_s(lambda: irdrop("iterative"), 5) / 64
+        print(
+            f"IR drop, line relaxation (2 numba threads, setup included, wall) [{blas_label}]: "
+            f"{ir[blas_label] * 1e3:.2f} ms/vector"
+        )
     t_direct = median_s(lambda: irdrop("direct"), 1) / 64
     print(f"IR drop, sparse LU (SuperLU, setup included, wall): {t_direct * 1e3:.2f} ms/vector")
-    one = res["blas 1 thread"]
+    one = res["tile BLAS 1 thread (default) | x@W BLAS 1 thread"]
+    two = res["tile BLAS 1 thread (default) | x@W BLAS default"]
     print(
-        "chosen: BLAS limited to 1 thread, process CPU time (the MVM path is single-threaded there, so CPU time "
-        "is its work, independent of other jobs on the shared cores)"
+        "chosen: the tile's default policy (BLAS on 1 thread in the MVM path) against a 1-thread bare x@W, "
+        f"process-CPU medians (wall-clock ratio {one['pipe'] / one['bare']:.2f}; wall-clock ratio against the "
+        f"default-thread bare x@W {two['pipe'] / two['bare']:.2f})"
     )
-    print(f"irdrop_ms_per_vector={min(r['ir'] for r in res.values()) * 1e3:.3f}")
+    print(f"irdrop_ms_per_vector={min(ir.values()) * 1e3:.3f}")
     print(f"mvm_overhead={one['pipe_cpu'] / one['bare_cpu']:.3f}")
 
 

@@ -44,3 +44,27 @@ def test_matrix_bad_input(rng):
         m.mvm(np.ones((2, 9)))
     with pytest.raises(ConfigError, match="x: must be finite"):
         m.mvm(np.array([[np.inf] * 10]))
+
+
+def test_mvm_blas_thread_policy_restored(rng):
+    """The MVM path limits BLAS threads (default 1) and restores the previous setting afterwards."""
+    from threadpoolctl import threadpool_info
+
+    from aimc_sim.crossbar import set_mvm_blas_threads
+    from aimc_sim.crossbar.threads import mvm_blas_threads
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    before = blas_threads()
+    m = AnalogMatrix(load_tile_config("ideal", rows=8, cols=8), rng.standard_normal((10, 3)), rng)
+    m.mvm(rng.standard_normal((2, 10)))
+    assert blas_threads() == before
+    assert mvm_blas_threads() == 1
+    with pytest.raises(ConfigError, match="mvm_blas_threads: must be an integer >= 1 or None, got 0"):
+        set_mvm_blas_threads(0)
+    set_mvm_blas_threads(None)
+    try:
+        np.testing.assert_allclose(m.mvm(np.ones((1, 10))), np.ones((1, 10)) @ m.weights_at(), atol=1e-5)
+    finally:
+        set_mvm_blas_threads(1)

@@ -17,6 +17,7 @@ from aimc_sim.crossbar.config import (
     load_tile_config,
 )
 from aimc_sim.crossbar.matrix import AnalogMatrix
+from aimc_sim.crossbar.threads import set_mvm_blas_threads
 from aimc_sim.crossbar.tile import AnalogTile
 
 __all__ = [
@@ -31,4 +32,5 @@ __all__ = [
     "NoiseConfig",
     "TileConfig",
     "load_tile_config",
+    "set_mvm_blas_threads",
 ]

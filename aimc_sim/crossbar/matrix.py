@@ -12,6 +12,7 @@ import numpy as np
 from aimc_sim.config import require_finite
 from aimc_sim.cost.ledger import Ledger
 from aimc_sim.crossbar.config import TileConfig
+from aimc_sim.crossbar.threads import blas_limit
 from aimc_sim.crossbar.tile import AnalogTile, check_time
 from aimc_sim.errors import ConfigError
 
@@ -83,10 +84,11 @@ class AnalogMatrix:
         if a.dtype not in (np.float32, np.float64):
             a = a.astype(np.float32)
         y = np.zeros((a.shape[0], self.n_out), dtype=np.result_type(a.dtype, np.float32))
-        for (r, c), tile in self.tiles.items():
-            r0, r1 = self.row_blocks[r]
-            c0, c1 = self.col_blocks[c]
-            y[:, c0:c1] += tile.mvm(np.ascontiguousarray(a[:, r0:r1]), t)
+        with blas_limit():
+            for (r, c), tile in self.tiles.items():
+                r0, r1 = self.row_blocks[r]
+                c0, c1 = self.col_blocks[c]
+                y[:, c0:c1] += tile.mvm(np.ascontiguousarray(a[:, r0:r1]), t)
         if self.ledger is not None and len(self.row_blocks) > 1:
             self.ledger.add("digital_add", a.shape[0] * self.n_out * (len(self.row_blocks) - 1), self.name or None)
         return y[0] if vec else y

@@ -35,6 +35,7 @@ from aimc_sim.crossbar.devices import read_noise_abs_std, resolve_device
 from aimc_sim.crossbar.irdrop import IrDropSolver, approx_ir_drop_factor
 from aimc_sim.crossbar.mapping import build_layout, scale_weights
 from aimc_sim.crossbar.quantise import n_steps
+from aimc_sim.crossbar.threads import blas_limit
 from aimc_sim.errors import ConfigError, SimulationError
 
 __all__ = ["AnalogTile", "check_time"]
@@ -399,7 +400,8 @@ class AnalogTile:
         """y ~ x @ W for x of shape (batch, n_in) (or (n_in,)), read at ``t`` seconds after programming."""
         t = check_time(t)
         xa, vec = self._check_x(x)
-        y = self._forward(xa, t, self.drift_alpha(t))
+        with blas_limit():
+            y = self._forward(xa, t, self.drift_alpha(t))
         if self.ledger is not None:
             self.ledger.add("mvm", xa.shape[0], self.name or None)
         return y[0] if vec else y
