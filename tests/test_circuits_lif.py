@@ -311,3 +311,14 @@ def test_lif_event_driven_closed_forms():
     assert np.isinf(t[1]) and t[2] == 0.0 and np.isinf(t[3])
     v_hit = lif_advance(0.0, t[0], 20e-3, 2.0)
     assert v_hit == pytest.approx(1.0, rel=1e-13)
+
+
+def test_high_rates_are_collected_in_bounded_rounds(monkeypatch):
+    """A population spiking every step is collected completely with bounded buffer memory."""
+    from aimc_sim.circuits import spikes
+
+    monkeypatch.setattr(spikes, "MAX_BUFFER_ENTRIES", 4096)
+    pop = LIFPopulation(LIFConfig(dt=1e-3, mismatch=EXACT), 100)
+    train = pop.drive(0.5, i_bias=1e3)
+    np.testing.assert_array_equal(train.counts(100), np.full(100, 500))
+    np.testing.assert_allclose(train.of(7), np.arange(1, 501) * 1e-3, rtol=1e-12)

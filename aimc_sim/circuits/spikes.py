@@ -7,6 +7,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+MAX_BUFFER_ENTRIES = 2**22
+"""Spike-buffer entries per round of :func:`collect_spikes` (64 MB of times and unit indices)."""
+
 
 class SpikeTrain(NamedTuple):
     """Spikes of a population: ``index[k]`` fired at ``time[k]`` [s], sorted by time then index."""
@@ -47,8 +50,8 @@ def collect_spikes(
     ``sel[j]`` to ``buf_t[j, :buf_n[j]]``, stopping an item early when its buffer is full. With
     ``unit_buffers`` the items are blocks of units: ``run_chunk(sel, buf_t, buf_u, buf_n)`` also
     writes the unit index of each spike to ``buf_u``. ``finished(sel)`` says which of ``sel``
-    reached the end. Stragglers are rerun with a buffer twice as large, so memory stays ~n*cap
-    while no spike is ever dropped.
+    reached the end. Stragglers are rerun (resuming exactly where they stopped) with buffers up to
+    twice as large, as long as a round stays within MAX_BUFFER_ENTRIES; no spike is ever dropped.
     """
     sel = np.arange(n, dtype=np.int64) if np.ndim(n) == 0 else np.asarray(n, dtype=np.int64)
     idx_parts, t_parts = [], []
@@ -64,7 +67,7 @@ def collect_spikes(
         idx_parts.append(buf_u[keep] if unit_buffers else np.repeat(sel, buf_n))
         t_parts.append(buf_t[keep])
         sel = sel[~finished(sel)]
-        cap *= 2
+        cap = max(cap, min(2 * cap, MAX_BUFFER_ENTRIES // max(sel.size, 1)))
     if len(idx_parts) == 1:
         return sorted_train(idx_parts[0], t_parts[0])
     return sorted_train(np.concatenate(idx_parts), np.concatenate(t_parts))
