@@ -14,8 +14,9 @@ on 2 shared cores that slowed the pipeline several-fold. The tile therefore limi
 ``mvm_overhead`` is the default tile policy against the 1-thread bare x @ W (both on one core), from
 process-CPU-time medians: on a machine shared with other jobs the scheduler pre-empts any job longer than
 its time slice (a few ms at load 8 on 2 cores), which made wall-clock medians of the ~3 ms pipeline swing
-between 3 and 12 ms while its CPU time stayed at 3.2-3.5 ms. Wall-clock ratios are printed as well. ``irdrop_ms_per_vector`` is the
-wall-clock median of the line-relaxation solver (2 numba threads), the faster of the two BLAS settings.
+between 3 and 12 ms while its CPU time stayed at 3.2-3.5 ms. Wall-clock ratios are printed as well.
+``irdrop_ms_per_vector`` is the wall-clock median of the line-relaxation solver (2 numba threads), the
+faster of the two BLAS settings.
 Run: ``python benchmarks/bench_mvm.py``.
 """
 
