@@ -225,3 +225,22 @@ def test_dry_run_lists_points_and_writes_nothing(tmp_path, capsys):
     out = capsys.readouterr().out
     assert out.startswith("32 points (2 seeds each), evaluator sweep_helpers:noisy_matmul") and "... 12 more" in out
     assert not (tmp_path / "sub").exists()
+
+
+def test_real_s4d_evaluator_gives_the_same_numbers_inline_and_on_two_workers(tmp_path):
+    """The shipped S4D model on PCM/RRAM tiles (workloads.api:evaluate): executor-independent numbers."""
+    data = {
+        "base": {
+            "model": "s4d_digits_float",
+            "hardware": {"tile": {"preset": "pcm-default", "rows": 128, "cols": 256}, "recurrence": "digital"},
+            "dataset": {"name": "digits_pixel", "n_test": 20},
+        },
+        "axes": [{"kind": "grid", "params": {"hardware.tile.preset": ["pcm-default", "rram-default"]}}],
+        "seeds": 2,
+    }
+    a = run_sweep(load_spec(data), output=tmp_path / "a.h5", workers=0, progress=False)
+    b = run_sweep(load_spec(data), output=tmp_path / "b.h5", workers=2, progress=False)
+    ta, tb = load_results(a.output), load_results(b.output)
+    assert len(ta) == 4 and (ta.columns["energy_j"] > 0).all()
+    assert len(set(ta.columns["energy_comp.array"])) == 4  # V²·G·t of the programmed devices: real draws
+    same_numbers(ta, tb)

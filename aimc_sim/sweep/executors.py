@@ -120,7 +120,8 @@ class _Closing:
 
 
 class InlineExecutor(_Closing):
-    """Runs points one after another in this process (``workers=0``), with BLAS pinned to one thread."""
+    """Runs points one after another in this process (``workers=0``), with BLAS and numba pinned to
+    ``threads`` threads while they run (restored afterwards)."""
 
     def __init__(self, threads: int = 1):
         self.threads = threads
@@ -128,9 +129,18 @@ class InlineExecutor(_Closing):
     def run(self, evaluator: str, tasks: Sequence[Task], paths: Sequence[str]) -> Iterator[Outcome]:
         from threadpoolctl import threadpool_limits
 
-        with threadpool_limits(self.threads):
-            for task in tasks:
-                yield _checked(lambda t=task: evaluate_point(evaluator, t, paths), task)
+        before = None  # numba's thread count before the first point, restored at the end
+        try:
+            with threadpool_limits(self.threads):
+                for task in tasks:
+                    numba = sys.modules.get("numba")  # usually imported with the evaluator's module
+                    if numba is not None:
+                        before = numba.get_num_threads() if before is None else before
+                        numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
+                    yield _checked(lambda t=task: evaluate_point(evaluator, t, paths), task)
+        finally:
+            if before is not None:
+                sys.modules["numba"].set_num_threads(before)
 
     def close(self) -> None:
         """Nothing to release."""

@@ -125,12 +125,12 @@ def _column_array(values: Sequence[Any]) -> np.ndarray:
     present = [v for v in values if v is not None]
     if not present:
         return np.full(len(values), math.nan)
-    if present and all(isinstance(v, (bool, np.bool_)) for v in present):
-        return np.array([bool(v) if v is not None else False for v in values], dtype=np.bool_)
+    if len(present) == len(values) and all(isinstance(v, (bool, np.bool_)) for v in present):
+        return np.array(values, dtype=np.bool_)
     if present and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in present):
         if len(present) == len(values):
             return np.array(values, dtype=np.int64)
-    if present and all(isinstance(v, (int, float, np.number)) and not isinstance(v, str) for v in present):
+    if all(isinstance(v, (int, float, np.number, np.bool_)) for v in present):
         return np.array([math.nan if v is None else float(v) for v in values], dtype=np.float64)
     return np.array(["" if v is None else (v if isinstance(v, str) else json.dumps(v)) for v in values], dtype=object)
 
