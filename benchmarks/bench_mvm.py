@@ -29,7 +29,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from aimc_sim.crossbar import AnalogTile, load_tile_config, set_mvm_blas_threads
-from aimc_sim.crossbar.irdrop import IrDropSolver
+from aimc_sim.crossbar.irdrop import IrDropSolver, sur_ir_drop
 
 
 def median_s(fn: Callable[[], object], reps: int, clock: Callable[[], float] = time.perf_counter) -> float:
@@ -92,6 +92,8 @@ def main() -> None:
         )
     t_direct = median_s(lambda: irdrop("direct"), 1) / 64
     print(f"IR drop, sparse LU (SuperLU, setup included, wall): {t_direct * 1e3:.2f} ms/vector")
+    t_sur = median_s(lambda: sur_ir_drop(G, V[:8], 1.0, 1e-3), 1) / 8
+    print(f"IR drop, CrossSim-style SUR loop (numpy, v_tol 1e-3, 8 vectors, wall): {t_sur * 1e3:.2f} ms/vector")
     one = res["tile BLAS 1 thread (default) | x@W BLAS 1 thread"]
     two = res["tile BLAS 1 thread (default) | x@W BLAS default"]
     print(

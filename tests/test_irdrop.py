@@ -170,3 +170,20 @@ def test_iterative_falls_back_to_direct_when_not_converged():
     with pytest.warns(RuntimeWarning, match="did not converge in 2 sweeps"):
         I = s.solve(V)
     np.testing.assert_allclose(I, IrDropSolver(G, 1.0, 1e-3, method="direct").solve(V), rtol=1e-12)
+
+
+@pytest.mark.parametrize("r", [0.35, 2.5])
+def test_xb2_sur_matches_nodal_solve(r):
+    """XB-2: CrossSim's SUR loop agrees with the nodal solve within its tolerance (random 64x64, IR-1 values)."""
+    from aimc_sim.crossbar.irdrop import sur_ir_drop
+
+    rng = np.random.default_rng(7)
+    G = rng.uniform(0, 25e-6, (64, 64))
+    V = rng.uniform(0, 0.2, (3, 64))
+    exact = solve_ir_drop(G, V, r, r)
+    for v_tol in (1e-3, 1e-8):
+        err = np.abs(sur_ir_drop(G, V, r, r, v_tol=v_tol) - exact).max() / np.abs(exact).max()
+        assert err < v_tol
+    assert np.abs(V @ G - exact).max() / np.abs(exact).max() > 1e-2  # the drop is real
+    with pytest.raises(ConfigError, match="v_tol"):
+        sur_ir_drop(G, V, r, r, v_tol=0.0)

@@ -22,9 +22,16 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from aimc_sim.config import require_finite
-from aimc_sim.errors import ConfigError
+from aimc_sim.errors import ConfigError, SimulationError
 
-__all__ = ["nodal_matrix", "IrDropSolver", "solve_ir_drop", "approx_ir_drop_factor", "approx_ir_drop_a"]
+__all__ = [
+    "nodal_matrix",
+    "IrDropSolver",
+    "solve_ir_drop",
+    "sur_ir_drop",
+    "approx_ir_drop_factor",
+    "approx_ir_drop_a",
+]
 
 
 def _check_inputs(G: np.ndarray, r_wire: float, r_term: float) -> np.ndarray:
@@ -240,3 +247,49 @@ def approx_ir_drop_a(abs_m: np.ndarray, abs_x: np.ndarray, g_ratio: float) -> np
 def approx_ir_drop_factor(a: np.ndarray) -> np.ndarray:
     """The cubic c(a) = a (0.05 a^2 - 0.2 a + 0.5) of aihwkit ``applyIrDrop`` (crossbar.md §6.4 step 2)."""
     return a * (0.05 * a * a - 0.2 * a + 0.5)
+
+
+def sur_ir_drop(
+    G: np.ndarray,
+    V: np.ndarray,
+    r_wire: float,
+    r_term: float,
+    v_tol: float = 1e-3,
+    gamma: float = 1.0,
+    max_iter: int = 100,
+) -> np.ndarray:
+    """CrossSim's successive-under-relaxation IR-drop solve (crossbar.md §6.3), same topology as
+    :func:`solve_ir_drop`; a baseline and cross-check (test XB-2), in plain numpy.
+
+    Start with every cell seeing its full input, dV_ij = V_i. Each iteration: cell currents I = g dV; column
+    voltages from the cumulative currents of the cells farther from the sense node (r_term on the last
+    segment); row drops from the cumulative currents of the cells farther from the driver (r_term on the
+    first segment); residual E = V - drop - V^B - dV; stop when max |E| < v_tol * max |V|; else
+    dV += gamma * E. If ``max_iter`` iterations do not converge, gamma <- 0.98 gamma and restart; below
+    gamma = 0.01 it fails. Returns the column currents (batch x cols, A).
+    """
+    G = _check_inputs(G, r_wire, r_term)
+    V = _check_voltages(V, G.shape[0])
+    if not (np.isfinite(v_tol) and v_tol > 0):
+        raise ConfigError("v_tol", f"must be a finite number > 0, got {v_tol!r}")
+    R, C = G.shape
+    rb = np.full(R, r_wire)
+    rb[-1] = r_term  # segment below row i carries the currents of rows <= i; the last one is the terminal
+    rw = np.full(C, r_wire)
+    rw[0] = r_term  # segment into column j carries the currents of columns >= j; the first is the driver
+    vin = V[:, :, None]
+    thresh = v_tol * max(float(np.abs(V).max()), 1e-300)
+    while gamma >= 0.01:
+        dv = np.broadcast_to(vin, (V.shape[0], R, C)).copy()
+        for _ in range(max_iter):
+            i_cell = G * dv
+            s = np.cumsum(i_cell, axis=1) * rb[None, :, None]  # r_k * (currents of rows <= k)
+            vb = np.cumsum(s[:, ::-1, :], axis=1)[:, ::-1, :]  # V^B_ij = sum_{k >= i} r_k S_kj
+            t = np.cumsum(i_cell[:, :, ::-1], axis=2)[:, :, ::-1] * rw[None, None, :]
+            drop = np.cumsum(t, axis=2)  # D^W_ij = sum_{k <= j} r_k T_ik
+            err = vin - drop - vb - dv
+            if np.abs(err).max() < thresh:
+                return (G * dv).sum(axis=1)
+            dv += gamma * err
+        gamma *= 0.98
+    raise SimulationError("SUR IR-drop solve did not converge for gamma >= 0.01 (crossbar.md §6.3)")
