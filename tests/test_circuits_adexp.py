@@ -170,9 +170,9 @@ def test_bad_inputs():
     with pytest.raises(ConfigError, match="i_in"):
         pop.run(np.array([[1e-9, np.nan]]), dt=1e-3)
     with pytest.raises(ConfigError, match="i_in"):
-        pop.advance(1e-3, np.inf)
+        pop.step(1e-3, np.inf)
     with pytest.raises(ConfigError, match="dt"):
-        pop.advance(float("nan"), 1e-9)
+        pop.step(float("nan"), 1e-9)
     with pytest.raises(ConfigError, match="i_in"):
         pop.run(np.zeros((3, 5)), dt=1e-3)
     with pytest.raises(ConfigError, match="h"):  # mismatch pushes some tau below 2h

@@ -6,7 +6,7 @@ Populations (frozen ``Config`` dataclass + per-instance lognormal mismatch drawn
 - :class:`DPISynapse` (``DPISynapseConfig``): current-mode DPI, tau = C*U_T/(kappa*I_tau),
   pulse-driven jumps. ``step(dt, spikes) -> I_syn``; ``run(SpikeTrain, duration, dt) -> (n_steps, n)``.
 - :class:`AdExpNeuron` (``AdExpConfig``): Chicca-2014 DPI neuron with positive feedback, threshold,
-  reset, refractory period and adaptation DPI. ``advance(dt, i_in)`` and ``run(i_in, dt)`` return a
+  reset, refractory period and adaptation DPI. ``step(dt, i_in)`` and ``run(i_in, dt)`` return a
   :class:`SpikeTrain` (index/time arrays).
 
 - :class:`LIFPopulation` (``LIFConfig``) and :class:`AdLIFPopulation` (``AdLIFConfig``; sparch adLIF,

@@ -269,7 +269,7 @@ class AdExpNeuron:
     """A population of n DPI/AdExp neurons with frozen mismatch, driven by input currents.
 
     ``run(i_in, dt)`` holds each row of i_in (n_samples x n, or a single row) for dt and returns the
-    spikes; ``advance(dt, i_in)`` is the lazy event-driven update. Output spikes are counted as
+    spikes; ``step(dt, i_in)`` advances by any interval dt (input held). Output spikes are counted as
     ``neuron_spike`` in the optional ledger.
     """
 
@@ -295,7 +295,7 @@ class AdExpNeuron:
         self.state = AdExpState.rest(self.n, self.config.I0)
         self.t = 0.0
 
-    def advance(self, dt: float, i_in: float | np.ndarray) -> SpikeTrain:
+    def step(self, dt: float, i_in: float | np.ndarray) -> SpikeTrain:
         """Advance every neuron by dt with constant input i_in [A]; returns spikes with absolute times."""
         train = adexp_advance(self.state, dt, i_in, self.params, t0=self.t)
         self.t += dt
