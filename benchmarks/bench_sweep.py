@@ -49,6 +49,7 @@ def main() -> None:
         "seeds": 1,
     }
     rates: dict[int, list[float]] = {1: [], 2: []}
+    busy: dict[int, list[float]] = {1: [], 2: []}  # fraction of worker wall time spent in the evaluator
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(REPEATS):
             for workers in (1, 2):
@@ -59,6 +60,7 @@ def main() -> None:
                 assert summary.n_run == N_POINTS
                 rates[workers].append(N_POINTS / elapsed)
                 per_point = float(load_results(out).columns["wall_s"].mean())
+                busy[workers].append(N_POINTS * per_point / (workers * elapsed))
                 print(
                     f"repeat {rep}: {workers} worker(s): {N_POINTS} points in {elapsed:.2f} s = "
                     f"{N_POINTS / elapsed:.2f} points/s (evaluator {per_point * 1e3:.0f} ms/point)",
@@ -66,6 +68,11 @@ def main() -> None:
                 )
     r1, r2 = statistics.median(rates[1]), statistics.median(rates[2])
     print(f"median points/s: 1 worker {r1:.2f}, 2 workers {r2:.2f}, speed-up {r2 / r1:.2f}x")
+    print(
+        f"median evaluator busy fraction: 1 worker {statistics.median(busy[1]):.2f}, "
+        f"2 workers {statistics.median(busy[2]):.2f} (1.0 = no pool overhead; the evaluator time itself "
+        "grows when other processes compete for the cores)"
+    )
     print(f"sweep_scaling={r2 / (2 * r1):.3f}")
 
 
