@@ -7,7 +7,7 @@ import pytest
 from scipy.linalg import solve_banded
 
 from aimc_sim.crossbar import _kernels
-from aimc_sim.crossbar.quantise import adc_accumulate_ref, dac_encode_ref, uniform_quantise
+from aimc_sim.crossbar.quantise import adc_accumulate_ref, dac_encode_ref, sar_weights, uniform_quantise
 
 
 @pytest.mark.parametrize(
@@ -30,8 +30,11 @@ def test_dac_encode_matches_reference(rng, abs_max, quantise, lo):
     assert _kernels.dac_encode(x, abs_max, given.copy(), lo, 2 / 254, quantise, xn, xn2) == 2
 
 
-@pytest.mark.parametrize("quantise,noisy,has_var", [(True, True, True), (True, False, False), (False, True, False)])
-def test_adc_accumulate_matches_reference(quantise, noisy, has_var):
+@pytest.mark.parametrize(
+    "quantise,noisy,has_var,sar",
+    [(True, True, True, False), (True, False, False, False), (False, True, False, False), (True, True, True, True)],
+)
+def test_adc_accumulate_matches_reference(quantise, noisy, has_var, sar):
     r = np.random.default_rng(3)
     sig = r.standard_normal((6, 11)) * 3
     var = r.uniform(0, 0.5, (6, 11)) if has_var else None
@@ -42,6 +45,7 @@ def test_adc_accumulate_matches_reference(quantise, noisy, has_var):
     rs, cs = r.uniform(0.5, 2, 6), r.uniform(0.5, 2, 11)
     out = np.empty((6, 11))
     sat = np.zeros(6, dtype=bool)
+    sar_w = sar_weights(5, 0.2, 11, r) if sar else np.empty((11, 0))
     _kernels.adc_accumulate(
         sig,
         var if has_var else sig,
@@ -60,9 +64,10 @@ def test_adc_accumulate_matches_reference(quantise, noisy, has_var):
         out,
         sat,
         np.random.default_rng(11),
+        sar_w,
     )
     ref, rsat = adc_accumulate_ref(
-        sig, var, extra, gain, off, bound, 30.0, quantise, noisy, 0.7, rs, cs, np.random.default_rng(11)
+        sig, var, extra, gain, off, bound, 30.0, quantise, noisy, 0.7, rs, cs, np.random.default_rng(11), sar_w
     )
     np.testing.assert_array_equal(out, ref)
     np.testing.assert_array_equal(sat, rsat)
@@ -85,8 +90,9 @@ def test_adc_accumulate_matches_reference(quantise, noisy, has_var):
         out2,
         sat,
         np.random.default_rng(0),
+        sar_w,
     )
-    ref2, _ = adc_accumulate_ref(sig, None, extra, gain, off, bound, 30.0, quantise, False, 1.0, rs, cs, None)
+    ref2, _ = adc_accumulate_ref(sig, None, extra, gain, off, bound, 30.0, quantise, False, 1.0, rs, cs, None, sar_w)
     np.testing.assert_allclose(out2, out + ref2, rtol=1e-15)
 
 
@@ -145,3 +151,32 @@ def test_line_gs_sweep_matches_reference(rng):
     Br = _thomas_ref(db, gw, rb).transpose(1, 0, 2)
     np.testing.assert_allclose(W, Wr, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(B, Br, rtol=1e-10, atol=1e-18)
+
+
+def test_sar_with_ideal_weights_is_the_uniform_quantiser():
+    """With sigma_u = 0 the SAR search returns the rounded code (ties aside): same outputs as the ideal ADC."""
+    r = np.random.default_rng(5)
+    sig = r.uniform(-5, 5, (40, 7))
+    args = (
+        np.zeros((40, 7)),
+        False,
+        np.zeros(40),
+        np.ones(7),
+        np.zeros(7),
+        np.full(7, 4.0),
+        254.0,
+        True,
+        False,
+        1.0,
+        np.ones(40),
+        np.ones(7),
+        False,
+    )
+    a, b = np.empty((40, 7)), np.empty((40, 7))
+    sat = np.zeros(40, dtype=bool)
+    _kernels.adc_accumulate(sig, *args, a, sat, r, np.empty((7, 0)))
+    _kernels.adc_accumulate(sig, *args, b, sat, r, sar_weights(8, 0.0, 7, r))
+    np.testing.assert_array_equal(a, b)
+    c = np.empty((40, 7))
+    _kernels.adc_accumulate(sig, *args, c, sat, r, sar_weights(8, 0.3, 7, r))
+    assert 0 < np.abs(c - a).max() < 0.5  # mismatch moves codes, by a few LSB (LSB = 8/254)

@@ -264,3 +264,20 @@ def test_access_resistance_1t1r(rng):
     W = np.eye(4)
     y = AnalogTile(cfg, W, rng).mvm(np.eye(4))
     np.testing.assert_allclose(np.diag(y), 1 / (1 + 25e-6 * R_acc), rtol=1e-6)
+
+
+def test_sar_capacitor_mismatch_adds_nonlinearity(rng):
+    """SAR unit-capacitor mismatch (crossbar.md §3.3): codes move beyond LSB/2; 0 mismatch is ideal."""
+    W = rng.uniform(-1, 1, (32, 16))
+    W[0] = 1.0
+    x = rng.uniform(-1, 1, (300, 32))
+    ref = x @ W
+    lsb = 2 * 8.0 / n_steps(6)
+    errs = {}
+    for cm in (0.0, 0.3):
+        cfg = _ideal(adc={"bits": 6, "bound": 8.0, "cap_mismatch": cm}, management={"noise": "none"})
+        y = AnalogTile(cfg, W, np.random.default_rng(3)).mvm(x)
+        inside = np.abs(ref) < 7.5
+        errs[cm] = np.abs(y - ref)[inside]
+    assert errs[0.0].max() <= lsb / 2 * (1 + 1e-5)
+    assert errs[0.3].max() > lsb / 2 * 1.2

@@ -69,15 +69,20 @@ def adc_accumulate(
     out,
     sat,
     rng,
+    sar_w,
 ):
     """Output noise, ADC and digital scaling of one conversion channel.
 
     v = (sig + sqrt(var + extra_var[b]) * z) * gain_j + offset_j, with z ~ N(0, 1) drawn from ``rng`` in
     row-major order (one per output, only if ``noisy``). If ``quantise``: sat[b] |= |v| >= bound_j, and
-    v = step_j * clip(rint(v * (1 / step_j)), -n_steps / 2, n_steps / 2), step_j = 2 bound_j / n_steps.
+    v = step_j * clip(k, -n_steps / 2, n_steps / 2) with step_j = 2 bound_j / n_steps and k = rint(v / step_j)
+    for an ideal ADC, or, when ``sar_w`` (m x bits) has columns, the code of a successive-approximation
+    search with the mismatched bit weights sar_w[j] (in LSB): from the MSB down, keep bit k if
+    u >= (accepted weights) + sar_w[j, k], u = v / step_j + n_steps / 2 + 1/2; k = code - n_steps / 2.
     out[b, j] (+)= v * (coef * col_scale[j]) * row_scale[b].
     """
     B, m = sig.shape
+    nbits = sar_w.shape[1]
     step = np.empty(m)
     inv = np.empty(m)
     cf = np.empty(m)
@@ -103,7 +108,18 @@ def adc_accumulate(
             v = v * gain[j] + offset[j]
             if quantise:
                 s = s | (abs(v) >= bound[j])
-                k = np.rint(v * inv[j])
+                if nbits:
+                    u = v * inv[j] + lim + 0.5
+                    acc = 0.0
+                    code = 0.0
+                    for bit in range(nbits - 1, -1, -1):
+                        trial = acc + sar_w[j, bit]
+                        if u >= trial:
+                            acc = trial
+                            code += 2.0**bit
+                    k = code - lim
+                else:
+                    k = np.rint(v * inv[j])
                 k = min(max(k, -lim), lim)
                 v = k * step[j]
             r = v * cf[j] * rs

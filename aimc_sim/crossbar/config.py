@@ -55,7 +55,9 @@ class DacConfig(Config):
 class AdcConfig(Config):
     """Column ADC (crossbar.md §3.1, §3.3). ``range``: fixed ``bound``; ``max`` (largest possible output);
     ``calibrated`` (the ``percentile`` of |output| on calibration data, one range per tile) or
-    ``per_column`` (the same, one range per column). Mismatch is frozen per ADC at tile creation."""
+    ``per_column`` (the same, one range per column). Mismatch is frozen per ADC at tile creation: gain
+    (1 + gain_std xi), offset N(0, offset_std) in normalised units, and SAR unit-capacitor mismatch
+    ``cap_mismatch`` (sigma_u: bit k weighs 2**k (1 + sigma_u xi_k / sqrt(2**k)), crossbar.md §3.3)."""
 
     bits: int | None = field(default=8, metadata=check(_bits))
     range: Literal["fixed", "max", "calibrated", "per_column"] = "fixed"
@@ -63,6 +65,7 @@ class AdcConfig(Config):
     percentile: float = field(default=99.9, metadata=check(in_range(0.0, 100.0, lo_open=True)))
     gain_std: float = field(default=0.0, metadata=check(nonnegative))
     offset_std: float = field(default=0.0, metadata=check(nonnegative))
+    cap_mismatch: float = field(default=0.0, metadata=check(nonnegative))
     stochastic_rounding: bool = False
     columns_per_adc: int = field(default=1, metadata=check(int_in(1, 4096)))
 

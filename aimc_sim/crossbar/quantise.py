@@ -10,7 +10,7 @@ import numpy as np
 
 from aimc_sim.errors import ConfigError
 
-__all__ = ["n_steps", "uniform_quantise", "dac_encode_ref", "adc_accumulate_ref"]
+__all__ = ["n_steps", "uniform_quantise", "sar_weights", "dac_encode_ref", "adc_accumulate_ref"]
 
 
 def n_steps(bits: int) -> int:
@@ -58,8 +58,14 @@ def dac_encode_ref(x, abs_max, row_scale, lo, step, quantise):
     return v.astype(np.float32), (v * v).astype(np.float32), s
 
 
+def sar_weights(bits: int, sigma_u: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Mismatched SAR bit weights in LSB, one row per ADC: 2**k (1 + sigma_u xi_k / sqrt(2**k)) (crossbar.md §3.3)."""
+    k = 2.0 ** np.arange(bits)
+    return k * (1.0 + sigma_u * rng.standard_normal((n, bits)) / np.sqrt(k))
+
+
 def adc_accumulate_ref(
-    sig, var, extra_var, gain, offset, bound, n_st, quantise, noisy, coef, row_scale, col_scale, rng
+    sig, var, extra_var, gain, offset, bound, n_st, quantise, noisy, coef, row_scale, col_scale, rng, sar_w=None
 ):
     """Numpy reference of ``_kernels.adc_accumulate`` (non-accumulating form); returns (out, sat)."""
     v = sig.astype(np.float64)
@@ -71,5 +77,17 @@ def adc_accumulate_ref(
     if quantise:
         sat = (np.abs(v) >= bound).any(axis=1)
         step = 2.0 * bound / n_st
-        v = np.clip(np.rint(v * (1.0 / step)), -0.5 * n_st, 0.5 * n_st) * step
+        if sar_w is not None and sar_w.shape[1]:
+            u = v * (1.0 / step) + 0.5 * n_st + 0.5
+            acc = np.zeros_like(u)
+            code = np.zeros_like(u)
+            for bit in range(sar_w.shape[1] - 1, -1, -1):
+                trial = acc + sar_w[:, bit][None, :]
+                keep = u >= trial
+                acc = np.where(keep, trial, acc)
+                code = code + keep * 2.0**bit
+            k = code - 0.5 * n_st
+        else:
+            k = np.rint(v * (1.0 / step))
+        v = np.clip(k, -0.5 * n_st, 0.5 * n_st) * step
     return v * (coef * col_scale)[None, :] * row_scale[:, None], sat

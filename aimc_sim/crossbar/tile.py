@@ -34,7 +34,7 @@ from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.devices import read_noise_abs_std, resolve_device
 from aimc_sim.crossbar.irdrop import IrDropSolver, approx_ir_drop_factor
 from aimc_sim.crossbar.mapping import build_layout, scale_weights
-from aimc_sim.crossbar.quantise import n_steps
+from aimc_sim.crossbar.quantise import n_steps, sar_weights
 from aimc_sim.crossbar.threads import blas_limit
 from aimc_sim.errors import ConfigError, SimulationError
 
@@ -103,6 +103,10 @@ class AnalogTile:
         widths = [1 if ch.broadcast else ch.plus.size for ch in self.layout.channels]
         self._gain = [1.0 + adc.gain_std * prog_rng.standard_normal(w) if adc.gain_std else np.ones(w) for w in widths]
         self._offset = [adc.offset_std * prog_rng.standard_normal(w) if adc.offset_std else np.zeros(w) for w in widths]
+        self._sar = [
+            sar_weights(adc.bits, adc.cap_mismatch, w, prog_rng) if adc.cap_mismatch and adc.bits else np.empty((w, 0))
+            for w in widths
+        ]
         self._bounds: list[np.ndarray] | None = None
         if adc.range == "fixed":
             self._bounds = [np.full(w, adc.bound) for w in widths]
@@ -257,6 +261,7 @@ class AnalogTile:
                         ref,
                         sat,
                         self._rng,
+                        self._sar[c],
                     )
                     if first:
                         out[:] = 0.0
@@ -280,6 +285,7 @@ class AnalogTile:
                         out,
                         sat,
                         self._rng,
+                        self._sar[c],
                     )
                 first = False
         if self.layout.offset_coef:
