@@ -22,6 +22,7 @@ FITTERS: dict[str, tuple[str, str]] = {
     "drift": ("calibration.drift", "fit_drift"),
     "switching": ("calibration.switching", "fit_switching"),
     "fefet": ("calibration.fefet_vt", "fit_fefet"),
+    "pulse": ("calibration.pulse", "fit_pulse"),
 }
 
 

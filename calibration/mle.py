@@ -126,14 +126,18 @@ def _u_objective(nll: NLL, params: Sequence[Param]) -> Callable[[np.ndarray], fl
     return f
 
 
-def _minimise(f: Callable[[np.ndarray], float], u0: np.ndarray, bounds: list) -> optimize.OptimizeResult:
-    """Nelder-Mead to get near the optimum robustly, then a bounded quasi-Newton polish."""
+def _minimise(
+    f: Callable[[np.ndarray], float], u0: np.ndarray, bounds: list, robust: bool = True
+) -> optimize.OptimizeResult:
+    """Nelder-Mead to get near the optimum robustly (``robust``), then a bounded quasi-Newton polish."""
     clipped = np.array(
         [
             np.clip(x, lo if lo is not None else -np.inf, hi if hi is not None else np.inf)
             for x, (lo, hi) in zip(u0, bounds)
         ]
     )
+    if not robust:
+        return optimize.minimize(f, clipped, method="L-BFGS-B", bounds=bounds, options={"maxiter": 2000, "ftol": 1e-14})
     nm = optimize.minimize(
         f,
         clipped,
@@ -164,6 +168,11 @@ def hessian(f: Callable[[np.ndarray], float], u: np.ndarray, rel_step: float = 1
 
 
 def _covariance(hess: np.ndarray, params: Sequence[Param]) -> np.ndarray:
+    if not np.isfinite(hess).all():
+        bad = params[int(np.argwhere(~np.isfinite(hess))[0][0])].name
+        raise FitError(
+            bad, "the likelihood is not finite around the optimum (parameter at a bound?); fix it or add data"
+        )
     w, v = np.linalg.eigh(0.5 * (hess + hess.T))
     if w.min() <= 1e-7 * abs(w.max()):
         worst = params[int(np.argmax(np.abs(v[:, int(np.argmin(w))])))].name
@@ -181,10 +190,12 @@ def fit_mle(
     level: float = 0.95,
     ci: str = "wald",
     gof: Callable[[np.ndarray], dict[str, float]] | None = None,
+    robust: bool = True,
 ) -> FitResult:
     """Minimise ``nll`` over ``params``; return estimates with ``level`` CIs (``"wald"`` or ``"profile"``).
 
-    ``gof(theta)`` may return goodness-of-fit statistics to store with the result.
+    ``gof(theta)`` may return goodness-of-fit statistics to store with the result. ``robust=False``
+    skips the Nelder-Mead stage (for expensive likelihoods with good start values).
     """
     params = tuple(params)
     if ci not in ("wald", "profile"):
@@ -198,7 +209,7 @@ def fit_mle(
     u0 = np.array([p.to_u(p.init) for p in params])
     if f(u0) >= 1e300:
         raise FitError("init", "the likelihood is not finite at the start values")
-    res = _minimise(f, u0, bounds)
+    res = _minimise(f, u0, bounds, robust)
     u_hat = res.x
     cov_u = _covariance(hessian(f, u_hat), params)
     z = stats.norm.ppf(0.5 + level / 2)

@@ -42,7 +42,10 @@ def fitted_preset(base: str, fits: Sequence[KindFit], name: str | None = None) -
             if key in seen:
                 raise FitError(key, f"set by both the {seen[key]} and the {fit.kind} fit")
             seen[key] = fit.kind
-            config[key] = value
+            if isinstance(value, dict) and isinstance(config.get(key), dict):
+                config[key] = {**config[key], **value}  # nested config (e.g. a pulsed device's update law)
+            else:
+                config[key] = value
     sources = "; ".join(f"{f.kind} data {Path(f.source).name}" for f in fits)
     data["name"] = name or f"{data['name']}-calibrated"
     data["description"] = (

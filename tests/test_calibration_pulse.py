@@ -1,0 +1,68 @@
+"""Pulsed-update fit (issue 8) against device_models.pulsed laws (aihwkit soft bounds, spec §3.1), EKF likelihood."""
+
+import numpy as np
+import pytest
+
+from calibration.errors import FitError
+from calibration.measurements import Measurement
+from calibration.pulse import fit_pulse
+from device_models.registry import load_preset
+
+NO_DTOD = {"dw_min": 0.02, "dw_min_dtod": 0.0, "w_min_dtod": 0.0, "w_max_dtod": 0.0, "up_down_dtod": 0.0}
+TRUTH = {"dw_min": 0.02, "up_down": 0.0, "dw_min_std": 0.5, "write_noise_std": 1.0}
+
+
+def truth_model():
+    """HfO2 ReRAM soft-bounds preset (Gong 2018) with 100 states, no device-to-device spread."""
+    return load_preset("reram-sb", write_noise_std=1.0, update={**NO_DTOD, "dw_min_std": 0.5})
+
+
+def simulate_sequences(model, rng, n_seq=2, n_pulses=60):
+    """Each device: initial read, n_pulses potentiating then n_pulses depressing pulses, read after each."""
+    st = model.program(np.full(n_seq, model.g_min), rng)
+    g, pol = [model.conductance(st, 0.0, rng)], [np.zeros(n_seq)]
+    for k in range(2 * n_pulses):
+        p = 1 if k < n_pulses else -1
+        st = model.pulse(st, p, 1.0, 1e-6, rng)
+        g.append(model.conductance(st, 0.0, rng))
+        pol.append(np.full(n_seq, p))
+    g, pol = np.array(g).T, np.array(pol).T
+    n = 2 * n_pulses + 1
+    data = {
+        "sequence": np.repeat(np.arange(n_seq), n).astype(float),
+        "pulse": np.tile(np.arange(n), n_seq).astype(float),
+        "polarity": pol.ravel(),
+        "g": g.ravel(),
+    }
+    return Measurement("pulse", data, "sim", np.arange(1, g.size + 1), {})
+
+
+def test_recovers_soft_bounds_law_and_writes_nested_update(tmp_path, rng):
+    from calibration.api import calibrate
+
+    model = truth_model()
+    m = simulate_sequences(model, rng)
+    fit = fit_pulse(m, model)
+    for name, true in TRUTH.items():
+        lo, hi = fit.result.ci(name)
+        se = (hi - lo) / (2 * 1.96) if name != "dw_min_std" else (np.log(hi) - np.log(lo)) / (2 * 1.96)
+        err = fit.result[name] - true if name != "dw_min_std" else np.log(fit.result[name] / true)
+        assert abs(err) < 3 * se, (name, lo, hi)
+    assert fit.result.gof["ks_p"] > 0.01
+    cal = calibrate("reram-sb", [m])
+    fitted = load_preset(str(cal.write(tmp_path / "sb.yaml")))
+    assert fitted.config.update.dw_min == pytest.approx(fit.updates["update"]["dw_min"], rel=1e-6)
+    assert fitted.config.update.law == "softbounds" and fitted.config.update.w_min == -0.75  # merged, not replaced
+
+
+def test_one_polarity_only_is_rejected(rng):
+    m = simulate_sequences(truth_model(), rng, n_pulses=10)
+    up = np.where(m["polarity"] < 0, 1.0, m["polarity"])
+    with pytest.raises(FitError, match=r"column 'polarity'.*both potentiating"):
+        fit_pulse(Measurement("pulse", {**m.data, "polarity": up}, "p.csv", m.rows, {}), truth_model())
+
+
+def test_wrong_model_family(rng):
+    m = simulate_sequences(truth_model(), rng, n_pulses=5)
+    with pytest.raises(FitError, match=r"'pulsed' model family"):
+        fit_pulse(m, load_preset("pcm"))
