@@ -95,23 +95,31 @@ def _random_setup(rng, n=6, k=25):
     return params, i_in
 
 
-@pytest.mark.parametrize("kernel", [_kernels.adexp_run, _kernels.adexp_run_serial])
-def test_k1_adexp_kernel_equals_reference(rng, kernel):
-    """K-1: adexp_run (numba, parallel and serial, resumed with a 1-spike buffer) == python reference."""
+@pytest.mark.parametrize(
+    "kernel, n_dec", [(_kernels.adexp_run, 0), (_kernels.adexp_run_serial, 0), (_kernels.adexp_run_serial, 2)]
+)
+def test_k1_adexp_kernel_equals_reference(rng, kernel, n_dec):
+    """K-1: adexp_run (numba, parallel and serial, resumed with a 1-spike buffer) == python reference,
+    with and without decaying input components."""
     params, i_in = _random_setup(rng)
     n_samples, n = i_in.shape
+    i_dec = rng.uniform(-20e-9, 60e-9, (n_dec, n))
+    tau_dec = rng.uniform(2e-3, 20e-3, (n_dec, n))
     a = AdExpState.rest(n)
     b = AdExpState.rest(n)
     pos_s, pos_t = np.zeros(n, dtype=np.int64), np.zeros(n)
 
     def run_chunk(sel, buf_t, buf_n):
         kernel(
-            a.i_mem, a.i_ahp, a.t_refr, pos_s, pos_t, sel, i_in, n_samples, 1e-3, params.h, params.table, 0.5,
+            a.i_mem, a.i_ahp, a.t_refr, pos_s, pos_t, sel, i_in, i_dec, tau_dec, n_samples, 1e-3, params.h,
+            params.table, 0.5,
             buf_t, buf_n,
         )  # fmt: skip
 
     train = collect_spikes(n, run_chunk, lambda sel: pos_s[sel] >= n_samples, cap=1)
-    idx, times = _reference.adexp_run_ref(b.i_mem, b.i_ahp, b.t_refr, i_in, 1e-3, params.h, params.table, 0.5)
+    idx, times = _reference.adexp_run_ref(
+        b.i_mem, b.i_ahp, b.t_refr, i_in, 1e-3, params.h, params.table, 0.5, i_dec, tau_dec
+    )
     order = np.lexsort((idx, times))
     assert train.time.size > 10
     np.testing.assert_array_equal(train.index, idx[order])
@@ -213,3 +221,20 @@ def test_state_above_threshold_spikes_at_once_and_bad_state_is_refused():
     state.i_ahp[1] = np.nan
     with pytest.raises(ConfigError, match="state.i_ahp"):
         adexp_advance(state, 1e-4, 0.0, params)
+
+
+def test_decaying_input_matches_the_linear_closed_form():
+    """Linear regime (no feedback, threshold or adaptation): with I_in = I_b + A*exp(-t/tau_s),
+    I_mem(t) = I_ss + (I(0) - I_ss - B)*exp(-t/tau) + B*exp(-t/tau_s), B = G*A/(1 - tau/tau_s)."""
+    cfg = AdExpConfig(feedback=False, threshold=False, adaptation=False, mismatch=EXACT)
+    params = adexp_params(cfg, 1)
+    state = AdExpState.rest(1)
+    state.i_mem[:] = 50e-9
+    i_b, amp, tau_s, t_end = 20e-9, 15e-9, 5e-3, 30e-3
+    adexp_advance(state, t_end, i_b, params, i_decay=np.array([amp]), tau_decay=np.array([tau_s]))
+    g, tau = cfg.I_gain / cfg.I_tau, cfg.tau_mem
+    i_ss, b = g * (i_b - cfg.I_tau), g * amp / (1 - tau / tau_s)
+    expected = i_ss + (50e-9 - i_ss - b) * math.exp(-t_end / tau) + b * math.exp(-t_end / tau_s)
+    assert state.i_mem[0] == pytest.approx(expected, rel=2e-3)  # I/(I + I_gain) > 0.9996 here
+    with pytest.raises(ConfigError, match="tau_decay"):
+        adexp_advance(state, 1e-3, 0.0, params, i_decay=np.array([1e-9]), tau_decay=np.array([0.0]))

@@ -64,10 +64,11 @@ def dpi_run_serial(i_syn, tau, jump, t_pulse, ptr, ev_time, dt, n_steps, out):  
 
 @njit(cache=True, fastmath=False)
 def _adexp_unit(
-    j, i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, n_samples, dt, h, p, t0, buf_t, buf_n
+    j, i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, i_dec, tau_dec, n_samples, dt, h, p, t0, buf_t, buf_n
 ):  # pragma: no cover - numba
     cap = buf_t.shape[1]
     one_row = i_in.shape[0] == 1
+    n_dec = i_dec.shape[0]
     i = sel[j]
     tau = p[i, TAU]
     itau = p[i, ITAU]
@@ -89,7 +90,7 @@ def _adexp_unit(
     t = pos_t[i]
     nsp = 0
     while s < n_samples and nsp < cap:
-        iin = i_in[0, i] if one_row else i_in[s, i]
+        base = i_in[0, i] if one_row else i_in[s, i]
         while nsp < cap:
             rem = dt - t
             if rem <= 0.0:
@@ -101,9 +102,16 @@ def _adexp_unit(
                 t = dt if d == rem else t + d
                 continue
             d = h if h < rem else rem
+            # input now (and its upper bound for the rest of the interval: decaying parts only shrink)
+            iin = base
+            iin_max = base
+            for c in range(n_dec):
+                x = i_dec[c, i] * math.exp(-(s * dt + t) / tau_dec[c, i])
+                iin = iin + x
+                iin_max = iin_max + (x if x > 0.0 else 0.0)
             if im <= isleep:
                 fb_max = iagain / (1.0 + math.exp(-(isleep - iath) / ianorm)) * (isleep + igain) / itau
-                if igain * (iin - itau) / itau + fb_max <= isleep:
+                if igain * (iin_max - itau) / itau + fb_max <= isleep:
                     d = rem
             # exponential midpoint: coefficients frozen at a predicted half-step state
             g = 1.0 + ia / itau
@@ -123,6 +131,10 @@ def _adexp_unit(
             if imh < ifloor:
                 imh = ifloor
             iah = ia * math.exp(-(0.5 * d) / tauahp)
+            if n_dec > 0:  # decaying input at the mid-step
+                iin = base
+                for c in range(n_dec):
+                    iin = iin + i_dec[c, i] * math.exp(-(s * dt + t + 0.5 * d) / tau_dec[c, i])
             g = 1.0 + iah / itau
             iinf = igain * (iin - iah - itau) / itau
             fb = iagain / (1.0 + math.exp(-(imh - iath) / ianorm)) * (imh + igain) / itau
@@ -158,10 +170,14 @@ def _adexp_unit(
 
 
 @njit(cache=True, fastmath=False, parallel=True)
-def adexp_run(i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, n_samples, dt, h, p, t0, buf_t, buf_n):  # pragma: no cover
+def adexp_run(
+    i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, i_dec, tau_dec, n_samples, dt, h, p, t0, buf_t, buf_n
+):  # pragma: no cover
     """Advance the DPI/AdExp neurons ``sel`` through input samples ``pos_s[i]..n_samples-1``.
 
-    Sample s holds input current ``i_in[s, i]`` (or ``i_in[0, i]`` when i_in has one row) for dt.
+    Sample s holds input current ``i_in[s, i]`` (or ``i_in[0, i]`` when i_in has one row) for dt,
+    plus decaying components ``i_dec[c, i]*exp(-t/tau_dec[c, i])`` (t from the start of sample 0;
+    shape (0, n) for none), e.g. DPI synaptic currents between two input events.
     Within a sample the membrane is integrated with exponential-midpoint sub-steps of at most h
     (second order; exact for the linear part with frozen coefficients); a sub-step is cut at the threshold
     crossing, so spike times are not quantised to h. Refractory holds and the adaptation DPI use
@@ -170,16 +186,20 @@ def adexp_run(i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, n_samples, dt, h, p
     where to resume (the caller loops until every ``pos_s[i] == n_samples``).
     """
     for j in prange(sel.size):
-        _adexp_unit(j, i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, n_samples, dt, h, p, t0, buf_t, buf_n)
+        _adexp_unit(
+            j, i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, i_dec, tau_dec, n_samples, dt, h, p, t0, buf_t, buf_n
+        )
 
 
 @njit(cache=True, fastmath=False)
 def adexp_run_serial(
-    i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, n_samples, dt, h, p, t0, buf_t, buf_n
+    i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, i_dec, tau_dec, n_samples, dt, h, p, t0, buf_t, buf_n
 ):  # pragma: no cover
     """``adexp_run`` on one thread (small problems, e.g. one neuron advanced by a SimPy event)."""
     for j in range(sel.size):
-        _adexp_unit(j, i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, n_samples, dt, h, p, t0, buf_t, buf_n)
+        _adexp_unit(
+            j, i_mem, i_ahp, t_refr, pos_s, pos_t, sel, i_in, i_dec, tau_dec, n_samples, dt, h, p, t0, buf_t, buf_n
+        )
 
 
 # --- discrete-time LIF / AdLIF (spec circuits.md §8, snn.md §2-3) ---------------------------------

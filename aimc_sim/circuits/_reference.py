@@ -54,29 +54,34 @@ def _coefficients(im, ia, iin, q):
     return (iinf + fb) / g, im * g / (q[TAU] * (im + q[IGAIN]))
 
 
-def _adexp_substep(im, ia, iin, d, rem, h, q):
-    """One exponential-midpoint sub-step of length <= d: returns (d used, I_mem after d, I_eq, k)."""
+def _adexp_substep(im, ia, iin, at_mid, d, rem, h, q):
+    """One exponential-midpoint sub-step of length <= d: returns (d used, I_mem after d, I_eq, k).
+
+    ``at_mid(d)`` gives the input at the mid-step when it varies (None: constant ``iin``).
+    """
     ieq, k = _coefficients(im, ia, iin, q)
     grow = k * (ieq - im) / im
     if grow * d > REL_MAX:
         d = min(max(REL_MAX / grow, h * H_MIN_FRACTION), rem)
     imh = max(ieq + (im - ieq) * math.exp(-k * (0.5 * d)), q[IFLOOR])
-    ieq, k = _coefficients(imh, ia * math.exp(-(0.5 * d) / q[TAUAHP]), iin, q)
+    iah = ia * math.exp(-(0.5 * d) / q[TAUAHP])
+    ieq, k = _coefficients(imh, iah, iin if at_mid is None else at_mid(d), q)
     return d, ieq + (im - ieq) * math.exp(-k * d), ieq, k
 
 
-def adexp_run_ref(i_mem, i_ahp, t_refr, i_in, dt, h, p, t0):
+def adexp_run_ref(i_mem, i_ahp, t_refr, i_in, dt, h, p, t0, i_dec=None, tau_dec=None):
     """Reference of ``adexp_run`` for all neurons from sample 0 (no buffer limit).
 
     Returns (index, time) lists of the spikes; updates the state arrays in place.
     """
     idx, times = [], []
     n_samples = i_in.shape[0]
+    n_dec = 0 if i_dec is None else i_dec.shape[0]
     for i in range(i_mem.size):
         q = [float(v) for v in p[i]]
         im, ia, tr = float(i_mem[i]), float(i_ahp[i]), float(t_refr[i])
         for s in range(n_samples):
-            iin = float(i_in[s, i])
+            base = float(i_in[s, i])
             t = 0.0
             while t < dt:
                 rem = dt - t
@@ -87,12 +92,23 @@ def adexp_run_ref(i_mem, i_ahp, t_refr, i_in, dt, h, p, t0):
                     t = dt if d == rem else t + d
                     continue
                 d = min(h, rem)
+                parts = [float(i_dec[c, i]) * math.exp(-(s * dt + t) / tau_dec[c, i]) for c in range(n_dec)]
+                iin, iin_max = base, base
+                for x in parts:
+                    iin, iin_max = iin + x, iin_max + max(x, 0.0)
                 if im <= q[ISLEEP]:
                     top = q[ISLEEP]
                     fb_max = q[IAGAIN] / (1.0 + math.exp(-(top - q[IATH]) / q[IANORM])) * (top + q[IGAIN]) / q[ITAU]
-                    if q[IGAIN] * (iin - q[ITAU]) / q[ITAU] + fb_max <= top:
+                    if q[IGAIN] * (iin_max - q[ITAU]) / q[ITAU] + fb_max <= top:
                         d = rem
-                d, inew, ieq, k = _adexp_substep(im, ia, iin, d, rem, h, q)
+
+                def at_mid(d, base=base, s=s, t=t, i=i):
+                    x = base
+                    for c in range(n_dec):
+                        x = x + float(i_dec[c, i]) * math.exp(-(s * dt + t + 0.5 * d) / tau_dec[c, i])
+                    return x
+
+                d, inew, ieq, k = _adexp_substep(im, ia, iin, at_mid if n_dec else None, d, rem, h, q)
                 if inew > q[ISPK]:
                     crossing = im < q[ISPK] < ieq
                     dc = min(max(math.log((im - ieq) / (q[ISPK] - ieq)) / k, 0.0), d) if crossing else 0.0

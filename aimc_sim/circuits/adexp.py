@@ -219,14 +219,19 @@ def adexp_advance(
     i_in: float | np.ndarray,
     params: AdExpParams,
     *,
+    i_decay: np.ndarray | None = None,
+    tau_decay: np.ndarray | None = None,
     t0: float = 0.0,
     neurons: np.ndarray | None = None,
 ) -> SpikeTrain:
     """Advance the neurons (all, or the indices ``neurons``) by an arbitrary interval dt [s], in place.
 
-    ``i_in`` [A] is the input current, constant over dt (scalar or one value per neuron). Returns
-    the spikes emitted, with absolute times t0 + offset. The cost is bounded by dt/h sub-steps per
-    active neuron; quiescent neurons (I_mem <= 10*I0, no suprathreshold drive) take one step.
+    Input current [A]: ``i_in`` (scalar or one value per neuron) held over dt, plus optional
+    decaying parts ``i_decay*exp(-t/tau_decay)`` (shape (n,) or (n_components, n), e.g. the DPI
+    synaptic currents at the last event; they decay exactly, advance them with :func:`dpi_decay`).
+    Returns the spikes emitted, with absolute times t0 + offset. The cost is bounded by dt/h
+    sub-steps (each at least h/256) per active neuron; quiescent neurons (I_mem <= 10*I0, no
+    suprathreshold drive) take one step.
     """
     if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt >= 0):
         raise ConfigError("dt", f"must be a finite number >= 0, got {dt!r}")
@@ -236,10 +241,27 @@ def adexp_advance(
         if a.shape != (n,) or a.dtype != np.float64:
             raise ConfigError(f"state.{name}", f"must be a float64 array of shape ({n},), got {a.dtype} {a.shape}")
     drive = np.broadcast_to(require_finite("i_in", i_in).astype(np.float64), (n,)).reshape(1, n)
-    return _advance(state, float(dt), np.ascontiguousarray(drive), 1, params, float(t0), neurons)
+    i_dec, tau_dec = _decaying_input(i_decay, tau_decay, n)
+    return _advance(state, float(dt), np.ascontiguousarray(drive), 1, params, float(t0), neurons, i_dec, tau_dec)
 
 
-def _advance(state, dt, drive, n_samples, params, t0, neurons) -> SpikeTrain:
+def _decaying_input(i_decay, tau_decay, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Validated (n_components, n) arrays of decaying input amplitudes and time constants."""
+    if i_decay is None and tau_decay is None:
+        return np.zeros((0, n)), np.ones((0, n))
+    if i_decay is None or tau_decay is None:
+        raise ConfigError("tau_decay" if tau_decay is None else "i_decay", "i_decay and tau_decay go together")
+    amp = require_finite("i_decay", i_decay).astype(np.float64)
+    amp = amp.reshape(1, -1) if amp.ndim <= 1 else amp
+    if amp.shape[1] != n:
+        raise ConfigError("i_decay", f"must have shape ({n},) or (n_components, {n}), got {np.shape(i_decay)}")
+    tau = np.broadcast_to(require_finite("tau_decay", tau_decay).astype(np.float64), amp.shape)
+    if (tau <= 0).any():
+        raise ConfigError("tau_decay", f"must be > 0, got {tau[tau <= 0][0]!r}")
+    return np.ascontiguousarray(amp), np.ascontiguousarray(tau)
+
+
+def _advance(state, dt, drive, n_samples, params, t0, neurons, i_dec, tau_dec) -> SpikeTrain:
     """Run the resumable AdExp kernel over n_samples input rows (drive) and gather the spikes."""
     n = params.n
     pos_s = np.zeros(n, dtype=np.int64)
@@ -258,7 +280,7 @@ def _advance(state, dt, drive, n_samples, params, t0, neurons) -> SpikeTrain:
 
     def run_chunk(sel, buf_t, buf_n):
         kernel(
-            state.i_mem, state.i_ahp, state.t_refr, pos_s, pos_t, sel, drive, n_samples, dt, params.h,
+            state.i_mem, state.i_ahp, state.t_refr, pos_s, pos_t, sel, drive, i_dec, tau_dec, n_samples, dt, params.h,
             params.table, t0, buf_t, buf_n,
         )  # fmt: skip
 
@@ -295,9 +317,15 @@ class AdExpNeuron:
         self.state = AdExpState.rest(self.n, self.config.I0)
         self.t = 0.0
 
-    def step(self, dt: float, i_in: float | np.ndarray) -> SpikeTrain:
-        """Advance every neuron by dt with constant input i_in [A]; returns spikes with absolute times."""
-        train = adexp_advance(self.state, dt, i_in, self.params, t0=self.t)
+    def step(
+        self,
+        dt: float,
+        i_in: float | np.ndarray,
+        i_decay: np.ndarray | None = None,
+        tau_decay: np.ndarray | None = None,
+    ) -> SpikeTrain:
+        """Advance every neuron by dt with input i_in [A] (+ decaying parts, see :func:`adexp_advance`)."""
+        train = adexp_advance(self.state, dt, i_in, self.params, i_decay=i_decay, tau_decay=tau_decay, t0=self.t)
         self.t += dt
         self._count(train)
         return train
@@ -315,7 +343,10 @@ class AdExpNeuron:
             n_samples = a.shape[0]
         if a.shape[1] != self.n:
             raise ConfigError("i_in", f"must have {self.n} columns (one per neuron), got shape {a.shape}")
-        train = _advance(self.state, float(dt), np.ascontiguousarray(a), int(n_samples), self.params, self.t, None)
+        i_dec, tau_dec = _decaying_input(None, None, self.n)
+        train = _advance(
+            self.state, float(dt), np.ascontiguousarray(a), int(n_samples), self.params, self.t, None, i_dec, tau_dec
+        )
         self.t += n_samples * dt
         self._count(train)
         return train
