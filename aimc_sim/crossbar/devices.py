@@ -44,13 +44,29 @@ class IdealDevice(DeviceModel):
         return np.zeros_like(state.g0)
 
 
+_CACHE: dict[str, DeviceModel] = {}
+
+
 def resolve_device(name: str, options: dict[str, Any] | None = None) -> DeviceModel:
-    """The device model of a preset name or path, with config ``options`` (``ideal``: :class:`IdealDevice`)."""
+    """The device model of a preset name or path, with config ``options`` (``ideal``: :class:`IdealDevice`).
+
+    Models hold only their frozen config, so one instance per (name, options) is cached and shared: building
+    many tiles then parses each preset file once.
+    """
+    import json
+
+    key = json.dumps([name, options or {}], sort_keys=True, default=repr)
+    model = _CACHE.get(key)
+    if model is None:
+        model = _CACHE[key] = _load_device(name, options)
+    return model
+
+
+def _load_device(name: str, options: dict[str, Any] | None) -> DeviceModel:
     import device_models
     from aimc_sim.errors import ConfigError
 
-    names = {p.name for p in device_models.list_presets()}
-    if name == "ideal" and name not in names:
+    if name == "ideal" and name not in {p.name for p in device_models.list_presets()}:
         if options:
             return IdealDevice(**options)
         return IdealDevice()
