@@ -8,7 +8,6 @@ Populations (frozen ``Config`` dataclass + per-instance lognormal mismatch drawn
 - :class:`AdExpNeuron` (``AdExpConfig``): Chicca-2014 DPI neuron with positive feedback, threshold,
   reset, refractory period and adaptation DPI. ``step(dt, i_in)`` and ``run(i_in, dt)`` return a
   :class:`SpikeTrain` (index/time arrays).
-
 - :class:`LIFPopulation` (``LIFConfig``) and :class:`AdLIFPopulation` (``AdLIFConfig``; sparch adLIF,
   symplectic SE-adLIF, SiLIF via ``AdLIFConfig.silif`` / ``AdLIFPopulation.from_silif``): discrete
   time over a (batch, n) state. Workload API: ``reset_state(batch)``, then per time step
@@ -21,9 +20,13 @@ Event-driven building blocks for SimPy chip models (advance lazily by any dt bet
 - :func:`dpi_decay(i, dt, tau) <dpi_decay>` exact exponential decay; :func:`dpi_jump` per-spike increment;
 - :func:`lif_advance` (exact LIF membrane under constant input) and :func:`lif_time_to_threshold`
   (when to schedule the next spike event);
-- :func:`adexp_advance(state, dt, i_in, params, t0=..., neurons=...) <adexp_advance>` advances an
-  :class:`AdExpState` in place (bounded exponential-Euler sub-steps while active, one step while
-  quiescent) and returns the spikes; build ``params`` with :func:`adexp_params(config, n, rng)`.
+- :func:`adexp_advance(state, dt, i_in, params, i_decay=..., tau_decay=..., t0=..., neurons=...)
+  <adexp_advance>` advances an :class:`AdExpState` in place (bounded exponential-midpoint sub-steps
+  while active, one step while quiescent; input held, plus optional exponentially decaying parts
+  such as DPI currents) and returns the spikes; build ``params`` with :func:`adexp_params(config, n, rng)`.
+
+Mismatch defaults to sigma_ln = 0.10 for every population (spec §7); pass
+``MismatchConfig(sigma=0.0)`` in the config for ideal neurons (``rng`` may then be None).
 
 Conversions (``physics``): :func:`tau_from_bias`, :func:`bias_from_tau`, :func:`pulse_width`,
 :func:`pulse_current`; every config has ``from_time_constants(...)`` and ``time_constants()``.
