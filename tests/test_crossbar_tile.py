@@ -281,3 +281,22 @@ def test_sar_capacitor_mismatch_adds_nonlinearity(rng):
         errs[cm] = np.abs(y - ref)[inside]
     assert errs[0.0].max() <= lsb / 2 * (1 + 1e-5)
     assert errs[0.3].max() > lsb / 2 * 1.2
+
+
+def test_empty_ranges_rejected(rng):
+    """Empty ranges: a quantiser bound <= 0, bits <= 0, or calibration data with no non-zero output."""
+    from aimc_sim.crossbar.quantise import uniform_quantise
+
+    with pytest.raises(ConfigError, match=r"bound: must be finite and > 0"):
+        uniform_quantise(np.ones(3), 0.0, 8)
+    with pytest.raises(ConfigError, match=r"bound: must be finite and > 0"):
+        uniform_quantise(np.ones(3), np.array([]), 8)
+    with pytest.raises(ConfigError, match=r"bits: must be an integer in 1..16, got 0"):
+        uniform_quantise(np.ones(3), 1.0, 0)
+    tile = AnalogTile(_ideal(adc={"bits": 8, "range": "calibrated"}), rng.standard_normal((8, 4)), rng)
+    with pytest.raises(ConfigError, match="empty ADC range"):
+        tile.calibrate_adc(np.zeros((10, 8)))
+    with pytest.raises(ConfigError, match="empty ADC range"):
+        tile.calibrate_adc(np.zeros((0, 8)))
+    with pytest.raises(ConfigError, match="calibrate_adc needs"):
+        AnalogTile(_ideal(), np.ones((2, 2)), rng).calibrate_adc(np.ones((1, 2)))

@@ -420,6 +420,8 @@ class AnalogTile:
         adc = self.config.adc
         if adc.range not in ("calibrated", "per_column"):
             raise ConfigError("tile.adc.range", f"is {adc.range!r}; calibrate_adc needs 'calibrated' or 'per_column'")
+        if xa.shape[0] == 0:
+            raise ConfigError("x", "calibration inputs give an empty ADC range (no input vectors)")
         rd = self._read(t)
         slices, _ = self._dac(xa, *self._row_scale(xa.shape[0]), rd.gsum)
         bounds = []
@@ -429,7 +431,9 @@ class AnalogTile:
                 b = np.percentile(vals, adc.percentile, axis=0)
             else:
                 b = np.full(vals.shape[1], np.percentile(vals, adc.percentile))
-            bounds.append(np.where(b > 0, b, 1.0))
+            if not np.any(b > 0):
+                raise ConfigError("x", "calibration inputs give an empty ADC range (no non-zero analog output)")
+            bounds.append(np.where(b > 0, b, b.max()))  # an all-zero column takes the widest range
         self._bounds = bounds
         self._r0, self._alpha = None, None
         return bounds[0]
