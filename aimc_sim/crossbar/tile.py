@@ -431,8 +431,15 @@ class AnalogTile:
                 b = np.percentile(vals, adc.percentile, axis=0)
             else:
                 b = np.full(vals.shape[1], np.percentile(vals, adc.percentile))
-            if not np.any(b > 0):
-                raise ConfigError("x", "calibration inputs give an empty ADC range (no non-zero analog output)")
+            if not np.any(b > 0):  # e.g. an all-zero (pruned) weight block: keep the configured fixed range
+                import warnings
+
+                warnings.warn(
+                    f"tile {self.name!r}: calibration outputs are all zero; ADC range set to adc.bound = {adc.bound}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                b = np.full(vals.shape[1], adc.bound)
             bounds.append(np.where(b > 0, b, b.max()))  # an all-zero column takes the widest range
         self._bounds = bounds
         self._r0, self._alpha = None, None
