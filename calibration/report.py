@@ -29,12 +29,13 @@ def residual_plot(fit: KindFit, out: str | Path) -> Path:
     xu, xf = r["x_unit"]
     yu, yf = r["y_unit"]
     z = np.asarray(r["z"], dtype=float)
+    x_axis = f"{r['x_label']} ({xu})" if xu else r["x_label"]
     fig, ax = plt.subplots(2, 2, figsize=(10, 7.5))
     a = ax[0, 0]
     a.plot(np.asarray(r["data_x"]) / xf, np.asarray(r["data_y"]) / yf, ".", ms=3, alpha=0.5, label="data", color="C0")
     for cx, cy, label, color in r["curves"]:
         a.plot(np.asarray(cx) / xf, np.asarray(cy) / yf, "-", lw=1.8, label=label, color=color)
-    a.set_xlabel(f"{r['x_label']} ({xu})")
+    a.set_xlabel(x_axis)
     a.set_ylabel(f"{r['data_label']} ({yu})" if yu else r["data_label"])
     a.set_title(f"{fit.kind} data and fit")
     a.legend(fontsize=8)
@@ -43,7 +44,7 @@ def residual_plot(fit: KindFit, out: str | Path) -> Path:
     a.axhline(0, color="k", lw=0.8)
     for s in (-2, 2):
         a.axhline(s, color="r", lw=0.8, ls="--")
-    a.set_xlabel(f"{r['x_label']} ({xu})")
+    a.set_xlabel(x_axis)
     a.set_ylabel("standardised residual")
     a.set_title("residuals vs covariate (dashed: ±2)")
     a = ax[1, 0]

@@ -53,6 +53,17 @@ def test_cli_unknown_preset(tmp_path, capsys):
     assert "unknown preset 'no-such-device'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "base, example",
+    [("pcm", "pcm_drift"), ("rram-binary", "rram_switching"), ("fefet", "fefet_vt_amplitude")],
+)
+def test_cli_fits_each_shipped_example(tmp_path, capsys, base, example):
+    """Every kind's example round-trips through the CLI (the pulse example is covered by test_calibration_pulse)."""
+    out = tmp_path / f"{example}.yaml"
+    assert main(["calibrate", base, str(EXAMPLES / f"{example}.csv"), "-o", str(out), "--ci", "wald"]) == 0
+    assert load_preset(str(out)).name == f"{base}-calibrated"
+
+
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.csv")), ids=lambda p: p.name)
 def test_shipped_examples_load_and_are_labelled_generated(path):
     text = path.read_text()
