@@ -92,6 +92,7 @@ def adc_accumulate(
         inv[j] = 1.0 / step[j]
         cf[j] = coef * col_scale[j]
     z = np.zeros(m)
+    vrow = np.empty(m)
     for b in range(B):
         if noisy:
             for j in range(m):
@@ -99,17 +100,19 @@ def adc_accumulate(
         rs = row_scale[b]
         e = extra_var[b]
         s = False
-        for j in range(m):
+        for j in range(m):  # analog value at the ADC input
             v = np.float64(sig[b, j])
             if noisy:
                 s2 = e + var[b, j] if has_var else e
                 s2 = s2 if s2 > 0.0 else 0.0
                 v += np.sqrt(s2) * z[j]
-            v = v * gain[j] + offset[j]
-            if quantise:
-                s = s | (abs(v) >= bound[j])
-                if nbits:
-                    u = v * inv[j] + lim + 0.5
+            vrow[j] = v * gain[j] + offset[j]
+        if quantise:
+            for j in range(m):
+                s = s | (abs(vrow[j]) >= bound[j])
+            if nbits:
+                for j in range(m):
+                    u = vrow[j] * inv[j] + lim + 0.5
                     acc = 0.0
                     code = 0.0
                     for bit in range(nbits - 1, -1, -1):
@@ -117,16 +120,16 @@ def adc_accumulate(
                         if u >= trial:
                             acc = trial
                             code += 2.0**bit
-                    k = code - lim
-                else:
-                    k = np.rint(v * inv[j])
-                k = min(max(k, -lim), lim)
-                v = k * step[j]
-            r = v * cf[j] * rs
-            if accumulate:
-                out[b, j] += r
+                    vrow[j] = min(max(code - lim, -lim), lim) * step[j]
             else:
-                out[b, j] = r
+                for j in range(m):
+                    vrow[j] = min(max(np.rint(vrow[j] * inv[j]), -lim), lim) * step[j]
+        if accumulate:
+            for j in range(m):
+                out[b, j] += vrow[j] * cf[j] * rs
+        else:
+            for j in range(m):
+                out[b, j] = vrow[j] * cf[j] * rs
         if s:
             sat[b] = True
 
