@@ -38,3 +38,15 @@ def test_unreachable_scheduler_is_a_clear_error_and_writes_nothing(tmp_path):
         run_sweep(load_spec(data), scheduler=address, progress=False, connect_timeout_s=1.0)
     assert time.monotonic() - t0 < 30
     assert not (tmp_path / "sub").exists()
+
+
+def test_existing_cluster_by_tcp_address(tmp_path):
+    from distributed import LocalCluster
+
+    data = make_spec(tmp_path, seeds=1)
+    data["axes"] = data["axes"][:1]
+    ref = run_sweep(load_spec(data), output=tmp_path / "ref.h5", workers=0, progress=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        assert cluster.scheduler_address.startswith("tcp://")
+        out = run_sweep(load_spec(data), scheduler=cluster.scheduler_address, progress=False)
+    same_numbers(load_results(out.output), load_results(ref.output))
