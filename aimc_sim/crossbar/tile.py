@@ -115,6 +115,7 @@ class AnalogTile:
                 np.full(w, self.n_in * self._nominal_max(ch)) for w, ch in zip(widths, self.layout.channels)
             ]
         self._read_cache: _Read | None = None
+        self._ws: dict[str, np.ndarray] = {}
         self._ir_solver: IrDropSolver | None = None
         self._r0: np.ndarray | None = None
         self._alpha: tuple[float, np.ndarray] | None = None
@@ -170,6 +171,14 @@ class AnalogTile:
         self._read_cache = _Read(t, mats, vars_, G.sum(axis=1), approx)
         return self._read_cache
 
+    def _buffer(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A reused float32 work array (fresh large allocations cost page faults on every MVM). The
+        returned array is only valid until the next call with the same key: a tile is not thread-safe."""
+        buf = self._ws.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self._ws[key] = np.empty(shape, np.float32)
+        return buf
+
     # ------------------------------------------------------------------ periphery
     def _row_scale(self, B: int) -> tuple[np.ndarray, bool]:
         """Input scales (noise management, crossbar.md §4): (array, True) means abs-max, computed by the DAC."""
@@ -196,8 +205,8 @@ class AnalogTile:
             v = np.clip(np.floor(v / step + self._rng.random(v.shape)) * step, lo, 1.0)
             xn, xn2 = v.astype(np.float32), (v * v).astype(np.float32)
         else:
-            xn = np.empty(x.shape, np.float32)
-            xn2 = np.empty(x.shape, np.float32)
+            xn = self._buffer("xn", x.shape)
+            xn2 = self._buffer("xn2", x.shape)
             if _kernels.dac_encode(x, abs_max, row_scale, lo, step, quant, xn, xn2):
                 require_finite("x", x)  # raises, naming the first bad index
         # array read energy in V_read^2 t_read units: sum_b,i e_bi * (sum_j G_ij), e = x'^2 or |x'| (PWM)
@@ -236,8 +245,10 @@ class AnalogTile:
         for xs, xs2, factor in slices:
             extra = np.full(B, o2) + (w2 * xs2.sum(axis=1, dtype=np.float64) if w2 else 0.0)
             for c, ch in enumerate(self.layout.channels):
-                sig = xs @ rd.mats[c]
-                var = xs2 @ rd.vars[c] if rd.vars[c] is not None else sig
+                sig = np.matmul(xs, rd.mats[c], out=self._buffer("sig", (B, rd.mats[c].shape[1])))
+                var = sig
+                if rd.vars[c] is not None:
+                    var = np.matmul(xs2, rd.vars[c], out=self._buffer("var", (B, rd.vars[c].shape[1])))
                 if rd.approx is not None:
                     sig = self._approx_ir(xs, sig, c, rd)
                 bnd = bounds[c] if quant else np.ones(sig.shape[1])
