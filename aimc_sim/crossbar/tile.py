@@ -116,7 +116,6 @@ class AnalogTile:
             ]
         self._read_cache: _Read | None = None
         self._ws: dict[str, np.ndarray] = {}
-        self._ir_solver: IrDropSolver | None = None
         self._r0: np.ndarray | None = None
         self._alpha: tuple[float, np.ndarray] | None = None
         self._noisy = config.noise.read or config.noise.w_noise > 0 or config.noise.out_noise > 0
