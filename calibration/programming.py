@@ -58,6 +58,19 @@ def _initial_coeffs(gt: np.ndarray, ga: np.ndarray, g_max: float, degree: int, s
     return out
 
 
+def _read_time(m: Measurement) -> float | None:
+    """The ``read_time`` metadata (s after programming), validated."""
+    if "read_time" not in m.meta:
+        return None
+    try:
+        t = float(m.meta["read_time"])
+    except (TypeError, ValueError):
+        t = math.nan
+    if not (math.isfinite(t) and t >= 0):
+        raise FitError(f"{m.source}: metadata 'read_time'", f"must be a time >= 0 in s, got {m.meta['read_time']!r}")
+    return t
+
+
 def fit_programming(m: Measurement, model: Any, *, level: float = 0.95, ci: str = "wald") -> KindFit:
     """Fit ``prog_coeffs`` of ``model`` (a device model from ``device_models.load_preset``) to ``m``."""
     if m.kind != "programming":
@@ -67,7 +80,7 @@ def fit_programming(m: Measurement, model: Any, *, level: float = 0.95, ci: str 
     base = model.config
     degree = len(base.prog_coeffs)
     gt, ga = m["g_target"], m["g_achieved"]
-    read_time = float(m.meta["read_time"]) if "read_time" in m.meta else None
+    read_time = _read_time(m)
     rel_read = read_fn(gt, read_time, base) if read_time is not None else np.zeros_like(gt)
     zero = ga <= 0.0
     # sigma_prog = s_prog·poly·(g_max/g_ref): fit the coefficients in S, report them in S.

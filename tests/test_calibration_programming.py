@@ -119,3 +119,13 @@ def test_fitted_preset_loads_and_programs(tmp_path, rng):
     spread = np.std(fitted.program(gt, rng).g0)
     assert spread == pytest.approx(1.0e-6, rel=0.06)  # 0.5 + 1.0·0.5 µS
     assert load_measurement(csv).kind == "programming"
+
+
+def test_bad_read_time_metadata_is_named(rng):
+    from calibration.errors import FitError
+
+    model = load_preset("pcm")
+    m = _simulate(model, 50, rng)
+    bad = Measurement("programming", m.data, "p.csv", m.rows, {"read_time": "soon"})
+    with pytest.raises(FitError, match=r"p.csv: metadata 'read_time'.*>= 0 in s, got 'soon'"):
+        fit_programming(bad, model)
