@@ -184,8 +184,11 @@ def test_bad_shapes(rng):
 @pytest.mark.parametrize(
     "field,value,msg",
     [
-        ("adc__bits", 0, r"tile.adc.bits: must be an integer in 1..16, got 0"),
+        ("adc__bits", 0, r"tile.adc.bits: must be an integer in 2..16, got 0"),
+        ("adc__bits", 1, r"tile.adc.bits: must be an integer in 2..16, got 1"),
         ("dac__bits", -3, r"tile.dac.bits: must be an integer in 1..16, got -3"),
+        ("dac__bits", 1, r"tile.dac.bits: a signed DAC needs 2..16 bits"),
+        ("mapping__cell_bits", 0, r"tile.mapping.cell_bits: must be an integer in 1..16, got 0"),
         ("adc__bound", 0.0, r"tile.adc.bound: must be a finite number in \(0, inf\]"),
         ("dac__bound", -1.0, r"tile.dac.bound: must be a finite number in \(0, inf\]"),
         ("adc__percentile", 0.0, r"tile.adc.percentile"),
@@ -292,7 +295,7 @@ def test_empty_ranges_rejected(rng):
         uniform_quantise(np.ones(3), 0.0, 8)
     with pytest.raises(ConfigError, match=r"bound: must be finite and > 0"):
         uniform_quantise(np.ones(3), np.array([]), 8)
-    with pytest.raises(ConfigError, match=r"bits: must be an integer in 1..16, got 0"):
+    with pytest.raises(ConfigError, match=r"bits: must be an integer in 2..16, got 0"):
         uniform_quantise(np.ones(3), 1.0, 0)
     tile = AnalogTile(_ideal(adc={"bits": 8, "range": "calibrated"}), rng.standard_normal((8, 4)), rng)
     with pytest.raises(ConfigError, match="empty ADC range"):

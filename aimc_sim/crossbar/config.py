@@ -35,6 +35,11 @@ def _bits(x: Any) -> str | None:
     return None if x is None else int_in(1, 16)(x)
 
 
+def _signed_bits(x: Any) -> str | None:
+    """None or 2..16 bits: a signed quantiser has 2**bits - 2 steps, none at 1 bit."""
+    return None if x is None else int_in(2, 16)(x)
+
+
 @dataclass(frozen=True)
 class DacConfig(Config):
     """Input DAC (crossbar.md §3.1): uniform quantiser with n_steps = 2**bits - 2 over [-bound, bound]."""
@@ -49,6 +54,8 @@ class DacConfig(Config):
     def validate(self) -> None:
         if self.bit_serial and self.bits is None:
             raise ConfigError("bit_serial", "needs dac.bits to be set (bit-serial inputs are integers)")
+        if self.signed and self.bits == 1:
+            raise ConfigError("bits", "a signed DAC needs 2..16 bits (2**bits - 2 steps), got 1; use signed: false")
 
 
 @dataclass(frozen=True)
@@ -59,7 +66,7 @@ class AdcConfig(Config):
     (1 + gain_std xi), offset N(0, offset_std) in normalised units, and SAR unit-capacitor mismatch
     ``cap_mismatch`` (sigma_u: bit k weighs 2**k (1 + sigma_u xi_k / sqrt(2**k)), crossbar.md §3.3)."""
 
-    bits: int | None = field(default=8, metadata=check(_bits))
+    bits: int | None = field(default=8, metadata=check(_signed_bits))
     range: Literal["fixed", "max", "calibrated", "per_column"] = "fixed"
     bound: float = field(default=12.0, metadata=check(positive))
     percentile: float = field(default=99.9, metadata=check(in_range(0.0, 100.0, lo_open=True)))

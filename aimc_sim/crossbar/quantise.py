@@ -14,10 +14,11 @@ __all__ = ["n_steps", "uniform_quantise", "sar_weights", "dac_encode_ref", "adc_
 
 
 def n_steps(bits: int) -> int:
-    """Quantiser steps across the full signed range: 2**bits - 2 (spec §3.1; 8 bits -> 254 steps, 255 levels)."""
-    if not isinstance(bits, (int, np.integer)) or bits < 1:
-        raise ConfigError("bits", f"must be an integer in 1..16, got {bits!r}")
-    return max(2**bits - 2, 1)
+    """Quantiser steps across the full signed range: 2**bits - 2 (spec §3.1; 8 bits -> 254 steps, 255 levels).
+    A signed quantiser needs at least 2 bits (3 levels)."""
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 2 <= bits <= 16:
+        raise ConfigError("bits", f"must be an integer in 2..16, got {bits!r}")
+    return 2**bits - 2
 
 
 def uniform_quantise(

@@ -216,7 +216,7 @@ class AnalogTile:
         k = np.rint(xn.astype(np.float64) * top).astype(np.int64)
         sgn, mag = np.sign(k), np.abs(k)
         slices, energy = [], 0.0
-        for bit in range(int(mag.max()).bit_length() if mag.size else 0):
+        for bit in range(int(top).bit_length()):  # every magnitude bit is one array read, as in hardware
             xb = (sgn * ((mag >> bit) & 1)).astype(np.float32)
             xb2 = np.abs(xb)
             energy += float((xb2 @ gsum).sum())
@@ -244,10 +244,10 @@ class AnalogTile:
         for xs, xs2, factor in slices:
             extra = np.full(B, o2) + (w2 * xs2.sum(axis=1, dtype=np.float64) if w2 else 0.0)
             for c, ch in enumerate(self.layout.channels):
-                sig = np.matmul(xs, rd.mats[c], out=self._buffer("sig", (B, rd.mats[c].shape[1])))
+                sig = np.matmul(xs, rd.mats[c], out=self._buffer(f"sig{c}", (B, rd.mats[c].shape[1])))
                 var = sig
                 if rd.vars[c] is not None:
-                    var = np.matmul(xs2, rd.vars[c], out=self._buffer("var", (B, rd.vars[c].shape[1])))
+                    var = np.matmul(xs2, rd.vars[c], out=self._buffer(f"var{c}", (B, rd.vars[c].shape[1])))
                 if rd.approx is not None:
                     sig = self._approx_ir(xs, sig, c, rd)
                 bnd = bounds[c] if quant else np.ones(sig.shape[1])
@@ -298,6 +298,8 @@ class AnalogTile:
                         self._sar[c],
                     )
                 first = False
+        if first:  # no input slice (all-zero bit-serial input)
+            out[:] = 0.0
         if self.layout.offset_coef:
             sx = sum(f * xs.sum(axis=1, dtype=np.float64) for xs, _, f in slices)
             out -= (self.layout.offset_coef * sx * row_scale)[:, None] * col[None, :]
