@@ -1,12 +1,16 @@
 """Fit the programming-noise law sigma_prog(G_T) to target-vs-achieved conductance data.
 
-Statistical model (spec devices.md §1.1 step 1, the law of ``device_models.pcm``):
-G_P = max(0, G_T + sigma_prog(G_T)·xi), xi ~ N(0, 1), with sigma_prog the model's own
-polynomial ``programming_sigma(G_T, cfg)`` whose coefficients ``prog_coeffs`` are fitted (the
-scale factors s_prog and g_max/g_ref of the base preset stay as they are). Reads of exactly 0 are
-left-censored: they contribute log Phi(-G_T/sigma_prog). If the file's metadata gives
-``read_time`` (s after programming), the base preset's read noise at that time is added in
-quadrature: sigma² = sigma_prog² + (G_T·sigma_rd(t))².
+Statistical model: G_P = max(0, G_T + sigma_prog(G_T)·xi), xi ~ N(0, 1), with sigma_prog the
+model's own law, whose coefficients are fitted:
+
+* ``pcm`` (spec devices.md §1.1 step 1): ``programming_sigma(G_T, cfg)``, field ``prog_coeffs``
+  (the scale factors s_prog and g_max/g_ref of the base preset stay as they are);
+* ``rram`` (§2.5(b), §2.6 statistical write-verify): ``verify_residual_sigma(G_T, cfg)``, field
+  ``pv_sigma`` (the written preset switches ``verify`` to ``statistical`` so the fitted law is used).
+
+Reads of exactly 0 are left-censored: they contribute log Phi(-G_T/sigma_prog). If the file's
+metadata gives ``read_time`` (s after programming), the base preset's read noise at that time
+(and, for RRAM, its relaxation spread and mean shift) is added: sigma² = sigma_prog² + sigma_read(t)².
 
 The likelihood is maximised with :func:`calibration.mle.fit_mle`; sigma_prog must be positive at
 every measured target.
@@ -28,34 +32,43 @@ from calibration.mle import Param, fit_mle, gaussian_gof
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 
-def _family_functions(family: str):
+def _family(model: Any) -> tuple[str, Any, Any, dict[str, Any]]:
+    """(field, sigma_fn(g, cfg), extra(g, t, cfg) -> (shift, sd) in S, extra preset updates) of the model family."""
+    family = type(model.config).__module__.rsplit(".", 1)[-1]
     if family == "pcm":
         from device_models.pcm import programming_sigma, read_noise_sigma
 
-        return programming_sigma, read_noise_sigma
-    raise FitError("model", f"programming-noise fits support model family 'pcm', got {family!r}")
+        def pcm_extra(g: np.ndarray, t: float, cfg: Any) -> tuple[np.ndarray, np.ndarray]:
+            return np.zeros_like(g), g * read_noise_sigma(g, t, cfg)
+
+        return "prog_coeffs", programming_sigma, pcm_extra, {}
+    if family == "rram":
+        from device_models.rram import read_noise_sigma, relaxation_shift, relaxation_sigma, verify_residual_sigma
+
+        def rram_extra(g: np.ndarray, t: float, cfg: Any) -> tuple[np.ndarray, np.ndarray]:
+            sd = np.sqrt(read_noise_sigma(g, t, cfg) ** 2 + relaxation_sigma(t, cfg) ** 2)
+            return np.full_like(g, relaxation_shift(t, cfg)), sd
+
+        return "pv_sigma", verify_residual_sigma, rram_extra, {"verify": "statistical"}
+    raise FitError("model", f"programming-noise fits support the 'pcm' and 'rram' model families, got {family!r}")
 
 
-def _initial_coeffs(gt: np.ndarray, ga: np.ndarray, g_max: float, degree: int, scale: float) -> np.ndarray:
-    """Method-of-moments start: polynomial through the binned RMS error vs x = G_T/g_max."""
-    x = gt / g_max
-    n_bins = max(degree + 1, min(10, len(x) // 10))
-    edges = np.quantile(x, np.linspace(0, 1, n_bins + 1))
-    idx = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, n_bins - 1)
-    xc, sc = [], []
+def _initial_coeffs(gt: np.ndarray, ga: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """Method-of-moments start: least squares of the binned RMS error on the law's basis functions."""
+    n_bins = max(basis.shape[1] + 1, min(10, len(gt) // 10))
+    edges = np.quantile(gt, np.linspace(0, 1, n_bins + 1))
+    idx = np.clip(np.searchsorted(edges, gt, side="right") - 1, 0, n_bins - 1)
+    rows, rms = [], []
     for b in range(n_bins):
         m = idx == b
         if m.sum() >= 2:
-            xc.append(x[m].mean())
-            sc.append(np.sqrt(np.mean((ga[m] - gt[m]) ** 2)))
-    deg = min(degree - 1, len(xc) - 1)
-    c = np.polynomial.polynomial.polyfit(xc, sc, deg) / scale
-    out = np.zeros(degree)
-    out[: len(c)] = c
-    if np.polynomial.polynomial.polyval(x, out).min() <= 0:  # fall back to a constant sigma
-        out[:] = 0.0
-        out[0] = np.sqrt(np.mean((ga - gt) ** 2)) / scale
-    return out
+            rows.append(basis[m].mean(axis=0))
+            rms.append(np.sqrt(np.mean((ga[m] - gt[m]) ** 2)))
+    coef = np.linalg.lstsq(np.array(rows), np.array(rms), rcond=None)[0]
+    if (basis @ coef).min() <= 0 or (coef < 0).any():  # fall back to a constant sigma
+        coef = np.zeros(basis.shape[1])
+        coef[0] = np.sqrt(np.mean((ga - gt) ** 2)) / basis[:, 0].mean()
+    return coef
 
 
 def _read_time(m: Measurement) -> float | None:
@@ -72,42 +85,55 @@ def _read_time(m: Measurement) -> float | None:
 
 
 def fit_programming(m: Measurement, model: Any, *, level: float = 0.95, ci: str = "wald") -> KindFit:
-    """Fit ``prog_coeffs`` of ``model`` (a device model from ``device_models.load_preset``) to ``m``."""
+    """Fit the programming-noise coefficients of ``model`` (from ``device_models.load_preset``) to ``m``."""
     if m.kind != "programming":
         raise FitError("data", f"fit_programming needs a 'programming' measurement, got {m.kind!r}")
-    family = getattr(model.config, "__module__", "").rsplit(".", 1)[-1]
-    sigma_fn, read_fn = _family_functions(family)
+    name, sigma_fn, extra_fn, extra_updates = _family(model)
     base = model.config
-    degree = len(base.prog_coeffs)
+    degree = len(getattr(base, name))
     gt, ga = m["g_target"], m["g_achieved"]
     read_time = _read_time(m)
-    rel_read = read_fn(gt, read_time, base) if read_time is not None else np.zeros_like(gt)
+    shift, extra_sd = extra_fn(gt, read_time, base) if read_time is not None else (0.0, None)
     zero = ga <= 0.0
-    # sigma_prog = s_prog·poly·(g_max/g_ref): fit the coefficients in S, report them in S.
-    scale = base.s_prog * (base.g_max / base.g_ref if base.g_ref is not None else 1.0)
-    if scale <= 0:
-        raise FitError("s_prog", "the base preset has s_prog = 0; programming noise cannot be fitted")
+
+    def with_coeffs(theta: np.ndarray) -> Any:
+        return base.replace(**{name: tuple(float(c) for c in theta)})
+
+    basis = np.column_stack([sigma_fn(gt, with_coeffs(np.eye(degree)[i])) for i in range(degree)])
+    if not np.any(basis):
+        raise FitError(name, "the base preset's noise law does not depend on these coefficients (scale factor 0?)")
 
     def sigma(theta: np.ndarray) -> np.ndarray:
-        sp = sigma_fn(gt, base.replace(prog_coeffs=tuple(float(c) for c in theta)))
-        return np.sqrt(sp**2 + (gt * rel_read) ** 2) if read_time is not None else sp
+        sp = sigma_fn(gt, with_coeffs(theta))
+        return np.sqrt(sp**2 + extra_sd**2) if extra_sd is not None else sp
 
     def nll(theta: np.ndarray) -> float:
         s = sigma(theta)
         if np.any(s <= 0):
             return math.inf
-        z = (ga[~zero] - gt[~zero]) / s[~zero]
+        z = (ga[~zero] - gt[~zero] - shift_of(~zero)) / s[~zero]
         out = np.sum(0.5 * z**2 + np.log(s[~zero]) + _LOG_SQRT_2PI)
         if zero.any():
-            out -= np.sum(log_ndtr(-gt[zero] / s[zero]))
+            out -= np.sum(log_ndtr(-(gt[zero] + shift_of(zero)) / s[zero]))
         return float(out)
 
-    init = _initial_coeffs(gt, ga, base.g_max, degree, scale)
-    typical = float(np.sqrt(np.mean((ga - gt) ** 2)))
-    params = [Param(f"c{i}", float(v), unit="S", typical=typical / scale) for i, v in enumerate(init)]
+    def shift_of(mask: np.ndarray) -> np.ndarray | float:
+        return shift[mask] if isinstance(shift, np.ndarray) else shift
+
+    init = _initial_coeffs(gt, ga, basis)
+    typical = np.abs(init).max() or 1.0
+    params = [
+        Param(
+            f"c{i}",
+            float(v),
+            unit="S" if name == "prog_coeffs" or i == 0 else "",
+            typical=typical if name == "prog_coeffs" else (abs(float(v)) or 1e-3),
+        )
+        for i, v in enumerate(init)
+    ]
 
     def std_resid(theta: np.ndarray) -> np.ndarray:
-        return (ga - gt) / sigma(theta)
+        return (ga - gt - shift_of(np.ones(len(gt), dtype=bool))) / sigma(theta)
 
     res = fit_mle(nll, params, len(m), level=level, ci=ci, gof=lambda th: gaussian_gof(std_resid(th)[~zero], degree))
     theta = res.values
@@ -124,17 +150,17 @@ def fit_programming(m: Measurement, model: Any, *, level: float = 0.95, ci: str 
         "curves": [
             (gt[order], sigma(theta)[order], "fitted ±sigma_prog", "C1"),
             (gt[order], -sigma(theta)[order], "_fitted -sigma_prog", "C1"),
-            (gt[order], sigma(np.asarray(base.prog_coeffs))[order], "base preset ±sigma_prog", "C3"),
-            (gt[order], -sigma(np.asarray(base.prog_coeffs))[order], "_base preset -sigma_prog", "C3"),
+            (gt[order], sigma(np.asarray(getattr(base, name)))[order], "base preset ±sigma_prog", "C3"),
+            (gt[order], -sigma(np.asarray(getattr(base, name)))[order], "_base preset -sigma_prog", "C3"),
         ],
     }
 
     def simulate(th: np.ndarray, rng: np.random.Generator) -> Measurement:
-        g = np.maximum(0.0, gt + sigma(th) * rng.standard_normal(gt.shape))
+        g = np.maximum(0.0, gt + shift_of(np.ones(len(gt), dtype=bool)) + sigma(th) * rng.standard_normal(gt.shape))
         return Measurement("programming", {"g_target": gt, "g_achieved": g}, "bootstrap", m.rows, dict(m.meta))
 
     def refit(d: Measurement) -> np.ndarray:
         return fit_programming(d, model, level=level).result.values
 
-    updates = {"prog_coeffs": [float(c) for c in theta]}
+    updates = {name: [float(c) for c in theta], **extra_updates}
     return KindFit("programming", m.source, res, updates, residuals, simulate, refit)

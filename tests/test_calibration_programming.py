@@ -129,3 +129,22 @@ def test_bad_read_time_metadata_is_named(rng):
     bad = Measurement("programming", m.data, "p.csv", m.rows, {"read_time": "soon"})
     with pytest.raises(FitError, match=r"p.csv: metadata 'read_time'.*>= 0 in s, got 'soon'"):
         fit_programming(bad, model)
+
+
+def test_rram_write_verify_residual_fit(tmp_path, rng):
+    """RRAM (CMO/HfOx, spec §2.5(b)): sigma_pv = a + b·G_T; fitted from devices programmed in statistical mode."""
+    from calibration.api import calibrate
+
+    truth = load_preset("rram", verify="statistical", pv_sigma=[0.2e-6, 0.02])
+    gt = rng.uniform(truth.g_min, truth.g_max, 3000)
+    m = Measurement(
+        "programming", {"g_target": gt, "g_achieved": truth.program(gt, rng).g0}, "r.csv", np.arange(1, 3001), {}
+    )
+    cal = calibrate("rram", [m])
+    r = cal.fits[0].result
+    for i, true in enumerate((0.2e-6, 0.02)):
+        lo, hi = r.ci(f"c{i}")
+        assert abs(r.values[i] - true) < 3 * (hi - lo) / 3.92, (i, lo, hi)
+    fitted = load_preset(str(cal.write(tmp_path / "rram.yaml")))
+    assert fitted.config.verify == "statistical"  # the base preset's iterative loop is replaced by the fitted law
+    assert fitted.config.pv_sigma == pytest.approx(tuple(r.values))
