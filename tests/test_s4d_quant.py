@@ -59,3 +59,18 @@ def test_structural_pruning_keeps_outputs(rng):
     kept = pruned.complexity()["kept_modes"]
     assert kept < full.complexity()["kept_modes"] == 6 * 8
     assert pruned.layers[0].M.shape[1] <= full.layers[0].M.shape[1]
+
+
+def test_component_bits_override_one_tensor(rng):
+    """E4 support: component_bits quantises just that tensor; bad keys/values name the field."""
+    from workloads.s4d.model import S4DModel
+
+    cfg = S4DConfig(d_in=2, n_classes=3, d_model=4, d_state=4, n_layers=1)
+    m = S4DModel.random(cfg, rng).with_config(component_bits={"decoder": 2})
+    assert len(np.unique(np.abs(m.decoder[0][0]))) <= 2  # 2 bits: levels {-s, 0, s} per row
+    np.testing.assert_array_equal(m.encoder[0], m.weights["encoder.weight"])
+    assert m.complexity()["weight_bits"] < S4DModel(cfg, m.weights).complexity()["weight_bits"]
+    with pytest.raises(ConfigError, match="component_bits.A:"):
+        S4DConfig(d_in=1, n_classes=2, component_bits={"A": 4})
+    with pytest.raises(ConfigError, match="component_bits.C"):
+        S4DConfig(d_in=1, n_classes=2, component_bits={"C": 7})

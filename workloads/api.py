@@ -24,6 +24,7 @@ noise). Models and data sets are cached per process, so small ``n_test`` points 
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -50,8 +51,8 @@ def model_path(name: str) -> Path:
 
 
 @lru_cache(maxsize=32)
-def _model(name: str, overrides: tuple[tuple[str, Any], ...]) -> S4DModel:
-    return S4DModel.load(model_path(name), **dict(overrides))
+def _model(name: str, overrides_json: str) -> S4DModel:
+    return S4DModel.load(model_path(name), **json.loads(overrides_json))
 
 
 @lru_cache(maxsize=16)
@@ -66,10 +67,10 @@ def _freeze(d: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
 def load_model(spec: str | dict[str, Any]) -> S4DModel:
     """The model of a point: a name/path, or ``{"name": ..., **config_overrides}`` (cached)."""
     if isinstance(spec, str):
-        return _model(spec, ())
+        return _model(spec, "{}")
     if isinstance(spec, dict) and isinstance(spec.get("name"), str):
         rest = {k: v for k, v in spec.items() if k != "name"}
-        return _model(spec["name"], _freeze(rest))
+        return _model(spec["name"], json.dumps(rest, sort_keys=True))
     raise ConfigError("model", f"must be a model name, a path or a mapping with 'name', got {spec!r}")
 
 

@@ -5,6 +5,7 @@ Run ``python -m workloads.s4d.experiments [--seeds 10] [--n-test 360] [--only e5
 
 - E3 (PTQ part): accuracy vs weight bits of the float model under post-training quantisation, with Abar in
   float and with Abar also quantised; shipped QAT models for comparison.
+- E4: per-component sensitivity: PTQ of one tensor of the float model at a time (Abar Cartesian, clamped).
 - E5: accuracy vs programming noise sigma_p in {0, 1, 2, 5, 10} % of G_max over ``--seeds`` Monte-Carlo
   programmings, for the float-trained, PTQ-4-bit and QAT-4-bit+noise models, on analog tiles (fused
   recurrence on the arrays, state fed back through ADC -> DAC).
@@ -83,6 +84,20 @@ def e3_ptq_bits() -> None:
 
 def _slug(label: str) -> str:
     return "".join(c if c.isalnum() else "_" for c in label).strip("_").lower()
+
+
+def e4_components() -> None:
+    """Per-component PTQ sensitivity: quantise one weight tensor (or Abar) of the float model at a time."""
+    data = load_dataset("digits_pixel")
+    rows = []
+    for comp in ("encoder", "B", "C", "D", "mix", "decoder", "Abar"):
+        row: dict[str, Any] = {"component": comp}
+        for bits in (4, 3, 2, "ternary"):
+            spec: dict[str, Any] = {"name": "s4d_digits_float"}
+            spec |= {"a_bits": bits} if comp == "Abar" else {"component_bits": {comp: bits}}
+            row[f"{bits} bit" if bits != "ternary" else "ternary"] = load_model(spec).evaluate(data, mode="fft")
+        rows.append(row)
+    _write("e4_components", rows)
 
 
 def e5_noise(seeds: int, n_test: int | None, labels: list[str]) -> None:
@@ -208,7 +223,7 @@ def e10_spiking(n_test: int | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="ssm.md reproduction experiments (E3, E5, E9, E10)")
+    ap = argparse.ArgumentParser(description="ssm.md reproduction experiments (E3, E4, E5, E9, E10)")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--n-test", type=int, default=None, help="test samples per run (default: all 360)")
     ap.add_argument("--only", default="e3,e5,e9,e10")
@@ -218,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     todo = set(args.only.split(","))
     if "e3" in todo:
         e3_ptq_bits()
+    if "e4" in todo:
+        e4_components()
     if "e9" in todo:
         e9_complexity(args.n_test)
     if "e10" in todo:

@@ -108,9 +108,8 @@ class S4DModel:
         self.weights = {k: np.asarray(weights[k]) for k in shapes}  # as stored (saved back unchanged)
         w64 = {k: v.astype(np.float64) for k, v in self.weights.items()}
         self.layers = [self._deploy(w64, i) for i in range(config.n_layers)]
-        wb = config.w_bits
-        self.encoder = (quantise(w64["encoder.weight"], wb, 0), w64["encoder.bias"])
-        self.decoder = (quantise(w64["decoder.weight"], wb, 0), w64["decoder.bias"])
+        self.encoder = (quantise(w64["encoder.weight"], config.bits("encoder"), 0), w64["encoder.bias"])
+        self.decoder = (quantise(w64["decoder.weight"], config.bits("decoder"), 0), w64["decoder.bias"])
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -154,16 +153,16 @@ class S4DModel:
         cfg, p = self.config, f"layers.{i}."
         dA, dB = discretise(w[p + "ssm.log_dt"], w[p + "ssm.log_A_real"], w[p + "ssm.A_imag"], cfg.discretisation)
         dA, n_clamped, n_collapsed = quantise_abar(dA, cfg.a_bits, cfg.clamp_eps)
-        qB = quantise(np.stack([dB.real, dB.imag], -1), cfg.w_bits, 0)
-        qC = quantise(w[p + "ssm.C"], cfg.w_bits, 0)
-        D = quantise(w[p + "ssm.D"], cfg.w_bits, None)
+        qB = quantise(np.stack([dB.real, dB.imag], -1), cfg.bits("B"), 0)
+        qC = quantise(w[p + "ssm.C"], cfg.bits("C"), 0)
+        D = quantise(w[p + "ssm.D"], cfg.bits("D"), None)
         if cfg.variant == "gsu":
             W = w[p + "mix.weight"]
-            mix = {"W": quantise(W, cfg.w_bits, 0), "terW": ternarise(W, cfg.gsu_alpha, None)}
+            mix = {"W": quantise(W, cfg.bits("mix"), 0), "terW": ternarise(W, cfg.gsu_alpha, None)}
             mix |= {"b": w[p + "mix.bias_b"], "c": w[p + "mix.bias_c"]}
             used_by_mix = np.ones(cfg.d_model, dtype=bool)
         else:
-            mix = {"W": quantise(w[p + "mix.weight"], cfg.w_bits, 0), "b": w[p + "mix.bias"]}
+            mix = {"W": quantise(w[p + "mix.weight"], cfg.bits("mix"), 0), "b": w[p + "mix.bias"]}
             used_by_mix = np.any(mix["W"] != 0, axis=0)
         dB, C = qB[..., 0] + 1j * qB[..., 1], qC[..., 0] + 1j * qC[..., 1]
         mode_mask = np.ones(dA.shape, dtype=bool)
@@ -262,9 +261,11 @@ class S4DModel:
         cfg = self.config
         H, L_unused = cfg.d_model, None
         del L_unused
-        wbits, abits = bits_per_weight(cfg.w_bits), bits_per_weight(cfg.a_bits)
+        bw = {c: bits_per_weight(cfg.bits(c)) for c in ("encoder", "B", "C", "D", "mix", "decoder")}
+        abits = bits_per_weight(cfg.a_bits)
         params = sum(int(np.prod(s)) for s in expected_shapes(cfg).values())
-        n_bits = (self.encoder[0].size + self.decoder[0].size) * wbits + (H + cfg.n_classes) * 32
+        n_bits = self.encoder[0].size * bw["encoder"] + self.decoder[0].size * bw["decoder"]
+        n_bits += (H + cfg.n_classes) * 32
         macs = float(self.encoder[0].size)
         acs = 0.0
         adc = float(H)
@@ -273,14 +274,14 @@ class S4DModel:
             modes = int(lay.mode_mask[lay.channel_mask].sum())
             chans = int(lay.channel_mask.sum())
             kept += modes
-            n_bits += 2 * modes * abits + (4 * modes + chans) * wbits + 2 * H * 32
+            n_bits += 2 * modes * (abits + bw["B"] + bw["C"]) + chans * bw["D"] + 2 * H * 32
             mix_w = lay.mix["W"]
-            n_bits += mix_w.size * wbits + sum(v.size for k, v in lay.mix.items() if k not in ("W", "terW")) * 32
+            n_bits += mix_w.size * bw["mix"] + sum(v.size for k, v in lay.mix.items() if k not in ("W", "terW")) * 32
             nnz_ssm = float(np.count_nonzero(lay.M[lay.channel_mask]))
             macs += nnz_ssm
             if recurrence == "analog":
                 adc += chans * lay.M.shape[1]
-            ternary_w = cfg.w_bits == "ternary"
+            ternary_w = cfg.bits("mix") == "ternary"
             if cfg.variant == "gsu":
                 acs += float(np.count_nonzero(mix_w) + np.count_nonzero(lay.mix["terW"]))
                 macs += H  # the Hadamard product
