@@ -304,3 +304,16 @@ def test_empty_ranges_rejected(rng):
         np.testing.assert_array_equal(tile.calibrate_adc(np.zeros((10, 8))), 12.0)  # falls back to adc.bound
     with pytest.raises(ConfigError, match="calibrate_adc needs"):
         AnalogTile(_ideal(), np.ones((2, 2)), rng).calibrate_adc(np.ones((1, 2)))
+
+
+def test_average_abs_max_noise_management(rng):
+    """AVERAGE_ABS_MAX: one scale, the running mean of max|x| over all vectors seen (crossbar.md §4)."""
+    W = np.eye(4)
+    tile = AnalogTile(_ideal(management={"noise": "average_abs_max"}, dac={"bits": 8}), W, rng)
+    x1 = np.array([[0.5, 0, 0, 0], [0, 1.0, 0, 0]])
+    np.testing.assert_allclose(tile.mvm(x1), [[0.5, 0, 0, 0], [0, 0.75, 0, 0]], atol=0.01)  # scale 0.75: clips
+    assert tile._avg_abs_max == pytest.approx(0.75)
+    x2 = np.array([[4.5, 0, 0, 0]])
+    y2 = tile.mvm(x2)  # scale (0.5 + 1 + 4.5) / 3 = 2: the input clips at the DAC bound
+    assert tile._avg_abs_max == pytest.approx(2.0)
+    np.testing.assert_allclose(y2, [[2.0, 0, 0, 0]], atol=0.02)

@@ -148,9 +148,13 @@ class MappingConfig(Config):
 
 @dataclass(frozen=True)
 class ManagementConfig(Config):
-    """Noise management (input scale before the DAC) and bound management (crossbar.md §4)."""
+    """Noise management (input scale before the DAC) and bound management (crossbar.md §4).
 
-    noise: Literal["none", "abs_max", "constant"] = "abs_max"
+    ``noise``: ``abs_max`` (per input vector), ``average_abs_max`` (one scale for all vectors: the running
+    mean of max |x| over every vector seen so far, this batch included), ``constant`` (``constant_scale``
+    times the DAC bound) or ``none`` (the DAC bound)."""
+
+    noise: Literal["none", "abs_max", "average_abs_max", "constant"] = "abs_max"
     constant_scale: float = field(default=1.0, metadata=check(positive))
     bound: Literal["none", "iterative"] = "none"
     max_bound_iterations: int = field(default=5, metadata=check(int_in(1, 20)))

@@ -116,6 +116,7 @@ class AnalogTile:
             ]
         self._read_cache: _Read | None = None
         self._ws: dict[str, np.ndarray] = {}
+        self._avg_abs_max, self._avg_count = 1.0, 0
         self._r0: np.ndarray | None = None
         self._alpha: tuple[float, np.ndarray] | None = None
         self._noisy = config.noise.read or config.noise.w_noise > 0 or config.noise.out_noise > 0
@@ -185,7 +186,18 @@ class AnalogTile:
         b = self.config.dac.bound
         if m.noise == "abs_max":
             return np.empty(B), True
+        if m.noise == "average_abs_max":
+            return np.full(B, self._avg_abs_max), False
         return np.full(B, (m.constant_scale if m.noise == "constant" else 1.0) * b), False
+
+    def _update_average_abs_max(self, x: np.ndarray) -> None:
+        """Running mean of max |x| per vector over every vector seen (AVERAGE_ABS_MAX, crossbar.md §4)."""
+        if x.shape[0] == 0:
+            return
+        m = np.abs(x).max(axis=1)
+        n0, n1 = self._avg_count, self._avg_count + x.shape[0]
+        mean = (self._avg_abs_max * n0 + float(m.sum())) / n1 if n0 else float(m.mean())
+        self._avg_abs_max, self._avg_count = (mean if mean > 0 else 1.0), n1
 
     def _dac(self, x: np.ndarray, row_scale: np.ndarray, abs_max: bool, gsum: np.ndarray):
         """Input slices [(x', x'^2, digital factor)], and the array read energy in V_read^2 t_read units.
@@ -418,6 +430,9 @@ class AnalogTile:
         """y ~ x @ W for x of shape (batch, n_in) (or (n_in,)), read at ``t`` seconds after programming."""
         t = check_time(t)
         xa, vec = self._check_x(x)
+        if self.config.management.noise == "average_abs_max":
+            require_finite("x", xa)
+            self._update_average_abs_max(xa)
         with blas_limit():
             y = self._forward(xa, t, self.drift_alpha(t))
         if self.ledger is not None:
