@@ -9,6 +9,7 @@ Run ``python -m workloads.s4d.experiments [--seeds 10] [--n-test 360] [--only e5
 - E5: accuracy vs programming noise sigma_p in {0, 1, 2, 5, 10} % of G_max over ``--seeds`` Monte-Carlo
   programmings, for the float-trained, PTQ-4-bit and QAT-4-bit+noise models, on analog tiles (fused
   recurrence on the arrays, state fed back through ADC -> DAC).
+- E8: binary task 3 vs 8 (IMSSA's binary SHD subset stand-in): software vs tile accuracy, float vs QAT + noise.
 - E9: complexity and energy per inference: FP32 digital baseline vs float and ternary-pruned models on tiles.
 - E10: Binary S4D and GSU vs float S4D (float accuracy and on tiles).
 
@@ -166,6 +167,24 @@ def e5_plot() -> None:
     fig.savefig(OUT / "e5_noise.png", dpi=120)
 
 
+def e8_binary_task(seeds: int) -> None:
+    """IMSSA-style binary task (digits 3 vs 8): software vs 64x64-tile accuracy, float-trained vs QAT + noise."""
+    data = load_dataset("digits_pixel", classes=(3, 8))
+    rows = []
+    for label, name in (("float-trained", "s4d_digits38_float"), ("QAT 4-bit + noise 5 %", "s4d_digits38_qat4_noise")):
+        m = load_model(name)
+        row: dict[str, Any] = {"model": label, "software": m.evaluate(data, mode="fft")}
+        for sigma in (0.0, 0.02, 0.05):
+            accs = [
+                m.on({"tile": TILE_64, "prog_noise": sigma}).evaluate(data, seed=s).accuracy
+                for s in range(1 if sigma == 0 else seeds)
+            ]
+            row[f"tiles sigma_p {100 * sigma:g} %"] = float(np.mean(accs))
+            row[f"sem {100 * sigma:g} %"] = float(np.std(accs, ddof=1) / np.sqrt(len(accs))) if len(accs) > 1 else 0.0
+        rows.append(row)
+    _write("e8_binary", rows)
+
+
 def e9_complexity(n_test: int | None) -> None:
     """Complexity and energy per inference: FP32 digital vs analog tiles, float vs ternary-pruned."""
     data = load_dataset("digits_pixel")
@@ -235,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         e3_ptq_bits()
     if "e4" in todo:
         e4_components()
+    if "e8" in todo:
+        e8_binary_task(args.seeds)
     if "e9" in todo:
         e9_complexity(args.n_test)
     if "e10" in todo:

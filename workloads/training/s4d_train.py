@@ -38,6 +38,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", required=True, help="checkpoint path (.npz, .h5 or .safetensors)")
     ap.add_argument("--dataset", default="digits_pixel")
+    ap.add_argument("--classes", default=None, help="digit subset, e.g. 3,8 (the binary task of E8)")
     ap.add_argument("--variant", default="s4d", choices=["s4d", "binary", "gsu"])
     ap.add_argument("--d-model", type=int, default=64)
     ap.add_argument("--d-state", type=int, default=16)
@@ -80,7 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    data = load_dataset(args.dataset, seed=0)
+    opts = {"classes": tuple(int(c) for c in args.classes.split(","))} if args.classes else {}
+    data = load_dataset(args.dataset, seed=0, **opts)
     cfg = S4DConfig(
         d_in=data.d_in,
         n_classes=data.n_classes,
