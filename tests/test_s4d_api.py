@@ -66,3 +66,10 @@ def test_wrong_sequence_shape_rejected(ckpt):
         m.forward(np.zeros((2, 8, 8), np.float32))
     with pytest.raises(DataError, match="must have shape"):
         m.on({"backend": "float"}).evaluate(load_dataset("digits_row"), n_test=2)
+
+
+def test_snn_points_are_dispatched():
+    """A point naming an SNN model goes to workloads.snn.api (its own validation answers)."""
+    pytest.importorskip("workloads.snn.api")
+    with pytest.raises(ConfigError, match="needs dataset.resolution"):  # an SNN-only key, checked by the SNN api
+        evaluate({"model": "snn_digits", "dt_adaptation": "mapping", "dataset": {"n_test": 2}}, 0)

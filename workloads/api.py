@@ -17,6 +17,9 @@
         "dataset": {"name": "digits_pixel", "n_test": 100},   # + builder options (classes, seq_len, ...)
     }
 
+Points whose model name starts with ``snn`` are handed to :func:`workloads.snn.api.evaluate` (same point
+shape), so one evaluator serves both workloads in a sweep.
+
 The result is fully determined by ``point`` and ``seed``: the data split is fixed (dataset seed 0 unless the
 point sets ``dataset.seed``), and ``seed`` drives every hardware random draw (programming noise, faults, read
 noise). Models and data sets are cached per process, so small ``n_test`` points are fast.
@@ -78,6 +81,12 @@ def evaluate(point: dict[str, Any], seed: int) -> Result:
     """Evaluate one sweep point (see the module docstring) with all randomness drawn from ``seed``."""
     if not isinstance(point, dict):
         raise ConfigError("point", f"must be a mapping with keys model, hardware, dataset, got {point!r}")
+    name = point.get("model")
+    name = name.get("name") if isinstance(name, dict) else name
+    if isinstance(name, str) and name.startswith("snn"):
+        from workloads.snn.api import evaluate as evaluate_snn
+
+        return evaluate_snn(point, seed)
     unknown = set(point) - {"model", "hardware", "dataset"}
     if unknown:
         raise ConfigError(f"point.{sorted(unknown)[0]}", "unknown key; allowed: model, hardware, dataset")
