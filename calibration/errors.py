@@ -1,15 +1,15 @@
 """Errors of the calibration layer.
 
-``aimc_sim.errors.DataError`` lives one layer up, so calibration defines its own subclass of
-:class:`device_models.schema.ConfigError`; both are caught by ``except ConfigError``.
+Both derive from :class:`device_models.schema.ConfigError` (measurement errors through
+:class:`~device_models.schema.DataError`), so ``except ConfigError`` catches them.
 """
 
 from __future__ import annotations
 
-from device_models.schema import ConfigError
+from device_models.schema import ConfigError, DataError
 
 
-class MeasurementError(ConfigError):
+class MeasurementError(DataError):
     """A measurement file is invalid. ``path`` names the file and the row or column at fault."""
 
 
@@ -17,4 +17,4 @@ class FitError(ConfigError):
     """A fit cannot be made or did not converge. ``path`` names the parameter or data set."""
 
 
-__all__ = ["ConfigError", "FitError", "MeasurementError"]
+__all__ = ["ConfigError", "DataError", "FitError", "MeasurementError"]

@@ -30,6 +30,7 @@ import yaml
 __all__ = [
     "AimcError",
     "ConfigError",
+    "DataError",
     "Config",
     "check",
     "int_in",
@@ -62,6 +63,10 @@ class ConfigError(AimcError, ValueError):
         if not prefix:
             return self
         return ConfigError(f"{prefix}.{self.path}" if self.path else prefix, self.message)
+
+
+class DataError(ConfigError):
+    """Input data (a data set, a measurement file, a checkpoint) is invalid; ``path`` names the row or tensor."""
 
 
 Validator = Callable[[Any], str | None]
