@@ -198,7 +198,7 @@ def test_chip_neuron_agrees_with_circuits_adexp(i_dc):
     chip.set_dc(0, i_dc)
     ours = chip.run(None, 0.5).spike_t
     ref = AdExpNeuron(cfg.neuron.replace(mismatch=cfg.neuron.mismatch.replace(sigma=0.0)), 1, None)
-    theirs = np.sort(ref.advance(0.5, i_dc).time)
+    theirs = np.sort(ref.step(0.5, i_dc).time)
     assert ours.size == theirs.size > 10
     np.testing.assert_allclose(np.diff(ours), np.diff(theirs), rtol=5e-3)
     assert abs(ours[0] - theirs[0]) < 2 * cfg.neuron.h
