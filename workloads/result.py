@@ -23,10 +23,27 @@ class Result:
     energy_per_layer_j: dict[str, float] = field(default_factory=dict)
     energy_per_component_j: dict[str, float] = field(default_factory=dict)
     latency_per_layer_s: dict[str, float] = field(default_factory=dict)
+    latency_per_component_s: dict[str, float] = field(default_factory=dict)
+    area_mm2: float = math.nan
     n_tiles: int = 0
     utilisation: float = math.nan
     complexity: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def add_cost(self, priced: Any, n: int) -> Result:
+        """Fill energy, latency, area and their breakdowns from a priced ledger
+        (:class:`aimc_sim.cost.model.CostBreakdown`) that covered ``n`` inferences."""
+        self.energy_j = float(priced.energy_j) / n
+        self.latency_s = float(priced.latency_s) / n
+        self.area_mm2 = float(priced.area_mm2)
+        self.energy_per_layer_j = {k: d["energy_j"] / n for k, d in priced.per_layer.items()}
+        self.latency_per_layer_s = {k: d["latency_s"] / n for k, d in priced.per_layer.items()}
+        self.energy_per_component_j = {k: v / n for k, v in priced.per_component.items()}
+        self.latency_per_component_s = {k: v / n for k, v in priced.latency_per_component.items()}
+        self.extra |= {"adc_model": priced.adc_model, "cost_model": priced.cost_model}
+        if priced.unpriced:
+            self.extra["unpriced"] = ",".join(sorted(priced.unpriced))
+        return self
 
     def to_flat_dict(self) -> dict[str, float | int | str]:
         """Scalar columns: accuracy, energy_j, ..., ``energy_layer.<layer>``, ``energy_comp.<c>``,
@@ -38,11 +55,13 @@ class Result:
             "n_samples": int(self.n_samples),
             "n_tiles": int(self.n_tiles),
             "utilisation": float(self.utilisation),
+            "area_mm2": float(self.area_mm2),
         }
         for prefix, d in (
             ("energy_layer", self.energy_per_layer_j),
             ("energy_comp", self.energy_per_component_j),
             ("latency_layer", self.latency_per_layer_s),
+            ("latency_comp", self.latency_per_component_s),
             ("complexity", self.complexity),
         ):
             out.update({f"{prefix}.{k}": float(v) for k, v in d.items()})

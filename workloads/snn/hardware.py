@@ -289,10 +289,4 @@ def _price(res: Result, ledger: Ledger, cost_model: str | None, n: int) -> None:
         return
     from aimc_sim.cost import CostModel
 
-    priced = CostModel.load(cost_model).price(ledger)
-    res.energy_j = float(priced.energy_j) / n
-    res.latency_s = float(priced.latency_s) / n
-    res.energy_per_layer_j = {k: d["energy_j"] / n for k, d in priced.per_layer.items()}
-    res.latency_per_layer_s = {k: d["latency_s"] / n for k, d in priced.per_layer.items()}
-    res.energy_per_component_j = {k: v / n for k, v in priced.per_component.items()}
-    res.extra["unpriced_events"] = ",".join(sorted(priced.unpriced))
+    res.add_cost(CostModel.load(cost_model).price(ledger), n)
