@@ -62,3 +62,20 @@ def test_objective_errors_name_the_item(tmp_path):
     assert [(o.column, o.maximize) for o in alt] == [("accuracy", True), ("area_m2", False)]
     with pytest.raises(ConfigError, match="need at least two objectives"):
         parse_objectives("accuracy:max,power_w:min", table, required=False)
+
+
+def test_all_nan_objective_column_is_skipped_not_poisoning_the_front():
+    """A metric every point lacks (stored as NaN, e.g. area on a float backend) is treated as absent."""
+    import numpy as np
+
+    from aimc_sim.sweep.analysis import parse_objectives
+    from aimc_sim.sweep.store import ResultTable
+
+    cols = {
+        "hash": np.array(["a", "b"]),
+        "accuracy": np.array([0.9, 0.8]),
+        "energy_j": np.array([1.0, 0.5]),
+        "area_mm2": np.array([np.nan, np.nan]),
+    }
+    objs = parse_objectives("accuracy:max,energy_j:min,area_mm2:min", ResultTable(cols, {}), required=False)
+    assert [o.column for o in objs] == ["accuracy", "energy_j"]

@@ -63,9 +63,13 @@ def _key(v: Any) -> Any:
 
 
 def resolve_metric(table: ResultTable, name: str) -> str | None:
-    """The column for ``name``: itself, or ``extra.<name>`` / ``complexity.<name>`` (None if absent)."""
+    """The column for ``name``: itself, or ``extra.<name>`` / ``complexity.<name>`` (None if absent or all NaN)."""
     for candidate in (name, f"extra.{name}", f"complexity.{name}"):
-        if candidate in table.columns and _numeric(table, candidate):
+        if (
+            candidate in table.columns
+            and _numeric(table, candidate)
+            and np.isfinite(np.asarray(table.columns[candidate], dtype=float)).any()
+        ):
             return candidate
     return None
 
