@@ -37,10 +37,14 @@ def test_tile_count_digits_example(rng):
     hw = m.on({"tile": {"preset": "ideal", "rows": 64, "cols": 64}})
     prog = hw.program(np.random.default_rng(0), ledger=__import__("aimc_sim.cost", fromlist=["Ledger"]).Ledger())
     assert prog.n_tiles() == 139
-    assert [len(g) for g in prog.groups] == [64, 64]
+    assert [sum(m.n_tiles for _, m in g) for g in prog.groups] == [64, 64]
     # one 17x17 channel in differential pairs uses 17*34 of 4096 cells
     ssm_util = prog.groups[0][0][1].utilisation
     assert ssm_util == pytest.approx(17 * 34 / 4096)
+    dense = m.on({"tile": {"preset": "ideal", "rows": 64, "cols": 64}, "ssm_sim": "dense"})
+    prog = dense.program(np.random.default_rng(0), ledger=__import__("aimc_sim.cost", fromlist=["Ledger"]).Ledger())
+    assert prog.n_tiles() == 139
+    assert [len(g) for g in prog.groups] == [64, 64]
 
 
 def test_channels_packed_per_tile(rng):
@@ -48,10 +52,15 @@ def test_channels_packed_per_tile(rng):
     m = _model(rng, d_model=10, d_state=4)  # 2P+1 = 5
     from aimc_sim.cost import Ledger
 
-    prog = m.on({"tile": {"preset": "ideal", "rows": 20, "cols": 40}}).program(np.random.default_rng(0), Ledger())
-    assert [len(ch) for ch, _ in prog.groups[0]] == [4, 4, 2]
-    prog = m.on({"tile": {"preset": "ideal"}, "ssm_channels_per_tile": 3}).program(np.random.default_rng(0), Ledger())
-    assert [len(ch) for ch, _ in prog.groups[0]] == [3, 3, 3, 1]
+    for sim in ("block", "dense"):
+        hw = m.on({"tile": {"preset": "ideal", "rows": 20, "cols": 40}, "ssm_sim": sim})
+        prog = hw.program(np.random.default_rng(0), Ledger())
+        per_tile = prog.groups[0][0][1].blocks_per_tile if sim == "block" else [len(ch) for ch, _ in prog.groups[0]]
+        assert per_tile == [4, 4, 2]
+        hw = m.on({"tile": {"preset": "ideal"}, "ssm_channels_per_tile": 3, "ssm_sim": sim})
+        prog = hw.program(np.random.default_rng(0), Ledger())
+        per_tile = prog.groups[0][0][1].blocks_per_tile if sim == "block" else [len(ch) for ch, _ in prog.groups[0]]
+        assert per_tile == [3, 3, 3, 1]
 
 
 def test_state_feedback_is_quantised_by_adc(rng):
@@ -99,3 +108,24 @@ def test_hardware_config_errors():
         S4DHardwareConfig(prog_noise=2.0)
     with pytest.raises(ConfigError, match="tile"):
         S4DHardwareConfig(tile="nonexistent-tile").tile_config()
+
+
+@pytest.mark.parametrize("noise", [{"programming": False, "read": False, "out_noise": 0.0}, {"programming": False}])
+def test_block_fast_path_equals_dense_tiles(rng, noise):
+    """ssm_sim block (BlockDiagonalMatrix) vs dense (AnalogMatrix on the block-diagonal tile matrix) on PCM tiles
+    with 8-bit DAC/ADC: identical logits and ledger counts with programming noise off (the per-tile noise streams
+    are the same; off-block PCM cells at 0 S add no current or read noise)."""
+    m = _model(rng, d_model=10, d_state=4)
+    x = _x(rng)
+    tile = {"preset": "pcm-default", "rows": 20, "cols": 40, "noise": noise}
+    out = [m.on({"tile": tile, "ssm_sim": sim}).logits(x, seed=3) for sim in ("block", "dense")]
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-5, atol=1e-6)
+    for key, v in out[1][1].counts.items():
+        assert out[0][1].counts[key] == pytest.approx(v), key
+    assert out[0][2].n_tiles() == out[1][2].n_tiles()
+
+
+def test_block_sim_refused_for_ir_drop(rng):
+    m = _model(rng)
+    with pytest.raises(ConfigError, match="hardware.ssm_sim"):
+        m.on({"tile": {"preset": "ideal", "ir_drop": {"mode": "exact"}}, "ssm_sim": "block"}).logits(_x(rng))

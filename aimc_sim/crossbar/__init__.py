@@ -1,10 +1,12 @@
 """Crossbar tiles: analog matrix-vector products with their non-idealities and cost (spec crossbar.md).
 
 ``load_tile_config(name_or_path, **overrides)`` -> :class:`TileConfig`; ``AnalogTile(config, W, rng)`` and
-``AnalogMatrix(config, W, rng)`` compute ``mvm(x, t)`` ~ ``x @ W``; ``irdrop.solve_ir_drop`` is the exact
-wire-resistance solve.
+``AnalogMatrix(config, W, rng)`` compute ``mvm(x, t)`` ~ ``x @ W``; ``BlockDiagonalMatrix(config, blocks, rng)``
+packs equally shaped blocks block-diagonally on tiles and simulates only the blocks; ``irdrop.solve_ir_drop``
+is the exact wire-resistance solve.
 """
 
+from aimc_sim.crossbar.blockdiag import BlockDiagonalMatrix
 from aimc_sim.crossbar.config import (
     AdcConfig,
     DacConfig,
@@ -24,6 +26,7 @@ __all__ = [
     "AdcConfig",
     "AnalogMatrix",
     "AnalogTile",
+    "BlockDiagonalMatrix",
     "DacConfig",
     "DriftCompensationConfig",
     "IrDropConfig",

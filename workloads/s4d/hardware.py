@@ -41,8 +41,12 @@ class S4DHardwareConfig(Config):
     noise of this fraction of G_max and no relaxation or read noise (``ssm.md`` 8, :func:`prog_noise_device`);
     ``adc_calibration``: training sequences used to calibrate ADC ranges when the tile's ``adc.range`` is
     ``calibrated`` or ``per_column`` (``ssm.md`` 8: 99.9th percentile on calibration data);
-    ``ssm_channels_per_tile``: cap on the channels packed block-diagonally into one tile (null: as many as fit).
-    Fewer channels per tile use more tiles but simulate faster (the tile's dense products scale with k^2)."""
+    ``ssm_channels_per_tile``: cap on the channels packed block-diagonally into one tile (null: as many as fit);
+    ``ssm_sim``: how the packed tiles are simulated: ``block`` (:class:`aimc_sim.crossbar.BlockDiagonalMatrix`,
+    only the diagonal blocks are multiplied; off-block cells assumed unprogrammed at the zero-weight
+    conductance, see ``docs/crossbar.md``), ``dense`` (the reference: one :class:`AnalogMatrix` per tile on the
+    dense block-diagonal matrix, off-block cells programmed to zero with programming noise) or ``auto``
+    (``block`` unless the tile config needs the dense path, e.g. IR drop or iterative bound management)."""
 
     tile: str | dict[str, Any] = "pcm-default"
     backend: str = field(default="analog", metadata=check(one_of("analog", "float")))
@@ -54,6 +58,7 @@ class S4DHardwareConfig(Config):
     )
     adc_calibration: int = 32
     ssm_channels_per_tile: int | None = None
+    ssm_sim: str = field(default="auto", metadata=check(one_of("auto", "block", "dense")))
     batch: int = 512
 
     def validate(self) -> None:
@@ -62,6 +67,15 @@ class S4DHardwareConfig(Config):
             raise ConfigError("ssm_channels_per_tile", f"must be null (pack tiles full) or an integer >= 1, got {k!r}")
         if not isinstance(self.batch, int) or self.batch < 1:
             raise ConfigError("batch", f"must be an integer >= 1, got {self.batch!r}")
+
+    def block_sim(self, tile: Any) -> bool:
+        """Whether the packed SSM tiles use the block-wise fast path for the resolved tile config."""
+        from aimc_sim.crossbar.blockdiag import unsupported_reason
+
+        bad = unsupported_reason(tile)
+        if self.ssm_sim == "block" and bad is not None:
+            raise ConfigError("hardware.ssm_sim", f"'block' is not available: {bad[0]}: {bad[1]}")
+        return self.ssm_sim != "dense" and bad is None
 
     def tile_config(self) -> Any:
         """The resolved :class:`aimc_sim.crossbar.TileConfig`."""
@@ -116,9 +130,10 @@ class HardwareS4D:
     def program(self, rng: np.random.Generator, ledger: Ledger, x_cal: np.ndarray | None = None) -> _Programmed:
         """Program every matrix onto tiles (programming noise and faults are drawn here); calibrate the ADC
         ranges on the float activations of ``x_cal`` if the tile's ADC range is calibrated."""
-        from aimc_sim.crossbar import AnalogMatrix
+        from aimc_sim.crossbar import AnalogMatrix, BlockDiagonalMatrix
 
         tile = self.hw.tile_config()
+        block = self.hw.block_sim(tile)
         m = self.model
         mats: dict[str, Any] = {}
 
@@ -139,7 +154,10 @@ class HardwareS4D:
                 k = max(1, min(tile.rows // S, tile.max_outputs // S))
                 k = min(k, self.hw.ssm_channels_per_tile or k)
                 kept = np.flatnonzero(lay.channel_mask)
-                for j in range(0, len(kept), k):
+                if block and len(kept):  # x @ M_h^T per channel: blocks (H_kept, S, S)
+                    Wb = np.swapaxes(lay.M[kept], 1, 2)
+                    layer_groups.append((kept, BlockDiagonalMatrix(tile, Wb, rng, ledger, per_tile=k)))
+                for j in range(0, len(kept) if not block else 0, k):
                     ch = kept[j : j + k]
                     W = np.zeros((len(ch) * S, len(ch) * S))
                     for q, h in enumerate(ch):
@@ -156,6 +174,8 @@ class HardwareS4D:
 
     def _calibrate(self, prog: _Programmed, x: np.ndarray) -> None:
         """Record the float inputs of every matrix on ``x`` and calibrate its ADC ranges on them."""
+        from aimc_sim.crossbar import BlockDiagonalMatrix
+
         m = self.model
         seen: dict[str, np.ndarray] = {}
 
@@ -168,7 +188,8 @@ class HardwareS4D:
             xs = m.ssm_states(i, u)  # (n, L, H, S-1): the state before each step
             for ch, mat in prog.groups[i]:
                 v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)
-                mat.calibrate_adc(v.reshape(n * L, -1), self.hw.t)
+                blocks = isinstance(mat, BlockDiagonalMatrix)
+                mat.calibrate_adc(v.reshape(n * L, len(ch), -1) if blocks else v.reshape(n * L, -1), self.hw.t)
             return m.ssm_forward(i, u, "fused")
 
         m.run(x, ssm, linear)
@@ -204,6 +225,8 @@ class HardwareS4D:
         return logits, ledger, prog
 
     def _run(self, prog: _Programmed, x: np.ndarray, ledger: Ledger) -> np.ndarray:
+        from aimc_sim.crossbar import BlockDiagonalMatrix
+
         m, t = self.model, self.hw.t
 
         def linear(name: str, a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -222,12 +245,16 @@ class HardwareS4D:
                 S = lay.M.shape[1]
                 y = np.zeros_like(u)
                 states = [np.zeros((n, len(ch), S), dtype=np.float32) for ch, _ in prog.groups[i]]
-                for k in range(L):
-                    for (ch, mat), v in zip(prog.groups[i], states):
-                        v[:, :, S - 1] = u[:, k, ch]
-                        out = mat.mvm(v.reshape(n, -1), t=t).reshape(n, len(ch), S)
+                for (ch, mat), v in zip(prog.groups[i], states):
+                    blocks = isinstance(mat, BlockDiagonalMatrix)
+                    uc = np.ascontiguousarray(u[:, :, ch].transpose(1, 0, 2))  # (L, n, channels)
+                    yc = np.empty_like(uc)
+                    for k in range(L):  # the state [x; u] -> [x'; y] is fed back through ADC -> DAC every step
+                        v[:, :, S - 1] = uc[k]
+                        out = mat.mvm(v if blocks else v.reshape(n, -1), t=t).reshape(n, len(ch), S)
                         v[:, :, : S - 1] = out[:, :, : S - 1]
-                        y[:, k, ch] = out[:, :, S - 1]
+                        yc[k] = out[:, :, S - 1]
+                    y[:, :, ch] = yc.transpose(1, 0, 2)
             return y
 
         logits = m.run(x, ssm, linear)
