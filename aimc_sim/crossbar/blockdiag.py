@@ -239,51 +239,54 @@ class BlockDiagonalMatrix:
         return np.full(T * B, (m.constant_scale if m.noise == "constant" else 1.0) * self.config.dac.bound), False
 
     def _forward(self, xt: np.ndarray, rows: np.ndarray, alphas: list[np.ndarray], t: float) -> np.ndarray:
-        """xt (T, B, k, r) float32 in tile layout -> ADC outputs (T, B, k, c), digitally scaled."""
+        """xt (T, B, k, r) float32 in tile layout -> ADC outputs (T, B, k, c), digitally scaled. Each tile runs
+        its DAC -> array -> ADC pass with its own generator (running tiles on threads did not pay: the numba
+        kernels that draw from a numpy Generator do not run concurrently)."""
         cfg = self.config
         T, B, k, r = xt.shape
         c = self.n_out
         mats, vars_, gsum = self._read(t)
         row_scale, abs_max = self._row_scale(B)
-        dac = cfg.dac
+        row_scale = row_scale.reshape(T, B)
+        dac, adc = cfg.dac, cfg.adc
         quant = dac.bits is not None
         lo = -1.0 if dac.signed else 0.0
         step = (2.0 / n_steps(dac.bits) if dac.signed else 1.0 / (2**dac.bits - 1)) if quant else 1.0
-        x2 = xt.reshape(T * B, k * r)
-        xn = self._buffer("xn", (T, B, k, r))
-        xn2 = self._buffer("xn2", (T, B, k, r))
-        if _kernels.dac_encode(x2, abs_max, row_scale, lo, step, quant, xn.reshape(T * B, -1), xn2.reshape(T * B, -1)):
-            require_finite("x", xt)
-        row_scale = row_scale.reshape(T, B)
-        e = np.abs(xn) if dac.encoding == "pwm" else xn2  # read energy: sum_b,i e_bi * (row sum of G)_i
-        ones_b = self._buffer("ones_b", (T, 1, B))
-        ones_b[...] = 1.0
-        e_units = float(np.vdot(np.matmul(ones_b, e.reshape(T, B, k * r)), gsum))  # batch sum as one GEMV
-        adc = cfg.adc
         aquant = adc.bits is not None
         nst = float(n_steps(adc.bits)) if aquant else 1.0
         if aquant and self._bounds is None:
             raise SimulationError(f"tile.adc.range is {adc.range!r}: call calibrate_adc(x) before mvm")
         w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
-        extra = o2 + (w2 * xn2.reshape(T, B, -1).sum(axis=2, dtype=np.float64) if w2 else np.zeros((T, B)))
+        xn = self._buffer("xn", (T, B, k, r))
+        xn2 = self._buffer("xn2", (T, B, k, r))
         out = self._buffer("out", (T, B, k * c))
         sat = np.zeros((T, B), dtype=bool)
+        energy = np.zeros(T)
+        bad = np.zeros(T, dtype=np.int64)
         ones = np.ones(k * c)
-        xv, xv2 = xn.transpose(0, 2, 1, 3), xn2.transpose(0, 2, 1, 3)  # (T, k, B, r) views, BLAS-able
-        for i, ch in enumerate(self.channels):
-            sig = self._buffer(f"sig{i}", (T, B, k, c))
-            np.matmul(xv, mats[i], out=sig.transpose(0, 2, 1, 3))
-            var = sig
-            if vars_[i] is not None:
-                var = self._buffer(f"var{i}", (T, B, k, c))
-                np.matmul(xv2, vars_[i], out=var.transpose(0, 2, 1, 3))
-            for g, tile in enumerate(self._tiles):
-                w, nb = tile.k * c, int(rows[g])  # the tile's k_g * c outputs of its rows: the dense tile's draws
+        ones_b = np.ones(B, dtype=np.float32)
+
+        def run(g: int) -> None:
+            tile = self._tiles[g]
+            w, nb = tile.k * c, int(rows[g])  # the tile's k_g * c outputs of its rows: the dense tile's draws
+            xg, xg2 = xn[g].reshape(B, -1), xn2[g].reshape(B, -1)
+            bad[g] = _kernels.dac_encode(xt[g].reshape(B, -1), abs_max, row_scale[g], lo, step, quant, xg, xg2)
+            e = np.abs(xg) if dac.encoding == "pwm" else xg2  # array read energy: sum_b,i e_bi (row sum of G)_i
+            energy[g] = float(ones_b @ e @ gsum[g].ravel())  # batch sum as a GEMV
+            extra = o2 + (w2 * xg2.sum(axis=1, dtype=np.float64) if w2 else np.zeros(B))
+            xv, xv2 = xn[g].transpose(1, 0, 2), xn2[g].transpose(1, 0, 2)  # (k, B, r) views, BLAS-able
+            for i, ch in enumerate(self.channels):
+                sig = bufs[f"sig{i}"][g]
+                np.matmul(xv, mats[i][g], out=sig.transpose(1, 0, 2))
+                var = sig
+                if vars_[i] is not None:
+                    var = bufs[f"var{i}"][g]
+                    np.matmul(xv2, vars_[i][g], out=var.transpose(1, 0, 2))
                 _kernels.adc_accumulate(
-                    sig[g].reshape(B, -1)[:nb, :w],
-                    var[g].reshape(B, -1)[:nb, :w],
+                    sig.reshape(B, -1)[:nb, :w],
+                    var.reshape(B, -1)[:nb, :w],
                     vars_[i] is not None,
-                    extra[g, :nb],
+                    extra[:nb],
                     tile.gain[i],
                     tile.offset[i],
                     self._bounds[i][g] if aquant else ones[:w],
@@ -299,10 +302,25 @@ class BlockDiagonalMatrix:
                     tile.rng,
                     tile.sar[i],
                 )
-                out[g, nb:] = 0.0
-                out[g, :, w:] = 0.0
-        self._count(rows, e_units)
+            out[g, nb:] = 0.0
+            out[g, :, w:] = 0.0
+
+        bufs = self._channel_buffers(T, B, k, c, vars_)
+        for g in range(T):
+            run(g)
+        if bad.any():
+            require_finite("x", xt)
+        self._count(rows, float(energy.sum()))
         return out.reshape(T, B, k, c)
+
+    def _channel_buffers(self, T: int, B: int, k: int, c: int, vars_: list) -> dict[str, np.ndarray]:
+        """The per-channel work arrays (T, B, k, c), reused across calls."""
+        bufs = {}
+        for i, v in enumerate(vars_):
+            bufs[f"sig{i}"] = self._buffer(f"sig{i}", (T, B, k, c))
+            if v is not None:
+                bufs[f"var{i}"] = self._buffer(f"var{i}", (T, B, k, c))
+        return bufs
 
     def _count(self, rows: np.ndarray, e_units: float) -> None:
         led = self.ledger
