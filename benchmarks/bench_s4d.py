@@ -41,26 +41,27 @@ def main() -> None:
     model = load_model("s4d_digits_float")
     data = load_dataset("digits_pixel")
     x = data.x_test
+    x_cal = data.x_train[:32]  # ADC calibration of the recurrent tiles (ssm.md 8), part of programming
     hw = HardwareS4D(model, {"tile": args.tile})
     from aimc_sim.cost import Ledger
 
     ledger = Ledger()
     t0 = time.perf_counter()
-    prog = hw.program(np.random.default_rng(0), ledger)
+    prog = hw.program(np.random.default_rng(0), ledger, x_cal)
     t_prog = time.perf_counter() - t0
     t_fused = _median(lambda: model.forward(x, "fused"), args.repeats)
     t_rec = _median(lambda: model.forward(x, "recurrent"), args.repeats)
     t_fft = _median(lambda: model.forward(x, "fft"), args.repeats)
     t_hw = _median(lambda: hw._run(prog, x, Ledger()), args.repeats)
     hw1 = HardwareS4D(model, {"tile": args.tile, "ssm_channels_per_tile": 1})
-    prog1 = hw1.program(np.random.default_rng(0), Ledger())
+    prog1 = hw1.program(np.random.default_rng(0), Ledger(), x_cal)
     t_hw1 = _median(lambda: hw1._run(prog1, x, Ledger()), args.repeats)
     quiet = {"preset": args.tile, "noise": {"read": False, "out_noise": 0.0}}
     hw0 = HardwareS4D(model, {"tile": quiet})
-    prog0 = hw0.program(np.random.default_rng(0), Ledger())
+    prog0 = hw0.program(np.random.default_rng(0), Ledger(), x_cal)
     t_hw0 = _median(lambda: hw0._run(prog0, x, Ledger()), args.repeats)
     hwd = HardwareS4D(model, {"tile": args.tile, "ssm_sim": "dense"})
-    progd = hwd.program(np.random.default_rng(0), Ledger())
+    progd = hwd.program(np.random.default_rng(0), Ledger(), x_cal)
     t_hwd = _median(lambda: hwd._run(progd, x, Ledger()), max(1, args.repeats // 2))
     with threadpool_limits(1, "blas"):
         t_fused1 = _median(lambda: model.forward(x, "fused"), args.repeats)

@@ -118,7 +118,10 @@ def test_block_fast_path_equals_dense_tiles(rng, noise):
     m = _model(rng, d_model=10, d_state=4)
     x = _x(rng)
     tile = {"preset": "pcm-default", "rows": 20, "cols": 40, "noise": noise}
-    out = [m.on({"tile": tile, "ssm_sim": sim}).logits(x, seed=3) for sim in ("block", "dense")]
+    # fixed ADC range: with calibrated ranges a 1-ulp difference of a float32 product (another summation order)
+    # can flip one ADC level, which the recurrence then carries (tests/test_crossbar_blockdiag.py covers those)
+    hw = [m.on({"tile": tile, "ssm_sim": sim, "ssm_adc_range": "tile"}) for sim in ("block", "dense")]
+    out = [h.logits(x, seed=3) for h in hw]
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-5, atol=1e-6)
     for key, v in out[1][1].counts.items():
         assert out[0][1].counts[key] == pytest.approx(v), key
@@ -129,3 +132,22 @@ def test_block_sim_refused_for_ir_drop(rng):
     m = _model(rng)
     with pytest.raises(ConfigError, match="hardware.ssm_sim"):
         m.on({"tile": {"preset": "ideal", "ir_drop": {"mode": "exact"}}, "ssm_sim": "block"}).logits(_x(rng))
+
+
+def test_ssm_adc_range_calibrated_per_column_by_default(rng):
+    """ssm.md 8: the recurrent tiles' ADC ranges are calibrated per column on training data even when the tile
+    preset has a fixed range (pcm-default: +-12 full-scale rows); the dense layers keep the preset's range. The
+    calibrated state quantisation tracks the float model more closely than the fixed range (noise off)."""
+    m = _model(rng, d_model=8, d_state=8)
+    x, x_cal = _x(rng, n=8, L=24), _x(rng, n=8, L=24)
+    quiet = {"preset": "pcm-default", "noise": {"programming": False, "read": False, "out_noise": 0.0}}
+    ref = m.forward(x, "fft")
+    errs = {}
+    for rng_mode in ("per_column", "tile"):
+        logits, _, prog = m.on({"tile": quiet, "ssm_adc_range": rng_mode}).logits(x, seed=0, x_cal=x_cal)
+        assert prog.groups[0][0][1].config.adc.range == ("per_column" if rng_mode == "per_column" else "fixed")
+        assert prog.mats["encoder"].config.adc.range == "fixed"
+        errs[rng_mode] = float(np.abs(logits - ref).max())
+    assert errs["per_column"] < errs["tile"]
+    with pytest.raises(ConfigError, match="hardware.adc_calibration"):
+        m.on({"tile": quiet}).logits(x, seed=0)

@@ -46,7 +46,11 @@ class S4DHardwareConfig(Config):
     only the diagonal blocks are multiplied; off-block cells assumed unprogrammed at the zero-weight
     conductance, see ``docs/crossbar.md``), ``dense`` (the reference: one :class:`AnalogMatrix` per tile on the
     dense block-diagonal matrix, off-block cells programmed to zero with programming noise) or ``auto``
-    (``block`` unless the tile config needs the dense path, e.g. IR drop or iterative bound management)."""
+    (``block`` unless the tile config needs the dense path, e.g. IR drop or iterative bound management);
+    ``ssm_adc_range``: ADC range of the recurrent SSM tiles (``recurrence: analog``): ``per_column`` (default,
+    ``ssm.md`` 8: each column's range calibrated to the 99.9th percentile of the state and output on the
+    ``adc_calibration`` training sequences), ``calibrated`` (one range per tile) or ``tile`` (the tile config's
+    own range, e.g. ``pcm-default``'s fixed +-12 full-scale rows, which quantises a 17-row state coarsely)."""
 
     tile: str | dict[str, Any] = "pcm-default"
     backend: str = field(default="analog", metadata=check(one_of("analog", "float")))
@@ -59,6 +63,7 @@ class S4DHardwareConfig(Config):
     adc_calibration: int = 32
     ssm_channels_per_tile: int | None = None
     ssm_sim: str = field(default="auto", metadata=check(one_of("auto", "block", "dense")))
+    ssm_adc_range: str = field(default="per_column", metadata=check(one_of("per_column", "calibrated", "tile")))
     batch: int = 512
 
     def validate(self) -> None:
@@ -134,6 +139,9 @@ class HardwareS4D:
 
         tile = self.hw.tile_config()
         block = self.hw.block_sim(tile)
+        ssm_tile = tile
+        if self.hw.ssm_adc_range != "tile" and tile.adc.bits is not None:
+            ssm_tile = tile.replace(adc=tile.adc.replace(range=self.hw.ssm_adc_range))
         m = self.model
         mats: dict[str, Any] = {}
 
@@ -156,24 +164,26 @@ class HardwareS4D:
                 kept = np.flatnonzero(lay.channel_mask)
                 if block and len(kept):  # x @ M_h^T per channel: blocks (H_kept, S, S)
                     Wb = np.swapaxes(lay.M[kept], 1, 2)
-                    layer_groups.append((kept, BlockDiagonalMatrix(tile, Wb, rng, ledger, per_tile=k)))
+                    layer_groups.append((kept, BlockDiagonalMatrix(ssm_tile, Wb, rng, ledger, per_tile=k)))
                 for j in range(0, len(kept) if not block else 0, k):
                     ch = kept[j : j + k]
                     W = np.zeros((len(ch) * S, len(ch) * S))
                     for q, h in enumerate(ch):
                         W[q * S : (q + 1) * S, q * S : (q + 1) * S] = lay.M[h].T
-                    layer_groups.append((ch, AnalogMatrix(tile, W, rng, ledger=ledger)))
+                    layer_groups.append((ch, AnalogMatrix(ssm_tile, W, rng, ledger=ledger)))
             groups.append(layer_groups)
         dense("decoder", m.decoder[0])
         prog = _Programmed(mats, groups)
-        if tile.adc.range in ("calibrated", "per_column"):
+        calibrated = ("calibrated", "per_column")
+        if tile.adc.range in calibrated or (any(groups) and ssm_tile.adc.range in calibrated):
             if x_cal is None:
                 raise ConfigError("hardware.adc_calibration", "calibrated ADC ranges need calibration inputs")
-            self._calibrate(prog, x_cal)
+            self._calibrate(prog, x_cal, tile.adc.range in calibrated)
         return prog
 
-    def _calibrate(self, prog: _Programmed, x: np.ndarray) -> None:
-        """Record the float inputs of every matrix on ``x`` and calibrate its ADC ranges on them."""
+    def _calibrate(self, prog: _Programmed, x: np.ndarray, dense_too: bool) -> None:
+        """Record the float inputs of every matrix on ``x`` and calibrate the ADC ranges of the SSM tiles (and of
+        the dense matrices if ``dense_too``) on them."""
         from aimc_sim.crossbar import BlockDiagonalMatrix
 
         m = self.model
@@ -187,6 +197,8 @@ class HardwareS4D:
             n, L, _ = u.shape
             xs = m.ssm_states(i, u)  # (n, L, H, S-1): the state before each step
             for ch, mat in prog.groups[i]:
+                if mat.config.adc.range not in ("calibrated", "per_column"):
+                    continue
                 v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)
                 blocks = isinstance(mat, BlockDiagonalMatrix)
                 mat.calibrate_adc(v.reshape(n * L, len(ch), -1) if blocks else v.reshape(n * L, -1), self.hw.t)
@@ -194,7 +206,8 @@ class HardwareS4D:
 
         m.run(x, ssm, linear)
         for name, a in seen.items():
-            prog.mats[name].calibrate_adc(a, self.hw.t)
+            if dense_too:
+                prog.mats[name].calibrate_adc(a, self.hw.t)
 
     # ------------------------------------------------------------------ evaluation
     def evaluate(self, dataset: SequenceDataset, n_test: int | None = None, seed: int = 0) -> Result:
