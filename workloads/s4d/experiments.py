@@ -12,6 +12,8 @@ Run ``python -m workloads.s4d.experiments [--seeds 10] [--n-test 360] [--only e5
 - E8: binary task 3 vs 8 (IMSSA's binary SHD subset stand-in): software vs tile accuracy, float vs QAT + noise.
 - E9: complexity and energy per inference: FP32 digital baseline vs float and ternary-pruned models on tiles.
 - E10: Binary S4D and GSU vs float S4D (float accuracy and on tiles).
+- E11: analog recurrence on the default PCM tile: accuracy vs ADC bits and programming noise, with output
+  noise off, one channel per tile and the dense reference path as controls (``e11_analog_recurrence``).
 
 Tiles (E9, E10): 64 x 64 cells, differential pairs, 8-bit DAC and ADC with per-column ranges calibrated on
 32 training sequences (``ssm.md`` 5.3 and 8, E8). E5 uses the same periphery on 128 x 128 tiles (3 SSM channels
@@ -241,8 +243,53 @@ def e10_spiking(n_test: int | None) -> None:
     _write("e10_spiking", rows)
 
 
+AR_BITS = (6, 8, 10, 12)
+AR_COLUMNS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {  # label: (tile overrides, hardware overrides)
+    "no noise": ({"noise": {"programming": False, "read": False, "out_noise": 0.0}}, {}),
+    "sigma_p 0": ({"noise": {"programming": False}}, {}),
+    "sigma_p PCM": ({}, {}),
+    "sigma_p PCM, out_noise 0": ({"noise": {"out_noise": 0.0}}, {}),
+    "sigma_p PCM, 1 channel/tile": ({}, {"ssm_channels_per_tile": 1}),
+    "sigma_p PCM, dense ref.": ({}, {"ssm_sim": "dense"}),
+}
+
+
+def e11_analog_recurrence(seeds: int, n_test: int | None, models: list[str]) -> None:
+    """Analog recurrence on ``pcm-default``: accuracy vs ADC bits (all tiles; DAC 8 bits) and programming noise.
+
+    Recurrent tiles: per-column ADC ranges calibrated on 32 training sequences (the ``ssm_adc_range`` default),
+    30 channels packed per 512 x 1024 tile, simulated block-wise (``ssm_sim: block``: off-block cells
+    unprogrammed) except the last column (``dense``: off-block cells programmed to 0 S with PCM programming
+    noise). sigma_p 0 turns the PCM programming noise off (read noise and 4 % output noise stay); sigma_p PCM
+    is the PCM model's own programming noise. Mean +- s.e.m. over ``seeds`` programmings; the last row is
+    ``recurrence: digital`` with the same tiles for the dense layers, the one before it keeps the preset's
+    fixed ADC range (+-12 full-scale rows) for the recurrent tiles instead of calibrating it (``ssm_adc_range:
+    tile``).
+    """
+    data = load_dataset("digits_pixel")
+    for name in models:
+        m = load_model(name)
+        rows = []
+        for bits in (*AR_BITS, "preset", None):
+            names = {None: "8, digital recurrence", "preset": "8, preset ADC range (fixed +-12)"}
+            row: dict[str, Any] = {"ADC bits": names.get(bits, str(bits))}
+            for label, (tile_kw, hw_kw) in AR_COLUMNS.items():
+                if (bits is None and label != "sigma_p PCM") or (bits == "preset" and "," in label):
+                    row[label] = ""
+                    continue
+                tile = {"preset": "pcm-default", "adc": {"bits": bits if isinstance(bits, int) else 8}} | tile_kw
+                hw = {"tile": tile, "recurrence": "analog" if bits else "digital"} | hw_kw
+                if bits == "preset":  # before the fix: the state quantised with pcm-default's fixed ADC range
+                    hw["ssm_adc_range"] = "tile"
+                accs = [m.on(hw).evaluate(data, n_test=n_test, seed=s).accuracy * 100 for s in range(seeds)]
+                row[label] = f"{np.mean(accs):.1f} +- {np.std(accs, ddof=1) / np.sqrt(len(accs)):.1f}"
+                print(name, bits, label, row[label], flush=True)
+            rows.append(row)
+        _write(f"e11_analog_recurrence_{_slug(name)}", rows)
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="ssm.md reproduction experiments (E3, E4, E5, E9, E10)")
+    ap = argparse.ArgumentParser(description="ssm.md reproduction experiments (E3, E4, E5, E9, E10, E11)")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--n-test", type=int, default=None, help="test samples per run (default: all 360)")
     ap.add_argument("--only", default="e3,e5,e9,e10")
@@ -262,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         e10_spiking(args.n_test)
     if "e5" in todo:
         e5_noise(args.seeds, args.n_test, args.models.split(","))
+    if "e11" in todo:
+        e11_analog_recurrence(args.seeds, args.n_test, ["s4d_digits_qat4_noise", "s4d_digits_qat4_noise5"])
     if "e5" in todo or "e5plot" in todo:
         e5_plot()
     print(f"done in {time.time() - t0:.0f} s")
