@@ -148,3 +148,26 @@ def test_bad_input(data):
     x[0, 1, 2] = np.nan
     with pytest.raises(ConfigError, match="x"):
         bank.mvm(x)
+
+
+@pytest.mark.parametrize("noise", ["average_abs_max", "abs_max"])
+def test_run_feedback_equals_step_by_step_mvm(rng, noise):
+    """run_feedback = a loop of mvm with the first n_state outputs fed back as inputs (same draws and ledger)."""
+    W = rng.standard_normal((N, R, R)) * 0.4
+    u = rng.standard_normal((6, 3, N, 2)).astype(np.float32)
+    cfg = _cfg(management={"noise": noise}, drift_compensation={"mode": "global"})
+    la, lb = Ledger(), Ledger()
+    a = BlockDiagonalMatrix(cfg, W, np.random.default_rng(5), la)
+    b = BlockDiagonalMatrix(cfg, W, np.random.default_rng(5), lb)
+    ya = a.run_feedback(u, R - 2, t=60.0)
+    v = np.zeros((3, N, R), np.float32)
+    for step in range(6):
+        v[:, :, R - 2 :] = u[step]
+        out = b.mvm(v, t=60.0)
+        v[:, :, : R - 2] = out[:, :, : R - 2]
+        np.testing.assert_array_equal(ya[step], out[:, :, R - 2 :])
+    assert la.counts == lb.counts
+    with pytest.raises(ConfigError, match="n_state"):
+        a.run_feedback(u, R + 1)
+    with pytest.raises(ConfigError, match=r"u: must have shape \(L, batch, 7, 3\)"):
+        a.run_feedback(u, R - 3)

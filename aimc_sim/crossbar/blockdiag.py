@@ -404,26 +404,72 @@ class BlockDiagonalMatrix:
         return [tl.alpha[1] for tl in self._tiles]
 
     # ------------------------------------------------------------------ public API
+    def _update_average_abs_max(self, xt: np.ndarray) -> None:
+        """AVERAGE_ABS_MAX (crossbar.md §4): running mean of each tile's max |x| per input vector."""
+        if self.config.management.noise != "average_abs_max" or xt.shape[1] == 0:
+            return
+        require_finite("x", xt)
+        B = xt.shape[1]
+        m = np.abs(xt).reshape(self.n_tiles, B, -1).max(axis=2)
+        for tl, mg in zip(self._tiles, m):
+            n0, n1 = tl.avg_count, tl.avg_count + B
+            mean = (tl.avg_abs_max * n0 + float(mg.sum())) / n1 if n0 else float(mg.mean())
+            tl.avg_abs_max, tl.avg_count = (mean if mean > 0 else 1.0), n1
+
+    def _from_tiles(self, y: np.ndarray) -> np.ndarray:
+        """(..., T, B, k, m) tile layout -> (..., B, n, m)."""
+        lead = y.shape[:-4]
+        T, B, k, m = y.shape[-4:]
+        z = np.moveaxis(y, -3, -4).reshape(*lead, B, T * k, m)
+        return z[..., : self.n_blocks, :]
+
     def mvm(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
         """y[:, q] ~ x[:, q] @ W_q for x of shape (batch, n_blocks, n_in), read ``t`` s after programming."""
         t = check_time(t)
         a = self._check_x(x)
         B = a.shape[0]
         xt = self._to_tiles(a)
-        if self.config.management.noise == "average_abs_max":
-            require_finite("x", a)
-            m = np.abs(xt).reshape(self.n_tiles, B, -1).max(axis=2)
-            for tl, mg in zip(self._tiles, m):
-                n0, n1 = tl.avg_count, tl.avg_count + B
-                if B:
-                    mean = (tl.avg_abs_max * n0 + float(mg.sum())) / n1 if n0 else float(mg.mean())
-                    tl.avg_abs_max, tl.avg_count = (mean if mean > 0 else 1.0), n1
+        self._update_average_abs_max(xt)
         with blas_limit():
             y = self._forward(xt, np.full(self.n_tiles, B), self._alphas(t), t)
         if self.ledger is not None:
             self.ledger.add("mvm", B * self.n_tiles, self.name or None)
-        out = y.transpose(1, 0, 2, 3).reshape(B, self.n_tiles * self.k, self.n_out)[:, : self.n_blocks]
-        return out.astype(np.result_type(a.dtype, np.float32))
+        return self._from_tiles(y).astype(np.result_type(a.dtype, np.float32))
+
+    def run_feedback(self, u: np.ndarray, n_state: int, t: float = 0.0) -> np.ndarray:
+        """A recurrence with state feedback through ADC -> DAC (``ssm.md`` 5.1): at step l block q reads
+        [s_q(l-1); u[l, :, q]] and outputs [s_q(l); y[l, :, q]], s being the first ``n_state`` outputs (s(-1) = 0).
+
+        u: (L, batch, n_blocks, n_in - n_state) -> y: (L, batch, n_blocks, n_out - n_state), float32. Every step
+        is exactly one :meth:`mvm` (same noise draws, ledger and drift compensation) without the per-step
+        re-layout and checks."""
+        t = check_time(t)
+        r, c = self.n_in, self.n_out
+        if isinstance(n_state, bool) or not isinstance(n_state, int) or not 0 <= n_state <= min(r, c):
+            raise ConfigError("n_state", f"must be an integer in 0..{min(r, c)}, got {n_state!r}")
+        a = require_finite("u", u)
+        if a.ndim != 4 or a.shape[2:] != (self.n_blocks, r - n_state):
+            raise ConfigError("u", f"must have shape (L, batch, {self.n_blocks}, {r - n_state}), got {np.shape(u)}")
+        L, B = a.shape[:2]
+        T, k = self.n_tiles, self.k
+        ut = np.zeros((L, T, B, k, r - n_state), np.float32)
+        for g, kg in enumerate(self.blocks_per_tile):
+            ut[:, g, :, :kg] = a[:, :, g * k : g * k + kg]
+        xt = np.zeros((T, B, k, r), np.float32)
+        ys = np.empty((L, T, B, k, c - n_state), np.float32)
+        rows = np.full(T, B)
+        alphas: list[np.ndarray] = []
+        with blas_limit():
+            for step in range(L):
+                xt[..., n_state:] = ut[step]
+                self._update_average_abs_max(xt)
+                alphas = alphas or self._alphas(t)  # after the first update, as in mvm (then cached for t)
+                y = self._forward(xt, rows, alphas, t)
+                xt[..., :n_state] = y[..., :n_state]
+                ys[step] = y[..., n_state:]
+        if self.ledger is not None:
+            self.ledger.add("mvm", L * B * T, self.name or None)
+        return self._from_tiles(ys)
 
     def calibrate_adc(self, x: np.ndarray, t: float = 0.0) -> None:
         """Calibrated ADC ranges: the configured percentile of |analog output| on ``x`` (batch, n, r), per tile

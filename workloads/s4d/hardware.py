@@ -259,12 +259,14 @@ class HardwareS4D:
                 y = np.zeros_like(u)
                 states = [np.zeros((n, len(ch), S), dtype=np.float32) for ch, _ in prog.groups[i]]
                 for (ch, mat), v in zip(prog.groups[i], states):
-                    blocks = isinstance(mat, BlockDiagonalMatrix)
                     uc = np.ascontiguousarray(u[:, :, ch].transpose(1, 0, 2))  # (L, n, channels)
+                    if isinstance(mat, BlockDiagonalMatrix):  # the whole sequence in one call
+                        y[:, :, ch] = mat.run_feedback(uc[..., None], S - 1, t)[..., 0].transpose(1, 0, 2)
+                        continue
                     yc = np.empty_like(uc)
                     for k in range(L):  # the state [x; u] -> [x'; y] is fed back through ADC -> DAC every step
                         v[:, :, S - 1] = uc[k]
-                        out = mat.mvm(v if blocks else v.reshape(n, -1), t=t).reshape(n, len(ch), S)
+                        out = mat.mvm(v.reshape(n, -1), t=t).reshape(n, len(ch), S)
                         v[:, :, : S - 1] = out[:, :, : S - 1]
                         yc[k] = out[:, :, S - 1]
                     y[:, :, ch] = yc.transpose(1, 0, 2)
