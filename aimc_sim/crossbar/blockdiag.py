@@ -111,7 +111,6 @@ class BlockDiagonalMatrix:
         self.config, self.ledger, self.name = config, ledger, name
         self.n_blocks, self.n_in, self.n_out, self.k = n, r, c, k
         self.device = resolve_device(config.device, config.device_options)
-        dg = self.device.g_max - self.device.g_min
         zero = build_layout(np.zeros((1, 1)), config.mapping, self.device.g_min, self.device.g_max).targets[0]
         T = -(-n // k)
         self.blocks_per_tile = [min(k, n - g * k) for g in range(T)]
@@ -154,13 +153,14 @@ class BlockDiagonalMatrix:
         self.channels = channels
         self._targets = targets
         self._zero_row_g = float(zero.sum()) * c  # zero-weight conductance of one block's row, off-block cells
-        self._dg = dg
         self._bounds: list[list[np.ndarray]] | None = None
         if adc.range == "fixed":
-            self._bounds = self._pad_bounds(lambda g, ch: np.full(self.blocks_per_tile[g] * c, adc.bound))
+            self._bounds = self._bounds_per_tile(lambda g, ch: np.full(self.blocks_per_tile[g] * c, adc.bound))
         elif adc.range == "max":
             kgs = self.blocks_per_tile
-            self._bounds = self._pad_bounds(lambda g, ch: np.full(kgs[g] * c, kgs[g] * r * self._nominal_max(g, ch)))
+            self._bounds = self._bounds_per_tile(
+                lambda g, ch: np.full(kgs[g] * c, kgs[g] * r * self._nominal_max(g, ch))
+            )
         self._read_cache: tuple[float, list[np.ndarray], list[np.ndarray | None], np.ndarray] | None = None
         self._ws: dict[str, np.ndarray] = {}
         self._noisy = config.noise.read or config.noise.w_noise > 0 or config.noise.out_noise > 0
@@ -183,7 +183,7 @@ class BlockDiagonalMatrix:
         m = t[..., ch.plus] - (t[..., ch.minus] if ch.minus is not None else 0.0)
         return float(np.abs(m).max() * ch.scale) or 1.0
 
-    def _pad_bounds(self, fn: Any) -> list[list[np.ndarray]]:
+    def _bounds_per_tile(self, fn: Any) -> list[list[np.ndarray]]:
         """ADC ranges [channel][tile] (k_g * c values each, dtype as AnalogTile keeps them) from fn(g, channel)."""
         return [[fn(g, ch) for g in range(self.n_tiles)] for ch in self.channels]
 
@@ -224,7 +224,7 @@ class BlockDiagonalMatrix:
                 vars_.append(np.ascontiguousarray(v * ch.scale**2, dtype=np.float32))
         kg = np.array(self.blocks_per_tile, dtype=float)[:, None, None]
         gsum = G.sum(axis=-1) + (kg - 1.0) * self._zero_row_g  # + the unprogrammed off-block cells of the row
-        gsum[:, :, :] *= np.arange(k)[None, :, None] < kg
+        gsum *= np.arange(k)[None, :, None] < kg  # padding slots of a partly filled last tile
         self._read_cache = (t, mats, vars_, gsum)
         return mats, vars_, gsum
 
@@ -513,7 +513,7 @@ class BlockDiagonalMatrix:
                 b = np.full(kg * c, adc.bound)
             return np.where(b > 0, b, b.max())
 
-        self._bounds = self._pad_bounds(bound)
+        self._bounds = self._bounds_per_tile(bound)
         for tl in self._tiles:
             tl.r0, tl.alpha = None, None
 
