@@ -1,9 +1,10 @@
-"""Shared plumbing of the discrete-time populations: sizes, input checks, dtypes."""
+"""Shared plumbing of the discrete-time populations: sizes, input checks, dtypes, stepping."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from aimc_sim.circuits.spikes import SpikeTrain, empty_train, sorted_train
 from aimc_sim.config import require_finite
 from aimc_sim.errors import ConfigError
 
@@ -40,3 +41,23 @@ def batch_input(name: str, x: object, batch: int, n: int, dtype: type) -> np.nda
     if a.shape not in ((n,), (batch, n)):
         raise ConfigError(name, f"must have shape ({n},) or ({batch}, {n}), got {a.shape}")
     return np.broadcast_to(a.astype(dtype, copy=False), (batch, n))
+
+
+class SteppedPopulation:
+    """Base of discrete-time populations: subclasses define ``step(input) -> spikes``, ``t_step`` and
+    ``config.dt``; :meth:`run` steps through a whole input sequence."""
+
+    def run(self, inputs: np.ndarray) -> SpikeTrain:
+        """Step through inputs of shape (T, n) or (T, batch, n); spike times are end-of-step times."""
+        x = np.asarray(inputs)
+        if x.ndim not in (2, 3):
+            raise ConfigError("inputs", f"must have shape (T, n) or (T, batch, n), got {x.shape}")
+        t0 = self.t_step
+        idx, steps = [], []
+        for k in range(x.shape[0]):
+            s = np.flatnonzero(self.step(x[k]))
+            idx.append(s)
+            steps.append(np.full(s.size, t0 + k + 1))
+        if not idx:
+            return empty_train()
+        return sorted_train(np.concatenate(idx), np.concatenate(steps) * self.config.dt)

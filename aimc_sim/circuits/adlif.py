@@ -20,10 +20,9 @@ from typing import Literal
 import numpy as np
 
 from aimc_sim.circuits import _kernels
-from aimc_sim.circuits._population import batch_input, check_dtype, check_size, per_neuron
+from aimc_sim.circuits._population import SteppedPopulation, batch_input, check_dtype, check_size, per_neuron
 from aimc_sim.circuits.adexp import NEURON_SPIKE
 from aimc_sim.circuits.mismatch import NO_MISMATCH, MismatchConfig, sample_factors
-from aimc_sim.circuits.spikes import SpikeTrain, empty_train, sorted_train
 from aimc_sim.config import Config, check, in_range, one_of, positive
 from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError
@@ -80,7 +79,7 @@ class AdLIFConfig(Config):
         )
 
 
-class AdLIFPopulation:
+class AdLIFPopulation(SteppedPopulation):
     """n adaptive LIF neurons with a (batch, n) state (u, w, previous spike), stepped by a numba kernel.
 
     Workload API: ``reset_state(batch)``; ``step(input_current) -> spikes`` (bool, (batch, n)); ``run``.
@@ -198,18 +197,3 @@ class AdLIFPopulation:
         if self.ledger is not None:
             self.ledger.add(NEURON_SPIKE, float(np.count_nonzero(spikes)))
         return spikes
-
-    def run(self, inputs: np.ndarray) -> SpikeTrain:
-        """Step through inputs of shape (T, n) or (T, batch, n); spike times are end-of-step times."""
-        x = np.asarray(inputs)
-        if x.ndim not in (2, 3):
-            raise ConfigError("inputs", f"must have shape (T, n) or (T, batch, n), got {x.shape}")
-        t0 = self.t_step
-        idx, steps = [], []
-        for k in range(x.shape[0]):
-            s = np.flatnonzero(self.step(x[k]))
-            idx.append(s)
-            steps.append(np.full(s.size, t0 + k + 1))
-        if not idx:
-            return empty_train()
-        return sorted_train(np.concatenate(idx), np.concatenate(steps) * self.config.dt)

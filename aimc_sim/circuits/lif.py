@@ -20,12 +20,12 @@ import numpy as np
 from scipy.stats import poisson
 
 from aimc_sim.circuits import _kernels
-from aimc_sim.circuits._population import batch_input, check_dtype, check_size, per_neuron
+from aimc_sim.circuits._population import SteppedPopulation, batch_input, check_dtype, check_size, per_neuron
 from aimc_sim.circuits.adexp import NEURON_SPIKE
 from aimc_sim.circuits.dpi import SYNAPTIC_EVENT
 from aimc_sim.circuits.mismatch import NO_MISMATCH, MismatchConfig, sample_factors
 from aimc_sim.circuits.physics import bias_from_tau, tau_from_bias
-from aimc_sim.circuits.spikes import SpikeTrain, collect_spikes, empty_train, sorted_train
+from aimc_sim.circuits.spikes import SpikeTrain, collect_spikes
 from aimc_sim.config import Config, check, in_range, nonnegative, one_of, positive, require_finite
 from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError
@@ -105,7 +105,7 @@ class LIFConfig(Config):
         return 1.0 - self.dt / tau, self.R * self.dt / tau
 
 
-class LIFPopulation:
+class LIFPopulation(SteppedPopulation):
     """n LIF neurons with a (batch, n) state, stepped by a numba kernel.
 
     Workload API: ``reset_state(batch)``, then ``step(input_current) -> spikes`` (bool, (batch, n))
@@ -204,21 +204,6 @@ class LIFPopulation:
         if self.ledger is not None:
             self.ledger.add(NEURON_SPIKE, float(np.count_nonzero(spikes)))
         return spikes
-
-    def run(self, inputs: np.ndarray) -> SpikeTrain:
-        """Step through inputs of shape (T, n) or (T, batch, n); spike times are end-of-step times."""
-        x = np.asarray(inputs)
-        if x.ndim not in (2, 3):
-            raise ConfigError("inputs", f"must have shape (T, n) or (T, batch, n), got {x.shape}")
-        t0 = self.t_step
-        idx, steps = [], []
-        for k in range(x.shape[0]):
-            s = np.flatnonzero(self.step(x[k]))
-            idx.append(s)
-            steps.append(np.full(s.size, t0 + k + 1))
-        if not idx:
-            return empty_train()
-        return sorted_train(np.concatenate(idx), np.concatenate(steps) * self.config.dt)
 
     def drive(
         self,

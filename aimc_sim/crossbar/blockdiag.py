@@ -38,7 +38,7 @@ from aimc_sim.crossbar.devices import read_noise_abs_std, resolve_device
 from aimc_sim.crossbar.mapping import build_layout, scale_weights
 from aimc_sim.crossbar.quantise import n_steps, sar_weights
 from aimc_sim.crossbar.threads import blas_limit
-from aimc_sim.crossbar.tile import check_time
+from aimc_sim.crossbar.tile import check_tile_args, check_time
 from aimc_sim.errors import ConfigError, SimulationError
 
 __all__ = ["BlockDiagonalMatrix", "unsupported_reason"]
@@ -88,16 +88,10 @@ class BlockDiagonalMatrix:
         name: str = "",
         per_tile: int | None = None,
     ):
-        if not isinstance(config, TileConfig):
-            raise ConfigError("config", f"must be a TileConfig, got {type(config).__name__}")
-        if not isinstance(rng, np.random.Generator):
-            raise ConfigError("rng", f"must be a numpy.random.Generator, got {type(rng).__name__}")
+        Wb = check_tile_args(config, blocks, rng, name="blocks", ndim=3)
         bad = unsupported_reason(config)
         if bad is not None:
             raise ConfigError(bad[0], f"not supported by the block-diagonal fast path: {bad[1]}")
-        Wb = require_finite("blocks", blocks).astype(np.float64)
-        if Wb.ndim != 3 or 0 in Wb.shape:
-            raise ConfigError("blocks", f"must be a non-empty 3-D array (n_blocks, n_in, n_out), got {Wb.shape}")
         n, r, c = Wb.shape
         k = min(config.rows // r, config.max_outputs // c)
         if k < 1:

@@ -13,7 +13,7 @@ from aimc_sim.config import require_finite
 from aimc_sim.cost.ledger import Ledger
 from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.threads import blas_limit
-from aimc_sim.crossbar.tile import AnalogTile, check_time
+from aimc_sim.crossbar.tile import AnalogTile, check_tile_args, check_time
 from aimc_sim.errors import ConfigError
 
 __all__ = ["AnalogMatrix"]
@@ -40,13 +40,7 @@ class AnalogMatrix:
         ledger: Ledger | None = None,
         name: str = "",
     ):
-        if not isinstance(config, TileConfig):
-            raise ConfigError("config", f"must be a TileConfig, got {type(config).__name__}")
-        if not isinstance(rng, np.random.Generator):
-            raise ConfigError("rng", f"must be a numpy.random.Generator, got {type(rng).__name__}")
-        W = require_finite("weights", weights).astype(np.float64)
-        if W.ndim != 2 or W.shape[0] == 0 or W.shape[1] == 0:
-            raise ConfigError("weights", f"must be a non-empty 2-D array (n_in x n_out), got shape {W.shape}")
+        W = check_tile_args(config, weights, rng)
         if config.max_outputs < 1:
             raise ConfigError("tile.cols", f"{config.cols} cells cannot hold one weight column")
         self.config, self.ledger, self.name = config, ledger, name

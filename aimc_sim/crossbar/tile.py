@@ -48,6 +48,19 @@ def check_time(t: Any) -> float:
     return float(t)
 
 
+def check_tile_args(config: Any, weights: Any, rng: Any, name: str = "weights", ndim: int = 2) -> np.ndarray:
+    """Validate the arguments every array object takes; returns the weights as a finite float64 array."""
+    if not isinstance(config, TileConfig):
+        raise ConfigError("config", f"must be a TileConfig, got {type(config).__name__}")
+    if not isinstance(rng, np.random.Generator):
+        raise ConfigError("rng", f"must be a numpy.random.Generator, got {type(rng).__name__}")
+    W = require_finite(name, weights).astype(np.float64)
+    if W.ndim != ndim or 0 in W.shape:
+        what = "(n_in x n_out)" if ndim == 2 else "(n_blocks, n_in, n_out)"
+        raise ConfigError(name, f"must be a non-empty {ndim}-D array {what}, got shape {W.shape}")
+    return W
+
+
 class _Read:
     """Per-read-time matrices: signal M_c and variance S_c per channel (float32), row sums of G (S)."""
 
@@ -78,13 +91,7 @@ class AnalogTile:
         ledger: Ledger | None = None,
         name: str = "",
     ):
-        if not isinstance(config, TileConfig):
-            raise ConfigError("config", f"must be a TileConfig, got {type(config).__name__}")
-        if not isinstance(rng, np.random.Generator):
-            raise ConfigError("rng", f"must be a numpy.random.Generator, got {type(rng).__name__}")
-        W = require_finite("weights", weights).astype(np.float64)
-        if W.ndim != 2 or W.shape[0] == 0 or W.shape[1] == 0:
-            raise ConfigError("weights", f"must be a non-empty 2-D array (n_in x n_out), got shape {W.shape}")
+        W = check_tile_args(config, weights, rng)
         if W.shape[0] > config.rows or W.shape[1] > config.max_outputs:
             raise ConfigError(
                 "weights",
