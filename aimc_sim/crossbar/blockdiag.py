@@ -268,14 +268,15 @@ class BlockDiagonalMatrix:
             e = np.abs(xg) if dac.encoding == "pwm" else xg2  # array read energy: sum_b,i e_bi (row sum of G)_i
             energy[g] = float(ones_b @ e @ gsum[g].ravel())  # batch sum as a GEMV
             extra = o2 + (w2 * xg2.sum(axis=1, dtype=np.float64) if w2 else np.zeros(B))
-            xv, xv2 = xn[g].transpose(1, 0, 2), xn2[g].transpose(1, 0, 2)  # (k, B, r) views, BLAS-able
+            kg = tile.k  # (k_g, B, r) views, BLAS-able; the padding slots of a partly filled tile are skipped
+            xv, xv2 = xn[g, :, :kg].transpose(1, 0, 2), xn2[g, :, :kg].transpose(1, 0, 2)
             for i, ch in enumerate(self.channels):
                 sig = bufs[f"sig{i}"][g]
-                np.matmul(xv, mats[i][g], out=sig.transpose(1, 0, 2))
+                np.matmul(xv, mats[i][g, :kg], out=sig[:, :kg].transpose(1, 0, 2))
                 var = sig
                 if vars_[i] is not None:
                     var = bufs[f"var{i}"][g]
-                    np.matmul(xv2, vars_[i][g], out=var.transpose(1, 0, 2))
+                    np.matmul(xv2, vars_[i][g, :kg], out=var[:, :kg].transpose(1, 0, 2))
                 _kernels.adc_accumulate(
                     sig.reshape(B, -1)[:nb, :w],
                     var.reshape(B, -1)[:nb, :w],
