@@ -10,7 +10,7 @@ import numpy as np
 from numba import njit, prange
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, nogil=True)
 def dac_encode(x, abs_max, row_scale, lo, step, quantise, xn, xn2):
     """Noise management and DAC of each input row.
 
@@ -50,7 +50,7 @@ def dac_encode(x, abs_max, row_scale, lo, step, quantise, xn, xn2):
     return n_bad
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, nogil=True)
 def adc_accumulate(
     sig,
     var,

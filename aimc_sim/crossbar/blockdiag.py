@@ -26,6 +26,8 @@ refused (use :class:`AnalogMatrix` on the dense block-diagonal matrix, the refer
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -234,8 +236,8 @@ class BlockDiagonalMatrix:
 
     def _forward(self, xt: np.ndarray, rows: np.ndarray, alphas: list[np.ndarray], t: float) -> np.ndarray:
         """xt (T, B, k, r) float32 in tile layout -> ADC outputs (T, B, k, c), digitally scaled. Each tile runs
-        its DAC -> array -> ADC pass with its own generator (running tiles on threads did not pay: the numba
-        kernels that draw from a numpy Generator do not run concurrently)."""
+        its DAC -> array -> ADC pass with its own generator; the tiles run on two threads (the kernels are
+        ``nogil`` and BLAS releases the GIL) when each has enough outputs to pay for the hand-off."""
         cfg = self.config
         T, B, k, r = xt.shape
         c = self.n_out
@@ -301,8 +303,11 @@ class BlockDiagonalMatrix:
             out[g, :, w:] = 0.0
 
         bufs = self._channel_buffers(T, B, k, c, vars_)
-        for g in range(T):
-            run(g)
+        if T > 1 and B * k * c >= _MIN_THREADED_OUTPUTS:
+            list(_tile_pool().map(run, range(T)))  # disjoint slices and one generator per tile: deterministic
+        else:
+            for g in range(T):
+                run(g)
         if bad.any():
             require_finite("x", xt)
         self._count(rows, float(energy.sum()))
@@ -519,6 +524,17 @@ class BlockDiagonalMatrix:
         wm = np.stack([tl.w_max for tl in self._tiles]).reshape(self.n_tiles, 1, self.k, self.n_out)
         W = (W * wm.transpose(0, 2, 1, 3)).reshape(self.n_tiles * self.k, self.n_in, self.n_out)
         return W[: self.n_blocks]
+
+
+_POOL: list[ThreadPoolExecutor] = []
+_MIN_THREADED_OUTPUTS = 32768  # ADC outputs per tile and call below which a thread hand-off costs more than it saves
+
+
+def _tile_pool() -> ThreadPoolExecutor:
+    """The threads that run the tiles of one step concurrently (the numba kernels and BLAS release the GIL)."""
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1), thread_name_prefix="aimc-tile"))
+    return _POOL[0]
 
 
 def _pad(a: np.ndarray, n: int, fill: float) -> np.ndarray:
