@@ -87,6 +87,25 @@ def test_tiles_on_threads_equal_dense_and_serial(data, threaded, monkeypatch):
     np.testing.assert_array_equal(ya, bank2.run_feedback(u, R - 1))
 
 
+def test_tile_threads_setting(data):
+    """set_tile_threads(1) runs the tiles in turn with the same results; bad values are refused."""
+    from aimc_sim.crossbar import set_tile_threads
+    from aimc_sim.crossbar.threads import tile_threads
+
+    W, x = data
+    cfg = _cfg(noise={"programming": False, "read": True, "out_noise": 0.04})
+    n0 = tile_threads()
+    y0 = BlockDiagonalMatrix(cfg, W, np.random.default_rng(3)).mvm(x)
+    set_tile_threads(1)
+    try:
+        np.testing.assert_array_equal(BlockDiagonalMatrix(cfg, W, np.random.default_rng(3)).mvm(x), y0)
+        for bad in (0, 1.5, True):
+            with pytest.raises(ConfigError, match=f"tile_threads: must be an integer >= 1, got {bad!r}"):
+                set_tile_threads(bad)
+    finally:
+        set_tile_threads(n0)
+
+
 def test_fast_path_noise_statistics_match_dense(rng):
     """Independent seeds: per-output mean and std of 400 noisy MVMs of one input agree within their standard
     errors (5 sigma) between the fast and the dense path (read + output noise)."""

@@ -19,7 +19,7 @@ from aimc_sim.crossbar.config import (
     load_tile_config,
 )
 from aimc_sim.crossbar.matrix import AnalogMatrix
-from aimc_sim.crossbar.threads import set_mvm_blas_threads
+from aimc_sim.crossbar.threads import set_mvm_blas_threads, set_tile_threads
 from aimc_sim.crossbar.tile import AnalogTile
 
 __all__ = [
@@ -36,4 +36,5 @@ __all__ = [
     "TileConfig",
     "load_tile_config",
     "set_mvm_blas_threads",
+    "set_tile_threads",
 ]

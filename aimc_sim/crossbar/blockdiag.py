@@ -26,8 +26,6 @@ refused (use :class:`AnalogMatrix` on the dense block-diagonal matrix, the refer
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -39,11 +37,13 @@ from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.devices import read_noise_abs_std, resolve_device
 from aimc_sim.crossbar.mapping import build_layout, scale_weights
 from aimc_sim.crossbar.quantise import n_steps, sar_weights
-from aimc_sim.crossbar.threads import blas_limit
+from aimc_sim.crossbar.threads import blas_limit, tile_pool
 from aimc_sim.crossbar.tile import check_tile_args, check_time
 from aimc_sim.errors import ConfigError, SimulationError
 
 __all__ = ["BlockDiagonalMatrix", "unsupported_reason"]
+
+_MIN_THREADED_OUTPUTS = 32768  # ADC outputs per tile and call below which a thread hand-off costs more than it saves
 
 
 def unsupported_reason(config: TileConfig) -> tuple[str, str] | None:
@@ -236,8 +236,8 @@ class BlockDiagonalMatrix:
 
     def _forward(self, xt: np.ndarray, rows: np.ndarray, alphas: list[np.ndarray], t: float) -> np.ndarray:
         """xt (T, B, k, r) float32 in tile layout -> ADC outputs (T, B, k, c), digitally scaled. Each tile runs
-        its DAC -> array -> ADC pass with its own generator; the tiles run on two threads (the kernels are
-        ``nogil`` and BLAS releases the GIL) when each has enough outputs to pay for the hand-off."""
+        its DAC -> array -> ADC pass with its own generator; the tiles run on ``threads.tile_threads()`` threads
+        (the kernels are ``nogil``, BLAS releases the GIL) when each has enough outputs to pay for the hand-off."""
         cfg = self.config
         T, B, k, r = xt.shape
         c = self.n_out
@@ -303,8 +303,9 @@ class BlockDiagonalMatrix:
             out[g, :, w:] = 0.0
 
         bufs = self._channel_buffers(T, B, k, c, vars_)
-        if T > 1 and B * k * c >= _MIN_THREADED_OUTPUTS:
-            list(_tile_pool().map(run, range(T)))  # disjoint slices and one generator per tile: deterministic
+        pool = tile_pool() if T > 1 and B * k * c >= _MIN_THREADED_OUTPUTS else None
+        if pool is not None:
+            list(pool.map(run, range(T)))  # disjoint slices and one generator per tile: deterministic
         else:
             for g in range(T):
                 run(g)
@@ -524,17 +525,6 @@ class BlockDiagonalMatrix:
         wm = np.stack([tl.w_max for tl in self._tiles]).reshape(self.n_tiles, 1, self.k, self.n_out)
         W = (W * wm.transpose(0, 2, 1, 3)).reshape(self.n_tiles * self.k, self.n_in, self.n_out)
         return W[: self.n_blocks]
-
-
-_POOL: list[ThreadPoolExecutor] = []
-_MIN_THREADED_OUTPUTS = 32768  # ADC outputs per tile and call below which a thread hand-off costs more than it saves
-
-
-def _tile_pool() -> ThreadPoolExecutor:
-    """The threads that run the tiles of one step concurrently (the numba kernels and BLAS release the GIL)."""
-    if not _POOL:
-        _POOL.append(ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1), thread_name_prefix="aimc-tile"))
-    return _POOL[0]
 
 
 def _pad(a: np.ndarray, n: int, fill: float) -> np.ndarray:

@@ -6,18 +6,50 @@ default 2 BLAS threads against 1 (sweeps also run one process per core, which ov
 So ``AnalogTile.mvm`` and ``AnalogMatrix.mvm`` run their products with BLAS limited to
 ``mvm_blas_threads()`` threads (default 1), restoring the previous setting on return. Change it with
 :func:`set_mvm_blas_threads` (``None`` leaves BLAS alone).
+
+``BlockDiagonalMatrix`` runs the tiles of one step on ``tile_threads()`` Python threads (default
+min(2, CPU count); its DAC/ADC kernels are ``nogil`` and every tile has its own generator, so results do not
+depend on it). Set 1 with :func:`set_tile_threads` when running one process per core.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
 from aimc_sim.errors import ConfigError
 
-__all__ = ["set_mvm_blas_threads", "mvm_blas_threads", "blas_limit"]
+__all__ = ["set_mvm_blas_threads", "mvm_blas_threads", "blas_limit", "set_tile_threads", "tile_threads", "tile_pool"]
 
 _state: dict[str, object] = {"threads": 1, "controller": None, "active": False}
+_tiles: dict[str, object] = {"threads": min(2, os.cpu_count() or 1), "pool": None}
+
+
+def set_tile_threads(n: int) -> None:
+    """Threads that run the tiles of one ``BlockDiagonalMatrix`` step (an integer >= 1; 1 runs them in turn)."""
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ConfigError("tile_threads", f"must be an integer >= 1, got {n!r}")
+    if n != _tiles["threads"] and _tiles["pool"] is not None:
+        _tiles["pool"].shutdown()  # type: ignore[attr-defined]
+        _tiles["pool"] = None
+    _tiles["threads"] = n
+
+
+def tile_threads() -> int:
+    """The current setting (default min(2, CPU count))."""
+    return _tiles["threads"]  # type: ignore[return-value]
+
+
+def tile_pool() -> ThreadPoolExecutor | None:
+    """The shared pool of ``tile_threads()`` workers, or None when that is 1."""
+    n = _tiles["threads"]
+    if n == 1:
+        return None
+    if _tiles["pool"] is None:
+        _tiles["pool"] = ThreadPoolExecutor(max_workers=n, thread_name_prefix="aimc-tile")  # type: ignore[arg-type]
+    return _tiles["pool"]  # type: ignore[return-value]
 
 
 def set_mvm_blas_threads(n: int | None) -> None:
