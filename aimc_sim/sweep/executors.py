@@ -83,7 +83,7 @@ def flatten_result(result: Any) -> dict[str, Any]:
 
 
 def _limit_threads(threads: int) -> None:
-    """Pin BLAS/OpenMP and numba to ``threads`` threads in this (worker) process.
+    """Pin BLAS/OpenMP, numba and the crossbar tile pool to ``threads`` threads in this (worker) process.
 
     NUMBA_NUM_THREADS is only set before numba is imported: numba refuses a changed value once its
     thread pool exists; afterwards :func:`numba.set_num_threads` limits the threads in use.
@@ -94,7 +94,10 @@ def _limit_threads(threads: int) -> None:
         os.environ["NUMBA_NUM_THREADS"] = str(threads)
     from threadpoolctl import threadpool_limits
 
+    from aimc_sim.crossbar.threads import set_tile_threads
+
     threadpool_limits(threads)
+    set_tile_threads(threads)
     if "numba" in sys.modules:
         import numba
 
@@ -129,8 +132,12 @@ class InlineExecutor(_Closing):
     def run(self, evaluator: str, tasks: Sequence[Task], paths: Sequence[str]) -> Iterator[Outcome]:
         from threadpoolctl import threadpool_limits
 
+        from aimc_sim.crossbar.threads import set_tile_threads, tile_threads
+
         before = None  # numba's thread count before the first point, restored at the end
+        tiles_before = tile_threads()
         try:
+            set_tile_threads(self.threads)
             with threadpool_limits(self.threads):
                 for task in tasks:
                     numba = sys.modules.get("numba")  # usually imported with the evaluator's module
@@ -139,6 +146,7 @@ class InlineExecutor(_Closing):
                         numba.set_num_threads(min(self.threads, numba.config.NUMBA_NUM_THREADS))
                     yield _checked(lambda t=task: evaluate_point(evaluator, t, paths), task)
         finally:
+            set_tile_threads(tiles_before)
             if before is not None:
                 sys.modules["numba"].set_num_threads(before)
 
