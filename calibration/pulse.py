@@ -28,6 +28,27 @@ from calibration.measurements import Measurement
 from calibration.mle import Param, fit_mle, gaussian_gof
 
 
+def simulate_pulse_trains(model: Any, rng: np.random.Generator, n_seq: int, n_pulses: int) -> dict[str, np.ndarray]:
+    """Columns of a ``pulse`` measurement made on ``model``: each of ``n_seq`` devices starts at g_min, is
+    read, then gets ``n_pulses`` potentiating and ``n_pulses`` depressing pulses, read after each."""
+    st = model.program(np.full(n_seq, model.g_min), rng)
+    g, pol = [model.conductance(st, 0.0, rng)], [np.zeros(n_seq)]
+    for k in range(2 * n_pulses):
+        p = 1 if k < n_pulses else -1
+        st = model.pulse(st, p, 1.0, 1e-6, rng)
+        g.append(model.conductance(st, 0.0, rng))
+        pol.append(np.full(n_seq, p))
+    g, pol = np.array(g).T, np.array(pol).T
+    n = 2 * n_pulses + 1
+    data = {
+        "sequence": np.repeat(np.arange(n_seq), n).astype(float),
+        "pulse": np.tile(np.arange(n), n_seq).astype(float),
+        "polarity": pol.ravel(),
+        "g": g.ravel(),
+    }
+    return data
+
+
 def _sequences(m: Measurement) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pad the sequences to (n_seq, n_max) arrays of g, polarity and a validity mask."""
     groups = m.groups()

@@ -5,7 +5,7 @@ import pytest
 
 from calibration.errors import FitError
 from calibration.measurements import Measurement
-from calibration.pulse import fit_pulse
+from calibration.pulse import fit_pulse, simulate_pulse_trains
 from device_models.registry import load_preset
 
 NO_DTOD = {"dw_min": 0.02, "dw_min_dtod": 0.0, "w_min_dtod": 0.0, "w_max_dtod": 0.0, "up_down_dtod": 0.0}
@@ -19,22 +19,8 @@ def truth_model():
 
 def simulate_sequences(model, rng, n_seq=2, n_pulses=60):
     """Each device: initial read, n_pulses potentiating then n_pulses depressing pulses, read after each."""
-    st = model.program(np.full(n_seq, model.g_min), rng)
-    g, pol = [model.conductance(st, 0.0, rng)], [np.zeros(n_seq)]
-    for k in range(2 * n_pulses):
-        p = 1 if k < n_pulses else -1
-        st = model.pulse(st, p, 1.0, 1e-6, rng)
-        g.append(model.conductance(st, 0.0, rng))
-        pol.append(np.full(n_seq, p))
-    g, pol = np.array(g).T, np.array(pol).T
-    n = 2 * n_pulses + 1
-    data = {
-        "sequence": np.repeat(np.arange(n_seq), n).astype(float),
-        "pulse": np.tile(np.arange(n), n_seq).astype(float),
-        "polarity": pol.ravel(),
-        "g": g.ravel(),
-    }
-    return Measurement("pulse", data, "sim", np.arange(1, g.size + 1), {})
+    data = simulate_pulse_trains(model, rng, n_seq, n_pulses)
+    return Measurement("pulse", data, "sim", np.arange(1, data["g"].size + 1), {})
 
 
 def test_recovers_soft_bounds_law_and_writes_nested_update(tmp_path, rng):

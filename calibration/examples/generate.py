@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from calibration.measurements import Measurement, save_csv
+from calibration.pulse import simulate_pulse_trains
 from device_models.fefet import threshold_voltage
 from device_models.registry import load_preset
 
@@ -126,24 +127,11 @@ def pulse(seed: int = 5, n_seq: int = 2, n_pulses: int = 60) -> Path:
         "dw_min_std": 0.5,
     }
     model = load_preset("reram-sb", write_noise_std=1.0, update=upd)
-    st = model.program(np.full(n_seq, model.g_min), rng)
-    g, pol = [model.conductance(st, 0.0, rng)], [np.zeros(n_seq)]
-    for k in range(2 * n_pulses):
-        p = 1 if k < n_pulses else -1
-        st = model.pulse(st, p, 1.0, 1e-6, rng)
-        g.append(model.conductance(st, 0.0, rng))
-        pol.append(np.full(n_seq, p))
-    g, pol = np.array(g).T, np.array(pol).T
-    n = 2 * n_pulses + 1
-    data = {
-        "sequence": np.repeat(np.arange(n_seq), n).astype(float),
-        "pulse": np.tile(np.arange(n), n_seq).astype(float),
-        "polarity": pol.ravel(),
-        "g": g.ravel(),
-    }
+    data = simulate_pulse_trains(model, rng, n_seq, n_pulses)
     params = f"reram-sb preset with write_noise_std=1.0 and update overrides {upd}"
     out = HERE / "reram_pulse.csv"
-    save_csv(Measurement("pulse", data, "generated", _rows(g.size)), out, {"g": "uS"}, _meta("reram-sb", params, seed))
+    m = Measurement("pulse", data, "generated", _rows(data["g"].size))
+    save_csv(m, out, {"g": "uS"}, _meta("reram-sb", params, seed))
     return out
 
 
