@@ -9,9 +9,12 @@ the returned :class:`DeviceState`, so one device follows one trajectory over rep
 from __future__ import annotations
 
 import abc
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from device_models.schema import ConfigError
 
 
 @dataclass
@@ -33,6 +36,20 @@ class DeviceState:
     @property
     def shape(self) -> tuple[int, ...]:
         return self.g0.shape
+
+
+def check_read_time(t: object) -> float:
+    """The read time ``t`` (s since programming) as a float; ConfigError unless finite and >= 0."""
+    if isinstance(t, bool) or not (isinstance(t, (int, float)) and math.isfinite(t) and t >= 0):
+        raise ConfigError("t", f"must be a finite time >= 0 s, got {t!r}")
+    return float(t)
+
+
+def relative_read_noise(g: np.ndarray, sigma: float, rng: np.random.Generator | None) -> np.ndarray:
+    """``max(0, g * (1 + sigma * xi))`` with fresh xi ~ N(0, 1); ``g`` itself when rng is None or sigma is 0."""
+    if rng is None or sigma <= 0:
+        return g
+    return np.maximum(g * (1.0 + sigma * rng.standard_normal(np.shape(g))), 0.0)
 
 
 class DeviceModel(abc.ABC):

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.special import ndtr
 
 from device_models import _kernels
-from device_models.base import DeviceModel, DeviceState
+from device_models.base import DeviceModel, DeviceState, check_read_time
 from device_models.faults import FaultConfig, apply_faults, draw_stuck, wear
 from device_models.pulsed import UpdateConfig, pulse_conductance
 from device_models.schema import Config, ConfigError, check, nonnegative, positive, require_finite
@@ -263,8 +263,7 @@ class PCMModel(DeviceModel):
 
     def conductance(self, state: DeviceState, t: float, rng: np.random.Generator | None) -> np.ndarray:
         cfg = self.config
-        if not (isinstance(t, (int, float)) and math.isfinite(t) and t >= 0):
-            raise ConfigError("t", f"must be a finite time >= 0 s, got {t!r}")
+        check_read_time(t)
         nu = state.per_device["nu"]
         if rng is None:
             g = state.g0 * drift_factor(nu, t, cfg)

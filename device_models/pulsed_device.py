@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from device_models.base import DeviceModel, DeviceState
+from device_models.base import DeviceModel, DeviceState, check_read_time, relative_read_noise
 from device_models.faults import FaultConfig, apply_faults, draw_stuck, positive_or_inf, wear
 from device_models.pulsed import (
     UpdateConfig,
@@ -108,15 +108,13 @@ class PulsedDeviceModel(DeviceModel):
 
     def conductance(self, state: DeviceState, t: float, rng: np.random.Generator | None) -> np.ndarray:
         cfg, upd = self.config, self.config.update
-        if not (isinstance(t, (int, float)) and math.isfinite(t) and t >= 0):
-            raise ConfigError("t", f"must be a finite time >= 0 s, got {t!r}")
+        check_read_time(t)
         w = to_weight(state.g0, upd, cfg.g_min, cfg.g_max) + state.per_device["write_noise"]
         if math.isfinite(cfg.lifetime):
             w_r = 0.5 * (upd.w_min + upd.w_max)
             w = w_r + (w - w_r) * math.exp(-float(t) / cfg.lifetime)
         g = to_conductance(w, upd, cfg.g_min, cfg.g_max)
-        if rng is not None and cfg.read_noise > 0:
-            g = np.maximum(g * (1.0 + cfg.read_noise * rng.standard_normal(state.shape)), 0.0)
+        g = relative_read_noise(g, cfg.read_noise, rng)
         return apply_faults(g, state, self.g_min, self.g_max, cfg.faults)
 
     def pulse(

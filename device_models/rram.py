@@ -31,7 +31,7 @@ from typing import Literal
 
 import numpy as np
 
-from device_models.base import DeviceModel, DeviceState
+from device_models.base import DeviceModel, DeviceState, check_read_time
 from device_models.faults import FaultConfig, apply_faults, draw_stuck, wear
 from device_models.pulsed import (
     UpdateConfig,
@@ -224,8 +224,7 @@ class RRAMModel(DeviceModel):
 
     def conductance(self, state: DeviceState, t: float, rng: np.random.Generator | None) -> np.ndarray:
         cfg = self.config
-        if not (isinstance(t, (int, float)) and math.isfinite(t) and t >= 0):
-            raise ConfigError("t", f"must be a finite time >= 0 s, got {t!r}")
+        check_read_time(t)
         g = state.g0 + relaxation_shift(t, cfg) + relaxation_sigma(t, cfg) * state.per_device["xi_relax"]
         if rng is not None:
             g = g + read_noise_sigma(g, t, cfg) * rng.standard_normal(state.shape)

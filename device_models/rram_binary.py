@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from device_models.base import DeviceModel, DeviceState
+from device_models.base import DeviceModel, DeviceState, check_read_time, relative_read_noise
 from device_models.faults import HEALTHY, FaultConfig, apply_faults, draw_stuck, wear
 from device_models.schema import Config, ConfigError, check, nonnegative, positive, require_finite
 
@@ -111,11 +111,9 @@ class BinaryRRAMModel(DeviceModel):
 
     def conductance(self, state: DeviceState, t: float, rng: np.random.Generator | None) -> np.ndarray:
         cfg = self.config
-        if not (isinstance(t, (int, float)) and math.isfinite(t) and t >= 0):
-            raise ConfigError("t", f"must be a finite time >= 0 s, got {t!r}")
+        check_read_time(t)
         g = state.g0
-        if rng is not None and cfg.read_noise > 0:
-            g = np.maximum(g * (1.0 + cfg.read_noise * rng.standard_normal(state.shape)), 0.0)
+        g = relative_read_noise(g, cfg.read_noise, rng)
         return apply_faults(g, state, self.g_min, self.g_max, cfg.faults)
 
     def pulse(
