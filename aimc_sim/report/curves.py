@@ -1,4 +1,4 @@
-"""``aimc plot``: metric-vs-parameter curves (e.g. accuracy vs noise) with confidence bands over seeds."""
+"""``aimc plot``: metric-vs-parameter curves (e.g. accuracy vs time after programming) with intervals over seeds."""
 
 from __future__ import annotations
 
@@ -8,11 +8,15 @@ from pathlib import Path
 import numpy as np
 
 from aimc_sim.errors import ConfigError
+from aimc_sim.report.labels import axis_label, quantity, setting_text
 from aimc_sim.report.plots import curves_figure, si_scale, unit_of
-from aimc_sim.sweep.analysis import aggregate, resolve_metric
+from aimc_sim.sweep.analysis import PROPORTIONS, aggregate, describe, resolve_metric
 from aimc_sim.sweep.store import ResultTable
 
 __all__ = ["plot_results"]
+
+MAX_INTEGER_CATEGORIES = 8
+"""An integer parameter with at most this many values (ADC bits, tile rows) is drawn as categories."""
 
 
 def _column(table: ResultTable, name: str, what: str) -> str:
@@ -30,6 +34,13 @@ def _varying(table: ResultTable, column: str) -> int:
     return len({str(v) for v in table.columns[column]})
 
 
+def _categorical(table: ResultTable, column: str) -> bool:
+    kind = table.columns[column].dtype.kind
+    if kind not in "iuf" or quantity(column).categorical:
+        return True
+    return kind in "iu" and _varying(table, column) <= MAX_INTEGER_CATEGORIES
+
+
 def plot_results(
     table: ResultTable,
     path: str | Path,
@@ -38,11 +49,13 @@ def plot_results(
     y: str = "accuracy",
     by: Sequence[str] | None = None,
     level: float = 0.95,
+    title: str | None = None,
 ) -> Path:
-    """One curve of ``y`` (mean over seeds, with a ``level`` CI band) against ``x`` per value of ``by``.
+    """One curve of ``y`` (mean over seeds, with a ``level`` interval) against ``x`` per value of ``by``.
 
-    Defaults: ``x`` is the numeric swept parameter with the most distinct values; ``by`` is every
-    other swept parameter that varies.
+    Defaults: ``x`` is the numeric swept parameter with the most distinct values; ``by`` is every other swept
+    parameter that varies. Integer settings and names are drawn as categories; accuracies keep their
+    (Wilson) intervals inside [0, 1]; the figure names the model and the sample counts.
     """
     if len(table) == 0:
         raise ConfigError("results", "the file has no rows to plot")
@@ -62,12 +75,11 @@ def plot_results(
     x_name = x_col.removeprefix("param/")
     curves: dict[str, list] = {}
     for g in groups:
-        label = ", ".join(
-            f"{b.removeprefix('param/').rsplit('.', 1)[-1]}={g.params[b.removeprefix('param/')]}" for b in by_cols
-        )
+        label = ", ".join(setting_text(b.removeprefix("param/"), g.params[b.removeprefix("param/")]) for b in by_cols)
         curves.setdefault(label, []).append((g.params[x_name], g.stats[y_col]))
     factor, unit_label = si_scale([st.mean for pts in curves.values() for _, st in pts], unit_of(y_col))
-    xs_all = sorted({xv for pts in curves.values() for xv, _ in pts})
+    categorical = _categorical(table, x_col)
+    xs_all = sorted({xv for pts in curves.values() for xv, _ in pts}, key=lambda v: (isinstance(v, str), v))
     lines = {}
     for label, pts in curves.items():
         by_x = dict(pts)
@@ -76,16 +88,24 @@ def plot_results(
         low = np.array([s.low if s else np.nan for s in st]) / factor
         high = np.array([s.high if s else np.nan for s in st]) / factor
         lines[label] = (mean, low, high)
-    xs = np.asarray(xs_all, dtype=float)
-    positive = xs[xs > 0]
-    logx = bool(positive.size == xs.size and xs.size > 2 and positive.max() / positive.min() > 100)
-    y_name = y_col.removeprefix("extra.")
+    time_axis = quantity(x_col).unit == "s" and not categorical
+    logx = False
+    if not categorical:
+        xs = np.asarray(xs_all, dtype=float)
+        positive = xs[xs > 0]
+        logx = bool(positive.size == xs.size and xs.size > 2 and positive.max() / positive.min() > 100)
+    interval = "Wilson" if y_col in PROPORTIONS else "t"
+    y_label = axis_label(y_col, unit_label if unit_of(y_col) else None)
     return curves_figure(
-        xs,
+        xs_all if categorical else np.asarray(xs_all, dtype=float),
         lines,
         path,
-        xlabel=x_name,
-        ylabel=f"{y_name} [{unit_label}]" if unit_label else y_name,
-        title=f"{y_name} vs {x_name.rsplit('.', 1)[-1]} (mean, {level:.0%} CI over seeds)",
+        xlabel=axis_label(x_col),
+        ylabel=y_label,
+        title=title or f"{quantity(y_col).name} vs {quantity(x_col).name} (mean, {level:.0%} {interval} interval)",
+        note=describe(table),
         logx=logx,
+        categorical=categorical,
+        time_axis=time_axis and logx,
+        fraction=y_col in PROPORTIONS,
     )
