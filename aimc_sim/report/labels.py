@@ -20,24 +20,26 @@ class Quantity:
     name: str
     unit: str = ""
     categorical: bool = False
+    short: str = ""
+    """A compact format for keys and legends, ``{}`` standing for the value (e.g. ``ADC {} b``)."""
 
 
 _KNOWN: dict[str, Quantity] = {
     "hardware.t": Quantity("time after programming", "s"),
-    "hardware.tile.adc.bits": Quantity("ADC resolution", "bits", True),
-    "hardware.tile.dac.bits": Quantity("DAC resolution", "bits", True),
-    "hardware.tile.rows": Quantity("tile rows", "cells", True),
-    "hardware.tile.cols": Quantity("tile columns", "cells", True),
+    "hardware.tile.adc.bits": Quantity("ADC resolution", "bits", True, "ADC {} b"),
+    "hardware.tile.dac.bits": Quantity("DAC resolution", "bits", True, "DAC {} b"),
+    "hardware.tile.rows": Quantity("tile rows", "cells", True, "{} rows"),
+    "hardware.tile.cols": Quantity("tile columns", "cells", True, "{} cols"),
     "hardware.tile.preset": Quantity("tile preset", "", True),
     "hardware.tile.device": Quantity("device", "", True),
-    "hardware.tile.mapping.slices": Quantity("bit slices per weight", "", True),
+    "hardware.tile.mapping.slices": Quantity("bit slices per weight", "", True, "{} slices"),
     "hardware.tile.mapping.scheme": Quantity("weight mapping", "", True),
-    "hardware.tile.drift_compensation.mode": Quantity("drift compensation", "", True),
+    "hardware.tile.drift_compensation.mode": Quantity("drift compensation", "", True, "{} compensation"),
     "hardware.tile.noise.w_noise": Quantity("additive weight noise", "× w_max"),
     "hardware.tile.noise.out_noise": Quantity("output noise", "× full-scale row"),
     "hardware.tile.device_options.s_prog": Quantity("PCM programming-noise scale", "× measured σ_prog"),
     "hardware.prog_noise": Quantity("programming noise σ_p", "× G_max"),
-    "hardware.recurrence": Quantity("SSM recurrence", "", True),
+    "hardware.recurrence": Quantity("SSM recurrence", "", True, "{} recurrence"),
     "hardware.backend": Quantity("backend", "", True),
     "hardware.cost_model": Quantity("cost model", "", True),
     "accuracy": Quantity("accuracy", "fraction correct"),
@@ -70,12 +72,14 @@ def axis_label(column: str, unit: str | None = None) -> str:
     return f"{q.name} [{u}]" if u else q.name
 
 
-def setting_text(path: str, value: object) -> str:
-    """A parameter value in words: ``ADC resolution 6 bits``, ``device pcm``, ``time after programming 1 day``."""
+def setting_text(path: str, value: object, *, short: bool = False) -> str:
+    """A parameter value in words: ``ADC resolution 6 bits``, ``device pcm``, ``time after programming 1 day``;
+    ``short``: the compact form for keys (``ADC 6 b``, ``pcm``, ``1 day``)."""
     q = quantity(path)
-    if q.unit == "s" and isinstance(value, (int, float)):
-        return f"{q.name} {format_time(float(value))}"
-    return f"{q.name} {value}" + (f" {q.unit}" if q.unit else "")
+    text = format_time(float(value)) if q.unit == "s" and isinstance(value, (int, float)) else str(value)
+    if short:
+        return q.short.format(text) if q.short else text
+    return f"{q.name} {text}" + (f" {q.unit}" if q.unit and q.unit != "s" else "")
 
 
 TIME_TICKS = [

@@ -84,7 +84,7 @@ def _time_ticks(ax: Any, xs: np.ndarray) -> None:
 
 def curves_figure(
     xs: Sequence[Any],
-    curves: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    panels: Mapping[str, Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray]]],
     path: str | Path,
     *,
     xlabel: str,
@@ -96,7 +96,8 @@ def curves_figure(
     time_axis: bool = False,
     fraction: bool = False,
 ) -> Path:
-    """``curves[label] = (mean, low, high)`` over ``xs``. Saves a PNG.
+    """Side-by-side panels ``{panel title: {curve label: (mean, low, high) over xs}}`` sharing the y axis; a
+    curve label keeps its colour in every panel. Saves a PNG.
 
     Continuous ``xs``: lines with shaded interval bands. ``categorical`` (settings such as ADC bits or a device
     name): markers with error bars at evenly spaced categories, curves side by side, no lines between them.
@@ -104,36 +105,44 @@ def curves_figure(
     ``note`` (model and sample counts) is printed under the axes.
     """
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(7.0, 4.6), dpi=120)
-    n = len(curves)
-    for k, (label, (mean, low, high)) in enumerate(curves.items()):
+    n_panels = max(len(panels), 1)
+    fig, axes = plt.subplots(1, n_panels, figsize=(2.2 + 4.6 * n_panels, 4.6), dpi=120, squeeze=False, sharey=True)
+    labels = list(dict.fromkeys(label for curves in panels.values() for label in curves))
+    colour = {label: f"C{k % 10}" for k, label in enumerate(labels)}
+    n = len(labels)
+    for ax, (panel, curves) in zip(axes[0], panels.items()):
+        for label, (mean, low, high) in curves.items():
+            k = labels.index(label)
+            if categorical:
+                pos = np.arange(len(xs)) + (k - (n - 1) / 2) * min(0.12, 0.6 / max(n, 1))
+                err = np.vstack([mean - low, high - mean])
+                err = np.where(np.isfinite(err), err, 0.0)
+                ax.errorbar(pos, mean, yerr=err, fmt="o", ms=5, capsize=3, lw=1.2, color=colour[label], label=label)
+            else:
+                ax.plot(xs, mean, marker="o", ms=4, lw=1.8, color=colour[label], label=label)
+                ok = np.isfinite(low) & np.isfinite(high)
+                if ok.any():
+                    ax.fill_between(np.asarray(xs)[ok], low[ok], high[ok], color=colour[label], alpha=0.18, lw=0)
         if categorical:
-            pos = np.arange(len(xs)) + (k - (n - 1) / 2) * min(0.12, 0.6 / max(n, 1))
-            err = np.vstack([mean - low, high - mean])
-            err = np.where(np.isfinite(err), err, 0.0)
-            ax.errorbar(pos, mean, yerr=err, fmt="o", ms=5, capsize=3, lw=1.2, label=label)
-        else:
-            (line,) = ax.plot(xs, mean, marker="o", ms=4, lw=1.8, label=label)
-            ok = np.isfinite(low) & np.isfinite(high)
-            if ok.any():
-                ax.fill_between(np.asarray(xs)[ok], low[ok], high[ok], color=line.get_color(), alpha=0.2, lw=0)
-    if categorical:
-        ax.set_xticks(np.arange(len(xs)), [str(x) for x in xs])
-        ax.set_xlim(-0.5, len(xs) - 0.5)
-    elif logx or time_axis:
-        ax.set_xscale("log")
-        if time_axis:
-            _time_ticks(ax, np.asarray(xs, dtype=float))
-    if fraction:
-        _fraction_limits(
-            ax, np.concatenate([c[1] for c in curves.values()]), np.concatenate([c[2] for c in curves.values()])
-        )
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=11)
-    ax.grid(alpha=0.3)
-    if n > 1 or next(iter(curves), ""):
-        ax.legend(fontsize=8, frameon=False)
+            ax.set_xticks(np.arange(len(xs)), [str(x) for x in xs])
+            ax.set_xlim(-0.5, len(xs) - 0.5)
+        elif logx or time_axis:
+            ax.set_xscale("log")
+            if time_axis:
+                _time_ticks(ax, np.asarray(xs, dtype=float))
+        if fraction:
+            _fraction_limits(
+                ax,
+                np.concatenate([c[1] for cs in panels.values() for c in cs.values()]),
+                np.concatenate([c[2] for cs in panels.values() for c in cs.values()]),
+            )
+        ax.set_xlabel(xlabel)
+        ax.set_title(panel, fontsize=10)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel(ylabel)
+    if n > 1 or (labels and labels[0]):
+        axes[0][-1].legend(fontsize=8, frameon=True, framealpha=0.85, loc="best")
+    fig.suptitle(title, fontsize=11)
     fig.tight_layout(rect=(0, _note(fig, note), 1, 1))
     return _save(fig, path)
 
@@ -148,7 +157,7 @@ def _place_labels(ax: Any, x: np.ndarray, y: np.ndarray, texts: Sequence[str], c
     fig = ax.figure
     to_pt = 72.0 / fig.dpi
     pts = ax.transData.transform(np.column_stack([x, y])) * to_pt  # display points
-    boxes = [(px - 4, py - 4, px + 4, py + 4) for px, py in pts if np.isfinite(px) and np.isfinite(py)]
+    boxes = [(px - 6, py - 6, px + 6, py + 6) for px, py in pts if np.isfinite(px) and np.isfinite(py)]
 
     def overlap(b: tuple[float, float, float, float]) -> float:
         return sum(
@@ -272,14 +281,15 @@ def pareto_figure(
         ax.set_xlabel(_label(column, unit_label))
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=8, frameon=True, framealpha=0.85, loc="best")
     fig.suptitle(title, fontsize=11)
     bottom = _note(fig, note)
     share = key_width / fig.get_figwidth()
-    fig.tight_layout(rect=(0, bottom, 1 - share, 1))
+    fig.tight_layout(rect=(0, bottom, 1 - share, 0.97))
+    handles, names = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1 - share + 0.005, 0.95))
     if key_lines:
         key = "\n".join(key_lines)
-        fig.text(1 - share + 0.01, 0.5, "design points (* front)\n" + key, va="center", fontsize=7, family="monospace")
+        fig.text(1 - share + 0.01, 0.45, "design (* on the front)\n" + key, va="center", fontsize=7, family="monospace")
         colors = ["tab:red" if on_front[i] else "0.35" for i in order]
         for ax, xv in zip(axes[0], scaled.values()):
             _place_labels(ax, xv[order], y[order], [str(number[int(i)]) for i in order], colors)

@@ -45,7 +45,7 @@ def _short(groups: list[Group]) -> list[str]:
             varying.append(k)
     from aimc_sim.report.labels import setting_text
 
-    return [", ".join(setting_text(k, g.params[k]) for k in varying) for g in groups]
+    return [", ".join(setting_text(k, g.params[k], short=True) for k in varying) for g in groups]
 
 
 def _fmt(v: float) -> str:
