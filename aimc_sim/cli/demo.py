@@ -188,11 +188,19 @@ def _demo(args: argparse.Namespace, out: Path, t0: float, opts: dict[str, Any]) 
     from aimc_sim.sweep.dse import analyze_dse
 
     tally = _Tally()
-    print("1/4 accuracy vs time after programming (PCM, RRAM, FeFET; drift compensation on/off)", flush=True)
-    drift_spec = _spec("demo_drift.yaml", out / "drift" / "results.h5", args.quick)
-    drift_run = run_sweep(drift_spec, **opts)
-    tally.add(drift_run)
-    drift = load_results(drift_run.output)
+
+    def sweep(step: str, spec_file: str, folder: str) -> tuple[Any, Any, Any]:
+        print(step, flush=True)
+        spec = _spec(spec_file, out / folder / "results.h5", args.quick)
+        summary = run_sweep(spec, **opts)
+        tally.add(summary)
+        return spec, summary, load_results(summary.output)
+
+    drift_spec, drift_run, drift = sweep(
+        "1/4 accuracy vs time after programming (PCM, RRAM, FeFET; drift compensation on/off)",
+        "demo_drift.yaml",
+        "drift",
+    )
     drift_png = plot_results(
         drift,
         out / "drift" / "accuracy_vs_time.png",
@@ -201,12 +209,7 @@ def _demo(args: argparse.Namespace, out: Path, t0: float, opts: dict[str, Any]) 
         panel=COMPENSATION,
         title="Accuracy vs time after programming (mean, 95 % Wilson interval)",
     )
-
-    print("2/4 accuracy vs PCM programming noise", flush=True)
-    prog_spec = _spec("demo_prog_noise.yaml", out / "prog_noise" / "results.h5", args.quick)
-    prog_run = run_sweep(prog_spec, **opts)
-    tally.add(prog_run)
-    prog = load_results(prog_run.output)
+    _, prog_run, prog = sweep("2/4 accuracy vs PCM programming noise", "demo_prog_noise.yaml", "prog_noise")
     prog_png = plot_results(
         prog,
         out / "prog_noise" / "accuracy_vs_programming_noise.png",
@@ -214,12 +217,9 @@ def _demo(args: argparse.Namespace, out: Path, t0: float, opts: dict[str, Any]) 
         by=[T],
         title="Accuracy vs PCM programming noise (mean, 95 % Wilson interval)",
     )
-
-    print("3/4 design-space exploration (recurrence, device, ADC bits, tile size)", flush=True)
-    dse_spec = _spec("demo_dse.yaml", out / "dse" / "results.h5", args.quick)
-    dse_run = run_sweep(dse_spec, **opts)
-    tally.add(dse_run)
-    dse_table = load_results(dse_run.output)
+    _, dse_run, dse_table = sweep(
+        "3/4 design-space exploration (recurrence, device, ADC bits, tile size)", "demo_dse.yaml", "dse"
+    )
     dse = analyze_dse(dse_table, out / "dse" / "dse")
     dse_text, spread = _dse_summary(dse)
 

@@ -74,6 +74,15 @@ def _share_rows(values: Mapping[str, float], unit: str) -> list[list[str]]:
     return [r + [label] for r in rows]
 
 
+def _figure_note(context: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> str:
+    """``model s4d_digits_float · 200 test samples × 5 seeds``: what a figure of the report averages over."""
+    samples = sorted({int(_num(r["n_samples"])) for r in results if "n_samples" in r})
+    runs = f"{len(results)} seed{'s' if len(results) != 1 else ''}"
+    if samples:
+        runs = f"{'/'.join(map(str, samples))} test samples × {runs}"
+    return f"model {context['model']} · {runs}" if "model" in context else runs
+
+
 def _fmt_value(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
@@ -133,16 +142,25 @@ def write_energy_report(
         f"{_eng(latency.mean, 's')} per inference (means over seeds)."
     )
     figures = []
+    note = _figure_note(context, results)
     energy_panels = {"energy per component": e_comp, "energy per layer": e_layer}
     if any(energy_panels.values()):
         figures.append(
-            breakdown_figure(energy_panels, folder / "energy_breakdown.png", unit="J", title="Energy breakdown")
+            breakdown_figure(
+                energy_panels,
+                folder / "energy_breakdown.png",
+                unit="J",
+                title=f"Energy breakdown ({cost_model_name or 'cost model'})",
+                note=note,
+            )
         )
         doc.image(figures[-1], "Energy per inference, by component and by layer (mean over seeds)")
     latency_panels = {"latency per component": t_comp, "latency per layer": t_layer}
     if any(latency_panels.values()):
         figures.append(
-            breakdown_figure(latency_panels, folder / "latency_breakdown.png", unit="s", title="Latency breakdown")
+            breakdown_figure(
+                latency_panels, folder / "latency_breakdown.png", unit="s", title="Latency breakdown", note=note
+            )
         )
         doc.image(figures[-1], "Latency per inference, by component and by layer (mean over seeds)")
 

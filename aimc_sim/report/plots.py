@@ -302,10 +302,12 @@ def breakdown_figure(
     *,
     unit: str,
     title: str,
+    note: str = "",
 ) -> Path:
     """One horizontal bar panel per entry of ``panels`` ({panel title: {label: value}}), values in SI ``unit``.
 
-    Each bar is annotated with its value and its share of the panel total.
+    Each bar is annotated with its value and its share of the panel total; ``note`` (model, samples) is
+    printed under the panels.
     """
     plt = _plt()
     panels = {k: v for k, v in panels.items() if v}
@@ -335,7 +337,7 @@ def breakdown_figure(
         ax.set_title(name, fontsize=10)
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, _note(fig, note), 1, 1))
     return _save(fig, path)
 
 
