@@ -114,7 +114,7 @@ def plot_results(
         xs_all if categorical else np.asarray(xs_all, dtype=float),
         panels,
         path,
-        xlabel=axis_label(x_col),
+        xlabel=quantity(x_col).name if time_axis and logx else axis_label(x_col),  # ticks name the times
         ylabel=y_label,
         title=title or f"{quantity(y_col).name} vs {quantity(x_col).name} (mean, {level:.0%} {interval} interval)",
         note=describe(table),

@@ -150,7 +150,7 @@ def write_energy_report(
                 energy_panels,
                 folder / "energy_breakdown.png",
                 unit="J",
-                title=f"Energy breakdown ({cost_model_name or 'cost model'})",
+                title=f"Energy breakdown, cost model {cost_model_name.split(' (')[0] or '(unnamed)'}",
                 note=note,
             )
         )

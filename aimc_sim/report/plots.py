@@ -74,12 +74,15 @@ def _fraction_limits(ax: Any, low: np.ndarray, high: np.ndarray) -> None:
 
 
 def _time_ticks(ax: Any, xs: np.ndarray) -> None:
-    from aimc_sim.report.labels import TIME_TICKS
+    """Ticks at the read times themselves, named (1 s, 1 h, 1 day, 30 days as "1 month", ...); with more than
+    eight read times, at the named times (1 s, 1 min, 1 h, ...) within their range."""
+    from aimc_sim.report.labels import TIME_TICKS, format_time
 
-    ticks = [(v, n) for v, n in TIME_TICKS if xs.min() * 0.99 <= v <= xs.max() * 1.01]
-    if len(ticks) >= 2:
-        ax.set_xticks([v for v, _ in ticks], [n for _, n in ticks])
-        ax.minorticks_off()
+    ticks = [float(v) for v in xs]
+    if len(ticks) > 8:
+        ticks = [v for v, _ in TIME_TICKS if xs.min() * 0.99 <= v <= xs.max() * 1.01]
+    ax.set_xticks(ticks, [format_time(v) for v in ticks])
+    ax.minorticks_off()
 
 
 def curves_figure(
@@ -151,6 +154,16 @@ _OFFSETS = [(5, 3), (5, -10), (-12, 3), (-12, -10), (-3, 7), (-3, -15), (8, -3),
 """Candidate label offsets (points) around a marker, tried in order; then the same ring twice as far out."""
 
 
+def _plain_log_axis(ax: Any) -> None:
+    """A log x axis with plain-number ticks at 1, 2, 3, 5 x 10^k (no 10^k notation, readable over one decade)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def _place_labels(ax: Any, x: np.ndarray, y: np.ndarray, texts: Sequence[str], colors: Sequence[str]) -> None:
     """Annotate each point with its text where it overlaps neither a marker nor an earlier label (greedy over
     candidate offsets, then farther out with a leader line); call after the layout is final."""
@@ -159,8 +172,13 @@ def _place_labels(ax: Any, x: np.ndarray, y: np.ndarray, texts: Sequence[str], c
     pts = ax.transData.transform(np.column_stack([x, y])) * to_pt  # display points
     boxes = [(px - 6, py - 6, px + 6, py + 6) for px, py in pts if np.isfinite(px) and np.isfinite(py)]
 
+    frame = ax.get_window_extent()
+    x0, y0, x1, y1 = (v * to_pt for v in (frame.x0, frame.y0, frame.x1, frame.y1))
+
     def overlap(b: tuple[float, float, float, float]) -> float:
-        return sum(
+        inside = max(0.0, min(b[2], x1) - max(b[0], x0)) * max(0.0, min(b[3], y1) - max(b[1], y0))
+        outside = (b[2] - b[0]) * (b[3] - b[1]) - inside  # a label leaving the axes may hit the title or a neighbour
+        return 10 * outside + sum(
             max(0.0, min(b[2], o[2]) - max(b[0], o[0])) * max(0.0, min(b[3], o[3]) - max(b[1], o[1])) for o in boxes
         )
 
@@ -274,8 +292,8 @@ def pareto_figure(
             label="Pareto front",
         )
         positive = xv[np.isfinite(xv) & (xv > 0)]
-        if positive.size and positive.max() / positive.min() > 30:
-            ax.set_xscale("log")
+        if positive.size and positive.max() / positive.min() > 4:
+            _plain_log_axis(ax)
         if fraction:
             _fraction_limits(ax, y - err[0], y + err[1])
         ax.set_xlabel(_label(column, unit_label))
