@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 COMMAND = "demo"
-RUN_TIME = "about 4 minutes on 2 cores"
-"""The demo's measured wall time, quoted by ``--help``, the README and docs/sweeps.md (see docs/sweeps.md)."""
+RUN_TIME = "4.5 min on 2 cores"
+"""The demo's measured wall time (``time aimc demo``: 4 min 30 s on a shared 2-core machine, load average ~8),
+quoted the same way by ``--help``, the README and docs/sweeps.md."""
 HELP = (
     "drift, programming-noise and design-space sweeps plus an energy report on a shipped S4D model, "
     f"summarised on one page ({RUN_TIME})"
@@ -129,6 +130,7 @@ def _dse_summary(dse: Any) -> tuple[str, float]:
     """The energy spread of the design space (max / min of the seed-mean energies) in words, and the ratio."""
     import numpy as np
 
+    from aimc_sim.report.labels import quantity
     from aimc_sim.report.plots import si_scale
 
     energy = np.array([g.mean("energy_j") for g in dse.groups])
@@ -143,7 +145,7 @@ def _dse_summary(dse: Any) -> tuple[str, float]:
         f"{unit} (**{ratio:.1f}×**): cheapest {labels[lo]} (accuracy {accuracy[lo]:.1%}), most expensive "
         f"{labels[hi]} (accuracy {accuracy[hi]:.1%}). Most accurate design on the Pareto front: {labels[best]} "
         f"({accuracy[best]:.1%}, {energy[best] / factor:.3g} {unit}). {int(dse.on_front.sum())} designs are on the "
-        f"front of {', '.join(map(str, dse.objectives))}."
+        f"Pareto front of {', '.join(quantity(o.column).name for o in dse.objectives)}."
     )
     return text, ratio
 
@@ -251,13 +253,13 @@ def _demo(args: argparse.Namespace, out: Path, t0: float, opts: dict[str, Any]) 
     doc.heading("Key results")
     doc.paragraph(_drift_summary(drift))
     doc.paragraph(f"Design space: {dse_text}")
-    doc.image(drift_png, f"Accuracy vs time after programming. {describe(drift)}.")
-    doc.image(prog_png, f"Accuracy vs PCM programming-noise scale. {describe(prog)}.")
-    doc.image(dse.files[0], f"Design-space exploration (numbers as in the DSE table). {describe(dse_table)}.")
+    doc.image(drift_png, f"Accuracy vs time after programming; {describe(drift)}.")
+    doc.image(prog_png, f"Accuracy vs PCM programming-noise scale; {describe(prog)}.")
+    doc.image(dse.files[0], f"Design-space exploration (numbers as in dse/dse_pareto.md); {describe(dse_table)}.")
     doc.image(
         report.figures[0],
-        f"Energy per inference by component and by layer, {model} on {hw_file.name}, {n_seeds} seeds × "
-        f"{n_test} test samples.",
+        f"Energy per inference by component and by layer; model {model} on {hw_file.name} · {n_test} test "
+        f"samples × {n_seeds} seeds.",
     )
     doc.heading("Accuracy vs time after programming")
     doc.table(*_drift_table(drift))

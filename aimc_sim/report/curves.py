@@ -35,6 +35,16 @@ def _varying(table: ResultTable, column: str) -> int:
     return len({str(v) for v in table.columns[column]})
 
 
+def _fixed(table: ResultTable, by: list[str], column: str) -> bool:
+    """True if the values of ``by`` fix the value of ``column`` (e.g. tile cols stepped with rows by a zip axis)."""
+    seen: dict[tuple[str, ...], str] = {}
+    for i in range(len(table)):
+        key = tuple(str(table.columns[b][i]) for b in by)
+        if seen.setdefault(key, str(table.columns[column][i])) != str(table.columns[column][i]):
+            return False
+    return True
+
+
 def _categorical(table: ResultTable, column: str) -> bool:
     kind = table.columns[column].dtype.kind
     if kind not in "iuf" or quantity(column).categorical:
@@ -109,6 +119,10 @@ def plot_results(
         wide = positive.size == xs.size and xs.size > 1 and positive.max() / positive.min() > 100
         logx = bool(wide and (xs.size > 2 or time_axis))
     interval = "Wilson" if y_col in PROPORTIONS else "t"
+    shown = [x_col, *by_cols, *panel_cols]
+    pooled = [p for p in table.params if p not in shown and _varying(table, p) > 1 and not _fixed(table, shown, p)]
+    note = describe(table) + (f" · pooled over {', '.join(quantity(p).name for p in pooled)}" if pooled else "")
+    name = quantity(y_col).name
     y_label = axis_label(y_col, unit_label if unit_of(y_col) else None)
     return curves_figure(
         xs_all if categorical else np.asarray(xs_all, dtype=float),
@@ -116,8 +130,9 @@ def plot_results(
         path,
         xlabel=quantity(x_col).name if time_axis and logx else axis_label(x_col),  # ticks name the times
         ylabel=y_label,
-        title=title or f"{quantity(y_col).name} vs {quantity(x_col).name} (mean, {level:.0%} {interval} interval)",
-        note=describe(table),
+        title=title
+        or f"{name[:1].upper()}{name[1:]} vs {quantity(x_col).name} (mean, {level:.0%} {interval} interval)",
+        note=note,
         logx=logx,
         categorical=categorical,
         time_axis=time_axis and logx,
