@@ -135,7 +135,7 @@ class HardwareS4D:
     def program(self, rng: np.random.Generator, ledger: Ledger, x_cal: np.ndarray | None = None) -> _Programmed:
         """Program every matrix onto tiles (programming noise and faults are drawn here); calibrate the ADC
         ranges on the float activations of ``x_cal`` if the tile's ADC range is calibrated."""
-        from aimc_sim.crossbar import AnalogMatrix, BlockDiagonalMatrix
+        from aimc_sim.crossbar import AnalogMatrix, BlockDiagonalMatrix, BlockView
 
         tile = self.hw.tile_config()
         block = self.hw.block_sim(tile)
@@ -170,7 +170,7 @@ class HardwareS4D:
                     W = np.zeros((len(ch) * S, len(ch) * S))
                     for q, h in enumerate(ch):
                         W[q * S : (q + 1) * S, q * S : (q + 1) * S] = lay.M[h].T
-                    layer_groups.append((ch, AnalogMatrix(ssm_tile, W, rng, ledger=ledger)))
+                    layer_groups.append((ch, BlockView(AnalogMatrix(ssm_tile, W, rng, ledger=ledger), len(ch))))
             groups.append(layer_groups)
         dense("decoder", m.decoder[0])
         prog = _Programmed(mats, groups)
@@ -184,8 +184,6 @@ class HardwareS4D:
     def _calibrate(self, prog: _Programmed, x: np.ndarray, dense_too: bool) -> None:
         """Record the float inputs of every matrix on ``x`` and calibrate the ADC ranges of the SSM tiles (and of
         the dense matrices if ``dense_too``) on them."""
-        from aimc_sim.crossbar import BlockDiagonalMatrix
-
         m = self.model
         seen: dict[str, np.ndarray] = {}
 
@@ -200,8 +198,7 @@ class HardwareS4D:
                 if mat.config.adc.range not in ("calibrated", "per_column"):
                     continue
                 v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)
-                blocks = isinstance(mat, BlockDiagonalMatrix)
-                mat.calibrate_adc(v.reshape(n * L, len(ch), -1) if blocks else v.reshape(n * L, -1), self.hw.t)
+                mat.calibrate_adc(v.reshape(n * L, len(ch), -1), self.hw.t)
             return m.ssm_forward(i, u, "fused")
 
         m.run(x, ssm, linear)
@@ -238,8 +235,6 @@ class HardwareS4D:
         return logits, ledger, prog
 
     def _run(self, prog: _Programmed, x: np.ndarray, ledger: Ledger) -> np.ndarray:
-        from aimc_sim.crossbar import BlockDiagonalMatrix
-
         m, t = self.model, self.hw.t
 
         def linear(name: str, a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -257,19 +252,9 @@ class HardwareS4D:
                 n, L, H = u.shape
                 S = lay.M.shape[1]
                 y = np.zeros_like(u)
-                states = [np.zeros((n, len(ch), S), dtype=np.float32) for ch, _ in prog.groups[i]]
-                for (ch, mat), v in zip(prog.groups[i], states):
+                for ch, mat in prog.groups[i]:  # the state [x; u] -> [x'; y] is fed back through ADC -> DAC
                     uc = np.ascontiguousarray(u[:, :, ch].transpose(1, 0, 2))  # (L, n, channels)
-                    if isinstance(mat, BlockDiagonalMatrix):  # the whole sequence in one call
-                        y[:, :, ch] = mat.run_feedback(uc[..., None], S - 1, t)[..., 0].transpose(1, 0, 2)
-                        continue
-                    yc = np.empty_like(uc)
-                    for k in range(L):  # the state [x; u] -> [x'; y] is fed back through ADC -> DAC every step
-                        v[:, :, S - 1] = uc[k]
-                        out = mat.mvm(v.reshape(n, -1), t=t).reshape(n, len(ch), S)
-                        v[:, :, : S - 1] = out[:, :, : S - 1]
-                        yc[k] = out[:, :, S - 1]
-                    y[:, :, ch] = yc.transpose(1, 0, 2)
+                    y[:, :, ch] = mat.run_feedback(uc[..., None], S - 1, t)[..., 0].transpose(1, 0, 2)
             return y
 
         logits = m.run(x, ssm, linear)
