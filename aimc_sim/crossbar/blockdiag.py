@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from aimc_sim.config import require_finite
+from aimc_sim.cost import events as ev
 from aimc_sim.cost.ledger import Ledger
 from aimc_sim.crossbar.api import check_feedback_input
 from aimc_sim.crossbar.config import TileConfig
@@ -161,7 +162,7 @@ class BlockDiagonalMatrix:
         with blas_limit():
             y, _ = self._step(self._to_tiles(a), t, None)
         if self.ledger is not None:
-            self.ledger.add("mvm", B * self.n_tiles, self.name or None)
+            self.ledger.add(ev.MVM, B * self.n_tiles, self.name or None)
         return self._from_tiles(y).astype(np.result_type(a.dtype, np.float32))
 
     def run_feedback(self, u: np.ndarray, n_state: int, t: float = 0.0) -> np.ndarray:
@@ -188,7 +189,7 @@ class BlockDiagonalMatrix:
                 xt[..., :n_state] = y[..., :n_state]
                 ys[step] = y[..., n_state:]
         if self.ledger is not None:
-            self.ledger.add("mvm", L * B * T, self.name or None)
+            self.ledger.add(ev.MVM, L * B * T, self.name or None)
         return self._from_tiles(ys)
 
     def calibrate_adc(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:

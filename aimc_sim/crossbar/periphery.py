@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from aimc_sim.config import require_finite
+from aimc_sim.cost import events as ev
 from aimc_sim.cost.ledger import Ledger
 from aimc_sim.crossbar import _kernels
 from aimc_sim.crossbar._kernels import AdcState, Conversion, DacSpec, Digital
@@ -134,12 +135,10 @@ class TileStack:
     def _count_inventory(self) -> None:
         cfg, layer = self.config, self.name or None
         adc = cfg.adc
-        self.ledger.add("array_cell_unit", cfg.rows * cfg.cols, layer)
-        self.ledger.add(
-            f"adc_unit@{adc.bits}b" if adc.bits else "adc_unit@ideal", -(-cfg.cols // adc.columns_per_adc), layer
-        )
+        self.ledger.add(ev.ARRAY_CELL, cfg.rows * cfg.cols, layer)
+        self.ledger.add(ev.ConverterUnit("adc", adc.bits or None), -(-cfg.cols // adc.columns_per_adc), layer)
         dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits
-        self.ledger.add(f"dac_unit@{dbits}b" if dbits else "dac_unit@ideal", cfg.rows, layer)
+        self.ledger.add(ev.ConverterUnit("dac", dbits or None), cfg.rows, layer)
 
     @property
     def utilisation(self) -> float:
@@ -372,17 +371,15 @@ class TileStack:
         n_conv = np.array([sum(int(s.gain.size) for s in tile) for tile in self.adc])
         n_adcs = -(-cfg.cols // cfg.adc.columns_per_adc)
         dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits
-        dname = f"dac_conversion@{dbits}b" if dbits is not None else "dac_conversion@ideal"
-        aname = f"@{cfg.adc.bits}b" if cfg.adc.bits is not None else "@ideal"
         n_parts = S * len(self.channels) + (1 if self.layout.offset_coef else 0)
-        led.add(dname, int(rows @ n_in) * S, layer)
-        led.add("adc_conversion" + aname, int(rows @ n_conv) * S, layer)
-        led.add("adc_cycle" + aname, int(rows @ -(-n_conv // n_adcs)) * S, layer)
-        led.add("tile_read", int(rows.sum()) * S, layer)
-        led.add("digital_add", int(rows @ n_out) * (n_parts - 1), layer)
-        led.add("digital_mul", int(rows @ n_out), layer)
+        led.add(ev.Conversion("dac", dbits), int(rows @ n_in) * S, layer)
+        led.add(ev.Conversion("adc", cfg.adc.bits), int(rows @ n_conv) * S, layer)
+        led.add(ev.AdcCycle(cfg.adc.bits), int(rows @ -(-n_conv // n_adcs)) * S, layer)
+        led.add(ev.TILE_READ, int(rows.sum()) * S, layer)
+        led.add(ev.INT32_ADD, int(rows @ n_out) * (n_parts - 1), layer)
+        led.add(ev.FP32_MUL, int(rows @ n_out), layer)
         if reruns:
-            led.add("bound_management_rerun", reruns, layer)
+            led.add(ev.BOUND_MANAGEMENT_RERUN, reruns, layer)
         v2 = cfg.v_read**2
         led.add_energy("array_read", v2 * cfg.t_read * e_units, layer)
         led.add_energy("wl_driver", int(rows @ n_in) * S * cfg.cols * cfg.line_cap_per_cell * v2, layer)
@@ -405,7 +402,7 @@ class TileStack:
             yg = np.abs(y[g, :nb, : self.blocks_per_tile[g] * self.c])
             out.append(yg.mean(axis=0) if per_col else np.array([yg.mean()]))
             if self.ledger is not None:
-                self.ledger.add("drift_calibration_readout", int(nb), self.name or None)
+                self.ledger.add(ev.DRIFT_CALIBRATION_READOUT, int(nb), self.name or None)
         return out
 
     def alphas(self, t: float) -> np.ndarray:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from aimc_sim.config import require_finite
+from aimc_sim.cost import events as ev
 from aimc_sim.cost.ledger import Ledger
 from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.periphery import TileStack
@@ -143,7 +144,7 @@ class AnalogTile:
         with blas_limit():
             self.stack.forward(xa[None], np.array([xa.shape[0]]), self.stack.alphas(t), t, y)
         if self.ledger is not None:
-            self.ledger.add("mvm", xa.shape[0], self.name or None)
+            self.ledger.add(ev.MVM, xa.shape[0], self.name or None)
         return y[0, 0] if vec else y[0]
 
     def run_feedback(self, u: np.ndarray, n_state: int, t: float = 0.0) -> np.ndarray:
