@@ -32,28 +32,30 @@ def test_dac_encode_matches_reference(rng, abs_max, quantise, lo):
 
 
 @pytest.mark.parametrize(
-    "quantise,noisy,has_var,sar,stochastic",
+    "quantise,noisy,has_var,sar,stochastic,groups",
     [
-        (True, True, True, False, False),
-        (True, False, False, False, False),
-        (False, True, False, False, False),
-        (True, True, True, True, False),
-        (True, True, True, False, True),
-        (True, False, False, True, True),
+        (True, True, True, False, False, 1),
+        (True, False, False, False, False, 1),
+        (False, True, False, False, False, 1),
+        (True, True, True, True, False, 1),
+        (True, True, True, False, True, 1),
+        (True, False, False, True, True, 1),
+        (True, True, True, False, False, 4),
     ],
 )
-def test_adc_accumulate_matches_reference(quantise, noisy, has_var, sar, stochastic):
+def test_adc_accumulate_matches_reference(quantise, noisy, has_var, sar, stochastic, groups):
     r = np.random.default_rng(3)
-    sig = r.standard_normal((6, 11)) * 3
-    var = r.uniform(0, 0.5, (6, 11)) if has_var else None
-    extra = r.uniform(0, 0.1, 6)
-    gain = 1 + 0.05 * r.standard_normal(11)
-    off = 0.1 * r.standard_normal(11)
-    bound = np.full(11, 4.0)
-    rs, cs = r.uniform(0.5, 2, 6), r.uniform(0.5, 2, 11)
-    out = np.empty((6, 11))
+    m = 3 * groups if groups > 1 else 11
+    sig = r.standard_normal((6, m)) * 3
+    var = r.uniform(0, 0.5, (6, m)) if has_var else None
+    extra = r.uniform(0, 0.1, (6, groups))
+    gain = 1 + 0.05 * r.standard_normal(m)
+    off = 0.1 * r.standard_normal(m)
+    bound = np.full(m, 4.0)
+    rs, cs = r.uniform(0.5, 2, (6, groups)), r.uniform(0.5, 2, m)
+    out = np.empty((6, m))
     sat = np.zeros(6, dtype=bool)
-    sar_w = sar_weights(5, 0.2, 11, r) if sar else np.empty((11, 0))
+    sar_w = sar_weights(5, 0.2, m, r) if sar else np.empty((m, 0))
     adc = AdcState(gain, off, bound, sar_w)
     conv = Conversion(30.0, quantise, noisy, has_var, stochastic)
     _kernels.adc_accumulate(
@@ -92,12 +94,14 @@ def test_stochastic_adc_rounding_is_unbiased():
     n, m = 20000, 3
     sig = np.tile([0.3 * 8 / 254, -0.45 * 8 / 254, 1.2 * 8 / 254], (n, 1))  # fractions of one LSB (8 / 254)
     adc = AdcState(np.ones(m), np.zeros(m), np.full(m, 4.0), np.empty((m, 0)))
-    dig = Digital(1.0, np.ones(n), np.ones(m), False)
+    dig = Digital(1.0, np.ones((n, 1)), np.ones(m), False)
     outs = {}
     for sto in (False, True):
         out = np.empty((n, m))
         conv = Conversion(254.0, True, False, False, sto)
-        _kernels.adc_accumulate(sig, sig, np.zeros(n), adc, conv, dig, out, np.zeros(n, bool), np.random.default_rng(2))
+        _kernels.adc_accumulate(
+            sig, sig, np.zeros((n, 1)), adc, conv, dig, out, np.zeros(n, bool), np.random.default_rng(2)
+        )
         outs[sto] = out
     err = outs[True] - sig
     assert np.all(np.abs(err.mean(axis=0)) < 3 * err.std(axis=0) / np.sqrt(n))
@@ -166,8 +170,8 @@ def test_sar_with_ideal_weights_is_the_uniform_quantiser():
     r = np.random.default_rng(5)
     sig = r.uniform(-5, 5, (40, 7))
     conv = Conversion(254.0, True, False, False, False)
-    dig = Digital(1.0, np.ones(40), np.ones(7), False)
-    z = np.zeros(40)
+    dig = Digital(1.0, np.ones((40, 1)), np.ones(7), False)
+    z = np.zeros((40, 1))
     a, b = np.empty((40, 7)), np.empty((40, 7))
     sat = np.zeros(40, dtype=bool)
 

@@ -46,7 +46,9 @@ class Conversion(NamedTuple):
 
 
 class Digital(NamedTuple):
-    """Digital scaling of the ADC codes: out[b, j] (+)= v * coef * col_scale[j] * row_scale[b]."""
+    """Digital scaling of the ADC codes: out[b, j] (+)= v * coef * col_scale[j] * row_scale[b, j // w], with
+    ``row_scale`` (B, G): one input scale per row and per group of w = m / G consecutive outputs (G = 1: one per
+    row; G = k: one per packed block, ``management.scope: block``)."""
 
     coef: float
     row_scale: np.ndarray
@@ -100,15 +102,15 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
     """Output noise, ADC and digital scaling of one conversion channel (records: :class:`AdcState`,
     :class:`Conversion`, :class:`Digital`).
 
-    v = (sig + sqrt(var + extra_var[b]) * z) * gain_j + offset_j, with z ~ N(0, 1) drawn from ``rng`` in
-    row-major order (one per output, only if ``noisy``). If ``quantise``: sat[b] |= |v| >= bound_j, and
-    v = step_j * clip(k, -n_steps / 2, n_steps / 2) with step_j = 2 bound_j / n_steps and k = rint(v / step_j)
-    for an ideal ADC, or, when ``sar`` (m x bits) has columns, the code of a successive-approximation
-    search with the mismatched bit weights sar[j] (in LSB): from the MSB down, keep bit k if
-    u >= (accepted weights) + sar[j, k], u = v / step_j + n_steps / 2 + 1/2; k = code - n_steps / 2.
+    v = (sig + sqrt(var + extra_var[b, j // w]) * z) * gain_j + offset_j (w as in :class:`Digital`), with
+    z ~ N(0, 1) drawn from ``rng`` in row-major order (one per output, only if ``noisy``). If ``quantise``:
+    sat[b] |= |v| >= bound_j, and v = step_j * clip(k, -n_steps / 2, n_steps / 2) with step_j = 2 bound_j /
+    n_steps and k = rint(v / step_j) for an ideal ADC, or, when ``sar`` (m x bits) has columns, the code of a
+    successive-approximation search with the mismatched bit weights sar[j] (in LSB): from the MSB down, keep
+    bit k if u >= (accepted weights) + sar[j, k], u = v / step_j + n_steps / 2 + 1/2; k = code - n_steps / 2.
     ``stochastic``: k = floor(v / step_j + r) with r ~ U[0, 1) (ideal ADC), or the SAR input dithered by
     r - 1/2 LSB, one uniform per output after the normals of its row. out[b, j] (+)= v * (coef *
-    col_scale[j]) * row_scale[b].
+    col_scale[j]) * row_scale[b, j // w].
     """
     B, m = sig.shape
     gain, offset, bound, sar_w = adc.gain, adc.offset, adc.bound, adc.sar
@@ -120,6 +122,8 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
         conv.stochastic,
     )
     row_scale, accumulate = dig.row_scale, dig.accumulate
+    n_groups = row_scale.shape[1]
+    gw = m // n_groups
     nbits = sar_w.shape[1]
     step = np.empty(m)
     inv = np.empty(m)
@@ -137,16 +141,16 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
             z = rng.standard_normal(m)  # one row at a time: the same stream as m scalar draws, ~25 % faster
         if stochastic and quantise:
             dither = rng.random(m)
-        rs = row_scale[b]
-        e = extra_var[b]
         s = False
-        for j in range(m):  # analog value at the ADC input
-            v = np.float64(sig[b, j])
-            if noisy:
-                s2 = e + var[b, j] if has_var else e
-                s2 = s2 if s2 > 0.0 else 0.0
-                v += np.sqrt(s2) * z[j]
-            vrow[j] = v * gain[j] + offset[j]
+        for q in range(n_groups):
+            e = extra_var[b, q]
+            for j in range(q * gw, (q + 1) * gw):  # analog value at the ADC input
+                v = np.float64(sig[b, j])
+                if noisy:
+                    s2 = e + var[b, j] if has_var else e
+                    s2 = s2 if s2 > 0.0 else 0.0
+                    v += np.sqrt(s2) * z[j]
+                vrow[j] = v * gain[j] + offset[j]
         if quantise:
             for j in range(m):
                 s = s | (abs(vrow[j]) >= bound[j])
@@ -169,12 +173,14 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
             else:
                 for j in range(m):
                     vrow[j] = min(max(np.rint(vrow[j] * inv[j]), -lim), lim) * step[j]
-        if accumulate:
-            for j in range(m):
-                out[b, j] += vrow[j] * cf[j] * rs
-        else:
-            for j in range(m):
-                out[b, j] = vrow[j] * cf[j] * rs
+        for q in range(n_groups):
+            rs = row_scale[b, q]
+            if accumulate:
+                for j in range(q * gw, (q + 1) * gw):
+                    out[b, j] += vrow[j] * cf[j] * rs
+            else:
+                for j in range(q * gw, (q + 1) * gw):
+                    out[b, j] = vrow[j] * cf[j] * rs
         if s:
             sat[b] = True
 

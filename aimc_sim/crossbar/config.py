@@ -152,9 +152,16 @@ class ManagementConfig(Config):
 
     ``noise``: ``abs_max`` (per input vector), ``average_abs_max`` (one scale for all vectors: the running
     mean of max |x| over every vector seen so far, this batch included), ``constant`` (``constant_scale``
-    times the DAC bound) or ``none`` (the DAC bound)."""
+    times the DAC bound) or ``none`` (the DAC bound).
+
+    ``scope``: what one input scale covers. ``tile``: the whole tile input vector (one DAC range per word-line
+    vector). ``block``: each packed block of a :class:`BlockDiagonalMatrix` separately (one scale per block
+    and input vector, applied digitally to that block's outputs): a block with small inputs then uses the full
+    DAC range, and its ADC noise (output noise, quantisation) is referred back with its own scale instead of
+    the largest block's. The same as ``tile`` for a dense tile (one block)."""
 
     noise: Literal["none", "abs_max", "average_abs_max", "constant"] = "abs_max"
+    scope: Literal["tile", "block"] = "tile"
     constant_scale: float = field(default=1.0, metadata=check(positive))
     bound: Literal["none", "iterative"] = "none"
     max_bound_iterations: int = field(default=5, metadata=check(int_in(1, 20)))

@@ -105,7 +105,7 @@ class TileStack:
         self._off_block_row_g = float(zero.sum()) * self.c
         self._reads = ReadCache()
         self._ws: dict[str, np.ndarray] = {}
-        self._avg_abs_max = np.ones(self.n_tiles)
+        self._avg_abs_max = np.ones((self.n_tiles, self.n_groups))
         self._avg_count = 0
         self._r0: list[np.ndarray] | None = None
         self._alpha: tuple[float, np.ndarray] | None = None
@@ -187,14 +187,20 @@ class TileStack:
 
     # ------------------------------------------------------------------ noise management and DAC
     def row_scale(self, B: int) -> tuple[np.ndarray, bool]:
-        """(T, B) input scales (noise management, crossbar.md §4); True means abs-max, computed by the DAC."""
+        """(T, B, G) input scales (noise management, crossbar.md §4) of each tile input vector and each of its
+        G groups of word lines (``n_groups``); True means abs-max, computed by the DAC."""
         m = self.config.management
-        T = self.n_tiles
+        T, G = self.n_tiles, self.n_groups
         if m.noise == "abs_max":
-            return np.empty((T, B)), True
+            return np.empty((T, B, G)), True
         if m.noise == "average_abs_max":
-            return np.repeat(self._avg_abs_max, B).reshape(T, B), False
-        return np.full((T, B), (m.constant_scale if m.noise == "constant" else 1.0) * self.config.dac.bound), False
+            return np.repeat(self._avg_abs_max[:, None, :], B, axis=1), False
+        return np.full((T, B, G), (m.constant_scale if m.noise == "constant" else 1.0) * self.config.dac.bound), False
+
+    @property
+    def n_groups(self) -> int:
+        """Input scales per tile input vector: 1, or one per block slot (``management.scope: block``)."""
+        return self.k if self.config.management.scope == "block" else 1
 
     def update_average_abs_max(self, x: np.ndarray) -> None:
         """AVERAGE_ABS_MAX: running mean of each tile's max |x| per input vector, over every vector seen.
@@ -203,30 +209,33 @@ class TileStack:
             return
         require_finite("x", x)
         B = x.shape[1]
-        m = np.abs(x).reshape(self.n_tiles, B, -1).max(axis=2)
+        m = np.abs(x).reshape(self.n_tiles, B, self.n_groups, -1).max(axis=3)
         n0, n1 = self._avg_count, self._avg_count + B
-        for g, mg in enumerate(m):
-            mean = (self._avg_abs_max[g] * n0 + float(mg.sum())) / n1 if n0 else float(mg.mean())
-            self._avg_abs_max[g] = mean if mean > 0 else 1.0
+        for g, q in np.ndindex(self._avg_abs_max.shape):
+            mg = m[g, :, q]
+            mean = (self._avg_abs_max[g, q] * n0 + float(mg.sum())) / n1 if n0 else float(mg.mean())
+            self._avg_abs_max[g, q] = mean if mean > 0 else 1.0
         self._avg_count = n1
 
     def _dac(self, g: int, x: np.ndarray, rs: np.ndarray, abs_max: bool, gsum: np.ndarray):
         """Input slices [(x', x'^2, digital factor)] of tile g's rows x, and their array read energy in
-        V_read^2 t_read units. Fills ``rs`` when ``abs_max``; rejects non-finite inputs."""
+        V_read^2 t_read units. Fills ``rs`` (B, G) when ``abs_max``; rejects non-finite inputs."""
         dac, spec = self.config.dac, self._dac_spec
         if dac.stochastic_rounding and spec.quantise:
             require_finite("x", x)
             if abs_max:
                 a = np.abs(x).max(axis=1)
-                rs[:] = np.where(a > 0, a, 1.0)
+                rs[:, 0] = np.where(a > 0, a, 1.0)
             n = self.blocks_per_tile[g] * self.r  # the k_g blocks' word lines, as the physical tile
-            v = x[:, :n] / rs[:, None]
+            v = x[:, :n] / rs  # one group: the block-diagonal path refuses a stochastic DAC
             v = np.clip(np.floor(v / spec.step + self.noise_rngs[g].random(v.shape)) * spec.step, spec.lo, 1.0)
             xn, xn2 = np.zeros(x.shape, np.float32), np.zeros(x.shape, np.float32)
             xn[:, :n], xn2[:, :n] = v, v * v
         else:
             xn, xn2 = self._work("xn", g, x.shape), self._work("xn2", g, x.shape)
-            if _kernels.dac_encode(x, abs_max, rs, spec, xn, xn2):
+            B, G = rs.shape  # each group of word lines is one DAC row
+            xr, xnr, xn2r = (a.reshape(B * G, -1) for a in (x, xn, xn2))
+            if _kernels.dac_encode(xr, abs_max, rs.reshape(-1), spec, xnr, xn2r):
                 require_finite("x", x)  # raises, naming the first bad index
         # array read energy: sum_b,i e_bi * (sum_j G_ij), e = x'^2 or |x'| (PWM)
         energy = float((np.abs(xn) if dac.encoding == "pwm" else xn2).sum(axis=0, dtype=np.float64) @ gsum)
@@ -269,7 +278,8 @@ class TileStack:
         w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
         rng = self.noise_rngs[g]
         for xs, xs2, factor in slices:
-            extra = np.full(B, o2) + (w2 * xs2.sum(axis=1, dtype=np.float64) if w2 else 0.0)
+            G = rs.shape[1]
+            extra = np.full((B, G), o2) + (w2 * xs2.reshape(B, G, -1).sum(axis=2, dtype=np.float64) if w2 else 0.0)
             for c, ch in enumerate(self.channels):
                 state = self.adc[g][c]
                 w = state.gain.size
@@ -285,11 +295,11 @@ class TileStack:
                     state = state._replace(bound=np.ones(w))
                 if ch.broadcast:
                     ref = np.empty((B, 1), dtype=out.dtype)
-                    dig = Digital(1.0, np.ones(B), np.ones(1), False)
+                    dig = Digital(1.0, np.ones((B, 1)), np.ones(1), False)
                     _kernels.adc_accumulate(sig, var, extra, state, conv, dig, ref, sat, rng)
                     if first:
                         out[:] = 0.0
-                    out += (ch.coef * factor) * ref * rs[:, None] * col[None, :]
+                    out += (ch.coef * factor) * ref * rs * col[None, :]  # dense tiles only: G = 1
                 else:
                     dig = Digital(ch.coef * factor, rs, col[:w], not first)
                     _kernels.adc_accumulate(sig[:, :w], var[:, :w], extra, state, conv, dig, out[:, :w], sat, rng)
@@ -298,7 +308,7 @@ class TileStack:
             out[:] = 0.0
         if self.layout.offset_coef:
             sx = sum(f * xs.sum(axis=1, dtype=np.float64) for xs, _, f in slices)
-            out -= (self.layout.offset_coef * sx * rs)[:, None] * col[None, :]
+            out -= (self.layout.offset_coef * sx * rs[:, 0])[:, None] * col[None, :]  # dense tiles only: G = 1
         return sat, energy
 
     def _approx_ir(self, xs: np.ndarray, sig: np.ndarray, c: int, rd: ArrayRead) -> np.ndarray:

@@ -82,9 +82,12 @@ def adc_accumulate_ref(
     sar_w=None,
     stochastic=False,
 ):
-    """Numpy reference of ``_kernels.adc_accumulate`` (non-accumulating form); returns (out, sat)."""
+    """Numpy reference of ``_kernels.adc_accumulate`` (non-accumulating form); returns (out, sat).
+    ``extra_var`` and ``row_scale`` are (B, G): one value per row and group of m / G outputs."""
     v = sig.astype(np.float64)
     B, m = sig.shape
+    extra_var = np.repeat(extra_var, m // extra_var.shape[1], axis=1)
+    row_scale = np.repeat(row_scale, m // row_scale.shape[1], axis=1)
     z, dither = np.zeros((B, m)), np.zeros((B, m))
     for b in range(B):  # per row: the normals, then (stochastic rounding) the uniforms
         if noisy:
@@ -92,7 +95,7 @@ def adc_accumulate_ref(
         if stochastic and quantise:
             dither[b] = rng.random(m)
     if noisy:
-        s2 = extra_var[:, None] + (var if var is not None else 0.0)
+        s2 = extra_var + (var if var is not None else 0.0)
         v = v + np.sqrt(np.maximum(s2, 0.0)) * z
     v = v * gain + offset
     sat = np.zeros(sig.shape[0], dtype=bool)
@@ -114,4 +117,4 @@ def adc_accumulate_ref(
         else:
             k = np.rint(v * (1.0 / step))
         v = np.clip(k, -0.5 * n_st, 0.5 * n_st) * step
-    return v * (coef * col_scale)[None, :] * row_scale[:, None], sat
+    return v * (coef * col_scale)[None, :] * row_scale, sat
