@@ -42,7 +42,8 @@ def _signed_bits(x: Any) -> str | None:
 
 @dataclass(frozen=True)
 class DacConfig(Config):
-    """Input DAC (crossbar.md §3.1): uniform quantiser with n_steps = 2**bits - 2 over [-bound, bound]."""
+    """Input DAC (crossbar.md §3.1): uniform quantiser with n_steps = 2**bits - 2 over [-bound, bound].
+    ``stochastic_rounding``: floor(v / step + u), u ~ U[0, 1) per input (aihwkit ``inp_sto_round``)."""
 
     bits: int | None = field(default=8, metadata=check(_bits))
     bound: float = field(default=1.0, metadata=check(positive))
@@ -64,7 +65,9 @@ class AdcConfig(Config):
     ``calibrated`` (the ``percentile`` of |output| on calibration data, one range per tile) or
     ``per_column`` (the same, one range per column). Mismatch is frozen per ADC at tile creation: gain
     (1 + gain_std xi), offset N(0, offset_std) in normalised units, and SAR unit-capacitor mismatch
-    ``cap_mismatch`` (sigma_u: bit k weighs 2**k (1 + sigma_u xi_k / sqrt(2**k)), crossbar.md §3.3)."""
+    ``cap_mismatch`` (sigma_u: bit k weighs 2**k (1 + sigma_u xi_k / sqrt(2**k)), crossbar.md §3.3).
+    ``stochastic_rounding``: the code is floor(v / step + u), u ~ U[0, 1) per conversion (aihwkit
+    ``out_sto_round``; with SAR mismatch the comparator input is dithered by u - 1/2 LSB)."""
 
     bits: int | None = field(default=8, metadata=check(_signed_bits))
     range: Literal["fixed", "max", "calibrated", "per_column"] = "fixed"

@@ -41,6 +41,9 @@ from aimc_sim.errors import ConfigError, SimulationError
 
 __all__ = ["TileStack"]
 
+IR_DROP_FALLBACK = ev.Named("ir_drop_fallback")
+"""A tile whose IR-drop approximation was invalid switched to the exact solve (unpriced, counted)."""
+
 _MIN_THREADED_OUTPUTS = 32768  # ADC outputs per tile and call below which a thread hand-off costs more than it saves
 
 
@@ -324,6 +327,8 @@ class TileStack:
                 raise SimulationError(f"{msg}; use tile.ir_drop.mode: exact")
             warnings.warn(f"{msg}; tile {self.name!r} now uses the exact solve", RuntimeWarning, stacklevel=6)
             self.ir_drop_fallback = msg
+            if self.ledger is not None:  # recorded with the run's events, not only warned
+                self.ledger.add(IR_DROP_FALLBACK, 1, self.name or None)
             self.config = self.config.replace(ir_drop=irc.replace(mode="exact"))
             self._reads.clear()
             return xs @ self.read(rd.t).mats[c][0, 0]

@@ -41,8 +41,9 @@ _SRAM_FP32 = MemoryAccess(Memory.SRAM, 32)
 class S4DHardwareConfig(Config):
     """Where and how an S4D model runs. ``tile``: a tile preset name, a YAML path, or a dict of tile fields
     (with an optional ``preset`` key naming the base preset); ``t``: read time after programming (s);
-    ``prog_noise``: if set, the tile's device becomes HfO2 RRAM (1-100 uS) with additive Gaussian programming
-    noise of this fraction of G_max and no relaxation or read noise (``ssm.md`` 8, :func:`prog_noise_device`);
+    ``prog_noise``: if set, the tile's device is the ``rram-hfo2-prog`` preset (HfO2 RRAM, 1-100 uS) with
+    additive Gaussian programming noise of this fraction of G_max and no relaxation or read noise (``ssm.md`` 8,
+    :func:`prog_noise_device`); a tile that names another device is refused;
     ``adc_calibration``: training sequences used to calibrate ADC ranges when the tile's ``adc.range`` is
     ``calibrated`` or ``per_column`` (``ssm.md`` 8: 99.9th percentile on calibration data);
     ``ssm_channels_per_tile``: cap on the channels packed block-diagonally into one tile (null: as many as fit);
@@ -93,28 +94,29 @@ class S4DHardwareConfig(Config):
         fields = {"preset": self.tile} if isinstance(self.tile, str) else dict(self.tile)
         base = fields.pop("preset", "pcm-default")
         if self.prog_noise is not None:
+            if fields.get("device", PROG_NOISE_PRESET) != PROG_NOISE_PRESET or "device_options" in fields:
+                raise ConfigError(
+                    "hardware.prog_noise",
+                    f"selects the device preset {PROG_NOISE_PRESET!r}, but the tile names its own device "
+                    f"({fields.get('device')!r}); drop tile.device/device_options or prog_noise",
+                )
             fields |= prog_noise_device(self.prog_noise)
         return load_tile_config(base, **fields)
 
 
-def prog_noise_device(sigma_p: float) -> dict[str, Any]:
-    """Tile fields for HfO2 1T1R with additive N(0, sigma_p * G_max) programming noise (``ssm.md`` 8).
+PROG_NOISE_PRESET = "rram-hfo2-prog"
+"""The device preset that ``prog_noise`` selects (``device_models/presets/rram-hfo2-prog.yaml``)."""
 
-    The ``rram`` device family in statistical write-verify mode with a constant residual
-    pv_sigma = (sigma_p * G_max, 0), window 1-100 uS (Li et al., Nat. Electron. 2018), relaxation and read
-    noise off (read noise is a separate axis in the spec).
-    """
-    g_max = 100e-6
-    options = {
-        "g_min": 1e-6,
-        "g_max": g_max,
-        "verify": "statistical",
-        "pv_sigma": [float(sigma_p) * g_max, 0.0],
-        "relax_shift": 0.0,
-        "relax_sigma": [0.0, 0.0],
-        "read_coeff": 0.0,
-    }
-    return {"device": "rram", "device_options": options, "noise": {"programming": True, "read": False}}
+
+def prog_noise_device(sigma_p: float) -> dict[str, Any]:
+    """Tile fields for the ``rram-hfo2-prog`` preset (HfO2 1T1R, 1-100 uS, Li et al., Nat. Electron. 2018) with
+    additive N(0, sigma_p * G_max) programming noise (``ssm.md`` 8) and read noise off (read noise is a separate
+    axis in the spec)."""
+    from device_models import load_preset
+
+    g_max = load_preset(PROG_NOISE_PRESET).g_max
+    options = {"pv_sigma": [float(sigma_p) * g_max, 0.0]}
+    return {"device": PROG_NOISE_PRESET, "device_options": options, "noise": {"programming": True, "read": False}}
 
 
 def hardware_config(hardware: Any) -> S4DHardwareConfig:
