@@ -35,7 +35,7 @@ from aimc_sim.cost import events as ev
 from aimc_sim.cost.ledger import Ledger
 from aimc_sim.crossbar import _kernels
 from aimc_sim.crossbar.config import TileConfig
-from aimc_sim.crossbar.devices import read_noise_abs_std, resolve_device
+from aimc_sim.crossbar.devices import resolve_device
 from aimc_sim.crossbar.mapping import build_layout, scale_weights
 from aimc_sim.crossbar.quantise import n_steps, sar_weights
 from aimc_sim.crossbar.threads import blas_limit, tile_pool
@@ -201,7 +201,7 @@ class BlockDiagonalMatrix:
         for g, tile in enumerate(self._tiles):
             kg = tile.k
             Gg = np.asarray(self.device.conductance(tile.state, t, None), dtype=np.float64)
-            sd = read_noise_abs_std(self.device, tile.state, t) if cfg.noise.read else None
+            sd = self.device.read_noise_std(tile.state, t) if cfg.noise.read else None
             if cfg.access_resistance > 0:
                 f = 1.0 / (1.0 + Gg * cfg.access_resistance)
                 Gg = Gg * f

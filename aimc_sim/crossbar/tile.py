@@ -32,7 +32,7 @@ from aimc_sim.cost import events as ev
 from aimc_sim.cost.ledger import Ledger
 from aimc_sim.crossbar import _kernels
 from aimc_sim.crossbar.config import TileConfig
-from aimc_sim.crossbar.devices import read_noise_abs_std, resolve_device
+from aimc_sim.crossbar.devices import resolve_device
 from aimc_sim.crossbar.irdrop import IrDropSolver, approx_ir_drop_factor
 from aimc_sim.crossbar.mapping import build_layout, scale_weights
 from aimc_sim.crossbar.quantise import n_steps, sar_weights
@@ -152,7 +152,7 @@ class AnalogTile:
             return self._read_cache
         cfg = self.config
         G = np.asarray(self.device.conductance(self.state, t, None), dtype=np.float64)
-        sd = read_noise_abs_std(self.device, self.state, t) if cfg.noise.read else None
+        sd = self.device.read_noise_std(self.state, t) if cfg.noise.read else None
         if cfg.access_resistance > 0:  # 1T1R: g_eff = g / (1 + g R); d g_eff / d g = 1 / (1 + g R)^2
             f = 1.0 / (1.0 + G * cfg.access_resistance)
             G = G * f
