@@ -32,7 +32,7 @@ import numpy as np
 
 from aimc_sim.config import require_finite
 from aimc_sim.cost import events as ev
-from aimc_sim.cost.ledger import Ledger
+from aimc_sim.cost.ledger import Ledger, new_unit
 from aimc_sim.crossbar import _kernels
 from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.devices import resolve_device
@@ -106,6 +106,7 @@ class BlockDiagonalMatrix:
                 raise ConfigError("per_tile", f"must be an integer >= 1 or None, got {per_tile!r}")
             k = min(k, per_tile)
         self.config, self.ledger, self.name = config, ledger, name
+        self._unit = new_unit("tiles")
         self.n_blocks, self.n_in, self.n_out, self.k = n, r, c, k
         self.device = resolve_device(config.device, config.device_options)
         zero = build_layout(np.zeros((1, 1)), config.mapping, self.device.g_min, self.device.g_max).targets[0]
@@ -333,12 +334,17 @@ class BlockDiagonalMatrix:
         n_in, n_conv = kg * self.n_in, kg * self.n_out * sum(1 for _ in self.channels)
         n_out = kg * self.n_out
         n_adcs = -(-cfg.cols // cfg.adc.columns_per_adc)
-        led.add(ev.Conversion("dac", cfg.dac.bits), float(rows @ n_in), layer)
-        led.add(ev.Conversion("adc", cfg.adc.bits), float(rows @ n_conv), layer)
-        led.add(ev.AdcCycle(cfg.adc.bits), float(rows @ -(-n_conv // n_adcs)), layer)
-        led.add(ev.TILE_READ, float(rows.sum()), layer)
-        led.add(ev.INT32_ADD, float(rows @ n_out) * (len(self.channels) - 1), layer)
-        led.add(ev.FP32_MUL, float(rows @ n_out), layer)
+        n_parts = len(self.channels) - 1
+        per_tile = (  # (event, work per vector on each tile): the tiles work in parallel, the busiest sets the time
+            (ev.Conversion("dac", cfg.dac.bits), n_in),
+            (ev.Conversion("adc", cfg.adc.bits), n_conv),
+            (ev.AdcCycle(cfg.adc.bits), -(-n_conv // n_adcs)),
+            (ev.TILE_READ, np.ones_like(n_in)),
+            (ev.INT32_ADD, n_out * n_parts),
+            (ev.FP32_MUL, n_out),
+        )
+        for event, work in per_tile:
+            led.add(event, float(rows @ work), layer, self._unit, float((rows * work).max()))
         v2 = cfg.v_read**2
         led.add_energy("array_read", v2 * cfg.t_read * e_units, layer)
         led.add_energy("wl_driver", float(rows @ n_in) * cfg.cols * cfg.line_cap_per_cell * v2, layer)

@@ -29,7 +29,7 @@ import numpy as np
 
 from aimc_sim.config import require_finite
 from aimc_sim.cost import events as ev
-from aimc_sim.cost.ledger import Ledger
+from aimc_sim.cost.ledger import Ledger, new_unit
 from aimc_sim.crossbar import _kernels
 from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.devices import resolve_device
@@ -101,6 +101,7 @@ class AnalogTile:
                 "use AnalogMatrix",
             )
         self.config, self.ledger, self.name = config, ledger, name
+        self._unit = new_unit("tile")
         self.n_in, self.n_out = W.shape
         self.device = resolve_device(config.device, config.device_options)
         prog_rng, self._rng = rng.spawn(2)
@@ -360,13 +361,14 @@ class AnalogTile:
         dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits
         n_conv = sum(1 if ch.broadcast else ch.plus.size for ch in self.layout.channels)
         n_adcs = -(-cfg.cols // cfg.adc.columns_per_adc)
-        led.add(ev.Conversion("dac", dbits), B * S * self.n_in, layer)
-        led.add(ev.Conversion("adc", cfg.adc.bits), B * S * n_conv, layer)
-        led.add(ev.AdcCycle(cfg.adc.bits), B * S * -(-n_conv // n_adcs), layer)
-        led.add(ev.TILE_READ, B * S, layer)
+        unit = self._unit  # tiles work in parallel: the cost model times each on its own
+        led.add(ev.Conversion("dac", dbits), B * S * self.n_in, layer, unit)
+        led.add(ev.Conversion("adc", cfg.adc.bits), B * S * n_conv, layer, unit)
+        led.add(ev.AdcCycle(cfg.adc.bits), B * S * -(-n_conv // n_adcs), layer, unit)
+        led.add(ev.TILE_READ, B * S, layer, unit)
         n_parts = S * len(self.layout.channels) + (1 if self.layout.offset_coef else 0)
-        led.add(ev.INT32_ADD, B * self.n_out * (n_parts - 1), layer)
-        led.add(ev.FP32_MUL, B * self.n_out, layer)
+        led.add(ev.INT32_ADD, B * self.n_out * (n_parts - 1), layer, unit)
+        led.add(ev.FP32_MUL, B * self.n_out, layer, unit)
         v2 = cfg.v_read**2
         led.add_energy("array_read", v2 * cfg.t_read * e_units, layer)
         led.add_energy("wl_driver", B * S * self.n_in * cfg.cols * cfg.line_cap_per_cell * v2, layer)

@@ -364,6 +364,7 @@ class HardwareS4D:
             accuracy=acc,
             energy_j=priced.energy_j / n,
             latency_s=priced.latency_s / n,
+            throughput_per_s=n * priced.throughput_hz,
             n_samples=n,
             energy_per_layer_j=per_layer,
             energy_per_component_j=per_comp,
