@@ -67,6 +67,7 @@ def write_report(name: str, out: Path, seed: int, n: int) -> list[Path]:
     import numpy as np
 
     from device_models import load_preset
+
     model = load_preset(name)
     family = model.family
     rng = np.random.default_rng(seed)
