@@ -58,6 +58,14 @@ class ConfigError(AimcError, ValueError):
         self.message = message
         super().__init__(f"{path}: {message}" if path else message)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as ``(path, message)``: a worker process's error reaches the parent intact.
+
+        The default ``Exception`` pickling replays ``args`` (the one formatted string) into
+        ``__init__(path, message)``, which fails while unpickling and breaks a process pool.
+        """
+        return (type(self), (self.path, self.message), self.__dict__)
+
     def under(self, prefix: str) -> ConfigError:
         """The same error with ``prefix`` prepended to its path."""
         if not prefix:

@@ -24,6 +24,13 @@ def test_local_cluster_matches_local_pool(tmp_path):
     same_numbers(load_results(pool.output), load_results(dask.output))
 
 
+def test_worker_config_error_keeps_its_field_under_dask(tmp_path):
+    data = make_spec(tmp_path, evaluator="sweep_helpers:config_error_in_worker", seeds=1)
+    data["axes"] = [{"kind": "grid", "params": {"bits": [0]}}]
+    with pytest.raises(ConfigError, match=r"tile\.adc\.bits: must be an integer in 2\.\.16, got 0"):
+        run_sweep(load_spec(data), workers=1, scheduler="local", progress=False)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

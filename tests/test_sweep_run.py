@@ -181,6 +181,33 @@ def test_bad_evaluator_or_point_writes_nothing(tmp_path, over, match):
     assert not (tmp_path / "sub").exists()
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize(
+    ("value", "error", "match"),
+    [
+        ({"bits": [0]}, ConfigError, r"tile\.adc\.bits: must be an integer in 2\.\.16, got 0 \(point [0-9a-f]{12}\)"),
+        ({"preset": ["corrupt"]}, DataError, r"weights\.npz: truncated file \(point [0-9a-f]{12}\)"),
+    ],
+)
+def test_worker_config_error_reaches_the_user_with_its_field_in_every_executor(tmp_path, workers, value, error, match):
+    """A ConfigError raised inside a pool worker used to arrive as BrokenProcessPool (it did not unpickle)."""
+    data = make_spec(tmp_path, evaluator="sweep_helpers:config_error_in_worker", seeds=1)
+    data["axes"] = [{"kind": "grid", "params": value}]
+    with pytest.raises(error, match=match):
+        run_sweep(load_spec(data), workers=workers, progress=False)
+
+
+def test_config_errors_survive_pickling():
+    import pickle
+
+    from chip_models.texel.aer import AerError
+    from calibration.errors import FitError, MeasurementError
+
+    for cls in (ConfigError, DataError, AerError, MeasurementError, FitError):
+        e = pickle.loads(pickle.dumps(cls("a.b", "bad value")))
+        assert type(e) is cls and (e.path, e.message, str(e)) == ("a.b", "bad value", "a.b: bad value")
+
+
 def test_cli_reports_a_bad_axis_and_writes_nothing(tmp_path, capsys):
     from aimc_sim.cli import main
 

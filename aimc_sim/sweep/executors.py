@@ -155,8 +155,12 @@ class InlineExecutor(_Closing):
 
 
 def _checked(call: Callable[[], Outcome], task: Task) -> Outcome:
+    """The outcome of ``call``; a failure names the point. A config or data error keeps its class and
+    field path in every executor (inline, process pool, Dask), other errors become SimulationError."""
     try:
         return call()
+    except ConfigError as e:
+        raise type(e)(e.path, f"{e.message} (point {task.hash[:12]})") from e
     except Exception as e:
         raise SimulationError(f"point {task.hash[:12]} failed: {type(e).__name__}: {e}") from e
 
