@@ -200,8 +200,8 @@ def test_worker_config_error_reaches_the_user_with_its_field_in_every_executor(t
 def test_config_errors_survive_pickling():
     import pickle
 
-    from chip_models.texel.aer import AerError
     from calibration.errors import FitError, MeasurementError
+    from chip_models.texel.aer import AerError
 
     for cls in (ConfigError, DataError, AerError, MeasurementError, FitError):
         e = pickle.loads(pickle.dumps(cls("a.b", "bad value")))
