@@ -133,7 +133,11 @@ def validate_point(point: dict[str, Any]) -> None:
 
         validate_snn(point)
         return
+    from aimc_sim.crossbar.devices import resolve_device
+
     hw, _, _ = _bind(point)
     if hw.hw.backend == "analog":
-        hw.hw.block_sim(hw.hw.tile_config())
+        tile = hw.hw.tile_config()
+        resolve_device(tile.device, tile.device_options)
+        hw.hw.block_sim(tile)
     CostModel.load(hw.hw.cost_model)

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from aimc_sim.errors import ConfigError
 from device_models.base import DeviceModel, DeviceState
 
 __all__ = ["IdealDevice", "resolve_device", "read_noise_abs_std"]
@@ -22,6 +23,14 @@ class IdealDevice(DeviceModel):
     name = "ideal"
 
     def __init__(self, g_min: float = 0.0, g_max: float = 25e-6):
+        from aimc_sim.config import in_range
+
+        for key, value in (("g_min", g_min), ("g_max", g_max)):
+            msg = in_range(0.0, 1.0)(value)
+            if msg:
+                raise ConfigError(f"tile.device_options.{key}", f"{msg} (siemens)")
+        if not g_max > g_min:
+            raise ConfigError("tile.device_options.g_max", f"must be > g_min ({g_min:g} S), got {g_max:g} S")
         self._g_min, self._g_max = float(g_min), float(g_max)
 
     @property
@@ -64,10 +73,14 @@ def resolve_device(name: str, options: dict[str, Any] | None = None) -> DeviceMo
 
 def _load_device(name: str, options: dict[str, Any] | None) -> DeviceModel:
     import device_models
-    from aimc_sim.errors import ConfigError
 
     if name == "ideal" and name not in {p.name for p in device_models.list_presets()}:
         if options:
+            unknown = sorted(set(options) - {"g_min", "g_max"})
+            if unknown:
+                raise ConfigError(
+                    f"tile.device_options.{unknown[0]}", "unknown option; the ideal device has g_min, g_max"
+                )
             return IdealDevice(**options)
         return IdealDevice()
     try:

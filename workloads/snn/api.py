@@ -78,6 +78,9 @@ def evaluate(point: dict[str, Any], seed: int) -> Result:
 
 def validate_point(point: dict[str, Any]) -> None:
     """Check an SNN sweep point without running it: model, data options, dt adaptation, hardware and tile."""
+    from aimc_sim.crossbar.devices import resolve_device
+
     model, _, hw, backend, _ = _bind(point)
     if backend == "analog":
-        HardwareSNN(model, hw).hw.tile_config()
+        tile = HardwareSNN(model, hw).hw.tile_config()
+        resolve_device(tile.device, tile.device_options)
