@@ -59,7 +59,8 @@ def analyze_dse(table: ResultTable, prefix: str | Path, objectives: str | None =
     skipping those the results lack (each name is also looked up as ``extra.<name>``; area as ``area_m2``
     or ``area_mm2``).
     """
-    from aimc_sim.report.labels import axis_label
+    from aimc_sim.report.document import numeric_column
+    from aimc_sim.report.labels import axis_label, quantity
     from aimc_sim.report.plots import pareto_figure, si_scale, unit_of
     from aimc_sim.sweep.analysis import PROPORTIONS, describe
 
@@ -116,16 +117,18 @@ def analyze_dse(table: ResultTable, prefix: str | Path, objectives: str | None =
     lines = [
         "# Design-space exploration",
         "",
-        f"{len(groups)} design points, {int(mask.sum())} on the Pareto front of {', '.join(map(str, objs))}. "
+        f"{len(groups)} design points, {int(mask.sum())} on the Pareto front of "
+        + ", ".join(f"{quantity(o.column).name} ({'max' if o.maximize else 'min'})" for o in objs)
+        + ". "
         "Values are means over seeds with their 95 % confidence interval (accuracy: pooled over seeds, Wilson "
         "interval in brackets; other metrics: ± the Student-t interval); the numbers are those in the figure. "
-        + describe(table)
+        + describe(table).capitalize()
         + ".",
         "",
         f"![Pareto front]({Path(files[0]).name})",
         "",
         "| " + " | ".join(header) + " |",
-        "|" + "---:|" * 2 + ":---|" * len(params) + "---:|" * len(objs),
+        "|" + "".join("---:|" if numeric_column([r[j] for r in rows]) else ":---|" for j in range(len(header))),
         *("| " + " | ".join(r) + " |" for r in rows),
     ]
     md.write_text("\n".join(lines) + "\n")
