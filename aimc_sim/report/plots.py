@@ -154,12 +154,14 @@ _OFFSETS = [(5, 3), (5, -10), (-12, 3), (-12, -10), (-3, 7), (-3, -15), (8, -3),
 """Candidate label offsets (points) around a marker, tried in order; then the same ring twice as far out."""
 
 
-def _plain_log_axis(ax: Any) -> None:
-    """A log x axis with plain-number ticks at 1, 2, 3, 5 x 10^k (no 10^k notation, readable over one decade)."""
+def _plain_log_axis(ax: Any, span: float) -> None:
+    """A log x axis with plain-number ticks (no 10^k notation): at 1, 2, 3, 5 x 10^k, or more finely when the
+    data ``span`` (max / min) is under one decade, so at least a few ticks fall inside."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    subs = (1.0, 2.0, 3.0, 5.0) if span >= 10 else (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 3.0, 5.0)))
+    ax.xaxis.set_major_locator(LogLocator(subs=subs, numticks=30))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     ax.xaxis.set_minor_formatter(NullFormatter())
 
@@ -194,7 +196,7 @@ def _place_labels(ax: Any, x: np.ndarray, y: np.ndarray, texts: Sequence[str], c
             clusters.append((px, py, [text], color))
     for px, py, members, color in clusters:
         text = ",".join(members)
-        w, h = 4.3 * len(text) + 1, 8.0
+        w, h = 4.8 * len(text) + 1, 8.0
         best = None
         for scale in (1.0, 2.0, 3.0):
             for dx, dy in _OFFSETS:
@@ -293,7 +295,7 @@ def pareto_figure(
         )
         positive = xv[np.isfinite(xv) & (xv > 0)]
         if positive.size and positive.max() / positive.min() > 4:
-            _plain_log_axis(ax)
+            _plain_log_axis(ax, positive.max() / positive.min())
         if fraction:
             _fraction_limits(ax, y - err[0], y + err[1])
         ax.set_xlabel(_label(column, unit_label))
