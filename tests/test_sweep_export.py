@@ -23,7 +23,7 @@ def results(tmp_path_factory):
         "seeds": 2,
         "output": str(out),
     }
-    return run_sweep(load_spec(spec), workers=0, progress=False).output
+    return run_sweep(load_spec(spec), workers=0, progress=False, allow_code=True).output
 
 
 def test_csv_has_one_row_per_point_and_seed_with_the_hdf5_numbers(results, tmp_path, capsys):
