@@ -11,7 +11,7 @@ import numpy as np
 from aimc_sim.errors import ConfigError
 from aimc_sim.report.labels import axis_label, quantity, setting_text
 from aimc_sim.report.plots import curves_figure, si_scale, unit_of
-from aimc_sim.sweep.analysis import PROPORTIONS, aggregate, describe, resolve_metric
+from aimc_sim.sweep.analysis import PROPORTIONS, aggregate, describe, determined, resolve_metric
 from aimc_sim.sweep.store import ResultTable
 
 __all__ = ["plot_results"]
@@ -33,16 +33,6 @@ def _column(table: ResultTable, name: str, what: str) -> str:
 
 def _varying(table: ResultTable, column: str) -> int:
     return len({str(v) for v in table.columns[column]})
-
-
-def _fixed(table: ResultTable, by: list[str], column: str) -> bool:
-    """True if the values of ``by`` fix the value of ``column`` (e.g. tile cols stepped with rows by a zip axis)."""
-    seen: dict[tuple[str, ...], str] = {}
-    for i in range(len(table)):
-        key = tuple(str(table.columns[b][i]) for b in by)
-        if seen.setdefault(key, str(table.columns[column][i])) != str(table.columns[column][i]):
-            return False
-    return True
 
 
 def _categorical(table: ResultTable, column: str) -> bool:
@@ -120,7 +110,11 @@ def plot_results(
         logx = bool(wide and (xs.size > 2 or time_axis))
     interval = "Wilson" if y_col in PROPORTIONS else "t"
     shown = [x_col, *by_cols, *panel_cols]
-    pooled = [p for p in table.params if p not in shown and _varying(table, p) > 1 and not _fixed(table, shown, p)]
+    names = list(dict.fromkeys([*shown, *table.params]))
+    records = [{c: table.columns[c][i] for c in names} for i in range(len(table))]
+    pooled = [
+        p for p in table.params if p not in shown and _varying(table, p) > 1 and not determined(records, shown, p)
+    ]
     note = describe(table) + (f" · pooled over {', '.join(quantity(p).name for p in pooled)}" if pooled else "")
     name = quantity(y_col).name
     y_label = axis_label(y_col, unit_label if unit_of(y_col) else None)

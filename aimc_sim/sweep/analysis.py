@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +81,17 @@ def _stats(table: ResultTable, metric: str, rows: list[int], level: float) -> Me
     if counts in table.columns and _numeric(table, counts):
         return proportion_ci(values, table.columns[counts][rows].astype(np.float64), level)
     return mean_ci(values, level)
+
+
+def determined(records: Sequence[Mapping[str, Any]], by: Sequence[str], column: str) -> bool:
+    """True if the values of ``by`` fix the value of ``column`` in every record (e.g. tile cols stepped with
+    rows by a zip axis), so ``column`` adds nothing to a label or a grouping by ``by``."""
+    seen: dict[tuple[str, ...], str] = {}
+    for r in records:
+        key = tuple(str(r[b]) for b in by)
+        if seen.setdefault(key, str(r[column])) != str(r[column]):
+            return False
+    return True
 
 
 def _key(v: Any) -> Any:

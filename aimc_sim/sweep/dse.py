@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aimc_sim.sweep.analysis import Group, Objective, aggregate, pareto_groups, parse_objectives
+from aimc_sim.sweep.analysis import Group, Objective, aggregate, determined, pareto_groups, parse_objectives
 from aimc_sim.sweep.store import ResultTable
 
 __all__ = ["DEFAULT_OBJECTIVES", "DseSummary", "analyze_dse"]
@@ -27,21 +27,13 @@ class DseSummary:
     files: list[Path]
 
 
-def _determined(groups: list[Group], by: list[str], param: str) -> bool:
-    """True if the values of ``by`` fix the value of ``param`` (e.g. cols stepped with rows by a zip axis)."""
-    seen: dict[tuple[str, ...], str] = {}
-    for g in groups:
-        key = tuple(str(g.params[b]) for b in by)
-        if seen.setdefault(key, str(g.params[param])) != str(g.params[param]):
-            return False
-    return True
-
-
 def _short(groups: list[Group]) -> list[str]:
     """Labels naming the varying parameters, leaving out those fixed by earlier ones (as in a zip axis)."""
     varying: list[str] = []
     for k in groups[0].params if groups else []:
-        if len({str(g.params[k]) for g in groups}) > 1 and not (varying and _determined(groups, varying, k)):
+        if len({str(g.params[k]) for g in groups}) > 1 and not (
+            varying and determined([g.params for g in groups], varying, k)
+        ):
             varying.append(k)
     from aimc_sim.report.labels import setting_text
 
