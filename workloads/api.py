@@ -17,8 +17,9 @@
         "dataset": {"name": "digits_pixel", "n_test": 100},   # + builder options (classes, seq_len, ...)
     }
 
-Points whose model name starts with ``snn`` are handed to :func:`workloads.snn.api.evaluate` (same point
-shape), so one evaluator serves both workloads in a sweep.
+The model's family (:mod:`workloads.registry`: S4D checkpoints, NIR spiking networks, ONNX networks) is found
+from the shipped name or the file suffix, and the family's own point evaluator runs it (same point shape), so
+one evaluator serves every workload in a sweep.
 
 The result is fully determined by ``point`` and ``seed``: the data split is fixed (dataset seed 0 unless the
 point sets ``dataset.seed``), and ``seed`` drives every hardware random draw (programming noise, faults, read
@@ -34,23 +35,17 @@ from typing import Any
 
 from aimc_sim.errors import ConfigError
 from workloads.data import SequenceDataset, load_dataset
+from workloads.registry import FAMILIES, family_for, resolve
 from workloads.result import Result
 from workloads.s4d.model import S4DModel
 
-MODEL_DIR = Path(__file__).resolve().parent / "models"
-_SUFFIXES = (".safetensors", ".npz", ".h5", ".hdf5")
-
 
 def model_path(name: str) -> Path:
-    """Resolve a shipped model name (e.g. ``s4d_digits_float``) or a path to a checkpoint file."""
-    p = Path(name)
-    if p.suffix in _SUFFIXES and p.is_file():
-        return p
-    for suffix in _SUFFIXES:
-        if (MODEL_DIR / f"{name}{suffix}").is_file():
-            return MODEL_DIR / f"{name}{suffix}"
-    shipped = sorted({f.stem for f in MODEL_DIR.glob("*") if f.suffix in _SUFFIXES})
-    raise ConfigError("model", f"unknown model {name!r}; shipped models: {', '.join(shipped)} (or a checkpoint path)")
+    """Resolve a shipped S4D model name (e.g. ``s4d_digits_float``) or a path to an S4D checkpoint file."""
+    family, path = resolve(name)
+    if family is not FAMILIES["s4d"]:
+        raise ConfigError("model", f"{name!r} is a {family.name} model, not an S4D checkpoint")
+    return path
 
 
 @lru_cache(maxsize=32)
@@ -81,17 +76,20 @@ def evaluate(point: dict[str, Any], seed: int) -> Result:
     """Evaluate one sweep point (see the module docstring) with all randomness drawn from ``seed``."""
     if not isinstance(point, dict):
         raise ConfigError("point", f"must be a mapping with keys model, hardware, dataset, got {point!r}")
-    name = point.get("model")
+    if "model" not in point:
+        raise ConfigError("point.model", "required key is missing")
+    name = point["model"]
     name = name.get("name") if isinstance(name, dict) else name
-    if isinstance(name, str) and name.startswith("snn"):
-        from workloads.snn.api import evaluate as evaluate_snn
+    if not isinstance(name, (str, Path)):
+        raise ConfigError("model", f"must be a model name, a path or a mapping with 'name', got {point['model']!r}")
+    return family_for(name).evaluate_point(point, seed)
 
-        return evaluate_snn(point, seed)
+
+def evaluate_s4d(point: dict[str, Any], seed: int) -> Result:
+    """Evaluate one S4D-family sweep point."""
     unknown = set(point) - {"model", "hardware", "dataset"}
     if unknown:
         raise ConfigError(f"point.{sorted(unknown)[0]}", "unknown key; allowed: model, hardware, dataset")
-    if "model" not in point:
-        raise ConfigError("point.model", "required key is missing")
     model = load_model(point["model"])
     ds = dict(point.get("dataset") or {"name": "digits_pixel"})
     if "name" not in ds:

@@ -8,8 +8,25 @@ All quantities are SI and per inference (one input sequence / sample): ``energy_
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from aimc_sim.cost import Ledger
+
+_INVENTORY = re.compile(r"^[a-z_]+_unit(@.*)?$")
+"""Ledger events that count hardware (cells, ADCs, DACs) for the area, not work (``docs/cost.md``)."""
+
+
+def exclude_programming(ledger: Ledger, at_programming: Ledger) -> Ledger:
+    """Remove the events booked while programming (device writes, ADC calibration reads) from a run's
+    ``ledger``, keeping the hardware inventory that the cost model prices as area. Returns ``ledger``."""
+    for key, v in at_programming.counts.items():
+        if not _INVENTORY.match(key[1]):
+            ledger.counts[key] -= v
+    for key, v in at_programming.energy_j.items():
+        ledger.energy_j[key] -= v
+    return ledger
 
 
 @dataclass

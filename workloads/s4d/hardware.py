@@ -25,7 +25,7 @@ from aimc_sim.config import Config, check, in_range, nonnegative, one_of
 from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError, DataError
 from workloads.data.base import SequenceDataset
-from workloads.result import Result
+from workloads.result import Result, exclude_programming
 from workloads.s4d.model import S4DModel, score
 
 NONLINEAR_OPS = 5
@@ -234,7 +234,7 @@ class HardwareS4D:
         logits = np.concatenate(
             [self._run(prog, x[j : j + self.hw.batch], ledger) for j in range(0, len(x), self.hw.batch)]
         )
-        ledger.merge(at_programming, scale=-1.0)  # programming (writes, calibration) is not per inference
+        exclude_programming(ledger, at_programming)  # writes and calibration are not per inference
         return logits, ledger, prog
 
     def _run(self, prog: _Programmed, x: np.ndarray, ledger: Ledger) -> np.ndarray:
@@ -324,30 +324,18 @@ class HardwareS4D:
 
         priced = CostModel.load(self.hw.cost_model).price(ledger)
         cx = self.model.complexity(self.hw.recurrence)
-        per_layer = {k: v["energy_j"] / n for k, v in priced.per_layer.items()}
-        lat_layer = {k: v["latency_s"] / n for k, v in priced.per_layer.items()}
-        per_comp = {k: v / n for k, v in priced.per_component.items()}
         n_tiles = prog.n_tiles() if prog else 0
-        util = prog.utilisation() if prog else math.nan
         cx |= {"tiles": float(n_tiles), "energy_per_step_j": priced.energy_j / n / L}
-        extra = {"backend": self.hw.backend, "recurrence": self.hw.recurrence, "seq_len": L, "t": self.hw.t}
-        extra |= {f"events.{ev}": v / n for ev, v in _event_totals(ledger).items()}
-        extra |= {"adc_model": priced.adc_model, "cost_model": priced.cost_model}
-        if priced.unpriced:
-            extra["unpriced"] = ",".join(sorted(priced.unpriced))
-        return Result(
+        res = Result(
             accuracy=acc,
-            energy_j=priced.energy_j / n,
-            latency_s=priced.latency_s / n,
             n_samples=n,
-            energy_per_layer_j=per_layer,
-            energy_per_component_j=per_comp,
-            latency_per_layer_s=lat_layer,
             n_tiles=n_tiles,
-            utilisation=util,
+            utilisation=prog.utilisation() if prog else math.nan,
             complexity=cx,
-            extra=extra,
-        )
+            extra={"backend": self.hw.backend, "recurrence": self.hw.recurrence, "seq_len": L, "t": self.hw.t},
+        ).add_cost(priced, n)
+        res.extra |= {f"events.{ev}": v / n for ev, v in _event_totals(ledger).items()}
+        return res
 
 
 def _event_totals(ledger: Ledger) -> dict[str, float]:

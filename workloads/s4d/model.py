@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import erf
@@ -26,6 +26,9 @@ from workloads.io import load_weights, save_weights
 from workloads.s4d.config import S4DConfig
 from workloads.s4d.quant import bits_per_weight, quantise, quantise_abar, ternarise
 from workloads.s4d.ssm import discretise, fused_matrix, init_ssm, ssm_fft, ssm_fused, ssm_kernel, ssm_recurrence
+
+if TYPE_CHECKING:
+    from workloads.s4d.hardware import HardwareS4D
 
 LinearFn = Callable[[str, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 SSMFn = Callable[[int, np.ndarray], np.ndarray]
@@ -249,7 +252,7 @@ class S4DModel:
         x, y = dataset.test_subset(n_test)
         return self.accuracy(x, y, mode)
 
-    def on(self, hardware: Any) -> Any:
+    def on(self, hardware: Any) -> HardwareS4D:
         """Bind to a hardware config (object, dict or YAML path): ``model.on(hw).evaluate(dataset)``."""
         from workloads.s4d.hardware import HardwareS4D
 

@@ -63,7 +63,7 @@ def evaluate(point: dict[str, Any], seed: int) -> Result:
     if backend == "float":
         res = evaluate_float(model, data.x_test, data.y_test)
     elif backend == "analog":
-        res = HardwareSNN(model, hw).evaluate(data.x_test, data.y_test, seed)
+        res = HardwareSNN(model, hw).evaluate(data, seed=seed)
     else:
         raise ConfigError("point.hardware.backend", f"must be one of 'analog', 'float', got {backend!r}")
     res.extra["dt_adaptation"] = method or "none"

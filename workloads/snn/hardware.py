@@ -30,7 +30,7 @@ import numpy as np
 from aimc_sim.config import Config, check, int_in, nonnegative
 from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError, DataError
-from workloads.result import Result
+from workloads.result import Result, exclude_programming
 from workloads.snn.data import SpikeDataset
 from workloads.snn.delays import DelayLine
 from workloads.snn.model import SNNLayer, SNNModel
@@ -208,14 +208,14 @@ class HardwareSNN:
             ledger.add("digital_add", cur.size)
         return cur
 
-    def evaluate(self, x: Any, y: np.ndarray | None = None, seed: int = 0) -> Result:
-        """Accuracy, energy and latency per inference, spike counts and sparsity per layer.
-
-        ``x``: time-major spikes (T, n, n_in) with labels ``y``, or a :class:`SpikeDataset` (its test split).
-        """
-        if isinstance(x, SpikeDataset):
-            x, y = x.x_test, x.y_test
+    def evaluate(self, dataset: Any, n_test: int | None = None, seed: int = 0) -> Result:
+        """Accuracy, energy and latency per inference, spike counts and sparsity per layer, on the first
+        ``n_test`` samples of ``dataset``: a :class:`SpikeDataset` (its test split) or a pair ``(x, y)`` of
+        time-major spikes (T, n, n_in) and labels."""
+        x, y = (dataset.x_test, dataset.y_test) if isinstance(dataset, SpikeDataset) else dataset
         x, y = _check_data(self.model, x, y)
+        if n_test is not None:
+            x, y = x[:, :n_test], y[:n_test]
         rng = np.random.default_rng(seed)
         ledger = Ledger()
         mats = self.program(rng, ledger)
@@ -229,7 +229,7 @@ class HardwareSNN:
             readouts.append(r)
             counts += c
         wall = time.perf_counter() - t0
-        ledger.merge(at_programming, scale=-1.0)  # programming is not per inference
+        exclude_programming(ledger, at_programming)  # programming is not per inference
         readout = np.concatenate(readouts, axis=1)
         res = _result(self.model, readout, y, counts, ledger, self.hw.cost_model)
         res.extra.update({f"count.{lay}.{ev}": v / x.shape[1] for (lay, ev), v in stats.counts.items()})
