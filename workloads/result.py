@@ -12,10 +12,23 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from aimc_sim.cost import Ledger
+from aimc_sim.errors import DataError
 
 _INVENTORY = re.compile(r"^[a-z_]+_unit(@.*)?$")
 """Ledger events that count hardware (cells, ADCs, DACs) for the area, not work (``docs/cost.md``)."""
+
+
+def score(logits: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy of argmax(logits) against labels; per-step labels -1 are not scored."""
+    pred = logits.argmax(-1)
+    y = np.asarray(y)
+    if pred.shape != y.shape:
+        raise DataError("y", f"labels of shape {y.shape} do not match predictions of shape {pred.shape}")
+    valid = y >= 0
+    return float((pred[valid] == y[valid]).mean()) if valid.any() else float("nan")
 
 
 def exclude_programming(ledger: Ledger, at_programming: Ledger) -> Ledger:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,8 +24,9 @@ from aimc_sim.config import Config, check, in_range, nonnegative, one_of
 from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError, DataError
 from workloads.data.base import SequenceDataset
-from workloads.result import Result, exclude_programming
-from workloads.s4d.model import S4DModel, score
+from workloads.hwconfig import coerce_config, resolve_tile
+from workloads.result import Result, exclude_programming, score
+from workloads.s4d.model import S4DModel
 
 NONLINEAR_OPS = 5
 """FP32 multiplies and adds charged per GELU / sigmoid / LayerNorm-normalise evaluation (a degree-5 polynomial
@@ -84,13 +84,7 @@ class S4DHardwareConfig(Config):
 
     def tile_config(self) -> Any:
         """The resolved :class:`aimc_sim.crossbar.TileConfig`."""
-        from aimc_sim.crossbar import load_tile_config
-
-        fields = {"preset": self.tile} if isinstance(self.tile, str) else dict(self.tile)
-        base = fields.pop("preset", "pcm-default")
-        if self.prog_noise is not None:
-            fields |= prog_noise_device(self.prog_noise)
-        return load_tile_config(base, **fields)
+        return resolve_tile(self.tile, **(prog_noise_device(self.prog_noise) if self.prog_noise is not None else {}))
 
 
 def prog_noise_device(sigma_p: float) -> dict[str, Any]:
@@ -115,13 +109,7 @@ def prog_noise_device(sigma_p: float) -> dict[str, Any]:
 
 def hardware_config(hardware: Any) -> S4DHardwareConfig:
     """Accept a config object, a dict of fields, or a YAML path."""
-    if isinstance(hardware, S4DHardwareConfig):
-        return hardware
-    if isinstance(hardware, (str, Path)):
-        return S4DHardwareConfig.from_yaml(hardware, "hardware")
-    if hardware is None or isinstance(hardware, dict):
-        return S4DHardwareConfig.from_dict(hardware or {}, "hardware")
-    raise ConfigError("hardware", f"must be a config, a dict or a YAML path, got {type(hardware).__name__}")
+    return coerce_config(S4DHardwareConfig, hardware)
 
 
 class HardwareS4D:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +29,7 @@ import numpy as np
 from aimc_sim.config import Config, check, int_in, nonnegative
 from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError, DataError
+from workloads.hwconfig import coerce_config
 from workloads.result import Result, exclude_programming
 from workloads.snn.data import SpikeDataset
 from workloads.snn.delays import DelayLine
@@ -60,13 +60,7 @@ class SNNHardwareConfig(Config):
 
 def hardware_config(hardware: Any) -> SNNHardwareConfig:
     """Accept a config, a dict of fields or a YAML path."""
-    if isinstance(hardware, SNNHardwareConfig):
-        return hardware
-    if isinstance(hardware, (str, Path)):
-        return SNNHardwareConfig.from_yaml(hardware, "hardware")
-    if hardware is None or isinstance(hardware, dict):
-        return SNNHardwareConfig.from_dict(hardware or {}, "hardware")
-    raise ConfigError("hardware", f"must be a config, a dict or a YAML path, got {type(hardware).__name__}")
+    return coerce_config(SNNHardwareConfig, hardware)
 
 
 def _stacked(layer: SNNLayer) -> np.ndarray:
