@@ -205,8 +205,9 @@ def _convert(gm: Any, example_input: Any, model_name: str) -> Network:
     nodes: list[Node] = []
     output = None
 
-    def shape_of(n: Any) -> tuple[int, ...]:
-        return tuple(n.meta["tensor_meta"].shape[1:])
+    def shape_of(n: Any) -> tuple[int, ...] | None:
+        shape = getattr(n.meta.get("tensor_meta"), "shape", None)  # None for non-tensor values (tuples)
+        return None if shape is None else tuple(shape[1:])
 
     for n in gm.graph.nodes:
         if n.op == "placeholder":
