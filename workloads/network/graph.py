@@ -122,9 +122,12 @@ class Network:
                     values.pop(src, None)
         return values[self.output]
 
-    def forward(self, x: Any) -> np.ndarray:
-        """Float32 numpy forward pass of a batch (n, *input_shape)."""
-        return self.run(self.check_input(x), lambda node, xs: node.op.forward(*xs))
+    def forward(self, x: Any, batch: int = 256) -> np.ndarray:
+        """Float32 numpy forward pass of a batch (n, *input_shape), ``batch`` samples at a time (bounds the
+        size of the im2col patches)."""
+        x = self.check_input(x)
+        outs = [self.run(x[j : j + batch], lambda node, xs: node.op.forward(*xs)) for j in range(0, len(x), batch)]
+        return np.concatenate(outs)
 
     def _infer_shapes(self) -> dict[str, tuple[int, ...]]:
         shapes: dict[str, tuple[int, ...]] = {INPUT: self.input_shape}
