@@ -199,16 +199,20 @@ def test_onnx_batchnorm_node_folds_into_conv(tmp_path):
     assert _rel(net.forward(x), ref) <= 1e-5
 
 
-def test_embedding_and_layernorm_from_torch():
+def test_embedding_layernorm_and_sequence_linear_from_torch_and_onnx(tmp_path):
+    """Gather (embedding), LayerNormalization and a Linear on (N, L, F), exported as MatMul + Add."""
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Embedding(10, 6), nn.LayerNorm(6), nn.Flatten(), nn.Linear(4 * 6, 3)).eval()
+    model = nn.Sequential(nn.Embedding(10, 6), nn.LayerNorm(6), nn.Linear(6, 5), nn.Flatten(), nn.Linear(20, 3))
+    model = model.eval()
     idx = torch.randint(0, 10, (5, 4))
-    net = workloads.from_torch(model, idx[:1])
+    _export(model, idx, tmp_path / "emb.onnx")
     with torch.no_grad():
         ref = model(idx).numpy()
-    assert _rel(net.forward(idx.numpy()), ref) <= 1e-5
-    with pytest.raises(DataError, match=r"layer '0' \(Embedding\): indices must lie in 0..9"):
-        net.forward(np.full((1, 4), 12))
+    for net in (workloads.from_torch(model, idx[:1]), workloads.load(tmp_path / "emb.onnx")):
+        assert _rel(net.forward(idx.numpy()), ref) <= 1e-5
+        assert [n.op.kind for n in net.nodes].count("Linear") == 2  # MatMul + Add became one Linear
+        with pytest.raises(DataError, match=r"\(Embedding\): indices must lie in 0..9"):
+            net.forward(np.full((1, 4), 12))
 
 
 def test_analog_matrix_is_a_matrix_and_takes_torch_layout():

@@ -1,10 +1,10 @@
 """One-call evaluation of a general-network sweep point (the shape of :func:`workloads.api.evaluate`)::
 
-    {
-        "model": "path/to/net.onnx",                          # any file of the network family
-        "hardware": {"tile": "pcm-default", "t": 3600.0},    # fields of NetworkHardwareConfig
-        "dataset": {"name": "path/to/data.npz", "n_test": 100},   # workloads.data.load_dataset(name, ...)
-    }
+{
+    "model": "path/to/net.onnx",                          # any file of the network family
+    "hardware": {"tile": "pcm-default", "t": 3600.0},    # fields of NetworkHardwareConfig
+    "dataset": {"name": "path/to/data.npz", "n_test": 100},   # workloads.data.load_dataset(name, ...)
+}
 """
 
 from __future__ import annotations

@@ -21,20 +21,8 @@ from typing import Any
 import numpy as np
 
 from aimc_sim.errors import DataError
+from workloads.network import ops
 from workloads.network.graph import INPUT, Identity, Network, Node
-from workloads.network.ops import (
-    Activation,
-    ChannelAffine,
-    Concat,
-    Conv,
-    Elementwise,
-    Embedding,
-    LayerNorm,
-    Linear,
-    Pool,
-    Reshape,
-    Softmax,
-)
 
 MIN_OPSET = 13
 _UNARY = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Erf": "erf"}
@@ -166,41 +154,41 @@ class _Converter:
             bias = None
             if len(node.input) > 2 and node.input[2]:
                 bias = np.broadcast_to(self._const(name, node, node.input[2], "C") * a.get("beta", 1.0), W.shape[:1])
-            return Linear(W.astype(np.float32), None if bias is None else bias.astype(np.float32)), [x]
+            return ops.Linear(W.astype(np.float32), None if bias is None else bias.astype(np.float32)), [x]
         if op_type == "MatMul":
             B = self._const(name, node, node.input[1], "B")
             if B.ndim != 2:
                 raise self._err(name, node, f"B must be a 2-D weight matrix, got shape {B.shape}")
-            return Linear(np.ascontiguousarray(B.T)), [x]
+            return ops.Linear(np.ascontiguousarray(B.T)), [x]
         if op_type == "Conv":
             return self._conv(node, name, a), [x]
         if op_type == "BatchNormalization":
             scale, shift, mean, var = (self._const(name, node, t, "statistics") for t in node.input[1:5])
             inv = scale.astype(np.float64) / np.sqrt(var.astype(np.float64) + a.get("epsilon", 1e-5))
-            return ChannelAffine(inv, shift - mean * inv), [x]
+            return ops.ChannelAffine(inv, shift - mean * inv), [x]
         if op_type in _UNARY:
-            return Activation(_UNARY[op_type]), [x]
+            return ops.Activation(_UNARY[op_type]), [x]
         if op_type == "Gelu":
             if a.get("approximate", b"none") not in (b"none", "none"):
                 raise self._err(name, node, "only the exact (erf) GELU is supported")
-            return Activation("gelu"), [x]
+            return ops.Activation("gelu"), [x]
         if op_type == "Softmax":
-            return Softmax(int(a.get("axis", -1))), [x]
+            return ops.Softmax(int(a.get("axis", -1))), [x]
         if op_type in ("MaxPool", "AveragePool"):
             return self._pool(node, name, a), [x]
         if op_type in ("GlobalAveragePool", "GlobalMaxPool"):
             nd = len(self.shapes.get(x, (0, 0, 0, 0))) - 2 if x in self.shapes else 2
-            return Pool("avg" if "Average" in op_type else "max", None, n_dims=nd), [x]
+            return ops.Pool("avg" if "Average" in op_type else "max", None, n_dims=nd), [x]
         if op_type == "Flatten":
             if a.get("axis", 1) != 1:
                 raise self._err(name, node, f"only axis=1 is supported, got {a['axis']}")
-            return Reshape((-1,)), [x]
+            return ops.Reshape((-1,)), [x]
         if op_type == "Reshape":
-            return Reshape(self._reshape_target(node, name)), [x]
+            return ops.Reshape(self._reshape_target(node, name)), [x]
         if op_type in _BINARY:
             return self._binary(node, name, _BINARY[op_type], tensors)
         if op_type == "Concat":
-            return Concat(int(a["axis"])), tensors
+            return ops.Concat(int(a["axis"])), tensors
         if op_type in ("Dropout", "Identity"):
             return Identity(), [x]
         if op_type == "LayerNormalization":
@@ -208,15 +196,15 @@ class _Converter:
             b = self._const(name, node, node.input[2], "B") if len(node.input) > 2 and node.input[2] else 0 * w
             if a.get("axis", -1) not in (-w.ndim, len(self.shapes.get(x, ())) - w.ndim):
                 raise self._err(name, node, f"axis {a.get('axis', -1)} does not match the scale of shape {w.shape}")
-            return LayerNorm(w, np.broadcast_to(b, w.shape), float(a.get("epsilon", 1e-5))), [x]
+            return ops.LayerNorm(w, np.broadcast_to(b, w.shape), float(a.get("epsilon", 1e-5))), [x]
         if op_type == "Gather":
             table = self._const(name, node, node.input[0], "the embedding table (data)")
             if a.get("axis", 0) != 0 or table.ndim != 2:
                 raise self._err(name, node, "only embedding lookups (axis 0 of a 2-D table) are supported")
-            return Embedding(table.astype(np.float32)), [node.input[1]]
+            return ops.Embedding(table.astype(np.float32)), [node.input[1]]
         raise self._err(name, node, "operator is not supported")
 
-    def _conv(self, node: Any, name: str, a: dict[str, Any]) -> Conv:
+    def _conv(self, node: Any, name: str, a: dict[str, Any]) -> ops.Conv:
         W = self._const(name, node, node.input[1], "W")
         b = self._const(name, node, node.input[2], "B") if len(node.input) > 2 and node.input[2] else None
         nd = W.ndim - 2
@@ -225,7 +213,7 @@ class _Converter:
         if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", b"VALID", "NOTSET", "VALID"):
             raise self._err(name, node, f"auto_pad={a['auto_pad']!r} is not supported; export with explicit pads")
         pads = self._pads(node, name, a, nd)
-        return Conv(
+        return ops.Conv(
             W, b, tuple(a.get("strides", (1,) * nd)), pads, tuple(a.get("dilations", (1,) * nd)), a.get("group", 1)
         )
 
@@ -235,7 +223,7 @@ class _Converter:
             raise self._err(name, node, f"asymmetric pads {pads} are not supported")
         return pads[:nd]
 
-    def _pool(self, node: Any, name: str, a: dict[str, Any]) -> Pool:
+    def _pool(self, node: Any, name: str, a: dict[str, Any]) -> ops.Pool:
         k = tuple(a["kernel_shape"])
         if a.get("ceil_mode", 0) or any(d != 1 for d in a.get("dilations", ())):
             raise self._err(name, node, "ceil_mode and dilations are not supported")
@@ -243,7 +231,7 @@ class _Converter:
             raise self._err(name, node, "the Indices output is not supported")
         mode = "max" if node.op_type == "MaxPool" else "avg"
         stride = tuple(a.get("strides", (1,) * len(k)))
-        return Pool(mode, k, stride, self._pads(node, name, a, len(k)), bool(a.get("count_include_pad", 0)), len(k))
+        return ops.Pool(mode, k, stride, self._pads(node, name, a, len(k)), bool(a.get("count_include_pad", 0)), len(k))
 
     def _reshape_target(self, node: Any, name: str) -> tuple[int, ...]:
         target = self.consts.get(node.input[1])
@@ -258,25 +246,26 @@ class _Converter:
 
     def _binary(self, node: Any, name: str, op: str, tensors: list[str]) -> tuple[Any, list]:
         if len(tensors) == 2:
-            return Elementwise(op), tensors
+            return ops.Elementwise(op), tensors
         const_first = node.input[0] not in tensors
         c = self.consts.get(node.input[0 if const_first else 1])
         if c is None:
             raise self._err(name, node, "an operand is neither a tensor of the network nor a constant")
         if op == "add" and self._fold_bias(tensors[0], c, node.output[0]):
             return None, []
-        return Elementwise(op, c.astype(np.float32), const_first), tensors
+        return ops.Elementwise(op, c.astype(np.float32), const_first), tensors
 
     def _fold_bias(self, tensor: str, c: np.ndarray, output: str) -> bool:
         """MatMul + Add(constant) -> one Linear with bias, if the MatMul has no other reader."""
         prev = self.nodes[-1] if self.nodes else None
         if prev is None or self.names.get(tensor) != prev.name or self.uses.get(tensor, 0) != 1:
             return False
-        if not isinstance(prev.op, Linear) or prev.op.bias is not None:
+        if not isinstance(prev.op, ops.Linear) or prev.op.bias is not None:
             return False
         out = prev.op.weight.shape[0]
         if c.size not in (1, out) or (c.ndim and c.shape[-1] not in (1, out)):
             return False
-        self.nodes[-1] = Node(prev.name, Linear(prev.op.weight, np.broadcast_to(c.reshape(-1), (out,))), prev.inputs)
+        bias = np.broadcast_to(c.reshape(-1), (out,))
+        self.nodes[-1] = Node(prev.name, ops.Linear(prev.op.weight, bias), prev.inputs)
         self.names[output] = prev.name
         return True
