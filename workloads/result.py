@@ -8,17 +8,14 @@ All quantities are SI and per inference (one input sequence / sample): ``energy_
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from aimc_sim.cost import Ledger
+from aimc_sim.cost.events import ConverterUnit, Inventory
 from aimc_sim.errors import DataError
-
-_INVENTORY = re.compile(r"^[a-z_]+_unit(@.*)?$")
-"""Ledger events that count hardware (cells, ADCs, DACs) for the area, not work (``docs/cost.md``)."""
 
 
 def score(logits: np.ndarray, y: np.ndarray) -> float:
@@ -35,7 +32,7 @@ def exclude_programming(ledger: Ledger, at_programming: Ledger) -> Ledger:
     """Remove the events booked while programming (device writes, ADC calibration reads) from a run's
     ``ledger``, keeping the hardware inventory that the cost model prices as area. Returns ``ledger``."""
     for key, v in at_programming.counts.items():
-        if not _INVENTORY.match(key[1]):
+        if not isinstance(at_programming.events[key[1]], (Inventory, ConverterUnit)):
             ledger.counts[key] -= v
     for key, v in at_programming.energy_j.items():
         ledger.energy_j[key] -= v

@@ -5,8 +5,9 @@ over as many tiles as it needs). A convolution runs as im2col: each output posit
 (C k) patch, so the ledger's ``mvm`` count of a Conv2d layer is N H_out W_out per batch of N images. The
 bias is added after the ADC in digital logic. Every other op (activations, pooling, residual adds,
 concatenation, unfolded BatchNorm, LayerNorm, embedding lookups) runs in near-memory digital logic at
-``digital`` precision and is booked in the ledger as ``<precision>_add`` / ``<precision>_mul`` (counts from
-:mod:`workloads.network.ops`), with memory reads as ``sram_read_64b``.
+``digital`` precision and is booked in the ledger as :class:`aimc_sim.cost.events.DigitalOp` adds and multiplies
+at that precision (counts from :mod:`workloads.network.ops`), table reads as one SRAM ``MemoryAccess`` of the
+precision's width per element.
 
 If the tile's ADC range is ``calibrated`` or ``per_column``, each array's ranges are calibrated on the float
 inputs of its layer over the first ``adc_calibration`` training samples.
@@ -23,25 +24,26 @@ import numpy as np
 
 from aimc_sim.config import Config, check, int_in, nonnegative, one_of
 from aimc_sim.cost import Ledger
+from aimc_sim.cost.events import MVM, DigitalOp, Memory, MemoryAccess, Op, Precision
 from aimc_sim.errors import ConfigError, DataError
 from workloads.hwconfig import coerce_config, resolve_tile
 from workloads.network.graph import Network, Node
 from workloads.result import Result, exclude_programming, score
 
-_BITS = {"fp32": 32, "int32": 32, "int8": 8}
+PRECISIONS = {p.label: p for p in Precision}
 
 
 @dataclass(frozen=True)
 class NetworkHardwareConfig(Config):
     """Where a network runs. ``tile``: a tile preset name, a YAML path or a dict of tile fields (``preset``
     names the base); ``t``: read time after programming (s); ``digital``: precision of the digital ops
-    (fp32, int32 or int8); ``batch``: samples per forward call; ``adc_calibration``: training samples used to
-    calibrate ADC ranges (calibrated / per_column tiles)."""
+    (a :class:`aimc_sim.cost.events.Precision` label: fp32, int8, ...); ``batch``: samples per forward call;
+    ``adc_calibration``: training samples used to calibrate ADC ranges (calibrated / per_column tiles)."""
 
     tile: str | dict[str, Any] = "pcm-default"
     t: float = field(default=0.0, metadata=check(nonnegative))
     cost_model: str = "22nm"
-    digital: str = field(default="fp32", metadata=check(one_of(*_BITS)))
+    digital: str = field(default="fp32", metadata=check(one_of(*PRECISIONS)))
     batch: int = field(default=256, metadata=check(int_in(1)))
     adc_calibration: int = field(default=32, metadata=check(int_in(1)))
 
@@ -106,8 +108,8 @@ class HardwareNetwork:
         """The hardware forward pass of a checked batch, in chunks of ``batch`` samples."""
         from threadpoolctl import threadpool_limits
 
-        bits = _BITS[self.hw.digital]
-        prec = self.hw.digital
+        prec = PRECISIONS[self.hw.digital]
+        add, mul, read = DigitalOp(Op.ADD, prec), DigitalOp(Op.MUL, prec), MemoryAccess(Memory.SRAM, prec.bits)
 
         def apply(node: Node, xs: list[np.ndarray]) -> np.ndarray:
             with ledger.scope(node.name):
@@ -116,9 +118,9 @@ class HardwareNetwork:
                 else:
                     y = node.op.forward(*xs)
                 adds, muls, reads = node.op.work(xs, y)
-                ledger.add(f"{prec}_add", adds)
-                ledger.add(f"{prec}_mul", muls)
-                ledger.add("sram_read_64b", reads * bits / 64.0)
+                ledger.add(add, adds)
+                ledger.add(mul, muls)
+                ledger.add(read, reads)
             return y
 
         b = self.hw.batch
@@ -157,7 +159,7 @@ class HardwareNetwork:
             extra={"tile": str(self.hw.tile), "t": self.hw.t, "digital": self.hw.digital, "wall_s": wall},
         )
         res.add_cost(CostModel.load(self.hw.cost_model).price(ledger), n)
-        res.extra |= {f"mvm.{k[0]}": v / n for k, v in ledger.counts.items() if k[1] == "mvm"}
+        res.extra |= {f"mvm.{k[0]}": v / n for k, v in ledger.counts.items() if k[1] == MVM.key}
         return res
 
     def complexity(self) -> dict[str, float]:
