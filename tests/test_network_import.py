@@ -9,6 +9,7 @@ from network_models import models
 from torch import nn
 
 import workloads
+import workloads.api
 from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError, DataError
 from workloads.network.onnx_import import from_onnx
@@ -229,3 +230,37 @@ def test_analog_matrix_is_a_matrix_and_takes_torch_layout():
     assert _rel(x @ m, m.mvm(x, t=10.0)) == 0.0
     with pytest.raises(ConfigError, match="layout: must be"):
         AnalogMatrix(load_tile_config("ideal"), W, rng, layout="tf")
+
+
+def test_network_sweep_point_through_the_registry(tmp_path):
+    """An ONNX file as a sweep point's model: found by suffix, evaluated on a named data set."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10)).eval()
+    _export(model, torch.zeros(1, 8, 8), tmp_path / "rows.onnx")
+    point = {"model": str(tmp_path / "rows.onnx"), "hardware": {"tile": "ideal"}, "dataset": {"name": "digits_row"}}
+    point["dataset"]["n_test"] = 20
+    res = workloads.api.evaluate(point, seed=0)
+    assert res.n_samples == 20 and 0.0 <= res.accuracy <= 1.0 and res.energy_j > 0
+    with pytest.raises(ConfigError, match="hardware.digital"):
+        workloads.api.evaluate(point | {"hardware": {"digital": "fp64"}}, seed=0)
+
+
+def test_without_torch_the_message_says_so(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ConfigError, match="PyTorch is not installed"):
+        workloads.from_torch(object(), object())
+
+
+def test_graph_errors_name_the_layer():
+    from workloads.network import Network, Node
+    from workloads.network.ops import Elementwise, Linear
+
+    w = np.ones((3, 4), np.float32)
+    with pytest.raises(DataError, match=r"layer 'res' \(Elementwise\): add of shapes"):
+        Network([Node("fc", Linear(w), ("input",)), Node("res", Elementwise("add"), ("input", "fc"))], (4,))
+    with pytest.raises(DataError, match=r"layer 'fc2' \(Linear\): reads 'nope'"):
+        Network([Node("fc", Linear(w), ("input",)), Node("fc2", Linear(w), ("nope",))], (4,))
+    with pytest.raises(DataError, match=r"layer 'fc' \(Linear\): duplicate layer name"):
+        Network([Node("fc", Linear(w), ("input",)), Node("fc", Linear(w), ("fc",))], (4,))
