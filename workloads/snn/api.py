@@ -71,7 +71,7 @@ def evaluate(point: dict[str, Any], seed: int) -> Result:
     if backend == "float":
         res = evaluate_float(model, data.x_test, data.y_test)
     else:
-        res = HardwareSNN(model, hw).evaluate(data.x_test, data.y_test, seed)
+        res = HardwareSNN(model, hw).evaluate(data, seed=seed)
     res.extra["dt_adaptation"] = method or "none"
     return res
 
