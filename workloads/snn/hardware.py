@@ -79,25 +79,43 @@ def _stacked(layer: SNNLayer) -> np.ndarray:
     return big.reshape(depth * n_in, n_out)
 
 
+class DigitalNeurons:
+    """Near-memory digital neurons running :class:`NeuronDynamics` exactly (kinds without a circuit form).
+
+    Per neuron and step the state update ``A x + B I`` costs ``k^2 + k`` multiplies and ``k^2`` adds
+    (``k`` states); spikes are counted as ``neuron_spike``.
+    """
+
+    def __init__(self, dynamics: Any, batch: int, ledger: Ledger):
+        self.dyn, self.ledger = dynamics, ledger
+        self.x = dynamics.init(batch)
+
+    def step(self, current: np.ndarray) -> np.ndarray:
+        k = self.dyn.states
+        self.x, s = self.dyn.step(self.x, current)
+        self.ledger.add("digital_mul", float(current.size * (k * k + k)))
+        self.ledger.add("digital_add", float(current.size * k * k))
+        self.ledger.add("neuron_spike", float(np.count_nonzero(s)))
+        return s
+
+
 def _neurons(layer: SNNLayer, batch: int, ledger: Ledger, dt: float) -> Any:
-    """The circuit population implementing ``layer.neurons`` (LIF or sparch adLIF)."""
+    """The population implementing ``layer.neurons``: the LIF / sparch adLIF circuit, else digital neurons."""
     from aimc_sim.circuits import AdLIFPopulation, LIFPopulation
 
     neu, fam = layer.neurons, layer.neurons.family
-    if "rediscretised" in fam:
-        raise ConfigError("neurons", "re-discretised (generic A, B) dynamics have no circuit form; run in float")
-    if neu.kind == "lif":
-        vr = 0.0 if neu.v_reset is None else float(np.mean(neu.v_reset))
-        if neu.v_reset is not None and np.ptp(neu.v_reset) > 0:
-            raise ConfigError("neurons.v_reset", "the circuit population takes one v_reset per layer")
+    plain = not (fam.get("strict") or fam.get("reset_delay") or "rediscretised" in fam)
+    v_reset_uniform = neu.v_reset is None or np.ptp(neu.v_reset) == 0
+    if neu.kind == "lif" and plain and v_reset_uniform and np.all(fam["alpha"] < 1):  # IF (alpha = 1): digital
+        vr = 0.0 if neu.v_reset is None else float(neu.v_reset[0])
         return LIFPopulation.from_parameters(
             fam["alpha"], fam["gamma"], v_th=neu.theta, reset=neu.reset, v_reset=vr, dt=dt, batch=batch, ledger=ledger
         )
-    if neu.kind == "adlif":
+    if neu.kind == "adlif" and plain:
         return AdLIFPopulation.from_parameters(
             fam["alpha"], fam["beta"], fam["a"], fam["b"], theta=neu.theta, dt=dt, batch=batch, ledger=ledger
         )
-    raise ConfigError("neurons.kind", f"no circuit population for {neu.kind!r}")
+    return DigitalNeurons(neu, batch, ledger)
 
 
 class HardwareSNN:
@@ -155,7 +173,7 @@ class HardwareSNN:
             for i, (lay, mat, pop, line, mask) in enumerate(zip(m.layers, mats, pops, lines, masks)):
                 with ledger.scope(f"layer{i}"):
                     with stats.scope(f"layer{i}"):
-                        h = self._layer_step(lay, mat, line, mask, h, ledger, stats, prev[i])
+                        h = self._layer_step(lay, mat, line, mask, h, ledger, stats, prev[i], t)
                     if pop is not None:
                         h = pop.step(h).astype(float)
                         prev[i] = h
@@ -168,7 +186,9 @@ class HardwareSNN:
             out[t] = v
         return out, counts
 
-    def _layer_step(self, lay: SNNLayer, mat: Any, line: DelayLine, mask: Any, h: np.ndarray, ledger, stats, s_prev):
+    def _layer_step(
+        self, lay: SNNLayer, mat: Any, line: DelayLine, mask: Any, h: np.ndarray, ledger, stats, s_prev, step: int
+    ):
         """Delays, the analog MVM(s) and the event counts of one layer for one step."""
         rec = None
         if isinstance(mat, tuple):
@@ -204,8 +224,8 @@ class HardwareSNN:
             buffer("read", batch * n_out, batch * n_out * bits)
         if rec is not None:
             stats.add("sop", float(np.count_nonzero(s_prev)) * n_out)
-            cur = cur + rec.mvm(s_prev, t=self.hw.t)
-            ledger.add("digital_add", cur.size)
+            cur = cur + rec.mvm(s_prev, t=self.hw.t) + lay.recurrent_offset(step)
+            ledger.add("digital_add", cur.size * (1 if lay.recurrent_bias is None else 2))
         return cur
 
     def evaluate(self, x: Any, y: np.ndarray | None = None, seed: int = 0) -> Result:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -38,9 +37,15 @@ class SNNLayer:
     recurrent: np.ndarray | None = None
     delay_kind: str | None = None
     delays: np.ndarray | None = None
+    recurrent_bias: np.ndarray | None = None
+    recurrent_start: str = "bias"
 
     def __post_init__(self) -> None:
         n_in, n_out = self.weight.shape
+        if self.recurrent_bias is not None and (self.recurrent is None or self.recurrent_bias.shape != (n_out,)):
+            raise ConfigError("recurrent_bias", f"needs a recurrent matrix and shape {(n_out,)}")
+        if self.recurrent_start not in ("bias", "zero"):
+            raise ConfigError("recurrent_start", f"must be one of ('bias', 'zero'), got {self.recurrent_start!r}")
         if self.neurons.size != n_out:
             raise ConfigError("neurons", f"inconsistent shapes: {self.neurons.size} neurons for {n_out} columns")
         if self.recurrent is not None and self.recurrent.shape != (n_out, n_out):
@@ -53,6 +58,12 @@ class SNNLayer:
     @property
     def shape(self) -> tuple[int, int]:
         return self.weight.shape
+
+    def recurrent_offset(self, step: int) -> np.ndarray | float:
+        """The recurrent Affine's bias at ``step`` (0 at step 0 under ``recurrent_start="zero"``)."""
+        if self.recurrent_bias is None or (step == 0 and self.recurrent_start == "zero"):
+            return 0.0
+        return self.recurrent_bias
 
     def buffer_cost(self, current_bits: int = 16) -> dict[str, float] | None:
         """Delay-buffer memory and traffic of this layer (spec §4.3), or None without delays."""
@@ -86,6 +97,7 @@ class LayerState:
         n_in, n_out = layer.shape
         self.x = layer.neurons.init(batch)
         self.s = np.zeros((batch, n_out))
+        self.step = 0
         d = 0 if layer.delays is None else int(layer.delays.max())
         width = n_out if layer.delay_kind == "dendritic" else n_in
         self.line = DelayLine(d, batch, width) if layer.delay_kind else None
@@ -111,7 +123,8 @@ def synaptic_input(layer: SNNLayer, st: LayerState, x: np.ndarray, matmul: Any =
         st.line.push(cur)
         cur = st.line.read(layer.delays)
     if layer.recurrent is not None:
-        cur = cur + st.s @ layer.recurrent
+        cur = cur + st.s @ layer.recurrent + layer.recurrent_offset(st.step)
+    st.step += 1
     return cur
 
 
@@ -237,14 +250,17 @@ class SNNModel:
                 if neu.reset == "none":
                     raise ConfigError(f"layers[{i}].neurons.reset", "NIR LIF always resets; 'none' cannot export")
                 vr = zeros if neu.v_reset is None else neu.v_reset
-                nodes[f"lif{i}"] = nir.LIF(tau=tau, r=r, v_leak=zeros, v_threshold=neu.theta.copy(), v_reset=vr.copy())
+                theta = neu.family.get("theta", neu.theta).copy()
+                nodes[f"lif{i}"] = nir.LIF(tau=tau, r=r, v_leak=zeros, v_threshold=theta, v_reset=vr.copy())
                 name = f"lif{i}"
             else:
                 nodes[f"li{i}"] = nir.LI(tau=tau, r=r, v_leak=zeros)
                 name = f"li{i}"
             edges.append((prev, name))
             if lay.recurrent is not None:
-                nodes[f"rec{i}"] = nir.Linear(weight=lay.recurrent.T.copy())
+                w_rec = lay.recurrent.T.copy()
+                rb = lay.recurrent_bias
+                nodes[f"rec{i}"] = nir.Linear(weight=w_rec) if rb is None else nir.Affine(weight=w_rec, bias=rb.copy())
                 edges += [(name, f"rec{i}"), (f"rec{i}", name)]
             prev = name
         nodes["output"] = nir.Output(output_type={"output": np.array([self.layers[-1].shape[1]])})
@@ -257,59 +273,78 @@ class SNNModel:
     def from_nir(
         cls,
         graph: Any,
-        dt: float,
-        time_unit: float,
-        discretisation: str = "exact",
-        reset_mode: str = "to_value",
+        dt: float | None = None,
+        time_unit: float | None = None,
+        discretisation: str | None = None,
+        reset_mode: str | None = None,
+        **switches: Any,
     ) -> SNNModel:
-        """Build a layered model from a chain-structured NIR graph.
+        """Build a layered model from a chain-structured NIR graph (object or ``.nir`` path).
 
-        The chain is ``[Delay] Affine|Linear [Delay] LIF|LI`` per layer (a Linear fed back into a
-        LIF is its recurrent matrix). Other graphs run with :func:`workloads.snn.import_nir`.
+        The chain is ``[Delay] Affine|Linear [Delay] LIF|IF|CubaLIF|LI`` per layer (an Affine or Linear fed
+        back into the neuron is its recurrent matrix; a recurrent Affine's bias is kept, with the
+        ``recurrent_start`` convention). Arguments are those of :func:`workloads.snn.import_nir` (also
+        ``convention=``). Other graphs run with :func:`workloads.snn.import_nir`.
         """
+        from workloads.snn.nir_file import load_graph
         from workloads.snn.nir_graph import import_nir
 
-        net = import_nir(graph, dt, time_unit, discretisation, reset_mode)
-        import nir
-
-        g = nir.read(str(graph)) if isinstance(graph, (str, Path)) else graph
-        kinds = {n: type(v).__name__ for n, v in g.nodes.items()}
+        spec = load_graph(graph)
+        net = import_nir(spec, dt, time_unit, discretisation, reset_mode, **switches)
+        ch = net.choices
         layers: list[SNNLayer] = []
         pend: dict[str, Any] = {}
         rec_sources = {p for preds in net.back_inputs.values() for p in preds}
         for n in net.order:
-            k, op = kinds[n], net.ops[n]
-            if k in ("Input", "Output"):
+            k, op = spec.nodes[n].kind, net.ops[n]
+            if k in ("Input", "Output", "Identity"):
                 continue
             if k == "Delay":
                 key = "dendritic" if "weight" in pend else "axonal"
                 pend[key] = op.steps
             elif k in ("Affine", "Linear") and n in rec_sources:
                 continue  # recurrent matrix, collected with its neuron
-            elif k in ("Affine", "Linear") and "weight" not in pend:
+            elif k in ("Affine", "Linear") and "weight" not in pend and len(op.in_shape) == 1:
                 pend["weight"], pend["bias"] = op.wt, op.bias
-            elif k in ("LIF", "LI") and "weight" in pend:
-                if np.any(op.leak != 0):
-                    raise ConfigError(f"nodes.{n}.v_leak", "layered import needs v_leak = 0")
-                spiking = k == "LIF"
-                reset = reset_mode if spiking else "none"
-                neu = lif(op.alpha, op.gamma, op.theta if spiking else 1.0, reset, op.v_reset, spiking)
-                rec = net.back_inputs[n]
-                if len(rec) > 1 or (rec and kinds[rec[0]] not in ("Affine", "Linear")):
-                    raise ConfigError(f"nodes.{n}", "layered import needs one Linear/Affine recurrent matrix per layer")
-                w_rec = net.ops[rec[0]].wt if rec else None
-                kind = "axonal" if "axonal" in pend else ("dendritic" if "dendritic" in pend else None)
-                if "axonal" in pend and "dendritic" in pend:
-                    raise ConfigError(f"nodes.{n}", "both axonal and dendritic delays on one layer")
-                bias = None if pend["bias"] is None else np.broadcast_to(pend["bias"], (neu.size,)).copy()
-                layers.append(SNNLayer(pend["weight"], neu, bias, w_rec, kind, pend.get(kind)))
+            elif k in ("LIF", "IF", "CubaLIF", "LI") and "weight" in pend:
+                layers.append(_nir_layer(n, k, net, pend, ch))
                 pend = {}
             else:
                 raise ConfigError(f"nodes.{n}", f"node type {k} does not fit the layered chain; use import_nir")
         if pend:
             raise ConfigError("nodes", f"graph ends with nodes that form no layer: {sorted(pend)}")
-        meta = {"source": "nir", **net.choices}
-        return cls(layers, dt, meta)
+        meta = {"source": "nir", **ch}
+        return cls(layers, ch["dt_s"], meta)
+
+
+def _nir_layer(n: str, kind: str, net: Any, pend: dict[str, Any], choices: dict[str, Any]) -> SNNLayer:
+    """One :class:`SNNLayer` from the imported neuron op ``n`` and the pending synapse/delay entries."""
+    from workloads.snn.dynamics import cubalif
+
+    op = net.ops[n]
+    if np.any(op.leak != 0):
+        raise ConfigError(f"nodes.{n}.v_leak", "layered import needs v_leak = 0")
+    size = op.out_shape[0]
+    rule = {"strict": choices["threshold_comparison"] == "v > theta", "reset_delay": choices["reset_delay"]}
+    if kind == "CubaLIF":
+        a_s, g_s = op.syn
+        neu = cubalif(op.alpha, op.gamma, a_s, g_s, op.theta, op.reset, op.v_reset, **rule)
+    elif kind == "LI":
+        neu = lif(op.alpha, op.gamma, 1.0, "none", spiking=False, size=size)
+    else:
+        neu = lif(op.alpha, op.gamma, op.theta, op.reset, op.v_reset, size=size, **rule)
+    rec = net.back_inputs[n]
+    if len(rec) > 1 or (rec and not hasattr(net.ops[rec[0]], "wt")) or (rec and net.inputs[rec[0]] != [n]):
+        raise ConfigError(f"nodes.{n}", "layered import needs one Linear/Affine recurrent matrix fed by the neuron")
+    w_rec = net.ops[rec[0]].wt if rec else None
+    b_rec = net.ops[rec[0]].bias if rec else None
+    b_rec = None if b_rec is None else np.broadcast_to(b_rec, (size,)).copy()
+    if "axonal" in pend and "dendritic" in pend:
+        raise ConfigError(f"nodes.{n}", "both axonal and dendritic delays on one layer")
+    kind_d = "axonal" if "axonal" in pend else ("dendritic" if "dendritic" in pend else None)
+    bias = None if pend["bias"] is None else np.broadcast_to(pend["bias"], (size,)).copy()
+    start = choices["recurrent_start"]
+    return SNNLayer(pend["weight"], neu, bias, w_rec, kind_d, pend.get(kind_d), b_rec, start)
 
 
 def lif_layer(
