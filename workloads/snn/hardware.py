@@ -163,10 +163,9 @@ class HardwareSNN:
             depth = 0 if lay.delays is None else int(lay.delays.max())
             lines.append(DelayLine(depth, batch, lay.shape[1] if lay.delay_kind == "dendritic" else lay.shape[0]))
             masks.append((_stacked(lay) != 0).astype(float) if lay.delay_kind == "synaptic" else None)
-        ro = m.layers[-1].neurons
-        v = np.zeros((batch, m.layers[-1].shape[1]))
-        out = np.empty((steps, batch, v.shape[1]))
-        counts = [0.0] * (len(m.layers) - 1)
+        v = [np.zeros((batch, lay.shape[1])) for lay in m.layers]  # membranes of non-spiking (LI) layers
+        out = np.empty((steps, batch, m.layers[-1].shape[1]))
+        counts = [0.0] * m.counted_layers
         prev = [np.zeros((batch, lay.shape[1])) for lay in m.layers]
         for t in range(steps):
             h = x[t]
@@ -179,11 +178,12 @@ class HardwareSNN:
                         prev[i] = h
                         counts[i] += float(h.sum())
                     else:
-                        v = ro.A[:, 0, 0] * v + ro.B[:, 0] * h
-                        ledger.add("digital_mul", v.size)
-                        ledger.add("digital_add", v.size)
-                        h = v
-            out[t] = v
+                        li = lay.neurons
+                        v[i] = li.A[:, 0, 0] * v[i] + li.B[:, 0] * h
+                        ledger.add("digital_mul", v[i].size)
+                        ledger.add("digital_add", v[i].size)
+                        h = v[i]
+            out[t] = h
         return out, counts
 
     def _layer_step(
@@ -243,7 +243,7 @@ class HardwareSNN:
         at_programming.merge(ledger)
         stats = Ledger()
         t0 = time.perf_counter()
-        readouts, counts = [], np.zeros(len(self.model.layers) - 1)
+        readouts, counts = [], np.zeros(self.model.counted_layers)
         for j in range(0, x.shape[1], self.hw.batch):
             r, c = self.run(x[:, j : j + self.hw.batch], mats, ledger, stats)
             readouts.append(r)
@@ -283,7 +283,7 @@ def evaluate_float(model: SNNModel, x: np.ndarray, y: np.ndarray, cost_model: st
 def _result(model, readout, y, counts, ledger, cost_model) -> Result:
     steps, n = readout.shape[:2]
     acc = float(np.mean(readout.mean(axis=0).argmax(axis=1) == y))
-    neurons = [lay.shape[1] for lay in model.layers[:-1]]
+    neurons = [lay.shape[1] for lay in model.layers[: model.counted_layers]]
     extra: dict[str, Any] = {"steps": steps, "dt_s": model.dt, "stream_time_s": steps * model.dt}
     extra.update({f"meta.{k}": v for k, v in model.metadata.items()})
     for i, (c, nn) in enumerate(zip(counts, neurons)):

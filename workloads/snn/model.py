@@ -8,7 +8,8 @@ Layer ``l`` maps spikes ``x`` (B, n_in) to spikes (B, n_out) each step:
 3. dendritic delay ``I_j <- I_j[t - d_j]`` (optional);
 4. neuron dynamics (:mod:`workloads.snn.dynamics`).
 
-The last layer is a non-spiking LI readout; class logits are its membrane averaged over time.
+The last layer is a non-spiking LI readout (class logits: its membrane averaged over time) or a spiking
+layer (logits: its spike rates, as snnTorch classifiers read them).
 This model defines the semantics of the shipped trained network; LIF-only models export to and
 import from NIR (:meth:`SNNModel.to_nir`, :meth:`SNNModel.from_nir`).
 """
@@ -74,7 +75,7 @@ class SNNLayer:
 
 @dataclass
 class SNNRun:
-    """Float run output: readout membrane (T, B, n_classes) and spikes per hidden layer."""
+    """Float run output: readout (T, B, n_classes; LI membrane or output spikes) and spikes per counted layer."""
 
     readout: np.ndarray
     spike_counts: list[float]
@@ -130,7 +131,7 @@ def synaptic_input(layer: SNNLayer, st: LayerState, x: np.ndarray, matmul: Any =
 
 @dataclass
 class SNNModel:
-    """A stack of :class:`SNNLayer` (the last one a non-spiking LI readout) at step ``dt`` (s)."""
+    """A stack of :class:`SNNLayer` (the last one an LI readout or spiking) at step ``dt`` (s)."""
 
     layers: list[SNNLayer]
     dt: float
@@ -143,8 +144,11 @@ class SNNModel:
             if self.layers[i].shape[0] != self.layers[i - 1].shape[1]:
                 n_in, n_prev = self.layers[i].shape[0], self.layers[i - 1].shape[1]
                 raise ConfigError(f"layers[{i}].weight", f"inconsistent shapes: {n_in} inputs after {n_prev} outputs")
-        if self.layers[-1].neurons.spiking:
-            raise ConfigError("layers[-1].neurons", "the readout layer must be non-spiking (LI)")
+
+    @property
+    def counted_layers(self) -> int:
+        """Layers whose spikes are counted: all but an LI readout (a spiking last layer is rate-read)."""
+        return len(self.layers) - (0 if self.layers[-1].neurons.spiking else 1)
 
     def run(self, x: np.ndarray) -> SNNRun:
         """Float forward pass on time-major input ``(T, B, n_in)``.
@@ -163,7 +167,7 @@ class SNNModel:
             raise ConfigError("x", f"must have shape (T, B, {self.layers[0].shape[0]}), got {x.shape}")
         steps, batch, _ = x.shape
         states = [LayerState(lay, batch) for lay in self.layers]
-        counts = [0.0] * (len(self.layers) - 1)
+        counts = [0.0] * self.counted_layers
         out = np.empty((steps, batch, self.layers[-1].shape[1]))
         for t in range(steps):
             h = x[t]
@@ -174,7 +178,7 @@ class SNNModel:
                     st.s = h
                     counts[i] += float(h.sum())
             out[t] = h
-        return SNNRun(out, counts, [lay.shape[1] for lay in self.layers[:-1]], steps, batch)
+        return SNNRun(out, counts, [lay.shape[1] for lay in self.layers[: self.counted_layers]], steps, batch)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted class per sample (argmax of the time-averaged readout)."""
@@ -281,13 +285,16 @@ class SNNModel:
     ) -> SNNModel:
         """Build a layered model from a chain-structured NIR graph (object or ``.nir`` path).
 
-        The chain is ``[Delay] Affine|Linear [Delay] LIF|IF|CubaLIF|LI`` per layer (an Affine or Linear fed
-        back into the neuron is its recurrent matrix; a recurrent Affine's bias is kept, with the
-        ``recurrent_start`` convention). Arguments are those of :func:`workloads.snn.import_nir` (also
-        ``convention=``). Other graphs run with :func:`workloads.snn.import_nir`.
+        Per layer the chain is ``[Delay] <affine ops> [Delay] LIF|IF|CubaLIF|LI``. The affine ops between two
+        neuron layers (Affine, Linear, Scale, Conv1d/2d, Sum/AvgPool2d, Flatten) are unrolled into one synaptic
+        matrix (a convolution becomes its dense Toeplitz matrix, every weight copy stored on the array). An
+        Affine or Linear fed back into the neuron is its recurrent matrix; a recurrent Affine's bias is kept
+        (``recurrent_start`` convention). The input is the flattened Input shape (``metadata["input_shape"]``).
+        Arguments are those of :func:`workloads.snn.import_nir` (also ``convention=``).
         """
         from workloads.snn.nir_file import load_graph
         from workloads.snn.nir_graph import import_nir
+        from workloads.snn.nir_ops import affine_matrix
 
         spec = load_graph(graph)
         net = import_nir(spec, dt, time_unit, discretisation, reset_mode, **switches)
@@ -297,15 +304,18 @@ class SNNModel:
         rec_sources = {p for preds in net.back_inputs.values() for p in preds}
         for n in net.order:
             k, op = spec.nodes[n].kind, net.ops[n]
-            if k in ("Input", "Output", "Identity"):
-                continue
+            if k in ("Input", "Output", "Identity") or n in rec_sources:
+                continue  # pass-through, or a recurrent matrix collected with its neuron
             if k == "Delay":
                 key = "dendritic" if "weight" in pend else "axonal"
                 pend[key] = op.steps
-            elif k in ("Affine", "Linear") and n in rec_sources:
-                continue  # recurrent matrix, collected with its neuron
-            elif k in ("Affine", "Linear") and "weight" not in pend and len(op.in_shape) == 1:
-                pend["weight"], pend["bias"] = op.wt, op.bias
+            elif op.affine and "dendritic" not in pend:
+                m, c = affine_matrix(op)
+                if m.size > MAX_UNROLLED:
+                    raise ConfigError(f"nodes.{n}", f"unrolled matrix {m.shape} too large; run it with import_nir")
+                w, b = pend.get("weight"), pend.get("bias")
+                pend["weight"] = m if w is None else w @ m
+                pend["bias"] = c if b is None else b @ m + c
             elif k in ("LIF", "IF", "CubaLIF", "LI") and "weight" in pend:
                 layers.append(_nir_layer(n, k, net, pend, ch))
                 pend = {}
@@ -313,36 +323,43 @@ class SNNModel:
                 raise ConfigError(f"nodes.{n}", f"node type {k} does not fit the layered chain; use import_nir")
         if pend:
             raise ConfigError("nodes", f"graph ends with nodes that form no layer: {sorted(pend)}")
-        meta = {"source": "nir", **ch}
+        in_shape = net.ops[net.input_nodes[0]].out_shape
+        meta = {"source": "nir", **ch, "input_shape": list(in_shape)}
         return cls(layers, ch["dt_s"], meta)
+
+
+MAX_UNROLLED = 50_000_000  # entries of an unrolled convolution matrix (400 MB in float64)
 
 
 def _nir_layer(n: str, kind: str, net: Any, pend: dict[str, Any], choices: dict[str, Any]) -> SNNLayer:
     """One :class:`SNNLayer` from the imported neuron op ``n`` and the pending synapse/delay entries."""
     from workloads.snn.dynamics import cubalif
+    from workloads.snn.nir_ops import affine_matrix
 
     op = net.ops[n]
     if np.any(op.leak != 0):
         raise ConfigError(f"nodes.{n}.v_leak", "layered import needs v_leak = 0")
-    size = op.out_shape[0]
+    size = int(np.prod(op.out_shape))
+    alpha, gamma, theta, v_reset = (
+        None if a is None else np.ravel(a) for a in (op.alpha, op.gamma, op.theta, op.v_reset)
+    )
     rule = {"strict": choices["threshold_comparison"] == "v > theta", "reset_delay": choices["reset_delay"]}
     if kind == "CubaLIF":
-        a_s, g_s = op.syn
-        neu = cubalif(op.alpha, op.gamma, a_s, g_s, op.theta, op.reset, op.v_reset, **rule)
+        a_s, g_s = (np.ravel(a) for a in op.syn)
+        neu = cubalif(alpha, gamma, a_s, g_s, theta, op.reset, v_reset, **rule)
     elif kind == "LI":
-        neu = lif(op.alpha, op.gamma, 1.0, "none", spiking=False, size=size)
+        neu = lif(alpha, gamma, 1.0, "none", spiking=False, size=size)
     else:
-        neu = lif(op.alpha, op.gamma, op.theta, op.reset, op.v_reset, size=size, **rule)
+        neu = lif(alpha, gamma, theta, op.reset, v_reset, size=size, **rule)
     rec = net.back_inputs[n]
-    if len(rec) > 1 or (rec and not hasattr(net.ops[rec[0]], "wt")) or (rec and net.inputs[rec[0]] != [n]):
-        raise ConfigError(f"nodes.{n}", "layered import needs one Linear/Affine recurrent matrix fed by the neuron")
-    w_rec = net.ops[rec[0]].wt if rec else None
-    b_rec = net.ops[rec[0]].bias if rec else None
-    b_rec = None if b_rec is None else np.broadcast_to(b_rec, (size,)).copy()
+    if len(rec) > 1 or (rec and not net.ops[rec[0]].affine) or (rec and net.inputs[rec[0]] != [n]):
+        raise ConfigError(f"nodes.{n}", "layered import needs one affine recurrent node fed by the neuron")
+    w_rec, b_rec = affine_matrix(net.ops[rec[0]]) if rec else (None, None)
+    b_rec = b_rec if b_rec is not None and np.any(b_rec) else None
     if "axonal" in pend and "dendritic" in pend:
         raise ConfigError(f"nodes.{n}", "both axonal and dendritic delays on one layer")
     kind_d = "axonal" if "axonal" in pend else ("dendritic" if "dendritic" in pend else None)
-    bias = None if pend["bias"] is None else np.broadcast_to(pend["bias"], (size,)).copy()
+    bias = None if not np.any(pend["bias"]) else np.broadcast_to(pend["bias"], (size,)).copy()
     start = choices["recurrent_start"]
     return SNNLayer(pend["weight"], neu, bias, w_rec, kind_d, pend.get(kind_d), b_rec, start)
 

@@ -12,7 +12,7 @@ recorded in :attr:`NIRNetwork.choices`; ``convention`` names a preset of them (:
 * ``reset_delay``: a subtractive reset is applied immediately, before the next decay (default), or at
   the next step after the decay (snnTorch's ``reset_delay=True``: ``v[t+1] = beta v[t] + I - theta s[t]``);
 * ``recurrent_start``: what a recurrent (back) edge carries at the first step. ``bias`` (default): a
-  stateless source (Affine, Linear, Scale, Conv, pooling, Flatten) applied to zero input, so a recurrent
+  stateless affine source (Affine, Linear, Scale, Conv, pooling, Flatten) applied to zero input, so a recurrent
   Affine contributes its bias from t = 0, as when its input spikes start at 0 (snnTorch RLeaky);
   ``zero``: nothing at t = 0. Stateful sources (neurons, delays) start at rest (no spikes) either way;
 * scalar parameters are broadcast to the shape inferred from upstream nodes (ambiguous -> error);
@@ -102,7 +102,7 @@ class NIRNetwork:
         prev = {}
         for n in sources:
             op = self.ops[n]
-            if op.stateless and self.choices["recurrent_start"] == "bias":
+            if op.affine and self.choices["recurrent_start"] == "bias":
                 prev[n] = op.step(np.zeros((batch,) + op.in_shape), None)
             else:
                 prev[n] = np.zeros((batch,) + op.out_shape)

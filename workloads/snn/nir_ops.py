@@ -1,9 +1,10 @@
 """Executable numpy operations for the NIR node types (built by :func:`make_op` from a :class:`NodeSpec`).
 
 Each op has ``step(x, state) -> y`` on a batch ``(B, *in_shape)`` and ``init(batch)`` for its state.
-``stateless`` ops (Affine, Linear, Scale, convolutions, pooling, Flatten) are also evaluated on a zero
-input to give the value a recurrent edge leaving them carries at the first step (convention
-``recurrent_start="bias"``, see :mod:`workloads.snn.nir_graph`).
+``affine`` ops (stateless affine maps: Affine, Linear, Scale, convolutions, pooling, Flatten) are also
+evaluated on a zero input to give the value a recurrent edge leaving them carries at the first step
+(convention ``recurrent_start="bias"``, see :mod:`workloads.snn.nir_graph`), and :func:`affine_matrix`
+unrolls them into one matrix for the layered (hardware) model.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ class Op:
     """One executable node (identity by default: Input, Output and a subgraph's inner Input/Output)."""
 
     spiking = False
-    stateless = True
+    affine = True
 
     def __init__(self, name: str, out_shape: Shape | None, in_shape: Shape | None = None):
         self.name = name
@@ -125,7 +126,7 @@ class Pool(Op):
 class Delay(Op):
     """Per-element delay of ``steps`` (integers >= 0) with a ring buffer of depth max(steps)+1."""
 
-    stateless = False
+    affine = False
 
     def __init__(self, name, out_shape, steps):
         super().__init__(name, out_shape)
@@ -146,6 +147,7 @@ class Delay(Op):
 
 class Threshold(Op):
     spiking = True
+    affine = False
 
     def __init__(self, name, out_shape, theta):
         super().__init__(name, out_shape)
@@ -164,7 +166,7 @@ class Neuron(Op):
     ``theta_cmp`` is ``theta`` for ``>=`` and the next float above it for ``>``.
     """
 
-    stateless = False
+    affine = False
 
     def __init__(self, name, shape, alpha, gamma, leak, v0, theta=None, v_reset=None, sem=None, syn=None):
         super().__init__(name, shape)
@@ -204,6 +206,14 @@ class Neuron(Op):
             v = v - self.theta * s
         state["v"] = v
         return s.astype(float)
+
+
+def affine_matrix(op: Op) -> tuple[np.ndarray, np.ndarray]:
+    """``(M, c)`` with ``op(x) = x_flat M + c`` for an affine op: its response to each unit input."""
+    n = int(np.prod(op.in_shape))
+    c = op.step(np.zeros((1,) + op.in_shape), None).reshape(-1)
+    m = op.step(np.eye(n).reshape((n,) + op.in_shape), None).reshape(n, -1) - c
+    return m, c
 
 
 # --------------------------------------------------------------------------- construction
