@@ -7,13 +7,13 @@ Mapping:
   carry read current; with synaptic delays the matrix is the stacked ``(n_in (D+1)) x n_out``
   array of spec §4.3 (row block ``d`` holds the weights with delay ``d``) fed by the spike history;
 * axonal delays are a 1-bit ring buffer before the DAC, dendritic delays a ``current_bits`` ring
-  buffer after the ADC, both in SRAM: their traffic is priced as ``sram_read_64b`` per 64 bits read
+  buffer after the ADC, both in SRAM: their traffic is priced as 64-bit SRAM accesses per 64 bits read
   or written (write energy taken equal to read energy [proposal]); the word and bit counts
   (``delay_buffer_write``/``_read``[``_bits``]) and the memory (spec §4.3 formulas,
   :func:`workloads.snn.delays.buffer_cost`) go to ``Result.extra``;
 * spiking neurons are :class:`aimc_sim.circuits.LIFPopulation` / :class:`AdLIFPopulation` built
   from the trained parameters (they count ``neuron_spike``); the LI readout is a near-memory digital
-  leaky accumulator (one ``digital_mul`` and one ``digital_add`` per neuron and step);
+  leaky accumulator (one fp32 multiply and one int32 add per neuron and step);
 * ``sop`` (sum over steps of active inputs x fan-out) is reported, not priced: on the array the
   synaptic work is the array read and the conversions.
 """
@@ -29,6 +29,7 @@ import numpy as np
 
 from aimc_sim.config import Config, check, int_in, nonnegative
 from aimc_sim.cost import Ledger
+from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, NEURON_SPIKE, Memory, MemoryAccess
 from aimc_sim.errors import ConfigError, DataError
 from workloads.result import Result
 from workloads.snn.data import SpikeDataset
@@ -93,9 +94,9 @@ class DigitalNeurons:
     def step(self, current: np.ndarray) -> np.ndarray:
         k = self.dyn.states
         self.x, s = self.dyn.step(self.x, current)
-        self.ledger.add("digital_mul", float(current.size * (k * k + k)))
-        self.ledger.add("digital_add", float(current.size * k * k))
-        self.ledger.add("neuron_spike", float(np.count_nonzero(s)))
+        self.ledger.add(FP32_MUL, float(current.size * (k * k + k)))
+        self.ledger.add(FP32_ADD, float(current.size * k * k))
+        self.ledger.add(NEURON_SPIKE, float(np.count_nonzero(s)))
         return s
 
 
@@ -180,8 +181,8 @@ class HardwareSNN:
                     else:
                         li = lay.neurons
                         v[i] = li.A[:, 0, 0] * v[i] + li.B[:, 0] * h
-                        ledger.add("digital_mul", v[i].size)
-                        ledger.add("digital_add", v[i].size)
+                        ledger.add(FP32_MUL, v[i].size)
+                        ledger.add(INT32_ADD, v[i].size)
                         h = v[i]
             out[t] = h
         return out, counts
@@ -199,7 +200,7 @@ class HardwareSNN:
         def buffer(op: str, words: float, bits: float) -> None:
             stats.add(f"delay_buffer_{op}", words)
             stats.add(f"delay_buffer_{op}_bits", bits)
-            ledger.add("sram_read_64b", bits / 64.0)
+            ledger.add(MemoryAccess(Memory.SRAM, 64, op), bits / 64.0)  # 64-bit words
 
         if lay.delay_kind in ("axonal", "synaptic"):
             line.push(h)
@@ -215,7 +216,7 @@ class HardwareSNN:
         cur = mat.mvm(h, t=self.hw.t)
         if lay.bias is not None:
             cur = cur + lay.bias
-            ledger.add("digital_add", cur.size)
+            ledger.add(INT32_ADD, cur.size)
         if lay.delay_kind == "dendritic":
             bits = self.hw.current_bits
             line.push(cur)
@@ -225,7 +226,7 @@ class HardwareSNN:
         if rec is not None:
             stats.add("sop", float(np.count_nonzero(s_prev)) * n_out)
             cur = cur + rec.mvm(s_prev, t=self.hw.t) + lay.recurrent_offset(step)
-            ledger.add("digital_add", cur.size * (1 if lay.recurrent_bias is None else 2))
+            ledger.add(INT32_ADD, cur.size * (1 if lay.recurrent_bias is None else 2))
         return cur
 
     def evaluate(self, x: Any, y: np.ndarray | None = None, seed: int = 0) -> Result:
