@@ -61,7 +61,10 @@ class SequenceDataset:
 
 
 def check_sequences(x: np.ndarray, seq_len: int, d_in: int, name: str = "x") -> np.ndarray:
-    """Return ``x`` as float32 (n, L, d_in) or raise :class:`DataError` naming the expected shape."""
+    """Return ``x`` as (n, L, d_in) float32, or float64 if given float64, else raise :class:`DataError`.
+
+    float64 stays float64 so that a float64 reference comparison is not limited by float32 rounding.
+    """
     x = np.asarray(x)
     if x.ndim != 3 or x.shape[1] != seq_len or x.shape[2] != d_in:
         raise DataError(
@@ -69,4 +72,4 @@ def check_sequences(x: np.ndarray, seq_len: int, d_in: int, name: str = "x") -> 
         )
     if x.dtype.kind not in "biuf" or not np.all(np.isfinite(x)):
         raise DataError(name, "must be a finite real array")
-    return x.astype(np.float32, copy=False)
+    return x.astype(np.float64 if x.dtype == np.float64 else np.float32, copy=False)
