@@ -17,8 +17,9 @@
         "dataset": {"name": "digits_pixel", "n_test": 100},   # + builder options (classes, seq_len, ...)
     }
 
-Points whose model name starts with ``snn`` are handed to :func:`workloads.snn.api.evaluate` (same point
-shape), so one evaluator serves both workloads in a sweep.
+Points whose model is a shipped SNN or an ``.nir`` file are handed to :func:`workloads.snn.api.evaluate`
+(same point shape), so one evaluator serves both workloads in a sweep. ``dataset`` may also be a data file
+path, or ``{"name": <path>, "n_test": ...}`` (``workloads.data.load_dataset``, docs/data.md).
 
 The result is fully determined by ``point`` and ``seed``: the data split is fixed (dataset seed 0 unless the
 point sets ``dataset.seed``), and ``seed`` drives every hardware random draw (programming noise, faults, read
@@ -34,11 +35,12 @@ from typing import Any
 
 from aimc_sim.errors import ConfigError
 from workloads.data import SequenceDataset, load_dataset
+from workloads.data.files import is_data_file
 from workloads.result import Result
 from workloads.s4d.model import S4DModel
 
 MODEL_DIR = Path(__file__).resolve().parent / "models"
-_SUFFIXES = (".safetensors", ".npz", ".h5", ".hdf5")
+_SUFFIXES = (".safetensors", ".npz", ".h5", ".hdf5", ".pt", ".pth")
 
 
 def model_path(name: str) -> Path:
@@ -60,7 +62,8 @@ def _model(name: str, overrides_json: str) -> S4DModel:
 
 @lru_cache(maxsize=16)
 def _dataset(name: str, options: tuple[tuple[str, Any], ...]) -> SequenceDataset:
-    return load_dataset(name, **dict(options))
+    kind = {"kind": "sequences"} if is_data_file(name) else {}  # S4D models take (N, L, D) sequences
+    return load_dataset(name, **kind, **dict(options))
 
 
 def _freeze(d: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -81,11 +84,10 @@ def evaluate(point: dict[str, Any], seed: int) -> Result:
     """Evaluate one sweep point (see the module docstring) with all randomness drawn from ``seed``."""
     if not isinstance(point, dict):
         raise ConfigError("point", f"must be a mapping with keys model, hardware, dataset, got {point!r}")
-    name = point.get("model")
-    name = name.get("name") if isinstance(name, dict) else name
-    if isinstance(name, str) and name.startswith("snn"):
-        from workloads.snn.api import evaluate as evaluate_snn
+    from workloads.snn.api import evaluate as evaluate_snn
+    from workloads.snn.api import is_snn_model
 
+    if is_snn_model(point.get("model")):
         return evaluate_snn(point, seed)
     unknown = set(point) - {"model", "hardware", "dataset"}
     if unknown:
@@ -93,12 +95,13 @@ def evaluate(point: dict[str, Any], seed: int) -> Result:
     if "model" not in point:
         raise ConfigError("point.model", "required key is missing")
     model = load_model(point["model"])
-    ds = dict(point.get("dataset") or {"name": "digits_pixel"})
+    ds = point.get("dataset") or {"name": "digits_pixel"}
+    ds = {"name": ds} if isinstance(ds, str) else dict(ds)
     if "name" not in ds:
         raise ConfigError("dataset.name", "required key is missing")
     name, n_test = ds.pop("name"), ds.pop("n_test", None)
     data = _dataset(name, _freeze(ds))
-    if data.d_in != model.config.d_in or data.n_classes != model.config.n_classes:
+    if data.d_in != model.config.d_in or data.n_classes > model.config.n_classes:
         raise ConfigError(
             "dataset",
             f"{name!r} has d_in={data.d_in}, {data.n_classes} classes; the model expects "
