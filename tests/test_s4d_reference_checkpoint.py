@@ -73,6 +73,7 @@ class RefS4Model(nn.Module):
 
 @pytest.fixture(scope="module")
 def reference():
+    torch.manual_seed(0)  # nn.Linear / nn.Conv1d initialisation draws from the global generator
     g = torch.Generator().manual_seed(0)
     model = RefS4Model(d_input=3, d_output=5, d_model=16, n_layers=2, d_state=8, g=g).eval()
     x = torch.randn(6, 40, 3, generator=g)
