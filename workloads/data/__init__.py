@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from aimc_sim.errors import ConfigError
-from workloads.data.base import SequenceDataset, check_sequences
+from workloads.data.base import SequenceDataset, SplitDataset, check_sequences
 from workloads.data.digits import load_digits_sequence
 from workloads.data.files import ArrayDataset, is_data_file, load_data_file
 from workloads.data.grammar import make_grammar_task
@@ -41,6 +41,7 @@ __all__ = [
     "ArrayDataset",
     "load_data_file",
     "SequenceDataset",
+    "SplitDataset",
     "check_sequences",
     "load_dataset",
     "load_digits_sequence",

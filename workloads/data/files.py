@@ -22,14 +22,14 @@ shape.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from aimc_sim.errors import DataError
-from workloads.data.base import SequenceDataset
+from workloads.data.base import SequenceDataset, SplitDataset
 
 SUFFIXES = (".npz", ".h5", ".hdf5")
 KINDS = ("images", "vectors", "sequences", "spikes")
@@ -44,30 +44,15 @@ _AUTO = {4: "images", 3: "sequences", 2: "vectors"}
 
 
 @dataclass(frozen=True)
-class ArrayDataset:
+class ArrayDataset(SplitDataset):
     """Images (N, C, H, W) or feature vectors (N, D) with integer labels, train and test split."""
 
-    name: str
-    kind: str
-    x_train: np.ndarray
-    y_train: np.ndarray
-    x_test: np.ndarray
-    y_test: np.ndarray
-    n_classes: int
-    info: dict = field(default_factory=dict)
+    kind: str = "images"
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         """Shape of one sample."""
         return tuple(self.x_test.shape[1:])
-
-    def test_subset(self, n_test: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """The first ``n_test`` test samples (all if None)."""
-        if n_test is None:
-            return self.x_test, self.y_test
-        if not isinstance(n_test, int) or not 1 <= n_test:
-            raise DataError("dataset.n_test", f"must be an integer in 1..{len(self.y_test)}, got {n_test!r}")
-        return self.x_test[:n_test], self.y_test[:n_test]
 
 
 def is_data_file(name: Any) -> bool:
@@ -164,4 +149,4 @@ def load_data_file(path: str | Path, kind: str | None = None) -> Any:
 
         t_major = {k: (np.swapaxes(v, 0, 1) if k.startswith("x") else v) for k, v in arrays.items()}
         return SpikeDataset(resolution=1, info=info | {"n_classes": n_classes}, **t_major)
-    return ArrayDataset(path.stem, kind, n_classes=n_classes, info=info, **arrays)
+    return ArrayDataset(path.stem, n_classes=n_classes, info=info, kind=kind, **arrays)
