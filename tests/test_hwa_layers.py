@@ -78,7 +78,8 @@ def test_programming_is_the_numpy_matrix_with_the_same_seed():
     w = layer.weight
     x = torch.tensor(rng.standard_normal((4, 30)), dtype=torch.float32, requires_grad=True)
     layer(x).sum().backward()
-    mat = AnalogMatrix(load_tile_config("pcm-default"), W, np.random.default_rng([4, 9]))
+    prog_seq = np.random.SeedSequence([4, 9]).spawn(2)[0]  # AnalogCore's programming stream for seed 4, key 9
+    mat = AnalogMatrix(load_tile_config("pcm-default"), W, np.random.default_rng(prog_seq))
     tile = mat.tiles[(0, 0)]
     W_prog = tile.weights_at(3600.0) * tile.drift_alpha(3600.0)[None, :]
     # straight-through: d sum(y) / dx = W_prog summed over outputs; d sum(y) / dW = sum of x over the batch

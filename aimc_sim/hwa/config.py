@@ -25,7 +25,8 @@ class HWAConfig(Config):
     ``ssm_channels_per_tile``: channels of a block-diagonal recurrence packed per tile (1: one channel per
     tile, so noise management, ADC ranges and drift compensation are per channel); ``ssm_adc_range``: ADC
     range of the recurrent tiles, ``per_column`` / ``calibrated`` (calibrated on the float states of each
-    batch, as ``workloads.s4d.hardware`` calibrates on training sequences) or ``tile`` (the preset's).
+    batch, as ``workloads.s4d.hardware`` calibrates on training sequences) or ``tile`` (the preset's);
+    ``ssm_recurrence``: ``analog`` (the recurrence on tiles) or ``digital`` (only the dense layers on tiles).
     """
 
     tile: str = "pcm-default"
@@ -35,6 +36,7 @@ class HWAConfig(Config):
     seed: int = field(default=0, metadata=check(int_in(0)))
     ssm_channels_per_tile: int = field(default=1, metadata=check(int_in(1)))
     ssm_adc_range: Literal["per_column", "calibrated", "tile"] = "per_column"
+    ssm_recurrence: Literal["analog", "digital"] = "analog"
 
     def validate(self) -> None:
         for i, v in enumerate(self.t_range):

@@ -38,13 +38,15 @@ def _numpy(t: Any) -> np.ndarray:
 
 class AnalogCore:
     """Programming and noise streams of one analog matrix: numpy ``rng`` (programming, read times) and a torch
-    generator (per-MVM noise), both seeded from (``hwa.seed``, ``key``)."""
+    generator (per-MVM noise), spawned from ``SeedSequence([hwa.seed, *key])`` (``key``: an int or ints)."""
 
-    def __init__(self, hwa: HWAConfig, key: int, tile: TileConfig | None = None):
+    def __init__(self, hwa: HWAConfig, key: int | tuple[int, ...], tile: TileConfig | None = None):
         self.hwa = hwa
         self.tile = tile if tile is not None else hwa.tile_config()
-        self.rng = np.random.default_rng([hwa.seed, key])
-        self._gen_seed = int(np.random.default_rng([hwa.seed, key, 1]).integers(2**62))
+        keys = (key,) if isinstance(key, int) else tuple(key)
+        prog_seq, noise_seq = np.random.SeedSequence([hwa.seed, *keys]).spawn(2)
+        self.rng = np.random.default_rng(prog_seq)
+        self._gen_seed = int(noise_seq.generate_state(1, np.uint64)[0] >> np.uint64(1))
         self._gens: dict[str, Any] = {}
         self.last_t: float | None = None
 
@@ -178,7 +180,7 @@ class AnalogBlockRecurrence:
     drift compensation), packed on a dense block-diagonal matrix as ``workloads.s4d.hardware``'s reference path.
     Calibrated recurrent ADC ranges are calibrated on the float states of the batch (at most 32 sequences)."""
 
-    def __init__(self, hwa: HWAConfig, key: int):
+    def __init__(self, hwa: HWAConfig, key: int | tuple[int, ...]):
         self.hwa = hwa
         self.core = AnalogCore(hwa, key, hwa.ssm_tile_config())
         if self.core.tile.management.bound != "none":

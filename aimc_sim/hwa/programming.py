@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from aimc_sim.crossbar import AnalogMatrix, AnalogTile, TileConfig
+from aimc_sim.crossbar.threads import blas_limit
 from aimc_sim.errors import ConfigError
 
 __all__ = ["TileRead", "check_supported", "read_tile", "program_matrix"]
@@ -99,6 +100,11 @@ def program_matrix(
     fresh tile given this batch would.
     """
     check_supported(config)
+    with blas_limit():  # the small calibration and readout products lose to BLAS thread hand-offs
+        return _program(config, W, rng, t, x)
+
+
+def _program(config: TileConfig, W: np.ndarray, rng: np.random.Generator, t: float, x: np.ndarray | None) -> list:
     mat = AnalogMatrix(config, W, rng)
     needs_x = config.adc.bits is not None and config.adc.range in ("calibrated", "per_column")
     if needs_x or config.management.noise == "average_abs_max":
