@@ -31,10 +31,11 @@ from typing import Any
 import numpy as np
 
 from aimc_sim.config import require_finite
+from aimc_sim.cost import events as ev
 from aimc_sim.cost.ledger import Ledger
 from aimc_sim.crossbar import _kernels
 from aimc_sim.crossbar.config import TileConfig
-from aimc_sim.crossbar.devices import read_noise_abs_std, resolve_device
+from aimc_sim.crossbar.devices import resolve_device
 from aimc_sim.crossbar.mapping import build_layout, scale_weights
 from aimc_sim.crossbar.quantise import n_steps, sar_weights
 from aimc_sim.crossbar.threads import blas_limit, tile_pool
@@ -142,10 +143,9 @@ class BlockDiagonalMatrix:
             self._tiles.append(tile)
             if ledger is not None:
                 layer = name or None
-                ledger.add("array_cell_unit", config.rows * config.cols, layer)
-                a = f"adc_unit@{adc.bits}b" if adc.bits else "adc_unit@ideal"
-                ledger.add(a, -(-config.cols // adc.columns_per_adc), layer)
-                ledger.add(f"dac_unit@{config.dac.bits}b" if config.dac.bits else "dac_unit@ideal", config.rows, layer)
+                ledger.add(ev.ARRAY_CELL, config.rows * config.cols, layer)
+                ledger.add(ev.ConverterUnit("adc", adc.bits or None), -(-config.cols // adc.columns_per_adc), layer)
+                ledger.add(ev.ConverterUnit("dac", config.dac.bits or None), config.rows, layer)
         self.channels = channels
         self._targets = targets
         self._zero_row_g = float(zero.sum()) * c  # zero-weight conductance of one block's row, off-block cells
@@ -201,7 +201,7 @@ class BlockDiagonalMatrix:
         for g, tile in enumerate(self._tiles):
             kg = tile.k
             Gg = np.asarray(self.device.conductance(tile.state, t, None), dtype=np.float64)
-            sd = read_noise_abs_std(self.device, tile.state, t) if cfg.noise.read else None
+            sd = self.device.read_noise_std(tile.state, t) if cfg.noise.read else None
             if cfg.access_resistance > 0:
                 f = 1.0 / (1.0 + Gg * cfg.access_resistance)
                 Gg = Gg * f
@@ -333,14 +333,12 @@ class BlockDiagonalMatrix:
         n_in, n_conv = kg * self.n_in, kg * self.n_out * sum(1 for _ in self.channels)
         n_out = kg * self.n_out
         n_adcs = -(-cfg.cols // cfg.adc.columns_per_adc)
-        dname = f"dac_conversion@{cfg.dac.bits}b" if cfg.dac.bits is not None else "dac_conversion@ideal"
-        aname = f"@{cfg.adc.bits}b" if cfg.adc.bits is not None else "@ideal"
-        led.add(dname, float(rows @ n_in), layer)
-        led.add("adc_conversion" + aname, float(rows @ n_conv), layer)
-        led.add("adc_cycle" + aname, float(rows @ -(-n_conv // n_adcs)), layer)
-        led.add("tile_read", float(rows.sum()), layer)
-        led.add("digital_add", float(rows @ n_out) * (len(self.channels) - 1), layer)
-        led.add("digital_mul", float(rows @ n_out), layer)
+        led.add(ev.Conversion("dac", cfg.dac.bits), float(rows @ n_in), layer)
+        led.add(ev.Conversion("adc", cfg.adc.bits), float(rows @ n_conv), layer)
+        led.add(ev.AdcCycle(cfg.adc.bits), float(rows @ -(-n_conv // n_adcs)), layer)
+        led.add(ev.TILE_READ, float(rows.sum()), layer)
+        led.add(ev.INT32_ADD, float(rows @ n_out) * (len(self.channels) - 1), layer)
+        led.add(ev.FP32_MUL, float(rows @ n_out), layer)
         v2 = cfg.v_read**2
         led.add_energy("array_read", v2 * cfg.t_read * e_units, layer)
         led.add_energy("wl_driver", float(rows @ n_in) * cfg.cols * cfg.line_cap_per_cell * v2, layer)
@@ -381,7 +379,7 @@ class BlockDiagonalMatrix:
             yg = y[g, : kg * r, :kg].reshape(kg * r, kg * c)
             out.append(yg.mean(axis=0) if per_col else np.array([yg.mean()]))
             if self.ledger is not None:
-                self.ledger.add("drift_calibration_readout", kg * r, self.name or None)
+                self.ledger.add(ev.DRIFT_CALIBRATION_READOUT, kg * r, self.name or None)
         return out
 
     def _alphas(self, t: float) -> list[np.ndarray]:
@@ -434,7 +432,7 @@ class BlockDiagonalMatrix:
         with blas_limit():
             y = self._forward(xt, np.full(self.n_tiles, B), self._alphas(t), t)
         if self.ledger is not None:
-            self.ledger.add("mvm", B * self.n_tiles, self.name or None)
+            self.ledger.add(ev.MVM, B * self.n_tiles, self.name or None)
         return self._from_tiles(y).astype(np.result_type(a.dtype, np.float32))
 
     def run_feedback(self, u: np.ndarray, n_state: int, t: float = 0.0) -> np.ndarray:
@@ -469,7 +467,7 @@ class BlockDiagonalMatrix:
                 xt[..., :n_state] = y[..., :n_state]
                 ys[step] = y[..., n_state:]
         if self.ledger is not None:
-            self.ledger.add("mvm", L * B * T, self.name or None)
+            self.ledger.add(ev.MVM, L * B * T, self.name or None)
         return self._from_tiles(ys)
 
     def calibrate_adc(self, x: np.ndarray, t: float = 0.0) -> None:

@@ -2,7 +2,7 @@
 
 W (n_in x n_out) is cut into ceil(n_in / rows) row blocks and ceil(n_out / max_outputs) column blocks,
 one :class:`AnalogTile` per block, with blocks of (nearly) equal size. Each tile converts its own partial
-sums with its own ADCs; the row-block partial sums are then added digitally (counted as ``digital_add``).
+sums with its own ADCs; the row-block partial sums are then added digitally (counted as ``int32_add``).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from aimc_sim.config import require_finite
+from aimc_sim.cost.events import INT32_ADD
 from aimc_sim.cost.ledger import Ledger
 from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.threads import blas_limit
@@ -84,7 +85,7 @@ class AnalogMatrix:
                 c0, c1 = self.col_blocks[c]
                 y[:, c0:c1] += tile.mvm(np.ascontiguousarray(a[:, r0:r1]), t)
         if self.ledger is not None and len(self.row_blocks) > 1:
-            self.ledger.add("digital_add", a.shape[0] * self.n_out * (len(self.row_blocks) - 1), self.name or None)
+            self.ledger.add(INT32_ADD, a.shape[0] * self.n_out * (len(self.row_blocks) - 1), self.name or None)
         return y[0] if vec else y
 
     def calibrate_adc(self, x: np.ndarray, t: float = 0.0) -> None:

@@ -28,10 +28,11 @@ from typing import Any
 import numpy as np
 
 from aimc_sim.config import require_finite
+from aimc_sim.cost import events as ev
 from aimc_sim.cost.ledger import Ledger
 from aimc_sim.crossbar import _kernels
 from aimc_sim.crossbar.config import TileConfig
-from aimc_sim.crossbar.devices import read_noise_abs_std, resolve_device
+from aimc_sim.crossbar.devices import resolve_device
 from aimc_sim.crossbar.irdrop import IrDropSolver, approx_ir_drop_factor
 from aimc_sim.crossbar.mapping import build_layout, scale_weights
 from aimc_sim.crossbar.quantise import n_steps, sar_weights
@@ -129,12 +130,10 @@ class AnalogTile:
         self._noisy = config.noise.read or config.noise.w_noise > 0 or config.noise.out_noise > 0
         if ledger is not None:  # hardware inventory, priced for area by the cost model
             layer = name or None
-            ledger.add("array_cell_unit", config.rows * config.cols, layer)
-            ledger.add(
-                f"adc_unit@{adc.bits}b" if adc.bits else "adc_unit@ideal", -(-config.cols // adc.columns_per_adc), layer
-            )
+            ledger.add(ev.ARRAY_CELL, config.rows * config.cols, layer)
+            ledger.add(ev.ConverterUnit("adc", adc.bits or None), -(-config.cols // adc.columns_per_adc), layer)
             dbits = 1 if config.dac.bit_serial else config.dac.bits
-            ledger.add(f"dac_unit@{dbits}b" if dbits else "dac_unit@ideal", config.rows, layer)
+            ledger.add(ev.ConverterUnit("dac", dbits or None), config.rows, layer)
 
     # ------------------------------------------------------------------ mapping helpers
     def _nominal_max(self, ch) -> float:
@@ -153,7 +152,7 @@ class AnalogTile:
             return self._read_cache
         cfg = self.config
         G = np.asarray(self.device.conductance(self.state, t, None), dtype=np.float64)
-        sd = read_noise_abs_std(self.device, self.state, t) if cfg.noise.read else None
+        sd = self.device.read_noise_std(self.state, t) if cfg.noise.read else None
         if cfg.access_resistance > 0:  # 1T1R: g_eff = g / (1 + g R); d g_eff / d g = 1 / (1 + g R)^2
             f = 1.0 / (1.0 + G * cfg.access_resistance)
             G = G * f
@@ -359,17 +358,15 @@ class AnalogTile:
         layer = self.name or None
         S = len(slices)
         dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits
-        dname = f"dac_conversion@{dbits}b" if dbits is not None else "dac_conversion@ideal"
-        aname = f"@{cfg.adc.bits}b" if cfg.adc.bits is not None else "@ideal"
         n_conv = sum(1 if ch.broadcast else ch.plus.size for ch in self.layout.channels)
         n_adcs = -(-cfg.cols // cfg.adc.columns_per_adc)
-        led.add(dname, B * S * self.n_in, layer)
-        led.add("adc_conversion" + aname, B * S * n_conv, layer)
-        led.add("adc_cycle" + aname, B * S * -(-n_conv // n_adcs), layer)
-        led.add("tile_read", B * S, layer)
+        led.add(ev.Conversion("dac", dbits), B * S * self.n_in, layer)
+        led.add(ev.Conversion("adc", cfg.adc.bits), B * S * n_conv, layer)
+        led.add(ev.AdcCycle(cfg.adc.bits), B * S * -(-n_conv // n_adcs), layer)
+        led.add(ev.TILE_READ, B * S, layer)
         n_parts = S * len(self.layout.channels) + (1 if self.layout.offset_coef else 0)
-        led.add("digital_add", B * self.n_out * (n_parts - 1), layer)
-        led.add("digital_mul", B * self.n_out, layer)
+        led.add(ev.INT32_ADD, B * self.n_out * (n_parts - 1), layer)
+        led.add(ev.FP32_MUL, B * self.n_out, layer)
         v2 = cfg.v_read**2
         led.add_energy("array_read", v2 * cfg.t_read * e_units, layer)
         led.add_energy("wl_driver", B * S * self.n_in * cfg.cols * cfg.line_cap_per_cell * v2, layer)
@@ -404,7 +401,7 @@ class AnalogTile:
             sat[:] = False
             sat[idx] = sat_sub
             if self.ledger is not None:
-                self.ledger.add("bound_management_rerun", idx.size, self.name or None)
+                self.ledger.add(ev.BOUND_MANAGEMENT_RERUN, idx.size, self.name or None)
             it += 1
         return out
 
@@ -412,7 +409,7 @@ class AnalogTile:
         """Identity inputs through the full noisy path (crossbar.md §8): mean |y| (global) or per column."""
         y = np.abs(self._forward(np.eye(self.n_in, dtype=np.float32), t, np.ones(self.n_out)))
         if self.ledger is not None:
-            self.ledger.add("drift_calibration_readout", self.n_in, self.name or None)
+            self.ledger.add(ev.DRIFT_CALIBRATION_READOUT, self.n_in, self.name or None)
         return y.mean(axis=0) if self.config.drift_compensation.mode == "per_column" else np.array([y.mean()])
 
     def drift_alpha(self, t: float) -> np.ndarray:
@@ -443,7 +440,7 @@ class AnalogTile:
         with blas_limit():
             y = self._forward(xa, t, self.drift_alpha(t))
         if self.ledger is not None:
-            self.ledger.add("mvm", xa.shape[0], self.name or None)
+            self.ledger.add(ev.MVM, xa.shape[0], self.name or None)
         return y[0] if vec else y
 
     def calibrate_adc(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:

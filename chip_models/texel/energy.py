@@ -9,6 +9,7 @@ config (``energy`` section of ``texel.yaml``, each number with its source).
 from __future__ import annotations
 
 from aimc_sim.cost import Ledger
+from aimc_sim.cost.events import DEVICE_WRITE, NEURON_SPIKE, ROUTER_EVENT, SYNAPTIC_EVENT
 from aimc_sim.errors import ConfigError
 from chip_models.texel.config import EnergyConfig
 
@@ -19,10 +20,10 @@ def energy_report(ledger: Ledger, duration: float, cfg: EnergyConfig) -> dict[st
         raise ConfigError("duration", f"must be > 0 s, got {duration!r}")
     parts = {
         "static": cfg.static_power * duration,
-        "spikes": cfg.e_spike * ledger.total("neuron_spike"),
-        "synaptic_events": cfg.e_synaptic_event * ledger.total("synaptic_event"),
-        "router_events": cfg.e_router_event * ledger.total("router_event"),
-        "device_writes": cfg.e_device_write * ledger.total("device_write"),
+        "spikes": cfg.e_spike * ledger.total(NEURON_SPIKE),
+        "synaptic_events": cfg.e_synaptic_event * ledger.total(SYNAPTIC_EVENT),
+        "router_events": cfg.e_router_event * ledger.total(ROUTER_EVENT),
+        "device_writes": cfg.e_device_write * ledger.total(DEVICE_WRITE),
     }
     total = sum(parts.values())
     return {**parts, "total": total, "power": total / duration}

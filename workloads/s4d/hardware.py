@@ -23,6 +23,7 @@ import numpy as np
 
 from aimc_sim.config import Config, check, in_range, nonnegative, one_of
 from aimc_sim.cost import Ledger
+from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, Memory, MemoryAccess
 from aimc_sim.errors import ConfigError, DataError
 from workloads.data.base import SequenceDataset
 from workloads.result import Result
@@ -31,6 +32,9 @@ from workloads.s4d.model import S4DModel, score
 NONLINEAR_OPS = 5
 """FP32 multiplies and adds charged per GELU / sigmoid / LayerNorm-normalise evaluation (a degree-5 polynomial
 or rational approximation) [proposal]; the cost model prices fp32_mul / fp32_add (Horowitz 45 nm table)."""
+
+_SRAM_FP32 = MemoryAccess(Memory.SRAM, 32)
+"""One fp32 word (a coefficient or weight) read from SRAM."""
 
 
 @dataclass(frozen=True)
@@ -245,7 +249,7 @@ class HardwareS4D:
         def linear(name: str, a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
             with ledger.scope(name.split(".ter_")[0]):
                 out = prog.mats[name].mvm(a, t=t) + b
-                ledger.add("digital_add", out.size)
+                ledger.add(INT32_ADD, out.size)
             return out.astype(np.float32)
 
         def ssm(i: int, u: np.ndarray) -> np.ndarray:
@@ -281,9 +285,9 @@ class HardwareS4D:
         modes = int(lay.mode_mask[lay.channel_mask].sum())
         chans = int(lay.channel_mask.sum())
         # complex Abar*x (4 mul + 2 add), Bbar*u (2 mul + 2 add), 2 Re(C x) (2 mul + 2 add) per mode; D*u per channel
-        ledger.add("fp32_mul", n_steps * (8 * modes + chans))
-        ledger.add("fp32_add", n_steps * (6 * modes + chans))
-        ledger.add("sram_read_64b", n_steps * (8 * modes + chans) / 2)  # fp32 coefficients, two per 64-bit word
+        ledger.add(FP32_MUL, n_steps * (8 * modes + chans))
+        ledger.add(FP32_ADD, n_steps * (6 * modes + chans))
+        ledger.add(_SRAM_FP32, n_steps * (8 * modes + chans))  # fp32 coefficients
 
     def _count_digital_block(self, ledger: Ledger, n: int, L: int) -> None:
         cfg = self.model.config
@@ -293,19 +297,19 @@ class HardwareS4D:
             with ledger.scope(f"layers.{i}"):
                 # activation (GELU / spike / ternarise), gate (sigmoid + product or Hadamard), residual, LayerNorm
                 n_nonlin = steps * H * (3 if cfg.variant != "binary" else 2)
-                ledger.add("fp32_mul", steps * H * 3 + NONLINEAR_OPS * n_nonlin)
-                ledger.add("fp32_add", steps * H * 4 + NONLINEAR_OPS * n_nonlin)
+                ledger.add(FP32_MUL, steps * H * 3 + NONLINEAR_OPS * n_nonlin)
+                ledger.add(FP32_ADD, steps * H * 4 + NONLINEAR_OPS * n_nonlin)
         with ledger.scope("decoder"):
-            ledger.add("fp32_add", steps * H)  # mean-pool
+            ledger.add(FP32_ADD, steps * H)  # mean-pool
 
     def _count_float(self, ledger: Ledger, n: int, L: int) -> None:
         m = self.model
         steps = n * L
 
-        def macs(count: float) -> None:  # FP32 multiply + add, weights read from SRAM (two per 64-bit word)
-            ledger.add("fp32_mul", count)
-            ledger.add("fp32_add", count)
-            ledger.add("sram_read_64b", count / 2)
+        def macs(count: float) -> None:  # FP32 multiply + add, fp32 weights read from SRAM
+            ledger.add(FP32_MUL, count)
+            ledger.add(FP32_ADD, count)
+            ledger.add(_SRAM_FP32, count)
 
         with ledger.scope("encoder"):
             macs(steps * np.count_nonzero(m.encoder[0]))

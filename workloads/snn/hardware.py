@@ -7,13 +7,13 @@ Mapping:
   carry read current; with synaptic delays the matrix is the stacked ``(n_in (D+1)) x n_out``
   array of spec §4.3 (row block ``d`` holds the weights with delay ``d``) fed by the spike history;
 * axonal delays are a 1-bit ring buffer before the DAC, dendritic delays a ``current_bits`` ring
-  buffer after the ADC, both in SRAM: their traffic is priced as ``sram_read_64b`` per 64 bits read
+  buffer after the ADC, both in SRAM: their traffic is priced as 64-bit SRAM accesses per 64 bits read
   or written (write energy taken equal to read energy [proposal]); the word and bit counts
   (``delay_buffer_write``/``_read``[``_bits``]) and the memory (spec §4.3 formulas,
   :func:`workloads.snn.delays.buffer_cost`) go to ``Result.extra``;
 * spiking neurons are :class:`aimc_sim.circuits.LIFPopulation` / :class:`AdLIFPopulation` built
   from the trained parameters (they count ``neuron_spike``); the LI readout is a near-memory digital
-  leaky accumulator (one ``digital_mul`` and one ``digital_add`` per neuron and step);
+  leaky accumulator (one fp32 multiply and one int32 add per neuron and step);
 * ``sop`` (sum over steps of active inputs x fan-out) is reported, not priced: on the array the
   synaptic work is the array read and the conversions.
 """
@@ -29,6 +29,7 @@ import numpy as np
 
 from aimc_sim.config import Config, check, int_in, nonnegative
 from aimc_sim.cost import Ledger
+from aimc_sim.cost.events import FP32_MUL, INT32_ADD, Memory, MemoryAccess
 from aimc_sim.errors import ConfigError, DataError
 from workloads.result import Result
 from workloads.snn.data import SpikeDataset
@@ -162,8 +163,8 @@ class HardwareSNN:
                         counts[i] += float(h.sum())
                     else:
                         v = ro.A[:, 0, 0] * v + ro.B[:, 0] * h
-                        ledger.add("digital_mul", v.size)
-                        ledger.add("digital_add", v.size)
+                        ledger.add(FP32_MUL, v.size)
+                        ledger.add(INT32_ADD, v.size)
                         h = v
             out[t] = v
         return out, counts
@@ -179,7 +180,7 @@ class HardwareSNN:
         def buffer(op: str, words: float, bits: float) -> None:
             stats.add(f"delay_buffer_{op}", words)
             stats.add(f"delay_buffer_{op}_bits", bits)
-            ledger.add("sram_read_64b", bits / 64.0)
+            ledger.add(MemoryAccess(Memory.SRAM, 64, op), bits / 64.0)  # 64-bit words
 
         if lay.delay_kind in ("axonal", "synaptic"):
             line.push(h)
@@ -195,7 +196,7 @@ class HardwareSNN:
         cur = mat.mvm(h, t=self.hw.t)
         if lay.bias is not None:
             cur = cur + lay.bias
-            ledger.add("digital_add", cur.size)
+            ledger.add(INT32_ADD, cur.size)
         if lay.delay_kind == "dendritic":
             bits = self.hw.current_bits
             line.push(cur)
@@ -205,7 +206,7 @@ class HardwareSNN:
         if rec is not None:
             stats.add("sop", float(np.count_nonzero(s_prev)) * n_out)
             cur = cur + rec.mvm(s_prev, t=self.hw.t)
-            ledger.add("digital_add", cur.size)
+            ledger.add(INT32_ADD, cur.size)
         return cur
 
     def evaluate(self, x: Any, y: np.ndarray | None = None, seed: int = 0) -> Result:
