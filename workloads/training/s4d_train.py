@@ -74,6 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--hwa-recurrence", default="analog", choices=["analog", "digital"])
     ap.add_argument("--hwa-channels-per-tile", type=int, default=1, help="SSM channels packed per recurrent tile")
     ap.add_argument("--hwa-eval-t", type=float, default=None, help="also report the analog test accuracy at this t")
+    ap.add_argument("--log-every", type=int, default=5, help="print test accuracies every this many epochs")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     return ap.parse_args(argv)
@@ -173,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
             opt.step()
             sched.step()
             total += loss.item() * len(idx)
-        if epoch % 5 == 4 or epoch == args.epochs - 1:
+        if (epoch + 1) % args.log_every == 0 or epoch == args.epochs - 1:
             acc = evaluate_torch(net, data.x_test, data.y_test)
             line = f"epoch {epoch + 1} loss {total / len(yt):.4f} test {acc:.4f}"
             if hwa is not None and args.hwa_eval_t is not None:
