@@ -13,18 +13,13 @@ _MODELS = ("s4d", "snn")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from aimc_sim.hwa.config import add_t_range_argument
+
     parser.add_argument("model", choices=_MODELS, help="s4d (S4D / Binary S4D / GSU, digits) or snn (LIF, digits)")
     parser.add_argument("-o", "--out-dir", required=True, help="output directory (checkpoint and log)")
     parser.add_argument("--name", default=None, help="checkpoint file stem (default <model>_hwa)")
     parser.add_argument("--tile", default="pcm-default", help="tile preset or YAML path (default pcm-default)")
-    parser.add_argument(
-        "--t",
-        type=float,
-        nargs=2,
-        default=(0.0, 86400.0),
-        metavar=("T_MIN", "T_MAX"),
-        help="read-time range in s sampled per batch, log-uniform in 1 + t (default 0 86400)",
-    )
+    add_t_range_argument(parser, "--t", (0.0, 86400.0))
     parser.add_argument("--recurrence", default="analog", choices=["analog", "digital"], help="S4D recurrence")
     parser.add_argument("--channels-per-tile", type=int, default=1, help="S4D channels per recurrent tile")
     parser.add_argument("--epochs", type=int, default=3)

@@ -11,7 +11,19 @@ import numpy as np
 from aimc_sim.config import Config, check, int_in
 from aimc_sim.errors import ConfigError
 
-__all__ = ["HWAConfig"]
+__all__ = ["HWAConfig", "add_t_range_argument"]
+
+
+def add_t_range_argument(parser: Any, flag: str, default: tuple[float, float]) -> None:
+    """The command-line option of ``HWAConfig.t_range`` (two floats, validated by HWAConfig)."""
+    parser.add_argument(
+        flag,
+        type=float,
+        nargs=2,
+        default=default,
+        metavar=("T_MIN", "T_MAX"),
+        help=f"read-time range in s sampled per batch, log-uniform in 1 + t (default {default[0]:g} {default[1]:g})",
+    )
 
 
 @dataclass(frozen=True)

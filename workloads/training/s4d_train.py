@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from aimc_sim.hwa.config import add_t_range_argument
 from workloads.data import load_dataset
 from workloads.s4d.config import S4DConfig
 from workloads.s4d.model import S4DModel
@@ -63,14 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--noise-ramp", type=int, default=1, help="epochs over which sigma_tr ramps up linearly")
     ap.add_argument("--init-from", default=None, help="checkpoint to start from (QAT fine-tuning)")
     ap.add_argument("--hwa-tile", default=None, help="hardware-aware training on this tile preset (e.g. pcm-default)")
-    ap.add_argument(
-        "--hwa-t",
-        type=float,
-        nargs=2,
-        default=(0.0, 0.0),
-        metavar=("T_MIN", "T_MAX"),
-        help="read-time range (s) sampled per batch, log-uniform in 1 + t",
-    )
+    add_t_range_argument(ap, "--hwa-t", (0.0, 0.0))
     ap.add_argument("--hwa-recurrence", default="analog", choices=["analog", "digital"])
     ap.add_argument("--hwa-channels-per-tile", type=int, default=1, help="SSM channels packed per recurrent tile")
     ap.add_argument("--hwa-eval-t", type=float, default=None, help="also report the analog test accuracy at this t")

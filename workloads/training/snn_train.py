@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from aimc_sim.hwa.config import add_t_range_argument
 from workloads.snn import SNNLayer, SNNModel, lif
 from workloads.snn.data import spike_digits
 
@@ -155,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reset", choices=("to_value", "subtract"), default="to_value")
     p.add_argument("--weight-noise", type=float, default=0.0, help="training weight noise (fraction of column max)")
     p.add_argument("--hwa-tile", default=None, help="hardware-aware training on this tile preset (e.g. pcm-default)")
-    p.add_argument("--hwa-t", type=float, nargs=2, default=(0.0, 0.0), metavar=("T_MIN", "T_MAX"))
+    add_t_range_argument(p, "--hwa-t", (0.0, 0.0))
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(args.seed)
