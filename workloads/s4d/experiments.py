@@ -293,17 +293,17 @@ def e11_analog_recurrence(seeds: int, n_test: int | None, models: list[str]) -> 
 
 
 E12_TIMES = {"0": 0.0, "1 h": 3600.0, "1 day": 86400.0, "1 year": 365 * 86400.0}
-E12_MODELS = {
-    "float-trained": "s4d_digits_float",
-    "Gaussian-noise QAT (4-bit, 3 %)": "s4d_digits_qat4_noise",
-    "HWA (pcm-default)": "s4d_digits_hwa_pcm",
+E12_MODELS = {  # key -> (row label, model)
+    "float": ("float-trained", "s4d_digits_float"),
+    "qat": ("Gaussian-noise QAT (4-bit, 3 %)", "s4d_digits_qat4_noise"),
+    "hwa": ("HWA (pcm-default, analog recurrence)", "s4d_digits_hwa_pcm"),
 }
 
 
 def e12_drift(
     seeds: int,
     n_test: int | None,
-    models: dict[str, str],
+    models: dict[str, tuple[str, str]],
     presets: tuple[str, ...] = ("pcm-default", "rram-default"),
     recurrences: tuple[str, ...] = ("analog", "digital"),
     times: dict[str, float] = E12_TIMES,
@@ -312,7 +312,7 @@ def e12_drift(
     management, ADC ranges and drift compensation) and digital; mean +- s.e.m. over ``seeds`` programmings."""
     data = load_dataset("digits_pixel")
     rows = []
-    for label, name in models.items():
+    for label, name in models.values():
         m = load_model(name)
         row: dict[str, Any] = {"model": label}
         for preset in presets:
@@ -324,6 +324,37 @@ def e12_drift(
                     print(label, preset, rec, t_label, row[f"{preset} {rec} t={t_label}"], accs, flush=True)
         rows.append(row)
     _write("e12_drift", rows)
+
+
+E11_SOURCES: dict[str, tuple[dict[str, Any], float]] = {  # label -> (pcm-default noise overrides, t)
+    "none (DAC/ADC only)": ({"programming": False, "read": False, "out_noise": 0.0}, 0.0),
+    "output noise only": ({"programming": False, "read": False}, 0.0),
+    "read noise only": ({"programming": False, "out_noise": 0.0}, 0.0),
+    "programming only": ({"read": False, "out_noise": 0.0}, 0.0),
+    "all, t = 0": ({}, 0.0),
+    "drift only, 1 h (mean nu, no spread)": ({"programming": False, "read": False, "out_noise": 0.0}, 3600.0),
+    "all, t = 1 h": ({}, 3600.0),
+    "all, t = 1 day": ({}, 86400.0),
+}
+
+
+def e11_sources(seeds: int, n_test: int | None, models: dict[str, tuple[str, str]]) -> None:
+    """Mapping artefacts vs physics on ``pcm-default`` with the analog recurrence: each noise source alone, with
+    the recurrent channels packed 30 per tile (one noise-management scale, shared by the block) or one per tile
+    (per-channel scale, ADC ranges and drift compensation); mean +- s.e.m. over ``seeds`` programmings."""
+    data = load_dataset("digits_pixel")
+    rows = []
+    for label, name in models.values():
+        m = load_model(name)
+        for per_tile, mapping in ((None, "packed (30 / tile)"), (1, "1 channel / tile")):
+            row: dict[str, Any] = {"model": label, "mapping": mapping}
+            for src, (noise, t) in E11_SOURCES.items():
+                hw = {"tile": {"preset": "pcm-default", "noise": noise}, "t": t, "ssm_channels_per_tile": per_tile}
+                accs = [m.on(hw).evaluate(data, n_test=n_test, seed=s).accuracy * 100 for s in range(seeds)]
+                row[src] = f"{np.mean(accs):.1f} +- {_sem(accs):.1f}"
+                print(label, mapping, src, row[src], accs, flush=True)
+            rows.append(row)
+    _write("e11_noise_sources", rows)
 
 
 def _sem(values: list[float]) -> float:
@@ -338,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-test", type=int, default=None, help="test samples per run (default: all 360)")
     ap.add_argument("--only", default="e3,e5,e9,e10")
     ap.add_argument("--models", default=",".join(NOISE_MODELS), help="E5 model labels (comma separated)")
-    ap.add_argument("--e12-models", default=",".join(E12_MODELS), help="E12 model labels (comma separated)")
+    ap.add_argument("--e12-models", default=",".join(E12_MODELS), help="E12 models: keys of E12_MODELS")
     ap.add_argument("--e12-presets", default="pcm-default,rram-default")
     ap.add_argument("--e12-recurrences", default="analog,digital")
     ap.add_argument("--e12-times", default=",".join(E12_TIMES), help="E12 read times (labels of E12_TIMES)")
@@ -360,6 +391,8 @@ def main(argv: list[str] | None = None) -> int:
         e5_noise(args.seeds, args.n_test, args.models.split(","))
     if "e11" in todo:
         e11_analog_recurrence(args.seeds, args.n_test, ["s4d_digits_qat4_noise", "s4d_digits_qat4_noise5"])
+    if "e11sources" in todo:
+        e11_sources(args.seeds, args.n_test, {k: E12_MODELS[k] for k in args.e12_models.split(",")})
     if "e12" in todo:
         models = {k: E12_MODELS[k] for k in args.e12_models.split(",")}
         times = {k: E12_TIMES[k] for k in args.e12_times.split(",")}
