@@ -95,7 +95,8 @@ class TexelChip:
         self.x_pre = np.zeros(n * p)
         self.rho = np.full(n * p, cfg.learning.rho_init)
         self.t_syn = np.zeros(n * p)
-        self.counters = np.zeros(5, dtype=np.int64)
+        self._counts = K.counter_record()
+        self.counters = self._counts[0]
         self.sockets: SocketBank | None = None
         self._flip_writes = cfg.devices.kind != "capacitor" and cfg.devices.write_trigger == "write_on_flip"
         self.jump_dev = np.zeros(n * p)
@@ -104,6 +105,12 @@ class TexelChip:
             self.sockets = SocketBank(cfg.core_devices(), inv.neurons_per_core * p, high, rng)
             self._written = high.copy()
             self._refresh_device_reads()
+        self.neurons = K.Neurons(self.ns, self.npar)
+        self.synapses = K.Synapses(
+            self.x_pre, self.rho, self.t_syn, self.tau_pre, self.jump_cap, self.jump_dev, self.jump_static, p,
+            self.n_static,
+        )  # fmt: skip
+        self._no_probes = np.zeros((0, len(K.PROBE_COLS)))
         self._bus_free = -math.inf
         self._pending: SpikeInput | None = None
         self._delivered: list[tuple[float, int]] = []
@@ -147,27 +154,14 @@ class TexelChip:
         self.read_gain = np.repeat(dpi_jump(sc.gain_ratio, 1.0, 1.0, cfg.read.t_read, tau_syn), p)
         w_static = np.tile(np.asarray(sc.static_weights, dtype=float), n) * fst
         self.jump_static = w_static * np.repeat(syn_gain, s)
-        self.lp = np.array(
-            [
-                lc.a_pre,
-                lc.a_post,
-                lc.theta_pre,
-                lc.theta_post,
-                lc.rho_neg,
-                lc.rho_neg2,
-                lc.c,
-                lc.x_floor,
-                lc.a_ca,
-                lc.x_ca_max,
-                lc.theta_ca_low,
-                lc.ca_high,
-                1.0 if lc.plastic_enable else 0.0,
-                lc.tau_rho,
-                lc.alpha,
-                lc.beta,
-                lc.theta_rho,
-            ]
-        )
+        self._learn = K.learning_record(
+            a_pre=lc.a_pre, a_post=lc.a_post, theta_pre=lc.theta_pre, theta_post=lc.theta_post,
+            rho_neg=lc.rho_neg, rho_neg2=lc.rho_neg2, c=lc.c, x_floor=lc.x_floor, a_ca=lc.a_ca,
+            x_ca_max=lc.x_ca_max, ca_low=lc.theta_ca_low, ca_high=lc.ca_high,
+            enable=1.0 if lc.plastic_enable else 0.0, tau_rho=lc.tau_rho, alpha=lc.alpha, beta=lc.beta,
+            theta_rho=lc.theta_rho,
+        )  # fmt: skip
+        self.lp = self._learn[0]
 
     # ------------------------------------------------------------------ public state
     @property
@@ -208,7 +202,7 @@ class TexelChip:
 
     def set_plastic_enable(self, enabled: bool) -> None:
         """Switch all learning on or off (the ``plastic_enable`` bias of the gate G)."""
-        self.lp[K.ENABLE] = 1.0 if enabled else 0.0
+        self.lp.enable = 1.0 if enabled else 0.0
 
     def set_dc(self, neurons: np.ndarray | int, current: float) -> None:
         """Set a DC input current (A) into the given global neurons from now on."""
@@ -226,7 +220,7 @@ class TexelChip:
 
     def _refresh_device_reads(self) -> None:
         frac = self.sockets.read(self.config.read)
-        self.jump_dev = frac * self.config.read.norm_bias * self.read_gain
+        self.jump_dev[:] = frac * self.config.read.norm_bias * self.read_gain
 
     def _write(self, idx: np.ndarray, high: np.ndarray) -> int:
         pulses = self.sockets.write(idx, high, self.rng)
@@ -291,7 +285,7 @@ class TexelChip:
         core_of = ev_n // npc
         for c in range(self.config.inventory.cores):
             m = core_of == c
-            self.env.process(self._event_source(c, ev_t[m], ev_n[m], ev_s[m], t_end))
+            self.env.process(self._event_source(c, K.Events(ev_t[m], ev_n[m], ev_s[m]), t_end))
         self.env.run(until=t_end)
         self._flush(np.arange(self.n_neurons, dtype=np.int64), t_end, force=True)
         return self._result(t_start, t_end, counts0)
@@ -337,58 +331,37 @@ class TexelChip:
             self._out_t = np.empty(cap)
             self._out_n = np.empty(cap, dtype=np.int64)
 
-    def _kernel(self, ev_t, ev_n, ev_s, i, j, n_out, probe_buf, n_probe):
+    def _out(self, probe_buf: np.ndarray | None = None) -> K.SpikeBuffer:
+        return K.SpikeBuffer(self._out_t, self._out_n, self._no_probes if probe_buf is None else probe_buf)
+
+    def _kernel(self, ev: K.Events, i: int, j: int, probe_buf: np.ndarray, n_probe: int):
         return K.run_events(
-            ev_t,
-            ev_n,
-            ev_s,
-            i,
-            j,
-            self.ns,
-            self.npar,
-            self.lp,
-            self.x_pre,
-            self.rho,
-            self.t_syn,
-            self.tau_pre,
-            self.jump_cap,
-            self.jump_dev,
-            self.jump_static,
-            self.n_plastic,
-            self.n_static,
-            self.sockets is not None,
-            self._flip_writes,
-            self._out_t,
-            self._out_n,
-            n_out,
-            probe_buf,
-            n_probe,
-            self.counters,
-        )
+            ev, i, j, self.neurons, self.lp, self.synapses, self._out(probe_buf), 0, n_probe, self.counters,
+            self.sockets is not None, self._flip_writes,
+        )  # fmt: skip
 
     def _flush(self, neurons: np.ndarray, t: float, force: bool = False) -> int:
         self._buffers(0)
+        out = self._out()
         if force:
             n_out = 0
             for n in neurons:
-                n_out = K.advance_neuron(
-                    n, t, self.ns, self.npar, self.lp, self.x_pre, self.rho, self.t_syn, self.tau_pre,
-                    self.n_plastic, self._out_t, self._out_n, n_out, self.counters, True,
-                )  # fmt: skip
+                n_out = K.advance_neuron(n, t, self.neurons, self.lp, self.synapses, out, n_out, self.counters, True)
         else:
-            n_out = K.flush_active(
-                neurons, t, self.ns, self.npar, self.lp, self.x_pre, self.rho, self.t_syn, self.tau_pre,
-                self.n_plastic, self._out_t, self._out_n, 0, self.counters,
-            )  # fmt: skip
+            n_out = K.flush_active(neurons, t, self.neurons, self.lp, self.synapses, out, 0, self.counters)
         self._collect(n_out)
         if self._flip_writes:  # no event of these neurons lies between their spikes and t
             self._write_flips()
         return n_out
 
+    def _synaptic_events(self) -> int:
+        return int(self.counters.plastic_events + self.counters.static_events)
+
     def _collect(self, n_out: int) -> None:
-        if self.counters[4]:
+        if self.counters.lost_spikes:
             raise SimulationError(
-                f"{int(self.counters[4])} output spikes exceeded the per-window buffer; reduce aer.batch_window"
+                f"{int(self.counters.lost_spikes)} output spikes exceeded the per-window buffer; "
+                "reduce aer.batch_window"
             )
         if n_out == 0:
             return
@@ -407,7 +380,7 @@ class TexelChip:
             for ti, ni in zip(t.tolist(), nn.tolist()):
                 self._stores[ni // npc].put((ti, ni))
 
-    def _event_source(self, core: int, ev_t, ev_n, ev_s, t_end: float):
+    def _event_source(self, core: int, ev: K.Events, t_end: float):
         """SimPy process: consume this core's input stream window by window."""
         env = self.env
         npc = self.config.inventory.neurons_per_core
@@ -417,15 +390,15 @@ class TexelChip:
         t0 = env.now
         while True:
             t1 = min(t0 + w, t_end)
-            j = int(np.searchsorted(ev_t, t1, side="right" if t1 >= t_end else "left"))
-            n_probe_ev = int(np.count_nonzero(ev_s[i:j] < 0))
+            j = int(np.searchsorted(ev.t, t1, side="right" if t1 >= t_end else "left"))
+            n_probe_ev = int(np.count_nonzero(ev.synapse[i:j] < 0))
             probe_buf = np.empty((n_probe_ev, len(K.PROBE_COLS)))
             self._buffers(j - i)
             n_probe = 0
             while i < j:
-                n_before = self.counters[0] + self.counters[1]
-                i, n_out, n_probe = self._kernel(ev_t, ev_n, ev_s, i, j, 0, probe_buf, n_probe)
-                self.ledger.add(SYNAPTIC_EVENT, self.counters[0] + self.counters[1] - n_before, layer=LAYER)
+                n_before = self._synaptic_events()
+                i, n_out, n_probe = self._kernel(ev, i, j, probe_buf, n_probe)
+                self.ledger.add(SYNAPTIC_EVENT, self._synaptic_events() - n_before, layer=LAYER)
                 self._collect(n_out)
                 if self._flip_writes:
                     self._write_flips()
@@ -450,7 +423,7 @@ class TexelChip:
             self._delivered.append((env.now + aer.output_latency, n))
             self.ledger.add(ROUTER_EVENT, 1, layer=LAYER)
 
-    def _result(self, t_start: float, t_end: float, counts0: np.ndarray) -> ChipResult:
+    def _result(self, t_start: float, t_end: float, counts0: np.void) -> ChipResult:
         if self._spikes:
             st = np.concatenate([s[0] for s in self._spikes])
             sn = np.concatenate([s[1] for s in self._spikes])
@@ -466,12 +439,7 @@ class TexelChip:
         rows = np.concatenate(self._probe_rows) if self._probe_rows else np.zeros((0, len(K.PROBE_COLS)))
         rows = rows[np.argsort(rows[:, 0], kind="stable")]
         probes = {name: rows[:, i] for i, name in enumerate(K.PROBE_COLS)}
-        d = self.counters - counts0
-        counts = {
-            "plastic_events": int(d[0]),
-            "static_events": int(d[1]),
-            "weight_flips": int(d[2]),
-            "spikes": int(d[3]),
-        }
+        names = ("plastic_events", "static_events", "weight_flips", "spikes")
+        counts = {name: int(self.counters[name] - counts0[name]) for name in names}
         w = self.weights()
         return ChipResult(t_start, t_end, st, sn, out_t, out_n, probes, self.rho.copy(), w, counts)
