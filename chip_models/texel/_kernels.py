@@ -60,7 +60,10 @@ LEARN_DTYPE = np.dtype(
 )  # fmt: skip
 # event counters of the chip: one record of int64 fields
 COUNTER_DTYPE = np.dtype(
-    [(name, np.int64) for name in ("plastic_events", "static_events", "weight_flips", "spikes", "lost_spikes")]
+    [
+        (name, np.int64)
+        for name in ("plastic_events", "static_events", "weight_flips", "spikes", "lost_spikes", "logged_flips")
+    ]
 )
 
 
@@ -74,6 +77,7 @@ class Synapses(NamedTuple):
     jump_cap: np.ndarray  # DPI jump of a high synapse in capacitor mode
     jump_dev: np.ndarray  # DPI jump of the synapse's device read (device mode)
     jump_static: np.ndarray
+    flip_log: np.ndarray  # indices of synapses whose binary readout flipped (device writes pending)
     n_plastic: int
     n_static: int
 
@@ -142,12 +146,16 @@ def _gate_open(x_ca, lp) -> bool:
 
 @njit(cache=True, fastmath=False)
 def _set_rho(j, new, syn, lp, counters):
-    """Write ρ_j (clipped to [0, 1]) and count a flip of its binary readout."""
+    """Write ρ_j (clipped to [0, 1]); count and log a flip of its binary readout (the log may overflow:
+    ``logged_flips`` then exceeds its size and the caller compares all synapses)."""
     old = syn.rho[j]
     new = min(1.0, max(0.0, new))
     syn.rho[j] = new
     if (old > lp.theta_rho) != (new > lp.theta_rho):
         counters.weight_flips += 1
+        if counters.logged_flips < syn.flip_log.shape[0]:
+            syn.flip_log[counters.logged_flips] = j
+        counters.logged_flips += 1
 
 
 @njit(cache=True, fastmath=False)

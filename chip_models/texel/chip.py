@@ -32,14 +32,17 @@ from chip_models.texel.aer import AerError, SpikeInput, validate_input
 from chip_models.texel.config import TexelConfig
 from chip_models.texel.devices import SocketBank
 from chip_models.texel.learning import drift
+from chip_models.texel.router import LINK_CLASSES, RoutedTraffic, Router
 
 LAYER = "texel"
-NEURON_SPIKE, SYNAPTIC_EVENT, DEVICE_WRITE, ROUTER_EVENT = (
+NEURON_SPIKE, SYNAPTIC_EVENT, DEVICE_WRITE, ROUTER_EVENT, ROUTER_DROP = (
     "neuron_spike",
     "synaptic_event",
     "device_write",
     "router_event",
+    "router_drop",
 )
+ROUTER_HOP = {cls: f"router_hop_{cls}" for cls in LINK_CLASSES}  # routed packets per link class
 
 
 @dataclass(frozen=True)
@@ -107,13 +110,15 @@ class TexelChip:
             self._refresh_device_reads()
         self.neurons = K.Neurons(self.ns, self.npar)
         self.synapses = K.Synapses(
-            self.x_pre, self.rho, self.t_syn, self.tau_pre, self.jump_cap, self.jump_dev, self.jump_static, p,
-            self.n_static,
+            self.x_pre, self.rho, self.t_syn, self.tau_pre, self.jump_cap, self.jump_dev, self.jump_static,
+            np.zeros(n * p, dtype=np.int64), p, self.n_static,
         )  # fmt: skip
         self._no_probes = np.zeros((0, len(K.PROBE_COLS)))
         self._bus_free = -math.inf
         self._pending: SpikeInput | None = None
         self._delivered: list[tuple[float, int]] = []
+        self.router = Router(cfg.routing, inv.neurons_per_core, inv.cores, inv.synapses_per_neuron, cfg.neuron.h)
+        self.traffic = RoutedTraffic(self.router, inv.cores)
         self._stores = [simpy.Store(self.env) for _ in range(inv.cores)]
         for c in range(inv.cores):
             self.env.process(self._encoder(c))
@@ -199,6 +204,7 @@ class TexelChip:
             raise ConfigError("rho", "values must be in [0, 1]")
         self.sync_synapses()
         self.rho[:] = rho.ravel()
+        self.counters.logged_flips = self.rho.size + 1  # any synapse may have flipped: compare all
 
     def set_plastic_enable(self, enabled: bool) -> None:
         """Switch all learning on or off (the ``plastic_enable`` bias of the gate G)."""
@@ -213,20 +219,29 @@ class TexelChip:
             raise ConfigError("current", f"must be a finite current in [0, 1e-3] A, got {current!r}")
         self.ns[idx, K.I_DC] = current
 
+    def connect(self, pre: np.ndarray, post: np.ndarray, synapse: np.ndarray) -> None:
+        """Route the spikes of global neurons ``pre`` to synapse ``synapse`` of global neurons ``post``
+        through the on-chip router (same core, other core, or another chip; ``router.py``)."""
+        self.router.connect(pre, post, synapse)
+
     # ------------------------------------------------------------------ devices
     def _need_devices(self, what: str) -> None:
         if self.sockets is None:
             raise ConfigError("devices.kind", f"{what} needs devices on the synapses, but kind is 'capacitor'")
 
-    def _refresh_device_reads(self) -> None:
-        frac = self.sockets.read(self.config.read)
-        self.jump_dev[:] = frac * self.config.read.norm_bias * self.read_gain
+    def _refresh_device_reads(self, idx: np.ndarray | None = None) -> None:
+        """Read the devices (all, or the synapses ``idx``) into the DPI jump of each read spike."""
+        if idx is None:
+            self.jump_dev[:] = self.sockets.read(self.config.read) * self.config.read.norm_bias * self.read_gain
+        else:
+            frac = self.sockets.read(self.config.read, idx=idx)
+            self.jump_dev[idx] = frac * self.config.read.norm_bias * self.read_gain[idx]
 
     def _write(self, idx: np.ndarray, high: np.ndarray) -> int:
         pulses = self.sockets.write(idx, high, self.rng)
         self._written[idx] = high
         self.ledger.add(DEVICE_WRITE, pulses, layer=LAYER)
-        self._refresh_device_reads()
+        self._refresh_device_reads(None if idx.size == self._written.size else idx)
         return pulses
 
     def parallel_write(self) -> int:
@@ -240,10 +255,17 @@ class TexelChip:
         return int(high.size)
 
     def _write_flips(self) -> None:
-        want = self.rho > self.config.learning.theta_rho
-        idx = np.flatnonzero(want != self._written)
-        if idx.size:
-            self._write(idx, want[idx])
+        """POT/DEP the synapses whose binary readout flipped since their last write (write_on_flip)."""
+        n_log = int(self.counters.logged_flips)
+        if n_log == 0:
+            return
+        log = self.synapses.flip_log
+        cand = np.unique(log[:n_log]) if n_log <= log.size else np.arange(self.rho.size)
+        self.counters.logged_flips = 0
+        want = self.rho[cand] > self.config.learning.theta_rho
+        changed = want != self._written[cand]
+        if changed.any():
+            self._write(cand[changed], want[changed])
 
     def power_cycle(self) -> np.ndarray:
         """Simulated power cycle: capacitors, traces and neurons reset; ρ restored from the devices
@@ -251,6 +273,7 @@ class TexelChip:
         self._need_devices("power_cycle")
         frac = self.sockets.read(self.config.read)
         self.rho[:] = np.where(frac > 0.0, 1.0, 0.0)
+        self.counters.logged_flips = self.rho.size + 1
         self.x_pre[:] = 0.0
         self.t_syn[:] = self.now
         self.ns[:, K.I_MEM] = self.config.neuron.I0
@@ -283,12 +306,35 @@ class TexelChip:
         counts0 = self.counters.copy()
         npc = self.config.inventory.neurons_per_core
         core_of = ev_n // npc
+        window = self.config.aer.batch_window
+        if self.router.n_connections:  # conservative lookahead: see router.py
+            window = min(window, self.router.min_latency() - self.config.neuron.h)
+            self.env.process(self._router_process(t_end, window))  # first: runs before the cores at each t
         for c in range(self.config.inventory.cores):
             m = core_of == c
-            self.env.process(self._event_source(c, K.Events(ev_t[m], ev_n[m], ev_s[m]), t_end))
+            self.env.process(self._event_source(c, K.Events(ev_t[m], ev_n[m], ev_s[m]), t_end, window))
         self.env.run(until=t_end)
         self._flush(np.arange(self.n_neurons, dtype=np.int64), t_end, force=True)
+        if self.router.n_connections:
+            self._route(t_end)
         return self._result(t_start, t_end, counts0)
+
+    def _route(self, horizon: float) -> None:
+        hops0, drops0 = dict(self.router.hops), self.router.dropped
+        self.traffic.release(horizon)
+        for cls, name in ROUTER_HOP.items():
+            self.ledger.add(name, self.router.hops[cls] - hops0[cls], layer=LAYER)
+        self.ledger.add(ROUTER_DROP, self.router.dropped - drops0, layer=LAYER)
+
+    def _router_process(self, t_end: float, window: float):
+        """SimPy process: at every window end t, route the spikes known to precede t − neuron.h."""
+        t = self.env.now
+        while True:
+            t = min(t + window, t_end)
+            if t >= t_end:
+                return
+            yield self.env.timeout(t - self.env.now)
+            self._route(t - self.config.neuron.h)
 
     def _probe_events(self, probes: Probes | None, t0: float, t1: float):
         if probes is None:
@@ -370,6 +416,8 @@ class TexelChip:
         order = np.argsort(t, kind="stable")
         t, nn = t[order], nn[order]
         self._spikes.append((t, nn))
+        if self.router.n_connections:
+            self.traffic.found(t, nn)
         self.ledger.add(NEURON_SPIKE, n_out, layer=LAYER)
         aer = self.config.aer
         if aer.output_service_time == 0.0:  # a zero-time arbiter never reorders or delays
@@ -380,24 +428,25 @@ class TexelChip:
             for ti, ni in zip(t.tolist(), nn.tolist()):
                 self._stores[ni // npc].put((ti, ni))
 
-    def _event_source(self, core: int, ev: K.Events, t_end: float):
-        """SimPy process: consume this core's input stream window by window."""
+    def _event_source(self, core: int, ev: K.Events, t_end: float, w: float):
+        """SimPy process: consume this core's input stream (and its routed events) window by window."""
         env = self.env
         npc = self.config.inventory.neurons_per_core
         nrn = np.arange(core * npc, (core + 1) * npc, dtype=np.int64)
-        w = self.config.aer.batch_window
-        i = 0
+        i0 = 0
         t0 = env.now
         while True:
             t1 = min(t0 + w, t_end)
-            j = int(np.searchsorted(ev.t, t1, side="right" if t1 >= t_end else "left"))
-            n_probe_ev = int(np.count_nonzero(ev.synapse[i:j] < 0))
+            j0 = int(np.searchsorted(ev.t, t1, side="right" if t1 >= t_end else "left"))
+            win = K.Events(*self.traffic.merge(core, ev.t[i0:j0], ev.neuron[i0:j0], ev.synapse[i0:j0], t1, t1 >= t_end))
+            i0, i, j = j0, 0, win.t.size
+            n_probe_ev = int(np.count_nonzero(win.synapse < 0))
             probe_buf = np.empty((n_probe_ev, len(K.PROBE_COLS)))
-            self._buffers(j - i)
+            self._buffers(j)
             n_probe = 0
             while i < j:
                 n_before = self._synaptic_events()
-                i, n_out, n_probe = self._kernel(ev, i, j, probe_buf, n_probe)
+                i, n_out, n_probe = self._kernel(win, i, j, probe_buf, n_probe)
                 self.ledger.add(SYNAPTIC_EVENT, self._synaptic_events() - n_before, layer=LAYER)
                 self._collect(n_out)
                 if self._flip_writes:

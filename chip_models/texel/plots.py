@@ -166,3 +166,37 @@ def plot_vsa(d: dict, path: Path) -> Path:
     ax.set(xlabel="test item", ylabel="mean rate (Hz)", title="VSA set association after on-chip learning")
     ax.legend(fontsize=8)
     return _save(plt, fig, path)
+
+
+def plot_device_learning(d: dict, path: Path) -> Path:
+    plt, fig, (a, b, c) = _fig(1, 3, (16, 4.5))
+    names = list(d["runs"])
+    acc = [d["runs"][k]["accuracy"] for k in names]
+    a.barh(np.arange(len(names)), acc, color=["grey", "tab:green", "tab:red"] + ["tab:blue"] * (len(names) - 3))
+    a.set_yticks(np.arange(len(names)), names)
+    a.invert_yaxis()
+    a.set(xlabel="test accuracy (set association)", xlim=(0, 1.05), title="Same task, different synapses")
+    for k, name in enumerate(("reference device", "poor device")):
+        ax = (b, c)[k]
+        ax.imshow(d["runs"][name]["weights"], aspect="auto", cmap="Greys", interpolation="nearest")
+        ax.set(xlabel="plastic input", ylabel="neuron (A: 0-7, B: 8-15)", title=f"learned device states, {name}")
+    fig.suptitle(
+        f"device mode: learned states differ in {100 * d['learned_weights_differ']:.1f} % of synapses; "
+        f"accuracy {d['accuracy_reference']:.2f} (reference) vs {d['accuracy_poor']:.2f} (poor)"
+    )
+    return _save(plt, fig, path)
+
+
+def plot_compat_map(d: dict, path: Path) -> Path:
+    plt, fig, (a, b) = _fig(1, 2, (12, 4.8))
+    for ax, z, title in (
+        (a, d["accuracy"], "learning outcome: task accuracy after on-chip learning"),
+        (b, d["read_out"], "read only: high-state I_norm / norm_bias"),
+    ):
+        im = ax.pcolormesh(d["on_off"], d["c_dev"] * 1e15, z, shading="nearest", cmap="viridis", vmin=0, vmax=1)
+        ax.set(xscale="log", yscale="log", xlabel="G_on/G_off (R_on = 1 GΩ)", ylabel="C_dev (fF)", title=title)
+        ax.plot([d["ref"][1]], [d["ref"][0] * 1e15], "r*", ms=14, label="F4 reference device")
+        ax.axhline(d["t_read"] / 1e9 * 1e15, color="w", ls=":", label="R_on·C = T_read")
+        ax.legend(fontsize=8, loc="lower right")
+        fig.colorbar(im, ax=ax)
+    return _save(plt, fig, path)
