@@ -16,6 +16,7 @@ import numpy as np
 
 from chip_models.texel import device_learning as D
 from chip_models.texel import experiments as E
+from chip_models.texel import network_experiments as N
 from chip_models.texel import plots as P
 from chip_models.texel.config import TexelConfig
 from chip_models.texel.readout import read_fraction
@@ -109,6 +110,27 @@ def _compat_headline(d: dict) -> dict:
     }
 
 
+def _routing_table(d: dict) -> dict:
+    runs = d["runs"]
+    cols = ("rate", "trains_differ", "counts_differ", "weights_differ", "dropped", "mean_wait")
+    return {"arbiter_time_s": d["arbiter_times"], **{c: np.array([r[c] for r in runs]) for c in cols}}
+
+
+def _routing_headline(d: dict) -> dict:
+    r = d["runs"][int(np.argmin(np.abs(d["arbiter_times"] - d["realistic"])))]
+    return {
+        "arbiter_time_us": d["realistic"] * 1e6,
+        "spike_trains_differ": r["trains_differ"],
+        "spike_counts_differ": r["counts_differ"],
+        "learned_weights_differ": r["weights_differ"],
+        "dropped_events": float(r["dropped"]),
+        f"dropped_events_at_{d['arbiter_times'][-1] * 1e6:g}us": float(d["runs"][-1]["dropped"]),
+        "mean_arbiter_wait_us": r["mean_wait"] * 1e6,
+        "router_hops": float(sum(r["hops"].values())),
+        "rate_hz_per_neuron": r["rate"],
+    }
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     "adaptation": Experiment(
         lambda s: E.adaptation(_rng(s)),
@@ -189,6 +211,13 @@ EXPERIMENTS: dict[str, Experiment] = {
         _compat_table,
         _compat_headline,
         "F4c/d as a learning-outcome map over C_dev x on/off ratio at R_on = 1 GOhm",
+    ),
+    "routing": Experiment(
+        N.routing,
+        P.plot_routing,
+        _routing_table,
+        _routing_headline,
+        "recurrent network on 2 cores through the AER router: arbiter service time 0 vs realistic",
     ),
 }
 

@@ -200,3 +200,27 @@ def plot_compat_map(d: dict, path: Path) -> Path:
         ax.legend(fontsize=8, loc="lower right")
         fig.colorbar(im, ax=ax)
     return _save(plt, fig, path)
+
+
+def plot_routing(d: dict, path: Path) -> Path:
+    plt, fig, (a, b) = _fig(1, 2, (13, 4.6))
+    k = int(np.argmin(np.abs(d["arbiter_times"] - d["realistic"])))
+    for r, style, label in (
+        (d["runs"][0], "|", "arbiter 0"),
+        (d["runs"][k], "_", f"arbiter {d['realistic'] * 1e6:g} µs"),
+    ):
+        m = (r["spike_neuron"] < 30) & (r["spike_t"] < 0.3)
+        a.plot(r["spike_t"][m] * 1e3, r["spike_neuron"][m], style, ms=6, label=label)
+    a.set(xlabel="time (ms)", ylabel="neuron", title="recurrent network on 2 cores (first 30 neurons, 300 ms)")
+    a.legend(fontsize=8, loc="upper right")
+    x = d["arbiter_times"] * 1e6
+    b.plot(x, [r["trains_differ"] for r in d["runs"]], "o-", label="spike trains changed")
+    b.plot(x, [r["counts_differ"] for r in d["runs"]], "s-", label="spike counts changed")
+    b.plot(x, [r["weights_differ"] for r in d["runs"]], "^-", label="learned weights changed")
+    b.set(xlabel="arbiter service time (µs)", ylabel="fraction vs arbiter 0", title="contention feeds back")
+    b2 = b.twinx()
+    b2.plot(x, [r["dropped"] for r in d["runs"]], "k--", label="dropped packets")
+    b2.set_ylabel("dropped packets")
+    b.legend(fontsize=8, loc="center right")
+    b2.legend(fontsize=8, loc="lower right")
+    return _save(plt, fig, path)

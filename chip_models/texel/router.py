@@ -41,6 +41,8 @@ class LinkServer:
     waiting: list = field(default_factory=list)  # heap of (key, seq, arrival, packet)
     seq: int = 0
     dropped: int = 0
+    served: int = 0
+    waited: float = 0.0  # total time packets spent between arrival and service start (s)
 
     @property
     def service(self) -> float:
@@ -49,7 +51,9 @@ class LinkServer:
     def _serve_until(self, t: float, done: list) -> None:
         """Start service of waiting packets while the server frees before ``t``."""
         while self.waiting and self.free_at < t:
-            _, _, _, packet = heapq.heappop(self.waiting)
+            _, _, arrival, packet = heapq.heappop(self.waiting)
+            self.waited += self.free_at - arrival
+            self.served += 1
             self.free_at += self.service
             done.append((self.free_at, packet))
 
@@ -57,6 +61,7 @@ class LinkServer:
         """A packet arrives (in time order); finished services are appended to ``done`` as (end, packet)."""
         self._serve_until(arrival, done)
         if not self.waiting and self.free_at <= arrival:
+            self.served += 1
             self.free_at = arrival + self.service
             done.append((self.free_at, packet))
             return
@@ -167,7 +172,13 @@ class Router:
 
     @property
     def dropped(self) -> int:
+        """Packets lost to full queues so far."""
         return sum(s.dropped for s in self.servers.values())
+
+    def mean_wait(self) -> float:
+        """Mean time (s) a served packet waited for its arbiter grant."""
+        served = sum(s.served for s in self.servers.values())
+        return sum(s.waited for s in self.servers.values()) / served if served else 0.0
 
     def route(self, spike_t: np.ndarray, spike_n: np.ndarray, horizon: float) -> tuple[np.ndarray, ...]:
         """Offer the spikes (time-sorted) to their links, serve up to ``horizon`` and return the
