@@ -105,3 +105,13 @@ def test_latency_below_the_lookahead_is_rejected():
     cfg = TexelConfig.default(routing={"local": {"latency": 30e-6}})
     with pytest.raises(ConfigError, match="routing.local.latency"):
         TexelChip(cfg, np.random.default_rng(0))
+
+
+def test_router_hop_energy_in_the_energy_report():
+    from chip_models.texel import energy_report
+
+    chip, _ = _chain()
+    routing = chip.config.routing.replace(local=chip.config.routing.local.replace(e_hop=2e-12))
+    rep = energy_report(chip.ledger, 0.35, chip.config.energy, routing)
+    assert rep["routed_hops"] == pytest.approx(2e-12 * chip.ledger.total("router_hop_local"))
+    assert rep["routed_hops"] > 0

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from chip_models.texel import device_learning as D
+from chip_models.texel import eprop as EP
 from chip_models.texel import experiments as E
+from chip_models.texel import metaplasticity as MP
 from chip_models.texel import network_experiments as N
 from chip_models.texel import plots as P
 from chip_models.texel.config import TexelConfig
@@ -131,6 +133,54 @@ def _routing_headline(d: dict) -> dict:
     }
 
 
+def _eprop_table(d: dict) -> dict:
+    names = list(d["runs"])
+    return {
+        "run": np.array(names),
+        "accuracy": np.array([d["runs"][k]["accuracy"] for k in names]),
+        "final_loss": np.array([d["runs"][k]["loss"][-10:].mean() for k in names]),
+        "write_pulses": np.array([d["runs"][k]["pulses"] for k in names]),
+        "write_energy_J": np.array([d["runs"][k]["write_energy"] for k in names]),
+    }
+
+
+def _eprop_headline(d: dict) -> dict:
+    r = d["runs"]
+    return {
+        "eprop_bptt_cosine": min(d["cosine"].values()),
+        **{f"eprop_bptt_cosine_{k}": v for k, v in d["cosine"].items()},
+        **{f"accuracy_{k}": v["accuracy"] for k, v in r.items()},
+        "device_write_pulses": float(sum(v["pulses"] for v in r.values())),
+        "device_write_energy_J": sum(v["write_energy"] for v in r.values()),
+    }
+
+
+def _meta_table(d: dict) -> dict:
+    names = list(d["runs"])
+    r = d["runs"]
+    return {
+        "run": np.array(names),
+        "A_after_A": np.array([r[k]["after_A"]["A"] for k in names]),
+        "A_after_B": np.array([r[k]["after_B"]["A"] for k in names]),
+        "B_after_B": np.array([r[k]["after_B"]["B"] for k in names]),
+        "write_pulses": np.array([r[k]["pulses"] for k in names]),
+        "write_energy_J": np.array([r[k]["write_energy"] for k in names]),
+    }
+
+
+def _meta_headline(d: dict) -> dict:
+    r = d["runs"]
+    out = {}
+    for where in ("software", "device"):
+        a_plain, a_meta = r[f"{where}_plain"]["after_B"]["A"], r[f"{where}_metaplastic"]["after_B"]["A"]
+        out[f"task_A_after_B_plain_{where}"] = a_plain
+        out[f"task_A_after_B_metaplastic_{where}"] = a_meta
+        out[f"task_B_metaplastic_{where}"] = r[f"{where}_metaplastic"]["after_B"]["B"]
+        out[f"retention_gain_{where}"] = a_meta - a_plain
+    out["retention_gain"] = out["retention_gain_device"]
+    return out
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     "adaptation": Experiment(
         lambda s: E.adaptation(_rng(s)),
@@ -218,6 +268,20 @@ EXPERIMENTS: dict[str, Experiment] = {
         _routing_table,
         _routing_headline,
         "recurrent network on 2 cores through the AER router: arbiter service time 0 vs realistic",
+    ),
+    "eprop": Experiment(
+        EP.experiment,
+        P.plot_eprop,
+        _eprop_table,
+        _eprop_headline,
+        "e-prop (LIF, AdLIF): gradients vs BPTT, online learning in software and on pulsed device pairs",
+    ),
+    "metaplasticity": Experiment(
+        MP.experiment,
+        P.plot_metaplasticity,
+        _meta_table,
+        _meta_headline,
+        "Bayesian metaplasticity: task A retained after task B, with and without, software and device pairs",
     ),
 }
 

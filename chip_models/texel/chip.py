@@ -99,7 +99,8 @@ class TexelChip:
         self.rho = np.full(n * p, cfg.learning.rho_init)
         self.t_syn = np.zeros(n * p)
         self._counts = K.counter_record()
-        self.counters = self._counts[0]
+        self.counters = self._counts[0]  # the record the kernels update
+        self._count = self._counts.view(np.ndarray)  # fast field access from Python: self._count["spikes"][0]
         self.sockets: SocketBank | None = None
         self._flip_writes = cfg.devices.kind != "capacitor" and cfg.devices.write_trigger == "write_on_flip"
         self.jump_dev = np.zeros(n * p)
@@ -204,7 +205,7 @@ class TexelChip:
             raise ConfigError("rho", "values must be in [0, 1]")
         self.sync_synapses()
         self.rho[:] = rho.ravel()
-        self.counters.logged_flips = self.rho.size + 1  # any synapse may have flipped: compare all
+        self._count["logged_flips"] = self.rho.size + 1  # any synapse may have flipped: compare all
 
     def set_plastic_enable(self, enabled: bool) -> None:
         """Switch all learning on or off (the ``plastic_enable`` bias of the gate G)."""
@@ -256,12 +257,12 @@ class TexelChip:
 
     def _write_flips(self) -> None:
         """POT/DEP the synapses whose binary readout flipped since their last write (write_on_flip)."""
-        n_log = int(self.counters.logged_flips)
+        n_log = int(self._count["logged_flips"][0])
         if n_log == 0:
             return
         log = self.synapses.flip_log
         cand = np.unique(log[:n_log]) if n_log <= log.size else np.arange(self.rho.size)
-        self.counters.logged_flips = 0
+        self._count["logged_flips"] = 0
         want = self.rho[cand] > self.config.learning.theta_rho
         changed = want != self._written[cand]
         if changed.any():
@@ -273,7 +274,7 @@ class TexelChip:
         self._need_devices("power_cycle")
         frac = self.sockets.read(self.config.read)
         self.rho[:] = np.where(frac > 0.0, 1.0, 0.0)
-        self.counters.logged_flips = self.rho.size + 1
+        self._count["logged_flips"] = self.rho.size + 1
         self.x_pre[:] = 0.0
         self.t_syn[:] = self.now
         self.ns[:, K.I_MEM] = self.config.neuron.I0
@@ -303,7 +304,7 @@ class TexelChip:
             ev_s = np.concatenate([ev_s, probe_ev[2]])[order]
         self._spikes: list[tuple[np.ndarray, np.ndarray]] = []
         self._probe_rows: list[np.ndarray] = []
-        counts0 = self.counters.copy()
+        counts0 = self._count[0].copy()
         npc = self.config.inventory.neurons_per_core
         core_of = ev_n // npc
         window = self.config.aer.batch_window
@@ -401,12 +402,12 @@ class TexelChip:
         return n_out
 
     def _synaptic_events(self) -> int:
-        return int(self.counters.plastic_events + self.counters.static_events)
+        return int(self._count["plastic_events"][0] + self._count["static_events"][0])
 
     def _collect(self, n_out: int) -> None:
-        if self.counters.lost_spikes:
+        if self._count["lost_spikes"][0]:
             raise SimulationError(
-                f"{int(self.counters.lost_spikes)} output spikes exceeded the per-window buffer; "
+                f"{int(self._count['lost_spikes'][0])} output spikes exceeded the per-window buffer; "
                 "reduce aer.batch_window"
             )
         if n_out == 0:
@@ -489,6 +490,6 @@ class TexelChip:
         rows = rows[np.argsort(rows[:, 0], kind="stable")]
         probes = {name: rows[:, i] for i, name in enumerate(K.PROBE_COLS)}
         names = ("plastic_events", "static_events", "weight_flips", "spikes")
-        counts = {name: int(self.counters[name] - counts0[name]) for name in names}
+        counts = {name: int(self._count[name][0] - counts0[name]) for name in names}
         w = self.weights()
         return ChipResult(t_start, t_end, st, sn, out_t, out_n, probes, self.rho.copy(), w, counts)

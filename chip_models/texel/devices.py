@@ -65,10 +65,11 @@ class DeviceSockets:
             self._d_on = d2d[:2]  # [pos, neg] factors of the on state
             self._d_off = d2d[2:]
             self.r = np.empty((2, n))
-            self._set(0, high, rng)
-            self._reset(0, ~high, rng)
-            self._set(1, ~high, rng)
-            self._reset(1, high, rng)
+            on, off = np.flatnonzero(high), np.flatnonzero(~high)
+            self._set(0, on, rng)
+            self._reset(0, off, rng)
+            self._set(1, off, rng)
+            self._reset(1, on, rng)
         else:
             from device_models import load_preset
 
@@ -78,19 +79,17 @@ class DeviceSockets:
             g_neg = np.where(high, self.model.g_min, self.model.g_max)
             self.states = [self.model.program(g_pos, rng), self.model.program(g_neg, rng)]
 
-    def _set(self, which: int, mask: np.ndarray, rng: np.random.Generator) -> None:
-        k = int(mask.sum())
-        if k:
-            self.r[which, mask] = (
-                self.cfg.r_on * self._d_on[which, mask] * np.exp(self.cfg.sigma_c2c * rng.standard_normal(k))
-            )
+    def _set(self, which: int, idx: np.ndarray, rng: np.random.Generator) -> None:
+        """SET devices ``idx`` (ascending) of branch ``which``: R_on·d_on·e^(σ_C2C·ξ)."""
+        if idx.size:
+            r = self.cfg.r_on * self._d_on[which, idx] * np.exp(self.cfg.sigma_c2c * rng.standard_normal(idx.size))
+            self.r[which, idx] = r
 
-    def _reset(self, which: int, mask: np.ndarray, rng: np.random.Generator) -> None:
-        k = int(mask.sum())
-        if k:
-            self.r[which, mask] = (
-                self.cfg.r_off * self._d_off[which, mask] * np.exp(self.cfg.sigma_c2c * rng.standard_normal(k))
-            )
+    def _reset(self, which: int, idx: np.ndarray, rng: np.random.Generator) -> None:
+        """RESET devices ``idx`` (ascending) of branch ``which``: R_off·d_off·e^(σ_C2C·ξ)."""
+        if idx.size:
+            r = self.cfg.r_off * self._d_off[which, idx] * np.exp(self.cfg.sigma_c2c * rng.standard_normal(idx.size))
+            self.r[which, idx] = r
 
     def write(self, idx: np.ndarray, high: np.ndarray, rng: np.random.Generator) -> int:
         """POT (``high``) or DEP the synapses ``idx``; returns the number of device pulses.
@@ -104,13 +103,11 @@ class DeviceSockets:
         if idx.size == 0:
             return 0
         if self.model is None:
+            order = np.argsort(idx, kind="stable")
+            idx, high = idx[order], high[order]
             for which, set_mask in ((0, high), (1, ~high)):
-                sub = np.zeros(self.n, dtype=bool)
-                sub[idx[set_mask]] = True
-                self._set(which, sub, rng)
-                sub[:] = False
-                sub[idx[~set_mask]] = True
-                self._reset(which, sub, rng)
+                self._set(which, idx[set_mask], rng)
+                self._reset(which, idx[~set_mask], rng)
             return 2 * int(idx.size)
         cfg = self.cfg
         whole = idx.size == self.n and np.array_equal(idx, np.arange(self.n))

@@ -224,3 +224,36 @@ def plot_routing(d: dict, path: Path) -> Path:
     b.legend(fontsize=8, loc="center right")
     b2.legend(fontsize=8, loc="lower right")
     return _save(plt, fig, path)
+
+
+def plot_eprop(d: dict, path: Path) -> Path:
+    plt, fig, (a, b) = _fig(1, 2, (12, 4.5))
+    k = 10
+    for name, r in d["runs"].items():
+        smooth = np.convolve(r["loss"], np.ones(k) / k, mode="valid")
+        a.plot(smooth, ls="-" if name.startswith("software") else "--", label=f"{name} (acc {r['accuracy']:.2f})")
+    a.set(xlabel="update", ylabel="loss (10-update mean)", title=f"e-prop online: software vs {d['device']} pairs")
+    a.legend(fontsize=8)
+    names = list(d["cosine"])
+    b.bar(names, [d["cosine"][n] for n in names])
+    b.set(ylim=(0.98, 1.0005), ylabel="cosine(e-prop, BPTT) of dW_in", title="gradient check (no recurrence: exact)")
+    return _save(plt, fig, path)
+
+
+def plot_metaplasticity(d: dict, path: Path) -> Path:
+    plt, fig, (a, b) = _fig(1, 2, (12, 4.5))
+    names = list(d["runs"])
+    x = np.arange(len(names))
+    for k, (phase, task, label) in enumerate(
+        (("after_A", "A", "task A after A"), ("after_B", "A", "task A after B"), ("after_B", "B", "task B after B"))
+    ):
+        a.bar(x + (k - 1) * 0.27, [d["runs"][n][phase][task] for n in names], 0.27, label=label)
+    a.set_xticks(x, names, fontsize=8)
+    a.set(ylabel="accuracy", ylim=(0.4, 1.02), title=f"two tasks in sequence (device: {d['device']} pairs)")
+    a.legend(fontsize=8)
+    for n in names:
+        if n.endswith("metaplastic"):
+            b.hist(d["runs"][n]["plasticity"], bins=30, histtype="step", lw=1.5, label=n)
+    b.set(xlabel="plasticity σ²/σ_p² after both tasks", ylabel="synapses", title="importance scales plasticity down")
+    b.legend(fontsize=8)
+    return _save(plt, fig, path)
