@@ -15,7 +15,8 @@ Two ways to turn a desired change into pulses:
   Gokmen & Vlasov 2016 used by aihwkit's ``PulseType.STOCHASTIC_COMPRESSED``: for ``bl`` time
   slots, row i fires with probability min(1, c·|x_i|), column j with min(1, c·|δ_j|), and every
   coincidence applies one pulse of sign −sign(x_i·δ_j); with c = sqrt(lr / (bl·step)) the expected
-  change is −lr·x_i·δ_j (until the probabilities clip at 1).
+  change is −lr·x_i·δ_j (until the probabilities clip at 1). All pulses of one update on one device
+  have the same sign, so they are applied as ``hits_ij`` pulses (the slot order does not matter).
 
 Write energy: each pulse of amplitude V and width t_p on a device of conductance G costs V²·G·t_p
 (resistive dissipation only; driver and periphery energy are not included).
@@ -109,7 +110,9 @@ class PulsedWeights:
             px = np.minimum(1.0, c * np.abs(xb))
             pd = np.minimum(1.0, c * np.abs(db))
             sign = -np.sign(np.outer(xb, db)).astype(np.int64)
-            for _ in range(bl):
-                hit = np.outer(rng.random(px.shape) < px, rng.random(pd.shape) < pd)
-                self._pulse(np.where(hit, sign, 0), rng)
+            rows = (rng.random((bl, px.size)) < px).astype(np.int64)
+            cols = (rng.random((bl, pd.size)) < pd).astype(np.int64)
+            hits = rows.T @ cols  # coincidences per weight over the bl slots
+            for k in range(int(hits.max())):  # same-sign pulses on one device: slot order is irrelevant
+                self._pulse(np.where(hits > k, sign, 0), rng)
         return self.pulses - before

@@ -253,7 +253,11 @@ def plot_metaplasticity(d: dict, path: Path) -> Path:
     a.legend(fontsize=8)
     for n in names:
         if n.endswith("metaplastic"):
-            b.hist(d["runs"][n]["plasticity"], bins=30, histtype="step", lw=1.5, label=n)
-    b.set(xlabel="plasticity σ²/σ_p² after both tasks", ylabel="synapses", title="importance scales plasticity down")
+            b.plot(np.sort(d["runs"][n]["plasticity"]), ".-", ms=3, label=n)
+    b.axhline(1.0, color="grey", ls=":", label="plain rule (plasticity 1)")
+    b.set(
+        xlabel="synapse (sorted)", ylabel="plasticity σ²/σ_p² after both tasks", yscale="log",
+        title="accumulated importance scales plasticity down",
+    )  # fmt: skip
     b.legend(fontsize=8)
     return _save(plt, fig, path)
