@@ -76,7 +76,7 @@ def fit_drift(
     """Fit drift-exponent knots and read-noise (q0, exponent) of a PCM ``model`` to drift data ``m``."""
     if m.kind != "drift":
         raise FitError("data", f"fit_drift needs a 'drift' measurement, got {m.kind!r}")
-    if not type(model.config).__module__.endswith(".pcm"):
+    if model.family != "pcm":
         raise FitError("model", "drift fits support the 'pcm' model family")
     base = model.config
     if base.s_read <= 0 or base.s_drift <= 0:

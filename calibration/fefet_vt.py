@@ -34,7 +34,7 @@ def fit_fefet(m: Measurement, model: Any, *, level: float = 0.95, ci: str = "wal
 
     if m.kind != "fefet":
         raise FitError("data", f"fit_fefet needs a 'fefet' measurement, got {m.kind!r}")
-    if not type(model.config).__module__.endswith(".fefet"):
+    if model.family != "fefet":
         raise FitError("model", "FeFET amplitude fits support the 'fefet' model family")
     base = model.config
     use_vt = "vt" in m.data

@@ -34,7 +34,7 @@ _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 def _family(model: Any) -> tuple[str, Any, Any, dict[str, Any]]:
     """(field, sigma_fn(g, cfg), extra(g, t, cfg) -> (shift, sd) in S, extra preset updates) of the model family."""
-    family = type(model.config).__module__.rsplit(".", 1)[-1]
+    family = model.family
     if family == "pcm":
         from device_models.pcm import programming_sigma, read_noise_sigma
 

@@ -71,7 +71,7 @@ def fit_pulse(
 
     if m.kind != "pulse":
         raise FitError("data", f"fit_pulse needs a 'pulse' measurement, got {m.kind!r}")
-    if not type(model.config).__module__.endswith(".pulsed_device"):
+    if model.family != "pulsed":
         raise FitError("model", "pulse-sequence fits support the 'pulsed' model family")
     base = model.config
     upd0 = base.update

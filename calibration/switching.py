@@ -38,7 +38,7 @@ def fit_switching(m: Measurement, model: Any, *, level: float = 0.95, ci: str = 
     """Fit (v_th, v0, beta, v_dtod) of an ``rram_binary`` model to switching counts ``m``."""
     if m.kind != "switching":
         raise FitError("data", f"fit_switching needs a 'switching' measurement, got {m.kind!r}")
-    if not type(model.config).__module__.endswith(".rram_binary"):
+    if model.family != "rram_binary":
         raise FitError("model", "switching fits support the 'rram_binary' model family")
     transition = str(m.meta.get("transition", "set"))
     if transition not in ("set", "reset"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import numpy as np
 
@@ -53,8 +54,13 @@ def relative_read_noise(g: np.ndarray, sigma: float, rng: np.random.Generator | 
 
 
 class DeviceModel(abc.ABC):
-    """A memristive device model. Subclasses hold a frozen config dataclass in ``self.config``."""
+    """A memristive device model. Subclasses hold a frozen config dataclass in ``self.config``.
 
+    ``family`` is the model family, the key of ``device_models.registry.MODELS`` (``"pcm"``, ``"rram"``, ...);
+    it never changes. ``name`` is the preset's name (``load_preset`` sets it; the family until then).
+    """
+
+    family: ClassVar[str] = "device"
     name: str = "device"
 
     @property
@@ -81,6 +87,16 @@ class DeviceModel(abc.ABC):
         """Conductance (S) at time ``t`` (s) after programming, with drift and fresh read noise.
 
         ``rng=None`` returns the noise-free (expected-trajectory) conductance.
+        """
+
+    @abc.abstractmethod
+    def read_noise_std(self, state: DeviceState, t: float) -> np.ndarray:
+        """Absolute standard deviation (S) of the fresh read noise of each device at ``t`` s.
+
+        A read is ``conductance(state, t, rng) = f(conductance(state, t, None) + sd * xi)`` with one
+        ``xi ~ N(0, 1)`` per device and ``f`` the identity or a clip at 0; this returns ``sd``
+        (0 for stuck devices, scaled by the endurance window shrink). Tiles use it for
+        output-referred read noise (crossbar spec §5).
         """
 
     def pulse(

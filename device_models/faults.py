@@ -27,6 +27,7 @@ __all__ = [
     "draw_stuck",
     "window_scale",
     "apply_faults",
+    "faulted_std",
     "wear",
     "positive_or_inf",
 ]
@@ -121,6 +122,16 @@ def wear(state_stuck: np.ndarray | None, cycles: np.ndarray, cfg: FaultConfig) -
     stuck = np.zeros(cycles.shape, dtype=np.int8) if state_stuck is None else state_stuck.copy()
     stuck[worn & (stuck == HEALTHY)] = STUCK_MIN if cfg.endurance_stuck_at == "min" else STUCK_MAX
     return stuck
+
+
+def faulted_std(sd: np.ndarray, state: DeviceState, cfg: FaultConfig) -> np.ndarray:
+    """A per-device noise std ``sd`` (S) passed through :func:`apply_faults`: 0 where stuck, window-scaled."""
+    sd = np.asarray(sd, dtype=float)
+    if state.cycles is not None and math.isfinite(cfg.endurance_cycles) and cfg.endurance_window_loss > 0:
+        sd = sd * window_scale(state.cycles, cfg)
+    if state.stuck is not None:
+        sd = np.where(state.stuck != HEALTHY, 0.0, sd)
+    return np.broadcast_to(sd, state.shape).copy() if np.shape(sd) != state.shape else sd
 
 
 def apply_faults(g: np.ndarray, state: DeviceState, g_min: float, g_max: float, cfg: FaultConfig) -> np.ndarray:

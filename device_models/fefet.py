@@ -29,8 +29,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from device_models.base import DeviceModel, DeviceState, check_read_time, relative_read_noise
-from device_models.faults import HEALTHY, FaultConfig, apply_faults, draw_stuck, wear
+from device_models.base import DeviceState
+from device_models.faults import HEALTHY, FaultConfig, draw_stuck, wear
+from device_models.relative_noise import RelativeReadNoiseModel
 from device_models.schema import Config, ConfigError, check, int_in, nonnegative, positive, require_finite
 
 __all__ = [
@@ -120,9 +121,10 @@ def retention_factor(t: float, cfg: FeFETConfig) -> float:
     return max(0.0, 1.0 - cfg.retention_per_decade * math.log10(1.0 + float(t) / cfg.t_retention))
 
 
-class FeFETModel(DeviceModel):
+class FeFETModel(RelativeReadNoiseModel):
     """Multi-domain FeFET with amplitude/width-dependent gate pulses and a small-V_DS read."""
 
+    family = "fefet"
     name = "fefet"
 
     def __init__(self, config: FeFETConfig | None = None):
@@ -173,12 +175,9 @@ class FeFETModel(DeviceModel):
         """Normalised polarisation P in [-1, 1] of each device at ``t`` s after the last write."""
         return state.per_device["s"].mean(axis=-1) * retention_factor(t, self.config)
 
-    def conductance(self, state: DeviceState, t: float, rng: np.random.Generator | None) -> np.ndarray:
-        cfg = self.config
-        check_read_time(t)
-        g = channel_conductance(threshold_voltage(self.polarization(state, t), cfg), cfg)
-        g = relative_read_noise(g, cfg.read_noise, rng)
-        return apply_faults(g, state, self.g_min, self.g_max, cfg.faults)
+    def noise_free(self, state: DeviceState, t: float) -> np.ndarray:
+        """Channel conductance at the retained polarisation."""
+        return channel_conductance(threshold_voltage(self.polarization(state, t), self.config), self.config)
 
     def pulse(
         self,

@@ -30,7 +30,7 @@ from scipy.special import ndtr
 
 from device_models import _kernels
 from device_models.base import DeviceModel, DeviceState, check_read_time
-from device_models.faults import FaultConfig, apply_faults, draw_stuck, wear
+from device_models.faults import FaultConfig, apply_faults, draw_stuck, faulted_std, wear
 from device_models.pulsed import UpdateConfig, pulse_conductance
 from device_models.schema import Config, ConfigError, check, nonnegative, positive, require_finite
 
@@ -225,6 +225,7 @@ class PCMModel(DeviceModel):
     the last write).
     """
 
+    family = "pcm"
     name = "pcm"
 
     def __init__(self, config: PCMConfig | None = None):
@@ -273,6 +274,12 @@ class PCMModel(DeviceModel):
             gd = state.g0 * drift_factor(nu, t, cfg)
             g = np.maximum(0.0, gd + np.abs(gd) * read_noise_sigma(state.g0, t, cfg) * rng.standard_normal(state.shape))
         return apply_faults(g, state, self.g_min, self.g_max, cfg.faults)
+
+    def read_noise_std(self, state: DeviceState, t: float) -> np.ndarray:
+        """|G_D|·sigma_rd(G_P, t) (S), step 4 of the module docstring."""
+        check_read_time(t)
+        gd = state.g0 * drift_factor(state.per_device["nu"], t, self.config)
+        return faulted_std(np.abs(gd) * read_noise_sigma(state.g0, t, self.config), state, self.config.faults)
 
     def pulse(
         self,

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from device_models.base import DeviceModel, DeviceState, check_read_time, relative_read_noise
-from device_models.faults import FaultConfig, apply_faults, draw_stuck, positive_or_inf, wear
+from device_models.base import DeviceState
+from device_models.faults import FaultConfig, draw_stuck, positive_or_inf, wear
 from device_models.pulsed import (
     UpdateConfig,
     draw_update_params,
@@ -31,6 +31,7 @@ from device_models.pulsed import (
     to_weight,
     weight_bounds,
 )
+from device_models.relative_noise import RelativeReadNoiseModel
 from device_models.rram import check_conductance_range
 from device_models.schema import Config, ConfigError, check, nonnegative, positive, require_finite
 
@@ -53,9 +54,10 @@ class PulsedDeviceConfig(Config):
         check_conductance_range(self.g_min, self.g_max)
 
 
-class PulsedDeviceModel(DeviceModel):
+class PulsedDeviceModel(RelativeReadNoiseModel):
     """ECRAM and other devices described by an aihwkit-style pulsed-update law."""
 
+    family = "pulsed"
     name = "pulsed"
 
     def __init__(self, config: PulsedDeviceConfig | None = None):
@@ -106,16 +108,14 @@ class PulsedDeviceModel(DeviceModel):
         g0 = to_conductance(w, upd, cfg.g_min, cfg.g_max)
         return DeviceState(g0=g0, g_target=gt, per_device=per, stuck=stuck, cycles=np.ones(gt.shape, dtype=np.int64))
 
-    def conductance(self, state: DeviceState, t: float, rng: np.random.Generator | None) -> np.ndarray:
+    def noise_free(self, state: DeviceState, t: float) -> np.ndarray:
+        """Written weight plus write noise, relaxed towards the symmetry point with ``lifetime``."""
         cfg, upd = self.config, self.config.update
-        check_read_time(t)
         w = to_weight(state.g0, upd, cfg.g_min, cfg.g_max) + state.per_device["write_noise"]
         if math.isfinite(cfg.lifetime):
             w_r = 0.5 * (upd.w_min + upd.w_max)
             w = w_r + (w - w_r) * math.exp(-float(t) / cfg.lifetime)
-        g = to_conductance(w, upd, cfg.g_min, cfg.g_max)
-        g = relative_read_noise(g, cfg.read_noise, rng)
-        return apply_faults(g, state, self.g_min, self.g_max, cfg.faults)
+        return to_conductance(w, upd, cfg.g_min, cfg.g_max)
 
     def pulse(
         self,

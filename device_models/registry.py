@@ -19,8 +19,10 @@ __all__ = ["PresetInfo", "MODELS", "PRESET_DIR", "list_presets", "load_preset", 
 
 PRESET_DIR = Path(__file__).resolve().parent / "presets"
 
-# model family -> (module, model class, config class); imported lazily.
+# The registry of model families: family -> (module, model class, config class), imported lazily.
+# A new family is one module (a DeviceModel subclass with ``family`` set to its key) plus one line here.
 MODELS: dict[str, tuple[str, str, str]] = {
+    "ideal": ("device_models.ideal", "IdealDevice", "IdealConfig"),
     "pcm": ("device_models.pcm", "PCMModel", "PCMConfig"),
     "rram": ("device_models.rram", "RRAMModel", "RRAMConfig"),
     "rram_binary": ("device_models.rram_binary", "BinaryRRAMModel", "BinaryRRAMConfig"),

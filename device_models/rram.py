@@ -32,7 +32,7 @@ from typing import Literal
 import numpy as np
 
 from device_models.base import DeviceModel, DeviceState, check_read_time
-from device_models.faults import FaultConfig, apply_faults, draw_stuck, wear
+from device_models.faults import FaultConfig, apply_faults, draw_stuck, faulted_std, wear
 from device_models.pulsed import (
     UpdateConfig,
     draw_update_params,
@@ -176,6 +176,7 @@ def write_verify(
 class RRAMModel(DeviceModel):
     """Analog RRAM: write-verify programming, log-time relaxation, read noise, pulsed updates, faults."""
 
+    family = "rram"
     name = "rram"
 
     def __init__(self, config: RRAMConfig | None = None):
@@ -222,14 +223,23 @@ class RRAMModel(DeviceModel):
             per["stuck_g"] = stuck_g
         return DeviceState(g0=gp, g_target=gt, per_device=per, stuck=stuck, cycles=cycles)
 
-    def conductance(self, state: DeviceState, t: float, rng: np.random.Generator | None) -> np.ndarray:
+    def _relaxed(self, state: DeviceState, t: float) -> np.ndarray:
+        """G_P plus the log-time relaxation at ``t`` (S), before read noise and the clip at 0."""
         cfg = self.config
         check_read_time(t)
-        g = state.g0 + relaxation_shift(t, cfg) + relaxation_sigma(t, cfg) * state.per_device["xi_relax"]
+        return state.g0 + relaxation_shift(t, cfg) + relaxation_sigma(t, cfg) * state.per_device["xi_relax"]
+
+    def conductance(self, state: DeviceState, t: float, rng: np.random.Generator | None) -> np.ndarray:
+        cfg = self.config
+        g = self._relaxed(state, t)
         if rng is not None:
             g = g + read_noise_sigma(g, t, cfg) * rng.standard_normal(state.shape)
         g = np.maximum(g, 0.0)
         return apply_faults(g, state, self.g_min, self.g_max, cfg.faults)
+
+    def read_noise_std(self, state: DeviceState, t: float) -> np.ndarray:
+        """read_noise_sigma of the relaxed conductance (S)."""
+        return faulted_std(read_noise_sigma(self._relaxed(state, t), t, self.config), state, self.config.faults)
 
     def pulse(
         self,

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from device_models.base import DeviceModel, DeviceState, check_read_time, relative_read_noise
-from device_models.faults import HEALTHY, FaultConfig, apply_faults, draw_stuck, wear
+from device_models.base import DeviceState
+from device_models.faults import HEALTHY, FaultConfig, draw_stuck, wear
+from device_models.relative_noise import RelativeReadNoiseModel
 from device_models.schema import Config, ConfigError, check, nonnegative, positive, require_finite
 
 __all__ = ["BinaryRRAMConfig", "BinaryRRAMModel", "switching_time", "switching_probability"]
@@ -65,12 +66,13 @@ def switching_probability(v: np.ndarray, width: np.ndarray, v_th: np.ndarray, cf
     return -np.expm1(-math.log(2.0) * np.exp(np.minimum(cfg.beta * log_ratio, 700.0)))
 
 
-class BinaryRRAMModel(DeviceModel):
+class BinaryRRAMModel(RelativeReadNoiseModel):
     """Bistable RRAM: program snaps to HRS/LRS; ``pulse`` switches stochastically (SET +1, RESET -1).
 
     Conductances are >= 0; ``per_device["lrs"]`` holds the binary state.
     """
 
+    family = "rram_binary"
     name = "rram-binary"
 
     def __init__(self, config: BinaryRRAMConfig | None = None):
@@ -109,12 +111,9 @@ class BinaryRRAMModel(DeviceModel):
             per["stuck_g"] = stuck_g
         return DeviceState(g0=self._draw_g(lrs, rng), g_target=gt, per_device=per, stuck=stuck, cycles=cycles)
 
-    def conductance(self, state: DeviceState, t: float, rng: np.random.Generator | None) -> np.ndarray:
-        cfg = self.config
-        check_read_time(t)
-        g = state.g0
-        g = relative_read_noise(g, cfg.read_noise, rng)
-        return apply_faults(g, state, self.g_min, self.g_max, cfg.faults)
+    def noise_free(self, state: DeviceState, t: float) -> np.ndarray:
+        """The programmed conductance (no drift)."""
+        return state.g0
 
     def pulse(
         self,

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from aimc_sim.cost import CostModel, Ledger
-from aimc_sim.cost import adc as adc_models
+from aimc_sim.cost.adc import MurmannBound, SurveyFom
+from aimc_sim.cost.events import NEURON_SPIKE, STATIC_SECONDS
 from aimc_sim.crossbar import AnalogTile, load_tile_config
 from aimc_sim.errors import ConfigError
 
@@ -25,20 +26,20 @@ def test_xb4_adc_disagreement_table(bits):
     """XB-4: every cell of the §9.3 table recomputed from the model formulas."""
     cm = CostModel.load("22nm")
     b8, b9, a = XB4[bits]
-    B = cm.config.adc.B
-    e8, _ = adc_models.murmann_bound(bits, 1e8, B.c0_db, B.c1_db, B.cap_db)
-    e9, _ = adc_models.murmann_bound(bits, 1e9, B.c0_db, B.c1_db, B.cap_db)
+    B: MurmannBound = cm.config.adc.models["murmann-bound"]
+    e8, _ = B.replace(sample_rate_hz=1e8).conversion(bits)
+    e9, _ = B.replace(sample_rate_hz=1e9).conversion(bits)
     assert e8 == pytest.approx(b8, rel=0.05)
     assert e9 == pytest.approx(b9, rel=0.05)
-    assert cm.with_adc_model("A").adc(bits)[0] == pytest.approx(a, rel=0.03)
+    assert cm.with_adc_model("neurosim-sar").adc(bits)[0] == pytest.approx(a, rel=0.03)
     # model D: 5-20 fJ/step before the floor
-    assert adc_models.survey_fom(bits, 5e-15, 0.0, 1e9)[0] == pytest.approx(5e-15 * 2**bits)
-    assert cm.with_adc_model("D").adc(bits)[0] == pytest.approx(max(10e-15 * 2**bits, 0.2e-12))
+    assert SurveyFom(5e-15, 0.0, 1e9, "test").conversion(bits)[0] == pytest.approx(5e-15 * 2**bits)
+    assert cm.with_adc_model("survey-fom").adc(bits)[0] == pytest.approx(max(10e-15 * 2**bits, 0.2e-12))
 
 
 def test_xb4_mnsim_isaac_entry():
     """ISAAC entry: 15.6 pJ as coded ((bits + 2) / f_s latency), 10x the P / f_s energy of 1.56 pJ."""
-    e, lat = CostModel.load("22nm", adc_model="C").adc(8)
+    e, lat = CostModel.load("22nm", adc_model="mnsim-table").adc(8)
     assert e == pytest.approx(15.625e-12)
     assert lat == pytest.approx(7.8125e-9)
     assert e / (2e-3 / 1.28e9) == pytest.approx(10.0)
@@ -46,8 +47,8 @@ def test_xb4_mnsim_isaac_entry():
 
 def test_xb4_spread_at_8_bits():
     cm = CostModel.load("22nm")
-    cm_b = CostModel.load("22nm", adc_model="B")
-    es = [cm.with_adc_model(m).adc(8)[0] for m in "ACD"] + [cm_b.adc(8)[0]]
+    cm_b = CostModel.load("22nm", adc_model="murmann-bound")
+    es = [cm.with_adc_model(m).adc(8)[0] for m in ("neurosim-sar", "mnsim-table", "survey-fom")] + [cm_b.adc(8)[0]]
     assert max(es) / min(es) == pytest.approx(15.625e-12 / 47.5e-15, rel=0.02)  # ~ 325x
 
 
@@ -70,8 +71,8 @@ def test_xb6_cell_and_array_read_energy(rng):
 def test_e1_texel_energy_bookkeeping():
     """E-1 (circuits.md §10): 180 neurons at 80 Hz for 1 s -> 27.77 uJ with the TEXEL entries."""
     led = Ledger()
-    led.add("neuron_spike", 180 * 80)
-    led.add("static_seconds", 1.0)
+    led.add(NEURON_SPIKE, 180 * 80)
+    led.add(STATIC_SECONDS, 1.0)
     br = CostModel.load("texel-180nm").price(led)
     assert br.energy_j == pytest.approx(27.77e-6, rel=1e-3)
     assert br.per_component["static"] == pytest.approx(27.4e-6)
@@ -83,7 +84,7 @@ def test_price_tile_ledger_components_layers_and_adc_name(rng):
     tile = AnalogTile(cfg, rng.standard_normal((64, 64)), rng, led, name="fc1")
     tile.mvm(rng.standard_normal((10, 64)), t=60.0)
     with led.scope("head"):
-        led.add("neuron_spike", 5)
+        led.add(NEURON_SPIKE, 5)
     cm = CostModel.load("22nm")
     br = cm.price(led)
     n_adc = led.total("adc_conversion@8b")
@@ -94,11 +95,11 @@ def test_price_tile_ledger_components_layers_and_adc_name(rng):
     assert br.per_layer["head"]["energy_j"] == pytest.approx(5 * 25.9e-12)
     assert br.energy_j == pytest.approx(sum(br.per_component.values()))
     assert br.energy_j == pytest.approx(sum(d["energy_j"] for d in br.per_layer.values()))
-    assert br.adc_model.startswith("D:") and "D:" in br.table()
+    assert br.adc_model.startswith("survey-fom:") and "survey-fom:" in br.table()
     assert br.latency_s > 0 and br.area_mm2 == pytest.approx(64 * 128 * 2.3232e-8)
     assert br.unpriced == {}
-    br_a = cm.with_adc_model("A").price(led)
-    assert br_a.adc_model.startswith("A:") and br_a.per_component["adc"] < br.per_component["adc"]
+    br_a = cm.with_adc_model("neurosim-sar").price(led)
+    assert br_a.adc_model.startswith("neurosim-sar:") and br_a.per_component["adc"] < br.per_component["adc"]
 
 
 def test_unknown_events_are_reported_not_dropped():
@@ -115,21 +116,23 @@ def test_every_number_has_a_source(tmp_path):
     from aimc_sim.cost.model import COST_DIR
 
     data = yaml.safe_load((COST_DIR / "22nm.yaml").read_text())
-    del data["events"]["digital_add"]["source"]
+    del data["events"]["neuron_spike"]["source"]
     p = tmp_path / "bad.yaml"
     p.write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError, match=r"cost.events.digital_add.source: required field is missing"):
+    with pytest.raises(ConfigError, match=r"cost.events.neuron_spike.source: required field is missing"):
         CostModel.load(p)
-    data["events"]["digital_add"]["source"] = " "
+    data["events"]["neuron_spike"]["source"] = " "
     p.write_text(yaml.safe_dump(data))
-    with pytest.raises(ConfigError, match=r"cost.events.digital_add.source: must name the source"):
+    with pytest.raises(ConfigError, match=r"cost.events.neuron_spike.source: must name the source"):
         CostModel.load(p)
 
 
 def test_cost_bad_input():
     with pytest.raises(ConfigError, match="unknown cost model"):
         CostModel.load("3nm-dreams")
-    with pytest.raises(ConfigError, match=r"cost.adc.model: must be one of 'A', 'B', 'C', 'D'"):
+    with pytest.raises(
+        ConfigError, match=r"cost.adc.model: must be one of the models 22nm parameterises \('neurosim-sar'"
+    ):
         CostModel.load("22nm", adc_model="E")
     with pytest.raises(ConfigError, match="ledger: must be a Ledger"):
         CostModel.load("22nm").price({"adc": 1})

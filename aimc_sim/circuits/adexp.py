@@ -36,10 +36,8 @@ from aimc_sim.circuits.physics import I0, KAPPA, U_T, V_TH_PULSE, bias_from_tau,
 from aimc_sim.circuits.spikes import SpikeTrain, collect_spikes
 from aimc_sim.config import Config, check, in_range, positive, require_finite
 from aimc_sim.cost import Ledger
+from aimc_sim.cost.events import NEURON_SPIKE  # counted once per output spike
 from aimc_sim.errors import ConfigError
-
-NEURON_SPIKE = "neuron_spike"
-"""Ledger event counted once per output spike."""
 
 _C_MEM, _C_AHP = 3e-12, 40e-12
 _I_TAU_MEM = bias_from_tau(_C_MEM, 20e-3)

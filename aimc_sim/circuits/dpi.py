@@ -19,10 +19,8 @@ from aimc_sim.circuits.physics import bias_from_tau, tau_from_bias
 from aimc_sim.circuits.spikes import SpikeTrain
 from aimc_sim.config import Config, check, in_range, positive, require_finite
 from aimc_sim.cost import Ledger
+from aimc_sim.cost.events import SYNAPTIC_EVENT  # counted once per input spike delivered to a synapse
 from aimc_sim.errors import ConfigError
-
-SYNAPTIC_EVENT = "synaptic_event"
-"""Ledger event counted once per input spike delivered to a synapse."""
 
 _C_AMPA = 24.5e-12
 _I_TAU_AMPA = bias_from_tau(_C_AMPA, 10e-3)

@@ -67,10 +67,9 @@ def write_report(name: str, out: Path, seed: int, n: int) -> list[Path]:
     import numpy as np
 
     from device_models import load_preset
-    from device_models.registry import MODELS
 
     model = load_preset(name)
-    family = next(k for k, v in MODELS.items() if v[1] == type(model).__name__)
+    family = model.family
     rng = np.random.default_rng(seed)
     out.mkdir(parents=True, exist_ok=True)
     g_lo, g_hi = model.g_min, model.g_max

@@ -1,46 +1,132 @@
-"""ADC energy and latency per conversion: the four models of crossbar.md §9.3.
+"""ADC energy and latency per conversion: the models of crossbar.md §9.3, registered by name.
 
 Published models disagree by up to ~300x at 8 bits, so every cost result names the model used.
-
-* A: NeuroSim SAR, circuit-level per-node fit (``SarADC.cpp``): P = (a log2 L + b), latency (log2 L + 1) cycles,
-  E = P * latency, L = 2**bits levels; the column (voltage-divider) term is excluded.
-* B: Murmann survey bound as in the Accelergy ADC plug-in: FOM_S = min(c0 - c1 ln f, cap) dB,
-  SNDR = 6.02 N + 1.76 dB, E = 1 / (2 * 10**((FOM_S - SNDR) / 10)); latency 1 / f.
-* C: MNSIM table of published ADCs (``Hardware_Model/ADC.py``): latency (bits + 2) / f_s, E = P * latency
-  (as coded; P / f_s would be (bits + 2) times less).
-* D: survey FOM_W: E = max(FOM_W * 2**bits, floor); latency (bits + 1) SAR clock cycles [proposal].
+A model is one frozen config class (its parameters and ``source``, loaded from the cost-model YAML's
+``adc.models.<name>``) with :meth:`~AdcEnergyModel.conversion` and :meth:`~AdcEnergyModel.describe`,
+plus one line in :data:`ADC_MODELS`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
-__all__ = ["neurosim_sar", "murmann_bound", "mnsim_table", "survey_fom"]
+from aimc_sim.config import Config, check, int_in, nonnegative, positive
+from aimc_sim.errors import ConfigError
 
-
-def neurosim_sar(bits: int, a_w: float, b_w: float, cycle_s: float) -> tuple[float, float]:
-    """Model A: (energy J, latency s) of one conversion."""
-    lat = (bits + 1) * cycle_s
-    return (a_w * bits + b_w) * lat, lat
+__all__ = ["ADC_MODELS", "AdcEnergyModel", "NeuroSimSar", "MurmannBound", "MnsimTable", "MnsimEntry", "SurveyFom"]
 
 
-def murmann_bound(bits: int, f_hz: float, c0_db: float, c1_db: float, cap_db: float) -> tuple[float, float]:
-    """Model B: (energy J, latency s) at sample rate ``f_hz``."""
-    fom_s = min(c0_db - c1_db * math.log(f_hz), cap_db)
-    sndr = 6.02 * bits + 1.76
-    return 1.0 / (2.0 * 10.0 ** ((fom_s - sndr) / 10.0)), 1.0 / f_hz
+def has_source(x: object) -> str | None:
+    """Validator: a non-empty source string."""
+    return None if isinstance(x, str) and x.strip() else "must name the source of the numbers (non-empty string)"
 
 
-def mnsim_table(bits: int, table: Sequence[tuple[int, float, float]]) -> tuple[float, float]:
-    """Model C: the entry (bits_e, power W, rate Hz) with the fewest bits >= ``bits`` (else the most bits);
-    latency (bits_e + 2) / rate and energy power * latency, as MNSIM codes it."""
-    fit = [e for e in table if e[0] >= bits]
-    b, p, f = min(fit) if fit else max(table)
-    lat = (b + 2) / f
-    return p * lat, lat
+class AdcEnergyModel(Protocol):
+    """An ADC energy model: (energy J, latency s) of one conversion at ``bits``."""
+
+    source: str
+
+    def conversion(self, bits: int) -> tuple[float, float]: ...
+
+    def describe(self) -> str: ...
 
 
-def survey_fom(bits: int, fom_w_j: float, floor_j: float, clock_hz: float) -> tuple[float, float]:
-    """Model D: (energy J, latency s)."""
-    return max(fom_w_j * 2.0**bits, floor_j), (bits + 1) / clock_hz
+@dataclass(frozen=True)
+class NeuroSimSar(Config):
+    """NeuroSim SAR ADC, circuit-level per-node fit (``SarADC.cpp``): P = a log2 L + b with L = 2**bits levels,
+    latency (log2 L + 1) cycles, E = P * latency; the column (voltage-divider) term is excluded.
+    Source: NeuroSim V1.4 ``SarADC.cpp`` (22 nm LP fit) [paper], crossbar.md §9.3."""
+
+    a_w: float = field(metadata=check(nonnegative))
+    b_w: float = field(metadata=check(nonnegative))
+    cycle_s: float = field(metadata=check(positive))
+    source: str = field(metadata=check(has_source))
+
+    def conversion(self, bits: int) -> tuple[float, float]:
+        lat = (bits + 1) * self.cycle_s
+        return (self.a_w * bits + self.b_w) * lat, lat
+
+    def describe(self) -> str:
+        return f"NeuroSim SAR fit (a={self.a_w:g} W/bit, b={self.b_w:g} W, cycle {self.cycle_s:g} s)"
+
+
+@dataclass(frozen=True)
+class MurmannBound(Config):
+    """Murmann ADC-survey bound as in the Accelergy ADC plug-in: FOM_S = min(c0 - c1 ln f, cap) dB,
+    SNDR = 6.02 N + 1.76 dB, E = 1 / (2 * 10**((FOM_S - SNDR) / 10)); latency 1 / f.
+    Source: Accelergy ``adc_plug_in`` ``model.py`` [paper], crossbar.md §9.3."""
+
+    c0_db: float
+    c1_db: float
+    cap_db: float
+    sample_rate_hz: float = field(metadata=check(positive))
+    source: str = field(metadata=check(has_source))
+
+    def conversion(self, bits: int) -> tuple[float, float]:
+        fom_s = min(self.c0_db - self.c1_db * math.log(self.sample_rate_hz), self.cap_db)
+        sndr = 6.02 * bits + 1.76
+        return 1.0 / (2.0 * 10.0 ** ((fom_s - sndr) / 10.0)), 1.0 / self.sample_rate_hz
+
+    def describe(self) -> str:
+        return f"Murmann/Accelergy FOM bound at {self.sample_rate_hz:g} Hz"
+
+
+@dataclass(frozen=True)
+class MnsimEntry(Config):
+    """One published ADC of the MNSIM table."""
+
+    name: str
+    bits: int = field(metadata=check(int_in(1, 16)))
+    power_w: float = field(metadata=check(positive))
+    rate_hz: float = field(metadata=check(positive))
+
+
+@dataclass(frozen=True)
+class MnsimTable(Config):
+    """MNSIM table of published ADCs: the entry with the fewest bits >= the request (else the most bits);
+    latency (bits_e + 2) / f_s and E = P * latency, as MNSIM codes it (P / f_s would be (bits + 2) times less).
+    Source: MNSIM 2.0 ``Hardware_Model/ADC.py`` [paper], crossbar.md §9.3."""
+
+    entries: tuple[MnsimEntry, ...]
+    source: str = field(metadata=check(has_source))
+
+    def validate(self) -> None:
+        if not self.entries:
+            raise ConfigError("entries", "must list at least one ADC")
+
+    def conversion(self, bits: int) -> tuple[float, float]:
+        fit = [e for e in self.entries if e.bits >= bits]
+        e = min(fit, key=lambda e: e.bits) if fit else max(self.entries, key=lambda e: e.bits)
+        lat = (e.bits + 2) / e.rate_hz
+        return e.power_w * lat, lat
+
+    def describe(self) -> str:
+        return f"MNSIM published-ADC table ({', '.join(e.name for e in self.entries)})"
+
+
+@dataclass(frozen=True)
+class SurveyFom(Config):
+    """Survey Walden figure of merit: E = max(FOM_W * 2**bits, floor); latency (bits + 1) SAR clock cycles.
+    Source: FOM_W 5-20 fJ/step from the Murmann ADC survey, floor and clock crossbar.md §9.3 [proposal]."""
+
+    fom_w_j: float = field(metadata=check(positive))
+    floor_j: float = field(metadata=check(nonnegative))
+    clock_hz: float = field(metadata=check(positive))
+    source: str = field(metadata=check(has_source))
+
+    def conversion(self, bits: int) -> tuple[float, float]:
+        return max(self.fom_w_j * 2.0**bits, self.floor_j), (bits + 1) / self.clock_hz
+
+    def describe(self) -> str:
+        return f"survey FOM_W {self.fom_w_j:g} J/step, floor {self.floor_j:g} J"
+
+
+ADC_MODELS: dict[str, type[Config]] = {
+    "neurosim-sar": NeuroSimSar,
+    "murmann-bound": MurmannBound,
+    "mnsim-table": MnsimTable,
+    "survey-fom": SurveyFom,
+}
+"""Registered ADC energy models by name; a cost-model YAML parameterises any of them under ``adc.models``."""

@@ -4,35 +4,48 @@ A cost model is a YAML file in ``aimc_sim/data/cost/`` for one technology node; 
 its source. ``CostModel.load("22nm").price(ledger)`` returns a :class:`CostBreakdown` with totals and
 per-layer and per-component breakdowns, naming the ADC energy model used (crossbar.md §9.3).
 
-Event names (docs/cost.md lists them all): plain names (``digital_add``, ``neuron_spike``, ...) are looked
-up in ``events``; ``adc_conversion@<b>b`` / ``adc_cycle@<b>b`` are priced by the selected ADC model and
-``dac_conversion@<b>b`` by the DAC model; ``@ideal`` converters cost nothing. Energies recorded directly
-with ``Ledger.add_energy`` (the array read energy) are added as they are. Latency is the sum of event
-latencies: a serial upper bound (no overlap between tiles or layers). Unknown events are reported in
-``CostBreakdown.unpriced``, never silently dropped.
+Events are typed records (:mod:`aimc_sim.cost.events`, docs/cost.md lists them); each type has one pricing
+method: :class:`~aimc_sim.cost.events.Named` events come from the ``events`` table, conversions from the
+selected ADC model (``adc.models``, registered in :data:`aimc_sim.cost.adc.ADC_MODELS`) and the DAC model
+(ideal converters cost nothing), digital operations from the ``digital`` table at their precision, memory
+accesses from the ``memory`` table at their bits. Energies recorded directly with ``Ledger.add_energy``
+(the array read energy) are added as they are. Latency: :mod:`aimc_sim.cost.latency` (tiles of a layer in
+parallel, layers one after another, pipelined across inputs where the model says so). Unknown events are
+reported in ``CostBreakdown.unpriced``, never silently dropped.
 """
 
 from __future__ import annotations
 
-import re
+import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from aimc_sim.config import Config, check, in_range, int_in, nonnegative, positive, read_yaml
-from aimc_sim.cost import adc as adc_models
+from aimc_sim.cost.adc import ADC_MODELS, AdcEnergyModel, has_source
+from aimc_sim.cost.events import (
+    AdcCycle,
+    Conversion,
+    ConverterUnit,
+    DigitalOp,
+    Event,
+    Inventory,
+    Memory,
+    MemoryAccess,
+    Named,
+    Op,
+    Precision,
+)
+from aimc_sim.cost.latency import time_ledger
 from aimc_sim.cost.ledger import Ledger
+from aimc_sim.cost.scaling import TechnologyScaling
 from aimc_sim.errors import ConfigError
 
-__all__ = ["CostModel", "CostBreakdown", "CostModelConfig", "COST_DIR", "ADC_MODELS"]
+__all__ = ["CostModel", "CostBreakdown", "CostModelConfig", "COST_DIR"]
 
 COST_DIR = Path(__file__).resolve().parent.parent / "data" / "cost"
-ADC_MODELS = ("A", "B", "C", "D")
-
-
-def _source(x: Any) -> str | None:
-    return None if isinstance(x, str) and x.strip() else "must name the source of the numbers (non-empty string)"
 
 
 @dataclass(frozen=True)
@@ -41,7 +54,7 @@ class EventPrice(Config):
 
     component: str
     energy_j: float = field(metadata=check(nonnegative))
-    source: str = field(metadata=check(_source))
+    source: str = field(metadata=check(has_source))
     latency_s: float = field(default=0.0, metadata=check(nonnegative))
 
 
@@ -51,71 +64,59 @@ class AreaPrice(Config):
 
     component: str
     area_mm2: float = field(metadata=check(nonnegative))
-    source: str = field(metadata=check(_source))
-
-
-@dataclass(frozen=True)
-class NeuroSimSar(Config):
-    """ADC model A parameters (per-node fit)."""
-
-    a_w: float = field(metadata=check(nonnegative))
-    b_w: float = field(metadata=check(nonnegative))
-    cycle_s: float = field(metadata=check(positive))
-    source: str = field(metadata=check(_source))
-
-
-@dataclass(frozen=True)
-class MurmannBound(Config):
-    """ADC model B parameters."""
-
-    c0_db: float
-    c1_db: float
-    cap_db: float
-    sample_rate_hz: float = field(metadata=check(positive))
-    source: str = field(metadata=check(_source))
-
-
-@dataclass(frozen=True)
-class MnsimEntry(Config):
-    """One published ADC of the MNSIM table."""
-
-    name: str
-    bits: int = field(metadata=check(int_in(1, 16)))
-    power_w: float = field(metadata=check(positive))
-    rate_hz: float = field(metadata=check(positive))
-
-
-@dataclass(frozen=True)
-class MnsimTable(Config):
-    """ADC model C: the MNSIM table (entries transcribed so far)."""
-
-    entries: tuple[MnsimEntry, ...]
-    source: str = field(metadata=check(_source))
-
-    def validate(self) -> None:
-        if not self.entries:
-            raise ConfigError("entries", "must list at least one ADC")
-
-
-@dataclass(frozen=True)
-class SurveyFom(Config):
-    """ADC model D parameters."""
-
-    fom_w_j: float = field(metadata=check(positive))
-    floor_j: float = field(metadata=check(nonnegative))
-    clock_hz: float = field(metadata=check(positive))
-    source: str = field(metadata=check(_source))
+    source: str = field(metadata=check(has_source))
 
 
 @dataclass(frozen=True)
 class AdcModels(Config):
-    """The four ADC energy models (crossbar.md §9.3) and the default selection."""
+    """The ADC energy models this file parameterises (``models``: registered name -> parameters, see
+    :data:`aimc_sim.cost.adc.ADC_MODELS`) and the one used by default (``model``)."""
 
-    model: Literal["A", "B", "C", "D"]
-    A: NeuroSimSar
-    B: MurmannBound
-    C: MnsimTable
-    D: SurveyFom
+    model: str
+    models: dict[str, Any]
+
+    def validate(self) -> None:
+        built = {}
+        for name, raw in self.models.items():
+            cls = ADC_MODELS.get(name)
+            if cls is None:
+                raise ConfigError(f"models.{name}", f"unknown ADC model; registered: {', '.join(ADC_MODELS)}")
+            built[name] = raw if isinstance(raw, cls) else cls.from_dict(raw, path=f"models.{name}")
+        object.__setattr__(self, "models", built)
+        if self.model not in built:
+            raise ConfigError("model", f"must be one of {', '.join(map(repr, built))}, got {self.model!r}")
+
+
+@dataclass(frozen=True)
+class DigitalPrice(Config):
+    """Energy of one add and one multiply at one precision, and the source."""
+
+    add_j: float = field(metadata=check(nonnegative))
+    mul_j: float = field(metadata=check(nonnegative))
+    source: str = field(metadata=check(has_source))
+
+
+@dataclass(frozen=True)
+class MemoryPrice(Config):
+    """Energy of a 64-bit access to one memory level; an access of b bits costs b/64 of it [derived].
+    ``scaled``: the energy is scaled to the model's node with the digital energies (on-chip memory)."""
+
+    energy_per_64b_j: float = field(metadata=check(nonnegative))
+    bandwidth_bits_per_s: float = field(metadata=check(positive))
+    source: str = field(metadata=check(has_source))
+    scaled: bool = True
+
+
+@dataclass(frozen=True)
+class LatencyModel(Config):
+    """Digital unit and pipelining: the digital unit handles ``datapath_bits`` per cycle at ``clock_hz``, so an
+    operation at precision p takes p.bits / (datapath_bits * clock_hz) seconds of its time (narrower
+    operands pack more lanes); ``layer_pipelining``: layers overlap on successive inputs (docs/cost.md)."""
+
+    datapath_bits: int = field(metadata=check(int_in(1, 1 << 20)))
+    clock_hz: float = field(metadata=check(positive))
+    layer_pipelining: bool
+    source: str = field(metadata=check(has_source))
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,7 @@ class DacModel(Config):
 
     power_1bit_w: float = field(metadata=check(nonnegative))
     conversion_s: float = field(metadata=check(nonnegative))
-    source: str = field(metadata=check(_source))
+    source: str = field(metadata=check(has_source))
 
 
 @dataclass(frozen=True)
@@ -138,17 +139,28 @@ class CostModelConfig(Config):
     adc: AdcModels
     dac: DacModel
     events: dict[str, EventPrice]
+    digital: dict[str, DigitalPrice] = field(default_factory=dict)
+    memory: dict[str, MemoryPrice] = field(default_factory=dict)
     area: dict[str, AreaPrice] = field(default_factory=dict)
-    static_power_w: float = field(default=0.0, metadata=check(nonnegative))
-    static_power_source: str = "no static power booked"
+    technology: TechnologyScaling | None = None
+    latency: LatencyModel | None = None
+
+    def validate(self) -> None:
+        for section, allowed in (("digital", [p.label for p in Precision]), ("memory", [m.value for m in Memory])):
+            for key in getattr(self, section):
+                if key not in allowed:
+                    raise ConfigError(f"{section}.{key}", f"unknown; allowed: {', '.join(allowed)}")
 
 
 @dataclass
 class CostBreakdown:
-    """Totals (J, s, mm²) with per-layer and per-component breakdowns; ``adc_model`` names the ADC model."""
+    """Totals (J, s, mm²) with per-layer and per-component breakdowns; ``adc_model`` names the ADC model.
+    ``latency_s``: time of the ledger's work through all layers; ``interval_s``: time between successive
+    ledgers' worth of work in steady state (the slowest layer when layers are pipelined)."""
 
     energy_j: float
     latency_s: float
+    interval_s: float
     area_mm2: float
     per_layer: dict[str, dict[str, float]]
     per_component: dict[str, float]
@@ -163,6 +175,8 @@ class CostBreakdown:
         return {
             "energy_j": self.energy_j,
             "latency_s": self.latency_s,
+            "interval_s": self.interval_s,
+            "throughput_hz": self.throughput_hz,
             "area_mm2": self.area_mm2,
             "per_layer": self.per_layer,
             "per_component": self.per_component,
@@ -173,11 +187,17 @@ class CostBreakdown:
             "unpriced": self.unpriced,
         }
 
+    @property
+    def throughput_hz(self) -> float:
+        """Ledgers' worth of work per second in steady state (1 / interval_s)."""
+        return 1.0 / self.interval_s if self.interval_s > 0 else math.inf
+
     def table(self) -> str:
         """A short text report (energy in pJ/nJ as fits, per component and per layer)."""
         lines = [
             f"cost model {self.cost_model}; ADC model {self.adc_model}",
-            f"total: {self.energy_j:.4g} J, {self.latency_s:.4g} s (serial), {self.area_mm2:.4g} mm^2",
+            f"total: {self.energy_j:.4g} J, latency {self.latency_s:.4g} s, interval {self.interval_s:.4g} s, "
+            f"{self.area_mm2:.4g} mm^2",
         ]
         for k, v in sorted(self.per_component.items(), key=lambda kv: -kv[1]):
             share = v / self.energy_j if self.energy_j else 0.0
@@ -189,23 +209,24 @@ class CostBreakdown:
         return "\n".join(lines)
 
 
-_SUFFIX = re.compile(r"^(?P<base>[a-z_]+)@(?P<bits>\d+b|ideal)$")
-
-
 class CostModel:
     """Turns ledger counts into energy, latency and area. Load with :meth:`load`."""
 
     def __init__(self, config: CostModelConfig, adc_model: str | None = None):
         self.config = config
-        model = adc_model or config.adc.model
-        if model not in ADC_MODELS:
-            raise ConfigError("cost.adc.model", f"must be one of {', '.join(map(repr, ADC_MODELS))}, got {model!r}")
-        self.adc_model = model
+        name = adc_model or config.adc.model
+        if name not in config.adc.models:
+            allowed = ", ".join(map(repr, config.adc.models))
+            msg = f"must be one of the models {config.name} parameterises ({allowed}), got {name!r}"
+            raise ConfigError("cost.adc.model", msg)
+        self.adc_model = name
+        self._adc: AdcEnergyModel = config.adc.models[name]
+        self.digital_scale = config.technology.energy_scale if config.technology is not None else 1.0
 
     @classmethod
     def load(cls, name_or_path: str | Path = "22nm", adc_model: str | None = None) -> CostModel:
         """A shipped cost model by name (``aimc_sim/data/cost/<name>.yaml``) or a YAML path;
-        ``adc_model`` ("A".."D") overrides the file's ADC model selection."""
+        ``adc_model`` (a registered name the file parameterises) overrides the file's ADC model selection."""
         p = Path(name_or_path)
         if p.suffix not in (".yaml", ".yml"):
             p = COST_DIR / f"{name_or_path}.yaml"
@@ -220,90 +241,122 @@ class CostModel:
 
     @property
     def adc_model_name(self) -> str:
-        """Human-readable name of the ADC model in use, with its key numbers."""
-        a = self.config.adc
-        return {
-            "A": f"A: NeuroSim SAR fit (a={a.A.a_w:g} W/bit, b={a.A.b_w:g} W, cycle {a.A.cycle_s:g} s)",
-            "B": f"B: Murmann/Accelergy FOM bound at {a.B.sample_rate_hz:g} Hz",
-            "C": f"C: MNSIM published-ADC table ({', '.join(e.name for e in a.C.entries)})",
-            "D": f"D: survey FOM_W {a.D.fom_w_j:g} J/step, floor {a.D.floor_j:g} J",
-        }[self.adc_model]
+        """Name of the ADC model in use, with its key numbers."""
+        return f"{self.adc_model}: {self._adc.describe()}"
 
     def adc(self, bits: int) -> tuple[float, float]:
         """(energy J, latency s) of one conversion with the selected ADC model."""
-        a = self.config.adc
-        if self.adc_model == "A":
-            return adc_models.neurosim_sar(bits, a.A.a_w, a.A.b_w, a.A.cycle_s)
-        if self.adc_model == "B":
-            return adc_models.murmann_bound(bits, a.B.sample_rate_hz, a.B.c0_db, a.B.c1_db, a.B.cap_db)
-        if self.adc_model == "C":
-            return adc_models.mnsim_table(bits, [(e.bits, e.power_w, e.rate_hz) for e in a.C.entries])
-        return adc_models.survey_fom(bits, a.D.fom_w_j, a.D.floor_j, a.D.clock_hz)
+        return self._adc.conversion(bits)
 
     def dac(self, bits: int) -> tuple[float, float]:
         """(energy J, latency s) of one DAC conversion."""
         d = self.config.dac
         return d.power_1bit_w * 2.0 ** (bits - 1) * d.conversion_s, d.conversion_s
 
-    def price_event(self, event: str) -> tuple[float, float, str] | None:
-        """(energy J, latency s, component) of one ``event``, or None if the model has no price for it."""
-        m = _SUFFIX.match(event)
-        if m:
-            base, bits_s = m.group("base"), m.group("bits")
-            bits = None if bits_s == "ideal" else int(bits_s[:-1])
-            if base == "adc_conversion":
-                return (0.0, 0.0, "adc") if bits is None else (self.adc(bits)[0], 0.0, "adc")
-            if base == "adc_cycle":
-                return (0.0, 0.0, "adc") if bits is None else (0.0, self.adc(bits)[1], "adc")
-            if base == "dac_conversion":
-                return (0.0, 0.0, "dac") if bits is None else (self.dac(bits)[0], 0.0, "dac")
+    # one pricing method per event type: (energy J, latency s, component), or None if unpriced
+    def _named(self, ev: Named) -> tuple[float, float, str] | None:
+        p = self.config.events.get(ev.name)
+        return None if p is None else (p.energy_j, p.latency_s, p.component)
+
+    def _conversion(self, ev: Conversion) -> tuple[float, float, str]:
+        if ev.bits is None:
+            return 0.0, 0.0, ev.converter
+        return (self.adc(ev.bits) if ev.converter == "adc" else self.dac(ev.bits))[0], 0.0, ev.converter
+
+    def _adc_cycle(self, ev: AdcCycle) -> tuple[float, float, str]:
+        return 0.0, (0.0 if ev.bits is None else self.adc(ev.bits)[1]), "adc"
+
+    def digital_energy(self, op: Op, precision: Precision) -> float | None:
+        """Energy (J) of one ``op`` at ``precision`` at this model's node, or None if unpriced.
+
+        A precision missing from the ``digital`` table is derived from the nearest listed integer precision
+        (integers only): an adder's energy grows with the bits, an array multiplier's with the bits squared
+        [derived; Horowitz's own int8 / int32 ratios are 3.3x for add and 15.5x for multiply]."""
+        table = self.config.digital
+        p = table.get(precision.label)
+        if p is not None:
+            return (p.add_j if op is Op.ADD else p.mul_j) * self.digital_scale
+        listed = [q for q in Precision if q.label in table and not q.is_float]
+        if precision.is_float or not listed:
             return None
-        if event == "static_seconds":
-            return self.config.static_power_w, 0.0, "static"
-        p = self.config.events.get(event)
+        near = min(listed, key=lambda q: abs(math.log(precision.bits / q.bits)))
+        r = precision.bits / near.bits
+        base = table[near.label]
+        return (base.add_j * r if op is Op.ADD else base.mul_j * r * r) * self.digital_scale
+
+    def _digital(self, ev: DigitalOp) -> tuple[float, float, str] | None:
+        e = self.digital_energy(ev.op, ev.precision)
+        lat = self.config.latency
+        t = ev.precision.bits / (lat.datapath_bits * lat.clock_hz) if lat is not None else 0.0
+        return None if e is None else (e, t, "digital")
+
+    def _memory(self, ev: MemoryAccess) -> tuple[float, float, str] | None:
+        p = self.config.memory.get(ev.memory.value)
         if p is None:
             return None
-        return p.energy_j, p.latency_s, p.component
+        scale = self.digital_scale if p.scaled else 1.0
+        return p.energy_per_64b_j * ev.bits / 64.0 * scale, ev.bits / p.bandwidth_bits_per_s, "memory"
 
-    def _area(self, event: str) -> tuple[float, str] | None:
-        m = _SUFFIX.match(event)
-        base = m.group("base") if m else event
-        p = self.config.area.get(base)
+    _PRICERS: dict[type, Callable[..., tuple[float, float, str] | None]] = {
+        Named: _named,
+        Conversion: _conversion,
+        AdcCycle: _adc_cycle,
+        DigitalOp: _digital,
+        MemoryAccess: _memory,
+    }
+
+    def price_event(self, event: Event) -> tuple[float, float, str] | None:
+        """(energy J, latency s, component) of one ``event``, or None if the model has no price for it."""
+        pricer = self._PRICERS.get(type(event))
+        return None if pricer is None else pricer(self, event)
+
+    def _area(self, event: Event) -> tuple[float, str] | None:
+        if isinstance(event, Inventory):
+            p = self.config.area.get(event.key)
+        elif isinstance(event, ConverterUnit):
+            p = self.config.area.get(f"{event.converter}_unit")
+        else:
+            return None
         return (p.area_mm2, p.component) if p is not None else None
 
     def price(self, ledger: Ledger) -> CostBreakdown:
-        """Price every event and recorded energy of ``ledger``."""
+        """Price every event and recorded energy of ``ledger``; time it with the latency model."""
         if not isinstance(ledger, Ledger):
             raise ConfigError("ledger", f"must be a Ledger, got {type(ledger).__name__}")
         per_layer: dict[str, dict[str, float]] = defaultdict(lambda: {"energy_j": 0.0, "latency_s": 0.0})
         comp: dict[str, float] = defaultdict(float)
-        lat_comp: dict[str, float] = defaultdict(float)
         area_comp: dict[str, float] = defaultdict(float)
         unpriced: dict[str, float] = defaultdict(float)
-        for (layer, event), n in ledger.counts.items():
+        latency_of: dict[str, tuple[float, str]] = {}
+        for (layer, key), n in ledger.counts.items():
+            event = ledger.events[key]
             area = self._area(event)
             if area is not None:
                 area_comp[area[1]] += n * area[0]
+                continue
             p = self.price_event(event)
             if p is None:
-                if area is None:
-                    unpriced[event] += n
+                unpriced[key] += n
                 continue
             e, t, c = p
+            latency_of[key] = (t, c)
             per_layer[layer]["energy_j"] += n * e
-            per_layer[layer]["latency_s"] += n * t
             comp[c] += n * e
-            lat_comp[c] += n * t
         for (layer, c), e in ledger.energy_j.items():
             per_layer[layer]["energy_j"] += e
             comp[_ENERGY_COMPONENT.get(c, c)] += e
+        pipelined = self.config.latency is not None and self.config.latency.layer_pipelining
+        timing = time_ledger(ledger, latency_of, pipelined)
+        for layer, t in timing.per_layer.items():
+            per_layer[layer]["latency_s"] = t
         return CostBreakdown(
             energy_j=float(sum(comp.values())),
-            latency_s=float(sum(lat_comp.values())),
+            latency_s=timing.latency_s,
+            interval_s=timing.interval_s,
             area_mm2=float(sum(area_comp.values())),
             per_layer={k: dict(v) for k, v in per_layer.items()},
             per_component=dict(comp),
-            latency_per_component=dict(lat_comp),
+            latency_per_component=timing.per_component,
             area_per_component=dict(area_comp),
             adc_model=self.adc_model_name,
             cost_model=f"{self.config.name} ({self.config.node_nm:g} nm)",

@@ -26,23 +26,17 @@ import simpy
 from aimc_sim.circuits import MismatchConfig as CircuitMismatch
 from aimc_sim.circuits import adexp_params, dpi_jump, sample_factors
 from aimc_sim.cost import Ledger
+from aimc_sim.cost.events import DEVICE_WRITE, NEURON_SPIKE, ROUTER_EVENT, SYNAPTIC_EVENT, Named
 from aimc_sim.errors import ConfigError, SimulationError
 from chip_models.texel import _kernels as K
 from chip_models.texel.aer import AerError, SpikeInput, validate_input
 from chip_models.texel.config import TexelConfig
 from chip_models.texel.devices import SocketBank
 from chip_models.texel.learning import drift
-from chip_models.texel.router import LINK_CLASSES, RoutedTraffic, Router
+from chip_models.texel.router import ROUTER_DROP, ROUTER_HOP, RoutedTraffic, Router
 
 LAYER = "texel"
-NEURON_SPIKE, SYNAPTIC_EVENT, DEVICE_WRITE, ROUTER_EVENT, ROUTER_DROP = (
-    "neuron_spike",
-    "synaptic_event",
-    "device_write",
-    "router_event",
-    "router_drop",
-)
-ROUTER_HOP = {cls: f"router_hop_{cls}" for cls in LINK_CLASSES}  # routed packets per link class
+PARALLEL_WRITE = Named("parallel_write")
 
 
 @dataclass(frozen=True)
@@ -252,7 +246,7 @@ class TexelChip:
         self.sync_synapses()
         high = self.rho > self.config.learning.theta_rho
         self._write(np.arange(high.size), high)
-        self.ledger.add("parallel_write", 1, layer=LAYER)
+        self.ledger.add(PARALLEL_WRITE, 1, layer=LAYER)
         return int(high.size)
 
     def _write_flips(self) -> None:

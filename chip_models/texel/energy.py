@@ -10,9 +10,10 @@ config (``energy`` section of ``texel.yaml``, each number with its source).
 from __future__ import annotations
 
 from aimc_sim.cost import Ledger
+from aimc_sim.cost.events import DEVICE_WRITE, NEURON_SPIKE, ROUTER_EVENT, SYNAPTIC_EVENT
 from aimc_sim.errors import ConfigError
 from chip_models.texel.config import EnergyConfig, RoutingConfig
-from chip_models.texel.router import LINK_CLASSES
+from chip_models.texel.router import ROUTER_HOP
 
 
 def energy_report(
@@ -24,14 +25,14 @@ def energy_report(
         raise ConfigError("duration", f"must be > 0 s, got {duration!r}")
     parts = {
         "static": cfg.static_power * duration,
-        "spikes": cfg.e_spike * ledger.total("neuron_spike"),
-        "synaptic_events": cfg.e_synaptic_event * ledger.total("synaptic_event"),
-        "router_events": cfg.e_router_event * ledger.total("router_event"),
-        "device_writes": cfg.e_device_write * ledger.total("device_write"),
+        "spikes": cfg.e_spike * ledger.total(NEURON_SPIKE),
+        "synaptic_events": cfg.e_synaptic_event * ledger.total(SYNAPTIC_EVENT),
+        "router_events": cfg.e_router_event * ledger.total(ROUTER_EVENT),
+        "device_writes": cfg.e_device_write * ledger.total(DEVICE_WRITE),
     }
     if routing is not None:
         parts["routed_hops"] = sum(
-            getattr(routing, cls).e_hop * ledger.total(f"router_hop_{cls}") for cls in LINK_CLASSES
+            getattr(routing, cls).e_hop * ledger.total(event) for cls, event in ROUTER_HOP.items()
         )
     total = sum(parts.values())
     return {**parts, "total": total, "power": total / duration}

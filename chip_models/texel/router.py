@@ -26,10 +26,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from aimc_sim.cost.events import Named
 from aimc_sim.errors import ConfigError
 from chip_models.texel.config import LinkConfig, RoutingConfig
 
 LINK_CLASSES = ("local", "core", "chip")
+ROUTER_HOP = {cls: Named(f"router_hop_{cls}") for cls in LINK_CLASSES}  # ledger: routed packets per link class
+ROUTER_DROP = Named("router_drop")  # ledger: packets lost to full queues
 
 
 @dataclass

@@ -7,13 +7,13 @@ Mapping:
   carry read current; with synaptic delays the matrix is the stacked ``(n_in (D+1)) x n_out``
   array of spec §4.3 (row block ``d`` holds the weights with delay ``d``) fed by the spike history;
 * axonal delays are a 1-bit ring buffer before the DAC, dendritic delays a ``current_bits`` ring
-  buffer after the ADC, both in SRAM: their traffic is priced as ``sram_read_64b`` per 64 bits read
+  buffer after the ADC, both in SRAM: their traffic is priced as 64-bit SRAM accesses per 64 bits read
   or written (write energy taken equal to read energy [proposal]); the word and bit counts
   (``delay_buffer_write``/``_read``[``_bits``]) and the memory (spec §4.3 formulas,
   :func:`workloads.snn.delays.buffer_cost`) go to ``Result.extra``;
 * spiking neurons are :class:`aimc_sim.circuits.LIFPopulation` / :class:`AdLIFPopulation` built
   from the trained parameters (they count ``neuron_spike``); the LI readout is a near-memory digital
-  leaky accumulator (one ``digital_mul`` and one ``digital_add`` per neuron and step);
+  leaky accumulator (one fp32 multiply and one int32 add per neuron and step);
 * ``sop`` (sum over steps of active inputs x fan-out) is reported, not priced: on the array the
   synaptic work is the array read and the conversions.
 """
@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from aimc_sim.config import Config, check, int_in, nonnegative
 from aimc_sim.cost import Ledger
+from aimc_sim.cost.events import FP32_MUL, INT32_ADD, Memory, MemoryAccess
 from aimc_sim.errors import ConfigError, DataError
-from workloads.result import Result
+from workloads.hwconfig import coerce_config
+from workloads.result import Result, exclude_programming
 from workloads.snn.data import SpikeDataset
 from workloads.snn.delays import DelayLine
 from workloads.snn.model import SNNLayer, SNNModel
@@ -60,13 +61,7 @@ class SNNHardwareConfig(Config):
 
 def hardware_config(hardware: Any) -> SNNHardwareConfig:
     """Accept a config, a dict of fields or a YAML path."""
-    if isinstance(hardware, SNNHardwareConfig):
-        return hardware
-    if isinstance(hardware, (str, Path)):
-        return SNNHardwareConfig.from_yaml(hardware, "hardware")
-    if hardware is None or isinstance(hardware, dict):
-        return SNNHardwareConfig.from_dict(hardware or {}, "hardware")
-    raise ConfigError("hardware", f"must be a config, a dict or a YAML path, got {type(hardware).__name__}")
+    return coerce_config(SNNHardwareConfig, hardware)
 
 
 def _stacked(layer: SNNLayer) -> np.ndarray:
@@ -162,8 +157,8 @@ class HardwareSNN:
                         counts[i] += float(h.sum())
                     else:
                         v = ro.A[:, 0, 0] * v + ro.B[:, 0] * h
-                        ledger.add("digital_mul", v.size)
-                        ledger.add("digital_add", v.size)
+                        ledger.add(FP32_MUL, v.size)
+                        ledger.add(INT32_ADD, v.size)
                         h = v
             out[t] = v
         return out, counts
@@ -179,7 +174,7 @@ class HardwareSNN:
         def buffer(op: str, words: float, bits: float) -> None:
             stats.add(f"delay_buffer_{op}", words)
             stats.add(f"delay_buffer_{op}_bits", bits)
-            ledger.add("sram_read_64b", bits / 64.0)
+            ledger.add(MemoryAccess(Memory.SRAM, 64, op), bits / 64.0)  # 64-bit words
 
         if lay.delay_kind in ("axonal", "synaptic"):
             line.push(h)
@@ -195,7 +190,7 @@ class HardwareSNN:
         cur = mat.mvm(h, t=self.hw.t)
         if lay.bias is not None:
             cur = cur + lay.bias
-            ledger.add("digital_add", cur.size)
+            ledger.add(INT32_ADD, cur.size)
         if lay.delay_kind == "dendritic":
             bits = self.hw.current_bits
             line.push(cur)
@@ -205,17 +200,17 @@ class HardwareSNN:
         if rec is not None:
             stats.add("sop", float(np.count_nonzero(s_prev)) * n_out)
             cur = cur + rec.mvm(s_prev, t=self.hw.t)
-            ledger.add("digital_add", cur.size)
+            ledger.add(INT32_ADD, cur.size)
         return cur
 
-    def evaluate(self, x: Any, y: np.ndarray | None = None, seed: int = 0) -> Result:
-        """Accuracy, energy and latency per inference, spike counts and sparsity per layer.
-
-        ``x``: time-major spikes (T, n, n_in) with labels ``y``, or a :class:`SpikeDataset` (its test split).
-        """
-        if isinstance(x, SpikeDataset):
-            x, y = x.x_test, x.y_test
+    def evaluate(self, dataset: Any, n_test: int | None = None, seed: int = 0) -> Result:
+        """Accuracy, energy and latency per inference, spike counts and sparsity per layer, on the first
+        ``n_test`` samples of ``dataset``: a :class:`SpikeDataset` (its test split) or a pair ``(x, y)`` of
+        time-major spikes (T, n, n_in) and labels."""
+        x, y = (dataset.x_test, dataset.y_test) if isinstance(dataset, SpikeDataset) else dataset
         x, y = _check_data(self.model, x, y)
+        if n_test is not None:
+            x, y = x[:, :n_test], y[:n_test]
         rng = np.random.default_rng(seed)
         ledger = Ledger()
         mats = self.program(rng, ledger)
@@ -229,7 +224,7 @@ class HardwareSNN:
             readouts.append(r)
             counts += c
         wall = time.perf_counter() - t0
-        ledger.merge(at_programming, scale=-1.0)  # programming is not per inference
+        exclude_programming(ledger, at_programming)  # programming is not per inference
         readout = np.concatenate(readouts, axis=1)
         res = _result(self.model, readout, y, counts, ledger, self.hw.cost_model)
         res.extra.update({f"count.{lay}.{ev}": v / x.shape[1] for (lay, ev), v in stats.counts.items()})
