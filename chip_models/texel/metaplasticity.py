@@ -15,9 +15,10 @@ plasticity. Without metaplasticity the plasticity stays 1. On devices μ lives i
 pair and Δμ is written as pulses (:meth:`aimc_sim.pulsed_training.PulsedWeights.apply`), so
 importance maps to the pulse count: an important synapse receives fewer pulses.
 
-The experiment learns two tasks in sequence: each is a set of random ±1 patterns with random
-labels, memorised by one logistic unit (below its capacity), and measures how much of task A
-survives learning task B.
+The experiment learns two tasks in sequence: each is a set of sparse random ±1 patterns with
+random labels, memorised by one logistic unit (below its capacity); task A uses the first three
+quarters of the inputs, task B the last three quarters, so synapses differ in what they carry. It
+measures how much of task A survives learning task B.
 """
 
 from __future__ import annotations
@@ -51,9 +52,15 @@ class MetaplasticRule:
         return dmu, new
 
 
-def pattern_task(rng: np.random.Generator, n: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` random ±1 patterns of dimension ``dim`` with random labels 0/1."""
-    return rng.choice([-1.0, 1.0], (n, dim)), rng.integers(0, 2, n)
+def pattern_task(
+    rng: np.random.Generator, n: int, dim: int, inputs: slice, coding: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` random sparse patterns over the ``inputs`` of a ``dim``-dimensional input (each active
+    input ±1 with probability ``coding``, else 0; the others 0) with random labels 0/1."""
+    x = np.zeros((n, dim))
+    k = len(range(dim)[inputs])
+    x[:, inputs] = rng.choice([-1.0, 1.0], (n, k)) * (rng.random((n, k)) < coding)
+    return x, rng.integers(0, 2, n)
 
 
 def _accuracy(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> float:
@@ -76,7 +83,11 @@ def sequential_tasks(
     from aimc_sim.pulsed_training import PulsedWeights
 
     rng = np.random.default_rng(seed)
-    tasks = [pattern_task(rng, n_patterns, dim) for _ in range(2)]
+    overlap = dim // 2  # task A uses the first 3/4 of the inputs, task B the last 3/4
+    tasks = [
+        pattern_task(rng, n_patterns, dim, slice(0, (dim + overlap) // 2)),
+        pattern_task(rng, n_patterns, dim, slice((dim - overlap) // 2, dim)),
+    ]
     precision = np.full(dim, 1.0 / rule.sigma_prior**2)
     bank = None
     w = np.zeros(dim)
