@@ -155,11 +155,14 @@ _OFFSETS = [(5, 3), (5, -10), (-12, 3), (-12, -10), (-3, 7), (-3, -15), (8, -3),
 
 
 def _plain_log_axis(ax: Any, span: float) -> None:
-    """A log x axis with plain-number ticks (no 10^k notation): at 1, 2, 3, 5 x 10^k, or more finely when the
-    data ``span`` (max / min) is under one decade, so at least a few ticks fall inside."""
+    """A log x axis with plain-number ticks (no 10^k notation): finely (1, 1.5, 2, 3, ... x 10^k) when the data
+    ``span`` (max / min) is under one decade, at 1, 2, 5 x 10^k up to two decades, else at 10^k."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    subs = (1.0, 2.0, 3.0, 5.0) if span >= 10 else (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
+    if span < 10:
+        subs: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
+    else:
+        subs = (1.0, 2.0, 5.0) if span < 100 else (1.0,)
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(subs=subs, numticks=30))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
