@@ -53,8 +53,9 @@ def _weight_read(bits: int | str | None) -> MemoryAccess:
 class S4DHardwareConfig(Config):
     """Where and how an S4D model runs. ``tile``: a tile preset name, a YAML path, or a dict of tile fields
     (with an optional ``preset`` key naming the base preset); ``t``: read time after programming (s);
-    ``prog_noise``: if set, the tile's device becomes HfO2 RRAM (1-100 uS) with additive Gaussian programming
-    noise of this fraction of G_max and no relaxation or read noise (``ssm.md`` 8, :func:`prog_noise_device`);
+    ``prog_noise``: if set, the tile's device is the ``rram-hfo2-prog`` preset (HfO2 RRAM, 1-100 uS) with
+    additive Gaussian programming noise of this fraction of G_max and no relaxation or read noise (``ssm.md`` 8,
+    :func:`prog_noise_device`); a tile that names another device is refused;
     ``adc_calibration``: training sequences used to calibrate ADC ranges when the tile's ``adc.range`` is
     ``calibrated`` or ``per_column`` (``ssm.md`` 8: 99.9th percentile on calibration data);
     ``ssm_channels_per_tile``: cap on the channels packed block-diagonally into one tile (null: as many as fit);
@@ -105,28 +106,29 @@ class S4DHardwareConfig(Config):
         fields = {"preset": self.tile} if isinstance(self.tile, str) else dict(self.tile)
         base = fields.pop("preset", "pcm-default")
         if self.prog_noise is not None:
+            if fields.get("device", PROG_NOISE_PRESET) != PROG_NOISE_PRESET or "device_options" in fields:
+                raise ConfigError(
+                    "hardware.prog_noise",
+                    f"selects the device preset {PROG_NOISE_PRESET!r}, but the tile names its own device "
+                    f"({fields.get('device')!r}); drop tile.device/device_options or prog_noise",
+                )
             fields |= prog_noise_device(self.prog_noise)
         return load_tile_config(base, **fields)
 
 
-def prog_noise_device(sigma_p: float) -> dict[str, Any]:
-    """Tile fields for HfO2 1T1R with additive N(0, sigma_p * G_max) programming noise (``ssm.md`` 8).
+PROG_NOISE_PRESET = "rram-hfo2-prog"
+"""The device preset that ``prog_noise`` selects (``device_models/presets/rram-hfo2-prog.yaml``)."""
 
-    The ``rram`` device family in statistical write-verify mode with a constant residual
-    pv_sigma = (sigma_p * G_max, 0), window 1-100 uS (Li et al., Nat. Electron. 2018), relaxation and read
-    noise off (read noise is a separate axis in the spec).
-    """
-    g_max = 100e-6
-    options = {
-        "g_min": 1e-6,
-        "g_max": g_max,
-        "verify": "statistical",
-        "pv_sigma": [float(sigma_p) * g_max, 0.0],
-        "relax_shift": 0.0,
-        "relax_sigma": [0.0, 0.0],
-        "read_coeff": 0.0,
-    }
-    return {"device": "rram", "device_options": options, "noise": {"programming": True, "read": False}}
+
+def prog_noise_device(sigma_p: float) -> dict[str, Any]:
+    """Tile fields for the ``rram-hfo2-prog`` preset (HfO2 1T1R, 1-100 uS, Li et al., Nat. Electron. 2018) with
+    additive N(0, sigma_p * G_max) programming noise (``ssm.md`` 8) and read noise off (read noise is a separate
+    axis in the spec)."""
+    from device_models import load_preset
+
+    g_max = load_preset(PROG_NOISE_PRESET).g_max
+    options = {"pv_sigma": [float(sigma_p) * g_max, 0.0]}
+    return {"device": PROG_NOISE_PRESET, "device_options": options, "noise": {"programming": True, "read": False}}
 
 
 def hardware_config(hardware: Any) -> S4DHardwareConfig:
@@ -151,7 +153,7 @@ class HardwareS4D:
     def program(self, rng: np.random.Generator, ledger: Ledger, x_cal: np.ndarray | None = None) -> _Programmed:
         """Program every matrix onto tiles (programming noise and faults are drawn here); calibrate the ADC
         ranges on the float activations of ``x_cal`` if the tile's ADC range is calibrated."""
-        from aimc_sim.crossbar import AnalogMatrix, BlockDiagonalMatrix
+        from aimc_sim.crossbar import AnalogMatrix, BlockDiagonalMatrix, BlockView
 
         tile = self.hw.tile_config()
         block = self.hw.block_sim(tile)
@@ -186,7 +188,7 @@ class HardwareS4D:
                     W = np.zeros((len(ch) * S, len(ch) * S))
                     for q, h in enumerate(ch):
                         W[q * S : (q + 1) * S, q * S : (q + 1) * S] = lay.M[h].T
-                    layer_groups.append((ch, AnalogMatrix(ssm_tile, W, rng, ledger=ledger)))
+                    layer_groups.append((ch, BlockView(AnalogMatrix(ssm_tile, W, rng, ledger=ledger), len(ch))))
             groups.append(layer_groups)
         dense("decoder", m.decoder[0])
         prog = _Programmed(mats, groups)
@@ -200,8 +202,6 @@ class HardwareS4D:
     def _calibrate(self, prog: _Programmed, x: np.ndarray, dense_too: bool) -> None:
         """Record the float inputs of every matrix on ``x`` and calibrate the ADC ranges of the SSM tiles (and of
         the dense matrices if ``dense_too``) on them."""
-        from aimc_sim.crossbar import BlockDiagonalMatrix
-
         m = self.model
         seen: dict[str, np.ndarray] = {}
 
@@ -216,8 +216,7 @@ class HardwareS4D:
                 if mat.config.adc.range not in ("calibrated", "per_column"):
                     continue
                 v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)
-                blocks = isinstance(mat, BlockDiagonalMatrix)
-                mat.calibrate_adc(v.reshape(n * L, len(ch), -1) if blocks else v.reshape(n * L, -1), self.hw.t)
+                mat.calibrate_adc(v.reshape(n * L, len(ch), -1), self.hw.t)
             return m.ssm_forward(i, u, "fused")
 
         m.run(x, ssm, linear)
@@ -254,8 +253,6 @@ class HardwareS4D:
         return logits, ledger, prog
 
     def _run(self, prog: _Programmed, x: np.ndarray, ledger: Ledger) -> np.ndarray:
-        from aimc_sim.crossbar import BlockDiagonalMatrix
-
         m, t = self.model, self.hw.t
 
         def linear(name: str, a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -273,19 +270,9 @@ class HardwareS4D:
                 n, L, H = u.shape
                 S = lay.M.shape[1]
                 y = np.zeros_like(u)
-                states = [np.zeros((n, len(ch), S), dtype=np.float32) for ch, _ in prog.groups[i]]
-                for (ch, mat), v in zip(prog.groups[i], states):
+                for ch, mat in prog.groups[i]:  # the state [x; u] -> [x'; y] is fed back through ADC -> DAC
                     uc = np.ascontiguousarray(u[:, :, ch].transpose(1, 0, 2))  # (L, n, channels)
-                    if isinstance(mat, BlockDiagonalMatrix):  # the whole sequence in one call
-                        y[:, :, ch] = mat.run_feedback(uc[..., None], S - 1, t)[..., 0].transpose(1, 0, 2)
-                        continue
-                    yc = np.empty_like(uc)
-                    for k in range(L):  # the state [x; u] -> [x'; y] is fed back through ADC -> DAC every step
-                        v[:, :, S - 1] = uc[k]
-                        out = mat.mvm(v.reshape(n, -1), t=t).reshape(n, len(ch), S)
-                        v[:, :, : S - 1] = out[:, :, : S - 1]
-                        yc[k] = out[:, :, S - 1]
-                    y[:, :, ch] = yc.transpose(1, 0, 2)
+                    y[:, :, ch] = mat.run_feedback(uc[..., None], S - 1, t)[..., 0].transpose(1, 0, 2)
             return y
 
         logits = m.run(x, ssm, linear)
