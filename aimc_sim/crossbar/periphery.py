@@ -59,7 +59,6 @@ class TileStack:
         name: str,
     ):
         self.config, self.ledger, self.name = config, ledger, name
-        self._unit = new_unit("tiles")  # one ledger unit: its tiles work in parallel (docs/cost.md, latency model)
         self.blocks_per_tile = [int(b.shape[0]) for b in blocks]
         self.k = max(self.blocks_per_tile)
         _, self.r, self.c = blocks[0].shape
@@ -108,6 +107,7 @@ class TileStack:
         self.calibrated = adc.range in ("fixed", "max")
         self._off_block_row_g = float(zero.sum()) * self.c
         self._reads = ReadCache()
+        self._unit = new_unit("tiles")  # the cost model times the tiles of one array in parallel
         self._ws: dict[str, np.ndarray] = {}
         self._avg_abs_max = np.ones((self.n_tiles, self.n_groups))
         self._avg_count = 0
@@ -388,8 +388,7 @@ class TileStack:
         n_adcs = -(-cfg.cols // cfg.adc.columns_per_adc)
         dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits
         n_parts = S * len(self.channels) + (1 if self.layout.offset_coef else 0)
-        # (event, work per input vector on each tile): the tiles work in parallel, the busiest one sets the time
-        per_tile = (
+        per_tile = (  # (event, work per input vector on each tile): the tiles work in parallel, the busiest sets the time
             (ev.Conversion("dac", dbits), n_in * S),
             (ev.Conversion("adc", cfg.adc.bits), n_conv * S),
             (ev.AdcCycle(cfg.adc.bits), -(-n_conv // n_adcs) * S),
