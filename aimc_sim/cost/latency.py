@@ -44,7 +44,7 @@ def time_ledger(ledger: Ledger, latency_of: dict[str, tuple[float, str]], layer_
             units[layer][unit][comp] += n * t
     per_layer: dict[str, float] = {}
     per_comp: dict[str, float] = defaultdict(float)
-    for layer in set(shared) | set(units):
+    for layer in dict.fromkeys([*shared, *units]):  # first-seen order: deterministic sums
         parts = dict(shared[layer])
         if units[layer]:
             busiest = max(units[layer].values(), key=lambda c: sum(c.values()))
