@@ -267,12 +267,10 @@ class SNNModel:
         The chain is ``[Delay] Affine|Linear [Delay] LIF|LI`` per layer (a Linear fed back into a
         LIF is its recurrent matrix). Other graphs run with :func:`workloads.snn.import_nir`.
         """
-        from workloads.snn.nir_graph import import_nir
+        from workloads.snn.nir_graph import import_nir, read_nir
 
-        net = import_nir(graph, dt, time_unit, discretisation, reset_mode)
-        import nir
-
-        g = nir.read(str(graph)) if isinstance(graph, (str, Path)) else graph
+        g = read_nir(graph) if isinstance(graph, (str, Path)) else graph
+        net = import_nir(g, dt, time_unit, discretisation, reset_mode)
         kinds = {n: type(v).__name__ for n, v in g.nodes.items()}
         layers: list[SNNLayer] = []
         pend: dict[str, Any] = {}

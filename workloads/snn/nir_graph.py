@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from aimc_sim.errors import ConfigError
+from aimc_sim.errors import ConfigError, DataError
 from workloads.snn.discretise import DISCRETISATIONS, li_coefficients
 
 SUPPORTED = (
@@ -313,6 +313,50 @@ def _shape_of(type_dict: Any) -> tuple[int, ...] | None:
     return tuple(int(i) for i in v) if v.size else None
 
 
+def _node_types() -> set[str]:
+    import nir
+
+    found, todo = set(), [nir.NIRNode]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.add(sub.__name__)
+            todo.append(sub)
+    return found
+
+
+def read_nir(path: str | Path) -> Any:
+    """Read an ``.nir`` (HDF5) file; a missing, empty, truncated or non-NIR file, or a node of an unknown
+    type, is a :class:`DataError` naming the file (and the node)."""
+    import h5py
+    import nir
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(str(path), "NIR file not found")
+    known = _node_types()
+    try:
+        with h5py.File(path, "r") as f:
+            if "node" not in f or not isinstance(f["node"], h5py.Group):
+                raise DataError(str(path), "not a NIR file (no 'node' group)")
+            todo = [("", f["node"])]
+            while todo:
+                where, group = todo.pop()
+                for name, child in group["nodes"].items() if "nodes" in group else []:
+                    if not isinstance(child, h5py.Group) or "type" not in child:
+                        raise DataError(f"{path}: node {where}{name}", "has no 'type'")
+                    kind = child["type"][()]
+                    kind = kind.decode() if isinstance(kind, bytes) else str(kind)
+                    if kind not in known:
+                        msg = f"unknown NIR node type {kind!r}; nir {nir.version} knows {', '.join(sorted(known))}"
+                        raise DataError(f"{path}: node {where}{name}", msg)
+                    todo.append((f"{where}{name}.", child))
+        return nir.read(str(path))
+    except DataError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, AssertionError, AttributeError) as e:
+        raise DataError(str(path), f"not a readable NIR file: {type(e).__name__}: {e}") from None
+
+
 def import_nir(
     graph: Any,
     dt: float,
@@ -326,10 +370,8 @@ def import_nir(
     Raises :class:`ConfigError` naming the node for unsupported types, shape mismatches and
     non-positive time constants or negative delays.
     """
-    import nir
-
     if isinstance(graph, (str, Path)):
-        graph = nir.read(str(graph))
+        graph = read_nir(graph)
     if not (np.isfinite(dt) and dt > 0):
         raise ConfigError("dt", f"must be a finite number > 0 (s), got {dt!r}")
     if not (np.isfinite(time_unit) and time_unit > 0):
