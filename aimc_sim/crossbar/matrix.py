@@ -12,6 +12,7 @@ import numpy as np
 from aimc_sim.config import require_finite
 from aimc_sim.cost.events import INT32_ADD
 from aimc_sim.cost.ledger import Ledger
+from aimc_sim.crossbar.api import feedback_loop
 from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.threads import blas_limit
 from aimc_sim.crossbar.tile import AnalogTile, check_tile_args, check_time
@@ -27,11 +28,16 @@ def _blocks(n: int, size: int) -> list[tuple[int, int]]:
 
 
 class AnalogMatrix:
-    """Any (n_in x n_out) weight matrix on as many tiles of ``config`` as it needs; ``mvm(x, t)`` ~ x @ W.
+    """Any (n_in x n_out) weight matrix on as many tiles of ``config`` as it needs; ``mvm(x, t)`` ~ x @ W, and
+    ``x @ m`` is ``m.mvm(x)`` at the read time ``m.t`` (0 s unless set).
 
-    Attributes: ``n_tiles``, ``utilisation`` (programmed cells / available cells), ``tiles`` (row block,
-    column block) -> AnalogTile. Each tile gets its own generator spawned from ``rng``.
+    ``layout="torch"`` takes the weights as PyTorch stores them, (out, in) (``nn.Linear.weight``); the matrix
+    is still n_in x n_out. Attributes: ``shape`` (n_in, n_out), ``n_tiles``, ``utilisation`` (programmed
+    cells / available cells), ``tiles`` (row block, column block) -> AnalogTile. Each tile gets its own
+    generator spawned from ``rng``.
     """
+
+    __array_ufunc__ = None  # numpy arrays defer ``x @ m`` to :meth:`__rmatmul__`
 
     def __init__(
         self,
@@ -40,12 +46,18 @@ class AnalogMatrix:
         rng: np.random.Generator,
         ledger: Ledger | None = None,
         name: str = "",
+        layout: str = "in_out",
     ):
+        if layout not in ("in_out", "torch"):
+            raise ConfigError("layout", f"must be 'in_out' (n_in x n_out) or 'torch' (out x in), got {layout!r}")
         W = check_tile_args(config, weights, rng)
+        if layout == "torch":
+            W = np.ascontiguousarray(W.T)
         if config.max_outputs < 1:
             raise ConfigError("tile.cols", f"{config.cols} cells cannot hold one weight column")
         self.config, self.ledger, self.name = config, ledger, name
         self.n_in, self.n_out = W.shape
+        self.t = 0.0
         self.row_blocks = _blocks(self.n_in, config.rows)
         self.col_blocks = _blocks(self.n_out, config.max_outputs)
         rngs = rng.spawn(len(self.row_blocks) * len(self.col_blocks))
@@ -55,6 +67,15 @@ class AnalogMatrix:
             for c, (c0, c1) in enumerate(self.col_blocks):
                 self.tiles[(r, c)] = AnalogTile(config, W[r0:r1, c0:c1], rngs[k], ledger, name)
                 k += 1
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(n_in, n_out), the shape of W."""
+        return self.n_in, self.n_out
+
+    def __rmatmul__(self, x: np.ndarray) -> np.ndarray:
+        """``x @ m``: the MVM read at ``m.t`` seconds after programming."""
+        return self.mvm(x, t=self.t)
 
     @property
     def n_tiles(self) -> int:
@@ -88,14 +109,22 @@ class AnalogMatrix:
             self.ledger.add(INT32_ADD, a.shape[0] * self.n_out * (len(self.row_blocks) - 1), self.name or None)
         return y[0] if vec else y
 
-    def calibrate_adc(self, x: np.ndarray, t: float = 0.0) -> None:
-        """Calibrate every tile's ADC ranges on inputs ``x`` (batch x n_in), see AnalogTile.calibrate_adc."""
+    def run_feedback(self, u: np.ndarray, n_state: int, t: float = 0.0) -> np.ndarray:
+        """A recurrence through ADC -> DAC: see :func:`aimc_sim.crossbar.api.feedback_loop`."""
+        return feedback_loop(self, u, n_state, t)
+
+    def calibrate_adc(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
+        """Calibrate every tile's ADC ranges on inputs ``x`` (batch x n_in), see AnalogTile.calibrate_adc.
+        Returns the range behind each output (n_out,): the widest of its row-block tiles."""
         a = require_finite("x", x)
         if a.ndim != 2 or a.shape[1] != self.n_in:
             raise ConfigError("x", f"must have shape (batch, {self.n_in}), got {np.shape(x)}")
-        for (r, _), tile in self.tiles.items():
+        bounds = np.zeros(self.n_out)
+        for (r, c), tile in self.tiles.items():
             r0, r1 = self.row_blocks[r]
-            tile.calibrate_adc(a[:, r0:r1], t)
+            c0, c1 = self.col_blocks[c]
+            bounds[c0:c1] = np.maximum(bounds[c0:c1], tile.calibrate_adc(a[:, r0:r1], t))
+        return bounds
 
     def weights_at(self, t: float = 0.0) -> np.ndarray:
         """The noise-free effective weights held at time t (n_in x n_out), without periphery."""
