@@ -150,7 +150,7 @@ def _s4d_file(tmp_path: Path, kind: str) -> tuple[Path, str]:
     if kind == "no-metadata":
         f = tmp_path / "m.npz"
         np.savez(f, a=np.ones(3))
-        return f, "checkpoint metadata has no 'model' config"
+        return f, "checkpoint has neither the project's 'model' me"
     if kind == "suffix":
         f = tmp_path / "m.bin"
         f.write_bytes(raw)
@@ -216,24 +216,24 @@ def _nir_file(tmp_path: Path, kind: str) -> tuple[Path, str]:
     f = tmp_path / "m.nir"
     if kind == "truncated":
         f.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-        return f, "not a readable NIR file"
+        return f, "cannot read as HDF5 (truncated or not an .nir file)"
     if kind == "empty":
         f.write_bytes(b"")
-        return f, "not a readable NIR file"
+        return f, "NIR file is empty"
     if kind == "text":
         f.write_text("LIF -> Affine")
-        return f, "not a readable NIR file"
+        return f, "cannot read as HDF5"
     if kind == "non-nir-hdf5":
         with h5py.File(f, "w") as h:
             h["x"] = [1]
-        return f, "not a NIR file (no 'node' group)"
+        return f, "not a NIR file: no top-level 'node' group"
     if kind == "unknown-node":
         shutil.copy(good, f)
         with h5py.File(f, "r+") as h:
             node = sorted(h["node"]["nodes"])[0]
             del h["node"]["nodes"][node]["type"]
             h["node"]["nodes"][node]["type"] = b"Quantum"
-        return f, f"node {node}: unknown NIR node type 'Quantum'"
+        return f, f"node {node}: unsupported NIR node type Quantum"
     if kind == "missing":
         return f, "NIR file not found"
     raise AssertionError(kind)

@@ -168,7 +168,7 @@ def test_a_refused_code_evaluator_is_not_imported(tmp_path, monkeypatch, capsys)
 # (id, base path, bad value, texts) -- point contents, checked by the shipped evaluator's validate_point
 POINT_CASES = [
     ("model-typo", "model", "s4d_digits_flot", ["model: unknown model 's4d_digits_flot'"]),
-    ("model-path", "model", "missing.npz", ["unknown model 'missing.npz'"]),
+    ("model-path", "model", "missing.npz", ["missing.npz: no such model file"]),
     ("model-type", "model", 7, ["model: must be a model name"]),
     ("adc-bits-0", "hardware.tile.adc.bits", 0, ["tile.adc.bits: must be an integer in 2..16, got 0"]),
     ("adc-bits-99", "hardware.tile.adc.bits", 99, ["tile.adc.bits"]),
