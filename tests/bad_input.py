@@ -10,7 +10,10 @@ import hashlib
 import os
 from pathlib import Path
 
+import pytest
+
 from aimc_sim.cli import main
+from aimc_sim.errors import AimcError
 
 HERE = Path(__file__).resolve().parent
 
@@ -38,4 +41,23 @@ def cli_error(capsys, args: list[str], *expected: str) -> str:
     assert "Traceback" not in err, err
     for text in expected:
         assert text in err, f"{text!r} not in: {err}"
+    return err
+
+
+def refused(folder: Path, call, *expected: str, error: type[Exception] = AimcError) -> Exception:
+    """``call()`` raises ``error`` whose text holds every ``expected`` text, and ``folder`` is unchanged."""
+    before = snapshot(folder)
+    with pytest.raises(error) as e:
+        call()
+    for text in expected:
+        assert text in str(e.value), f"{text!r} not in: {e.value}"
+    assert snapshot(folder) == before
+    return e.value
+
+
+def cli_refused(capsys, folder: Path, args: list[str], *expected: str) -> str:
+    """:func:`cli_error`, and ``folder`` is unchanged."""
+    before = snapshot(folder)
+    err = cli_error(capsys, args, *expected)
+    assert snapshot(folder) == before
     return err
