@@ -117,7 +117,7 @@ CONFIG_FILES = [
 def test_bad_config_file(tmp_path, load, content, expected):
     f = tmp_path / "config.yaml"
     f.write_bytes(content)
-    refused(tmp_path, lambda: load(f), expected, "config.yaml")
+    refused(tmp_path, lambda: load(f), expected)
 
 
 # ----------------------------------------------------------------------------------------- model files
