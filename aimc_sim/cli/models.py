@@ -33,8 +33,8 @@ def _descriptions(folder: Path) -> dict[str, str]:
 
 def shipped_models() -> list[dict[str, Any]]:
     """One row per shipped model file: name, family, size summary and description."""
-    from workloads.registry import MODEL_DIR
     from workloads.io import load_weights
+    from workloads.registry import MODEL_DIR
     from workloads.snn.experiments import SHIPPED, load_shipped
 
     text = _descriptions(MODEL_DIR)
