@@ -94,11 +94,14 @@ class ReadCache:
         self.size = size
         self._reads: OrderedDict[float, ArrayRead] = OrderedDict()
 
-    def get(self, t: float, read: Any) -> ArrayRead:
-        """The read at t, computed by ``read(t)`` unless cached."""
+    def get(self, t: float, read: Any, store: bool = True) -> ArrayRead:
+        """The read at t, computed by ``read(t)`` unless cached (and then cached only if ``store``)."""
         rd = self._reads.get(t)
         if rd is None:
-            rd = self._reads[t] = read(t)
+            rd = read(t)
+            if not store:
+                return rd
+            self._reads[t] = rd
             while len(self._reads) > self.size:
                 self._reads.popitem(last=False)
         else:

@@ -42,7 +42,7 @@ class AnalogMatrix:
         ledger: Ledger | None = None,
         name: str = "",
     ):
-        W = check_tile_args(config, weights, rng)
+        W = check_tile_args(config, weights, rng, convert=False)  # each tile converts its block
         if config.max_outputs < 1:
             raise ConfigError("tile.cols", f"{config.cols} cells cannot hold one weight column")
         self.config, self.ledger, self.name = config, ledger, name
@@ -70,7 +70,7 @@ class AnalogMatrix:
     @property
     def utilisation(self) -> float:
         """Programmed cells over the cells of all tiles used."""
-        used = sum(t.layout.targets.size for t in self.tiles.values())
+        used = sum(t.utilisation for t in self.tiles.values()) * self.config.rows * self.config.cols
         return used / (self.n_tiles * self.config.rows * self.config.cols)
 
     def mvm(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:

@@ -20,7 +20,9 @@ inside a stack. The ledger receives the same events as the physical tiles (docs/
 
 from __future__ import annotations
 
+import threading
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -38,6 +40,7 @@ from aimc_sim.crossbar.mapping import build_layout, scale_weights
 from aimc_sim.crossbar.quantise import n_steps, sar_weights
 from aimc_sim.crossbar.threads import tile_pool
 from aimc_sim.errors import ConfigError, SimulationError
+from device_models.base import DeviceState
 
 __all__ = ["TileStack"]
 
@@ -45,6 +48,47 @@ IR_DROP_FALLBACK = ev.Named("ir_drop_fallback")
 """A tile whose IR-drop approximation was invalid switched to the exact solve (unpriced, counted)."""
 
 _MIN_THREADED_OUTPUTS = 32768  # ADC outputs per tile and call below which a thread hand-off costs more than it saves
+
+
+_WORKSPACE = threading.local()
+
+
+def _workspace() -> dict[str, np.ndarray]:
+    """The calling thread's float32 work arrays, shared by every stack it runs: one set per thread, not one per
+    tile (a 4096 x 4096 AnalogMatrix has 64 tiles)."""
+    ws = getattr(_WORKSPACE, "arrays", None)
+    if ws is None:
+        ws = _WORKSPACE.arrays = {}
+    return ws
+
+
+_DROPPED = np.broadcast_to(np.float32(np.nan), (0, 0))
+
+
+def _stored(state: DeviceState, dtype: str) -> DeviceState:
+    """The programmed state as a tile keeps it. ``float64``: as programmed. ``float32``: conductances and
+    per-device floats in float32 (relative rounding <= 6e-8: a PCM drift exponent nu ~ 0.05 keeps an absolute
+    error <= 4e-9, so the drift factor ((t + t0) / t0)^-nu after 1 year is off by <= 6e-8 relative), write
+    counts in the smallest unsigned integer that holds them, and the targets not kept (``g_target`` is a NaN
+    placeholder): a programmed PCM pair then costs 16 bytes per weight instead of 80."""
+    if dtype == "float64":
+        return state
+
+    def small(a: np.ndarray) -> np.ndarray:
+        if a.dtype == np.float64:
+            return a.astype(np.float32)
+        if a.dtype.kind in "iu" and a.size and a.min() >= 0:
+            return a.astype(np.min_scalar_type(int(a.max())))
+        return a
+
+    g0 = state.g0.astype(np.float32)
+    return DeviceState(
+        g0=g0,
+        g_target=np.broadcast_to(np.float32(np.nan), g0.shape),
+        per_device={k: small(v) for k, v in state.per_device.items()},
+        stuck=state.stuck,
+        cycles=None if state.cycles is None else small(state.cycles),
+    )
 
 
 class TileStack:
@@ -68,7 +112,6 @@ class TileStack:
         self.noise_rngs: list[np.random.Generator] = []
         self.adc: list[list[AdcState]] = []  # [tile][channel]
         w_max = np.ones((len(blocks), self.k * self.c))
-        targets = None
         adc = config.adc
         for g, (Wb, tile_rng) in enumerate(zip(blocks, rngs)):
             kg, r, c = Wb.shape
@@ -77,16 +120,15 @@ class TileStack:
             for q in range(kg):
                 dense[q * r : (q + 1) * r, q * c : (q + 1) * c] = Wb[q]
             Wn, w_max[g, : kg * c] = scale_weights(dense, config.mapping)
-            for q in range(kg):
-                lay = build_layout(
-                    Wn[q * r : (q + 1) * r, q * c : (q + 1) * c], config.mapping, device.g_min, device.g_max
-                )
-                if targets is None:
-                    targets = np.zeros((len(blocks), self.k) + lay.targets.shape)
-                targets[g, q] = lay.targets
-            self.layout = lay
-            tg = targets[g, :kg].reshape(kg * r, -1)
-            self.states.append(device.program(tg, prog_rng if config.noise.programming else None))
+            lays = [
+                build_layout(Wn[q * r : (q + 1) * r, q * c : (q + 1) * c], config.mapping, device.g_min, device.g_max)
+                for q in range(kg)
+            ]
+            targets = np.stack([lay.targets for lay in lays])  # (k_g, r, device columns)
+            lay = lays[-1]
+            self.n_dev_cols = targets.shape[-1]
+            state = device.program(targets.reshape(kg * r, -1), prog_rng if config.noise.programming else None)
+            self.states.append(_stored(state, config.state_dtype))
             self.noise_rngs.append(noise_rng)
             widths = [1 if ch.broadcast else kg * ch.plus.size for ch in lay.channels]
             gains = [1.0 + adc.gain_std * prog_rng.standard_normal(w) if adc.gain_std else np.ones(w) for w in widths]
@@ -97,17 +139,18 @@ class TileStack:
                 else np.empty((w, 0))
                 for w in widths
             ]
-            bounds = [self._initial_bound(targets[g, :kg], ch, w, kg * r) for ch, w in zip(lay.channels, widths)]
+            bounds = [self._initial_bound(targets, ch, w, kg * r) for ch, w in zip(lay.channels, widths)]
+            del targets, lays
             self.adc.append([AdcState(*rec) for rec in zip(gains, offs, bounds, sars)])
             if ledger is not None:  # hardware inventory, priced for area by the cost model
                 self._count_inventory()
-        self.channels = self.layout.channels
-        self.targets = targets
+        self.layout = replace(lay, targets=_DROPPED)  # the targets are not kept (memory): see _stored
+        self.channels = lay.channels
         self.w_max = w_max
         self.calibrated = adc.range in ("fixed", "max")
         self._off_block_row_g = float(zero.sum()) * self.c
         self._reads = ReadCache()
-        self._ws: dict[str, np.ndarray] = {}
+        self._ws = _workspace()
         self._avg_abs_max = np.ones((self.n_tiles, self.n_groups))
         self._avg_count = 0
         self._r0: list[np.ndarray] | None = None
@@ -146,7 +189,7 @@ class TileStack:
     @property
     def utilisation(self) -> float:
         """Programmed (in-block) cells over the cells of all tiles."""
-        used = sum(self.blocks_per_tile) * self.r * self.targets.shape[-1]
+        used = sum(self.blocks_per_tile) * self.r * self.n_dev_cols
         return used / (self.n_tiles * self.config.rows * self.config.cols)
 
     def _buffer(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -157,14 +200,26 @@ class TileStack:
             buf = self._ws[key] = np.empty(shape, np.float32)
         return buf
 
+    def _begin_call(self, B: int) -> None:
+        """Size the work arrays (in the calling thread's workspace) for a call on B input rows per tile, before
+        any tile thread uses them."""
+        self._ws, self._ws_rows = _workspace(), B
+        T, kr = self.n_tiles, self.k * self.r
+        for key in ("xn", "xn2"):
+            self._buffer(key, (T, B, kr))
+        for c, ch in enumerate(self.channels):
+            width = self.k * (1 if ch.broadcast else ch.plus.size)
+            self._buffer(f"sig{c}", (T, B, width))
+            self._buffer(f"var{c}", (T, B, width))
+
     def _work(self, key: str, g: int, shape: tuple[int, int]) -> np.ndarray:
         """Tile g's (rows, width) slice of the work array ``key`` (T, batch rows of this call, width)."""
         return self._buffer(key, (self.n_tiles, self._ws_rows, shape[1]))[g, : shape[0]]
 
     # ------------------------------------------------------------------ array read
-    def read(self, t: float) -> ArrayRead:
-        """The arrays at read time t (cached per t)."""
-        shape = (self.n_tiles, self.k, self.r, self.targets.shape[-1])
+    def read(self, t: float, store: bool = True) -> ArrayRead:
+        """The arrays at read time t (cached per t; a read not ``store``d is computed and dropped)."""
+        shape = (self.n_tiles, self.k, self.r, self.n_dev_cols)
         return self._reads.get(
             t,
             lambda tt: read_arrays(
@@ -177,6 +232,7 @@ class TileStack:
                 self._off_block_row_g,
                 tt,
             ),
+            store,
         )
 
     def _product(self, xs: np.ndarray, mat: np.ndarray, kg: int, out: np.ndarray) -> np.ndarray:
@@ -334,17 +390,19 @@ class TileStack:
             return xs @ self.read(rd.t).mats[c][0, 0]
         return sig - (approx_ir_drop_factor(a) * (xs @ mp)).astype(sig.dtype)
 
-    def forward(self, x: np.ndarray, rows: np.ndarray, alphas: np.ndarray, t: float, out: np.ndarray) -> None:
+    def forward(
+        self, x: np.ndarray, rows: np.ndarray, alphas: np.ndarray, t: float, out: np.ndarray, store: bool = True
+    ) -> None:
         """x (T, B, k r) tile inputs -> out (T, B, k c) digitally scaled outputs; tile g uses its first rows[g]
         input rows (the others give 0). The tiles run on ``threads.tile_threads()`` threads (the kernels are
         ``nogil``, BLAS releases the GIL) when each has enough outputs to pay for the hand-off."""
         T, B = x.shape[:2]
-        rd = self.read(t)
+        rd = self.read(t, store)
         row_scale, abs_max = self.row_scale(B)
         m = self.config.management
         energy = np.zeros(T)
         reruns = np.zeros(T, dtype=np.int64)
-        self._ws_rows = B
+        self._begin_call(B)
 
         def run(g: int) -> None:
             nb, kc = int(rows[g]), self.blocks_per_tile[g] * self.c
@@ -400,7 +458,7 @@ class TileStack:
         led.add_energy("wl_driver", int(rows @ n_in) * S * cfg.cols * cfg.line_cap_per_cell * v2, layer)
 
     # ------------------------------------------------------------------ drift compensation
-    def _readout(self, t: float) -> list[np.ndarray]:
+    def _readout(self, t: float, store: bool = True) -> list[np.ndarray]:
         """Identity inputs of every tile through the full noisy path (crossbar.md §8): mean |y| (global) or
         per column, per tile."""
         T, kr, kc = self.n_tiles, self.k * self.r, self.k * self.c
@@ -410,7 +468,7 @@ class TileStack:
         for g, nb in enumerate(rows):
             eye[g, nb:] = 0.0
         y = np.empty((T, kr, kc), np.float32)
-        self.forward(eye, rows, np.ones((T, kc)), t, y)
+        self.forward(eye, rows, np.ones((T, kc)), t, y, store)
         per_col = self.config.drift_compensation.mode == "per_column"
         out = []
         for g, nb in enumerate(rows):
@@ -431,7 +489,7 @@ class TileStack:
             if t == t_cal or (dc.recalibrate_every is not None and t_cal <= t < t_cal + dc.recalibrate_every):
                 return self._alpha[1]
         if self._r0 is None:
-            self._r0 = self._readout(0.0)
+            self._r0 = self._readout(0.0, store=False)  # once: its read is not kept
         alphas = np.ones((T, kc))
         for g, (r0, rt) in enumerate(zip(self._r0, self._readout(t))):
             w = self.blocks_per_tile[g] * self.c
@@ -451,7 +509,7 @@ class TileStack:
             raise ConfigError("x", "calibration inputs give an empty ADC range (no input vectors)")
         rd = self.read(t)
         row_scale, abs_max = self.row_scale(B)
-        self._ws_rows = B
+        self._begin_call(B)
         for g in range(T):
             kg = self.blocks_per_tile[g]
             slices, _ = self._dac(g, x[g], row_scale[g], abs_max, rd.gsum[g].ravel())
