@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["pcm_program", "pcm_read"]
+__all__ = ["pcm_program", "pcm_read", "pcm_read_stats"]
 
 _G_R_FLOOR = 1e-7
 
@@ -95,3 +95,42 @@ def pcm_read(gp: np.ndarray, nu: np.ndarray, xi: np.ndarray, t: float, cfg) -> n
         out,
     )
     return out.reshape(np.shape(gp))
+
+
+@njit(cache=True, fastmath=False)
+def _pcm_read_stats_kernel(gp, nu, log_f, root, g_max, q0, q_exp, q_floor, q_cap, g_out, sd_out):
+    for i in range(gp.size):
+        g = np.float64(gp[i])
+        gd = g * math.exp(-np.float64(nu[i]) * log_f)
+        gr = abs(g) / g_max
+        if gr < _G_R_FLOOR:
+            gr = _G_R_FLOOR
+        q = q0 / max(gr**q_exp, q_floor)
+        if q > q_cap:
+            q = q_cap
+        g_out[i] = gd
+        sd_out[i] = abs(gd) * q * root
+
+
+def pcm_read_stats(gp: np.ndarray, nu: np.ndarray, t: float, cfg) -> tuple[np.ndarray, np.ndarray]:
+    """Fused PCM steps 3-4 without the draw (``fit="pcm_like"``): drifted conductance G_D and read-noise std
+    |G_D|·sigma_rd, in one pass over the stored G_P and nu (float32 or float64)."""
+    tt = t + cfg.t0
+    log_f = math.log(tt / cfg.t0)
+    root = cfg.s_read * math.sqrt(math.log((tt + cfg.t_read) / (2.0 * cfg.t_read)))
+    q0, q_exp, q_floor, q_cap = cfg.q_read
+    g_out, sd_out = np.empty(np.shape(gp)), np.empty(np.shape(gp))
+    _pcm_read_stats_kernel(
+        np.ascontiguousarray(gp).ravel(),
+        np.ascontiguousarray(nu).ravel(),
+        log_f,
+        root,
+        cfg.g_max,
+        q0,
+        q_exp,
+        q_floor,
+        q_cap,
+        g_out.reshape(-1),
+        sd_out.reshape(-1),
+    )
+    return g_out, sd_out

@@ -55,8 +55,10 @@ def read_arrays(
     G = np.zeros(shape)
     SD = np.zeros(shape) if config.noise.read else None
     for g, (state, kg) in enumerate(zip(states, blocks_per_tile)):
-        Gg = np.asarray(device.conductance(state, t, None), dtype=np.float64)
-        sd = device.read_noise_std(state, t) if SD is not None else None
+        if SD is not None:
+            Gg, sd = device.read_stats(state, t)
+        else:
+            Gg, sd = np.asarray(device.conductance(state, t, None), dtype=np.float64), None
         if config.access_resistance > 0:  # 1T1R: g_eff = g / (1 + g R); d g_eff / d g = 1 / (1 + g R)^2
             f = 1.0 / (1.0 + Gg * config.access_resistance)
             Gg = Gg * f
@@ -69,12 +71,13 @@ def read_arrays(
         Gs = IrDropSolver(G[0, 0], config.ir_drop.r_wire, config.ir_drop.r_term).effective_matrix()[None, None]
     mats, vars_ = [], []
     for ch in channels:
-        m = Gs[..., ch.plus] - (Gs[..., ch.minus] if ch.minus is not None else 0.0)
+        plus, minus = _as_slice(ch.plus), None if ch.minus is None else _as_slice(ch.minus)
+        m = Gs[..., plus] - (Gs[..., minus] if minus is not None else 0.0)
         mats.append(np.ascontiguousarray(m * ch.scale, dtype=np.float32))
         if SD is None:
             vars_.append(None)
         else:
-            v = SD[..., ch.plus] ** 2 + (SD[..., ch.minus] ** 2 if ch.minus is not None else 0.0)
+            v = SD[..., plus] ** 2 + (SD[..., minus] ** 2 if minus is not None else 0.0)
             vars_.append(np.ascontiguousarray(v * ch.scale**2, dtype=np.float32))
     approx = None
     if config.ir_drop.mode == "approx":  # dense tiles only
@@ -85,6 +88,15 @@ def read_arrays(
     gsum = G.sum(axis=-1) + (kgs - 1.0) * off_block_row_g  # + the unprogrammed off-block cells of the row
     gsum *= np.arange(k)[None, :, None] < kgs  # padding slots of a partly filled last tile
     return ArrayRead(t, mats, vars_, gsum, approx)
+
+
+def _as_slice(idx: np.ndarray) -> slice | np.ndarray:
+    """An evenly spaced index array as a slice (a view instead of a gathered copy), else the array."""
+    if idx.size > 1:
+        step = int(idx[1] - idx[0])
+        if step > 0 and np.array_equal(idx, np.arange(idx[0], idx[0] + step * idx.size, step)):
+            return slice(int(idx[0]), int(idx[0]) + step * idx.size, step)
+    return idx
 
 
 class ReadCache:

@@ -336,6 +336,7 @@ class TileStack:
         first = True
         w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
         rng = self.noise_rngs[g]
+        eye = self._is_identity(slices, B, rd)
         for xs, xs2, factor in slices:
             G = rs.shape[1]
             extra = np.full((B, G), o2) + (w2 * xs2.reshape(B, G, -1).sum(axis=2, dtype=np.float64) if w2 else 0.0)
@@ -343,10 +344,14 @@ class TileStack:
                 state = self.adc[g][c]
                 w = state.gain.size
                 wk = w // kg if not ch.broadcast else 1
-                sig = self._product(xs, rd.mats[c][g], kg, self._work(f"sig{c}", g, (B, self.k * wk)))
-                var = sig
-                if rd.vars[c] is not None:
-                    var = self._product(xs2, rd.vars[c][g], kg, self._work(f"var{c}", g, (B, self.k * wk)))
+                if eye:  # identity inputs (drift readout): the products are the matrices themselves, exactly
+                    sig = rd.mats[c][g, 0]
+                    var = sig if rd.vars[c] is None else rd.vars[c][g, 0]
+                else:
+                    sig = self._product(xs, rd.mats[c][g], kg, self._work(f"sig{c}", g, (B, self.k * wk)))
+                    var = sig
+                    if rd.vars[c] is not None:
+                        var = self._product(xs2, rd.vars[c][g], kg, self._work(f"var{c}", g, (B, self.k * wk)))
                 if rd.approx is not None:
                     sig = self._approx_ir(xs, sig, c, rd)
                 conv = Conversion(nst, quant, self._noisy, rd.vars[c] is not None, adc.stochastic_rounding)
@@ -369,6 +374,13 @@ class TileStack:
             sx = sum(f * xs.sum(axis=1, dtype=np.float64) for xs, _, f in slices)
             out -= (self.layout.offset_coef * sx * rs[:, 0])[:, None] * col[None, :]  # dense tiles only: G = 1
         return sat, energy
+
+    def _is_identity(self, slices: list, B: int, rd: ArrayRead) -> bool:
+        """Whether the DAC outputs of a one-block tile are exactly the identity (the drift readout)."""
+        if self.k != 1 or len(slices) != 1 or rd.approx is not None or B != self.r:
+            return False
+        xs = slices[0][0]
+        return bool(np.count_nonzero(xs) == B and np.all(np.diagonal(xs) == 1.0))
 
     def _approx_ir(self, xs: np.ndarray, sig: np.ndarray, c: int, rd: ArrayRead) -> np.ndarray:
         """aihwkit's IR-drop correction (crossbar.md §6.4); refused, or made exact, where a > approx_limit."""
