@@ -77,16 +77,8 @@ def load_model(spec: str | dict[str, Any]) -> S4DModel:
     raise ConfigError("model", f"must be a model name, a path or a mapping with 'name', got {spec!r}")
 
 
-def evaluate(point: dict[str, Any], seed: int) -> Result:
-    """Evaluate one sweep point (see the module docstring) with all randomness drawn from ``seed``."""
-    if not isinstance(point, dict):
-        raise ConfigError("point", f"must be a mapping with keys model, hardware, dataset, got {point!r}")
-    name = point.get("model")
-    name = name.get("name") if isinstance(name, dict) else name
-    if isinstance(name, str) and name.startswith("snn"):
-        from workloads.snn.api import evaluate as evaluate_snn
-
-        return evaluate_snn(point, seed)
+def _bind(point: dict[str, Any]) -> tuple[Any, SequenceDataset, int | None]:
+    """Model on hardware, data set and ``n_test`` of an S4D point (configs built and checked, nothing run)."""
     unknown = set(point) - {"model", "hardware", "dataset"}
     if unknown:
         raise ConfigError(f"point.{sorted(unknown)[0]}", "unknown key; allowed: model, hardware, dataset")
@@ -104,4 +96,48 @@ def evaluate(point: dict[str, Any], seed: int) -> Result:
             f"{name!r} has d_in={data.d_in}, {data.n_classes} classes; the model expects "
             f"d_in={model.config.d_in}, {model.config.n_classes} classes",
         )
-    return model.on(point.get("hardware") or {}).evaluate(data, n_test=n_test, seed=seed)
+    data.test_subset(n_test)  # range check of n_test
+    return model.on(point.get("hardware") or {}), data, n_test
+
+
+def _is_snn(point: Any) -> bool:
+    name = point.get("model")
+    name = name.get("name") if isinstance(name, dict) else name
+    return isinstance(name, str) and name.startswith("snn")
+
+
+def _check_mapping(point: Any) -> None:
+    if not isinstance(point, dict):
+        raise ConfigError("point", f"must be a mapping with keys model, hardware, dataset, got {point!r}")
+
+
+def evaluate(point: dict[str, Any], seed: int) -> Result:
+    """Evaluate one sweep point (see the module docstring) with all randomness drawn from ``seed``."""
+    _check_mapping(point)
+    if _is_snn(point):
+        from workloads.snn.api import evaluate as evaluate_snn
+
+        return evaluate_snn(point, seed)
+    hw, data, n_test = _bind(point)
+    return hw.evaluate(data, n_test=n_test, seed=seed)
+
+
+def validate_point(point: dict[str, Any]) -> None:
+    """Check a sweep point completely without running it: model, data set and ``n_test`` range, hardware
+    and tile configs (presets resolved), SSM simulation path and cost model. Raises ConfigError/DataError."""
+    from aimc_sim.cost import CostModel
+
+    _check_mapping(point)
+    if _is_snn(point):
+        from workloads.snn.api import validate_point as validate_snn
+
+        validate_snn(point)
+        return
+    from aimc_sim.crossbar.devices import resolve_device
+
+    hw, _, _ = _bind(point)
+    if hw.hw.backend == "analog":
+        tile = hw.hw.tile_config()
+        resolve_device(tile.device, tile.device_options)
+        hw.hw.block_sim(tile)
+    CostModel.load(hw.hw.cost_model)

@@ -23,7 +23,7 @@ import numpy as np
 
 from aimc_sim.config import Config, check, in_range, nonnegative, one_of
 from aimc_sim.cost import Ledger
-from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, Memory, MemoryAccess
+from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, DigitalOp, Memory, MemoryAccess, Op, Precision
 from aimc_sim.errors import ConfigError, DataError
 from workloads.data.base import SequenceDataset
 from workloads.result import Result
@@ -33,8 +33,20 @@ NONLINEAR_OPS = 5
 """FP32 multiplies and adds charged per GELU / sigmoid / LayerNorm-normalise evaluation (a degree-5 polynomial
 or rational approximation) [proposal]; the cost model prices fp32_mul / fp32_add (Horowitz 45 nm table)."""
 
-_SRAM_FP32 = MemoryAccess(Memory.SRAM, 32)
-"""One fp32 word (a coefficient or weight) read from SRAM."""
+
+def _datapath(*bits: int | str | None) -> tuple[DigitalOp, DigitalOp]:
+    """(multiply, accumulate) of digital work on weights of these bit widths (None: float; "ternary": 2 bits).
+    Float if any is float; else an integer datapath at the widest weight, accumulating in int32 [proposal:
+    the activations are taken quantised to the same width]."""
+    if any(b is None for b in bits):
+        return FP32_MUL, FP32_ADD
+    widest = max(2 if b == "ternary" else int(b) for b in bits)
+    return DigitalOp(Op.MUL, Precision.integer(widest)), INT32_ADD
+
+
+def _weight_read(bits: int | str | None) -> MemoryAccess:
+    """One weight or coefficient read from SRAM at its stored width (fp32 if float; ternary packed in 2 bits)."""
+    return MemoryAccess(Memory.SRAM, 32 if bits is None else 2 if bits == "ternary" else int(bits))
 
 
 @dataclass(frozen=True)
@@ -271,10 +283,14 @@ class HardwareS4D:
     def _count_digital_ssm(self, ledger: Ledger, lay: Any, n_steps: int) -> None:
         modes = int(lay.mode_mask[lay.channel_mask].sum())
         chans = int(lay.channel_mask.sum())
+        cfg = self.model.config
+        bits = {"A": cfg.a_bits, "B": cfg.bits("B"), "C": cfg.bits("C"), "D": cfg.bits("D")}
+        mul, add = _datapath(*bits.values())
         # complex Abar*x (4 mul + 2 add), Bbar*u (2 mul + 2 add), 2 Re(C x) (2 mul + 2 add) per mode; D*u per channel
-        ledger.add(FP32_MUL, n_steps * (8 * modes + chans))
-        ledger.add(FP32_ADD, n_steps * (6 * modes + chans))
-        ledger.add(_SRAM_FP32, n_steps * (8 * modes + chans))  # fp32 coefficients
+        ledger.add(mul, n_steps * (8 * modes + chans))
+        ledger.add(add, n_steps * (6 * modes + chans))
+        for name, reads in (("A", 4 * modes), ("B", 2 * modes), ("C", 2 * modes), ("D", chans)):
+            ledger.add(_weight_read(bits[name]), n_steps * reads)  # one coefficient read per multiply
 
     def _count_digital_block(self, ledger: Ledger, n: int, L: int) -> None:
         cfg = self.model.config
@@ -293,20 +309,25 @@ class HardwareS4D:
         m = self.model
         steps = n * L
 
-        def macs(count: float) -> None:  # FP32 multiply + add, fp32 weights read from SRAM
-            ledger.add(FP32_MUL, count)
-            ledger.add(FP32_ADD, count)
-            ledger.add(_SRAM_FP32, count)
+        cfg = m.config
+
+        def macs(count: float, bits: int | str | None) -> None:  # multiply + accumulate, weights read from SRAM
+            mul, add = _datapath(bits)
+            ledger.add(mul, count)
+            ledger.add(add, count)
+            ledger.add(_weight_read(bits), count)
 
         with ledger.scope("encoder"):
-            macs(steps * np.count_nonzero(m.encoder[0]))
+            macs(steps * np.count_nonzero(m.encoder[0]), cfg.bits("encoder"))
         for i, lay in enumerate(m.layers):
             with ledger.scope(f"layers.{i}.ssm"):
                 self._count_digital_ssm(ledger, lay, steps)
             with ledger.scope(f"layers.{i}.mix"):
-                macs(steps * sum(np.count_nonzero(v) for v in lay.mix.values() if v.ndim == 2))
+                for k, v in lay.mix.items():
+                    if v.ndim == 2:
+                        macs(steps * np.count_nonzero(v), "ternary" if k == "terW" else cfg.bits("mix"))
         with ledger.scope("decoder"):
-            macs(n * np.count_nonzero(m.decoder[0]))
+            macs(n * np.count_nonzero(m.decoder[0]), cfg.bits("decoder"))
         self._count_digital_block(ledger, n, L)
 
     # ------------------------------------------------------------------ result
@@ -330,6 +351,7 @@ class HardwareS4D:
             accuracy=acc,
             energy_j=priced.energy_j / n,
             latency_s=priced.latency_s / n,
+            throughput_per_s=n * priced.throughput_hz,
             n_samples=n,
             energy_per_layer_j=per_layer,
             energy_per_component_j=per_comp,
