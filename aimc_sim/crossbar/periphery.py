@@ -69,25 +69,20 @@ def _stored(state: DeviceState, dtype: str) -> DeviceState:
     """The programmed state as a tile keeps it. ``float64``: as programmed. ``float32``: conductances and
     per-device floats in float32 (relative rounding <= 6e-8: a PCM drift exponent nu ~ 0.05 keeps an absolute
     error <= 4e-9, so the drift factor ((t + t0) / t0)^-nu after 1 year is off by <= 6e-8 relative), write
-    counts in the smallest unsigned integer that holds them, and the targets not kept (``g_target`` is a NaN
-    placeholder): a programmed PCM pair then costs 16 bytes per weight instead of 80."""
+    counts that are the same for every device as one broadcast int64 (later pulses make a full array again),
+    and the targets not kept (``g_target`` is a NaN placeholder): a PCM weight then keeps 16 bytes of state."""
     if dtype == "float64":
         return state
-
-    def small(a: np.ndarray) -> np.ndarray:
-        if a.dtype == np.float64:
-            return a.astype(np.float32)
-        if a.dtype.kind in "iu" and a.size and a.min() >= 0:
-            return a.astype(np.min_scalar_type(int(a.max())))
-        return a
-
+    cycles = state.cycles
+    if cycles is not None and cycles.size and np.all(cycles == cycles.flat[0]):
+        cycles = np.broadcast_to(np.int64(cycles.flat[0]), cycles.shape)
     g0 = state.g0.astype(np.float32)
     return DeviceState(
         g0=g0,
         g_target=np.broadcast_to(np.float32(np.nan), g0.shape),
-        per_device={k: small(v) for k, v in state.per_device.items()},
+        per_device={k: v.astype(np.float32) if v.dtype == np.float64 else v for k, v in state.per_device.items()},
         stuck=state.stuck,
-        cycles=None if state.cycles is None else small(state.cycles),
+        cycles=cycles,
     )
 
 
