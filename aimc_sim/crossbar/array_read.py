@@ -52,10 +52,11 @@ def read_arrays(
     off-block cells in one block's row, charged to the read energy of tiles with k_g > 1 blocks.
     """
     T, k, r, nd = shape
-    G = np.zeros(shape)
-    SD = np.zeros(shape) if config.noise.read else None
+    single = T == 1 and k == 1  # a dense tile: its read is the array, no copy into a stack
+    G = None if single else np.zeros(shape)
+    SD = None if single or not config.noise.read else np.zeros(shape)
     for g, (state, kg) in enumerate(zip(states, blocks_per_tile)):
-        if SD is not None:
+        if config.noise.read:
             Gg, sd = device.read_stats(state, t)
         else:
             Gg, sd = np.asarray(device.conductance(state, t, None), dtype=np.float64), None
@@ -63,6 +64,9 @@ def read_arrays(
             f = 1.0 / (1.0 + Gg * config.access_resistance)
             Gg = Gg * f
             sd = None if sd is None else sd * f * f
+        if single:
+            G, SD = Gg.reshape(shape), None if sd is None else sd.reshape(shape)
+            break
         G[g, :kg] = Gg.reshape(kg, r, nd)
         if SD is not None:
             SD[g, :kg] = sd.reshape(kg, r, nd)
@@ -73,12 +77,16 @@ def read_arrays(
     for ch in channels:
         plus, minus = _as_slice(ch.plus), None if ch.minus is None else _as_slice(ch.minus)
         m = Gs[..., plus] - (Gs[..., minus] if minus is not None else 0.0)
-        mats.append(np.ascontiguousarray(m * ch.scale, dtype=np.float32))
+        m *= ch.scale
+        mats.append(np.ascontiguousarray(m, dtype=np.float32))
         if SD is None:
             vars_.append(None)
         else:
-            v = SD[..., plus] ** 2 + (SD[..., minus] ** 2 if minus is not None else 0.0)
-            vars_.append(np.ascontiguousarray(v * ch.scale**2, dtype=np.float32))
+            v = np.square(SD[..., plus])
+            if minus is not None:
+                v += np.square(SD[..., minus])
+            v *= ch.scale**2
+            vars_.append(np.ascontiguousarray(v, dtype=np.float32))
     approx = None
     if config.ir_drop.mode == "approx":  # dense tiles only
         xi = (r - np.arange(r)) / r  # distance from the sense node, row 0 farthest
