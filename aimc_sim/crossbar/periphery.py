@@ -157,7 +157,7 @@ class TileStack:
         dac = config.dac
         quant = dac.bits is not None
         step = (2.0 / n_steps(dac.bits) if dac.signed else 1.0 / (2**dac.bits - 1)) if quant else 1.0
-        self._dac_spec = DacSpec(-1.0 if dac.signed else 0.0, step, quant)
+        self._dac_spec = DacSpec(-1.0 if dac.signed else 0.0, step, quant, dac.encoding == "pwm")
 
     # ------------------------------------------------------------------ construction helpers
     @property
@@ -290,10 +290,11 @@ class TileStack:
             xn, xn2 = self._work("xn", g, x.shape), self._work("xn2", g, x.shape)
             B, G = rs.shape  # each group of word lines is one DAC row
             xr, xnr, xn2r = (a.reshape(B * G, -1) for a in (x, xn, xn2))
-            if _kernels.dac_encode(xr, abs_max, rs.reshape(-1), spec, xnr, xn2r):
+            n_bad, energy = _kernels.dac_encode(xr, abs_max, rs.reshape(-1), spec, gsum.reshape(G, -1), xnr, xn2r)
+            if n_bad:
                 require_finite("x", x)  # raises, naming the first bad index
-        # array read energy: sum_b,i e_bi * (sum_j G_ij), e = x'^2 or |x'| (PWM)
-        energy = float((np.abs(xn) if dac.encoding == "pwm" else xn2).sum(axis=0, dtype=np.float64) @ gsum)
+        if dac.stochastic_rounding and spec.quantise:  # array read energy: sum_b,i e_bi (sum_j G_ij)
+            energy = float((np.abs(xn) if spec.pwm else xn2).sum(axis=0, dtype=np.float64) @ gsum)
         if not dac.bit_serial:
             return [(xn, xn2, 1.0)], energy
         top = (n_steps(dac.bits) // 2) if dac.signed else 2**dac.bits - 1
