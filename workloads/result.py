@@ -13,6 +13,33 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from aimc_sim.cost import Ledger
+from aimc_sim.cost.events import ConverterUnit, Inventory
+from aimc_sim.errors import DataError
+
+
+def score(logits: np.ndarray, y: np.ndarray) -> float:
+    """Accuracy of argmax(logits) against labels; per-step labels -1 are not scored."""
+    pred = logits.argmax(-1)
+    y = np.asarray(y)
+    if pred.shape != y.shape:
+        raise DataError("y", f"labels of shape {y.shape} do not match predictions of shape {pred.shape}")
+    valid = y >= 0
+    return float((pred[valid] == y[valid]).mean()) if valid.any() else float("nan")
+
+
+def exclude_programming(ledger: Ledger, at_programming: Ledger) -> Ledger:
+    """Remove the events booked while programming (device writes, ADC calibration reads) from a run's
+    ``ledger``, keeping the hardware inventory that the cost model prices as area. Returns ``ledger``."""
+    for key, v in at_programming.counts.items():
+        if not isinstance(at_programming.events[key[1]], (Inventory, ConverterUnit)):
+            ledger.counts[key] -= v
+    for key, v in at_programming.energy_j.items():
+        ledger.energy_j[key] -= v
+    return ledger
+
 
 @dataclass
 class Result:

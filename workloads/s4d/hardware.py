@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,8 +25,9 @@ from aimc_sim.cost import Ledger
 from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, DigitalOp, Memory, MemoryAccess, Op, Precision
 from aimc_sim.errors import ConfigError, DataError
 from workloads.data.base import SequenceDataset
-from workloads.result import Result
-from workloads.s4d.model import S4DModel, score
+from workloads.hwconfig import coerce_config, resolve_tile
+from workloads.result import Result, exclude_programming, score
+from workloads.s4d.model import S4DModel
 
 NONLINEAR_OPS = 5
 """FP32 multiplies and adds charged per GELU / sigmoid / LayerNorm-normalise evaluation (a degree-5 polynomial
@@ -101,19 +101,16 @@ class S4DHardwareConfig(Config):
 
     def tile_config(self) -> Any:
         """The resolved :class:`aimc_sim.crossbar.TileConfig`."""
-        from aimc_sim.crossbar import load_tile_config
-
         fields = {"preset": self.tile} if isinstance(self.tile, str) else dict(self.tile)
-        base = fields.pop("preset", "pcm-default")
-        if self.prog_noise is not None:
-            if fields.get("device", PROG_NOISE_PRESET) != PROG_NOISE_PRESET or "device_options" in fields:
-                raise ConfigError(
-                    "hardware.prog_noise",
-                    f"selects the device preset {PROG_NOISE_PRESET!r}, but the tile names its own device "
-                    f"({fields.get('device')!r}); drop tile.device/device_options or prog_noise",
-                )
-            fields |= prog_noise_device(self.prog_noise)
-        return load_tile_config(base, **fields)
+        if self.prog_noise is None:
+            return resolve_tile(fields)
+        if fields.get("device", PROG_NOISE_PRESET) != PROG_NOISE_PRESET or "device_options" in fields:
+            raise ConfigError(
+                "hardware.prog_noise",
+                f"selects the device preset {PROG_NOISE_PRESET!r}, but the tile names its own device "
+                f"({fields.get('device')!r}); drop tile.device/device_options or prog_noise",
+            )
+        return resolve_tile(fields, **prog_noise_device(self.prog_noise))
 
 
 PROG_NOISE_PRESET = "rram-hfo2-prog"
@@ -133,13 +130,7 @@ def prog_noise_device(sigma_p: float) -> dict[str, Any]:
 
 def hardware_config(hardware: Any) -> S4DHardwareConfig:
     """Accept a config object, a dict of fields, or a YAML path."""
-    if isinstance(hardware, S4DHardwareConfig):
-        return hardware
-    if isinstance(hardware, (str, Path)):
-        return S4DHardwareConfig.from_yaml(hardware, "hardware")
-    if hardware is None or isinstance(hardware, dict):
-        return S4DHardwareConfig.from_dict(hardware or {}, "hardware")
-    raise ConfigError("hardware", f"must be a config, a dict or a YAML path, got {type(hardware).__name__}")
+    return coerce_config(S4DHardwareConfig, hardware)
 
 
 class HardwareS4D:
@@ -249,7 +240,7 @@ class HardwareS4D:
         logits = np.concatenate(
             [self._run(prog, x[j : j + self.hw.batch], ledger) for j in range(0, len(x), self.hw.batch)]
         )
-        ledger.merge(at_programming, scale=-1.0)  # programming (writes, calibration) is not per inference
+        exclude_programming(ledger, at_programming)  # writes and calibration are not per inference
         return logits, ledger, prog
 
     def _run(self, prog: _Programmed, x: np.ndarray, ledger: Ledger) -> np.ndarray:
@@ -336,31 +327,18 @@ class HardwareS4D:
 
         priced = CostModel.load(self.hw.cost_model).price(ledger)
         cx = self.model.complexity(self.hw.recurrence)
-        per_layer = {k: v["energy_j"] / n for k, v in priced.per_layer.items()}
-        lat_layer = {k: v["latency_s"] / n for k, v in priced.per_layer.items()}
-        per_comp = {k: v / n for k, v in priced.per_component.items()}
         n_tiles = prog.n_tiles() if prog else 0
-        util = prog.utilisation() if prog else math.nan
         cx |= {"tiles": float(n_tiles), "energy_per_step_j": priced.energy_j / n / L}
-        extra = {"backend": self.hw.backend, "recurrence": self.hw.recurrence, "seq_len": L, "t": self.hw.t}
-        extra |= {f"events.{ev}": v / n for ev, v in _event_totals(ledger).items()}
-        extra |= {"adc_model": priced.adc_model, "cost_model": priced.cost_model}
-        if priced.unpriced:
-            extra["unpriced"] = ",".join(sorted(priced.unpriced))
-        return Result(
+        res = Result(
             accuracy=acc,
-            energy_j=priced.energy_j / n,
-            latency_s=priced.latency_s / n,
-            throughput_per_s=n * priced.throughput_hz,
             n_samples=n,
-            energy_per_layer_j=per_layer,
-            energy_per_component_j=per_comp,
-            latency_per_layer_s=lat_layer,
             n_tiles=n_tiles,
-            utilisation=util,
+            utilisation=prog.utilisation() if prog else math.nan,
             complexity=cx,
-            extra=extra,
-        )
+            extra={"backend": self.hw.backend, "recurrence": self.hw.recurrence, "seq_len": L, "t": self.hw.t},
+        ).add_cost(priced, n)
+        res.extra |= {f"events.{ev}": v / n for ev, v in _event_totals(ledger).items()}
+        return res
 
 
 def _event_totals(ledger: Ledger) -> dict[str, float]:

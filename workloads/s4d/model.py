@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import erf
@@ -23,9 +23,13 @@ from scipy.special import erf
 from aimc_sim.errors import ConfigError, DataError
 from workloads.data.base import SequenceDataset, check_sequences
 from workloads.io import load_weights, save_weights
+from workloads.result import score
 from workloads.s4d.config import S4DConfig
 from workloads.s4d.quant import bits_per_weight, quantise, quantise_abar, ternarise
 from workloads.s4d.ssm import discretise, fused_matrix, init_ssm, ssm_fft, ssm_fused, ssm_kernel, ssm_recurrence
+
+if TYPE_CHECKING:
+    from workloads.s4d.hardware import HardwareS4D
 
 LinearFn = Callable[[str, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 SSMFn = Callable[[int, np.ndarray], np.ndarray]
@@ -114,11 +118,21 @@ class S4DModel:
     # ----------------------------------------------------------------- construction
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> S4DModel:
-        """Load a checkpoint (npz, HDF5 or safetensors); ``overrides`` replace model-config fields (e.g. PTQ bits)."""
+        """Load a checkpoint (npz, HDF5, safetensors or torch ``.pt``); ``overrides`` replace config fields.
+
+        The project's own files carry their config in the metadata. A state dict without it (the state-spaces
+        reference ``S4Model``, or the project's keys saved from torch) is mapped and its config inferred from
+        the tensor shapes (:mod:`workloads.s4d.checkpoint`).
+        """
+        from workloads.s4d.checkpoint import project_tensors
+
         tensors, meta = load_weights(path)
-        if "model" not in meta:
-            raise DataError(str(path), "checkpoint metadata has no 'model' config")
-        cfg = S4DConfig.from_dict({**meta["model"], **overrides}, "model")
+        if "model" in meta:
+            fields = meta["model"]
+        else:
+            tensors, fields = project_tensors(tensors, str(path))
+            meta = {**meta, "model": fields, "source": "inferred from tensor shapes"}
+        cfg = S4DConfig.from_dict({**fields, **overrides}, "model")
         return cls(cfg, tensors, meta)
 
     @classmethod
@@ -249,7 +263,7 @@ class S4DModel:
         x, y = dataset.test_subset(n_test)
         return self.accuracy(x, y, mode)
 
-    def on(self, hardware: Any) -> Any:
+    def on(self, hardware: Any) -> HardwareS4D:
         """Bind to a hardware config (object, dict or YAML path): ``model.on(hw).evaluate(dataset)``."""
         from workloads.s4d.hardware import HardwareS4D
 
@@ -318,13 +332,3 @@ def _compact(dA: np.ndarray, dB: np.ndarray, C: np.ndarray, mask: np.ndarray) ->
 def _float_linear(name: str, x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     del name
     return (x @ W.T.astype(x.dtype, copy=False) + b).astype(x.dtype, copy=False)
-
-
-def score(logits: np.ndarray, y: np.ndarray) -> float:
-    """Accuracy of argmax(logits) against labels; per-step labels -1 are not scored."""
-    pred = logits.argmax(-1)
-    y = np.asarray(y)
-    if pred.shape != y.shape:
-        raise DataError("y", f"labels of shape {y.shape} do not match predictions of shape {pred.shape}")
-    valid = y >= 0
-    return float((pred[valid] == y[valid]).mean()) if valid.any() else float("nan")
