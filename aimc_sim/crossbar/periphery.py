@@ -20,7 +20,6 @@ inside a stack. The ledger receives the same events as the physical tiles (docs/
 
 from __future__ import annotations
 
-import threading
 import warnings
 from dataclasses import replace
 from typing import Any
@@ -38,9 +37,9 @@ from aimc_sim.crossbar.devices import resolve_device
 from aimc_sim.crossbar.irdrop import approx_ir_drop_factor
 from aimc_sim.crossbar.mapping import build_layout, scale_weights
 from aimc_sim.crossbar.quantise import n_steps, sar_weights
+from aimc_sim.crossbar.storage import DROPPED, stored_state, workspace
 from aimc_sim.crossbar.threads import tile_pool
 from aimc_sim.errors import ConfigError, SimulationError
-from device_models.base import DeviceState
 
 __all__ = ["TileStack"]
 
@@ -48,42 +47,6 @@ IR_DROP_FALLBACK = ev.Named("ir_drop_fallback")
 """A tile whose IR-drop approximation was invalid switched to the exact solve (unpriced, counted)."""
 
 _MIN_THREADED_OUTPUTS = 32768  # ADC outputs per tile and call below which a thread hand-off costs more than it saves
-
-
-_WORKSPACE = threading.local()
-
-
-def _workspace() -> dict[str, np.ndarray]:
-    """The calling thread's float32 work arrays, shared by every stack it runs: one set per thread, not one per
-    tile (a 4096 x 4096 AnalogMatrix has 64 tiles)."""
-    ws = getattr(_WORKSPACE, "arrays", None)
-    if ws is None:
-        ws = _WORKSPACE.arrays = {}
-    return ws
-
-
-_DROPPED = np.broadcast_to(np.float32(np.nan), (0, 0))
-
-
-def _stored(state: DeviceState, dtype: str) -> DeviceState:
-    """The programmed state as a tile keeps it. ``float64``: as programmed. ``float32``: conductances and
-    per-device floats in float32 (relative rounding <= 6e-8: a PCM drift exponent nu ~ 0.05 keeps an absolute
-    error <= 4e-9, so the drift factor ((t + t0) / t0)^-nu after 1 year is off by <= 6e-8 relative), write
-    counts that are the same for every device as one broadcast int64 (later pulses make a full array again),
-    and the targets not kept (``g_target`` is a NaN placeholder): a PCM weight then keeps 16 bytes of state."""
-    if dtype == "float64":
-        return state
-    cycles = state.cycles
-    if cycles is not None and cycles.size and np.all(cycles == cycles.flat[0]):
-        cycles = np.broadcast_to(np.int64(cycles.flat[0]), cycles.shape)
-    g0 = state.g0.astype(np.float32)
-    return DeviceState(
-        g0=g0,
-        g_target=np.broadcast_to(np.float32(np.nan), g0.shape),
-        per_device={k: v.astype(np.float32) if v.dtype == np.float64 else v for k, v in state.per_device.items()},
-        stuck=state.stuck,
-        cycles=cycles,
-    )
 
 
 class TileStack:
@@ -123,7 +86,7 @@ class TileStack:
             lay = lays[-1]
             self.n_dev_cols = targets.shape[-1]
             state = device.program(targets.reshape(kg * r, -1), prog_rng if config.noise.programming else None)
-            self.states.append(_stored(state, config.state_dtype))
+            self.states.append(stored_state(state, config.state_dtype))
             self.noise_rngs.append(noise_rng)
             widths = [1 if ch.broadcast else kg * ch.plus.size for ch in lay.channels]
             gains = [1.0 + adc.gain_std * prog_rng.standard_normal(w) if adc.gain_std else np.ones(w) for w in widths]
@@ -139,14 +102,14 @@ class TileStack:
             self.adc.append([AdcState(*rec) for rec in zip(gains, offs, bounds, sars)])
             if ledger is not None:  # hardware inventory, priced for area by the cost model
                 self._count_inventory()
-        self.layout = replace(lay, targets=_DROPPED)  # the targets are not kept (memory): see _stored
+        self.layout = replace(lay, targets=DROPPED)  # the targets are not kept (memory): see storage.stored_state
         self.channels = lay.channels
         self.w_max = w_max
         self.calibrated = adc.range in ("fixed", "max")
         self._off_block_row_g = float(zero.sum()) * self.c
         self._reads = ReadCache()
         self._unit = new_unit("tiles")  # the cost model times the tiles of one array in parallel
-        self._ws = _workspace()
+        self._ws = workspace()
         self._avg_abs_max = np.ones((self.n_tiles, self.n_groups))
         self._avg_count = 0
         self._r0: list[np.ndarray] | None = None
@@ -199,7 +162,7 @@ class TileStack:
     def _begin_call(self, B: int) -> None:
         """Size the work arrays (in the calling thread's workspace) for a call on B input rows per tile, before
         any tile thread uses them."""
-        self._ws, self._ws_rows = _workspace(), B
+        self._ws, self._ws_rows = workspace(), B
         T, kr = self.n_tiles, self.k * self.r
         for key in ("xn", "xn2"):
             self._buffer(key, (T, B, kr))
