@@ -27,7 +27,7 @@ class Residual(nn.Module):
 
 
 class Mixed(nn.Module):
-    """Conv1d, GELU, SiLU, Sigmoid, Tanh, concat, avg pool, LayerNorm, softmax."""
+    """Conv1d, GELU, SiLU, Sigmoid, Tanh, concat, avg pool, LayerNorm, sum and mean, softmax."""
 
     def __init__(self):
         super().__init__()
@@ -42,7 +42,8 @@ class Mixed(nn.Module):
         h = torch.cat([self.act(self.conv_a(x)), nn.functional.silu(self.conv_b(x))], dim=1)
         h = self.norm(self.pool(h))
         h = torch.sigmoid(h) * torch.tanh(h)
-        return torch.softmax(self.fc(torch.flatten(h, 1)), dim=-1)
+        scale = h.sum(dim=2).mean(dim=1, keepdim=True)  # (N, 1): reductions over explicit axes
+        return torch.softmax(self.fc(torch.flatten(h, 1)) * scale, dim=-1)
 
 
 def models(seed: int = 0) -> dict[str, tuple[nn.Module, torch.Tensor]]:

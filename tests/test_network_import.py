@@ -1,6 +1,7 @@
 """PyTorch and ONNX importers against torch fp32 on random inputs, and the imported networks on tiles."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from aimc_sim.errors import ConfigError, DataError
 from workloads.network.onnx_import import from_onnx
 
 MODELS = models()
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "network"
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -51,6 +53,15 @@ def test_onnx_export_matches_torch(name, tmp_path):
     with torch.no_grad():
         ref = model(x).numpy()
     assert _rel(net.forward(x.numpy()), ref) <= 1e-5
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_onnx_from_the_dynamo_exporter_matches_torch(name):
+    """Files written by torch's default (dynamo, opset 18+) exporter, kept as fixtures because it needs
+    onnxscript (tests/fixtures/network/make_dynamo_fixtures.py)."""
+    io = np.load(FIXTURES / f"{name}_io.npz")
+    net = workloads.load(FIXTURES / f"{name}_dynamo.onnx")
+    assert _rel(net.forward(io["x"]), io["y"]) <= 1e-5
 
 
 def test_batchnorm_is_folded_and_conv_mvms_are_counted():

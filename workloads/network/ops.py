@@ -258,6 +258,33 @@ class Pool:
         return out.size * (k - 1), (out.size if self.mode == "avg" else 0.0), 0.0
 
 
+_REDUCE = {"max": np.max, "avg": np.mean, "sum": np.sum}
+
+
+@dataclass(frozen=True)
+class Reduce:
+    """max / avg (mean) / sum over ``axes`` (batch axis counted, never reduced), keeping them as size 1 if
+    ``keepdims`` (``x.mean(dim=(2, 3))``, ReduceMean)."""
+
+    mode: str
+    axes: tuple[int, ...]
+    keepdims: bool = True
+    kind: ClassVar[str] = "Reduce"
+
+    def __post_init__(self) -> None:
+        if self.mode not in _REDUCE:
+            raise DataError("reduce.mode", f"must be one of {', '.join(_REDUCE)}, got {self.mode!r}")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes = tuple(a % x.ndim for a in self.axes) if x.ndim else ()
+        _need(all(-x.ndim <= a < x.ndim for a in self.axes), f"axes {self.axes} out of range for shape {x.shape}")
+        _need(0 not in axes, "cannot reduce over the batch axis")
+        return _REDUCE[self.mode](x, axis=axes, keepdims=self.keepdims).astype(x.dtype)
+
+    def work(self, ins: list[np.ndarray], out: np.ndarray) -> Work:
+        return ins[0].size - out.size, (out.size if self.mode == "avg" else 0.0), 0.0
+
+
 @dataclass(frozen=True)
 class Reshape:
     """Reshape each sample to ``shape`` (may hold one -1); flatten is ``Reshape((-1,))``."""

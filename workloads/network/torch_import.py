@@ -27,6 +27,7 @@ from workloads.network.ops import (
     LayerNorm,
     Linear,
     Pool,
+    Reduce,
     Reshape,
     Softmax,
 )
@@ -155,6 +156,13 @@ def _function_op(node: Any, shape_of: Any) -> tuple[Any, tuple[Any, ...]]:
         if dim is None:
             raise _unsupported(node.name, "softmax", "needs an explicit dim")
         return Softmax(int(dim)), (args[0],)
+    if target in ("mean", "amax", "sum", torch.mean, torch.amax, torch.sum):
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+        if dim is None:
+            raise _unsupported(node.name, str(target), "needs explicit dims (reducing the batch axis is unsupported)")
+        keep = bool(kwargs.get("keepdim", args[2] if len(args) > 2 else False))
+        mode = {"mean": "avg", "amax": "max", "sum": "sum"}[target if isinstance(target, str) else target.__name__]
+        return Reduce(mode, _tuple(dim, 1), keep), (args[0],)
     if target in (torch.cat, torch.concat):
         return Concat(int(kwargs.get("dim", args[1] if len(args) > 1 else 0))), tuple(args[0])
     if target in (torch.flatten, "flatten", "view", "reshape"):
