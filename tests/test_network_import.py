@@ -85,7 +85,7 @@ def test_ideal_tile_reproduces_float(name):
     assert _rel(out, ref) <= 1e-4
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn", "residual"])
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_layer_within_one_adc_lsb_on_ideal_tile_with_adc(name):
     """Ideal devices, 8-bit ADC over the full output range: each analog layer, fed its float input, is within
     one ADC LSB of the float product. LSB_ij = 2 n_in s_i max_k |W_kj| / (2^8 - 2) with s_i = max |row i|."""
