@@ -70,9 +70,9 @@ def test_fast_path_equals_dense_with_read_output_noise_and_drift(data, mode):
 def test_tiles_on_threads_equal_dense_and_serial(data, threaded, monkeypatch):
     """The tiles of one step run on threads (forced here for small tiles): each tile keeps its own generator and
     output slices, so noisy outputs and the ledger equal the dense tiles (and hence the serial run) exactly."""
-    from aimc_sim.crossbar import blockdiag
+    from aimc_sim.crossbar import periphery
 
-    monkeypatch.setattr(blockdiag, "_MIN_THREADED_OUTPUTS", 0 if threaded else 10**12)
+    monkeypatch.setattr(periphery, "_MIN_THREADED_OUTPUTS", 0 if threaded else 10**12)
     W, x = data
     cfg = _cfg(noise={"programming": False, "read": True, "out_noise": 0.04})
     la, lb = Ledger(), Ledger()
@@ -83,7 +83,7 @@ def test_tiles_on_threads_equal_dense_and_serial(data, threaded, monkeypatch):
     ya = bank.run_feedback(u, R - 1)
     bank2 = BlockDiagonalMatrix(cfg, W, np.random.default_rng(3))
     bank2.mvm(x)
-    monkeypatch.setattr(blockdiag, "_MIN_THREADED_OUTPUTS", 10**12 if threaded else 0)
+    monkeypatch.setattr(periphery, "_MIN_THREADED_OUTPUTS", 10**12 if threaded else 0)
     np.testing.assert_array_equal(ya, bank2.run_feedback(u, R - 1))
 
 

@@ -7,6 +7,7 @@ import pytest
 from scipy.linalg import solve_banded
 
 from aimc_sim.crossbar import _kernels
+from aimc_sim.crossbar._kernels import AdcState, Conversion, DacSpec, Digital
 from aimc_sim.crossbar.quantise import adc_accumulate_ref, dac_encode_ref, sar_weights, uniform_quantise
 
 
@@ -20,36 +21,49 @@ def test_dac_encode_matches_reference(rng, abs_max, quantise, lo):
     xn = np.empty(x.shape, np.float32)
     xn2 = np.empty(x.shape, np.float32)
     s = given.copy()
-    n_bad = _kernels.dac_encode(x, abs_max, s, lo, 2 / 254, quantise, xn, xn2)
+    n_bad = _kernels.dac_encode(x, abs_max, s, DacSpec(lo, 2 / 254, quantise), xn, xn2)
     rn, rn2, rs = dac_encode_ref(x, abs_max, given, lo, 2 / 254, quantise)
     assert n_bad == 0
     np.testing.assert_array_equal(s, rs)
     np.testing.assert_array_equal(xn, rn)
     np.testing.assert_array_equal(xn2, rn2)
     x[2, 5], x[7, 0] = np.nan, -np.inf
-    assert _kernels.dac_encode(x, abs_max, given.copy(), lo, 2 / 254, quantise, xn, xn2) == 2
+    assert _kernels.dac_encode(x, abs_max, given.copy(), DacSpec(lo, 2 / 254, quantise), xn, xn2) == 2
 
 
 @pytest.mark.parametrize(
-    "quantise,noisy,has_var,sar",
-    [(True, True, True, False), (True, False, False, False), (False, True, False, False), (True, True, True, True)],
+    "quantise,noisy,has_var,sar,stochastic,groups",
+    [
+        (True, True, True, False, False, 1),
+        (True, False, False, False, False, 1),
+        (False, True, False, False, False, 1),
+        (True, True, True, True, False, 1),
+        (True, True, True, False, True, 1),
+        (True, False, False, True, True, 1),
+        (True, True, True, False, False, 4),
+    ],
 )
-def test_adc_accumulate_matches_reference(quantise, noisy, has_var, sar):
+def test_adc_accumulate_matches_reference(quantise, noisy, has_var, sar, stochastic, groups):
     r = np.random.default_rng(3)
-    sig = r.standard_normal((6, 11)) * 3
-    var = r.uniform(0, 0.5, (6, 11)) if has_var else None
-    extra = r.uniform(0, 0.1, 6)
-    gain = 1 + 0.05 * r.standard_normal(11)
-    off = 0.1 * r.standard_normal(11)
-    bound = np.full(11, 4.0)
-    rs, cs = r.uniform(0.5, 2, 6), r.uniform(0.5, 2, 11)
-    out = np.empty((6, 11))
+    m = 3 * groups if groups > 1 else 11
+    sig = r.standard_normal((6, m)) * 3
+    var = r.uniform(0, 0.5, (6, m)) if has_var else None
+    extra = r.uniform(0, 0.1, (6, groups))
+    gain = 1 + 0.05 * r.standard_normal(m)
+    off = 0.1 * r.standard_normal(m)
+    bound = np.full(m, 4.0)
+    rs, cs = r.uniform(0.5, 2, (6, groups)), r.uniform(0.5, 2, m)
+    out = np.empty((6, m))
     sat = np.zeros(6, dtype=bool)
-    sar_w = sar_weights(5, 0.2, 11, r) if sar else np.empty((11, 0))
+    sar_w = sar_weights(5, 0.2, m, r) if sar else np.empty((m, 0))
+    adc = AdcState(gain, off, bound, sar_w)
+    conv = Conversion(30.0, quantise, noisy, has_var, stochastic)
     _kernels.adc_accumulate(
+        sig, var if has_var else sig, extra, adc, conv, Digital(0.7, rs, cs, False), out, sat, np.random.default_rng(11)
+    )
+    ref, rsat = adc_accumulate_ref(
         sig,
-        var if has_var else sig,
-        has_var,
+        var,
         extra,
         gain,
         off,
@@ -60,40 +74,38 @@ def test_adc_accumulate_matches_reference(quantise, noisy, has_var, sar):
         0.7,
         rs,
         cs,
-        False,
-        out,
-        sat,
         np.random.default_rng(11),
         sar_w,
-    )
-    ref, rsat = adc_accumulate_ref(
-        sig, var, extra, gain, off, bound, 30.0, quantise, noisy, 0.7, rs, cs, np.random.default_rng(11), sar_w
+        stochastic,
     )
     np.testing.assert_array_equal(out, ref)
     np.testing.assert_array_equal(sat, rsat)
     out2 = out.copy()
+    conv2 = Conversion(30.0, quantise, False, False, False)
     _kernels.adc_accumulate(
-        sig,
-        sig,
-        False,
-        extra,
-        gain,
-        off,
-        bound,
-        30.0,
-        quantise,
-        False,
-        1.0,
-        rs,
-        cs,
-        True,
-        out2,
-        sat,
-        np.random.default_rng(0),
-        sar_w,
+        sig, sig, extra, adc, conv2, Digital(1.0, rs, cs, True), out2, sat, np.random.default_rng(0)
     )
     ref2, _ = adc_accumulate_ref(sig, None, extra, gain, off, bound, 30.0, quantise, False, 1.0, rs, cs, None, sar_w)
     np.testing.assert_allclose(out2, out + ref2, rtol=1e-15)
+
+
+def test_stochastic_adc_rounding_is_unbiased():
+    """XB-5: stochastic rounding of the ADC code is unbiased (mean error < 3 sigma / sqrt(n)); rounding is not."""
+    n, m = 20000, 3
+    sig = np.tile([0.3 * 8 / 254, -0.45 * 8 / 254, 1.2 * 8 / 254], (n, 1))  # fractions of one LSB (8 / 254)
+    adc = AdcState(np.ones(m), np.zeros(m), np.full(m, 4.0), np.empty((m, 0)))
+    dig = Digital(1.0, np.ones((n, 1)), np.ones(m), False)
+    outs = {}
+    for sto in (False, True):
+        out = np.empty((n, m))
+        conv = Conversion(254.0, True, False, False, sto)
+        _kernels.adc_accumulate(
+            sig, sig, np.zeros((n, 1)), adc, conv, dig, out, np.zeros(n, bool), np.random.default_rng(2)
+        )
+        outs[sto] = out
+    err = outs[True] - sig
+    assert np.all(np.abs(err.mean(axis=0)) < 3 * err.std(axis=0) / np.sqrt(n))
+    assert np.all(np.abs((outs[False] - sig).mean(axis=0)) > 0.1 * 8 / 254)  # deterministic: biased by the fraction
 
 
 def test_uniform_quantiser_levels_xb5(rng):
@@ -157,26 +169,18 @@ def test_sar_with_ideal_weights_is_the_uniform_quantiser():
     """With sigma_u = 0 the SAR search returns the rounded code (ties aside): same outputs as the ideal ADC."""
     r = np.random.default_rng(5)
     sig = r.uniform(-5, 5, (40, 7))
-    args = (
-        np.zeros((40, 7)),
-        False,
-        np.zeros(40),
-        np.ones(7),
-        np.zeros(7),
-        np.full(7, 4.0),
-        254.0,
-        True,
-        False,
-        1.0,
-        np.ones(40),
-        np.ones(7),
-        False,
-    )
+    conv = Conversion(254.0, True, False, False, False)
+    dig = Digital(1.0, np.ones((40, 1)), np.ones(7), False)
+    z = np.zeros((40, 1))
     a, b = np.empty((40, 7)), np.empty((40, 7))
     sat = np.zeros(40, dtype=bool)
-    _kernels.adc_accumulate(sig, *args, a, sat, r, np.empty((7, 0)))
-    _kernels.adc_accumulate(sig, *args, b, sat, r, sar_weights(8, 0.0, 7, r))
+
+    def state(sar):
+        return AdcState(np.ones(7), np.zeros(7), np.full(7, 4.0), sar)
+
+    _kernels.adc_accumulate(sig, sig, z, state(np.empty((7, 0))), conv, dig, a, sat, r)
+    _kernels.adc_accumulate(sig, sig, z, state(sar_weights(8, 0.0, 7, r)), conv, dig, b, sat, r)
     np.testing.assert_array_equal(a, b)
     c = np.empty((40, 7))
-    _kernels.adc_accumulate(sig, *args, c, sat, r, sar_weights(8, 0.3, 7, r))
+    _kernels.adc_accumulate(sig, sig, z, state(sar_weights(8, 0.3, 7, r)), conv, dig, c, sat, r)
     assert 0 < np.abs(c - a).max() < 0.5  # mismatch moves codes, by a few LSB (LSB = 8/254)

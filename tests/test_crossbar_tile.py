@@ -219,7 +219,7 @@ def test_adc_gain_and_offset_mismatch_frozen_per_column(rng):
     cfg = _ideal(adc={"bits": None, "gain_std": 0.05, "offset_std": 0.02}, management={"noise": "none"})
     tile = AnalogTile(cfg, W, rng)
     x = rng.uniform(-1, 1, (50, 16))
-    gain, off = tile._gain[0], tile._offset[0]
+    gain, off = tile.adc_state[0].gain, tile.adc_state[0].offset
     expect = (x @ (W / tile.w_max) * gain + off) * tile.w_max
     np.testing.assert_allclose(tile.mvm(x), expect, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(tile.mvm(x), tile.mvm(x))  # frozen, not redrawn
@@ -312,8 +312,8 @@ def test_average_abs_max_noise_management(rng):
     tile = AnalogTile(_ideal(management={"noise": "average_abs_max"}, dac={"bits": 8}), W, rng)
     x1 = np.array([[0.5, 0, 0, 0], [0, 1.0, 0, 0]])
     np.testing.assert_allclose(tile.mvm(x1), [[0.5, 0, 0, 0], [0, 0.75, 0, 0]], atol=0.01)  # scale 0.75: clips
-    assert tile._avg_abs_max == pytest.approx(0.75)
+    assert tile.stack._avg_abs_max[0] == pytest.approx(0.75)
     x2 = np.array([[4.5, 0, 0, 0]])
     y2 = tile.mvm(x2)  # scale (0.5 + 1 + 4.5) / 3 = 2: the input clips at the DAC bound
-    assert tile._avg_abs_max == pytest.approx(2.0)
+    assert tile.stack._avg_abs_max[0] == pytest.approx(2.0)
     np.testing.assert_allclose(y2, [[2.0, 0, 0, 0]], atol=0.02)

@@ -90,7 +90,7 @@ def test_plot_curves_from_a_sweep(tmp_path, capsys):
         "seeds": 3,
         "output": str(tmp_path / "noise.h5"),
     }
-    out = run_sweep(load_spec(spec), workers=0, progress=False).output
+    out = run_sweep(load_spec(spec), workers=0, progress=False, allow_code=True).output
     path = plot_results(load_results(out), tmp_path / "acc.png")
     assert path.stat().st_size > 10_000
     assert main(["plot", str(out), "--y", "rel_error", "--x", "noise", "--by", "preset"]) == 0

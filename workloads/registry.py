@@ -47,13 +47,15 @@ class Workload(Protocol):
 
 @dataclass(frozen=True)
 class Family:
-    """A model family: the file suffixes it reads, how to open one, and how to evaluate a sweep point."""
+    """A model family: the file suffixes it reads, how to open one, and how to check and evaluate a sweep
+    point (``validate_point`` raises on a bad point without running it)."""
 
     name: str
     description: str
     suffixes: tuple[str, ...]
     load: Callable[[Path], Workload]
     evaluate_point: Callable[[dict[str, Any], int], Result]
+    validate_point: Callable[[dict[str, Any]], None]
 
 
 FAMILIES: dict[str, Family] = {}
@@ -120,6 +122,12 @@ def _point_s4d(point: dict[str, Any], seed: int) -> Result:
     return evaluate_s4d(point, seed)
 
 
+def _check_s4d(point: dict[str, Any]) -> None:
+    from workloads.api import validate_s4d
+
+    validate_s4d(point)
+
+
 def _load_snn(path: Path) -> Workload:
     from workloads.snn.experiments import SHIPPED, load_shipped
     from workloads.snn.model import SNNModel
@@ -135,6 +143,12 @@ def _point_snn(point: dict[str, Any], seed: int) -> Result:
     return evaluate(point, seed)
 
 
+def _check_snn(point: dict[str, Any]) -> None:
+    from workloads.snn.api import validate_point
+
+    validate_point(point)
+
+
 def _load_network(path: Path) -> Workload:
     from workloads.network.onnx_import import from_onnx
 
@@ -147,6 +161,12 @@ def _point_network(point: dict[str, Any], seed: int) -> Result:
     return evaluate(point, seed)
 
 
+def _check_network(point: dict[str, Any]) -> None:
+    from workloads.network.api import validate_point
+
+    validate_point(point)
+
+
 register(
     Family(
         "s4d",
@@ -154,7 +174,17 @@ register(
         (".safetensors", ".npz", ".h5", ".hdf5"),
         _load_s4d,
         _point_s4d,
+        _check_s4d,
     )
 )
-register(Family("snn", "spiking networks in NIR", (".nir",), _load_snn, _point_snn))
-register(Family("network", "general layer networks (ONNX, opset >= 13)", (".onnx",), _load_network, _point_network))
+register(Family("snn", "spiking networks in NIR", (".nir",), _load_snn, _point_snn, _check_snn))
+register(
+    Family(
+        "network",
+        "general layer networks (ONNX, opset >= 13)",
+        (".onnx",),
+        _load_network,
+        _point_network,
+        _check_network,
+    )
+)

@@ -6,13 +6,59 @@ for the IR-drop sweeps) and a test comparing the two (tests/test_crossbar_kernel
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from numba import njit, prange
 
 
+class DacSpec(NamedTuple):
+    """The DAC of a tile: outputs rounded to ``step`` and clipped to [lo, 1] when ``quantise``."""
+
+    lo: float
+    step: float
+    quantise: bool
+
+
+class AdcState(NamedTuple):
+    """The frozen state of the ADCs of one conversion channel (one entry per output column).
+
+    ``gain`` (1 + mismatch), ``offset`` (normalised units), ``bound`` (range, normalised units) and
+    ``sar`` (outputs x bits: the mismatched SAR bit weights in LSB; no columns for an ideal quantiser).
+    """
+
+    gain: np.ndarray
+    offset: np.ndarray
+    bound: np.ndarray
+    sar: np.ndarray
+
+
+class Conversion(NamedTuple):
+    """How a channel is converted: ``n_steps`` of the ADC, ``quantise`` (an ADC with bits), ``noisy`` (draw
+    output-referred noise), ``has_var`` (a read-noise variance matrix is given), ``stochastic`` (stochastic
+    rounding of the ADC code, crossbar.md §3.1)."""
+
+    n_steps: float
+    quantise: bool
+    noisy: bool
+    has_var: bool
+    stochastic: bool
+
+
+class Digital(NamedTuple):
+    """Digital scaling of the ADC codes: out[b, j] (+)= v * coef * col_scale[j] * row_scale[b, j // w], with
+    ``row_scale`` (B, G): one input scale per row and per group of w = m / G consecutive outputs (G = 1: one per
+    row; G = k: one per packed block, ``management.scope: block``)."""
+
+    coef: float
+    row_scale: np.ndarray
+    col_scale: np.ndarray
+    accumulate: bool
+
+
 @njit(cache=True, fastmath=False, nogil=True)
-def dac_encode(x, abs_max, row_scale, lo, step, quantise, xn, xn2):
-    """Noise management and DAC of each input row.
+def dac_encode(x, abs_max, row_scale, dac, xn, xn2):
+    """Noise management and DAC of each input row (``dac``: a :class:`DacSpec`).
 
     Row scale s_b = max_i |x[b, i]| (``abs_max``: written to ``row_scale``; 1 for an all-zero row), else
     read from ``row_scale``. v = x / s_b, rounded to ``step`` and clipped to [lo, 1] if ``quantise``; writes
@@ -21,6 +67,7 @@ def dac_encode(x, abs_max, row_scale, lo, step, quantise, xn, xn2):
     depend on the order) so that the loop is not bound by one dependency chain.
     """
     B, n = x.shape
+    lo, step, quantise = dac.lo, dac.step, dac.quantise
     inv_step = 1.0 / step if quantise else 0.0
     n_bad = 0
     n4 = n - n % 4
@@ -51,37 +98,32 @@ def dac_encode(x, abs_max, row_scale, lo, step, quantise, xn, xn2):
 
 
 @njit(cache=True, fastmath=False, nogil=True)
-def adc_accumulate(
-    sig,
-    var,
-    has_var,
-    extra_var,
-    gain,
-    offset,
-    bound,
-    n_steps,
-    quantise,
-    noisy,
-    coef,
-    row_scale,
-    col_scale,
-    accumulate,
-    out,
-    sat,
-    rng,
-    sar_w,
-):
-    """Output noise, ADC and digital scaling of one conversion channel.
+def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
+    """Output noise, ADC and digital scaling of one conversion channel (records: :class:`AdcState`,
+    :class:`Conversion`, :class:`Digital`).
 
-    v = (sig + sqrt(var + extra_var[b]) * z) * gain_j + offset_j, with z ~ N(0, 1) drawn from ``rng`` in
-    row-major order (one per output, only if ``noisy``). If ``quantise``: sat[b] |= |v| >= bound_j, and
-    v = step_j * clip(k, -n_steps / 2, n_steps / 2) with step_j = 2 bound_j / n_steps and k = rint(v / step_j)
-    for an ideal ADC, or, when ``sar_w`` (m x bits) has columns, the code of a successive-approximation
-    search with the mismatched bit weights sar_w[j] (in LSB): from the MSB down, keep bit k if
-    u >= (accepted weights) + sar_w[j, k], u = v / step_j + n_steps / 2 + 1/2; k = code - n_steps / 2.
-    out[b, j] (+)= v * (coef * col_scale[j]) * row_scale[b].
+    v = (sig + sqrt(var + extra_var[b, j // w]) * z) * gain_j + offset_j (w as in :class:`Digital`), with
+    z ~ N(0, 1) drawn from ``rng`` in row-major order (one per output, only if ``noisy``). If ``quantise``:
+    sat[b] |= |v| >= bound_j, and v = step_j * clip(k, -n_steps / 2, n_steps / 2) with step_j = 2 bound_j /
+    n_steps and k = rint(v / step_j) for an ideal ADC, or, when ``sar`` (m x bits) has columns, the code of a
+    successive-approximation search with the mismatched bit weights sar[j] (in LSB): from the MSB down, keep
+    bit k if u >= (accepted weights) + sar[j, k], u = v / step_j + n_steps / 2 + 1/2; k = code - n_steps / 2.
+    ``stochastic``: k = floor(v / step_j + r) with r ~ U[0, 1) (ideal ADC), or the SAR input dithered by
+    r - 1/2 LSB, one uniform per output after the normals of its row. out[b, j] (+)= v * (coef *
+    col_scale[j]) * row_scale[b, j // w].
     """
     B, m = sig.shape
+    gain, offset, bound, sar_w = adc.gain, adc.offset, adc.bound, adc.sar
+    n_steps, quantise, noisy, has_var, stochastic = (
+        conv.n_steps,
+        conv.quantise,
+        conv.noisy,
+        conv.has_var,
+        conv.stochastic,
+    )
+    row_scale, accumulate = dig.row_scale, dig.accumulate
+    n_groups = row_scale.shape[1]
+    gw = m // n_groups
     nbits = sar_w.shape[1]
     step = np.empty(m)
     inv = np.empty(m)
@@ -90,28 +132,33 @@ def adc_accumulate(
     for j in range(m):
         step[j] = 2.0 * bound[j] / n_steps
         inv[j] = 1.0 / step[j]
-        cf[j] = coef * col_scale[j]
+        cf[j] = dig.coef * dig.col_scale[j]
     z = np.zeros(m)
+    dither = np.zeros(m)
     vrow = np.empty(m)
     for b in range(B):
         if noisy:
             z = rng.standard_normal(m)  # one row at a time: the same stream as m scalar draws, ~25 % faster
-        rs = row_scale[b]
-        e = extra_var[b]
+        if stochastic and quantise:
+            dither = rng.random(m)
         s = False
-        for j in range(m):  # analog value at the ADC input
-            v = np.float64(sig[b, j])
-            if noisy:
-                s2 = e + var[b, j] if has_var else e
-                s2 = s2 if s2 > 0.0 else 0.0
-                v += np.sqrt(s2) * z[j]
-            vrow[j] = v * gain[j] + offset[j]
+        for q in range(n_groups):
+            e = extra_var[b, q]
+            for j in range(q * gw, (q + 1) * gw):  # analog value at the ADC input
+                v = np.float64(sig[b, j])
+                if noisy:
+                    s2 = e + var[b, j] if has_var else e
+                    s2 = s2 if s2 > 0.0 else 0.0
+                    v += np.sqrt(s2) * z[j]
+                vrow[j] = v * gain[j] + offset[j]
         if quantise:
             for j in range(m):
                 s = s | (abs(vrow[j]) >= bound[j])
             if nbits:
                 for j in range(m):
                     u = vrow[j] * inv[j] + lim + 0.5
+                    if stochastic:
+                        u += dither[j] - 0.5
                     acc = 0.0
                     code = 0.0
                     for bit in range(nbits - 1, -1, -1):
@@ -120,15 +167,20 @@ def adc_accumulate(
                             acc = trial
                             code += 2.0**bit
                     vrow[j] = min(max(code - lim, -lim), lim) * step[j]
+            elif stochastic:
+                for j in range(m):
+                    vrow[j] = min(max(np.floor(vrow[j] * inv[j] + dither[j]), -lim), lim) * step[j]
             else:
                 for j in range(m):
                     vrow[j] = min(max(np.rint(vrow[j] * inv[j]), -lim), lim) * step[j]
-        if accumulate:
-            for j in range(m):
-                out[b, j] += vrow[j] * cf[j] * rs
-        else:
-            for j in range(m):
-                out[b, j] = vrow[j] * cf[j] * rs
+        for q in range(n_groups):
+            rs = row_scale[b, q]
+            if accumulate:
+                for j in range(q * gw, (q + 1) * gw):
+                    out[b, j] += vrow[j] * cf[j] * rs
+            else:
+                for j in range(q * gw, (q + 1) * gw):
+                    out[b, j] = vrow[j] * cf[j] * rs
         if s:
             sat[b] = True
 

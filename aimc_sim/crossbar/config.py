@@ -42,7 +42,8 @@ def _signed_bits(x: Any) -> str | None:
 
 @dataclass(frozen=True)
 class DacConfig(Config):
-    """Input DAC (crossbar.md §3.1): uniform quantiser with n_steps = 2**bits - 2 over [-bound, bound]."""
+    """Input DAC (crossbar.md §3.1): uniform quantiser with n_steps = 2**bits - 2 over [-bound, bound].
+    ``stochastic_rounding``: floor(v / step + u), u ~ U[0, 1) per input (aihwkit ``inp_sto_round``)."""
 
     bits: int | None = field(default=8, metadata=check(_bits))
     bound: float = field(default=1.0, metadata=check(positive))
@@ -64,7 +65,9 @@ class AdcConfig(Config):
     ``calibrated`` (the ``percentile`` of |output| on calibration data, one range per tile) or
     ``per_column`` (the same, one range per column). Mismatch is frozen per ADC at tile creation: gain
     (1 + gain_std xi), offset N(0, offset_std) in normalised units, and SAR unit-capacitor mismatch
-    ``cap_mismatch`` (sigma_u: bit k weighs 2**k (1 + sigma_u xi_k / sqrt(2**k)), crossbar.md §3.3)."""
+    ``cap_mismatch`` (sigma_u: bit k weighs 2**k (1 + sigma_u xi_k / sqrt(2**k)), crossbar.md §3.3).
+    ``stochastic_rounding``: the code is floor(v / step + u), u ~ U[0, 1) per conversion (aihwkit
+    ``out_sto_round``; with SAR mismatch the comparator input is dithered by u - 1/2 LSB)."""
 
     bits: int | None = field(default=8, metadata=check(_signed_bits))
     range: Literal["fixed", "max", "calibrated", "per_column"] = "fixed"
@@ -152,9 +155,16 @@ class ManagementConfig(Config):
 
     ``noise``: ``abs_max`` (per input vector), ``average_abs_max`` (one scale for all vectors: the running
     mean of max |x| over every vector seen so far, this batch included), ``constant`` (``constant_scale``
-    times the DAC bound) or ``none`` (the DAC bound)."""
+    times the DAC bound) or ``none`` (the DAC bound).
+
+    ``scope``: what one input scale covers. ``tile``: the whole tile input vector (one DAC range per word-line
+    vector). ``block``: each packed block of a :class:`BlockDiagonalMatrix` separately (one scale per block
+    and input vector, applied digitally to that block's outputs): a block with small inputs then uses the full
+    DAC range, and its ADC noise (output noise, quantisation) is referred back with its own scale instead of
+    the largest block's. The same as ``tile`` for a dense tile (one block)."""
 
     noise: Literal["none", "abs_max", "average_abs_max", "constant"] = "abs_max"
+    scope: Literal["tile", "block"] = "tile"
     constant_scale: float = field(default=1.0, metadata=check(positive))
     bound: Literal["none", "iterative"] = "none"
     max_bound_iterations: int = field(default=5, metadata=check(int_in(1, 20)))
@@ -239,7 +249,7 @@ def load_tile_config(name_or_path: str | Path = "pcm-default", **overrides: Any)
     p = Path(name_or_path)
     if p.suffix not in (".yaml", ".yml"):
         p = TILE_PRESET_DIR / f"{name_or_path}.yaml"
-        if not p.is_file():
+        if p.resolve().parent != TILE_PRESET_DIR.resolve() or not p.is_file():  # a name stays in the folder
             names = sorted(f.stem for f in TILE_PRESET_DIR.glob("*.yaml"))
             raise ConfigError("tile", f"unknown tile preset {name_or_path!r}; presets: {', '.join(names)}")
     data = read_yaml(p) or {}

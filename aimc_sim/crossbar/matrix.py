@@ -12,6 +12,7 @@ import numpy as np
 from aimc_sim.config import require_finite
 from aimc_sim.cost.events import INT32_ADD
 from aimc_sim.cost.ledger import Ledger
+from aimc_sim.crossbar.api import feedback_loop
 from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.threads import blas_limit
 from aimc_sim.crossbar.tile import AnalogTile, check_tile_args, check_time
@@ -108,14 +109,22 @@ class AnalogMatrix:
             self.ledger.add(INT32_ADD, a.shape[0] * self.n_out * (len(self.row_blocks) - 1), self.name or None)
         return y[0] if vec else y
 
-    def calibrate_adc(self, x: np.ndarray, t: float = 0.0) -> None:
-        """Calibrate every tile's ADC ranges on inputs ``x`` (batch x n_in), see AnalogTile.calibrate_adc."""
+    def run_feedback(self, u: np.ndarray, n_state: int, t: float = 0.0) -> np.ndarray:
+        """A recurrence through ADC -> DAC: see :func:`aimc_sim.crossbar.api.feedback_loop`."""
+        return feedback_loop(self, u, n_state, t)
+
+    def calibrate_adc(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
+        """Calibrate every tile's ADC ranges on inputs ``x`` (batch x n_in), see AnalogTile.calibrate_adc.
+        Returns the range behind each output (n_out,): the widest of its row-block tiles."""
         a = require_finite("x", x)
         if a.ndim != 2 or a.shape[1] != self.n_in:
             raise ConfigError("x", f"must have shape (batch, {self.n_in}), got {np.shape(x)}")
-        for (r, _), tile in self.tiles.items():
+        bounds = np.zeros(self.n_out)
+        for (r, c), tile in self.tiles.items():
             r0, r1 = self.row_blocks[r]
-            tile.calibrate_adc(a[:, r0:r1], t)
+            c0, c1 = self.col_blocks[c]
+            bounds[c0:c1] = np.maximum(bounds[c0:c1], tile.calibrate_adc(a[:, r0:r1], t))
+        return bounds
 
     def weights_at(self, t: float = 0.0) -> np.ndarray:
         """The noise-free effective weights held at time t (n_in x n_out), without periphery."""

@@ -66,20 +66,44 @@ def sar_weights(bits: int, sigma_u: float, n: int, rng: np.random.Generator) -> 
 
 
 def adc_accumulate_ref(
-    sig, var, extra_var, gain, offset, bound, n_st, quantise, noisy, coef, row_scale, col_scale, rng, sar_w=None
+    sig,
+    var,
+    extra_var,
+    gain,
+    offset,
+    bound,
+    n_st,
+    quantise,
+    noisy,
+    coef,
+    row_scale,
+    col_scale,
+    rng,
+    sar_w=None,
+    stochastic=False,
 ):
-    """Numpy reference of ``_kernels.adc_accumulate`` (non-accumulating form); returns (out, sat)."""
+    """Numpy reference of ``_kernels.adc_accumulate`` (non-accumulating form); returns (out, sat).
+    ``extra_var`` and ``row_scale`` are (B, G): one value per row and group of m / G outputs."""
     v = sig.astype(np.float64)
+    B, m = sig.shape
+    extra_var = np.repeat(extra_var, m // extra_var.shape[1], axis=1)
+    row_scale = np.repeat(row_scale, m // row_scale.shape[1], axis=1)
+    z, dither = np.zeros((B, m)), np.zeros((B, m))
+    for b in range(B):  # per row: the normals, then (stochastic rounding) the uniforms
+        if noisy:
+            z[b] = rng.standard_normal(m)
+        if stochastic and quantise:
+            dither[b] = rng.random(m)
     if noisy:
-        s2 = extra_var[:, None] + (var if var is not None else 0.0)
-        v = v + np.sqrt(np.maximum(s2, 0.0)) * rng.standard_normal(sig.shape)
+        s2 = extra_var + (var if var is not None else 0.0)
+        v = v + np.sqrt(np.maximum(s2, 0.0)) * z
     v = v * gain + offset
     sat = np.zeros(sig.shape[0], dtype=bool)
     if quantise:
         sat = (np.abs(v) >= bound).any(axis=1)
         step = 2.0 * bound / n_st
         if sar_w is not None and sar_w.shape[1]:
-            u = v * (1.0 / step) + 0.5 * n_st + 0.5
+            u = v * (1.0 / step) + 0.5 * n_st + 0.5 + (dither - 0.5 if stochastic else 0.0)
             acc = np.zeros_like(u)
             code = np.zeros_like(u)
             for bit in range(sar_w.shape[1] - 1, -1, -1):
@@ -88,7 +112,9 @@ def adc_accumulate_ref(
                 acc = np.where(keep, trial, acc)
                 code = code + keep * 2.0**bit
             k = code - 0.5 * n_st
+        elif stochastic:
+            k = np.floor(v * (1.0 / step) + dither)
         else:
             k = np.rint(v * (1.0 / step))
         v = np.clip(k, -0.5 * n_st, 0.5 * n_st) * step
-    return v * (coef * col_scale)[None, :] * row_scale[:, None], sat
+    return v * (coef * col_scale)[None, :] * row_scale, sat

@@ -22,7 +22,7 @@ import numpy as np
 
 from aimc_sim.config import Config, check, in_range, nonnegative, one_of
 from aimc_sim.cost import Ledger
-from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, Memory, MemoryAccess
+from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, DigitalOp, Memory, MemoryAccess, Op, Precision
 from aimc_sim.errors import ConfigError, DataError
 from workloads.data.base import SequenceDataset
 from workloads.hwconfig import coerce_config, resolve_tile
@@ -33,16 +33,29 @@ NONLINEAR_OPS = 5
 """FP32 multiplies and adds charged per GELU / sigmoid / LayerNorm-normalise evaluation (a degree-5 polynomial
 or rational approximation) [proposal]; the cost model prices fp32_mul / fp32_add (Horowitz 45 nm table)."""
 
-_SRAM_FP32 = MemoryAccess(Memory.SRAM, 32)
-"""One fp32 word (a coefficient or weight) read from SRAM."""
+
+def _datapath(*bits: int | str | None) -> tuple[DigitalOp, DigitalOp]:
+    """(multiply, accumulate) of digital work on weights of these bit widths (None: float; "ternary": 2 bits).
+    Float if any is float; else an integer datapath at the widest weight, accumulating in int32 [proposal:
+    the activations are taken quantised to the same width]."""
+    if any(b is None for b in bits):
+        return FP32_MUL, FP32_ADD
+    widest = max(2 if b == "ternary" else int(b) for b in bits)
+    return DigitalOp(Op.MUL, Precision.integer(widest)), INT32_ADD
+
+
+def _weight_read(bits: int | str | None) -> MemoryAccess:
+    """One weight or coefficient read from SRAM at its stored width (fp32 if float; ternary packed in 2 bits)."""
+    return MemoryAccess(Memory.SRAM, 32 if bits is None else 2 if bits == "ternary" else int(bits))
 
 
 @dataclass(frozen=True)
 class S4DHardwareConfig(Config):
     """Where and how an S4D model runs. ``tile``: a tile preset name, a YAML path, or a dict of tile fields
     (with an optional ``preset`` key naming the base preset); ``t``: read time after programming (s);
-    ``prog_noise``: if set, the tile's device becomes HfO2 RRAM (1-100 uS) with additive Gaussian programming
-    noise of this fraction of G_max and no relaxation or read noise (``ssm.md`` 8, :func:`prog_noise_device`);
+    ``prog_noise``: if set, the tile's device is the ``rram-hfo2-prog`` preset (HfO2 RRAM, 1-100 uS) with
+    additive Gaussian programming noise of this fraction of G_max and no relaxation or read noise (``ssm.md`` 8,
+    :func:`prog_noise_device`); a tile that names another device is refused;
     ``adc_calibration``: training sequences used to calibrate ADC ranges when the tile's ``adc.range`` is
     ``calibrated`` or ``per_column`` (``ssm.md`` 8: 99.9th percentile on calibration data);
     ``ssm_channels_per_tile``: cap on the channels packed block-diagonally into one tile (null: as many as fit);
@@ -88,27 +101,31 @@ class S4DHardwareConfig(Config):
 
     def tile_config(self) -> Any:
         """The resolved :class:`aimc_sim.crossbar.TileConfig`."""
-        return resolve_tile(self.tile, **(prog_noise_device(self.prog_noise) if self.prog_noise is not None else {}))
+        if self.prog_noise is None:
+            return resolve_tile(self.tile)
+        fields = {"preset": self.tile} if isinstance(self.tile, str) else dict(self.tile)
+        if fields.get("device", PROG_NOISE_PRESET) != PROG_NOISE_PRESET or "device_options" in fields:
+            raise ConfigError(
+                "hardware.prog_noise",
+                f"selects the device preset {PROG_NOISE_PRESET!r}, but the tile names its own device "
+                f"({fields.get('device')!r}); drop tile.device/device_options or prog_noise",
+            )
+        return resolve_tile(self.tile, **prog_noise_device(self.prog_noise))
+
+
+PROG_NOISE_PRESET = "rram-hfo2-prog"
+"""The device preset that ``prog_noise`` selects (``device_models/presets/rram-hfo2-prog.yaml``)."""
 
 
 def prog_noise_device(sigma_p: float) -> dict[str, Any]:
-    """Tile fields for HfO2 1T1R with additive N(0, sigma_p * G_max) programming noise (``ssm.md`` 8).
+    """Tile fields for the ``rram-hfo2-prog`` preset (HfO2 1T1R, 1-100 uS, Li et al., Nat. Electron. 2018) with
+    additive N(0, sigma_p * G_max) programming noise (``ssm.md`` 8) and read noise off (read noise is a separate
+    axis in the spec)."""
+    from device_models import load_preset
 
-    The ``rram`` device family in statistical write-verify mode with a constant residual
-    pv_sigma = (sigma_p * G_max, 0), window 1-100 uS (Li et al., Nat. Electron. 2018), relaxation and read
-    noise off (read noise is a separate axis in the spec).
-    """
-    g_max = 100e-6
-    options = {
-        "g_min": 1e-6,
-        "g_max": g_max,
-        "verify": "statistical",
-        "pv_sigma": [float(sigma_p) * g_max, 0.0],
-        "relax_shift": 0.0,
-        "relax_sigma": [0.0, 0.0],
-        "read_coeff": 0.0,
-    }
-    return {"device": "rram", "device_options": options, "noise": {"programming": True, "read": False}}
+    g_max = load_preset(PROG_NOISE_PRESET).g_max
+    options = {"pv_sigma": [float(sigma_p) * g_max, 0.0]}
+    return {"device": PROG_NOISE_PRESET, "device_options": options, "noise": {"programming": True, "read": False}}
 
 
 def hardware_config(hardware: Any) -> S4DHardwareConfig:
@@ -127,7 +144,7 @@ class HardwareS4D:
     def program(self, rng: np.random.Generator, ledger: Ledger, x_cal: np.ndarray | None = None) -> _Programmed:
         """Program every matrix onto tiles (programming noise and faults are drawn here); calibrate the ADC
         ranges on the float activations of ``x_cal`` if the tile's ADC range is calibrated."""
-        from aimc_sim.crossbar import AnalogMatrix, BlockDiagonalMatrix
+        from aimc_sim.crossbar import AnalogMatrix, BlockDiagonalMatrix, BlockView
 
         tile = self.hw.tile_config()
         block = self.hw.block_sim(tile)
@@ -162,7 +179,7 @@ class HardwareS4D:
                     W = np.zeros((len(ch) * S, len(ch) * S))
                     for q, h in enumerate(ch):
                         W[q * S : (q + 1) * S, q * S : (q + 1) * S] = lay.M[h].T
-                    layer_groups.append((ch, AnalogMatrix(ssm_tile, W, rng, ledger=ledger)))
+                    layer_groups.append((ch, BlockView(AnalogMatrix(ssm_tile, W, rng, ledger=ledger), len(ch))))
             groups.append(layer_groups)
         dense("decoder", m.decoder[0])
         prog = _Programmed(mats, groups)
@@ -176,8 +193,6 @@ class HardwareS4D:
     def _calibrate(self, prog: _Programmed, x: np.ndarray, dense_too: bool) -> None:
         """Record the float inputs of every matrix on ``x`` and calibrate the ADC ranges of the SSM tiles (and of
         the dense matrices if ``dense_too``) on them."""
-        from aimc_sim.crossbar import BlockDiagonalMatrix
-
         m = self.model
         seen: dict[str, np.ndarray] = {}
 
@@ -192,8 +207,7 @@ class HardwareS4D:
                 if mat.config.adc.range not in ("calibrated", "per_column"):
                     continue
                 v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)
-                blocks = isinstance(mat, BlockDiagonalMatrix)
-                mat.calibrate_adc(v.reshape(n * L, len(ch), -1) if blocks else v.reshape(n * L, -1), self.hw.t)
+                mat.calibrate_adc(v.reshape(n * L, len(ch), -1), self.hw.t)
             return m.ssm_forward(i, u, "fused")
 
         m.run(x, ssm, linear)
@@ -230,8 +244,6 @@ class HardwareS4D:
         return logits, ledger, prog
 
     def _run(self, prog: _Programmed, x: np.ndarray, ledger: Ledger) -> np.ndarray:
-        from aimc_sim.crossbar import BlockDiagonalMatrix
-
         m, t = self.model, self.hw.t
 
         def linear(name: str, a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -249,19 +261,9 @@ class HardwareS4D:
                 n, L, H = u.shape
                 S = lay.M.shape[1]
                 y = np.zeros_like(u)
-                states = [np.zeros((n, len(ch), S), dtype=np.float32) for ch, _ in prog.groups[i]]
-                for (ch, mat), v in zip(prog.groups[i], states):
+                for ch, mat in prog.groups[i]:  # the state [x; u] -> [x'; y] is fed back through ADC -> DAC
                     uc = np.ascontiguousarray(u[:, :, ch].transpose(1, 0, 2))  # (L, n, channels)
-                    if isinstance(mat, BlockDiagonalMatrix):  # the whole sequence in one call
-                        y[:, :, ch] = mat.run_feedback(uc[..., None], S - 1, t)[..., 0].transpose(1, 0, 2)
-                        continue
-                    yc = np.empty_like(uc)
-                    for k in range(L):  # the state [x; u] -> [x'; y] is fed back through ADC -> DAC every step
-                        v[:, :, S - 1] = uc[k]
-                        out = mat.mvm(v.reshape(n, -1), t=t).reshape(n, len(ch), S)
-                        v[:, :, : S - 1] = out[:, :, : S - 1]
-                        yc[k] = out[:, :, S - 1]
-                    y[:, :, ch] = yc.transpose(1, 0, 2)
+                    y[:, :, ch] = mat.run_feedback(uc[..., None], S - 1, t)[..., 0].transpose(1, 0, 2)
             return y
 
         logits = m.run(x, ssm, linear)
@@ -272,10 +274,14 @@ class HardwareS4D:
     def _count_digital_ssm(self, ledger: Ledger, lay: Any, n_steps: int) -> None:
         modes = int(lay.mode_mask[lay.channel_mask].sum())
         chans = int(lay.channel_mask.sum())
+        cfg = self.model.config
+        bits = {"A": cfg.a_bits, "B": cfg.bits("B"), "C": cfg.bits("C"), "D": cfg.bits("D")}
+        mul, add = _datapath(*bits.values())
         # complex Abar*x (4 mul + 2 add), Bbar*u (2 mul + 2 add), 2 Re(C x) (2 mul + 2 add) per mode; D*u per channel
-        ledger.add(FP32_MUL, n_steps * (8 * modes + chans))
-        ledger.add(FP32_ADD, n_steps * (6 * modes + chans))
-        ledger.add(_SRAM_FP32, n_steps * (8 * modes + chans))  # fp32 coefficients
+        ledger.add(mul, n_steps * (8 * modes + chans))
+        ledger.add(add, n_steps * (6 * modes + chans))
+        for name, reads in (("A", 4 * modes), ("B", 2 * modes), ("C", 2 * modes), ("D", chans)):
+            ledger.add(_weight_read(bits[name]), n_steps * reads)  # one coefficient read per multiply
 
     def _count_digital_block(self, ledger: Ledger, n: int, L: int) -> None:
         cfg = self.model.config
@@ -294,20 +300,25 @@ class HardwareS4D:
         m = self.model
         steps = n * L
 
-        def macs(count: float) -> None:  # FP32 multiply + add, fp32 weights read from SRAM
-            ledger.add(FP32_MUL, count)
-            ledger.add(FP32_ADD, count)
-            ledger.add(_SRAM_FP32, count)
+        cfg = m.config
+
+        def macs(count: float, bits: int | str | None) -> None:  # multiply + accumulate, weights read from SRAM
+            mul, add = _datapath(bits)
+            ledger.add(mul, count)
+            ledger.add(add, count)
+            ledger.add(_weight_read(bits), count)
 
         with ledger.scope("encoder"):
-            macs(steps * np.count_nonzero(m.encoder[0]))
+            macs(steps * np.count_nonzero(m.encoder[0]), cfg.bits("encoder"))
         for i, lay in enumerate(m.layers):
             with ledger.scope(f"layers.{i}.ssm"):
                 self._count_digital_ssm(ledger, lay, steps)
             with ledger.scope(f"layers.{i}.mix"):
-                macs(steps * sum(np.count_nonzero(v) for v in lay.mix.values() if v.ndim == 2))
+                for k, v in lay.mix.items():
+                    if v.ndim == 2:
+                        macs(steps * np.count_nonzero(v), "ternary" if k == "terW" else cfg.bits("mix"))
         with ledger.scope("decoder"):
-            macs(n * np.count_nonzero(m.decoder[0]))
+            macs(n * np.count_nonzero(m.decoder[0]), cfg.bits("decoder"))
         self._count_digital_block(ledger, n, L)
 
     # ------------------------------------------------------------------ result

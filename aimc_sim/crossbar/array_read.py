@@ -1,0 +1,109 @@
+"""The array-read stage of the tile pipeline, written once over a leading tile axis (crossbar.md §1 step 3).
+
+Device read at time t -> access device (1T1R) -> IR drop -> per-channel signal matrices M_c and read-noise
+variance matrices S_c, for T tiles each holding k blocks of r x (device columns) cells: arrays of shape
+(T, k, r, ...). A dense tile is T = k = 1. Reads are cached per read time (least recently used first out).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from aimc_sim.crossbar.config import TileConfig
+from aimc_sim.crossbar.irdrop import IrDropSolver
+from aimc_sim.crossbar.mapping import Channel
+
+__all__ = ["ArrayRead", "ReadCache", "read_arrays"]
+
+
+@dataclass
+class ArrayRead:
+    """What the periphery needs of the arrays at one read time.
+
+    ``mats[c]``/``vars[c]``: (T, k, r, width_c) float32 signal and read-noise variance (None without read noise)
+    of channel c, in normalised units; ``gsum``: (T, k, r) row sums of G (S) for the array read energy;
+    ``approx[c]``: (|M_c|, M_c * p) of the aihwkit IR-drop correction (dense tiles with ``approx`` only).
+    """
+
+    t: float
+    mats: list[np.ndarray]
+    vars: list[np.ndarray | None]
+    gsum: np.ndarray
+    approx: list[tuple[np.ndarray, np.ndarray]] | None
+
+
+def read_arrays(
+    config: TileConfig,
+    device: Any,
+    states: list[Any],
+    shape: tuple[int, int, int, int],
+    blocks_per_tile: list[int],
+    channels: tuple[Channel, ...],
+    off_block_row_g: float,
+    t: float,
+) -> ArrayRead:
+    """Read the T tiles of ``states`` (tile g: k_g * r rows of device columns) at time t.
+
+    ``shape`` = (T, k, r, device columns per block); ``off_block_row_g``: conductance (S) of the unprogrammed
+    off-block cells in one block's row, charged to the read energy of tiles with k_g > 1 blocks.
+    """
+    T, k, r, nd = shape
+    G = np.zeros(shape)
+    SD = np.zeros(shape) if config.noise.read else None
+    for g, (state, kg) in enumerate(zip(states, blocks_per_tile)):
+        Gg = np.asarray(device.conductance(state, t, None), dtype=np.float64)
+        sd = device.read_noise_std(state, t) if SD is not None else None
+        if config.access_resistance > 0:  # 1T1R: g_eff = g / (1 + g R); d g_eff / d g = 1 / (1 + g R)^2
+            f = 1.0 / (1.0 + Gg * config.access_resistance)
+            Gg = Gg * f
+            sd = None if sd is None else sd * f * f
+        G[g, :kg] = Gg.reshape(kg, r, nd)
+        if SD is not None:
+            SD[g, :kg] = sd.reshape(kg, r, nd)
+    Gs = G
+    if config.ir_drop.mode == "exact":  # dense tiles only (T = k = 1): the wires couple every cell of a tile
+        Gs = IrDropSolver(G[0, 0], config.ir_drop.r_wire, config.ir_drop.r_term).effective_matrix()[None, None]
+    mats, vars_ = [], []
+    for ch in channels:
+        m = Gs[..., ch.plus] - (Gs[..., ch.minus] if ch.minus is not None else 0.0)
+        mats.append(np.ascontiguousarray(m * ch.scale, dtype=np.float32))
+        if SD is None:
+            vars_.append(None)
+        else:
+            v = SD[..., ch.plus] ** 2 + (SD[..., ch.minus] ** 2 if ch.minus is not None else 0.0)
+            vars_.append(np.ascontiguousarray(v * ch.scale**2, dtype=np.float32))
+    approx = None
+    if config.ir_drop.mode == "approx":  # dense tiles only
+        xi = (r - np.arange(r)) / r  # distance from the sense node, row 0 farthest
+        p = (1.0 - (1.0 - xi) ** 2)[:, None]
+        approx = [(np.abs(m[0, 0]), (m[0, 0] * p).astype(np.float32)) for m in mats]
+    kgs = np.array(blocks_per_tile, dtype=float)[:, None, None]
+    gsum = G.sum(axis=-1) + (kgs - 1.0) * off_block_row_g  # + the unprogrammed off-block cells of the row
+    gsum *= np.arange(k)[None, :, None] < kgs  # padding slots of a partly filled last tile
+    return ArrayRead(t, mats, vars_, gsum, approx)
+
+
+class ReadCache:
+    """The ArrayReads of the last ``size`` read times, least recently used evicted first."""
+
+    def __init__(self, size: int = 4):
+        self.size = size
+        self._reads: OrderedDict[float, ArrayRead] = OrderedDict()
+
+    def get(self, t: float, read: Any) -> ArrayRead:
+        """The read at t, computed by ``read(t)`` unless cached."""
+        rd = self._reads.get(t)
+        if rd is None:
+            rd = self._reads[t] = read(t)
+            while len(self._reads) > self.size:
+                self._reads.popitem(last=False)
+        else:
+            self._reads.move_to_end(t)
+        return rd
+
+    def clear(self) -> None:
+        self._reads.clear()

@@ -1,0 +1,494 @@
+"""TileStack: the tile pipeline written once over a leading tile axis (crossbar.md §1).
+
+T tiles of one :class:`TileConfig`, tile g holding k_g <= k blocks of r x c weights on its diagonal (inputs
+k_g * r word lines, outputs k_g * c). :class:`~aimc_sim.crossbar.tile.AnalogTile` is the one-tile, one-block
+case (T = k = 1); :class:`~aimc_sim.crossbar.blockdiag.BlockDiagonalMatrix` is the k-block case. Per tile:
+
+1. noise management: per-row input scale s (abs-max, average abs-max, constant or none), x' = x / s (§4);
+2. DAC: uniform quantiser (deterministic or stochastic rounding), or bit-serial 1-bit slices (§2.3, §3.1);
+3. array (``array_read``): y_c = x' @ M_c(t) per conversion channel, block by block;
+4. analog noise, output-referred: eta_j ~ N(0, sum_i x_i^2 s_ij^2 + w_noise^2 ||x'||^2 + out_noise^2) (§5),
+   one extra product (x'^2) @ S(t) instead of a per-weight draw (``test_xb1_output_referred_noise_equivalence``);
+5. ADC (``_kernels.adc_accumulate`` with the channel's :class:`AdcState` record): mismatch, saturation,
+   quantiser with a fixed, maximal or calibrated range; bound management re-runs saturated rows (§4);
+6. digital: outputs times s * w_max * alpha (drift compensation, §8), slice and channel partial sums, offset.
+
+Every tile draws its programming noise and ADC mismatch from its own generator, then its per-MVM noise from a
+second one (``tile_rng.spawn(2)``), in the same order whatever T and k are, so one tile reproduces exactly
+inside a stack. The ledger receives the same events as the physical tiles (docs/cost.md).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+
+from aimc_sim.config import require_finite
+from aimc_sim.cost import events as ev
+from aimc_sim.cost.ledger import Ledger, new_unit
+from aimc_sim.crossbar import _kernels
+from aimc_sim.crossbar._kernels import AdcState, Conversion, DacSpec, Digital
+from aimc_sim.crossbar.array_read import ArrayRead, ReadCache, read_arrays
+from aimc_sim.crossbar.config import TileConfig
+from aimc_sim.crossbar.devices import resolve_device
+from aimc_sim.crossbar.irdrop import approx_ir_drop_factor
+from aimc_sim.crossbar.mapping import build_layout, scale_weights
+from aimc_sim.crossbar.quantise import n_steps, sar_weights
+from aimc_sim.crossbar.threads import tile_pool
+from aimc_sim.errors import ConfigError, SimulationError
+
+__all__ = ["TileStack"]
+
+IR_DROP_FALLBACK = ev.Named("ir_drop_fallback")
+"""A tile whose IR-drop approximation was invalid switched to the exact solve (unpriced, counted)."""
+
+_MIN_THREADED_OUTPUTS = 32768  # ADC outputs per tile and call below which a thread hand-off costs more than it saves
+
+
+class TileStack:
+    """T tiles of ``config``; tile g programs the blocks ``blocks[g]`` ((k_g, r, c) weights) from ``rngs[g]``."""
+
+    def __init__(
+        self,
+        config: TileConfig,
+        blocks: list[np.ndarray],
+        rngs: list[np.random.Generator],
+        ledger: Ledger | None,
+        name: str,
+    ):
+        self.config, self.ledger, self.name = config, ledger, name
+        self.blocks_per_tile = [int(b.shape[0]) for b in blocks]
+        self.k = max(self.blocks_per_tile)
+        _, self.r, self.c = blocks[0].shape
+        self.device = device = resolve_device(config.device, config.device_options)
+        zero = build_layout(np.zeros((1, 1)), config.mapping, device.g_min, device.g_max).targets[0]
+        self.states: list[Any] = []
+        self.noise_rngs: list[np.random.Generator] = []
+        self.adc: list[list[AdcState]] = []  # [tile][channel]
+        w_max = np.ones((len(blocks), self.k * self.c))
+        targets = None
+        adc = config.adc
+        for g, (Wb, tile_rng) in enumerate(zip(blocks, rngs)):
+            kg, r, c = Wb.shape
+            prog_rng, noise_rng = tile_rng.spawn(2)
+            dense = np.zeros((kg * r, kg * c))
+            for q in range(kg):
+                dense[q * r : (q + 1) * r, q * c : (q + 1) * c] = Wb[q]
+            Wn, w_max[g, : kg * c] = scale_weights(dense, config.mapping)
+            for q in range(kg):
+                lay = build_layout(
+                    Wn[q * r : (q + 1) * r, q * c : (q + 1) * c], config.mapping, device.g_min, device.g_max
+                )
+                if targets is None:
+                    targets = np.zeros((len(blocks), self.k) + lay.targets.shape)
+                targets[g, q] = lay.targets
+            self.layout = lay
+            tg = targets[g, :kg].reshape(kg * r, -1)
+            self.states.append(device.program(tg, prog_rng if config.noise.programming else None))
+            self.noise_rngs.append(noise_rng)
+            widths = [1 if ch.broadcast else kg * ch.plus.size for ch in lay.channels]
+            gains = [1.0 + adc.gain_std * prog_rng.standard_normal(w) if adc.gain_std else np.ones(w) for w in widths]
+            offs = [adc.offset_std * prog_rng.standard_normal(w) if adc.offset_std else np.zeros(w) for w in widths]
+            sars = [
+                sar_weights(adc.bits, adc.cap_mismatch, w, prog_rng)
+                if adc.cap_mismatch and adc.bits
+                else np.empty((w, 0))
+                for w in widths
+            ]
+            bounds = [self._initial_bound(targets[g, :kg], ch, w, kg * r) for ch, w in zip(lay.channels, widths)]
+            self.adc.append([AdcState(*rec) for rec in zip(gains, offs, bounds, sars)])
+            if ledger is not None:  # hardware inventory, priced for area by the cost model
+                self._count_inventory()
+        self.channels = self.layout.channels
+        self.targets = targets
+        self.w_max = w_max
+        self.calibrated = adc.range in ("fixed", "max")
+        self._off_block_row_g = float(zero.sum()) * self.c
+        self._reads = ReadCache()
+        self._unit = new_unit("tiles")  # the cost model times the tiles of one array in parallel
+        self._ws: dict[str, np.ndarray] = {}
+        self._avg_abs_max = np.ones((self.n_tiles, self.n_groups))
+        self._avg_count = 0
+        self._r0: list[np.ndarray] | None = None
+        self._alpha: tuple[float, np.ndarray] | None = None
+        self.ir_drop_fallback: str | None = None
+        self._ws_rows = 0  # batch rows of the work arrays, set per call
+        self._noisy = config.noise.read or config.noise.w_noise > 0 or config.noise.out_noise > 0
+        dac = config.dac
+        quant = dac.bits is not None
+        step = (2.0 / n_steps(dac.bits) if dac.signed else 1.0 / (2**dac.bits - 1)) if quant else 1.0
+        self._dac_spec = DacSpec(-1.0 if dac.signed else 0.0, step, quant)
+
+    # ------------------------------------------------------------------ construction helpers
+    @property
+    def n_tiles(self) -> int:
+        return len(self.states)
+
+    def _initial_bound(self, targets: np.ndarray, ch: Any, width: int, n_rows: int) -> np.ndarray:
+        """The ADC range before calibration: ``bound`` (fixed), the largest possible output (max), or 1."""
+        adc = self.config.adc
+        if adc.range == "fixed":
+            return np.full(width, adc.bound)
+        if adc.range == "max":
+            m = targets[..., ch.plus] - (targets[..., ch.minus] if ch.minus is not None else 0.0)
+            return np.full(width, n_rows * (float(np.abs(m).max() * ch.scale) or 1.0))
+        return np.ones(width)  # replaced by calibrate()
+
+    def _count_inventory(self) -> None:
+        cfg, layer = self.config, self.name or None
+        adc = cfg.adc
+        self.ledger.add(ev.ARRAY_CELL, cfg.rows * cfg.cols, layer)
+        self.ledger.add(ev.ConverterUnit("adc", adc.bits or None), -(-cfg.cols // adc.columns_per_adc), layer)
+        dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits
+        self.ledger.add(ev.ConverterUnit("dac", dbits or None), cfg.rows, layer)
+
+    @property
+    def utilisation(self) -> float:
+        """Programmed (in-block) cells over the cells of all tiles."""
+        used = sum(self.blocks_per_tile) * self.r * self.targets.shape[-1]
+        return used / (self.n_tiles * self.config.rows * self.config.cols)
+
+    def _buffer(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
+        """A reused float32 work array (fresh large allocations cost page faults on every MVM); valid until the
+        next call with the same key: a stack is not thread-safe across calls."""
+        buf = self._ws.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self._ws[key] = np.empty(shape, np.float32)
+        return buf
+
+    def _work(self, key: str, g: int, shape: tuple[int, int]) -> np.ndarray:
+        """Tile g's (rows, width) slice of the work array ``key`` (T, batch rows of this call, width)."""
+        return self._buffer(key, (self.n_tiles, self._ws_rows, shape[1]))[g, : shape[0]]
+
+    # ------------------------------------------------------------------ array read
+    def read(self, t: float) -> ArrayRead:
+        """The arrays at read time t (cached per t)."""
+        shape = (self.n_tiles, self.k, self.r, self.targets.shape[-1])
+        return self._reads.get(
+            t,
+            lambda tt: read_arrays(
+                self.config,
+                self.device,
+                self.states,
+                shape,
+                self.blocks_per_tile,
+                self.channels,
+                self._off_block_row_g,
+                tt,
+            ),
+        )
+
+    def _product(self, xs: np.ndarray, mat: np.ndarray, kg: int, out: np.ndarray) -> np.ndarray:
+        """xs (B, k r) times the k_g block matrices ``mat`` (k, r, w) -> out (B, k w), block by block."""
+        if self.k == 1:
+            return np.matmul(xs, mat[0], out=out)
+        B = xs.shape[0]
+        xv = xs.reshape(B, self.k, self.r)[:, :kg].transpose(1, 0, 2)
+        np.matmul(xv, mat[:kg], out=out.reshape(B, self.k, -1)[:, :kg].transpose(1, 0, 2))
+        return out
+
+    # ------------------------------------------------------------------ noise management and DAC
+    def row_scale(self, B: int) -> tuple[np.ndarray, bool]:
+        """(T, B, G) input scales (noise management, crossbar.md §4) of each tile input vector and each of its
+        G groups of word lines (``n_groups``); True means abs-max, computed by the DAC."""
+        m = self.config.management
+        T, G = self.n_tiles, self.n_groups
+        if m.noise == "abs_max":
+            return np.empty((T, B, G)), True
+        if m.noise == "average_abs_max":
+            return np.repeat(self._avg_abs_max[:, None, :], B, axis=1), False
+        return np.full((T, B, G), (m.constant_scale if m.noise == "constant" else 1.0) * self.config.dac.bound), False
+
+    @property
+    def n_groups(self) -> int:
+        """Input scales per tile input vector: 1, or one per block slot (``management.scope: block``)."""
+        return self.k if self.config.management.scope == "block" else 1
+
+    def update_average_abs_max(self, x: np.ndarray) -> None:
+        """AVERAGE_ABS_MAX: running mean of each tile's max |x| per input vector, over every vector seen.
+        ``x``: (T, B, k r) tile inputs."""
+        if self.config.management.noise != "average_abs_max" or x.shape[1] == 0:
+            return
+        require_finite("x", x)
+        B = x.shape[1]
+        m = np.abs(x).reshape(self.n_tiles, B, self.n_groups, -1).max(axis=3)
+        n0, n1 = self._avg_count, self._avg_count + B
+        for g, q in np.ndindex(self._avg_abs_max.shape):
+            mg = m[g, :, q]
+            mean = (self._avg_abs_max[g, q] * n0 + float(mg.sum())) / n1 if n0 else float(mg.mean())
+            self._avg_abs_max[g, q] = mean if mean > 0 else 1.0
+        self._avg_count = n1
+
+    def _dac(self, g: int, x: np.ndarray, rs: np.ndarray, abs_max: bool, gsum: np.ndarray):
+        """Input slices [(x', x'^2, digital factor)] of tile g's rows x, and their array read energy in
+        V_read^2 t_read units. Fills ``rs`` (B, G) when ``abs_max``; rejects non-finite inputs."""
+        dac, spec = self.config.dac, self._dac_spec
+        if dac.stochastic_rounding and spec.quantise:
+            require_finite("x", x)
+            if abs_max:
+                a = np.abs(x).max(axis=1)
+                rs[:, 0] = np.where(a > 0, a, 1.0)
+            n = self.blocks_per_tile[g] * self.r  # the k_g blocks' word lines, as the physical tile
+            v = x[:, :n] / rs  # one group: the block-diagonal path refuses a stochastic DAC
+            v = np.clip(np.floor(v / spec.step + self.noise_rngs[g].random(v.shape)) * spec.step, spec.lo, 1.0)
+            xn, xn2 = np.zeros(x.shape, np.float32), np.zeros(x.shape, np.float32)
+            xn[:, :n], xn2[:, :n] = v, v * v
+        else:
+            xn, xn2 = self._work("xn", g, x.shape), self._work("xn2", g, x.shape)
+            B, G = rs.shape  # each group of word lines is one DAC row
+            xr, xnr, xn2r = (a.reshape(B * G, -1) for a in (x, xn, xn2))
+            if _kernels.dac_encode(xr, abs_max, rs.reshape(-1), spec, xnr, xn2r):
+                require_finite("x", x)  # raises, naming the first bad index
+        # array read energy: sum_b,i e_bi * (sum_j G_ij), e = x'^2 or |x'| (PWM)
+        energy = float((np.abs(xn) if dac.encoding == "pwm" else xn2).sum(axis=0, dtype=np.float64) @ gsum)
+        if not dac.bit_serial:
+            return [(xn, xn2, 1.0)], energy
+        top = (n_steps(dac.bits) // 2) if dac.signed else 2**dac.bits - 1
+        k = np.rint(xn.astype(np.float64) * top).astype(np.int64)
+        sgn, mag = np.sign(k), np.abs(k)
+        slices, energy = [], 0.0
+        for bit in range(int(top).bit_length()):  # every magnitude bit is one array read, as in hardware
+            xb = (sgn * ((mag >> bit) & 1)).astype(np.float32)
+            xb2 = np.abs(xb)
+            energy += float((xb2 @ gsum).sum())
+            slices.append((xb, xb2, float(2**bit) / top))
+        return slices, energy
+
+    @property
+    def n_slices(self) -> int:
+        """Array reads per input vector (input bit slices)."""
+        dac = self.config.dac
+        if not dac.bit_serial:
+            return 1
+        return int((n_steps(dac.bits) // 2) if dac.signed else 2**dac.bits - 1).bit_length()
+
+    # ------------------------------------------------------------------ array, noise, ADC, digital
+    def _pass(self, g: int, x: np.ndarray, rs: np.ndarray, abs_max: bool, rd: ArrayRead, alpha: np.ndarray, out):
+        """One analog pass of tile g on its rows x (B, k r): writes ``out`` (B, k c); returns (saturated rows,
+        array energy units)."""
+        cfg = self.config
+        B, kg = x.shape[0], self.blocks_per_tile[g]
+        slices, energy = self._dac(g, x, rs, abs_max, rd.gsum[g].ravel())
+        adc = cfg.adc
+        quant = adc.bits is not None
+        if quant and not self.calibrated:
+            raise SimulationError(f"tile.adc.range is {adc.range!r}: call calibrate_adc(x) before mvm")
+        nst = float(n_steps(adc.bits)) if quant else 1.0
+        sat = np.zeros(B, dtype=bool)
+        col = self.w_max[g] * alpha
+        first = True
+        w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
+        rng = self.noise_rngs[g]
+        for xs, xs2, factor in slices:
+            G = rs.shape[1]
+            extra = np.full((B, G), o2) + (w2 * xs2.reshape(B, G, -1).sum(axis=2, dtype=np.float64) if w2 else 0.0)
+            for c, ch in enumerate(self.channels):
+                state = self.adc[g][c]
+                w = state.gain.size
+                wk = w // kg if not ch.broadcast else 1
+                sig = self._product(xs, rd.mats[c][g], kg, self._work(f"sig{c}", g, (B, self.k * wk)))
+                var = sig
+                if rd.vars[c] is not None:
+                    var = self._product(xs2, rd.vars[c][g], kg, self._work(f"var{c}", g, (B, self.k * wk)))
+                if rd.approx is not None:
+                    sig = self._approx_ir(xs, sig, c, rd)
+                conv = Conversion(nst, quant, self._noisy, rd.vars[c] is not None, adc.stochastic_rounding)
+                if not quant:
+                    state = state._replace(bound=np.ones(w))
+                if ch.broadcast:
+                    ref = np.empty((B, 1), dtype=out.dtype)
+                    dig = Digital(1.0, np.ones((B, 1)), np.ones(1), False)
+                    _kernels.adc_accumulate(sig, var, extra, state, conv, dig, ref, sat, rng)
+                    if first:
+                        out[:] = 0.0
+                    out += (ch.coef * factor) * ref * rs * col[None, :]  # dense tiles only: G = 1
+                else:
+                    dig = Digital(ch.coef * factor, rs, col[:w], not first)
+                    _kernels.adc_accumulate(sig[:, :w], var[:, :w], extra, state, conv, dig, out[:, :w], sat, rng)
+                first = False
+        if first:  # no input slice (all-zero bit-serial input)
+            out[:] = 0.0
+        if self.layout.offset_coef:
+            sx = sum(f * xs.sum(axis=1, dtype=np.float64) for xs, _, f in slices)
+            out -= (self.layout.offset_coef * sx * rs[:, 0])[:, None] * col[None, :]  # dense tiles only: G = 1
+        return sat, energy
+
+    def _approx_ir(self, xs: np.ndarray, sig: np.ndarray, c: int, rd: ArrayRead) -> np.ndarray:
+        """aihwkit's IR-drop correction (crossbar.md §6.4); refused, or made exact, where a > approx_limit."""
+        irc = self.config.ir_drop
+        abs_m, mp = rd.approx[c]
+        g_ratio = 1.0 / (irc.r_wire * self.device.g_max)
+        a = (self.r / g_ratio) * (np.abs(xs) @ abs_m)
+        amax = float(a.max()) if a.size else 0.0
+        if amax > irc.approx_limit:
+            msg = f"IR-drop approximation invalid: a = {amax:.3g} > approx_limit {irc.approx_limit} (crossbar.md §6.4)"
+            if irc.on_exceed == "error":
+                raise SimulationError(f"{msg}; use tile.ir_drop.mode: exact")
+            warnings.warn(f"{msg}; tile {self.name!r} now uses the exact solve", RuntimeWarning, stacklevel=6)
+            self.ir_drop_fallback = msg
+            if self.ledger is not None:  # recorded with the run's events, not only warned
+                self.ledger.add(IR_DROP_FALLBACK, 1, self.name or None)
+            self.config = self.config.replace(ir_drop=irc.replace(mode="exact"))
+            self._reads.clear()
+            return xs @ self.read(rd.t).mats[c][0, 0]
+        return sig - (approx_ir_drop_factor(a) * (xs @ mp)).astype(sig.dtype)
+
+    def forward(self, x: np.ndarray, rows: np.ndarray, alphas: np.ndarray, t: float, out: np.ndarray) -> None:
+        """x (T, B, k r) tile inputs -> out (T, B, k c) digitally scaled outputs; tile g uses its first rows[g]
+        input rows (the others give 0). The tiles run on ``threads.tile_threads()`` threads (the kernels are
+        ``nogil``, BLAS releases the GIL) when each has enough outputs to pay for the hand-off."""
+        T, B = x.shape[:2]
+        rd = self.read(t)
+        row_scale, abs_max = self.row_scale(B)
+        m = self.config.management
+        energy = np.zeros(T)
+        reruns = np.zeros(T, dtype=np.int64)
+        self._ws_rows = B
+
+        def run(g: int) -> None:
+            nb, kc = int(rows[g]), self.blocks_per_tile[g] * self.c
+            xg, rs, og = x[g, :nb], row_scale[g, :nb], out[g, :nb]
+            sat, energy[g] = self._pass(g, xg, rs, abs_max, rd, alphas[g], og)
+            it = 0
+            while m.bound == "iterative" and sat.any() and it < m.max_bound_iterations:
+                idx = np.flatnonzero(sat)
+                rs[idx] *= 2.0
+                sub = np.empty((idx.size, og.shape[1]), dtype=og.dtype)
+                sat_sub, e = self._pass(g, xg[idx], rs[idx], False, rd, alphas[g], sub)
+                energy[g] += e
+                og[idx] = sub
+                sat[:] = False
+                sat[idx] = sat_sub
+                reruns[g] += idx.size
+                it += 1
+            out[g, nb:] = 0.0
+            out[g, :, kc:] = 0.0
+
+        pool = tile_pool() if T > 1 and B * self.k * self.c >= _MIN_THREADED_OUTPUTS else None
+        if pool is not None:
+            list(pool.map(run, range(T)))  # disjoint slices and one generator per tile: deterministic
+        else:
+            for g in range(T):
+                run(g)
+        self._count(np.asarray(rows, dtype=np.int64) + reruns, float(energy.sum()), int(reruns.sum()))
+
+    def _count(self, rows: np.ndarray, e_units: float, reruns: int) -> None:
+        """Ledger events of ``rows[g]`` input vectors through tile g (crossbar.md §1, docs/cost.md)."""
+        led = self.ledger
+        if led is None:
+            return
+        cfg = self.config
+        layer = self.name or None
+        S = self.n_slices
+        kg = np.array(self.blocks_per_tile)
+        n_in, n_out = kg * self.r, kg * self.c
+        n_conv = np.array([sum(int(s.gain.size) for s in tile) for tile in self.adc])
+        n_adcs = -(-cfg.cols // cfg.adc.columns_per_adc)
+        dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits
+        n_parts = S * len(self.channels) + (1 if self.layout.offset_coef else 0)
+        per_tile = (  # (event, work per input vector on each tile): the tiles work in parallel, the busiest sets the time
+            (ev.Conversion("dac", dbits), n_in * S),
+            (ev.Conversion("adc", cfg.adc.bits), n_conv * S),
+            (ev.AdcCycle(cfg.adc.bits), -(-n_conv // n_adcs) * S),
+            (ev.TILE_READ, np.full_like(n_in, S)),
+            (ev.INT32_ADD, n_out * (n_parts - 1)),
+            (ev.FP32_MUL, n_out),
+        )
+        for event, work in per_tile:
+            led.add(event, int(rows @ work), layer, self._unit, float((rows * work).max()))
+        if reruns:
+            led.add(ev.BOUND_MANAGEMENT_RERUN, reruns, layer)
+        v2 = cfg.v_read**2
+        led.add_energy("array_read", v2 * cfg.t_read * e_units, layer)
+        led.add_energy("wl_driver", int(rows @ n_in) * S * cfg.cols * cfg.line_cap_per_cell * v2, layer)
+
+    # ------------------------------------------------------------------ drift compensation
+    def _readout(self, t: float) -> list[np.ndarray]:
+        """Identity inputs of every tile through the full noisy path (crossbar.md §8): mean |y| (global) or
+        per column, per tile."""
+        T, kr, kc = self.n_tiles, self.k * self.r, self.k * self.c
+        eye = np.zeros((T, kr, kr), dtype=np.float32)
+        eye[:] = np.eye(kr, dtype=np.float32)
+        rows = np.array(self.blocks_per_tile) * self.r
+        for g, nb in enumerate(rows):
+            eye[g, nb:] = 0.0
+        y = np.empty((T, kr, kc), np.float32)
+        self.forward(eye, rows, np.ones((T, kc)), t, y)
+        per_col = self.config.drift_compensation.mode == "per_column"
+        out = []
+        for g, nb in enumerate(rows):
+            yg = np.abs(y[g, :nb, : self.blocks_per_tile[g] * self.c])
+            out.append(yg.mean(axis=0) if per_col else np.array([yg.mean()]))
+            if self.ledger is not None:
+                self.ledger.add(ev.DRIFT_CALIBRATION_READOUT, int(nb), self.name or None)
+        return out
+
+    def alphas(self, t: float) -> np.ndarray:
+        """(T, k c) drift-compensation factors alpha = r0 / r(t) (one per tile, or per column); 1 at t = 0."""
+        T, kc = self.n_tiles, self.k * self.c
+        dc = self.config.drift_compensation
+        if dc.mode == "none" or t == 0.0:
+            return np.ones((T, kc))
+        if self._alpha is not None:
+            t_cal = self._alpha[0]
+            if t == t_cal or (dc.recalibrate_every is not None and t_cal <= t < t_cal + dc.recalibrate_every):
+                return self._alpha[1]
+        if self._r0 is None:
+            self._r0 = self._readout(0.0)
+        alphas = np.ones((T, kc))
+        for g, (r0, rt) in enumerate(zip(self._r0, self._readout(t))):
+            w = self.blocks_per_tile[g] * self.c
+            alphas[g, :w] = np.where(rt > 0, r0 / np.where(rt > 0, rt, 1.0), 1.0)
+        self._alpha = (t, alphas)
+        return alphas
+
+    # ------------------------------------------------------------------ ADC calibration and weights
+    def calibrate(self, x: np.ndarray, t: float) -> list[np.ndarray]:
+        """Calibrated ADC ranges: the configured percentile of |analog output| on the tile inputs x (T, B, k r),
+        per tile or per column (crossbar.md §3.3). Returns each tile's ranges of its first channel."""
+        adc = self.config.adc
+        if adc.range not in ("calibrated", "per_column"):
+            raise ConfigError("tile.adc.range", f"is {adc.range!r}; calibrate_adc needs 'calibrated' or 'per_column'")
+        T, B = x.shape[:2]
+        if B == 0:
+            raise ConfigError("x", "calibration inputs give an empty ADC range (no input vectors)")
+        rd = self.read(t)
+        row_scale, abs_max = self.row_scale(B)
+        self._ws_rows = B
+        for g in range(T):
+            kg = self.blocks_per_tile[g]
+            slices, _ = self._dac(g, x[g], row_scale[g], abs_max, rd.gsum[g].ravel())
+            for c, state in enumerate(self.adc[g]):
+                w = state.gain.size
+                prod = np.empty((B, self.k * rd.mats[c].shape[-1]), np.float32)
+                vals = np.concatenate(
+                    [np.abs(self._product(xs, rd.mats[c][g], kg, prod))[:, :w] for xs, _, _ in slices]
+                )
+                if adc.range == "per_column":
+                    b = np.percentile(vals, adc.percentile, axis=0)
+                else:
+                    b = np.full(w, np.percentile(vals, adc.percentile))
+                if not np.any(b > 0):  # e.g. an all-zero (pruned) weight block: keep the configured fixed range
+                    warnings.warn(
+                        f"tile {self.name!r} ({g}): calibration outputs are all zero; ADC range set to adc.bound = "
+                        f"{adc.bound}",
+                        RuntimeWarning,
+                        stacklevel=4,
+                    )
+                    b = np.full(w, adc.bound)
+                self.adc[g][c] = state._replace(bound=np.where(b > 0, b, b.max()))  # an all-zero column: widest
+        self.calibrated = True
+        self._r0, self._alpha = None, None
+        return [tile[0].bound for tile in self.adc]
+
+    def weights_at(self, t: float) -> np.ndarray:
+        """The noise-free effective weights (T, k, r, c) held at time t, without periphery."""
+        rd = self.read(t)
+        W = np.zeros((self.n_tiles, self.k, self.r, self.c))
+        for ch, m in zip(self.channels, rd.mats):
+            W += ch.coef * m.astype(np.float64)  # a broadcast (reference) channel has one column
+        if self.layout.offset_coef:
+            W -= self.layout.offset_coef
+        return W * self.w_max.reshape(self.n_tiles, self.k, 1, self.c)
