@@ -151,7 +151,7 @@ def _table(rows: list[dict], torch_acc: float) -> str:
 def _breakdown(parts: dict) -> str:
     comps = sorted({c for r in parts.values() for c in r.energy_per_component_j})
     lines = [
-        "energy per image by component at 1 s, seed 0 (nJ); tiles and area of the periphery inventory:",
+        "energy per image by component at 1 s, seed 0 (nJ); tiles used and their area (as the cost model books it):",
         "",
         "| tile | " + " | ".join(comps) + " | total | tiles | area (mm²) |",
         "|---|" + "---|" * (len(comps) + 3),
