@@ -275,3 +275,40 @@ def test_graph_errors_name_the_layer():
         Network([Node("fc", Linear(w), ("input",)), Node("fc2", Linear(w), ("nope",))], (4,))
     with pytest.raises(DataError, match=r"layer 'fc' \(Linear\): duplicate layer name"):
         Network([Node("fc", Linear(w), ("input",)), Node("fc", Linear(w), ("fc",))], (4,))
+
+
+def test_conv_and_pool_geometry_matches_torch(tmp_path):
+    """Stride, dilation, groups, padded max / avg pooling (count_include_pad on and off), Conv1d stride."""
+    torch.manual_seed(1)
+    model = nn.Sequential(
+        nn.Conv2d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2),
+        nn.MaxPool2d(3, stride=2, padding=1),
+        nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+        nn.AvgPool2d(2, stride=1, padding=1),
+        nn.Flatten(),
+    ).eval()
+    x = torch.randn(3, 4, 11, 9)
+    _export(model, x, tmp_path / "geo.onnx")
+    with torch.no_grad():
+        ref = model(x).numpy()
+    for net in (workloads.from_torch(model, x[:1]), workloads.load(tmp_path / "geo.onnx")):
+        assert _rel(net.forward(x.numpy()), ref) <= 1e-5
+    seq = nn.Sequential(nn.Conv1d(2, 3, 4, stride=3, padding=1), nn.MaxPool1d(2)).eval()
+    xs = torch.randn(2, 2, 17)
+    with torch.no_grad():
+        assert _rel(workloads.from_torch(seq, xs[:1]).forward(xs.numpy()), seq(xs).numpy()) <= 1e-5
+
+
+def test_calibrated_adc_ranges_use_the_training_inputs():
+    """A per-column calibrated ADC needs x_train; with it, an 8-bit ideal tile keeps the float predictions."""
+    model, x = MODELS["cnn"]
+    net = workloads.from_torch(model, x[:1])
+    hw = net.on({"tile": {"preset": "ideal", "adc": {"bits": 8, "range": "per_column", "percentile": 100.0}}})
+    labels = net.forward(x.numpy()).argmax(-1)
+    with pytest.raises(ConfigError, match="adc_calibration"):
+        hw.evaluate((x.numpy(), labels))
+
+    class Data:
+        x_train, x_test, y_test = x.numpy(), x.numpy(), labels
+
+    assert hw.evaluate(Data()).accuracy == 1.0
