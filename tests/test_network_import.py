@@ -312,3 +312,19 @@ def test_calibrated_adc_ranges_use_the_training_inputs():
         x_train, x_test, y_test = x.numpy(), x.numpy(), labels
 
     assert hw.evaluate(Data()).accuracy == 1.0
+
+
+def test_float_backend_is_the_digital_baseline():
+    """backend float: the float outputs, no tiles, and one multiply + add + weight read per MAC."""
+    model, x = MODELS["cnn"]
+    net = workloads.from_torch(model, x[:1])
+    hw = net.on({"backend": "float", "digital": "int8"})
+    out, ledger, mats = hw.logits(x.numpy())
+    assert mats == {} and np.array_equal(out, net.forward(x.numpy()))
+    macs = sum(
+        np.prod(net.shapes[n.name]) / n.op.matrix.shape[1] * np.count_nonzero(n.op.matrix) for n in net.analog_nodes
+    )
+    assert ledger.total("sram_read_8b") == pytest.approx(len(x) * macs)
+    assert ledger.total("int8_mul") == pytest.approx(len(x) * (macs + 8))  # + the global average pool's 8 divides
+    res = hw.evaluate((x.numpy(), out.argmax(-1)))
+    assert res.accuracy == 1.0 and res.n_tiles == 0 and res.energy_j > 0
