@@ -328,3 +328,17 @@ def test_float_backend_is_the_digital_baseline():
     assert ledger.total("int8_mul") == pytest.approx(len(x) * (macs + 8))  # + the global average pool's 8 divides
     res = hw.evaluate((x.numpy(), out.argmax(-1)))
     assert res.accuracy == 1.0 and res.n_tiles == 0 and res.energy_j > 0
+
+
+def test_the_pytorch_examples_mnist_network(tmp_path):
+    """Functional max pooling, ``x.view(x.size(0), -1)`` and log-softmax, from torch and through ONNX."""
+    from network_models import PytorchMnistExample
+
+    torch.manual_seed(0)
+    model = PytorchMnistExample().eval()
+    x = torch.randn(4, 1, 28, 28)
+    _export(model, x, tmp_path / "mnist.onnx")
+    with torch.no_grad():
+        ref = model(x).numpy()
+    for net in (workloads.from_torch(model, x[:1]), workloads.load(tmp_path / "mnist.onnx")):
+        assert _rel(net.forward(x.numpy()), ref) <= 1e-5

@@ -2,10 +2,10 @@
 
 Supported operators (default domain): Gemm, MatMul (constant right operand; a following Add of a constant
 becomes its bias), Conv (1-d and 2-d, symmetric pads, groups), BatchNormalization, Relu, Gelu (exact),
-Erf, Sigmoid, Tanh, Softmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, ReduceMean / ReduceMax /
-ReduceSum (explicit axes, not the batch), Flatten (axis 1),
-Reshape, Add / Sub / Mul / Div (two tensors or a tensor and a constant: GELU exported as its erf formula
-and SiLU as x * sigmoid(x) come in this way), Concat, Dropout, Identity, LayerNormalization, Gather of
+Erf, Sigmoid, Tanh, Softmax, LogSoftmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool,
+ReduceMean / ReduceMax / ReduceSum (explicit axes, not the batch), Flatten (axis 1), Reshape, Add / Sub /
+Mul / Div (two tensors or a tensor and a constant: GELU exported as its erf formula and SiLU as
+x * sigmoid(x) come in this way), Concat, Dropout, Identity, LayerNormalization, Gather of
 a constant table (embedding). Constant, Shape and every op that only combines constants or shapes are
 evaluated statically (their values only feed Reshape, whose target shape is then taken from ONNX shape
 inference). The first graph input is the network input; its first axis is the batch.
@@ -174,8 +174,8 @@ class _Converter:
             if a.get("approximate", b"none") not in (b"none", "none"):
                 raise self._err(name, node, "only the exact (erf) GELU is supported")
             return ops.Activation("gelu"), [x]
-        if op_type == "Softmax":
-            return ops.Softmax(int(a.get("axis", -1))), [x]
+        if op_type in ("Softmax", "LogSoftmax"):
+            return ops.Softmax(int(a.get("axis", -1)), op_type == "LogSoftmax"), [x]
         if op_type in ("MaxPool", "AveragePool"):
             return self._pool(node, name, a), [x]
         if op_type in ("GlobalAveragePool", "GlobalMaxPool"):

@@ -201,15 +201,18 @@ class Activation:
 
 @dataclass(frozen=True)
 class Softmax:
-    """Softmax along ``axis`` (max-subtracted)."""
+    """Softmax along ``axis`` (max-subtracted); ``log`` for log-softmax."""
 
     axis: int = -1
+    log: bool = False
     kind: ClassVar[str] = "Softmax"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         _need(-x.ndim <= self.axis < x.ndim, f"axis {self.axis} out of range for shape {x.shape}")
-        e = np.exp(x - x.max(axis=self.axis, keepdims=True))
-        return (e / e.sum(axis=self.axis, keepdims=True)).astype(x.dtype)
+        z = x - x.max(axis=self.axis, keepdims=True)
+        e = np.exp(z)
+        s = e.sum(axis=self.axis, keepdims=True)
+        return (z - np.log(s) if self.log else e / s).astype(x.dtype)
 
     def work(self, ins: list[np.ndarray], out: np.ndarray) -> Work:
         return out.size * (NONLINEAR_OPS + 3), out.size * (NONLINEAR_OPS + 1), 0.0

@@ -86,8 +86,8 @@ def _module_op(path: str, mod: Any, in_shape: tuple[int, ...], out_shape: tuple[
         if mod.approximate != "none":
             raise _unsupported(path, name, f"approximate={mod.approximate!r}: only the exact (erf) GELU is supported")
         return Activation("gelu")
-    if isinstance(mod, nn.Softmax):
-        return Softmax(-1 if mod.dim is None else mod.dim)
+    if isinstance(mod, (nn.Softmax, nn.LogSoftmax)):
+        return Softmax(-1 if mod.dim is None else mod.dim, isinstance(mod, nn.LogSoftmax))
     if isinstance(mod, (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d)):
         nd = 1 if isinstance(mod, (nn.MaxPool1d, nn.AvgPool1d)) else 2
         if mod.ceil_mode or (getattr(mod, "dilation", 1) not in (1, (1, 1))):
@@ -151,11 +151,16 @@ def _function_op(node: Any, shape_of: Any) -> tuple[Any, tuple[Any, ...]]:
         if kwargs.get("approximate", "none") != "none":
             raise _unsupported(node.name, str(target), "only the exact (erf) GELU is supported")
         return Activation(unary[target]), (args[0],)
-    if target in (F.softmax, torch.softmax, "softmax"):
+    softmax = {F.softmax: False, torch.softmax: False, "softmax": False}
+    softmax |= {F.log_softmax: True, torch.log_softmax: True, "log_softmax": True}
+    if target in softmax:
         dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
         if dim is None:
             raise _unsupported(node.name, "softmax", "needs an explicit dim")
-        return Softmax(int(dim)), (args[0],)
+        return Softmax(int(dim), softmax[target]), (args[0],)
+    pools = {F.max_pool1d: ("max", 1), F.max_pool2d: ("max", 2), F.avg_pool1d: ("avg", 1), F.avg_pool2d: ("avg", 2)}
+    if target in pools:
+        return _functional_pool(node, *pools[target]), (args[0],)
     if target in ("mean", "amax", "sum", torch.mean, torch.amax, torch.sum):
         dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
         if dim is None:
@@ -173,6 +178,18 @@ def _function_op(node: Any, shape_of: Any) -> tuple[Any, tuple[Any, ...]]:
         return Identity(), (args[0],)
     what = target if isinstance(target, str) else getattr(target, "__name__", str(target))
     raise _unsupported(node.name, str(what))
+
+
+def _functional_pool(node: Any, mode: str, nd: int) -> Pool:
+    """``F.max_pool2d(x, kernel_size, stride=None, padding=0, ...)`` and its 1-d / average siblings."""
+    names = ("input", "kernel_size", "stride", "padding")
+    a = dict(zip(names, node.args)) | {k: v for k, v in node.kwargs.items() if k in names}
+    extra = {k: v for k, v in node.kwargs.items() if k not in names}
+    if extra.get("ceil_mode") or extra.get("dilation", 1) not in (1, (1,) * nd) or extra.get("divisor_override"):
+        raise _unsupported(node.name, f"{mode}_pool{nd}d", "ceil_mode, dilation and divisor_override are not supported")
+    kernel = _tuple(a["kernel_size"], nd)
+    stride = _tuple(a.get("stride") or kernel, nd)
+    return Pool(mode, kernel, stride, _tuple(a.get("padding", 0), nd), extra.get("count_include_pad", True), nd)
 
 
 def from_torch(module: Any, example_input: Any = None) -> Network:
