@@ -32,8 +32,15 @@ def cnn():
     def stage(c_in: int, c_out: int) -> list:
         return [nn.Conv2d(c_in, c_out, 3, padding=1), nn.BatchNorm2d(c_out), nn.ReLU(), nn.MaxPool2d(2)]
 
-    head = [nn.Flatten(), nn.Linear(2048, 448), nn.ReLU(), nn.Linear(448, 10)]
-    model = nn.Sequential(*stage(3, 32), *stage(32, 64), *stage(64, 128), *head)
+    model = nn.Sequential(
+        *stage(3, 32),
+        *stage(32, 64),
+        *stage(64, 128),
+        nn.Flatten(),
+        nn.Linear(2048, 448),
+        nn.ReLU(),
+        nn.Linear(448, 10),
+    )
     for m in model.modules():
         if isinstance(m, nn.BatchNorm2d):
             m.running_mean.uniform_(-0.1, 0.1)

@@ -87,7 +87,7 @@ def test_adc_models_registered_and_listed_per_file(tmp_path):
     with pytest.raises(ConfigError, match=r"cost.adc.models.survey-fom.fom_w_j: must be a finite number"):
         CostModel.load(p)
     data = yaml.safe_load((COST_DIR / "22nm.yaml").read_text())
-    data["digital"]["fp64"] = data["digital"]["fp32"]
+    data["digital"]["fp64"] = dict(data["digital"]["fp32"])  # a copy: the strict loader refuses YAML aliases
     p.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError, match=r"cost.digital.fp64: unknown; allowed: fp32"):
         CostModel.load(p)

@@ -72,7 +72,31 @@ def load_model(spec: str | dict[str, Any]) -> S4DModel:
     raise ConfigError("model", f"must be a model name, a path or a mapping with 'name', got {spec!r}")
 
 
-def _bind(point: dict[str, Any]) -> tuple[Any, SequenceDataset, int | None]:
+def _family(point: Any) -> Any:
+    """The registered family of a point's model (the point must be a mapping with a model)."""
+    if not isinstance(point, dict):
+        raise ConfigError("point", f"must be a mapping with keys model, hardware, dataset, got {point!r}")
+    if "model" not in point:
+        raise ConfigError("point.model", "required key is missing")
+    name = point["model"]
+    name = name.get("name") if isinstance(name, dict) else name
+    if not isinstance(name, (str, Path)):
+        raise ConfigError("model", f"must be a model name, a path or a mapping with 'name', got {point['model']!r}")
+    return family_for(name)
+
+
+def evaluate(point: dict[str, Any], seed: int) -> Result:
+    """Evaluate one sweep point (see the module docstring) with all randomness drawn from ``seed``."""
+    return _family(point).evaluate_point(point, seed)
+
+
+def validate_point(point: dict[str, Any]) -> None:
+    """Check a sweep point completely without running it (the model family's own check). Raises
+    ConfigError/DataError."""
+    _family(point).validate_point(point)
+
+
+def _bind_s4d(point: dict[str, Any]) -> tuple[Any, SequenceDataset, int | None]:
     """Model on hardware, data set and ``n_test`` of an S4D point (configs built and checked, nothing run)."""
     unknown = set(point) - {"model", "hardware", "dataset"}
     if unknown:
@@ -93,43 +117,19 @@ def _bind(point: dict[str, Any]) -> tuple[Any, SequenceDataset, int | None]:
     return model.on(point.get("hardware") or {}), data, n_test
 
 
-def _model_name(point: Any) -> str | Path:
-    """The model name or path of a point (its family is looked up from it)."""
-    if not isinstance(point, dict):
-        raise ConfigError("point", f"must be a mapping with keys model, hardware, dataset, got {point!r}")
-    if "model" not in point:
-        raise ConfigError("point.model", "required key is missing")
-    name = point["model"]
-    name = name.get("name") if isinstance(name, dict) else name
-    if not isinstance(name, (str, Path)):
-        raise ConfigError("model", f"must be a model name, a path or a mapping with 'name', got {point['model']!r}")
-    return name
-
-
-def evaluate(point: dict[str, Any], seed: int) -> Result:
-    """Evaluate one sweep point (see the module docstring) with all randomness drawn from ``seed``."""
-    return family_for(_model_name(point)).evaluate_point(point, seed)
-
-
-def validate_point(point: dict[str, Any]) -> None:
-    """Check a sweep point completely without running it (the model family's own check). Raises
-    ConfigError/DataError."""
-    family_for(_model_name(point)).validate_point(point)
-
-
 def evaluate_s4d(point: dict[str, Any], seed: int) -> Result:
     """Evaluate one S4D-family sweep point."""
-    hw, data, n_test = _bind(point)
+    hw, data, n_test = _bind_s4d(point)
     return hw.evaluate(data, n_test=n_test, seed=seed)
 
 
 def validate_s4d(point: dict[str, Any]) -> None:
-    """Check an S4D point: model, data set and ``n_test`` range, hardware and tile configs (presets resolved),
-    SSM simulation path and cost model."""
+    """Check an S4D-family point: model, data set and ``n_test`` range, hardware and tile configs (presets
+    resolved), SSM simulation path and cost model."""
     from aimc_sim.cost import CostModel
     from aimc_sim.crossbar.devices import resolve_device
 
-    hw, _, _ = _bind(point)
+    hw, _, _ = _bind_s4d(point)
     if hw.hw.backend == "analog":
         tile = hw.hw.tile_config()
         resolve_device(tile.device, tile.device_options)

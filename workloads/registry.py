@@ -48,7 +48,7 @@ class Workload(Protocol):
 @dataclass(frozen=True)
 class Family:
     """A model family: the file suffixes it reads, how to open one, and how to check and evaluate a sweep
-    point (``validate_point`` raises on a bad point without running it)."""
+    point (``validate_point`` builds every config without running anything)."""
 
     name: str
     description: str

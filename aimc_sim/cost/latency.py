@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -44,15 +45,15 @@ def time_ledger(ledger: Ledger, latency_of: dict[str, tuple[float, str]], layer_
             units[layer][unit][comp] += n * t
     per_layer: dict[str, float] = {}
     per_comp: dict[str, float] = defaultdict(float)
-    for layer in dict.fromkeys([*shared, *units]):  # first-seen order: sums are the same in every process
+    for layer in dict.fromkeys([*shared, *units]):  # first-seen order: the same sums in every process
         parts = dict(shared[layer])
         if units[layer]:
             busiest = max(units[layer].values(), key=lambda c: sum(c.values()))
             for comp, t in busiest.items():
                 parts[comp] = parts.get(comp, 0.0) + t
-        per_layer[layer] = sum(parts.values())
+        per_layer[layer] = math.fsum(parts.values())
         for comp, t in parts.items():
             per_comp[comp] += t
-    latency = sum(per_layer.values())
+    latency = math.fsum(per_layer.values())
     interval = max(per_layer.values(), default=0.0) if layer_pipelining else latency
     return Timing(float(latency), float(interval), per_layer, dict(per_comp))

@@ -388,7 +388,8 @@ class TileStack:
         n_adcs = -(-cfg.cols // cfg.adc.columns_per_adc)
         dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits
         n_parts = S * len(self.channels) + (1 if self.layout.offset_coef else 0)
-        per_tile = (  # (event, work per input vector on each tile): the tiles work in parallel, the busiest sets the time
+        # (event, work per input vector on each tile): the tiles work in parallel, the busiest sets the time
+        per_tile = (
             (ev.Conversion("dac", dbits), n_in * S),
             (ev.Conversion("adc", cfg.adc.bits), n_conv * S),
             (ev.AdcCycle(cfg.adc.bits), -(-n_conv // n_adcs) * S),

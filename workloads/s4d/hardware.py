@@ -101,16 +101,16 @@ class S4DHardwareConfig(Config):
 
     def tile_config(self) -> Any:
         """The resolved :class:`aimc_sim.crossbar.TileConfig`."""
-        if self.prog_noise is None:
-            return resolve_tile(self.tile)
         fields = {"preset": self.tile} if isinstance(self.tile, str) else dict(self.tile)
+        if self.prog_noise is None:
+            return resolve_tile(fields)
         if fields.get("device", PROG_NOISE_PRESET) != PROG_NOISE_PRESET or "device_options" in fields:
             raise ConfigError(
                 "hardware.prog_noise",
                 f"selects the device preset {PROG_NOISE_PRESET!r}, but the tile names its own device "
                 f"({fields.get('device')!r}); drop tile.device/device_options or prog_noise",
             )
-        return resolve_tile(self.tile, **prog_noise_device(self.prog_noise))
+        return resolve_tile(fields, **prog_noise_device(self.prog_noise))
 
 
 PROG_NOISE_PRESET = "rram-hfo2-prog"
