@@ -252,6 +252,11 @@ def test_network_sweep_point_through_the_registry(tmp_path):
     point["dataset"]["n_test"] = 20
     res = workloads.api.evaluate(point, seed=0)
     assert res.n_samples == 20 and 0.0 <= res.accuracy <= 1.0 and res.energy_j > 0
+    net = workloads.load(point["model"])
+    assert isinstance(net, workloads.Workload) and isinstance(net.on({}), workloads.BoundWorkload)
+    workloads.api.validate_point(point)
+    with pytest.raises(DataError, match=r"dataset.x_test: must have shape \(n, 8, 8\)"):
+        workloads.api.validate_point(point | {"dataset": {"name": "digits_pixel"}})
     with pytest.raises(ConfigError, match="hardware.digital"):
         workloads.api.evaluate(point | {"hardware": {"digital": "fp64"}}, seed=0)
 
