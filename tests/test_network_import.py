@@ -347,3 +347,30 @@ def test_the_pytorch_examples_mnist_network(tmp_path):
         ref = model(x).numpy()
     for net in (workloads.from_torch(model, x[:1]), workloads.load(tmp_path / "mnist.onnx")):
         assert _rel(net.forward(x.numpy()), ref) <= 1e-5
+
+
+class _FunctionalLayers(nn.Module):
+    """A custom module holding its own parameters and using F.conv2d, F.linear, ``@`` and a learned scale."""
+
+    def __init__(self):
+        super().__init__()
+        self.w_conv = nn.Parameter(torch.randn(4, 2, 3, 3))
+        self.b_conv = nn.Parameter(torch.randn(4))
+        self.w_fc = nn.Parameter(torch.randn(5, 4 * 3 * 3))
+        self.proj = nn.Parameter(torch.randn(5, 3))
+        self.register_buffer("scale", torch.rand(3) + 0.5)
+
+    def forward(self, x):
+        h = nn.functional.relu(nn.functional.conv2d(x, self.w_conv, self.b_conv, stride=2, padding=1))
+        h = nn.functional.linear(torch.flatten(h, 1), self.w_fc)
+        return (h @ self.proj) * self.scale
+
+
+def test_functional_layers_with_module_parameters():
+    torch.manual_seed(0)
+    model = _FunctionalLayers().eval()
+    x = torch.randn(3, 2, 6, 6)
+    net = workloads.from_torch(model, x[:1])
+    assert [n.op.kind for n in net.nodes].count("Conv") == 1 and [n.op.kind for n in net.nodes].count("Linear") == 2
+    with torch.no_grad():
+        assert _rel(net.forward(x.numpy()), model(x).numpy()) <= 1e-5
