@@ -36,6 +36,17 @@ def _export(model: nn.Module, x: torch.Tensor, path) -> None:
     torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=17)
 
 
+def _both_match_torch(model: nn.Module, x: torch.Tensor, path) -> list:
+    """Convert ``model`` with from_torch and through an ONNX export; both match torch. Returns the networks."""
+    _export(model, x, path)
+    with torch.no_grad():
+        ref = model(x).numpy()
+    nets = [workloads.from_torch(model, x[:1]), workloads.load(path)]
+    for net in nets:
+        assert _rel(net.forward(x.numpy()), ref) <= 1e-5
+    return nets
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_torch_float_forward_matches_torch(name):
     model, x = MODELS[name]
@@ -216,12 +227,7 @@ def test_embedding_layernorm_and_sequence_linear_from_torch_and_onnx(tmp_path):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Embedding(10, 6), nn.LayerNorm(6), nn.Linear(6, 5), nn.Flatten(), nn.Linear(20, 3))
     model = model.eval()
-    idx = torch.randint(0, 10, (5, 4))
-    _export(model, idx, tmp_path / "emb.onnx")
-    with torch.no_grad():
-        ref = model(idx).numpy()
-    for net in (workloads.from_torch(model, idx[:1]), workloads.load(tmp_path / "emb.onnx")):
-        assert _rel(net.forward(idx.numpy()), ref) <= 1e-5
+    for net in _both_match_torch(model, torch.randint(0, 10, (5, 4)), tmp_path / "emb.onnx"):
         assert [n.op.kind for n in net.nodes].count("Linear") == 2  # MatMul + Add became one Linear
         with pytest.raises(DataError, match=r"\(Embedding\): indices must lie in 0..9"):
             net.forward(np.full((1, 4), 12))
@@ -292,12 +298,7 @@ def test_conv_and_pool_geometry_matches_torch(tmp_path):
         nn.AvgPool2d(2, stride=1, padding=1),
         nn.Flatten(),
     ).eval()
-    x = torch.randn(3, 4, 11, 9)
-    _export(model, x, tmp_path / "geo.onnx")
-    with torch.no_grad():
-        ref = model(x).numpy()
-    for net in (workloads.from_torch(model, x[:1]), workloads.load(tmp_path / "geo.onnx")):
-        assert _rel(net.forward(x.numpy()), ref) <= 1e-5
+    _both_match_torch(model, torch.randn(3, 4, 11, 9), tmp_path / "geo.onnx")
     seq = nn.Sequential(nn.Conv1d(2, 3, 4, stride=3, padding=1), nn.MaxPool1d(2)).eval()
     xs = torch.randn(2, 2, 17)
     with torch.no_grad():
@@ -340,13 +341,7 @@ def test_the_pytorch_examples_mnist_network(tmp_path):
     from network_models import PytorchMnistExample
 
     torch.manual_seed(0)
-    model = PytorchMnistExample().eval()
-    x = torch.randn(4, 1, 28, 28)
-    _export(model, x, tmp_path / "mnist.onnx")
-    with torch.no_grad():
-        ref = model(x).numpy()
-    for net in (workloads.from_torch(model, x[:1]), workloads.load(tmp_path / "mnist.onnx")):
-        assert _rel(net.forward(x.numpy()), ref) <= 1e-5
+    _both_match_torch(PytorchMnistExample().eval(), torch.randn(4, 1, 28, 28), tmp_path / "mnist.onnx")
 
 
 class _FunctionalLayers(nn.Module):
