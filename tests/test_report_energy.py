@@ -64,7 +64,9 @@ def test_report_has_tables_ci_cost_sources_and_embedded_figures(tmp_path):
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(embedded) == len(files.figures) == 2
     assert base64.b64decode(embedded[0])[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "<td>adc</td>" in page and 'src="energy_breakdown.png"' not in page
+    assert '<td class="txt">adc</td>' in page and 'src="energy_breakdown.png"' not in page
+    assert "**" not in page and "<strong>total</strong>" in page  # Markdown rendered, not shown literally
+    assert '<td class="num">25</td>' in page  # numbers right-aligned, prose left-aligned
 
 
 def test_breakdown_means_over_seeds_and_config_flattening():

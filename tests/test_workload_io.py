@@ -1,4 +1,4 @@
-"""Weight files (npz, HDF5, hand-written safetensors) and checkpoint validation."""
+"""Weight files (npz, HDF5, safetensors via the safetensors package, torch .pt) and checkpoint validation."""
 
 import json
 import struct
@@ -39,12 +39,14 @@ def test_safetensors_corrupt_offsets(tmp_path):
     path = save_weights(tmp_path / "w.safetensors", {"x": np.zeros(4)}, {})
     raw = bytearray(path.read_bytes())
     path.write_bytes(bytes(raw[:-8]))
-    with pytest.raises(DataError, match="x"):
+    with pytest.raises(DataError, match=r"w\.safetensors: cannot read weight file \(SafetensorError\)"):
         load_weights(path)
 
 
 def test_unknown_suffix_and_missing_file(tmp_path):
     with pytest.raises(DataError, match="format"):
+        save_weights(tmp_path / "w.onnx", {}, {})
+    with pytest.raises(DataError, match="read-only"):
         save_weights(tmp_path / "w.pt", {}, {})
     with pytest.raises(DataError, match="not found"):
         load_weights(tmp_path / "none.npz")
@@ -82,6 +84,49 @@ def test_checkpoint_misshaped_tensor_named(tmp_path, rng):
 
 
 def test_checkpoint_without_model_config(tmp_path, rng):
-    path = save_weights(tmp_path / "bad.npz", _model(rng).weights, {})
-    with pytest.raises(DataError, match="'model' config"):
+    """Project keys without metadata: the config is inferred from the shapes; unrelated tensors are an error."""
+    m = _model(rng)
+    m2 = S4DModel.load(save_weights(tmp_path / "plain.npz", m.weights, {}))
+    assert m2.config.to_dict() == m.config.to_dict()
+    path = save_weights(tmp_path / "bad.npz", {"fc.weight": np.ones((2, 2))}, {})
+    with pytest.raises(DataError, match=r"bad\.npz: checkpoint has neither the project's 'model' metadata"):
         S4DModel.load(path)
+
+
+def test_safetensors_all_dtypes_incl_bf16_from_torch(tmp_path):
+    """A file written by safetensors.torch with BF16, F16, I64, U8 and BOOL tensors reads back exactly."""
+    import torch
+    from safetensors.torch import save_file
+
+    g = torch.Generator().manual_seed(0)
+    t = {
+        "bf": torch.randn(3, 4, generator=g).to(torch.bfloat16),
+        "h": torch.randn(5, generator=g).half(),
+        "i": torch.arange(-3, 3),
+        "u": torch.arange(4, dtype=torch.uint8),
+        "b": torch.tensor([True, False]),
+    }
+    save_file(t, str(tmp_path / "t.safetensors"), metadata={"other": "tool"})
+    got, meta = load_weights(tmp_path / "t.safetensors")
+    assert meta == {}
+    np.testing.assert_array_equal(got["bf"], t["bf"].float().numpy())
+    assert got["bf"].dtype == np.float32 and got["h"].dtype == np.float16 and got["b"].dtype == np.bool_
+    for k in ("h", "i", "u", "b"):
+        np.testing.assert_array_equal(got[k], t[k].numpy())
+
+
+def test_pt_state_dict_and_wrapped(tmp_path):
+    import torch
+
+    sd = {"w": torch.ones(2, 3, dtype=torch.bfloat16), "b": torch.zeros(2, dtype=torch.float64)}
+    torch.save(sd, tmp_path / "a.pt")
+    torch.save({"state_dict": sd, "epoch": 3}, tmp_path / "b.pt")
+    for name in ("a.pt", "b.pt"):
+        got, meta = load_weights(tmp_path / name)
+        assert meta == {} and got["w"].dtype == np.float32 and got["b"].dtype == np.float64
+    torch.save([1, 2], tmp_path / "c.pt")
+    with pytest.raises(DataError, match=r"c\.pt: must hold a state dict"):
+        load_weights(tmp_path / "c.pt")
+    (tmp_path / "d.pt").write_bytes(b"garbage")
+    with pytest.raises(DataError, match=r"d\.pt: cannot read weight file"):
+        load_weights(tmp_path / "d.pt")

@@ -20,6 +20,8 @@
 The model's family (:mod:`workloads.registry`: S4D checkpoints, NIR spiking networks, ONNX networks) is found
 from the shipped name or the file suffix, and the family's own point evaluator runs it (same point shape), so
 one evaluator serves every workload in a sweep.
+``dataset`` may also be a data file path, or ``{"name": <path>, "n_test": ...}``
+(``workloads.data.load_dataset``, docs/data.md).
 
 The result is fully determined by ``point`` and ``seed``: the data split is fixed (dataset seed 0 unless the
 point sets ``dataset.seed``), and ``seed`` drives every hardware random draw (programming noise, faults, read
@@ -35,6 +37,7 @@ from typing import Any
 
 from aimc_sim.errors import ConfigError
 from workloads.data import SequenceDataset, load_dataset
+from workloads.data.files import is_data_file
 from workloads.registry import FAMILIES, family_for, resolve
 from workloads.result import Result
 from workloads.s4d.model import S4DModel
@@ -55,7 +58,8 @@ def _model(name: str, overrides_json: str) -> S4DModel:
 
 @lru_cache(maxsize=16)
 def _dataset(name: str, options: tuple[tuple[str, Any], ...]) -> SequenceDataset:
-    return load_dataset(name, **dict(options))
+    kind = {"kind": "sequences"} if is_data_file(name) else {}  # S4D models take (N, L, D) sequences
+    return load_dataset(name, **kind, **dict(options))
 
 
 def _freeze(d: dict[str, Any]) -> tuple[tuple[str, Any], ...]:
@@ -102,12 +106,13 @@ def _bind_s4d(point: dict[str, Any]) -> tuple[Any, SequenceDataset, int | None]:
     if unknown:
         raise ConfigError(f"point.{sorted(unknown)[0]}", "unknown key; allowed: model, hardware, dataset")
     model = load_model(point["model"])
-    ds = dict(point.get("dataset") or {"name": "digits_pixel"})
+    ds = point.get("dataset") or {"name": "digits_pixel"}
+    ds = {"name": ds} if isinstance(ds, str) else dict(ds)
     if "name" not in ds:
         raise ConfigError("dataset.name", "required key is missing")
     name, n_test = ds.pop("name"), ds.pop("n_test", None)
     data = _dataset(name, _freeze(ds))
-    if data.d_in != model.config.d_in or data.n_classes != model.config.n_classes:
+    if data.d_in != model.config.d_in or data.n_classes > model.config.n_classes:
         raise ConfigError(
             "dataset",
             f"{name!r} has d_in={data.d_in}, {data.n_classes} classes; the model expects "

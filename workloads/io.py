@@ -1,11 +1,13 @@
-"""Model weights on disk: npz, HDF5 or safetensors, with a JSON metadata dict (model + training config).
+"""Model weights on disk: npz, HDF5, safetensors or PyTorch ``.pt``, with a JSON metadata dict.
 
 - ``.npz``: one array per tensor, metadata as JSON text in the entry ``__metadata__``.
 - ``.h5`` / ``.hdf5``: one dataset per tensor, metadata as JSON text in the root attribute ``metadata``.
-- ``.safetensors``: implemented here with numpy + json (no extra dependency), following the format
-  spec of https://github.com/huggingface/safetensors: an 8-byte little-endian header length N, an
-  N-byte JSON header ``{name: {"dtype", "shape", "data_offsets": [begin, end]}, "__metadata__": {str: str}}``,
-  then the raw little-endian tensor bytes. Our metadata dict is stored as JSON under the key ``"aimc"``.
+- ``.safetensors``: read and written with the ``safetensors`` package; our metadata dict is stored as JSON
+  under the header metadata key ``"aimc"``. Every safetensors dtype is read: BF16 becomes float32 (exact:
+  a BF16 value is the upper half of a float32), the others their numpy type; FP8 is rejected by name.
+- ``.pt`` / ``.pth`` (read only, needs torch): a state dict saved with ``torch.save`` (loaded with
+  ``weights_only=True``), or a dict holding one under ``state_dict`` / ``model`` (Lightning, training
+  scripts); floating tensors keep their dtype (BF16 -> float32), metadata is empty.
 
 Malformed files raise :class:`aimc_sim.errors.DataError` naming the file and the tensor.
 """
@@ -13,7 +15,6 @@ Malformed files raise :class:`aimc_sim.errors.DataError` naming the file and the
 from __future__ import annotations
 
 import json
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +30,14 @@ _ST_DTYPES = {
     "I32": np.int32,
     "I16": np.int16,
     "I8": np.int8,
+    "U64": np.uint64,
+    "U32": np.uint32,
+    "U16": np.uint16,
     "U8": np.uint8,
     "BOOL": np.bool_,
 }
-_ST_NAMES = {np.dtype(v): k for k, v in _ST_DTYPES.items()}
-FORMATS = (".npz", ".h5", ".hdf5", ".safetensors")
+FORMATS = (".npz", ".h5", ".hdf5", ".safetensors", ".pt", ".pth")
+_READ_ONLY = (".pt", ".pth")
 
 
 def _format(path: Path) -> str:
@@ -47,6 +51,8 @@ def save_weights(path: str | Path, tensors: dict[str, np.ndarray], metadata: dic
     """Write ``tensors`` and the JSON-serialisable ``metadata`` in the format given by the suffix."""
     path = Path(path)
     fmt = _format(path)
+    if fmt in _READ_ONLY:
+        raise DataError(str(path), f"{fmt} is read-only here; write .safetensors, .npz or .h5")
     meta = json.dumps(metadata, sort_keys=True)
     arrays = {k: np.ascontiguousarray(v) for k, v in tensors.items()}
     if fmt == ".npz":
@@ -59,7 +65,12 @@ def save_weights(path: str | Path, tensors: dict[str, np.ndarray], metadata: dic
             for k, v in arrays.items():
                 f.create_dataset(k, data=v)
     else:
-        _save_safetensors(path, arrays, {"aimc": meta})
+        from safetensors.numpy import save_file
+
+        bad = [k for k, v in arrays.items() if v.dtype.type not in _ST_DTYPES.values()]
+        if bad:
+            raise DataError(bad[0], f"dtype {arrays[bad[0]].dtype} cannot be written to safetensors")
+        save_file(arrays, str(path), metadata={"aimc": meta})
     return path
 
 
@@ -81,62 +92,54 @@ def load_weights(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any
                 tensors = {}
                 f.visititems(lambda k, v: tensors.__setitem__(k, v[()]) if hasattr(v, "shape") else None)
                 meta = f.attrs.get("metadata", "{}")
-        else:
+        elif fmt == ".safetensors":
             tensors, st_meta = _load_safetensors(path)
             meta = st_meta.get("aimc", "{}")
+        else:
+            tensors, meta = _load_torch(path), "{}"
         return tensors, json.loads(meta)
     except DataError:
         raise
-    except (OSError, ValueError, KeyError) as e:
-        raise DataError(str(path), f"cannot read weight file: {e}") from None
+    except Exception as e:  # h5py, numpy, safetensors and torch each raise their own types on corrupt files
+        raise DataError(str(path), f"cannot read weight file ({type(e).__name__}): {e}") from None
 
 
-def _save_safetensors(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, str]) -> None:
-    header: dict[str, Any] = {"__metadata__": metadata}
-    offset = 0
-    blobs = []
-    for name in sorted(arrays):
-        a = arrays[name]
-        if a.dtype not in _ST_NAMES:
-            raise DataError(name, f"dtype {a.dtype} not supported by safetensors writer; allowed: {sorted(_ST_DTYPES)}")
-        blob = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {
-            "dtype": _ST_NAMES[a.dtype],
-            "shape": list(a.shape),
-            "data_offsets": [offset, offset + len(blob)],
-        }
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)  # the spec recommends 8-byte alignment of the data section
-    with path.open("wb") as fh:
-        fh.write(struct.pack("<Q", len(text)))
-        fh.write(text)
-        for blob in blobs:
-            fh.write(blob)
+def _from_bytes(name: str, dtype: str, shape: list[int], data: bytes, source: str) -> np.ndarray:
+    if dtype == "BF16":
+        bits = np.frombuffer(data, dtype="<u2").astype(np.uint32) << 16
+        return bits.view(np.float32).reshape(shape)
+    if dtype not in _ST_DTYPES:
+        raise DataError(
+            f"{source}:{name}", f"unsupported safetensors dtype {dtype!r}; allowed: BF16, {sorted(_ST_DTYPES)}"
+        )
+    return np.frombuffer(data, dtype=np.dtype(_ST_DTYPES[dtype]).newbyteorder("<")).reshape(shape).copy()
 
 
 def _load_safetensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    import safetensors
+
     raw = path.read_bytes()
-    if len(raw) < 8:
-        raise DataError(str(path), "truncated safetensors file (no header length)")
-    (n,) = struct.unpack("<Q", raw[:8])
-    if 8 + n > len(raw):
-        raise DataError(str(path), f"header length {n} exceeds file size {len(raw)}")
-    header = json.loads(raw[8 : 8 + n])
-    data = memoryview(raw)[8 + n :]
-    meta = header.pop("__metadata__", {}) or {}
-    tensors = {}
-    for name, info in header.items():
-        dtype = _ST_DTYPES.get(info.get("dtype"))
-        if dtype is None:
-            raise DataError(f"{path}:{name}", f"unsupported dtype {info.get('dtype')!r}")
-        begin, end = info["data_offsets"]
-        shape = tuple(info["shape"])
-        count = int(np.prod(shape)) if shape else 1
-        if end > len(data) or end - begin != count * np.dtype(dtype).itemsize:
-            raise DataError(
-                f"{path}:{name}", f"data_offsets {begin}..{end} do not match shape {shape} ({info['dtype']})"
-            )
-        tensors[name] = np.frombuffer(data[begin:end], dtype=np.dtype(dtype).newbyteorder("<")).reshape(shape).copy()
-    return tensors, meta
+    with safetensors.safe_open(str(path), framework="numpy") as f:
+        meta = f.metadata() or {}
+    entries = safetensors.deserialize(raw)
+    return {n: _from_bytes(n, e["dtype"], e["shape"], bytes(e["data"]), str(path)) for n, e in entries}, meta
+
+
+def _load_torch(path: Path) -> dict[str, np.ndarray]:
+    try:
+        import torch
+    except ImportError:
+        raise DataError(str(path), "reading .pt checkpoints needs PyTorch (pip install torch)") from None
+    obj = torch.load(str(path), map_location="cpu", weights_only=True)
+    if isinstance(obj, dict):
+        for key in ("state_dict", "model", "model_state_dict"):
+            if isinstance(obj.get(key), dict):
+                obj = obj[key]
+                break
+    if not isinstance(obj, dict) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise DataError(str(path), "must hold a state dict (name -> tensor), e.g. torch.save(model.state_dict(), path)")
+    out = {}
+    for k, v in obj.items():
+        v = v.detach().cpu()
+        out[str(k)] = (v.float() if v.dtype == torch.bfloat16 else v).numpy().copy()
+    return out

@@ -171,7 +171,7 @@ register(
     Family(
         "s4d",
         "S4D / GSU / Binary S4D sequence classifiers (checkpoint with the model config in its metadata)",
-        (".safetensors", ".npz", ".h5", ".hdf5"),
+        (".safetensors", ".npz", ".h5", ".hdf5", ".pt", ".pth"),
         _load_s4d,
         _point_s4d,
         _check_s4d,

@@ -1,4 +1,10 @@
-"""``aimc report MODEL --hardware HW.yaml``: energy/latency/accuracy report (Markdown + HTML) over seeds."""
+"""``aimc report MODEL --data DATA --hardware HW.yaml -o DIR``: energy/latency/accuracy report over seeds.
+
+MODEL is a shipped model name (``aimc models`` lists them) or a file: an S4D checkpoint (``.safetensors``,
+``.npz``, ``.h5``, the project's or the state-spaces reference's, or a torch ``.pt`` state dict) or an SNN
+``.nir`` (import options with ``--model-option convention=snntorch`` etc.). DATA is a built-in data set
+name or a data file (docs/data.md); the default is ``digits_pixel`` for S4D and ``spike_digits`` for SNNs.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,22 @@ HELP = "evaluate a model on a hardware config over seeds and write a Markdown + 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="shipped model name (e.g. s4d_digits_float) or checkpoint path")
-    parser.add_argument("--hardware", help="hardware config YAML (workloads S4D hardware fields); default: defaults")
-    parser.add_argument("--dataset", default="digits_pixel", help="data set name (default digits_pixel)")
+    parser.add_argument("model", help="shipped model name (aimc models), checkpoint path or .nir file")
+    parser.add_argument("--hardware", help="hardware config YAML (fields of the model family); default: defaults")
+    parser.add_argument(
+        "--data",
+        "--dataset",
+        dest="dataset",
+        default=None,
+        help="data set name or data file (.npz/.h5; docs/data.md); default digits_pixel (S4D), spike_digits (SNN)",
+    )
+    parser.add_argument(
+        "--model-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="model load option, repeatable (e.g. NIR import: convention=snntorch, dt=1e-3, time_unit=1e-3)",
+    )
     parser.add_argument("--n-test", type=int, default=200, help="test samples per seed (default 200)")
     parser.add_argument("--seeds", type=int, default=5, help="hardware seeds (programming noise draws; default 5)")
     parser.add_argument("-o", "--output", default="aimc-out/report", help="output folder (default aimc-out/report)")
@@ -29,31 +48,63 @@ def cost_model_table(name: str) -> tuple[dict[str, Any], str]:
     return model.config.to_dict(), f"{model.config.name} (ADC model {model.adc_model_name})"
 
 
+def _family(model: Any, hardware: dict[str, Any], dataset: str | None, n_test: int) -> dict[str, Any]:
+    """Validated hardware config, data set and report rows of the model's family (SNN or S4D).
+
+    Loads the model and the data once here, so that a bad file fails before the sweep writes anything.
+    [dispatch] Replace by the workload registry's ``hardware_config`` / ``load`` once ``workloads.load`` lands.
+    """
+    from workloads.snn import api as snn_api
+
+    if snn_api.is_snn_model(model):
+        from workloads.snn.hardware import hardware_config
+
+        hw = hardware_config({k: v for k, v in hardware.items() if k != "backend"})
+        dataset = dataset or snn_api.DEFAULT_DATASET
+        snn_api.check_fit(snn_api.load_model(model), snn_api.load_data({"name": dataset, "n_test": n_test}))
+        return {"hw": hw, "rows": {"backend": hardware.get("backend", "analog")}, "dataset": dataset}
+    from workloads.api import load_model
+    from workloads.data import load_dataset
+    from workloads.data.files import is_data_file
+    from workloads.s4d.hardware import hardware_config
+
+    hw = hardware_config(hardware)
+    load_model(model)
+    dataset = dataset or "digits_pixel"
+    if is_data_file(dataset):
+        load_dataset(dataset, kind="sequences")
+    return {"hw": hw, "rows": {"backend": hw.backend, "recurrence": hw.recurrence}, "dataset": dataset}
+
+
 def make_report(
-    model: str,
+    model: str | dict[str, Any],
     hardware: dict[str, Any],
     folder: Path,
     *,
     hardware_label: str,
-    dataset: str = "digits_pixel",
+    dataset: str | None = None,
     n_test: int = 200,
     seeds: int = 5,
     workers: int | None = None,
     progress: bool = True,
     executor: Any = None,
 ) -> Any:
-    """Evaluate ``model`` on ``hardware`` for ``seeds`` seeds (a resumable sweep in ``folder``) and write the report."""
+    """Evaluate ``model`` on ``hardware`` for ``seeds`` seeds (a resumable sweep in ``folder``) and write the report.
+
+    ``model``: a shipped name, a file path, or ``{"name": ..., **load options}``; ``dataset``: a name or a
+    data file path (default: the family's built-in data set).
+    """
     from aimc_sim import __version__
     from aimc_sim.errors import ConfigError
     from aimc_sim.report.energy import write_energy_report
     from aimc_sim.sweep import load_results, load_spec, run_sweep
-    from workloads.s4d.hardware import hardware_config
 
     if seeds < 1:
         raise ConfigError("seeds", f"must be an integer >= 1, got {seeds}")
     if n_test < 1:
         raise ConfigError("n_test", f"must be an integer >= 1, got {n_test}")
-    hw = hardware_config(hardware)  # validates the hardware fields before anything runs
+    family = _family(model, hardware, dataset, n_test)  # validates hardware, model and data before anything runs
+    hw, dataset = family["hw"], family["dataset"]
     spec = load_spec(
         {
             "evaluator": "workloads.api:evaluate",
@@ -67,11 +118,11 @@ def make_report(
     rows = table.rows()
     metrics = [{k: v for k, v in r.items() if k in table.metrics} for r in rows]
     cost, cost_name = cost_model_table(hw.cost_model)
+    label = model["name"] if isinstance(model, dict) else model
     context = {
-        "model": model,
+        "model": label,
         "hardware": hardware_label,
-        "backend": hw.backend,
-        "recurrence": hw.recurrence,
+        **family["rows"],
         "data set": f"{dataset}, first {n_test} test samples",
         "aimc-sim": __version__,
         "results": summary.output.name,
@@ -79,13 +130,30 @@ def make_report(
     return write_energy_report(
         metrics,
         folder,
-        title=f"Energy report: {Path(model).stem} on {hardware_label}",
+        title=f"Energy report: {Path(str(label)).stem} on {hardware_label}",
         context=context,
         seeds=[int(r["seed"]) for r in rows],
         hardware=hw.to_dict(),
         cost_model=cost,
         cost_model_name=cost_name,
     )
+
+
+def _model_spec(model: str, options: list[str]) -> str | dict[str, Any]:
+    """The model argument with ``KEY=VALUE`` options (values parsed as YAML scalars)."""
+    import yaml
+
+    from aimc_sim.errors import ConfigError
+
+    if not options:
+        return model
+    spec: dict[str, Any] = {"name": model}
+    for item in options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError("--model-option", f"must be KEY=VALUE, got {item!r}")
+        spec[key] = yaml.safe_load(value)
+    return spec
 
 
 def run(args: argparse.Namespace) -> int:
@@ -96,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     if not isinstance(hardware, dict):
         raise ConfigError(str(args.hardware), f"must hold a mapping of hardware fields, got {hardware!r}")
     files = make_report(
-        args.model,
+        _model_spec(args.model, args.model_option),
         hardware,
         Path(args.output),
         hardware_label=Path(args.hardware).name if args.hardware else "default hardware",

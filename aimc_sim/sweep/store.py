@@ -159,6 +159,18 @@ class ResultTable:
         names = list(self.columns)
         return [{n: _scalar(self.columns[n][i]) for n in names} for i in range(len(self))]
 
+    def to_pandas(self, *, config: bool = False) -> Any:
+        """A pandas DataFrame, one row per point and seed (:func:`aimc_sim.sweep.export.to_pandas`)."""
+        from aimc_sim.sweep.export import to_pandas
+
+        return to_pandas(self, config=config)
+
+    def to_xarray(self) -> Any:
+        """An xarray Dataset with the sweep axes and seed as dimensions (:func:`aimc_sim.sweep.export.to_xarray`)."""
+        from aimc_sim.sweep.export import to_xarray
+
+        return to_xarray(self)
+
 
 def _scalar(v: Any) -> Any:
     if isinstance(v, bytes):

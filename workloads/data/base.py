@@ -15,8 +15,8 @@ from aimc_sim.errors import DataError
 
 
 @dataclass(frozen=True)
-class SequenceDataset:
-    """Seeded, in-memory sequence data set (train and test split)."""
+class SplitDataset:
+    """Inputs and integer labels, train and test split (the common part of every data set type)."""
 
     name: str
     x_train: np.ndarray
@@ -25,6 +25,19 @@ class SequenceDataset:
     y_test: np.ndarray
     n_classes: int
     info: dict = field(default_factory=dict)
+
+    def test_subset(self, n_test: int | None) -> tuple[np.ndarray, np.ndarray]:
+        """The first ``n_test`` test samples (all if None)."""
+        if n_test is None:
+            return self.x_test, self.y_test
+        if not isinstance(n_test, int) or isinstance(n_test, bool) or not 1 <= n_test <= len(self.y_test):
+            raise DataError("dataset.n_test", f"must be an integer in 1..{len(self.y_test)}, got {n_test!r}")
+        return self.x_test[:n_test], self.y_test[:n_test]
+
+
+@dataclass(frozen=True)
+class SequenceDataset(SplitDataset):
+    """Seeded, in-memory sequence data set (train and test split): x (n, L, d_in), labels (n,) or (n, L)."""
 
     def __post_init__(self) -> None:
         for split in ("train", "test"):
@@ -51,17 +64,12 @@ class SequenceDataset:
         """True if the labels are per time step (sequence-to-sequence task)."""
         return self.y_train.ndim == 2
 
-    def test_subset(self, n_test: int | None) -> tuple[np.ndarray, np.ndarray]:
-        """The first ``n_test`` test samples (all if None)."""
-        if n_test is None:
-            return self.x_test, self.y_test
-        if not isinstance(n_test, int) or isinstance(n_test, bool) or not 1 <= n_test <= len(self.y_test):
-            raise DataError("dataset.n_test", f"must be an integer in 1..{len(self.y_test)}, got {n_test!r}")
-        return self.x_test[:n_test], self.y_test[:n_test]
-
 
 def check_sequences(x: np.ndarray, seq_len: int, d_in: int, name: str = "x") -> np.ndarray:
-    """Return ``x`` as float32 (n, L, d_in) or raise :class:`DataError` naming the expected shape."""
+    """Return ``x`` as (n, L, d_in) float32, or float64 if given float64, else raise :class:`DataError`.
+
+    float64 stays float64 so that a float64 reference comparison is not limited by float32 rounding.
+    """
     x = np.asarray(x)
     if x.ndim != 3 or x.shape[1] != seq_len or x.shape[2] != d_in:
         raise DataError(
@@ -69,4 +77,4 @@ def check_sequences(x: np.ndarray, seq_len: int, d_in: int, name: str = "x") -> 
         )
     if x.dtype.kind not in "biuf" or not np.all(np.isfinite(x)):
         raise DataError(name, "must be a finite real array")
-    return x.astype(np.float32, copy=False)
+    return x.astype(np.float64 if x.dtype == np.float64 else np.float32, copy=False)

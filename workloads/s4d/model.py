@@ -118,11 +118,21 @@ class S4DModel:
     # ----------------------------------------------------------------- construction
     @classmethod
     def load(cls, path: str | Path, **overrides: Any) -> S4DModel:
-        """Load a checkpoint (npz, HDF5 or safetensors); ``overrides`` replace model-config fields (e.g. PTQ bits)."""
+        """Load a checkpoint (npz, HDF5, safetensors or torch ``.pt``); ``overrides`` replace config fields.
+
+        The project's own files carry their config in the metadata. A state dict without it (the state-spaces
+        reference ``S4Model``, or the project's keys saved from torch) is mapped and its config inferred from
+        the tensor shapes (:mod:`workloads.s4d.checkpoint`).
+        """
+        from workloads.s4d.checkpoint import project_tensors
+
         tensors, meta = load_weights(path)
-        if "model" not in meta:
-            raise DataError(str(path), "checkpoint metadata has no 'model' config")
-        cfg = S4DConfig.from_dict({**meta["model"], **overrides}, "model")
+        if "model" in meta:
+            fields = meta["model"]
+        else:
+            tensors, fields = project_tensors(tensors, str(path))
+            meta = {**meta, "model": fields, "source": "inferred from tensor shapes"}
+        cfg = S4DConfig.from_dict({**fields, **overrides}, "model")
         return cls(cfg, tensors, meta)
 
     @classmethod

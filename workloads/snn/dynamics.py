@@ -98,8 +98,13 @@ class NeuronDynamics:
     def time_constant_scaling(self, r: float) -> NeuronDynamics:
         """Baseline: decay factors ``alpha^r``, ``beta^r``, all other trained parameters unchanged."""
         f = self.family
+        rule = {"strict": f.get("strict", False), "reset_delay": f.get("reset_delay", False)}
+        theta = f.get("theta", self.theta)
         if self.kind in ("lif", "li"):
-            return lif(f["alpha"] ** r, f["gamma"], self.theta, self.reset, self.v_reset, spiking=self.spiking)
+            return lif(f["alpha"] ** r, f["gamma"], theta, self.reset, self.v_reset, spiking=self.spiking, **rule)
+        if self.kind == "cubalif":
+            a, a_s = f["alpha"] ** r, f["alpha_syn"] ** r
+            return cubalif(a, f["gamma"], a_s, f["gamma_syn"], theta, self.reset, self.v_reset, **rule)
         return adlif(f["alpha"] ** r, f["beta"] ** r, f["a"], f["b"], self.theta)
 
 
@@ -119,6 +124,18 @@ def matrix_power(a: np.ndarray, r: float) -> np.ndarray:
     return out.real
 
 
+def _spike_rule(theta: np.ndarray, alpha: np.ndarray, reset: str, strict: bool, reset_delay: bool) -> tuple:
+    """``(theta used in v >= theta, jump on u)`` for the comparison and reset conventions.
+
+    ``v > theta`` is ``v >= nextafter(theta)`` exactly in floating point. A delayed subtractive reset
+    (``v[t+1] = alpha v[t] + I - theta s[t]``, snnTorch) is the jump ``-theta / alpha`` before the decay.
+    """
+    cmp = np.nextafter(theta, np.inf) if strict else theta
+    if reset != "subtract":
+        return cmp, np.zeros_like(theta)
+    return cmp, -theta / alpha if reset_delay else -theta
+
+
 def lif(
     alpha: Any,
     gamma: Any,
@@ -127,8 +144,14 @@ def lif(
     v_reset: Any = None,
     spiking: bool = True,
     size: int | None = None,
+    strict: bool = False,
+    reset_delay: bool = False,
 ) -> NeuronDynamics:
-    """LIF (or, with ``spiking=False``, LI) dynamics ``u = alpha u + gamma I`` (spec §2)."""
+    """LIF (or, with ``spiking=False``, LI) dynamics ``u = alpha u + gamma I`` (spec §2); ``alpha = 1`` is IF.
+
+    ``strict``: spike on ``u > theta`` instead of ``u >= theta``; ``reset_delay``: subtract theta after
+    the next decay instead of before it (see :func:`_spike_rule`).
+    """
     n = size or max(np.size(alpha), np.size(gamma), np.size(theta))
     alpha = np.broadcast_to(np.asarray(alpha, float), (n,)).copy()
     gamma = np.broadcast_to(np.asarray(gamma, float), (n,)).copy()
@@ -136,18 +159,52 @@ def lif(
     if np.any((alpha <= 0) | (alpha > 1)):
         raise ConfigError("alpha", f"must lie in (0, 1], got min {alpha.min():g}, max {alpha.max():g}")
     vr = None if v_reset is None else np.broadcast_to(np.asarray(v_reset, float), (n,)).copy()
-    j = -theta[:, None] if reset == "subtract" else np.zeros((n, 1))
+    cmp, jump = _spike_rule(theta, alpha, reset, strict, reset_delay)
+    fam = {"alpha": alpha, "gamma": gamma, "theta": theta, "strict": strict, "reset_delay": reset_delay}
     return NeuronDynamics(
         A=alpha[:, None, None],
         B=gamma[:, None],
-        J=j,
-        theta=theta,
+        J=jump[:, None],
+        theta=cmp,
         reset=reset,
         v_reset=vr,
         spiking=spiking,
         kind="lif" if spiking else "li",
-        family={"alpha": alpha, "gamma": gamma},
+        family=fam,
     )
+
+
+def cubalif(
+    alpha: Any,
+    gamma: Any,
+    alpha_syn: Any,
+    gamma_syn: Any,
+    theta: Any = 1.0,
+    reset: str = "subtract",
+    v_reset: Any = None,
+    strict: bool = False,
+    reset_delay: bool = False,
+) -> NeuronDynamics:
+    """Current-based LIF: ``i = alpha_syn i + gamma_syn I``, then ``u = alpha u + gamma i`` (state ``[u, i]``).
+
+    Substituting the new ``i`` gives ``A = [[alpha, gamma alpha_syn], [0, alpha_syn]]``,
+    ``B = [gamma gamma_syn, gamma_syn]``; the reset acts on ``u`` only.
+    """
+    n = max(map(np.size, (alpha, gamma, alpha_syn, gamma_syn, theta)))
+    params = (alpha, gamma, alpha_syn, gamma_syn, theta)
+    al, ga, a_s, g_s, th = (np.broadcast_to(np.asarray(p, float), (n,)).copy() for p in params)
+    for name, p in (("alpha", al), ("alpha_syn", a_s)):
+        if np.any((p <= 0) | (p > 1)):
+            raise ConfigError(name, f"must lie in (0, 1], got min {p.min():g}, max {p.max():g}")
+    A = np.zeros((n, 2, 2))
+    A[:, 0, 0], A[:, 0, 1], A[:, 1, 1] = al, ga * a_s, a_s
+    B = np.stack([ga * g_s, g_s], axis=1)
+    cmp, jump = _spike_rule(th, al, reset, strict, reset_delay)
+    J = np.stack([jump, np.zeros(n)], axis=1)
+    vr = None if v_reset is None else np.broadcast_to(np.asarray(v_reset, float), (n,)).copy()
+    fam = {"alpha": al, "gamma": ga, "alpha_syn": a_s, "gamma_syn": g_s, "theta": th, "strict": strict}
+    fam["reset_delay"] = reset_delay
+    return NeuronDynamics(A=A, B=B, J=J, theta=cmp, reset=reset, v_reset=vr, kind="cubalif", family=fam)
 
 
 def adlif(alpha: Any, beta: Any, a: Any, b: Any, theta: Any = 1.0, size: int | None = None) -> NeuronDynamics:

@@ -28,8 +28,8 @@ import numpy as np
 
 from aimc_sim.config import Config, check, int_in, nonnegative
 from aimc_sim.cost import Ledger
-from aimc_sim.cost.events import FP32_MUL, INT32_ADD, Memory, MemoryAccess
-from aimc_sim.errors import ConfigError, DataError
+from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, NEURON_SPIKE, Memory, MemoryAccess
+from aimc_sim.errors import DataError
 from workloads.hwconfig import coerce_config
 from workloads.result import Result, exclude_programming
 from workloads.snn.data import SpikeDataset
@@ -74,25 +74,43 @@ def _stacked(layer: SNNLayer) -> np.ndarray:
     return big.reshape(depth * n_in, n_out)
 
 
+class DigitalNeurons:
+    """Near-memory digital neurons running :class:`NeuronDynamics` exactly (kinds without a circuit form).
+
+    Per neuron and step the state update ``A x + B I`` costs ``k^2 + k`` multiplies and ``k^2`` adds
+    (``k`` states); spikes are counted as ``neuron_spike``.
+    """
+
+    def __init__(self, dynamics: Any, batch: int, ledger: Ledger):
+        self.dyn, self.ledger = dynamics, ledger
+        self.x = dynamics.init(batch)
+
+    def step(self, current: np.ndarray) -> np.ndarray:
+        k = self.dyn.states
+        self.x, s = self.dyn.step(self.x, current)
+        self.ledger.add(FP32_MUL, float(current.size * (k * k + k)))
+        self.ledger.add(FP32_ADD, float(current.size * k * k))
+        self.ledger.add(NEURON_SPIKE, float(np.count_nonzero(s)))
+        return s
+
+
 def _neurons(layer: SNNLayer, batch: int, ledger: Ledger, dt: float) -> Any:
-    """The circuit population implementing ``layer.neurons`` (LIF or sparch adLIF)."""
+    """The population implementing ``layer.neurons``: the LIF / sparch adLIF circuit, else digital neurons."""
     from aimc_sim.circuits import AdLIFPopulation, LIFPopulation
 
     neu, fam = layer.neurons, layer.neurons.family
-    if "rediscretised" in fam:
-        raise ConfigError("neurons", "re-discretised (generic A, B) dynamics have no circuit form; run in float")
-    if neu.kind == "lif":
-        vr = 0.0 if neu.v_reset is None else float(np.mean(neu.v_reset))
-        if neu.v_reset is not None and np.ptp(neu.v_reset) > 0:
-            raise ConfigError("neurons.v_reset", "the circuit population takes one v_reset per layer")
+    plain = not (fam.get("strict") or fam.get("reset_delay") or "rediscretised" in fam)
+    v_reset_uniform = neu.v_reset is None or np.ptp(neu.v_reset) == 0
+    if neu.kind == "lif" and plain and v_reset_uniform and np.all(fam["alpha"] < 1):  # IF (alpha = 1): digital
+        vr = 0.0 if neu.v_reset is None else float(neu.v_reset[0])
         return LIFPopulation.from_parameters(
             fam["alpha"], fam["gamma"], v_th=neu.theta, reset=neu.reset, v_reset=vr, dt=dt, batch=batch, ledger=ledger
         )
-    if neu.kind == "adlif":
+    if neu.kind == "adlif" and plain:
         return AdLIFPopulation.from_parameters(
             fam["alpha"], fam["beta"], fam["a"], fam["b"], theta=neu.theta, dt=dt, batch=batch, ledger=ledger
         )
-    raise ConfigError("neurons.kind", f"no circuit population for {neu.kind!r}")
+    return DigitalNeurons(neu, batch, ledger)
 
 
 class HardwareSNN:
@@ -140,30 +158,32 @@ class HardwareSNN:
             depth = 0 if lay.delays is None else int(lay.delays.max())
             lines.append(DelayLine(depth, batch, lay.shape[1] if lay.delay_kind == "dendritic" else lay.shape[0]))
             masks.append((_stacked(lay) != 0).astype(float) if lay.delay_kind == "synaptic" else None)
-        ro = m.layers[-1].neurons
-        v = np.zeros((batch, m.layers[-1].shape[1]))
-        out = np.empty((steps, batch, v.shape[1]))
-        counts = [0.0] * (len(m.layers) - 1)
+        v = [np.zeros((batch, lay.shape[1])) for lay in m.layers]  # membranes of non-spiking (LI) layers
+        out = np.empty((steps, batch, m.layers[-1].shape[1]))
+        counts = [0.0] * m.counted_layers
         prev = [np.zeros((batch, lay.shape[1])) for lay in m.layers]
         for t in range(steps):
             h = x[t]
             for i, (lay, mat, pop, line, mask) in enumerate(zip(m.layers, mats, pops, lines, masks)):
                 with ledger.scope(f"layer{i}"):
                     with stats.scope(f"layer{i}"):
-                        h = self._layer_step(lay, mat, line, mask, h, ledger, stats, prev[i])
+                        h = self._layer_step(lay, mat, line, mask, h, ledger, stats, prev[i], t)
                     if pop is not None:
                         h = pop.step(h).astype(float)
                         prev[i] = h
                         counts[i] += float(h.sum())
                     else:
-                        v = ro.A[:, 0, 0] * v + ro.B[:, 0] * h
-                        ledger.add(FP32_MUL, v.size)
-                        ledger.add(INT32_ADD, v.size)
-                        h = v
-            out[t] = v
+                        li = lay.neurons
+                        v[i] = li.A[:, 0, 0] * v[i] + li.B[:, 0] * h
+                        ledger.add(FP32_MUL, v[i].size)
+                        ledger.add(INT32_ADD, v[i].size)
+                        h = v[i]
+            out[t] = h
         return out, counts
 
-    def _layer_step(self, lay: SNNLayer, mat: Any, line: DelayLine, mask: Any, h: np.ndarray, ledger, stats, s_prev):
+    def _layer_step(
+        self, lay: SNNLayer, mat: Any, line: DelayLine, mask: Any, h: np.ndarray, ledger, stats, s_prev, step: int
+    ):
         """Delays, the analog MVM(s) and the event counts of one layer for one step."""
         rec = None
         if isinstance(mat, tuple):
@@ -199,8 +219,8 @@ class HardwareSNN:
             buffer("read", batch * n_out, batch * n_out * bits)
         if rec is not None:
             stats.add("sop", float(np.count_nonzero(s_prev)) * n_out)
-            cur = cur + rec.mvm(s_prev, t=self.hw.t)
-            ledger.add(INT32_ADD, cur.size)
+            cur = cur + rec.mvm(s_prev, t=self.hw.t) + lay.recurrent_offset(step)
+            ledger.add(INT32_ADD, cur.size * (1 if lay.recurrent_bias is None else 2))
         return cur
 
     def evaluate(self, dataset: Any, n_test: int | None = None, seed: int = 0) -> Result:
@@ -218,7 +238,7 @@ class HardwareSNN:
         at_programming.merge(ledger)
         stats = Ledger()
         t0 = time.perf_counter()
-        readouts, counts = [], np.zeros(len(self.model.layers) - 1)
+        readouts, counts = [], np.zeros(self.model.counted_layers)
         for j in range(0, x.shape[1], self.hw.batch):
             r, c = self.run(x[:, j : j + self.hw.batch], mats, ledger, stats)
             readouts.append(r)
@@ -258,7 +278,7 @@ def evaluate_float(model: SNNModel, x: np.ndarray, y: np.ndarray, cost_model: st
 def _result(model, readout, y, counts, ledger, cost_model) -> Result:
     steps, n = readout.shape[:2]
     acc = float(np.mean(readout.mean(axis=0).argmax(axis=1) == y))
-    neurons = [lay.shape[1] for lay in model.layers[:-1]]
+    neurons = [lay.shape[1] for lay in model.layers[: model.counted_layers]]
     extra: dict[str, Any] = {"steps": steps, "dt_s": model.dt, "stream_time_s": steps * model.dt}
     extra.update({f"meta.{k}": v for k, v in model.metadata.items()})
     for i, (c, nn) in enumerate(zip(counts, neurons)):

@@ -8,7 +8,8 @@ Layer ``l`` maps spikes ``x`` (B, n_in) to spikes (B, n_out) each step:
 3. dendritic delay ``I_j <- I_j[t - d_j]`` (optional);
 4. neuron dynamics (:mod:`workloads.snn.dynamics`).
 
-The last layer is a non-spiking LI readout; class logits are its membrane averaged over time.
+The last layer is a non-spiking LI readout (class logits: its membrane averaged over time) or a spiking
+layer (logits: its spike rates, as snnTorch classifiers read them).
 This model defines the semantics of the shipped trained network; LIF-only models export to and
 import from NIR (:meth:`SNNModel.to_nir`, :meth:`SNNModel.from_nir`).
 """
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -41,9 +41,15 @@ class SNNLayer:
     recurrent: np.ndarray | None = None
     delay_kind: str | None = None
     delays: np.ndarray | None = None
+    recurrent_bias: np.ndarray | None = None
+    recurrent_start: str = "bias"
 
     def __post_init__(self) -> None:
         n_in, n_out = self.weight.shape
+        if self.recurrent_bias is not None and (self.recurrent is None or self.recurrent_bias.shape != (n_out,)):
+            raise ConfigError("recurrent_bias", f"needs a recurrent matrix and shape {(n_out,)}")
+        if self.recurrent_start not in ("bias", "zero"):
+            raise ConfigError("recurrent_start", f"must be one of ('bias', 'zero'), got {self.recurrent_start!r}")
         if self.neurons.size != n_out:
             raise ConfigError("neurons", f"inconsistent shapes: {self.neurons.size} neurons for {n_out} columns")
         if self.recurrent is not None and self.recurrent.shape != (n_out, n_out):
@@ -57,6 +63,12 @@ class SNNLayer:
     def shape(self) -> tuple[int, int]:
         return self.weight.shape
 
+    def recurrent_offset(self, step: int) -> np.ndarray | float:
+        """The recurrent Affine's bias at ``step`` (0 at step 0 under ``recurrent_start="zero"``)."""
+        if self.recurrent_bias is None or (step == 0 and self.recurrent_start == "zero"):
+            return 0.0
+        return self.recurrent_bias
+
     def buffer_cost(self, current_bits: int = 16) -> dict[str, float] | None:
         """Delay-buffer memory and traffic of this layer (spec §4.3), or None without delays."""
         if self.delay_kind is None:
@@ -66,7 +78,7 @@ class SNNLayer:
 
 @dataclass
 class SNNRun:
-    """Float run output: readout membrane (T, B, n_classes) and spikes per hidden layer."""
+    """Float run output: readout (T, B, n_classes; LI membrane or output spikes) and spikes per counted layer."""
 
     readout: np.ndarray
     spike_counts: list[float]
@@ -89,6 +101,7 @@ class LayerState:
         n_in, n_out = layer.shape
         self.x = layer.neurons.init(batch)
         self.s = np.zeros((batch, n_out))
+        self.step = 0
         d = 0 if layer.delays is None else int(layer.delays.max())
         width = n_out if layer.delay_kind == "dendritic" else n_in
         self.line = DelayLine(d, batch, width) if layer.delay_kind else None
@@ -114,13 +127,14 @@ def synaptic_input(layer: SNNLayer, st: LayerState, x: np.ndarray, matmul: Any =
         st.line.push(cur)
         cur = st.line.read(layer.delays)
     if layer.recurrent is not None:
-        cur = cur + st.s @ layer.recurrent
+        cur = cur + st.s @ layer.recurrent + layer.recurrent_offset(st.step)
+    st.step += 1
     return cur
 
 
 @dataclass
 class SNNModel:
-    """A stack of :class:`SNNLayer` (the last one a non-spiking LI readout) at step ``dt`` (s)."""
+    """A stack of :class:`SNNLayer` (the last one an LI readout or spiking) at step ``dt`` (s)."""
 
     layers: list[SNNLayer]
     dt: float
@@ -133,8 +147,11 @@ class SNNModel:
             if self.layers[i].shape[0] != self.layers[i - 1].shape[1]:
                 n_in, n_prev = self.layers[i].shape[0], self.layers[i - 1].shape[1]
                 raise ConfigError(f"layers[{i}].weight", f"inconsistent shapes: {n_in} inputs after {n_prev} outputs")
-        if self.layers[-1].neurons.spiking:
-            raise ConfigError("layers[-1].neurons", "the readout layer must be non-spiking (LI)")
+
+    @property
+    def counted_layers(self) -> int:
+        """Layers whose spikes are counted: all but an LI readout (a spiking last layer is rate-read)."""
+        return len(self.layers) - (0 if self.layers[-1].neurons.spiking else 1)
 
     def run(self, x: np.ndarray) -> SNNRun:
         """Float forward pass on time-major input ``(T, B, n_in)``.
@@ -153,7 +170,7 @@ class SNNModel:
             raise ConfigError("x", f"must have shape (T, B, {self.layers[0].shape[0]}), got {x.shape}")
         steps, batch, _ = x.shape
         states = [LayerState(lay, batch) for lay in self.layers]
-        counts = [0.0] * (len(self.layers) - 1)
+        counts = [0.0] * self.counted_layers
         out = np.empty((steps, batch, self.layers[-1].shape[1]))
         for t in range(steps):
             h = x[t]
@@ -164,7 +181,7 @@ class SNNModel:
                     st.s = h
                     counts[i] += float(h.sum())
             out[t] = h
-        return SNNRun(out, counts, [lay.shape[1] for lay in self.layers[:-1]], steps, batch)
+        return SNNRun(out, counts, [lay.shape[1] for lay in self.layers[: self.counted_layers]], steps, batch)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted class per sample (argmax of the time-averaged readout)."""
@@ -240,14 +257,17 @@ class SNNModel:
                 if neu.reset == "none":
                     raise ConfigError(f"layers[{i}].neurons.reset", "NIR LIF always resets; 'none' cannot export")
                 vr = zeros if neu.v_reset is None else neu.v_reset
-                nodes[f"lif{i}"] = nir.LIF(tau=tau, r=r, v_leak=zeros, v_threshold=neu.theta.copy(), v_reset=vr.copy())
+                theta = neu.family.get("theta", neu.theta).copy()
+                nodes[f"lif{i}"] = nir.LIF(tau=tau, r=r, v_leak=zeros, v_threshold=theta, v_reset=vr.copy())
                 name = f"lif{i}"
             else:
                 nodes[f"li{i}"] = nir.LI(tau=tau, r=r, v_leak=zeros)
                 name = f"li{i}"
             edges.append((prev, name))
             if lay.recurrent is not None:
-                nodes[f"rec{i}"] = nir.Linear(weight=lay.recurrent.T.copy())
+                w_rec = lay.recurrent.T.copy()
+                rb = lay.recurrent_bias
+                nodes[f"rec{i}"] = nir.Linear(weight=w_rec) if rb is None else nir.Affine(weight=w_rec, bias=rb.copy())
                 edges += [(name, f"rec{i}"), (f"rec{i}", name)]
             prev = name
         nodes["output"] = nir.Output(output_type={"output": np.array([self.layers[-1].shape[1]])})
@@ -260,59 +280,91 @@ class SNNModel:
     def from_nir(
         cls,
         graph: Any,
-        dt: float,
-        time_unit: float,
-        discretisation: str = "exact",
-        reset_mode: str = "to_value",
+        dt: float | None = None,
+        time_unit: float | None = None,
+        discretisation: str | None = None,
+        reset_mode: str | None = None,
+        **switches: Any,
     ) -> SNNModel:
-        """Build a layered model from a chain-structured NIR graph.
+        """Build a layered model from a chain-structured NIR graph (object or ``.nir`` path).
 
-        The chain is ``[Delay] Affine|Linear [Delay] LIF|LI`` per layer (a Linear fed back into a
-        LIF is its recurrent matrix). Other graphs run with :func:`workloads.snn.import_nir`.
+        Per layer the chain is ``[Delay] <affine ops> [Delay] LIF|IF|CubaLIF|LI``. The affine ops between two
+        neuron layers (Affine, Linear, Scale, Conv1d/2d, Sum/AvgPool2d, Flatten) are unrolled into one synaptic
+        matrix (a convolution becomes its dense Toeplitz matrix, every weight copy stored on the array). An
+        Affine or Linear fed back into the neuron is its recurrent matrix; a recurrent Affine's bias is kept
+        (``recurrent_start`` convention). The input is the flattened Input shape (``metadata["input_shape"]``).
+        Arguments are those of :func:`workloads.snn.import_nir` (also ``convention=``).
         """
+        from workloads.snn.nir_file import load_graph
         from workloads.snn.nir_graph import import_nir
+        from workloads.snn.nir_ops import affine_matrix
 
-        net = import_nir(graph, dt, time_unit, discretisation, reset_mode)
-        import nir
-
-        g = nir.read(str(graph)) if isinstance(graph, (str, Path)) else graph
-        kinds = {n: type(v).__name__ for n, v in g.nodes.items()}
+        spec = load_graph(graph)
+        net = import_nir(spec, dt, time_unit, discretisation, reset_mode, **switches)
+        ch = net.choices
         layers: list[SNNLayer] = []
         pend: dict[str, Any] = {}
         rec_sources = {p for preds in net.back_inputs.values() for p in preds}
         for n in net.order:
-            k, op = kinds[n], net.ops[n]
-            if k in ("Input", "Output"):
-                continue
+            k, op = spec.nodes[n].kind, net.ops[n]
+            if k in ("Input", "Output", "Identity") or n in rec_sources:
+                continue  # pass-through, or a recurrent matrix collected with its neuron
             if k == "Delay":
                 key = "dendritic" if "weight" in pend else "axonal"
                 pend[key] = op.steps
-            elif k in ("Affine", "Linear") and n in rec_sources:
-                continue  # recurrent matrix, collected with its neuron
-            elif k in ("Affine", "Linear") and "weight" not in pend:
-                pend["weight"], pend["bias"] = op.wt, op.bias
-            elif k in ("LIF", "LI") and "weight" in pend:
-                if np.any(op.leak != 0):
-                    raise ConfigError(f"nodes.{n}.v_leak", "layered import needs v_leak = 0")
-                spiking = k == "LIF"
-                reset = reset_mode if spiking else "none"
-                neu = lif(op.alpha, op.gamma, op.theta if spiking else 1.0, reset, op.v_reset, spiking)
-                rec = net.back_inputs[n]
-                if len(rec) > 1 or (rec and kinds[rec[0]] not in ("Affine", "Linear")):
-                    raise ConfigError(f"nodes.{n}", "layered import needs one Linear/Affine recurrent matrix per layer")
-                w_rec = net.ops[rec[0]].wt if rec else None
-                kind = "axonal" if "axonal" in pend else ("dendritic" if "dendritic" in pend else None)
-                if "axonal" in pend and "dendritic" in pend:
-                    raise ConfigError(f"nodes.{n}", "both axonal and dendritic delays on one layer")
-                bias = None if pend["bias"] is None else np.broadcast_to(pend["bias"], (neu.size,)).copy()
-                layers.append(SNNLayer(pend["weight"], neu, bias, w_rec, kind, pend.get(kind)))
+            elif op.affine and "dendritic" not in pend:
+                m, c = affine_matrix(op)
+                if m.size > MAX_UNROLLED:
+                    raise ConfigError(f"nodes.{n}", f"unrolled matrix {m.shape} too large; run it with import_nir")
+                w, b = pend.get("weight"), pend.get("bias")
+                pend["weight"] = m if w is None else w @ m
+                pend["bias"] = c if b is None else b @ m + c
+            elif k in ("LIF", "IF", "CubaLIF", "LI") and "weight" in pend:
+                layers.append(_nir_layer(n, k, net, pend, ch))
                 pend = {}
             else:
                 raise ConfigError(f"nodes.{n}", f"node type {k} does not fit the layered chain; use import_nir")
         if pend:
             raise ConfigError("nodes", f"graph ends with nodes that form no layer: {sorted(pend)}")
-        meta = {"source": "nir", **net.choices}
-        return cls(layers, dt, meta)
+        in_shape = net.ops[net.input_nodes[0]].out_shape
+        meta = {"source": "nir", **ch, "input_shape": list(in_shape)}
+        return cls(layers, ch["dt_s"], meta)
+
+
+MAX_UNROLLED = 50_000_000  # entries of an unrolled convolution matrix (400 MB in float64)
+
+
+def _nir_layer(n: str, kind: str, net: Any, pend: dict[str, Any], choices: dict[str, Any]) -> SNNLayer:
+    """One :class:`SNNLayer` from the imported neuron op ``n`` and the pending synapse/delay entries."""
+    from workloads.snn.dynamics import cubalif
+    from workloads.snn.nir_ops import affine_matrix
+
+    op = net.ops[n]
+    if np.any(op.leak != 0):
+        raise ConfigError(f"nodes.{n}.v_leak", "layered import needs v_leak = 0")
+    size = int(np.prod(op.out_shape))
+    alpha, gamma, theta, v_reset = (
+        None if a is None else np.ravel(a) for a in (op.alpha, op.gamma, op.theta, op.v_reset)
+    )
+    rule = {"strict": choices["threshold_comparison"] == "v > theta", "reset_delay": choices["reset_delay"]}
+    if kind == "CubaLIF":
+        a_s, g_s = (np.ravel(a) for a in op.syn)
+        neu = cubalif(alpha, gamma, a_s, g_s, theta, op.reset, v_reset, **rule)
+    elif kind == "LI":
+        neu = lif(alpha, gamma, 1.0, "none", spiking=False, size=size)
+    else:
+        neu = lif(alpha, gamma, theta, op.reset, v_reset, size=size, **rule)
+    rec = net.back_inputs[n]
+    if len(rec) > 1 or (rec and not net.ops[rec[0]].affine) or (rec and net.inputs[rec[0]] != [n]):
+        raise ConfigError(f"nodes.{n}", "layered import needs one affine recurrent node fed by the neuron")
+    w_rec, b_rec = affine_matrix(net.ops[rec[0]]) if rec else (None, None)
+    b_rec = b_rec if b_rec is not None and np.any(b_rec) else None
+    if "axonal" in pend and "dendritic" in pend:
+        raise ConfigError(f"nodes.{n}", "both axonal and dendritic delays on one layer")
+    kind_d = "axonal" if "axonal" in pend else ("dendritic" if "dendritic" in pend else None)
+    bias = None if not np.any(pend["bias"]) else np.broadcast_to(pend["bias"], (size,)).copy()
+    start = choices["recurrent_start"]
+    return SNNLayer(pend["weight"], neu, bias, w_rec, kind_d, pend.get(kind_d), b_rec, start)
 
 
 def lif_layer(

@@ -1,15 +1,22 @@
-"""NIR import into a native, time-stepped numpy graph executor (spec snn.md §6).
+"""NIR import into a native, time-stepped numpy graph executor (spec snn.md §6; docs/snn.md).
 
-:func:`import_nir` turns a ``nir.NIRGraph`` (or an ``.nir`` HDF5 file) into a :class:`NIRNetwork`.
-Every continuous-time primitive is discretised with the step ``dt`` (s); NIR times (``tau``,
-``delay``) are multiplied by ``time_unit`` (s per NIR unit; the NIR docs say ms, exporters differ).
-All semantic choices are explicit arguments and are recorded in :attr:`NIRNetwork.choices`:
+:func:`import_nir` turns a ``nir.NIRGraph`` (any nir version) or an ``.nir`` HDF5 file (nir 1.0.4 or
+1.0.8 layout, read by :mod:`workloads.snn.nir_file`) into a :class:`NIRNetwork`. Every continuous-time
+primitive is discretised with the step ``dt`` (s); NIR times (``tau``, ``delay``) are multiplied by
+``time_unit`` (s per NIR unit; the NIR docs say ms, exporters differ). Every semantic choice is a switch,
+recorded in :attr:`NIRNetwork.choices`; ``convention`` names a preset of them (:data:`CONVENTIONS`):
 
-* ``discretisation``: ``exact`` (zero-order hold) or ``euler`` (§6.2);
+* ``discretisation``: ``exact`` (zero-order hold) or ``euler`` (spec §6.2); Euler with dt > tau is an error;
 * ``reset_mode``: ``to_value`` (NIR's v_reset, default), ``subtract`` (v -= theta) or ``none``;
-* threshold comparison ``v >= theta`` (§6.3 proposal);
-* scalar parameters broadcast to the shape inferred from upstream nodes (ambiguous -> error);
-* recurrent (back) edges carry the source's output of the previous step.
+* ``threshold_comparison``: spike when ``v >= theta`` (default) or ``v > theta``;
+* ``reset_delay``: a subtractive reset is applied immediately, before the next decay (default), or at
+  the next step after the decay (snnTorch's ``reset_delay=True``: ``v[t+1] = beta v[t] + I - theta s[t]``);
+* ``recurrent_start``: what a recurrent (back) edge carries at the first step. ``bias`` (default): a
+  stateless affine source (Affine, Linear, Scale, Conv, pooling, Flatten) applied to zero input, so a recurrent
+  Affine contributes its bias from t = 0, as when its input spikes start at 0 (snnTorch RLeaky);
+  ``zero``: nothing at t = 0. Stateful sources (neurons, delays) start at rest (no spikes) either way;
+* scalar parameters are broadcast to the shape inferred from upstream nodes (ambiguous -> error);
+* recurrent edges carry the source's output of the previous step.
 
 Outputs at step ``k`` (0-based) are the states at time ``(k + 1) dt``; neurons start at rest
 (``v = v_leak``), synaptic currents and delay lines at 0.
@@ -17,166 +24,51 @@ Outputs at step ``k`` (0-based) are the states at time ``(k + 1) dt``; neurons s
 
 from __future__ import annotations
 
-import warnings
-from dataclasses import dataclass, field
-from pathlib import Path
+import math
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from aimc_sim.errors import ConfigError
-from workloads.snn.discretise import DISCRETISATIONS, li_coefficients
+from workloads.snn.discretise import DISCRETISATIONS
+from workloads.snn.nir_file import SCHEMA, load_graph
+from workloads.snn.nir_ops import Op, Semantics, make_op
 
-SUPPORTED = (
-    "Input",
-    "Output",
-    "Affine",
-    "Linear",
-    "Scale",
-    "Flatten",
-    "Conv1d",
-    "Delay",
-    "Threshold",
-    "I",
-    "IF",
-    "LI",
-    "LIF",
-    "CubaLIF",
-)
+SUPPORTED = tuple(SCHEMA)
 RESET_MODES = ("to_value", "subtract", "none")
+COMPARISONS = (">=", ">")
+RECURRENT_STARTS = ("bias", "zero")
 
 
-# --------------------------------------------------------------------------- ops
-class _Op:
-    """One executable node: ``step(x, state) -> y``; ``init(batch)`` gives its state."""
+@dataclass(frozen=True)
+class Convention:
+    """A named set of import switches (and the dt / time_unit an exporter implies, when it fixes them)."""
 
-    spiking = False
-
-    def __init__(self, name: str, out_shape: tuple[int, ...]):
-        self.name = name
-        self.out_shape = out_shape
-
-    def init(self, batch: int) -> Any:
-        return None
-
-    def step(self, x: np.ndarray, state: Any) -> np.ndarray:
-        return x
+    discretisation: str = "exact"
+    reset_mode: str = "to_value"
+    threshold_comparison: str = ">="
+    reset_delay: bool = False
+    recurrent_start: str = "bias"
+    dt: float | None = None
+    time_unit: float | None = None
 
 
-class _Affine(_Op):
-    def __init__(self, name, out_shape, weight, bias):
-        super().__init__(name, out_shape)
-        self.wt = np.ascontiguousarray(weight.T)
-        self.bias = bias
-
-    def step(self, x, state):
-        y = x @ self.wt
-        return y if self.bias is None else y + self.bias
-
-
-class _Scale(_Op):
-    def __init__(self, name, out_shape, scale):
-        super().__init__(name, out_shape)
-        self.scale = scale
-
-    def step(self, x, state):
-        return x * self.scale
+# Exporter presets, each checked against the exporter's own simulation in tests/test_snn_acceptance.py.
+CONVENTIONS: dict[str, Convention] = {
+    "nir": Convention(),
+    # snnTorch 1.0 writes tau = dt/(1-beta), r = tau/dt with dt = 1e-4 s (export_nir.py); Leaky is
+    # mem = beta mem + I - theta reset[t-1], spikes on mem > theta.
+    "snntorch": Convention("euler", "subtract", ">", True, "bias", dt=1e-4, time_unit=1.0),
+    # Norse 1.1 writes tau = dt / tau_inv with dt = 1e-3 (i.e. dt * tau in s), so one step is dt**2 NIR units;
+    # LIFBox/LIBox are Euler steps, spikes on v > v_th, reset to v_reset.
+    "norse": Convention("euler", "to_value", ">", False, "bias", dt=1e-3, time_unit=1e3),
+    # Sinabs 3.1 writes tau in steps (LIF: alpha = exp(-1/tau), input scaled by 1 - alpha) and IF with r = 1;
+    # spikes on v >= theta, MembraneSubtract reset (exact with single spikes per step).
+    "sinabs": Convention("exact", "subtract", ">=", False, "bias", dt=1.0, time_unit=1.0),
+}
 
 
-class _Flatten(_Op):
-    def step(self, x, state):
-        return x.reshape((x.shape[0],) + self.out_shape)
-
-
-class _Conv1d(_Op):
-    def __init__(self, name, out_shape, weight, bias, stride, pad, dilation, groups):
-        super().__init__(name, out_shape)
-        self.w, self.bias, self.stride, self.pad, self.dil, self.groups = weight, bias, stride, pad, dilation, groups
-
-    def step(self, x, state):
-        b, c_in, _ = x.shape
-        c_out, c_g, k = self.w.shape
-        xp = np.pad(x, ((0, 0), (0, 0), self.pad))
-        length = self.out_shape[1]
-        idx = np.arange(length)[:, None] * self.stride + np.arange(k)[None, :] * self.dil  # (L_out, K)
-        cols = xp[:, :, idx]  # (B, C_in, L_out, K)
-        og = c_out // self.groups
-        out = np.empty((b, c_out, length))
-        for g in range(self.groups):
-            cg = cols[:, g * c_g : (g + 1) * c_g]  # (B, c_g, L, K)
-            out[:, g * og : (g + 1) * og] = np.einsum("bclk,ock->bol", cg, self.w[g * og : (g + 1) * og])
-        return out + self.bias[None, :, None]
-
-
-class _Delay(_Op):
-    """Per-element delay of ``steps`` (integers >= 0) with a ring buffer of depth max(steps)+1."""
-
-    def __init__(self, name, out_shape, steps):
-        super().__init__(name, out_shape)
-        self.steps = steps
-        self.depth = int(steps.max()) + 1 if steps.size else 1
-        self.flat = np.arange(int(np.prod(out_shape)))
-
-    def init(self, batch):
-        return {"buf": np.zeros((self.depth, batch, int(np.prod(self.out_shape)))), "t": 0}
-
-    def step(self, x, state):
-        buf, t = state["buf"], state["t"]
-        buf[t % self.depth] = x.reshape(x.shape[0], -1)
-        y = buf[(t - self.steps.ravel()) % self.depth, :, self.flat].T
-        state["t"] = t + 1
-        return y.reshape(x.shape)
-
-
-class _Threshold(_Op):
-    spiking = True
-
-    def __init__(self, name, out_shape, theta):
-        super().__init__(name, out_shape)
-        self.theta = theta
-
-    def step(self, x, state):
-        return (x >= self.theta).astype(float)
-
-
-class _Neuron(_Op):
-    """Leaky (or pure) integrator, optionally with a synaptic LI stage and a spiking threshold.
-
-    ``v = alpha v + leak + gamma I_in``, with ``I_in`` either the input or the synaptic current
-    ``i = alpha_s i + gamma_s x``; then spike ``v >= theta`` and reset per ``reset_mode``.
-    """
-
-    def __init__(self, name, out_shape, alpha, gamma, leak, v0, theta=None, v_reset=None, reset="none", syn=None):
-        super().__init__(name, out_shape)
-        self.alpha, self.gamma, self.leak, self.v0 = alpha, gamma, leak, v0
-        self.theta, self.v_reset, self.reset, self.syn = theta, v_reset, reset, syn
-        self.spiking = theta is not None
-
-    def init(self, batch):
-        st = {"v": np.broadcast_to(self.v0, (batch,) + self.out_shape).copy()}
-        if self.syn is not None:
-            st["i"] = np.zeros((batch,) + self.out_shape)
-        return st
-
-    def step(self, x, state):
-        if self.syn is not None:
-            a_s, g_s = self.syn
-            state["i"] = a_s * state["i"] + g_s * x
-            x = state["i"]
-        v = self.alpha * state["v"] + self.leak + self.gamma * x
-        if not self.spiking:
-            state["v"] = v
-            return v
-        s = v >= self.theta
-        if self.reset == "to_value":
-            v = np.where(s, self.v_reset, v)
-        elif self.reset == "subtract":
-            v = v - self.theta * s
-        state["v"] = v
-        return s.astype(float)
-
-
-# --------------------------------------------------------------------------- import
 @dataclass
 class NIRRun:
     """Result of :meth:`NIRNetwork.run`: outputs ``(T, B, ...)`` per Output node and spike statistics."""
@@ -196,13 +88,25 @@ class NIRRun:
 class NIRNetwork:
     """An imported NIR graph, executable step by step with numpy."""
 
-    ops: dict[str, _Op]
+    ops: dict[str, Op]
     order: list[str]
     inputs: dict[str, list[str]]  # node -> forward predecessors
     back_inputs: dict[str, list[str]]  # node -> recurrent predecessors (previous step)
     input_nodes: list[str]
     output_nodes: list[str]
     choices: dict[str, Any] = field(default_factory=dict)
+
+    def initial_back_values(self, batch: int) -> dict[str, np.ndarray]:
+        """What each recurrent edge carries at the first step (see ``recurrent_start``)."""
+        sources = {p for preds in self.back_inputs.values() for p in preds}
+        prev = {}
+        for n in sources:
+            op = self.ops[n]
+            if op.affine and self.choices["recurrent_start"] == "bias":
+                prev[n] = op.step(np.zeros((batch,) + op.in_shape), None)
+            else:
+                prev[n] = np.zeros((batch,) + op.out_shape)
+        return prev
 
     def run(self, x: np.ndarray | dict[str, np.ndarray]) -> NIRRun:
         """Run on time-major input ``(T, B, *input_shape)`` (or a dict per Input node)."""
@@ -217,7 +121,7 @@ class NIRNetwork:
             if v.shape != want:
                 raise ConfigError(f"inputs.{k}", f"must have shape (T, B, *input_shape) = {want}, got {v.shape}")
         states = {n: op.init(batch) for n, op in self.ops.items()}
-        prev = {n: np.zeros((batch,) + op.out_shape) for n, op in self.ops.items()}
+        prev = self.initial_back_values(batch)
         outs = {n: np.empty((steps, batch) + self.ops[n].out_shape) for n in self.output_nodes}
         counts = {n: 0.0 for n, op in self.ops.items() if op.spiking}
         for t in range(steps):
@@ -235,43 +139,9 @@ class NIRNetwork:
                     counts[n] += float(y.sum())
             for n in self.output_nodes:
                 outs[n][t] = cur[n]
-            prev = cur
+            prev = {p: cur[p] for p in prev}
         neurons = {n: int(np.prod(self.ops[n].out_shape)) for n in counts}
         return NIRRun(outs, counts, neurons, steps, batch)
-
-
-def _arr(node: Any, attr: str, name: str) -> np.ndarray:
-    value = getattr(node, attr)
-    a = np.asarray(value, dtype=float)
-    if not np.all(np.isfinite(a)):
-        raise ConfigError(f"nodes.{name}.{attr}", "must be finite")
-    return a
-
-
-def _param(node: Any, attr: str, name: str, shape: tuple | None, choices: dict) -> np.ndarray:
-    """A neuron parameter broadcast to ``shape`` (the shape inferred upstream); records broadcasts."""
-    a = _arr(node, attr, name)
-    if shape is None:
-        if a.ndim == 0 or a.size == 1:
-            raise ConfigError(
-                f"nodes.{name}.{attr}",
-                "scalar parameter with ambiguous layer shape (nothing upstream to broadcast to)",
-            )
-        return a
-    try:
-        out = np.broadcast_to(a, shape)
-    except ValueError:
-        raise ConfigError(
-            f"nodes.{name}.{attr}", f"inconsistent shapes: parameter shape {a.shape} vs upstream shape {shape}"
-        ) from None
-    if a.shape != tuple(shape):
-        choices["broadcast"].append(f"{name}.{attr}: {a.shape} -> {tuple(shape)}")
-    return np.array(out, dtype=float)
-
-
-def _positive(a: np.ndarray, path: str) -> None:
-    if np.any(a <= 0):
-        raise ConfigError(path, f"must be > 0 (a time constant), got min {a.min():g}")
 
 
 def _graph_order(nodes: dict, edges: list) -> tuple[list[str], set]:
@@ -282,7 +152,7 @@ def _graph_order(nodes: dict, edges: list) -> tuple[list[str], set]:
     state: dict[str, int] = {}
     back: set = set()
     post: list[str] = []
-    roots = [n for n in nodes if type(nodes[n]).__name__ == "Input"] + list(nodes)
+    roots = [n for n in nodes if nodes[n].kind == "Input"] + list(nodes)
     for root in roots:
         if root in state:
             continue
@@ -303,194 +173,117 @@ def _graph_order(nodes: dict, edges: list) -> tuple[list[str], set]:
     return post[::-1], back
 
 
-def _shape_of(type_dict: Any) -> tuple[int, ...] | None:
-    if not type_dict:
-        return None
-    v = next(iter(type_dict.values()))
-    if v is None:
-        return None
-    v = np.asarray(v).ravel()
-    return tuple(int(i) for i in v) if v.size else None
+def _number(value: Any, name: str, allowed: str) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(name, f"must be {allowed}, got {value!r}") from None
+    if not (math.isfinite(v) and v > 0):
+        raise ConfigError(name, f"must be {allowed}, got {value!r}")
+    return v
+
+
+def _choice(value: Any, name: str, allowed: tuple) -> Any:
+    if value not in allowed:
+        raise ConfigError(name, f"must be one of {allowed}, got {value!r}")
+    return value
+
+
+def resolve_convention(convention: str | Convention, **switches: Any) -> Convention:
+    """The preset ``convention`` with every switch that is not None replaced (all checked)."""
+    if isinstance(convention, str):
+        base = CONVENTIONS.get(convention)
+        if base is None:
+            raise ConfigError("convention", f"must be one of {tuple(CONVENTIONS)}, got {convention!r}")
+    else:
+        base = convention
+    c = replace(base, **{k: v for k, v in switches.items() if v is not None})
+    _choice(c.discretisation, "discretisation", DISCRETISATIONS)
+    _choice(c.reset_mode, "reset_mode", RESET_MODES)
+    _choice(c.threshold_comparison, "threshold_comparison", COMPARISONS)
+    _choice(c.reset_delay, "reset_delay", (True, False))
+    _choice(c.recurrent_start, "recurrent_start", RECURRENT_STARTS)
+    for key, unit in (("dt", "s"), ("time_unit", "s per NIR time unit")):
+        if getattr(c, key) is None:
+            raise ConfigError(key, f"required: a finite number > 0 ({unit}); convention {convention!r} sets none")
+        _number(getattr(c, key), key, f"a finite number > 0 ({unit})")
+    return replace(c, dt=float(c.dt), time_unit=float(c.time_unit))
 
 
 def import_nir(
     graph: Any,
-    dt: float,
-    time_unit: float,
-    discretisation: str = "exact",
-    reset_mode: str = "to_value",
+    dt: float | None = None,
+    time_unit: float | None = None,
+    discretisation: str | None = None,
+    reset_mode: str | None = None,
+    *,
+    threshold_comparison: str | None = None,
+    reset_delay: bool | None = None,
+    recurrent_start: str | None = None,
+    convention: str | Convention = "nir",
 ) -> NIRNetwork:
-    """Import a NIR graph (object or path to an ``.nir`` file) for time-stepped execution.
+    """Import a NIR graph (object, :class:`GraphSpec` or path to an ``.nir`` file) for time-stepped execution.
 
-    ``dt``: simulation step in s; ``time_unit``: seconds per NIR time unit (1e-3 for ms).
-    Raises :class:`ConfigError` naming the node for unsupported types, shape mismatches and
-    non-positive time constants or negative delays.
+    ``dt``: simulation step in s; ``time_unit``: seconds per NIR time unit (1e-3 for ms); the other
+    switches are described in the module docstring. Arguments left at None take the value of the named
+    ``convention`` (``nir`` fixes no dt / time_unit). File problems raise :class:`DataError` naming the
+    file; unsupported or inconsistent nodes raise :class:`ConfigError` naming the node and field.
     """
-    import nir
-
-    if isinstance(graph, (str, Path)):
-        graph = nir.read(str(graph))
-    if not (np.isfinite(dt) and dt > 0):
-        raise ConfigError("dt", f"must be a finite number > 0 (s), got {dt!r}")
-    if not (np.isfinite(time_unit) and time_unit > 0):
-        raise ConfigError("time_unit", f"must be a finite number > 0 (s per NIR time unit), got {time_unit!r}")
-    if discretisation not in DISCRETISATIONS:
-        raise ConfigError("discretisation", f"must be one of {DISCRETISATIONS}, got {discretisation!r}")
-    if reset_mode not in RESET_MODES:
-        raise ConfigError("reset_mode", f"must be one of {RESET_MODES}, got {reset_mode!r}")
-    nodes, edges = dict(graph.nodes), [tuple(e) for e in graph.edges]
-    for n, node in nodes.items():
-        kind = type(node).__name__
-        if kind not in SUPPORTED:
-            raise ConfigError(f"nodes.{n}", f"unsupported NIR node type {kind}; supported: {', '.join(SUPPORTED)}")
-    for a, b in edges:
-        for end in (a, b):
-            if end not in nodes:
-                raise ConfigError("edges", f"edge ({a!r}, {b!r}) refers to unknown node {end!r}")
-    inputs_ = [n for n, node in nodes.items() if type(node).__name__ == "Input"]
+    conv = resolve_convention(
+        convention,
+        dt=dt,
+        time_unit=time_unit,
+        discretisation=discretisation,
+        reset_mode=reset_mode,
+        threshold_comparison=threshold_comparison,
+        reset_delay=reset_delay,
+        recurrent_start=recurrent_start,
+    )
+    spec = load_graph(graph)
+    nodes, edges = spec.nodes, spec.edges
+    inputs_ = [n for n, node in nodes.items() if node.kind == "Input"]
     if not inputs_:
         raise ConfigError("nodes", "graph has no Input node")
     order, back = _graph_order(nodes, edges)
     fwd_in = {n: [a for a, b in edges if b == n and (a, b) not in back] for n in nodes}
     back_in = {n: [a for a, b in edges if b == n and (a, b) in back] for n in nodes}
-
-    dt_n = dt / time_unit  # the step in NIR time units
+    rules = (conv.discretisation, conv.reset_mode, conv.threshold_comparison, conv.reset_delay)
+    sem = Semantics(conv.dt / conv.time_unit, *rules)
     choices: dict[str, Any] = {
-        "dt_s": dt,
-        "time_unit_s": time_unit,
-        "discretisation": discretisation,
-        "reset_mode": reset_mode,
-        "threshold_comparison": "v >= theta",
+        "convention": convention if isinstance(convention, str) else "custom",
+        "dt_s": conv.dt,
+        "time_unit_s": conv.time_unit,
+        "discretisation": conv.discretisation,
+        "reset_mode": conv.reset_mode,
+        "threshold_comparison": f"v {conv.threshold_comparison} theta",
+        "reset_delay": conv.reset_delay,
+        "recurrent_start": conv.recurrent_start,
         "recurrent_edges": sorted(f"{a}->{b}" for a, b in back),
         "broadcast": [],
         "delay_steps": {},
+        "source": spec.source,
     }
-    ops: dict[str, _Op] = {}
+    ops: dict[str, Op] = {}
     for n in order:
-        node = nodes[n]
-        kind = type(node).__name__
         ups = [ops[p].out_shape for p in fwd_in[n]]
-        if kind != "Input" and not ups:
+        if nodes[n].kind != "Input" and not ups:
             raise ConfigError(f"nodes.{n}", "has no forward input edge (unreachable from an Input node)")
         if len(set(ups)) > 1:
             raise ConfigError(f"nodes.{n}", f"inconsistent shapes: incoming edges have shapes {ups}")
-        shp = ups[0] if ups else None
-        op = _make_op(n, kind, node, shp, dt_n, discretisation, reset_mode, choices)
+        op = make_op(n, nodes[n], ups[0] if ups else None, sem, choices)
         ops[n] = op
         for q in fwd_in[n]:  # an Input without a declared shape takes the shape its consumer needs
             if ops[q].out_shape is None:
-                ops[q].out_shape = getattr(op, "in_shape", op.out_shape)
+                ops[q].out_shape = ops[q].in_shape = op.in_shape
     for n, op in ops.items():
         if op.out_shape is None:
             raise ConfigError(f"nodes.{n}", "shape could not be inferred (declare the Input shape)")
     for n in nodes:
         for p in back_in[n]:
-            exp = ops[n].in_shape if hasattr(ops[n], "in_shape") else ops[n].out_shape
-            if ops[p].out_shape != exp:
+            if ops[p].out_shape != ops[n].in_shape:
                 raise ConfigError(
-                    f"nodes.{n}", f"inconsistent shapes: recurrent input from {p} has {ops[p].out_shape}, needs {exp}"
+                    f"nodes.{n}",
+                    f"inconsistent shapes: recurrent input from {p} has {ops[p].out_shape}, needs {ops[n].in_shape}",
                 )
-    outputs = [n for n, node in nodes.items() if type(node).__name__ == "Output"]
+    outputs = [n for n, node in nodes.items() if node.kind == "Output"]
     return NIRNetwork(ops, order, fwd_in, back_in, inputs_, outputs, choices)
-
-
-def _make_op(n, kind, node, shp, dt_n, disc, reset_mode, choices) -> _Op:
-    p = f"nodes.{n}"
-    if kind == "Input":
-        return _Op(n, _shape_of(node.input_type))
-    if kind == "Output":
-        return _Op(n, shp)
-    if kind in ("Affine", "Linear"):
-        w = _arr(node, "weight", n)
-        if w.ndim != 2:
-            raise ConfigError(f"{p}.weight", f"must be a 2-D (out, in) matrix, got shape {w.shape}")
-        shp = (w.shape[1],) if shp is None else shp
-        if shp[-1] != w.shape[1]:
-            raise ConfigError(
-                f"{p}.weight", f"inconsistent shapes: weight expects {w.shape[1]} inputs, upstream gives {shp}"
-            )
-        bias = _arr(node, "bias", n) if kind == "Affine" else None
-        if bias is not None and bias.shape not in ((), (1,), (w.shape[0],)):
-            raise ConfigError(f"{p}.bias", f"inconsistent shapes: bias {bias.shape} vs {w.shape[0]} outputs")
-        op = _Affine(n, shp[:-1] + (w.shape[0],), w, bias)
-        op.in_shape = shp
-        return op
-    if kind == "Scale":
-        scale = _param(node, "scale", n, shp, choices)
-        return _Scale(n, scale.shape, scale)
-    if kind == "Flatten":
-        s = _shape_of(node.input_type)
-        shp = s if shp is None else shp
-        if shp is None:
-            raise ConfigError(f"{p}.input_type", "Flatten needs a concrete input shape")
-        if s is not None and s != shp:
-            raise ConfigError(f"{p}.input_type", f"inconsistent shapes: declares {s}, upstream gives {shp}")
-        nd = len(shp)
-        start, end = node.start_dim % nd, node.end_dim % nd
-        out = shp[:start] + (int(np.prod(shp[start : end + 1])),) + shp[end + 1 :]
-        return _Flatten(n, out)
-    if kind == "Conv1d":
-        w = _arr(node, "weight", n)
-        if shp is None and node.input_shape is not None:
-            shp = (w.shape[1] * node.groups, int(np.asarray(node.input_shape).ravel()[0]))
-        if (
-            shp is None
-            or len(shp) != 2
-            or w.ndim != 3
-            or shp[0] != w.shape[1] * node.groups
-            or w.shape[0] % node.groups
-        ):
-            raise ConfigError(
-                f"{p}.weight", f"inconsistent shapes: weight {w.shape}, groups {node.groups}, input {shp}"
-            )
-        k, dil, stride = w.shape[2], int(node.dilation), int(node.stride)
-        span = dil * (k - 1)
-        if node.padding == "same":
-            pad = (span // 2, span - span // 2)
-        elif node.padding == "valid":
-            pad = (0, 0)
-        else:
-            pad = (int(node.padding), int(node.padding))
-        length = (shp[1] + sum(pad) - span - 1) // stride + 1
-        bias = np.broadcast_to(_arr(node, "bias", n), (w.shape[0],))
-        return _Conv1d(n, (w.shape[0], length), w, bias, stride, pad, dil, int(node.groups))
-    if kind == "Delay":
-        d = _param(node, "delay", n, shp, choices)
-        if np.any(d < 0):
-            raise ConfigError(f"{p}.delay", f"must be >= 0, got min {d.min():g}")
-        exact = d / dt_n
-        steps = np.rint(exact).astype(int)
-        off = np.abs(exact - steps) > 1e-6 * np.maximum(steps, 1)
-        choices["delay_steps"][n] = {"max": int(steps.max()), "rounded": int(off.sum())}
-        if off.any():
-            warnings.warn(f"{p}.delay: {int(off.sum())} delays are not multiples of dt; rounded to steps", stacklevel=3)
-        return _Delay(n, steps.shape, steps)
-    if kind == "Threshold":
-        theta = _param(node, "threshold", n, shp, choices)
-        return _Threshold(n, theta.shape, theta)
-    # neurons
-    shape = shp
-    r = _param(node, "r", n, shape, choices)
-    shape = r.shape
-    if kind in ("I", "IF"):
-        alpha, gamma, leak, v0 = np.ones(shape), r * dt_n, 0.0, np.zeros(shape)
-    else:
-        tau_name = "tau_mem" if kind == "CubaLIF" else "tau"
-        tau = _param(node, tau_name, n, shape, choices)
-        _positive(tau, f"{p}.{tau_name}")
-        v_leak = _param(node, "v_leak", n, shape, choices)
-        alpha, gamma = li_coefficients(tau, r, dt_n, disc)
-        leak = (1.0 - alpha) * v_leak if disc == "exact" else dt_n / tau * v_leak
-        v0 = v_leak
-    syn = None
-    if kind == "CubaLIF":
-        tau_syn = _param(node, "tau_syn", n, shape, choices)
-        _positive(tau_syn, f"{p}.tau_syn")
-        w_in = _param(node, "w_in", n, shape, choices)
-        a_s, g_s = li_coefficients(tau_syn, np.ones(shape), dt_n, disc)
-        syn = (a_s, g_s * w_in)
-    if kind in ("I", "LI"):
-        return _Neuron(n, shape, alpha, gamma, leak, v0)
-    theta = _param(node, "v_threshold", n, shape, choices)
-    v_reset = _param(node, "v_reset", n, shape, choices) if node.v_reset is not None else np.zeros(shape)
-    return _Neuron(n, shape, alpha, gamma, leak, v0, theta, v_reset, reset_mode, syn)
