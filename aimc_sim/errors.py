@@ -7,4 +7,8 @@ class SimulationError(AimcError, RuntimeError):
     """The simulation was asked to do something inconsistent with its state (e.g. time going back)."""
 
 
-__all__ = ["AimcError", "ConfigError", "DataError", "SimulationError"]
+class StorageError(AimcError, OSError):
+    """A file could not be written or read (disk full, read-only file system, missing folder); names the file."""
+
+
+__all__ = ["AimcError", "ConfigError", "DataError", "SimulationError", "StorageError"]

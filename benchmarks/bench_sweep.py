@@ -56,7 +56,7 @@ def main() -> None:
             for workers in (1, 2):
                 out = Path(tmp) / f"r{rep}w{workers}.h5"
                 t0 = time.perf_counter()
-                summary = run_sweep(load_spec(spec), output=out, workers=workers, progress=False)
+                summary = run_sweep(load_spec(spec), output=out, workers=workers, progress=False, allow_code=True)
                 elapsed = time.perf_counter() - t0
                 assert summary.n_run == N_POINTS
                 rates[workers].append(N_POINTS / elapsed)

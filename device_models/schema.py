@@ -40,6 +40,7 @@ __all__ = [
     "one_of",
     "from_dict",
     "load_yaml",
+    "parse_yaml",
     "read_yaml",
     "to_dict",
     "require_finite",
@@ -57,6 +58,14 @@ class ConfigError(AimcError, ValueError):
         self.path = path
         self.message = message
         super().__init__(f"{path}: {message}" if path else message)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as ``(path, message)``: a worker process's error reaches the parent intact.
+
+        The default ``Exception`` pickling replays ``args`` (the one formatted string) into
+        ``__init__(path, message)``, which fails while unpickling and breaks a process pool.
+        """
+        return (type(self), (self.path, self.message), self.__dict__)
 
     def under(self, prefix: str) -> ConfigError:
         """The same error with ``prefix`` prepended to its path."""
@@ -289,19 +298,70 @@ def to_dict(obj: Any) -> Any:
     return obj
 
 
-def read_yaml(file: str | Path) -> Any:
-    """Read a YAML file; a syntax error becomes a ConfigError naming the file and line."""
-    file = Path(file)
-    if not file.is_file():
-        raise ConfigError(str(file), "file not found")
+MAX_YAML_DEPTH = 64
+"""Deepest nesting of mappings and lists a config file may have (deeper is refused, not recursed into)."""
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses duplicate keys, anchors/aliases (alias bombs) and deep nesting."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent) or getattr(self.peek_event(), "anchor", None):
+            mark = self.peek_event().start_mark
+            raise yaml.constructor.ConstructorError(
+                None, None, "anchors and aliases (&name / *name) are not allowed in config files", mark
+            )
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", self.peek_event().start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if isinstance(key, (list, dict)) or key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate or unhashable key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def parse_yaml(text: str | bytes, source: str) -> Any:
+    """Parse YAML text with the strict safe loader; any problem is a ConfigError naming ``source``."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ConfigError(source, f"not a UTF-8 text file (byte {e.start} is {text[e.start]:#04x})") from None
     try:
-        with file.open() as fh:
-            return yaml.safe_load(fh)
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
         problem = getattr(e, "problem", None) or str(e)
-        raise ConfigError(str(file), f"malformed YAML{where}: {problem}") from None
+        raise ConfigError(source, f"malformed YAML{where}: {problem}") from None
+    except RecursionError:
+        raise ConfigError(source, f"malformed YAML: nested deeper than {MAX_YAML_DEPTH} levels") from None
+
+
+def read_yaml(file: str | Path) -> Any:
+    """Read a YAML config file with :func:`parse_yaml`; a missing file or a syntax error is a ConfigError
+    naming the file (and line)."""
+    file = Path(file)
+    if not file.is_file():
+        raise ConfigError(str(file), "file not found")
+    try:
+        data = file.read_bytes()
+    except OSError as e:
+        raise ConfigError(str(file), f"cannot read: {e.strerror}") from None
+    return parse_yaml(data, str(file))
 
 
 def load_yaml(cls: type[T], file: str | Path, path: str = "") -> T:

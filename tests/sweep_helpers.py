@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from aimc_sim.errors import ConfigError
+from aimc_sim.errors import ConfigError, DataError
 
 E_MAC_J = 0.05e-12  # crossbar.md §9.2: 0.05 pJ per MAC for a 256x256 array at 12.5 uS
 FOM_W_J = 10e-15  # crossbar.md §9.3 model D: 10 fJ per conversion step
@@ -71,4 +71,14 @@ def fails_on_big_noise(config: dict[str, Any], seed: int) -> dict[str, float]:
     """Raises for noise > 0.5 (to test error reporting); otherwise ``noisy_matmul``."""
     if config["noise"] > 0.5:
         raise RuntimeError("noise too large for this device")
+    return noisy_matmul(config, seed)
+
+
+def config_error_in_worker(config: dict[str, Any], seed: int) -> dict[str, float]:
+    """Raises a ConfigError (bits == 0) or DataError (preset 'corrupt') while running, as an evaluator
+    that validates late would; otherwise ``noisy_matmul``."""
+    if config["bits"] == 0:
+        raise ConfigError("tile.adc.bits", "must be an integer in 2..16, got 0")
+    if config.get("preset") == "corrupt":
+        raise DataError("weights.npz", "truncated file")
     return noisy_matmul(config, seed)

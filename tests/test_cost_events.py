@@ -40,9 +40,9 @@ def test_priced_by_type_not_by_name():
     led.add(DigitalOp(Op.ADD, Precision.INT8), 100)
     br = cm.price(led)
     assert br.per_component["adc"] == pytest.approx(10 * cm.adc(8)[0])
-    sram = cm.config.memory["sram"].energy_per_64b_j
+    sram = cm.config.memory["sram"].energy_per_64b_j * cm.digital_scale
     assert br.per_component["memory"] == pytest.approx(4 * sram * 16 / 64)  # energy proportional to the bits
-    assert br.per_component["digital"] == pytest.approx(100 * cm.config.digital["int8"].add_j)
+    assert br.per_component["digital"] == pytest.approx(100 * cm.config.digital["int8"].add_j * cm.digital_scale)
     with pytest.raises(ConfigError, match="lower-case identifier"):
         led.add("adc_conversion@8b")
 
@@ -87,7 +87,7 @@ def test_adc_models_registered_and_listed_per_file(tmp_path):
     with pytest.raises(ConfigError, match=r"cost.adc.models.survey-fom.fom_w_j: must be a finite number"):
         CostModel.load(p)
     data = yaml.safe_load((COST_DIR / "22nm.yaml").read_text())
-    data["digital"]["fp64"] = data["digital"]["fp32"]
+    data["digital"]["fp64"] = dict(data["digital"]["fp32"])  # a copy: the strict loader refuses YAML aliases
     p.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError, match=r"cost.digital.fp64: unknown; allowed: fp32"):
         CostModel.load(p)
@@ -99,3 +99,30 @@ def test_memory_access_bits_checked():
     assert Precision.integer(3) is Precision.INT4 and Precision.integer(8) is Precision.INT8
     with pytest.raises(ConfigError, match="bits: must be an integer in 1..32"):
         Precision.integer(40)
+
+
+def test_stillmaker_baas_energy_factors_match_the_corrigendum_example():
+    """The authors' corrigendum: HP32 at 0.9 V -> 0.4571, 65 nm at 1.3 V -> 2.604, 1 pJ -> 0.1755 pJ."""
+    from aimc_sim.cost.scaling import load_scaling_table
+
+    t = load_scaling_table("stillmaker-baas-2017")
+    ex, ey = t.energy_factor("HP32", 0.9), t.energy_factor("65", 1.3)
+    assert ex == pytest.approx(0.4571, abs=1e-4) and ey == pytest.approx(2.604, abs=1e-3)
+    assert ex / ey * 1e-12 == pytest.approx(0.1755e-12, rel=1e-3)
+    with pytest.raises(ConfigError, match="unknown node 'HP22'"):
+        t.energy_factor("HP22", 0.8)
+
+
+def test_digital_energy_scaled_to_the_node_and_priced_at_its_precision():
+    cm = CostModel.load("22nm")
+    # HP45 at 0.9 V -> HP20 at 0.8 V, by hand from Table 5's coefficients
+    f = (0.373 * 0.64 - 0.1582 * 0.8 + 0.04104) / (1.018 * 0.81 - 0.3107 * 0.9 + 0.1539)
+    assert cm.digital_scale == pytest.approx(f) and 0.2 < f < 0.25
+    assert cm.digital_energy(Op.MUL, Precision.FP32) == pytest.approx(3.7e-12 * f)
+    assert cm.digital_energy(Op.MUL, Precision.INT4) == pytest.approx(0.2e-12 / 4 * f)  # int8 mul / (8/4)^2
+    assert cm.digital_energy(Op.ADD, Precision.INT4) == pytest.approx(0.03e-12 / 2 * f)
+    sram = cm.price_event(MemoryAccess(Memory.SRAM, 64))[0]
+    dram = cm.price_event(MemoryAccess(Memory.DRAM, 64))[0]
+    assert sram == pytest.approx(20e-12 * f) and dram == pytest.approx(1.3e-9)  # off-chip DRAM is not scaled
+    energies = [cm.digital_energy(Op.MUL, p) for p in (Precision.INT32, Precision.INT8, Precision.INT4)]
+    assert energies == sorted(energies, reverse=True)

@@ -64,7 +64,9 @@ def test_report_has_tables_ci_cost_sources_and_embedded_figures(tmp_path):
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(embedded) == len(files.figures) == 2
     assert base64.b64decode(embedded[0])[:8] == b"\x89PNG\r\n\x1a\n"
-    assert "<td>adc</td>" in page and 'src="energy_breakdown.png"' not in page
+    assert '<td class="txt">adc</td>' in page and 'src="energy_breakdown.png"' not in page
+    assert "**" not in page and "<strong>total</strong>" in page  # Markdown rendered, not shown literally
+    assert '<td class="num">25</td>' in page  # numbers right-aligned, prose left-aligned
 
 
 def test_breakdown_means_over_seeds_and_config_flattening():
@@ -90,7 +92,7 @@ def test_plot_curves_from_a_sweep(tmp_path, capsys):
         "seeds": 3,
         "output": str(tmp_path / "noise.h5"),
     }
-    out = run_sweep(load_spec(spec), workers=0, progress=False).output
+    out = run_sweep(load_spec(spec), workers=0, progress=False, allow_code=True).output
     path = plot_results(load_results(out), tmp_path / "acc.png")
     assert path.stat().st_size > 10_000
     assert main(["plot", str(out), "--y", "rel_error", "--x", "noise", "--by", "preset"]) == 0

@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from workloads.s4d.config import S4DConfig  # noqa: E402
-from workloads.s4d.model import S4DModel  # noqa: E402
-from workloads.s4d.quant import quantise  # noqa: E402
-from workloads.training.s4d_torch import Spike, TorchS4D, add_noise, fake_quant, quant_forward  # noqa: E402
+from workloads.s4d.config import S4DConfig
+from workloads.s4d.model import S4DModel
+from workloads.s4d.quant import quantise
+from workloads.training.s4d_torch import Spike, TorchS4D, add_noise, fake_quant, quant_forward
 
 
 @pytest.mark.parametrize(

@@ -88,7 +88,7 @@ def test_ideal_tile_run_equals_float_run(name):
     spikes = (x.reshape(x.shape[0], x.shape[1], -1) > 0.8).astype(float)
     ref = model.run(spikes)
     hw = model.on({"tile": "ideal"})
-    res = hw.evaluate(spikes, np.zeros(spikes.shape[1], dtype=int), seed=0)
+    res = hw.evaluate((spikes, np.zeros(spikes.shape[1], dtype=int)), seed=0)
     for i, c in enumerate(ref.spike_counts):
         got = res.extra[f"spikes_per_sample.layer{i}"] * spikes.shape[1]
         assert abs(got - c) <= 0.01 * max(c, 1.0)

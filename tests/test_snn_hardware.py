@@ -56,7 +56,7 @@ def test_ideal_tile_dendritic_and_synaptic_delays(rng, kind):
 
 def test_pcm_result_statistics_and_ledger(shipped, data):
     """Accuracy, per-layer spikes/sparsity, delay-buffer memory and consistent event counts per inference."""
-    res = HardwareSNN(shipped, {"tile": "pcm-default"}).evaluate(data.x_test, data.y_test, seed=0)
+    res = HardwareSNN(shipped, {"tile": "pcm-default"}).evaluate(data, seed=0)
     n, steps = data.x_test.shape[1], data.x_test.shape[0]
     assert 0.0 <= res.accuracy <= 1.0 and res.n_samples == n
     spikes = res.extra["spikes_per_sample.layer0"]
@@ -77,7 +77,7 @@ def test_presets_degrade_gracefully_and_are_seeded(shipped, data):
     """PCM and RRAM runs stay far above chance on this subset; the same seed gives the same result."""
     for tile in ("pcm-default", "rram-default"):
         a = shipped.on({"tile": tile}).evaluate(data, seed=3)
-        b = HardwareSNN(shipped, {"tile": tile}).evaluate(data.x_test, data.y_test, seed=3)
+        b = HardwareSNN(shipped, {"tile": tile}).evaluate(data, seed=3)
         assert a.accuracy == b.accuracy and a.extra["spikes_per_sample.layer0"] == b.extra["spikes_per_sample.layer0"]
         assert a.accuracy > 0.5
 
@@ -90,11 +90,11 @@ def test_float_result(shipped, data):
 
 def test_bad_hardware_input(shipped, data):
     with pytest.raises(ConfigError, match="tile"):
-        HardwareSNN(shipped, {"tile": "no-such-tile"}).evaluate(data.x_test, data.y_test)
+        HardwareSNN(shipped, {"tile": "no-such-tile"}).evaluate(data)
     with pytest.raises(ConfigError, match="current_bits"):
         HardwareSNN(shipped, {"current_bits": 0})
     with pytest.raises(DataError, match=r"x: must have shape \(T, n, 16\)"):
-        HardwareSNN(shipped).evaluate(data.x_test[:, :, :8], data.y_test)
+        HardwareSNN(shipped).evaluate((data.x_test[:, :, :8], data.y_test))
     with pytest.raises(DataError, match="y: must have shape"):
         evaluate_float(shipped, data.x_test, data.y_test[:3])
 

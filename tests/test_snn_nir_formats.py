@@ -176,7 +176,7 @@ def test_recurrent_affine_bias_kept_with_start_convention(start):
     assert model.layers[0].recurrent_bias is not None
     run = model.run(x)
     assert run.spike_counts[0] == want.sum() * 8 * 3
-    res = model.on({"tile": "ideal"}).evaluate(x, np.zeros(3, dtype=int), seed=0)
+    res = model.on({"tile": "ideal"}).evaluate((x, np.zeros(3, dtype=int)), seed=0)
     assert res.extra["spikes_per_sample.layer0"] == want.sum() * 8
 
 
@@ -209,7 +209,7 @@ def test_cubalif_and_if_layers_on_hardware_match_float():
     run = model.run(x)
     np.testing.assert_allclose(run.readout, graph_out, rtol=1e-12, atol=1e-12)
     assert min(run.spike_counts) > 0
-    res = model.on({"tile": "ideal"}).evaluate(x, np.zeros(4, dtype=int), seed=0)
+    res = model.on({"tile": "ideal"}).evaluate((x, np.zeros(4, dtype=int)), seed=0)
     assert res.extra["spikes_per_sample.layer0"] > 0 and np.isfinite(res.energy_j)
 
 

@@ -1,12 +1,10 @@
 """Torch training twin (workloads/training/snn_train.py): F-3 delays, ATan surrogate, torch == numpy model."""
 
 import numpy as np
-import pytest
+import torch
 
-torch = pytest.importorskip("torch")
-
-from workloads.snn import surrogates  # noqa: E402
-from workloads.training.snn_train import AxonalDelay, Net, SpikeATan  # noqa: E402
+from workloads.snn import surrogates
+from workloads.training.snn_train import AxonalDelay, Net, SpikeATan
 
 
 def test_f3_gaussian_delay_is_exact_shift_as_sigma_to_zero():

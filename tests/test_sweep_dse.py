@@ -25,7 +25,7 @@ def dse_spec(tmp_path):
 
 
 def test_groups_average_over_seeds_and_front_is_non_dominated(tmp_path):
-    out = run_sweep(load_spec(dse_spec(tmp_path)), workers=0, progress=False).output
+    out = run_sweep(load_spec(dse_spec(tmp_path)), workers=0, progress=False, allow_code=True).output
     table = load_results(out)
     groups = aggregate(table)
     assert len(groups) == 6 and all(g.stats["accuracy"].n == 3 for g in groups)
@@ -42,7 +42,10 @@ def test_groups_average_over_seeds_and_front_is_non_dominated(tmp_path):
 def test_cli_writes_table_figure_and_csv(tmp_path, capsys):
     spec_file = tmp_path / "dse.yaml"
     spec_file.write_text(yaml.safe_dump(dse_spec(tmp_path)))
-    assert main(["dse", str(spec_file), "--workers", "0", "--objectives", "accuracy:max,energy_j:min"]) == 0
+    assert (
+        main(["dse", str(spec_file), "--workers", "0", "--allow-code", "--objectives", "accuracy:max,energy_j:min"])
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "6 design points" in printed and "accuracy (max), energy_j (min)" in printed
     md = (tmp_path / "dse_pareto.md").read_text()
@@ -53,7 +56,7 @@ def test_cli_writes_table_figure_and_csv(tmp_path, capsys):
 
 
 def test_objective_errors_name_the_item(tmp_path):
-    table = load_results(run_sweep(load_spec(dse_spec(tmp_path)), workers=0, progress=False).output)
+    table = load_results(run_sweep(load_spec(dse_spec(tmp_path)), workers=0, progress=False, allow_code=True).output)
     with pytest.raises(ConfigError, match=r"objectives\[1\]: must be NAME:max or NAME:min"):
         parse_objectives("accuracy:max,energy_j", table)
     with pytest.raises(ConfigError, match=r"objectives\[1\]: no numeric result column 'power_w'"):

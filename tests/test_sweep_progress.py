@@ -1,4 +1,4 @@
-"""The progress bar: draws rate and ETA on a TTY, stays silent otherwise and in CI."""
+"""The progress bar (tqdm): draws count, rate and ETA on a TTY, stays silent otherwise and in CI."""
 
 from __future__ import annotations
 
@@ -12,15 +12,16 @@ class FakeTTY(io.StringIO):
         return True
 
 
-def test_draws_on_a_tty_with_eta_and_final_line(monkeypatch):
+def test_draws_on_a_tty_with_count_rate_and_eta(monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     out = FakeTTY()
     bar = Progress(4, desc="sweep", stream=out, min_interval_s=0.0)
     bar.update()
-    assert "sweep [" in out.getvalue() and "1/4" in out.getvalue() and "ETA" in out.getvalue()
+    assert "sweep" in out.getvalue() and "1/4" in out.getvalue() and "<" in out.getvalue()  # elapsed<remaining
     bar.update(3)
     bar.close()
-    assert out.getvalue().endswith("\n") and "4/4" in out.getvalue() and "done in" in out.getvalue()
+    assert out.getvalue().endswith("\n") and "4/4" in out.getvalue() and "pt/s" in out.getvalue()
+    assert bar.done == 4
 
 
 def test_silent_when_not_a_tty_or_in_ci(monkeypatch):

@@ -162,8 +162,7 @@ def test_kernel_matches_reference_event_loop():
 def test_drift_kernel_matches_numpy(rho, dt):
     """K-1 for ``drift_rho``: numba equals ``learning.drift`` (exact piecewise-linear drift)."""
     cfg = TexelConfig.default(learning={"alpha": 0.7, "beta": 0.4, "tau_rho": 0.8}).learning
-    chip_lp = np.zeros(K.N_LEARN)
-    chip_lp[[K.TAU_RHO, K.ALPHA, K.BETA, K.TH_RHO]] = [0.8, 0.7, 0.4, 0.5]
+    chip_lp = K.learning_record(tau_rho=0.8, alpha=0.7, beta=0.4, theta_rho=0.5)[0]
     assert K.drift_rho(rho, dt, chip_lp) == float(L.drift(rho, dt, cfg))
 
 

@@ -17,9 +17,11 @@
         "dataset": {"name": "digits_pixel", "n_test": 100},   # + builder options (classes, seq_len, ...)
     }
 
-Points whose model is a shipped SNN or an ``.nir`` file are handed to :func:`workloads.snn.api.evaluate`
-(same point shape), so one evaluator serves both workloads in a sweep. ``dataset`` may also be a data file
-path, or ``{"name": <path>, "n_test": ...}`` (``workloads.data.load_dataset``, docs/data.md).
+The model's family (:mod:`workloads.registry`: S4D checkpoints, NIR spiking networks, ONNX networks) is found
+from the shipped name or the file suffix, and the family's own point evaluator runs it (same point shape), so
+one evaluator serves every workload in a sweep.
+``dataset`` may also be a data file path, or ``{"name": <path>, "n_test": ...}``
+(``workloads.data.load_dataset``, docs/data.md).
 
 The result is fully determined by ``point`` and ``seed``: the data split is fixed (dataset seed 0 unless the
 point sets ``dataset.seed``), and ``seed`` drives every hardware random draw (programming noise, faults, read
@@ -36,23 +38,17 @@ from typing import Any
 from aimc_sim.errors import ConfigError
 from workloads.data import SequenceDataset, load_dataset
 from workloads.data.files import is_data_file
+from workloads.registry import FAMILIES, family_for, resolve
 from workloads.result import Result
 from workloads.s4d.model import S4DModel
 
-MODEL_DIR = Path(__file__).resolve().parent / "models"
-_SUFFIXES = (".safetensors", ".npz", ".h5", ".hdf5", ".pt", ".pth")
-
 
 def model_path(name: str) -> Path:
-    """Resolve a shipped model name (e.g. ``s4d_digits_float``) or a path to a checkpoint file."""
-    p = Path(name)
-    if p.suffix in _SUFFIXES and p.is_file():
-        return p
-    for suffix in _SUFFIXES:
-        if (MODEL_DIR / f"{name}{suffix}").is_file():
-            return MODEL_DIR / f"{name}{suffix}"
-    shipped = sorted({f.stem for f in MODEL_DIR.glob("*") if f.suffix in _SUFFIXES})
-    raise ConfigError("model", f"unknown model {name!r}; shipped models: {', '.join(shipped)} (or a checkpoint path)")
+    """Resolve a shipped S4D model name (e.g. ``s4d_digits_float``) or a path to an S4D checkpoint file."""
+    family, path = resolve(name)
+    if family is not FAMILIES["s4d"]:
+        raise ConfigError("model", f"{name!r} is a {family.name} model, not an S4D checkpoint")
+    return path
 
 
 @lru_cache(maxsize=32)
@@ -80,20 +76,35 @@ def load_model(spec: str | dict[str, Any]) -> S4DModel:
     raise ConfigError("model", f"must be a model name, a path or a mapping with 'name', got {spec!r}")
 
 
-def evaluate(point: dict[str, Any], seed: int) -> Result:
-    """Evaluate one sweep point (see the module docstring) with all randomness drawn from ``seed``."""
+def _family(point: Any) -> Any:
+    """The registered family of a point's model (the point must be a mapping with a model)."""
     if not isinstance(point, dict):
         raise ConfigError("point", f"must be a mapping with keys model, hardware, dataset, got {point!r}")
-    from workloads.snn.api import evaluate as evaluate_snn
-    from workloads.snn.api import is_snn_model
+    if "model" not in point:
+        raise ConfigError("point.model", "required key is missing")
+    name = point["model"]
+    name = name.get("name") if isinstance(name, dict) else name
+    if not isinstance(name, (str, Path)):
+        raise ConfigError("model", f"must be a model name, a path or a mapping with 'name', got {point['model']!r}")
+    return family_for(name)
 
-    if is_snn_model(point.get("model")):
-        return evaluate_snn(point, seed)
+
+def evaluate(point: dict[str, Any], seed: int) -> Result:
+    """Evaluate one sweep point (see the module docstring) with all randomness drawn from ``seed``."""
+    return _family(point).evaluate_point(point, seed)
+
+
+def validate_point(point: dict[str, Any]) -> None:
+    """Check a sweep point completely without running it (the model family's own check). Raises
+    ConfigError/DataError."""
+    _family(point).validate_point(point)
+
+
+def _bind_s4d(point: dict[str, Any]) -> tuple[Any, SequenceDataset, int | None]:
+    """Model on hardware, data set and ``n_test`` of an S4D point (configs built and checked, nothing run)."""
     unknown = set(point) - {"model", "hardware", "dataset"}
     if unknown:
         raise ConfigError(f"point.{sorted(unknown)[0]}", "unknown key; allowed: model, hardware, dataset")
-    if "model" not in point:
-        raise ConfigError("point.model", "required key is missing")
     model = load_model(point["model"])
     ds = point.get("dataset") or {"name": "digits_pixel"}
     ds = {"name": ds} if isinstance(ds, str) else dict(ds)
@@ -107,4 +118,25 @@ def evaluate(point: dict[str, Any], seed: int) -> Result:
             f"{name!r} has d_in={data.d_in}, {data.n_classes} classes; the model expects "
             f"d_in={model.config.d_in}, {model.config.n_classes} classes",
         )
-    return model.on(point.get("hardware") or {}).evaluate(data, n_test=n_test, seed=seed)
+    data.test_subset(n_test)  # range check of n_test
+    return model.on(point.get("hardware") or {}), data, n_test
+
+
+def evaluate_s4d(point: dict[str, Any], seed: int) -> Result:
+    """Evaluate one S4D-family sweep point."""
+    hw, data, n_test = _bind_s4d(point)
+    return hw.evaluate(data, n_test=n_test, seed=seed)
+
+
+def validate_s4d(point: dict[str, Any]) -> None:
+    """Check an S4D-family point: model, data set and ``n_test`` range, hardware and tile configs (presets
+    resolved), SSM simulation path and cost model."""
+    from aimc_sim.cost import CostModel
+    from aimc_sim.crossbar.devices import resolve_device
+
+    hw, _, _ = _bind_s4d(point)
+    if hw.hw.backend == "analog":
+        tile = hw.hw.tile_config()
+        resolve_device(tile.device, tile.device_options)
+        hw.hw.block_sim(tile)
+    CostModel.load(hw.hw.cost_model)

@@ -24,6 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from aimc_sim.cli.sweep import execution_options
     from aimc_sim.sweep import load_results, load_spec, run_sweep
     from aimc_sim.sweep.dse import analyze_dse
 
@@ -31,15 +32,7 @@ def run(args: argparse.Namespace) -> int:
         output = Path(args.spec)
     else:
         spec = load_spec(args.spec)
-        summary = run_sweep(
-            spec,
-            output=args.output,
-            workers=args.workers,
-            scheduler=args.scheduler,
-            threads=args.threads,
-            progress=not args.no_progress,
-            flush_interval_s=args.flush_interval,
-        )
+        summary = run_sweep(spec, **execution_options(args))
         output = summary.output
         print(f"{output}: {summary.n_points} points ({summary.n_skipped} already done, {summary.n_run} run)")
     dse = analyze_dse(load_results(output), output.with_suffix(""), args.objectives)

@@ -33,7 +33,7 @@ def _descriptions(folder: Path) -> dict[str, str]:
 
 def shipped_models() -> list[dict[str, Any]]:
     """One row per shipped model file: name, family, size summary and description."""
-    from workloads.api import MODEL_DIR
+    from workloads.registry import MODEL_DIR
     from workloads.io import load_weights
     from workloads.snn.experiments import SHIPPED, load_shipped
 

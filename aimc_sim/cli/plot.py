@@ -13,6 +13,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--x", help="swept parameter on the x axis (default: the numeric one with most values)")
     parser.add_argument("--y", default="accuracy", help="result column on the y axis (default accuracy)")
     parser.add_argument("--by", action="append", help="parameter that separates curves (repeatable)")
+    parser.add_argument("--panel", help="parameter that splits the figure into side-by-side panels")
     parser.add_argument("-o", "--output", help="PNG file (default: <results>_<y>.png)")
 
 
@@ -24,6 +25,6 @@ def run(args: argparse.Namespace) -> int:
 
     results = Path(args.results)
     out = Path(args.output) if args.output else results.with_name(f"{results.stem}_{args.y}.png")
-    path = plot_results(load_results(results), out, x=args.x, y=args.y, by=args.by)
+    path = plot_results(load_results(results), out, x=args.x, y=args.y, by=args.by, panel=args.panel)
     print(f"wrote {path}")
     return 0

@@ -9,20 +9,21 @@ method: :class:`~aimc_sim.cost.events.Named` events come from the ``events`` tab
 selected ADC model (``adc.models``, registered in :data:`aimc_sim.cost.adc.ADC_MODELS`) and the DAC model
 (ideal converters cost nothing), digital operations from the ``digital`` table at their precision, memory
 accesses from the ``memory`` table at their bits. Energies recorded directly with ``Ledger.add_energy``
-(the array read energy) are added as they are. Latency is the sum of event latencies: a serial upper bound
-(no overlap between tiles or layers). Unknown events are reported in ``CostBreakdown.unpriced``, never
-silently dropped.
+(the array read energy) are added as they are. Latency: :mod:`aimc_sim.cost.latency` (tiles of a layer in
+parallel, layers one after another, pipelined across inputs where the model says so). Unknown events are
+reported in ``CostBreakdown.unpriced``, never silently dropped.
 """
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aimc_sim.config import Config, check, in_range, nonnegative, read_yaml
+from aimc_sim.config import Config, check, in_range, int_in, nonnegative, positive, read_yaml
 from aimc_sim.cost.adc import ADC_MODELS, AdcEnergyModel, has_source
 from aimc_sim.cost.events import (
     AdcCycle,
@@ -37,7 +38,9 @@ from aimc_sim.cost.events import (
     Op,
     Precision,
 )
+from aimc_sim.cost.latency import time_ledger
 from aimc_sim.cost.ledger import Ledger
+from aimc_sim.cost.scaling import TechnologyScaling
 from aimc_sim.errors import ConfigError
 
 __all__ = ["CostModel", "CostBreakdown", "CostModelConfig", "COST_DIR"]
@@ -95,9 +98,24 @@ class DigitalPrice(Config):
 
 @dataclass(frozen=True)
 class MemoryPrice(Config):
-    """Energy of a 64-bit access to one memory level; an access of b bits costs b/64 of it [derived]."""
+    """Energy of a 64-bit access to one memory level; an access of b bits costs b/64 of it [derived].
+    ``scaled``: the energy is scaled to the model's node with the digital energies (on-chip memory)."""
 
     energy_per_64b_j: float = field(metadata=check(nonnegative))
+    bandwidth_bits_per_s: float = field(metadata=check(positive))
+    source: str = field(metadata=check(has_source))
+    scaled: bool = True
+
+
+@dataclass(frozen=True)
+class LatencyModel(Config):
+    """Digital unit and pipelining: the digital unit handles ``datapath_bits`` per cycle at ``clock_hz``, so an
+    operation at precision p takes p.bits / (datapath_bits * clock_hz) seconds of its time (narrower
+    operands pack more lanes); ``layer_pipelining``: layers overlap on successive inputs (docs/cost.md)."""
+
+    datapath_bits: int = field(metadata=check(int_in(1, 1 << 20)))
+    clock_hz: float = field(metadata=check(positive))
+    layer_pipelining: bool
     source: str = field(metadata=check(has_source))
 
 
@@ -124,6 +142,8 @@ class CostModelConfig(Config):
     digital: dict[str, DigitalPrice] = field(default_factory=dict)
     memory: dict[str, MemoryPrice] = field(default_factory=dict)
     area: dict[str, AreaPrice] = field(default_factory=dict)
+    technology: TechnologyScaling | None = None
+    latency: LatencyModel | None = None
 
     def validate(self) -> None:
         for section, allowed in (("digital", [p.label for p in Precision]), ("memory", [m.value for m in Memory])):
@@ -134,10 +154,13 @@ class CostModelConfig(Config):
 
 @dataclass
 class CostBreakdown:
-    """Totals (J, s, mm²) with per-layer and per-component breakdowns; ``adc_model`` names the ADC model."""
+    """Totals (J, s, mm²) with per-layer and per-component breakdowns; ``adc_model`` names the ADC model.
+    ``latency_s``: time of the ledger's work through all layers; ``interval_s``: time between successive
+    ledgers' worth of work in steady state (the slowest layer when layers are pipelined)."""
 
     energy_j: float
     latency_s: float
+    interval_s: float
     area_mm2: float
     per_layer: dict[str, dict[str, float]]
     per_component: dict[str, float]
@@ -152,6 +175,8 @@ class CostBreakdown:
         return {
             "energy_j": self.energy_j,
             "latency_s": self.latency_s,
+            "interval_s": self.interval_s,
+            "throughput_hz": self.throughput_hz,
             "area_mm2": self.area_mm2,
             "per_layer": self.per_layer,
             "per_component": self.per_component,
@@ -162,11 +187,17 @@ class CostBreakdown:
             "unpriced": self.unpriced,
         }
 
+    @property
+    def throughput_hz(self) -> float:
+        """Ledgers' worth of work per second in steady state (1 / interval_s)."""
+        return 1.0 / self.interval_s if self.interval_s > 0 else math.inf
+
     def table(self) -> str:
         """A short text report (energy in pJ/nJ as fits, per component and per layer)."""
         lines = [
             f"cost model {self.cost_model}; ADC model {self.adc_model}",
-            f"total: {self.energy_j:.4g} J, {self.latency_s:.4g} s (serial), {self.area_mm2:.4g} mm^2",
+            f"total: {self.energy_j:.4g} J, latency {self.latency_s:.4g} s, interval {self.interval_s:.4g} s, "
+            f"{self.area_mm2:.4g} mm^2",
         ]
         for k, v in sorted(self.per_component.items(), key=lambda kv: -kv[1]):
             share = v / self.energy_j if self.energy_j else 0.0
@@ -190,6 +221,7 @@ class CostModel:
             raise ConfigError("cost.adc.model", msg)
         self.adc_model = name
         self._adc: AdcEnergyModel = config.adc.models[name]
+        self.digital_scale = config.technology.energy_scale if config.technology is not None else 1.0
 
     @classmethod
     def load(cls, name_or_path: str | Path = "22nm", adc_model: str | None = None) -> CostModel:
@@ -234,15 +266,36 @@ class CostModel:
     def _adc_cycle(self, ev: AdcCycle) -> tuple[float, float, str]:
         return 0.0, (0.0 if ev.bits is None else self.adc(ev.bits)[1]), "adc"
 
-    def _digital(self, ev: DigitalOp) -> tuple[float, float, str] | None:
-        p = self.config.digital.get(ev.precision.label)
-        if p is None:
+    def digital_energy(self, op: Op, precision: Precision) -> float | None:
+        """Energy (J) of one ``op`` at ``precision`` at this model's node, or None if unpriced.
+
+        A precision missing from the ``digital`` table is derived from the nearest listed integer precision
+        (integers only): an adder's energy grows with the bits, an array multiplier's with the bits squared
+        [derived; Horowitz's own int8 / int32 ratios are 3.3x for add and 15.5x for multiply]."""
+        table = self.config.digital
+        p = table.get(precision.label)
+        if p is not None:
+            return (p.add_j if op is Op.ADD else p.mul_j) * self.digital_scale
+        listed = [q for q in Precision if q.label in table and not q.is_float]
+        if precision.is_float or not listed:
             return None
-        return (p.add_j if ev.op is Op.ADD else p.mul_j), 0.0, "digital"
+        near = min(listed, key=lambda q: abs(math.log(precision.bits / q.bits)))
+        r = precision.bits / near.bits
+        base = table[near.label]
+        return (base.add_j * r if op is Op.ADD else base.mul_j * r * r) * self.digital_scale
+
+    def _digital(self, ev: DigitalOp) -> tuple[float, float, str] | None:
+        e = self.digital_energy(ev.op, ev.precision)
+        lat = self.config.latency
+        t = ev.precision.bits / (lat.datapath_bits * lat.clock_hz) if lat is not None else 0.0
+        return None if e is None else (e, t, "digital")
 
     def _memory(self, ev: MemoryAccess) -> tuple[float, float, str] | None:
         p = self.config.memory.get(ev.memory.value)
-        return None if p is None else (p.energy_per_64b_j * ev.bits / 64.0, 0.0, "memory")
+        if p is None:
+            return None
+        scale = self.digital_scale if p.scaled else 1.0
+        return p.energy_per_64b_j * ev.bits / 64.0 * scale, ev.bits / p.bandwidth_bits_per_s, "memory"
 
     _PRICERS: dict[type, Callable[..., tuple[float, float, str] | None]] = {
         Named: _named,
@@ -267,14 +320,14 @@ class CostModel:
         return (p.area_mm2, p.component) if p is not None else None
 
     def price(self, ledger: Ledger) -> CostBreakdown:
-        """Price every event and recorded energy of ``ledger``."""
+        """Price every event and recorded energy of ``ledger``; time it with the latency model."""
         if not isinstance(ledger, Ledger):
             raise ConfigError("ledger", f"must be a Ledger, got {type(ledger).__name__}")
         per_layer: dict[str, dict[str, float]] = defaultdict(lambda: {"energy_j": 0.0, "latency_s": 0.0})
         comp: dict[str, float] = defaultdict(float)
-        lat_comp: dict[str, float] = defaultdict(float)
         area_comp: dict[str, float] = defaultdict(float)
         unpriced: dict[str, float] = defaultdict(float)
+        latency_of: dict[str, tuple[float, str]] = {}
         for (layer, key), n in ledger.counts.items():
             event = ledger.events[key]
             area = self._area(event)
@@ -286,20 +339,24 @@ class CostModel:
                 unpriced[key] += n
                 continue
             e, t, c = p
+            latency_of[key] = (t, c)
             per_layer[layer]["energy_j"] += n * e
-            per_layer[layer]["latency_s"] += n * t
             comp[c] += n * e
-            lat_comp[c] += n * t
         for (layer, c), e in ledger.energy_j.items():
             per_layer[layer]["energy_j"] += e
             comp[_ENERGY_COMPONENT.get(c, c)] += e
+        pipelined = self.config.latency is not None and self.config.latency.layer_pipelining
+        timing = time_ledger(ledger, latency_of, pipelined)
+        for layer, t in timing.per_layer.items():
+            per_layer[layer]["latency_s"] = t
         return CostBreakdown(
             energy_j=float(sum(comp.values())),
-            latency_s=float(sum(lat_comp.values())),
+            latency_s=timing.latency_s,
+            interval_s=timing.interval_s,
             area_mm2=float(sum(area_comp.values())),
             per_layer={k: dict(v) for k, v in per_layer.items()},
             per_component=dict(comp),
-            latency_per_component=dict(lat_comp),
+            latency_per_component=timing.per_component,
             area_per_component=dict(area_comp),
             adc_model=self.adc_model_name,
             cost_model=f"{self.config.name} ({self.config.node_nm:g} nm)",

@@ -249,7 +249,7 @@ def load_tile_config(name_or_path: str | Path = "pcm-default", **overrides: Any)
     p = Path(name_or_path)
     if p.suffix not in (".yaml", ".yml"):
         p = TILE_PRESET_DIR / f"{name_or_path}.yaml"
-        if not p.is_file():
+        if p.resolve().parent != TILE_PRESET_DIR.resolve() or not p.is_file():  # a name stays in the folder
             names = sorted(f.stem for f in TILE_PRESET_DIR.glob("*.yaml"))
             raise ConfigError("tile", f"unknown tile preset {name_or_path!r}; presets: {', '.join(names)}")
     data = read_yaml(p) or {}

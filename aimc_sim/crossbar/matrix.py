@@ -28,11 +28,16 @@ def _blocks(n: int, size: int) -> list[tuple[int, int]]:
 
 
 class AnalogMatrix:
-    """Any (n_in x n_out) weight matrix on as many tiles of ``config`` as it needs; ``mvm(x, t)`` ~ x @ W.
+    """Any (n_in x n_out) weight matrix on as many tiles of ``config`` as it needs; ``mvm(x, t)`` ~ x @ W, and
+    ``x @ m`` is ``m.mvm(x)`` at the read time ``m.t`` (0 s unless set).
 
-    Attributes: ``n_tiles``, ``utilisation`` (programmed cells / available cells), ``tiles`` (row block,
-    column block) -> AnalogTile. Each tile gets its own generator spawned from ``rng``.
+    ``layout="torch"`` takes the weights as PyTorch stores them, (out, in) (``nn.Linear.weight``); the matrix
+    is still n_in x n_out. Attributes: ``shape`` (n_in, n_out), ``n_tiles``, ``utilisation`` (programmed
+    cells / available cells), ``tiles`` (row block, column block) -> AnalogTile. Each tile gets its own
+    generator spawned from ``rng``.
     """
+
+    __array_ufunc__ = None  # numpy arrays defer ``x @ m`` to :meth:`__rmatmul__`
 
     def __init__(
         self,
@@ -41,12 +46,18 @@ class AnalogMatrix:
         rng: np.random.Generator,
         ledger: Ledger | None = None,
         name: str = "",
+        layout: str = "in_out",
     ):
+        if layout not in ("in_out", "torch"):
+            raise ConfigError("layout", f"must be 'in_out' (n_in x n_out) or 'torch' (out x in), got {layout!r}")
         W = check_tile_args(config, weights, rng)
+        if layout == "torch":
+            W = np.ascontiguousarray(W.T)
         if config.max_outputs < 1:
             raise ConfigError("tile.cols", f"{config.cols} cells cannot hold one weight column")
         self.config, self.ledger, self.name = config, ledger, name
         self.n_in, self.n_out = W.shape
+        self.t = 0.0
         self.row_blocks = _blocks(self.n_in, config.rows)
         self.col_blocks = _blocks(self.n_out, config.max_outputs)
         rngs = rng.spawn(len(self.row_blocks) * len(self.col_blocks))
@@ -61,6 +72,10 @@ class AnalogMatrix:
     def shape(self) -> tuple[int, int]:
         """(n_in, n_out), the shape of W."""
         return self.n_in, self.n_out
+
+    def __rmatmul__(self, x: np.ndarray) -> np.ndarray:
+        """``x @ m``: the MVM read at ``m.t`` seconds after programming."""
+        return self.mvm(x, t=self.t)
 
     @property
     def n_tiles(self) -> int:

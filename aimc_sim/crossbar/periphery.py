@@ -27,7 +27,7 @@ import numpy as np
 
 from aimc_sim.config import require_finite
 from aimc_sim.cost import events as ev
-from aimc_sim.cost.ledger import Ledger
+from aimc_sim.cost.ledger import Ledger, new_unit
 from aimc_sim.crossbar import _kernels
 from aimc_sim.crossbar._kernels import AdcState, Conversion, DacSpec, Digital
 from aimc_sim.crossbar.array_read import ArrayRead, ReadCache, read_arrays
@@ -107,6 +107,7 @@ class TileStack:
         self.calibrated = adc.range in ("fixed", "max")
         self._off_block_row_g = float(zero.sum()) * self.c
         self._reads = ReadCache()
+        self._unit = new_unit("tiles")  # the cost model times the tiles of one array in parallel
         self._ws: dict[str, np.ndarray] = {}
         self._avg_abs_max = np.ones((self.n_tiles, self.n_groups))
         self._avg_count = 0
@@ -387,12 +388,17 @@ class TileStack:
         n_adcs = -(-cfg.cols // cfg.adc.columns_per_adc)
         dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits
         n_parts = S * len(self.channels) + (1 if self.layout.offset_coef else 0)
-        led.add(ev.Conversion("dac", dbits), int(rows @ n_in) * S, layer)
-        led.add(ev.Conversion("adc", cfg.adc.bits), int(rows @ n_conv) * S, layer)
-        led.add(ev.AdcCycle(cfg.adc.bits), int(rows @ -(-n_conv // n_adcs)) * S, layer)
-        led.add(ev.TILE_READ, int(rows.sum()) * S, layer)
-        led.add(ev.INT32_ADD, int(rows @ n_out) * (n_parts - 1), layer)
-        led.add(ev.FP32_MUL, int(rows @ n_out), layer)
+        # (event, work per input vector on each tile): the tiles work in parallel, the busiest sets the time
+        per_tile = (
+            (ev.Conversion("dac", dbits), n_in * S),
+            (ev.Conversion("adc", cfg.adc.bits), n_conv * S),
+            (ev.AdcCycle(cfg.adc.bits), -(-n_conv // n_adcs) * S),
+            (ev.TILE_READ, np.full_like(n_in, S)),
+            (ev.INT32_ADD, n_out * (n_parts - 1)),
+            (ev.FP32_MUL, n_out),
+        )
+        for event, work in per_tile:
+            led.add(event, int(rows @ work), layer, self._unit, float((rows * work).max()))
         if reruns:
             led.add(ev.BOUND_MANAGEMENT_RERUN, reruns, layer)
         v2 = cfg.v_read**2

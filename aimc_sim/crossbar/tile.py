@@ -69,9 +69,18 @@ class AnalogTile:
                 f"({config.rows}x{config.cols} cells, {config.mapping.devices_per_weight} devices per weight); "
                 "use AnalogMatrix",
             )
-        self.ledger, self.name = ledger, name
+        self.name = name
         self.n_in, self.n_out = W.shape
         self.stack = TileStack(config, [W[None]], [rng], ledger, name)
+
+    @property
+    def ledger(self) -> Ledger | None:
+        """The ledger that receives the tile's events (assignable: the periphery books to the new one)."""
+        return self.stack.ledger
+
+    @ledger.setter
+    def ledger(self, ledger: Ledger | None) -> None:
+        self.stack.ledger = ledger
 
     @property
     def config(self) -> TileConfig:

@@ -19,7 +19,7 @@ import numpy as np
 from aimc_sim.errors import ConfigError
 from aimc_sim.report.document import Document
 from aimc_sim.report.plots import breakdown_figure, si_scale
-from aimc_sim.report.stats import mean_ci
+from aimc_sim.report.stats import mean_ci, proportion_ci
 
 __all__ = ["ReportFiles", "write_energy_report", "breakdown", "flatten_config"]
 
@@ -74,6 +74,15 @@ def _share_rows(values: Mapping[str, float], unit: str) -> list[list[str]]:
     return [r + [label] for r in rows]
 
 
+def _figure_note(context: Mapping[str, Any], results: Sequence[Mapping[str, Any]]) -> str:
+    """``model s4d_digits_float · 200 test samples × 5 seeds``: what a figure of the report averages over."""
+    samples = sorted({int(_num(r["n_samples"])) for r in results if "n_samples" in r})
+    runs = f"{len(results)} seed{'s' if len(results) != 1 else ''}"
+    if samples:
+        runs = f"{'/'.join(map(str, samples))} test samples × {runs}"
+    return f"model {context['model']} · {runs}" if "model" in context else runs
+
+
 def _fmt_value(v: Any) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
@@ -110,7 +119,11 @@ def write_energy_report(
     if len(seeds) != len(results):
         raise ConfigError("seeds", f"must give one seed per result ({len(results)}), got {len(seeds)}")
     folder = Path(folder)
-    acc = mean_ci([_num(r.get("accuracy")) for r in results], level)
+    accuracies = [_num(r.get("accuracy")) for r in results]
+    if all("n_samples" in r for r in results):
+        acc = proportion_ci(accuracies, [_num(r["n_samples"]) for r in results], level)
+    else:
+        acc = mean_ci(accuracies, level)
     energy = mean_ci([_num(r.get("energy_j")) for r in results], level)
     latency = mean_ci([_num(r.get("latency_s")) for r in results], level)
     e_layer, e_comp = breakdown(results, "energy_layer"), breakdown(results, "energy_comp")
@@ -118,22 +131,36 @@ def write_energy_report(
     complexity = breakdown(results, "complexity")
 
     doc = Document(title)
-    ci_text = f" ± {acc.half_width:.3f} ({level:.0%} CI over {acc.n} seeds)" if acc.n > 1 else " (one seed; no CI)"
+    if acc.method == "wilson":
+        ci_text = f" ({level:.0%} CI {acc.low:.4f} to {acc.high:.4f} over {acc.trials} classifications, {acc.n} seeds)"
+    elif acc.n > 1:
+        ci_text = f" ± {acc.half_width:.3f} ({level:.0%} CI over {acc.n} seeds)"
+    else:
+        ci_text = " (one seed; no CI)"
     doc.paragraph(
         f"Accuracy {acc.mean:.4f}{ci_text}. Energy {_eng(energy.mean, 'J')} and latency "
         f"{_eng(latency.mean, 's')} per inference (means over seeds)."
     )
     figures = []
+    note = _figure_note(context, results)
     energy_panels = {"energy per component": e_comp, "energy per layer": e_layer}
     if any(energy_panels.values()):
         figures.append(
-            breakdown_figure(energy_panels, folder / "energy_breakdown.png", unit="J", title="Energy breakdown")
+            breakdown_figure(
+                energy_panels,
+                folder / "energy_breakdown.png",
+                unit="J",
+                title=f"Energy breakdown, cost model {cost_model_name.split(' (')[0] or '(unnamed)'}",
+                note=note,
+            )
         )
         doc.image(figures[-1], "Energy per inference, by component and by layer (mean over seeds)")
     latency_panels = {"latency per component": t_comp, "latency per layer": t_layer}
     if any(latency_panels.values()):
         figures.append(
-            breakdown_figure(latency_panels, folder / "latency_breakdown.png", unit="s", title="Latency breakdown")
+            breakdown_figure(
+                latency_panels, folder / "latency_breakdown.png", unit="s", title="Latency breakdown", note=note
+            )
         )
         doc.image(figures[-1], "Latency per inference, by component and by layer (mean over seeds)")
 
@@ -142,7 +169,12 @@ def write_energy_report(
 
     doc.heading("Accuracy over seeds")
     doc.table(["seed", "accuracy"], [[s, f"{float(r['accuracy']):.4f}"] for s, r in zip(seeds, results)])
-    doc.paragraph(f"Mean {acc}; the interval is the two-sided Student-t interval mean ± t·s/√n.")
+    how = (
+        "the Wilson score interval of the pooled fraction over all classifications (inside [0, 1])"
+        if acc.method == "wilson"
+        else "the two-sided Student-t interval mean ± t·s/√n over seeds"
+    )
+    doc.paragraph(f"Accuracy {acc}; the interval is {how}.")
 
     for heading, values, unit in (
         ("Energy per layer", e_layer, "J"),

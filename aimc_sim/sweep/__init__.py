@@ -5,13 +5,23 @@
 
 from aimc_sim.sweep.pareto import pareto_mask
 from aimc_sim.sweep.runner import SweepSummary, run_sweep, validate_points
-from aimc_sim.sweep.spec import AxisSpec, Point, SweepSpec, content_hash, derive_seed, expand_points, load_spec
+from aimc_sim.sweep.spec import (
+    AxisSpec,
+    Point,
+    SweepLimits,
+    SweepSpec,
+    content_hash,
+    derive_seed,
+    expand_points,
+    load_spec,
+)
 from aimc_sim.sweep.store import ResultTable, load_results
 
 __all__ = [
     "AxisSpec",
     "Point",
     "ResultTable",
+    "SweepLimits",
     "SweepSpec",
     "SweepSummary",
     "content_hash",

@@ -3,18 +3,31 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from aimc_sim.errors import ConfigError
-from aimc_sim.report.stats import MeanCI, mean_ci
+from aimc_sim.report.stats import MeanCI, mean_ci, proportion_ci
 from aimc_sim.sweep.pareto import pareto_mask
 from aimc_sim.sweep.store import ResultTable
 
-__all__ = ["Group", "Objective", "aggregate", "parse_objectives", "resolve_metric", "pareto_groups"]
+__all__ = [
+    "Group",
+    "Objective",
+    "PROPORTIONS",
+    "aggregate",
+    "parse_objectives",
+    "resolve_metric",
+    "pareto_groups",
+    "describe",
+]
+
+PROPORTIONS = {"accuracy": "n_samples"}
+"""Metrics that are fractions of classified samples -> the column with the number of samples. Their interval
+over seeds is the Wilson interval over all classifications (inside [0, 1]), not a t-interval."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,11 @@ def _numeric(table: ResultTable, name: str) -> bool:
 
 
 def aggregate(table: ResultTable, params: Sequence[str] | None = None, level: float = 0.95) -> list[Group]:
-    """Group rows that share the values of ``params`` (default: every swept parameter) over seeds."""
+    """Group rows that share the values of ``params`` (default: every swept parameter) over seeds.
+
+    Accuracies (:data:`PROPORTIONS`) get the pooled fraction and its Wilson interval; other metrics the
+    mean and its Student-t interval.
+    """
     params = list(table.params if params is None else params)
     metrics = [m for m in table.metrics if _numeric(table, m)]
     keys = [tuple(_key(table.columns[p][i]) for p in params) for i in range(len(table))]
@@ -53,9 +70,28 @@ def aggregate(table: ResultTable, params: Sequence[str] | None = None, level: fl
         order.setdefault(k, []).append(i)
     groups = []
     for key, rows in order.items():
-        stats = {m: mean_ci(table.columns[m][rows].astype(np.float64), level) for m in metrics}
+        stats = {m: _stats(table, m, rows, level) for m in metrics}
         groups.append(Group({p.removeprefix("param/"): v for p, v in zip(params, key)}, stats))
     return groups
+
+
+def _stats(table: ResultTable, metric: str, rows: list[int], level: float) -> MeanCI:
+    values = table.columns[metric][rows].astype(np.float64)
+    counts = PROPORTIONS.get(metric)
+    if counts in table.columns and _numeric(table, counts):
+        return proportion_ci(values, table.columns[counts][rows].astype(np.float64), level)
+    return mean_ci(values, level)
+
+
+def determined(records: Sequence[Mapping[str, Any]], by: Sequence[str], column: str) -> bool:
+    """True if the values of ``by`` fix the value of ``column`` in every record (e.g. tile cols stepped with
+    rows by a zip axis), so ``column`` adds nothing to a label or a grouping by ``by``."""
+    seen: dict[tuple[str, ...], str] = {}
+    for r in records:
+        key = tuple(str(r[b]) for b in by)
+        if seen.setdefault(key, str(r[column])) != str(r[column]):
+            return False
+    return True
 
 
 def _key(v: Any) -> Any:
@@ -101,3 +137,40 @@ def pareto_groups(groups: Sequence[Group], objectives: Sequence[Objective]) -> n
         [[g.stats[o.column].mean if o.column in g.stats else math.nan for o in objectives] for g in groups]
     ).reshape(len(groups), len(objectives))
     return pareto_mask(values, [o.maximize for o in objectives])
+
+
+def _values_text(values: Sequence[Any]) -> str:
+    distinct = sorted({str(v) for v in values})
+    return (
+        distinct[0]
+        if len(distinct) == 1
+        else f"{distinct[0]}-{distinct[-1]}"
+        if len(distinct) > 3
+        else "/".join(distinct)
+    )
+
+
+def describe(table: ResultTable) -> str:
+    """What a figure of ``table`` shows, in one line: model, data set, samples per evaluation, seeds, points.
+
+    E.g. ``model s4d_digits_float on digits_pixel · 200 test samples × 3 seeds per point · 12 points``.
+    """
+    try:
+        base = table.spec.get("base", {})
+    except (KeyError, ValueError, TypeError):
+        base = {}
+    parts = []
+    model = table.columns.get("param/model", [base.get("model")] if base.get("model") is not None else [])
+    if len(model):
+        models = [m.get("name", m) if isinstance(m, dict) else m for m in model]
+        data = base.get("dataset", {})
+        on = f" on {data['name']}" if isinstance(data, dict) and "name" in data else ""
+        parts.append(f"model {_values_text(models)}{on}")
+    seeds = len({int(s) for s in table.columns["seed"]}) if "seed" in table.columns else 0
+    n_points = len(aggregate(table)) if len(table) else 0
+    samples = ""
+    if "n_samples" in table.columns and len(table):
+        samples = f"{_values_text(table.columns['n_samples'].astype(int))} test samples × "
+    parts.append(f"{samples}{seeds} seed{'s' if seeds != 1 else ''} per point")
+    parts.append(f"{n_points} points")
+    return " · ".join(parts)

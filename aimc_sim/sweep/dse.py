@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from aimc_sim.sweep.analysis import Group, Objective, aggregate, pareto_groups, parse_objectives
+from aimc_sim.sweep.analysis import Group, Objective, aggregate, determined, pareto_groups, parse_objectives
 from aimc_sim.sweep.store import ResultTable
 
 __all__ = ["DEFAULT_OBJECTIVES", "DseSummary", "analyze_dse"]
@@ -27,23 +27,17 @@ class DseSummary:
     files: list[Path]
 
 
-def _determined(groups: list[Group], by: list[str], param: str) -> bool:
-    """True if the values of ``by`` fix the value of ``param`` (e.g. cols stepped with rows by a zip axis)."""
-    seen: dict[tuple[str, ...], str] = {}
-    for g in groups:
-        key = tuple(str(g.params[b]) for b in by)
-        if seen.setdefault(key, str(g.params[param])) != str(g.params[param]):
-            return False
-    return True
-
-
 def _short(groups: list[Group]) -> list[str]:
     """Labels naming the varying parameters, leaving out those fixed by earlier ones (as in a zip axis)."""
     varying: list[str] = []
     for k in groups[0].params if groups else []:
-        if len({str(g.params[k]) for g in groups}) > 1 and not (varying and _determined(groups, varying, k)):
+        if len({str(g.params[k]) for g in groups}) > 1 and not (
+            varying and determined([g.params for g in groups], varying, k)
+        ):
             varying.append(k)
-    return [", ".join(f"{k.rsplit('.', 1)[-1]}={g.params[k]}" for k in varying) for g in groups]
+    from aimc_sim.report.labels import setting_text
+
+    return [", ".join(setting_text(k, g.params[k], short=True) for k in varying) for g in groups]
 
 
 def _fmt(v: float) -> str:
@@ -57,7 +51,10 @@ def analyze_dse(table: ResultTable, prefix: str | Path, objectives: str | None =
     skipping those the results lack (each name is also looked up as ``extra.<name>``; area as ``area_m2``
     or ``area_mm2``).
     """
+    from aimc_sim.report.document import numeric_column
+    from aimc_sim.report.labels import axis_label, quantity
     from aimc_sim.report.plots import pareto_figure, si_scale, unit_of
+    from aimc_sim.sweep.analysis import PROPORTIONS, describe
 
     objs = parse_objectives(objectives or DEFAULT_OBJECTIVES, table, required=objectives is not None)
     groups = aggregate(table)
@@ -69,7 +66,9 @@ def analyze_dse(table: ResultTable, prefix: str | Path, objectives: str | None =
 
     head, *costs = objs
     y = np.array([g.stats[head.column].mean for g in groups])
-    y_err = np.array([g.stats[head.column].half_width for g in groups])
+    y_err = np.array(
+        [[y[i] - g.stats[head.column].low, g.stats[head.column].high - y[i]] for i, g in enumerate(groups)]
+    )
     xs = {o.column: np.array([g.stats[o.column].mean for g in groups]) for o in costs}
     files.append(
         pareto_figure(
@@ -78,37 +77,50 @@ def analyze_dse(table: ResultTable, prefix: str | Path, objectives: str | None =
             xs,
             mask,
             f"{prefix}_pareto.png",
-            ylabel=head.column,
+            ylabel=axis_label(head.column),
             labels=labels,
-            title=f"Pareto front over {', '.join(map(str, objs))}",
+            title=f"Design-space exploration: {len(groups)} designs, Pareto front over "
+            + ", ".join(axis_label(o.column, "").replace(" per inference", "") for o in objs),
+            note=describe(table),
+            fraction=head.column in PROPORTIONS,
         )
     )
 
     order = sorted(range(len(groups)), key=lambda i: (not mask[i], -y[i] if head.maximize else y[i]))
     scales = {o.column: si_scale([g.stats[o.column].mean for g in groups], unit_of(o.column)) for o in objs}
     params = list(groups[0].params) if groups else []
-    header = ["front", *params] + [f"{o.column} [{scales[o.column][1]}]".replace(" []", "") for o in objs]
+    header = ["#", "front", *map(axis_label, params)] + [axis_label(o.column, scales[o.column][1]) for o in objs]
     rows = []
     for rank, i in enumerate(order):
         g = groups[i]
-        cells = [str(rank + 1) if mask[i] else "", *(str(g.params[p]) for p in params)]
+        cells = [str(rank + 1), "yes" if mask[i] else "", *(str(g.params[p]) for p in params)]
         for o in objs:
             st, (factor, _) = g.stats[o.column], scales[o.column]
             spread = math.isfinite(st.half_width) and st.half_width > 1e-9 * abs(st.mean)
-            ci = f" ± {st.half_width / factor:.2g}" if spread else ""
+            if not spread:
+                ci = ""
+            elif st.method == "wilson":
+                ci = f" [{st.low / factor:.3g}, {st.high / factor:.3g}]"
+            else:
+                ci = f" ± {st.half_width / factor:.2g}"
             cells.append(f"{_fmt(st.mean / factor)}{ci}")
         rows.append(cells)
     md = Path(f"{prefix}_pareto.md")
     lines = [
         "# Design-space exploration",
         "",
-        f"{len(groups)} design points, {int(mask.sum())} on the Pareto front of {', '.join(map(str, objs))}. "
-        "Values are means over seeds ± the 95 % confidence interval; front points carry their number in the figure.",
+        f"{len(groups)} design points, {int(mask.sum())} on the Pareto front of "
+        + ", ".join(f"{quantity(o.column).name} ({'max' if o.maximize else 'min'})" for o in objs)
+        + ". "
+        "Values are means over seeds with their 95 % confidence interval (accuracy: pooled over seeds, Wilson "
+        "interval in brackets; other metrics: ± the Student-t interval); the numbers are those in the figure. "
+        + describe(table).capitalize()
+        + ".",
         "",
         f"![Pareto front]({Path(files[0]).name})",
         "",
         "| " + " | ".join(header) + " |",
-        "|" + "---|" * len(header),
+        "|" + "".join("---:|" if numeric_column([r[j] for r in rows]) else ":---|" for j in range(len(header))),
         *("| " + " | ".join(r) + " |" for r in rows),
     ]
     md.write_text("\n".join(lines) + "\n")
@@ -116,7 +128,14 @@ def analyze_dse(table: ResultTable, prefix: str | Path, objectives: str | None =
     csv_path = Path(f"{prefix}_pareto.csv")
     with csv_path.open("w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["on_front", *params, *(f"{o.column}_mean" for o in objs), *(f"{o.column}_ci95" for o in objs)])
+        w.writerow(
+            [
+                "on_front",
+                *params,
+                *(f"{o.column}_mean" for o in objs),
+                *(f"{o.column}_ci95_{end}" for o in objs for end in ("low", "high")),
+            ]
+        )
         for i in order:
             g = groups[i]
             w.writerow(
@@ -124,7 +143,7 @@ def analyze_dse(table: ResultTable, prefix: str | Path, objectives: str | None =
                     int(mask[i]),
                     *(g.params[p] for p in params),
                     *(g.stats[o.column].mean for o in objs),
-                    *(g.stats[o.column].half_width for o in objs),
+                    *(v for o in objs for v in (g.stats[o.column].low, g.stats[o.column].high)),
                 ]
             )
     files.append(csv_path)

@@ -7,9 +7,9 @@ numbers do not depend on the executor or the worker count.
 
 from __future__ import annotations
 
-import importlib
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 
 from aimc_sim.errors import ConfigError, SimulationError
+from aimc_sim.sweep.evaluators import import_function
 
-__all__ = ["Task", "Outcome", "evaluate_point", "flatten_result", "resolve_evaluator", "make_executor"]
+__all__ = ["Task", "Outcome", "evaluate_point", "flatten_result", "make_executor"]
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _RESERVED = ("hash", "seed", "rng_seed", "wall_s", "config")
@@ -45,22 +46,6 @@ class Outcome:
     wall_s: float
 
 
-def resolve_evaluator(spec: str, paths: Sequence[str] = ()) -> Callable[..., Any]:
-    """Import ``module:function``; ``paths`` are added to ``sys.path`` first (e.g. the caller's cwd)."""
-    for p in paths:
-        if p not in sys.path:
-            sys.path.append(p)
-    module_name, _, func_name = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as e:
-        raise ConfigError("evaluator", f"cannot import module {module_name!r}: {e}") from None
-    func = getattr(module, func_name, None)
-    if not callable(func):
-        raise ConfigError("evaluator", f"module {module_name!r} has no function {func_name!r}")
-    return func
-
-
 def flatten_result(result: Any) -> dict[str, Any]:
     """The evaluator's result as a flat dict of scalars (``to_flat_dict()`` or a plain mapping)."""
     if hasattr(result, "to_flat_dict"):
@@ -80,6 +65,25 @@ def flatten_result(result: Any) -> dict[str, Any]:
             raise SimulationError(f"evaluator result {key!r} must be a scalar, got {type(value).__name__}")
         out[key] = value
     return out
+
+
+def _exit_with_parent(parent: int, interval_s: float = 0.5) -> None:
+    """Start a daemon thread that ends this worker process as soon as ``parent`` is gone (e.g. SIGKILLed):
+    a pool worker must not keep computing for a sweep nobody collects."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="aimc-exit-with-parent", daemon=True).start()
+
+
+def _init_worker(threads: int, parent: int) -> None:
+    """Pool worker initialiser: exit with the parent, pin the threads."""
+    _exit_with_parent(parent)
+    _limit_threads(threads)
 
 
 def _limit_threads(threads: int) -> None:
@@ -105,8 +109,11 @@ def _limit_threads(threads: int) -> None:
 
 
 def evaluate_point(evaluator: str, task: Task, paths: Sequence[str] = ()) -> Outcome:
-    """Run one point (in whatever process): call ``evaluator(config, rng_seed)`` and flatten the result."""
-    func = resolve_evaluator(evaluator, paths)
+    """Run one point (in whatever process): call ``evaluator(config, rng_seed)`` and flatten the result.
+
+    ``evaluator`` is the ``module:function`` target of an entry the runner has already checked
+    (:func:`aimc_sim.sweep.evaluators.resolve_entry`)."""
+    func = import_function(evaluator, paths)
     t0 = time.perf_counter()
     result = func(task.config, task.rng_seed)
     return Outcome(task.hash, flatten_result(result), time.perf_counter() - t0)
@@ -155,8 +162,12 @@ class InlineExecutor(_Closing):
 
 
 def _checked(call: Callable[[], Outcome], task: Task) -> Outcome:
+    """The outcome of ``call``; a failure names the point. A config or data error keeps its class and
+    field path in every executor (inline, process pool, Dask), other errors become SimulationError."""
     try:
         return call()
+    except ConfigError as e:
+        raise type(e)(e.path, f"{e.message} (point {task.hash[:12]})") from e
     except Exception as e:
         raise SimulationError(f"point {task.hash[:12]} failed: {type(e).__name__}: {e}") from e
 
@@ -185,8 +196,8 @@ class LocalPoolExecutor(_Closing):
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context(_start_method()),
-            initializer=_limit_threads,
-            initargs=(threads,),
+            initializer=_init_worker,
+            initargs=(threads, os.getpid()),
         )
 
     def run(self, evaluator: str, tasks: Sequence[Task], paths: Sequence[str]) -> Iterator[Outcome]:
@@ -227,7 +238,7 @@ class DaskExecutor(_Closing):
         else:
             try:
                 self.client = Client(address, timeout=timeout)
-            except (OSError, TimeoutError) as e:
+            except (OSError, TimeoutError, ValueError) as e:
                 raise ConfigError("scheduler", f"cannot reach the Dask scheduler at {address!r}: {e}") from None
         self.client.run(_limit_threads, threads)
 
@@ -261,6 +272,9 @@ def make_executor(workers: int | None, scheduler: str | None, threads: int = 1, 
     if threads < 1:
         raise ConfigError("threads", f"must be an integer >= 1, got {threads}")
     if scheduler:
+        if scheduler != "local" and not re.match(r"^(tcp|tls|inproc|ucx)://[^/\s]+$", scheduler):
+            msg = f"must be 'local' or a Dask scheduler address like tcp://host:8786, got {scheduler!r}"
+            raise ConfigError("scheduler", msg)
         return DaskExecutor(scheduler, max(workers, 1), threads, timeout)
     if workers == 0:
         return InlineExecutor(threads)

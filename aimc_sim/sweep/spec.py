@@ -43,11 +43,12 @@ from typing import Any, Literal
 
 import numpy as np
 
-from aimc_sim.config import Config, read_yaml
+from aimc_sim.config import Config, check, int_in, read_yaml
 from aimc_sim.errors import ConfigError
 
 __all__ = [
     "AxisSpec",
+    "SweepLimits",
     "SweepSpec",
     "Point",
     "load_spec",
@@ -57,7 +58,7 @@ __all__ = [
     "derive_seed",
 ]
 
-_EVALUATOR = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+_EVALUATOR = re.compile(r"^([A-Za-z_][\w-]*|[A-Za-z_][\w.]*:[A-Za-z_]\w*)$")  # registry name or module:function
 _RANGE_KEYS = {"low", "high", "count", "log"}
 
 
@@ -131,6 +132,8 @@ class AxisSpec(Config):
             elif isinstance(values, (list, tuple)) and not isinstance(values, str):
                 if not values:
                     raise ConfigError(where, "must list at least one value")
+                for j, v in enumerate(values):
+                    check_finite(v, f"{where}[{j}]")
                 lengths[name] = len(values)
             else:
                 msg = f"must be a list of values or a range {{low, high, count, log}}, got {values!r}"
@@ -138,6 +141,14 @@ class AxisSpec(Config):
         if self.kind == "zip" and len(set(lengths.values())) > 1:
             desc = ", ".join(f"{k}: {v}" for k, v in lengths.items())
             raise ConfigError("params", f"a zip axis needs lists of equal length, got {desc}")
+
+    @property
+    def size(self) -> int:
+        """How many settings this axis contributes (counted, not materialised)."""
+        if self.kind == "random":
+            return int(self.count or 0)
+        sizes = [int(v["count"]) if isinstance(v, Mapping) else len(v) for v in self.params.values()]
+        return min(sizes) if self.kind == "zip" else math.prod(sizes)
 
     def assignments(self, rng: np.random.Generator) -> list[dict[str, Any]]:
         """The list of {path: value} settings this axis contributes, in a fixed order."""
@@ -163,6 +174,27 @@ class AxisSpec(Config):
 
 
 @dataclass(frozen=True)
+class SweepLimits(Config):
+    """The largest sweep the runner accepts (``--max-points``, ``--max-seeds``): a typo like ``count: 1e9``
+    is an error, not a run that never ends or fills the disk."""
+
+    max_points: int = field(default=100_000, metadata=check(int_in(1)))
+    max_seeds: int = field(default=10_000, metadata=check(int_in(1)))
+
+
+def check_finite(value: Any, where: str) -> None:
+    """Raise ConfigError naming ``where`` (and the nested key) if ``value`` holds a NaN or infinite number."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(where, f"must be a finite number, got {value!r}")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            check_finite(v, f"{where}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for j, v in enumerate(value):
+            check_finite(v, f"{where}[{j}]")
+
+
+@dataclass(frozen=True)
 class SweepSpec(Config):
     """A validated sweep: evaluator, base config, axes, replicate seeds, spec seed and output file."""
 
@@ -176,7 +208,7 @@ class SweepSpec(Config):
 
     def validate(self) -> None:
         if not _EVALUATOR.match(self.evaluator):
-            msg = f"must be 'module:function', e.g. 'workloads.api:evaluate', got {self.evaluator!r}"
+            msg = f"must be a registered evaluator name (e.g. 'workloads') or 'module:function', got {self.evaluator!r}"
             raise ConfigError("evaluator", msg)
         if isinstance(self.seeds, int):
             if self.seeds < 1:
@@ -188,8 +220,11 @@ class SweepSpec(Config):
                 raise ConfigError("seeds", f"must not repeat a seed, got {list(self.seeds)}")
             if any(s < 0 for s in self.seeds):
                 raise ConfigError("seeds", f"must be integers >= 0, got {list(self.seeds)}")
-        if self.seed < 0:
-            raise ConfigError("seed", f"must be an integer >= 0, got {self.seed}")
+        if self.seed < 0 or self.seed >= 2**63:
+            raise ConfigError("seed", f"must be an integer in 0..2**63-1, got {self.seed}")
+        if not isinstance(self.seeds, int) and any(s >= 2**63 for s in self.seeds):
+            raise ConfigError("seeds", "must be integers below 2**63")
+        check_finite(self.base, "base")
         if not self.output:
             raise ConfigError("output", "must name an HDF5 file")
         seen: dict[str, int] = {}
@@ -199,6 +234,25 @@ class SweepSpec(Config):
                     raise ConfigError(_param_path(i, name), f"already swept by axes[{seen[name]}]")
                 seen[name] = i
                 _check_path(self.base, name, _param_path(i, name))
+
+    @property
+    def n_seeds(self) -> int:
+        """The number of replicate seeds."""
+        return self.seeds if isinstance(self.seeds, int) else len(self.seeds)
+
+    @property
+    def n_points(self) -> int:
+        """Points of the sweep (axis combinations x seeds), counted without expanding them."""
+        return math.prod(axis.size for axis in self.axes) * self.n_seeds
+
+    def check_limits(self, limits: SweepLimits) -> None:
+        """Raise ConfigError if the sweep is larger than ``limits`` (checked before anything is expanded)."""
+        if self.n_seeds > limits.max_seeds:
+            raise ConfigError("seeds", f"{self.n_seeds} seeds exceed the limit of {limits.max_seeds} (--max-seeds)")
+        if self.n_points > limits.max_points:
+            sizes = " x ".join(str(a.size) for a in self.axes) or "1"
+            msg = f"{self.n_points} points ({sizes} x {self.n_seeds} seeds) exceed the limit of {limits.max_points}"
+            raise ConfigError("axes", f"{msg} (--max-points)")
 
     @property
     def seed_list(self) -> list[int]:

@@ -10,8 +10,10 @@ journal is removed.
 
 HDF5 layout (``format = "aimc-sweep/1"``):
 
-* file attributes: ``spec`` (JSON), ``aimc_sim_version``, ``started`` (UTC ISO time of the
-  first run), ``updated``, ``n_points``, ``n_expected``, ``complete``;
+* file attributes: ``spec`` (JSON), ``started`` (UTC ISO time of the first run), ``updated``,
+  ``n_points``, ``n_expected``, ``complete``, and the provenance of the last write
+  (:func:`aimc_sim.sweep.provenance.provenance`): ``aimc_sim_version``, ``git_commit``,
+  ``python_version``, ``numpy_version``, ``numba_version``, ``scipy_version``, ``h5py_version``;
 * group ``points``: one 1-D dataset per column, one row per point. Column names (attribute
   ``columns`` of the group, and ``name`` of each dataset) are ``hash``, ``seed``, ``rng_seed``,
   ``wall_s``, ``config`` (JSON), ``param/<dotted.path>`` for the swept parameters and the keys of
@@ -21,6 +23,7 @@ HDF5 layout (``format = "aimc-sweep/1"``):
 from __future__ import annotations
 
 import datetime as _dt
+import errno
 import fcntl
 import json
 import math
@@ -32,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from aimc_sim.errors import DataError, SimulationError
+from aimc_sim.errors import ConfigError, DataError, SimulationError, StorageError
 
-__all__ = ["ResultTable", "SweepStore", "load_results", "FORMAT"]
+__all__ = ["ResultTable", "SweepStore", "check_output", "load_results", "storage_error", "FORMAT"]
 
 FORMAT = "aimc-sweep/1"
 _FIXED = ("hash", "seed", "rng_seed", "wall_s", "config")
@@ -43,6 +46,79 @@ _FIXED = ("hash", "seed", "rng_seed", "wall_s", "config")
 def utc_now() -> str:
     """Current UTC time, ISO 8601 with seconds."""
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is exceeded",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.ENOENT: "the folder does not exist",
+    errno.ENOTDIR: "a part of the path is not a folder",
+}
+
+
+def storage_error(path: Path, error: OSError, doing: str) -> StorageError:
+    """A clear error for a failed file operation: the file, what was being done and why (disk full, ...)."""
+    reason = _REASONS.get(error.errno or 0)
+    if reason is None:
+        import shutil
+
+        try:
+            full = shutil.disk_usage(path.parent if path.parent.exists() else ".").free < 1 << 20
+        except OSError:
+            full = False
+        reason = "the disk is full" if full else (error.strerror or str(error))
+    return StorageError(f"{path}: cannot {doing}: {reason}")
+
+
+def journal_path(output: Path) -> Path:
+    """The journal file of a result file."""
+    return output.with_name(output.name + ".journal")
+
+
+def _temp_files(output: Path) -> list[Path]:
+    return list(output.parent.glob(f".{output.name}.tmp*")) if output.parent.is_dir() else []
+
+
+def check_output(output: Path, expected: set[str], force_new: bool = False) -> set[str] | None:
+    """Check the output location before a run; returns the finished hashes if ``output`` is complete
+    for ``expected`` and has no journal (nothing to do, nothing opened for writing), else None.
+
+    An existing file holding points that are not in ``expected`` (another spec) is refused unless
+    ``force_new``; a folder, or a location where no file can be created, is a clear error.
+    """
+    if output.is_dir():
+        raise ConfigError("output", f"{output} is a directory; give an HDF5 file name")
+    if output.exists() and not force_new:
+        table = load_results(output)
+        held = {str(h) for h in table.columns.get("hash", [])}
+        foreign = held - expected
+        if foreign:
+            raise ConfigError(
+                "output",
+                f"{output} holds {len(foreign)} points that are not in this spec (a different spec wrote it); "
+                "choose another output or pass --force-new to replace it",
+            )
+        if held >= expected and not journal_path(output).exists():
+            return held
+    folder = output.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise StorageError(f"{output}: cannot create the result file: {folder} is not a folder")
+    if not os.access(folder, os.W_OK):
+        why = "the file system is read-only" if _read_only(folder) else "permission denied"
+        raise StorageError(f"{output}: cannot create the result file in {folder}: {why}")
+    return None
+
+
+def _read_only(folder: Path) -> bool:
+    try:
+        return bool(os.statvfs(folder).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
 
 
 def _fsync_dir(path: Path) -> None:
@@ -82,6 +158,18 @@ class ResultTable:
         """The table as a list of row dicts."""
         names = list(self.columns)
         return [{n: _scalar(self.columns[n][i]) for n in names} for i in range(len(self))]
+
+    def to_pandas(self, *, config: bool = False) -> Any:
+        """A pandas DataFrame, one row per point and seed (:func:`aimc_sim.sweep.export.to_pandas`)."""
+        from aimc_sim.sweep.export import to_pandas
+
+        return to_pandas(self, config=config)
+
+    def to_xarray(self) -> Any:
+        """An xarray Dataset with the sweep axes and seed as dimensions (:func:`aimc_sim.sweep.export.to_xarray`)."""
+        from aimc_sim.sweep.export import to_xarray
+
+        return to_xarray(self)
 
 
 def _scalar(v: Any) -> Any:
@@ -165,30 +253,62 @@ def _record_from_row(row: Mapping[str, Any]) -> dict[str, Any]:
 class SweepStore:
     """The result file of one sweep, opened for appending (holds an exclusive lock on the journal)."""
 
-    def __init__(self, output: str | Path):
+    def __init__(self, output: str | Path, force_new: bool = False):
         self.output = Path(output)
-        self.journal = self.output.with_name(self.output.name + ".journal")
+        self.journal = journal_path(self.output)
         self.records: dict[str, dict[str, Any]] = {}
         self.started = utc_now()
+        self.force_new = force_new
         self._fd: int | None = None
+        self._created: list[Path] = []  # folders this store made (removed again if it fails empty)
+        self._journal_points = 0
 
     def open(self) -> SweepStore:
-        """Create the folder, take the lock and load every finished row (HDF5 file + journal)."""
-        self.output.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.journal, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        """Create the folder, take the lock, remove stale temporary files and load every finished row
+        (HDF5 file + journal); with ``force_new`` an existing result is discarded instead."""
+        folder = self.output.parent
+        missing = []
+        while not folder.exists() and folder != folder.parent:
+            missing.append(folder)
+            folder = folder.parent
+        try:
+            for d in reversed(missing):
+                d.mkdir()
+                self._created.append(d)
+            self._fd = os.open(self.journal, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        except OSError as e:
+            self._remove_created()
+            raise storage_error(self.journal, e, "create the journal") from None
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(self._fd)
             self._fd = None
             raise SimulationError(f"{self.output}: another sweep is writing this file") from None
+        for tmp in _temp_files(self.output):  # we hold the lock: every temp file is a dead writer's
+            tmp.unlink(missing_ok=True)
+        if self.force_new:
+            self.output.unlink(missing_ok=True)
+            os.ftruncate(self._fd, 0)
         if self.output.exists():
             table = load_results(self.output)
             self.started = str(table.attrs.get("started", self.started))
             for row in table.rows():
                 self.records[row["hash"]] = _record_from_row(row)
-        self._read_journal()
+        try:
+            self._read_journal()
+        except OSError as e:
+            self.close()
+            raise storage_error(self.journal, e, "write the journal") from None
         return self
+
+    def _remove_created(self) -> None:
+        for d in reversed(self._created):
+            try:
+                d.rmdir()
+            except OSError:
+                break
+        self._created = []
 
     def _read_journal(self) -> None:
         assert self._fd is not None
@@ -208,6 +328,7 @@ class SweepStore:
                     self.started = entry["started"]
             else:
                 self.records[entry["hash"]] = entry
+                self._journal_points += 1
         if good < len(data):
             os.ftruncate(self._fd, good)
             os.fsync(self._fd)
@@ -221,14 +342,35 @@ class SweepStore:
 
     def add(self, record: Mapping[str, Any]) -> None:
         """Durably record one finished point (returns after fsync)."""
-        self._write_line(record)
+        try:
+            self._write_line(record)
+        except OSError as e:
+            raise storage_error(self.journal, e, "append a finished point to the journal") from None
         self.records[record["hash"]] = dict(record)
+        self._journal_points += 1
 
-    def write_hdf5(self, spec: Mapping[str, Any], version: str, order: Sequence[str], complete: bool) -> None:
-        """Rebuild the HDF5 file from every known row, atomically (temp file + fsync + os.replace).
+    def write_hdf5(
+        self, spec: Mapping[str, Any], provenance: Mapping[str, str], order: Sequence[str], complete: bool
+    ) -> None:
+        """Rebuild the HDF5 file from every known row, atomically (temp file + fsync + os.replace);
+        ``provenance`` (versions, git commit) goes into the file attributes. The temporary file is removed
+        if anything fails (a full disk is reported as a StorageError naming the file).
 
         Rows follow ``order`` (the spec's point order); rows of points not in the spec follow, by hash.
         """
+        tmp = self.output.with_name(f".{self.output.name}.tmp{os.getpid()}")
+        try:
+            self._write_temp(tmp, spec, provenance, order, complete)
+            os.replace(tmp, self.output)
+            _fsync_dir(self.output.parent)
+        except OSError as e:
+            raise storage_error(self.output, e, "write the result file") from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def _write_temp(
+        self, tmp: Path, spec: Mapping[str, Any], provenance: Mapping[str, str], order: Sequence[str], complete: bool
+    ) -> None:
         import h5py
 
         ordered = [self.records[h] for h in order if h in self.records]
@@ -238,11 +380,11 @@ class SweepStore:
         names = list(_FIXED)
         for row in rows:
             names += [k for k in row if k not in names]
-        tmp = self.output.with_name(f".{self.output.name}.tmp{os.getpid()}")
         with h5py.File(tmp, "w") as f:
             f.attrs["format"] = FORMAT
             f.attrs["spec"] = json.dumps(spec, sort_keys=True)
-            f.attrs["aimc_sim_version"] = version
+            for key, value in provenance.items():
+                f.attrs[key] = value
             f.attrs["started"] = self.started
             f.attrs["updated"] = utc_now()
             f.attrs["n_points"] = len(rows)
@@ -259,8 +401,6 @@ class SweepStore:
                 ds.attrs["name"] = name
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, self.output)
-        _fsync_dir(self.output.parent)
 
     def finish(self) -> None:
         """Drop the journal (everything is in the HDF5 file) and release the lock."""
@@ -276,5 +416,10 @@ class SweepStore:
     def __enter__(self) -> SweepStore:
         return self.open()
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        """Release the lock; after a failure that recorded no point, remove the journal and new folders too."""
+        if exc_type is not None and self._journal_points == 0 and self._fd is not None:
+            self.journal.unlink(missing_ok=True)
+            self.close()
+            self._remove_created()
         self.close()

@@ -15,6 +15,7 @@ drive it can see before the next event keeps it there.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -47,51 +48,120 @@ N_STATE = 9
     E_CA_STEP,
 ) = range(21)
 N_PAR = 21  # the E_*_STEP columns are the decay factors exp(-DT_MAX/tau) of a full step
-# learning parameter slots
-(
-    A_PRE,
-    A_POST,
-    TH_PRE,
-    TH_POST,
-    RHO_NEG,
-    RHO_NEG2,
-    C_LTP,
-    X_FLOOR,
-    A_CA,
-    X_CA_MAX,
-    CA_LOW,
-    CA_HIGH,
-    ENABLE,
-    TAU_RHO,
-    ALPHA,
-    BETA,
-    TH_RHO,
-) = range(17)
-N_LEARN = 17
+# learning parameters of the rule (spec §5.2): one record, read by field name in the kernels
+LEARN_DTYPE = np.dtype(
+    [
+        (name, np.float64)
+        for name in (
+            "a_pre", "a_post", "theta_pre", "theta_post", "rho_neg", "rho_neg2", "c", "x_floor", "a_ca",
+            "x_ca_max", "ca_low", "ca_high", "enable", "tau_rho", "alpha", "beta", "theta_rho",
+        )
+    ]
+)  # fmt: skip
+# event counters of the chip: one record of int64 fields
+COUNTER_DTYPE = np.dtype(
+    [
+        (name, np.int64)
+        for name in ("plastic_events", "static_events", "weight_flips", "spikes", "lost_spikes", "logged_flips")
+    ]
+)
+
+
+class Synapses(NamedTuple):
+    """Per-synapse arrays of the chip (plastic ones indexed n·P + k, static ones n·S + k)."""
+
+    x_pre: np.ndarray
+    rho: np.ndarray
+    t_syn: np.ndarray
+    tau_pre: np.ndarray
+    jump_cap: np.ndarray  # DPI jump of a high synapse in capacitor mode
+    jump_dev: np.ndarray  # DPI jump of the synapse's device read (device mode)
+    jump_static: np.ndarray
+    flip_log: np.ndarray  # indices of synapses whose binary readout flipped (device writes pending)
+    n_plastic: int
+    n_static: int
+
+
+class Neurons(NamedTuple):
+    """Neuron state (columns T..X_CA) and per-neuron parameters (columns TAU_MEM..E_CA_STEP)."""
+
+    state: np.ndarray
+    par: np.ndarray
+
+
+class Events(NamedTuple):
+    """Time-sorted input events: time, global neuron, synapse (−1−k: probe of plastic synapse k)."""
+
+    t: np.ndarray
+    neuron: np.ndarray
+    synapse: np.ndarray
+
+
+class SpikeBuffer(NamedTuple):
+    """Output spikes found by a kernel call (times, global neurons) and probe rows."""
+
+    t: np.ndarray
+    neuron: np.ndarray
+    probes: np.ndarray
+
+
+def learning_record(**values: float) -> np.ndarray:
+    """A one-element ``LEARN_DTYPE`` record array with the given fields (the others 0); pass ``arr[0]`` to kernels."""
+    rec = np.zeros(1, dtype=LEARN_DTYPE).view(np.recarray)
+    for name, v in values.items():
+        rec[name] = v
+    return rec
+
+
+def counter_record() -> np.ndarray:
+    """A one-element ``COUNTER_DTYPE`` record array of zeros; pass ``arr[0]`` to kernels."""
+    return np.zeros(1, dtype=COUNTER_DTYPE).view(np.recarray)
+
+
 # probe record columns
 PROBE_COLS = ("t", "neuron", "synapse", "i_mem", "i_ahp", "i_exc", "i_inh", "x_post", "x_ca", "x_pre", "rho")
 
 
 @njit(cache=True, fastmath=False)
-def drift_rho(rho: float, dt: float, lp: np.ndarray) -> float:
-    """Exact bistable drift of one ρ over ``dt`` (never crosses θ_ρ)."""
-    if rho > lp[TH_RHO]:
-        return min(1.0, rho + lp[ALPHA] * dt / lp[TAU_RHO])
-    return max(0.0, rho - lp[BETA] * dt / lp[TAU_RHO])
+def drift_rho(rho: float, dt: float, lp) -> float:
+    """Exact bistable drift of one ρ over ``dt`` (never crosses θ_ρ); ``lp`` a ``LEARN_DTYPE`` record."""
+    if rho > lp.theta_rho:
+        return min(1.0, rho + lp.alpha * dt / lp.tau_rho)
+    return max(0.0, rho - lp.beta * dt / lp.tau_rho)
 
 
 @njit(cache=True, fastmath=False)
-def _sync_synapse(j, t, x_pre, rho, t_syn, tau_pre, lp):
-    dt = t - t_syn[j]
+def _sync_synapse(j, t, syn, lp):
+    dt = t - syn.t_syn[j]
     if dt > 0.0:
-        x_pre[j] *= math.exp(-dt / tau_pre[j])
-        rho[j] = drift_rho(rho[j], dt, lp)
-        t_syn[j] = t
+        syn.x_pre[j] *= math.exp(-dt / syn.tau_pre[j])
+        syn.rho[j] = drift_rho(syn.rho[j], dt, lp)
+        syn.t_syn[j] = t
 
 
 @njit(cache=True, fastmath=False)
-def is_asleep(n, ns, npar):
+def _gate_open(x_ca, lp) -> bool:
+    return lp.enable > 0.0 and lp.ca_low < x_ca < lp.ca_high
+
+
+@njit(cache=True, fastmath=False)
+def _set_rho(j, new, syn, lp, counters):
+    """Write ρ_j (clipped to [0, 1]); count and log a flip of its binary readout (the log may overflow:
+    ``logged_flips`` then exceeds its size and the caller compares all synapses)."""
+    old = syn.rho[j]
+    new = min(1.0, max(0.0, new))
+    syn.rho[j] = new
+    if (old > lp.theta_rho) != (new > lp.theta_rho):
+        counters.weight_flips += 1
+        if counters.logged_flips < syn.flip_log.shape[0]:
+            syn.flip_log[counters.logged_flips] = j
+        counters.logged_flips += 1
+
+
+@njit(cache=True, fastmath=False)
+def is_asleep(n, nrn):
     """True when I_mem is at its floor and cannot leave it before more input arrives."""
+    ns, npar = nrn.state, nrn.par
     if ns[n, I_MEM] > npar[n, I_SLEEP]:
         return False
     i_tau = npar[n, I_TAU]
@@ -107,30 +177,26 @@ def is_asleep(n, ns, npar):
 
 
 @njit(cache=True, fastmath=False)
-def _post_spike(n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, counters):
+def _post_spike(n, t, nrn, lp, syn, counters):
     """Post-spike learning of spec §5.2 (x_ca, x_post, then all synapses if the gate is open)."""
-    ns[n, X_CA] += lp[A_CA] * (lp[X_CA_MAX] - ns[n, X_CA])
-    ns[n, X_POST] = min(1.0, ns[n, X_POST] + lp[A_POST])
-    x_ca = ns[n, X_CA]
-    if lp[ENABLE] > 0.0 and lp[CA_LOW] < x_ca < lp[CA_HIGH]:
-        base = n * n_plastic
-        for k in range(n_plastic):
+    ns = nrn.state
+    ns[n, X_CA] += lp.a_ca * (lp.x_ca_max - ns[n, X_CA])
+    ns[n, X_POST] = min(1.0, ns[n, X_POST] + lp.a_post)
+    if _gate_open(ns[n, X_CA], lp):
+        base = n * syn.n_plastic
+        for k in range(syn.n_plastic):
             j = base + k
-            _sync_synapse(j, t, x_pre, rho, t_syn, tau_pre, lp)
-            xp = x_pre[j]
-            d = lp[C_LTP] * xp
-            if lp[X_FLOOR] < xp < lp[TH_PRE]:
-                d += lp[RHO_NEG2]
-            old = rho[j]
-            new = min(1.0, max(0.0, old + d))
-            rho[j] = new
-            if (old > lp[TH_RHO]) != (new > lp[TH_RHO]):
-                counters[2] += 1
+            _sync_synapse(j, t, syn, lp)
+            xp = syn.x_pre[j]
+            d = lp.c * xp
+            if lp.x_floor < xp < lp.theta_pre:
+                d += lp.rho_neg2
+            _set_rho(j, syn.rho[j] + d, syn, lp, counters)
 
 
 @njit(cache=True, fastmath=False)
-def advance_neuron(n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, out_t, out_n, n_out, counters, exact):
-    """Advance neuron ``n`` lazily to time ``t``; emitted spikes go to ``out_t/out_n``. Returns n_out.
+def advance_neuron(n, t, nrn, lp, syn, out, n_out, counters, exact):
+    """Advance neuron ``n`` lazily to time ``t``; emitted spikes go to ``out`` (a SpikeBuffer). Returns n_out.
 
     With ``exact=False`` (window flushes) the neuron only takes the whole steps it would take
     anyway on its way to its next event, and stops before a partial step, a partial refractory
@@ -138,10 +204,11 @@ def advance_neuron(n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, ou
     the batch window. The state lives in locals during the step loop (written back at the end and
     around post-spike learning). Full steps use the precomputed decay factors exp(−DT_MAX/τ).
     """
+    ns = nrn.state
     t0 = ns[n, T]
     if t0 >= t:
         return n_out
-    p = npar[n]
+    p = nrn.par[n]
     tau_mem, i_tau, i_gain, thr = p[TAU_MEM], p[I_TAU], p[I_GAIN], p[I_SPKTHR]
     a_gain, a_th, a_norm = p[I_A_GAIN], p[I_A_TH], p[I_A_NORM]
     i_sleep, i_zero, dt_max = p[I_SLEEP], p[I_ZERO], p[DT_MAX]
@@ -218,19 +285,19 @@ def advance_neuron(n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, ou
         x_ca *= ec
         t0 += h
         if i_mem > thr:
-            if n_out < out_t.shape[0]:
-                out_t[n_out] = t0
-                out_n[n_out] = n
+            if n_out < out.t.shape[0]:
+                out.t[n_out] = t0
+                out.neuron[n_out] = n
                 n_out += 1
             else:  # buffer full: counted, reported by the caller as an error
-                counters[4] += 1
-            counters[3] += 1
+                counters.lost_spikes += 1
+            counters.spikes += 1
             i_mem = p[I_RESET]
             ref_until = t0 + p[T_REF]
             i_ahp += p[AHP_JUMP]
             s[X_POST] = x_post
             s[X_CA] = x_ca
-            _post_spike(n, t0, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, counters)
+            _post_spike(n, t0, nrn, lp, syn, counters)
             x_post, x_ca = s[X_POST], s[X_CA]
     s[I_MEM], s[I_EXC], s[I_INH], s[I_AHP] = i_mem, i_exc, i_inh, i_ahp
     s[X_POST], s[X_CA], s[REF_UNTIL] = x_post, x_ca, ref_until
@@ -239,103 +306,79 @@ def advance_neuron(n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, ou
 
 
 @njit(cache=True, fastmath=False)
-def run_events(
-    ev_t,
-    ev_n,
-    ev_s,
-    start,
-    stop,
-    ns,
-    npar,
-    lp,
-    x_pre,
-    rho,
-    t_syn,
-    tau_pre,
-    jump_cap,
-    jump_dev,
-    jump_static,
-    n_plastic,
-    n_static,
-    device_mode,
-    stop_on_flip,
-    out_t,
-    out_n,
-    n_out,
-    probes,
-    n_probe,
-    counters,
-):
-    """Process events ``start..stop-1`` in time order. Returns (next event, n_out, n_probe).
+def _probe(n, k, t, nrn, syn, row):
+    j = n * syn.n_plastic + k
+    ns = nrn.state
+    row[0] = t
+    row[1] = n
+    row[2] = k
+    row[3] = ns[n, I_MEM]
+    row[4] = ns[n, I_AHP]
+    row[5] = ns[n, I_EXC]
+    row[6] = ns[n, I_INH]
+    row[7] = ns[n, X_POST]
+    row[8] = ns[n, X_CA]
+    row[9] = syn.x_pre[j]
+    row[10] = syn.rho[j]
 
-    ``ev_s``: 0..P-1 plastic synapse, P..P+S-1 static synapse, −1−k a probe of the neuron (and of
-    its plastic synapse k). ``counters``: [plastic events, static events, weight flips, spikes,
-    spikes lost to a full output buffer].
-    With ``stop_on_flip`` the call returns after the first event that flipped a binary weight.
+
+@njit(cache=True, fastmath=False)
+def _plastic_event(n, k, t, nrn, lp, syn, counters, device_mode):
+    """A presynaptic spike at plastic synapse k of neuron n: pre-trace, depression, transmission."""
+    ns = nrn.state
+    j = n * syn.n_plastic + k
+    _sync_synapse(j, t, syn, lp)
+    syn.x_pre[j] += lp.a_pre * (1.0 - syn.x_pre[j])
+    if _gate_open(ns[n, X_CA], lp) and ns[n, X_POST] > lp.theta_post:
+        _set_rho(j, syn.rho[j] + lp.rho_neg, syn, lp, counters)
+    if device_mode:
+        ns[n, I_EXC] += syn.jump_dev[j]
+    elif syn.rho[j] > lp.theta_rho:
+        ns[n, I_EXC] += syn.jump_cap[j]
+    counters.plastic_events += 1
+
+
+@njit(cache=True, fastmath=False)
+def run_events(ev, start, stop, nrn, lp, syn, out, n_out, n_probe, counters, device_mode, stop_on_flip):
+    """Process events ``start..stop-1`` of ``ev`` (an Events record) in time order.
+
+    Returns (next event, n_out, n_probe). ``nrn``: Neurons; ``lp``: LEARN_DTYPE record; ``syn``:
+    Synapses; ``out``: SpikeBuffer; ``counters``: COUNTER_DTYPE record. With ``stop_on_flip`` the
+    call returns after the first event that flipped a binary weight.
     """
-    th_rho = lp[TH_RHO]
     for e in range(start, stop):
-        t = ev_t[e]
-        n = ev_n[e]
-        s = ev_s[e]
-        flips_before = counters[2]
-        n_out = advance_neuron(
-            n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, out_t, out_n, n_out, counters, True
-        )
+        t = ev.t[e]
+        n = ev.neuron[e]
+        s = ev.synapse[e]
+        flips_before = counters.weight_flips
+        n_out = advance_neuron(n, t, nrn, lp, syn, out, n_out, counters, True)
         if s < 0:
             k = -1 - s
-            j = n * n_plastic + k
-            _sync_synapse(j, t, x_pre, rho, t_syn, tau_pre, lp)
-            r = probes[n_probe]
-            r[0] = t
-            r[1] = n
-            r[2] = k
-            r[3] = ns[n, I_MEM]
-            r[4] = ns[n, I_AHP]
-            r[5] = ns[n, I_EXC]
-            r[6] = ns[n, I_INH]
-            r[7] = ns[n, X_POST]
-            r[8] = ns[n, X_CA]
-            r[9] = x_pre[j]
-            r[10] = rho[j]
+            _sync_synapse(n * syn.n_plastic + k, t, syn, lp)
+            _probe(n, k, t, nrn, syn, out.probes[n_probe])
             n_probe += 1
-        elif s < n_plastic:
-            j = n * n_plastic + s
-            _sync_synapse(j, t, x_pre, rho, t_syn, tau_pre, lp)
-            x_pre[j] += lp[A_PRE] * (1.0 - x_pre[j])
-            x_ca = ns[n, X_CA]
-            if lp[ENABLE] > 0.0 and lp[CA_LOW] < x_ca < lp[CA_HIGH] and ns[n, X_POST] > lp[TH_POST]:
-                old = rho[j]
-                new = min(1.0, max(0.0, old + lp[RHO_NEG]))
-                rho[j] = new
-                if (old > th_rho) != (new > th_rho):
-                    counters[2] += 1
-            if device_mode:
-                ns[n, I_EXC] += jump_dev[j]
-            elif rho[j] > th_rho:
-                ns[n, I_EXC] += jump_cap[j]
-            counters[0] += 1
+        elif s < syn.n_plastic:
+            _plastic_event(n, s, t, nrn, lp, syn, counters, device_mode)
         else:
-            w = jump_static[n * n_static + (s - n_plastic)]
+            w = syn.jump_static[n * syn.n_static + (s - syn.n_plastic)]
             if w >= 0.0:
-                ns[n, I_EXC] += w
+                nrn.state[n, I_EXC] += w
             else:
-                ns[n, I_INH] -= w
-            counters[1] += 1
-        if stop_on_flip and counters[2] > flips_before:
+                nrn.state[n, I_INH] -= w
+            counters.static_events += 1
+        if stop_on_flip and counters.weight_flips > flips_before:
             return e + 1, n_out, n_probe
     return stop, n_out, n_probe
 
 
 @njit(cache=True, fastmath=False)
-def flush_active(neurons, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, out_t, out_n, n_out, counters):
+def flush_active(neurons, t, nrn, lp, syn, out, n_out, counters):
     """Advance every listed neuron that is awake to time ``t`` (sleeping ones stay lazy)."""
+    ns = nrn.state
     for i in range(neurons.shape[0]):
         n = neurons[i]
-        if ns[n, T] < t and (ns[n, REF_UNTIL] > ns[n, T] or not is_asleep(n, ns, npar)):
-            n_out = advance_neuron(
-                n, t, ns, npar, lp, x_pre, rho, t_syn, tau_pre, n_plastic, out_t, out_n, n_out, counters, False
-            )
+        if ns[n, T] < t and (ns[n, REF_UNTIL] > ns[n, T] or not is_asleep(n, nrn)):
+            n_out = advance_neuron(n, t, nrn, lp, syn, out, n_out, counters, False)
     return n_out
 
 

@@ -33,6 +33,7 @@ from chip_models.texel.aer import AerError, SpikeInput, validate_input
 from chip_models.texel.config import TexelConfig
 from chip_models.texel.devices import SocketBank
 from chip_models.texel.learning import drift
+from chip_models.texel.router import ROUTER_DROP, ROUTER_HOP, RoutedTraffic, Router
 
 LAYER = "texel"
 PARALLEL_WRITE = Named("parallel_write")
@@ -91,7 +92,9 @@ class TexelChip:
         self.x_pre = np.zeros(n * p)
         self.rho = np.full(n * p, cfg.learning.rho_init)
         self.t_syn = np.zeros(n * p)
-        self.counters = np.zeros(5, dtype=np.int64)
+        self._counts = K.counter_record()
+        self.counters = self._counts[0]  # the record the kernels update
+        self._count = self._counts.view(np.ndarray)  # fast field access from Python: self._count["spikes"][0]
         self.sockets: SocketBank | None = None
         self._flip_writes = cfg.devices.kind != "capacitor" and cfg.devices.write_trigger == "write_on_flip"
         self.jump_dev = np.zeros(n * p)
@@ -100,9 +103,17 @@ class TexelChip:
             self.sockets = SocketBank(cfg.core_devices(), inv.neurons_per_core * p, high, rng)
             self._written = high.copy()
             self._refresh_device_reads()
+        self.neurons = K.Neurons(self.ns, self.npar)
+        self.synapses = K.Synapses(
+            self.x_pre, self.rho, self.t_syn, self.tau_pre, self.jump_cap, self.jump_dev, self.jump_static,
+            np.zeros(n * p, dtype=np.int64), p, self.n_static,
+        )  # fmt: skip
+        self._no_probes = np.zeros((0, len(K.PROBE_COLS)))
         self._bus_free = -math.inf
         self._pending: SpikeInput | None = None
         self._delivered: list[tuple[float, int]] = []
+        self.router = Router(cfg.routing, inv.neurons_per_core, inv.cores, inv.synapses_per_neuron, cfg.neuron.h)
+        self.traffic = RoutedTraffic(self.router, inv.cores)
         self._stores = [simpy.Store(self.env) for _ in range(inv.cores)]
         for c in range(inv.cores):
             self.env.process(self._encoder(c))
@@ -143,27 +154,14 @@ class TexelChip:
         self.read_gain = np.repeat(dpi_jump(sc.gain_ratio, 1.0, 1.0, cfg.read.t_read, tau_syn), p)
         w_static = np.tile(np.asarray(sc.static_weights, dtype=float), n) * fst
         self.jump_static = w_static * np.repeat(syn_gain, s)
-        self.lp = np.array(
-            [
-                lc.a_pre,
-                lc.a_post,
-                lc.theta_pre,
-                lc.theta_post,
-                lc.rho_neg,
-                lc.rho_neg2,
-                lc.c,
-                lc.x_floor,
-                lc.a_ca,
-                lc.x_ca_max,
-                lc.theta_ca_low,
-                lc.ca_high,
-                1.0 if lc.plastic_enable else 0.0,
-                lc.tau_rho,
-                lc.alpha,
-                lc.beta,
-                lc.theta_rho,
-            ]
-        )
+        self._learn = K.learning_record(
+            a_pre=lc.a_pre, a_post=lc.a_post, theta_pre=lc.theta_pre, theta_post=lc.theta_post,
+            rho_neg=lc.rho_neg, rho_neg2=lc.rho_neg2, c=lc.c, x_floor=lc.x_floor, a_ca=lc.a_ca,
+            x_ca_max=lc.x_ca_max, ca_low=lc.theta_ca_low, ca_high=lc.ca_high,
+            enable=1.0 if lc.plastic_enable else 0.0, tau_rho=lc.tau_rho, alpha=lc.alpha, beta=lc.beta,
+            theta_rho=lc.theta_rho,
+        )  # fmt: skip
+        self.lp = self._learn[0]
 
     # ------------------------------------------------------------------ public state
     @property
@@ -201,10 +199,11 @@ class TexelChip:
             raise ConfigError("rho", "values must be in [0, 1]")
         self.sync_synapses()
         self.rho[:] = rho.ravel()
+        self._count["logged_flips"] = self.rho.size + 1  # any synapse may have flipped: compare all
 
     def set_plastic_enable(self, enabled: bool) -> None:
         """Switch all learning on or off (the ``plastic_enable`` bias of the gate G)."""
-        self.lp[K.ENABLE] = 1.0 if enabled else 0.0
+        self.lp.enable = 1.0 if enabled else 0.0
 
     def set_dc(self, neurons: np.ndarray | int, current: float) -> None:
         """Set a DC input current (A) into the given global neurons from now on."""
@@ -215,20 +214,29 @@ class TexelChip:
             raise ConfigError("current", f"must be a finite current in [0, 1e-3] A, got {current!r}")
         self.ns[idx, K.I_DC] = current
 
+    def connect(self, pre: np.ndarray, post: np.ndarray, synapse: np.ndarray) -> None:
+        """Route the spikes of global neurons ``pre`` to synapse ``synapse`` of global neurons ``post``
+        through the on-chip router (same core, other core, or another chip; ``router.py``)."""
+        self.router.connect(pre, post, synapse)
+
     # ------------------------------------------------------------------ devices
     def _need_devices(self, what: str) -> None:
         if self.sockets is None:
             raise ConfigError("devices.kind", f"{what} needs devices on the synapses, but kind is 'capacitor'")
 
-    def _refresh_device_reads(self) -> None:
-        frac = self.sockets.read(self.config.read)
-        self.jump_dev = frac * self.config.read.norm_bias * self.read_gain
+    def _refresh_device_reads(self, idx: np.ndarray | None = None) -> None:
+        """Read the devices (all, or the synapses ``idx``) into the DPI jump of each read spike."""
+        if idx is None:
+            self.jump_dev[:] = self.sockets.read(self.config.read) * self.config.read.norm_bias * self.read_gain
+        else:
+            frac = self.sockets.read(self.config.read, idx=idx)
+            self.jump_dev[idx] = frac * self.config.read.norm_bias * self.read_gain[idx]
 
     def _write(self, idx: np.ndarray, high: np.ndarray) -> int:
         pulses = self.sockets.write(idx, high, self.rng)
         self._written[idx] = high
         self.ledger.add(DEVICE_WRITE, pulses, layer=LAYER)
-        self._refresh_device_reads()
+        self._refresh_device_reads(None if idx.size == self._written.size else idx)
         return pulses
 
     def parallel_write(self) -> int:
@@ -242,10 +250,17 @@ class TexelChip:
         return int(high.size)
 
     def _write_flips(self) -> None:
-        want = self.rho > self.config.learning.theta_rho
-        idx = np.flatnonzero(want != self._written)
-        if idx.size:
-            self._write(idx, want[idx])
+        """POT/DEP the synapses whose binary readout flipped since their last write (write_on_flip)."""
+        n_log = int(self._count["logged_flips"][0])
+        if n_log == 0:
+            return
+        log = self.synapses.flip_log
+        cand = np.unique(log[:n_log]) if n_log <= log.size else np.arange(self.rho.size)
+        self._count["logged_flips"] = 0
+        want = self.rho[cand] > self.config.learning.theta_rho
+        changed = want != self._written[cand]
+        if changed.any():
+            self._write(cand[changed], want[changed])
 
     def power_cycle(self) -> np.ndarray:
         """Simulated power cycle: capacitors, traces and neurons reset; ρ restored from the devices
@@ -253,6 +268,7 @@ class TexelChip:
         self._need_devices("power_cycle")
         frac = self.sockets.read(self.config.read)
         self.rho[:] = np.where(frac > 0.0, 1.0, 0.0)
+        self._count["logged_flips"] = self.rho.size + 1
         self.x_pre[:] = 0.0
         self.t_syn[:] = self.now
         self.ns[:, K.I_MEM] = self.config.neuron.I0
@@ -282,15 +298,38 @@ class TexelChip:
             ev_s = np.concatenate([ev_s, probe_ev[2]])[order]
         self._spikes: list[tuple[np.ndarray, np.ndarray]] = []
         self._probe_rows: list[np.ndarray] = []
-        counts0 = self.counters.copy()
+        counts0 = self._count[0].copy()
         npc = self.config.inventory.neurons_per_core
         core_of = ev_n // npc
+        window = self.config.aer.batch_window
+        if self.router.n_connections:  # conservative lookahead: see router.py
+            window = min(window, self.router.min_latency() - self.config.neuron.h)
+            self.env.process(self._router_process(t_end, window))  # first: runs before the cores at each t
         for c in range(self.config.inventory.cores):
             m = core_of == c
-            self.env.process(self._event_source(c, ev_t[m], ev_n[m], ev_s[m], t_end))
+            self.env.process(self._event_source(c, K.Events(ev_t[m], ev_n[m], ev_s[m]), t_end, window))
         self.env.run(until=t_end)
         self._flush(np.arange(self.n_neurons, dtype=np.int64), t_end, force=True)
+        if self.router.n_connections:
+            self._route(t_end)
         return self._result(t_start, t_end, counts0)
+
+    def _route(self, horizon: float) -> None:
+        hops0, drops0 = dict(self.router.hops), self.router.dropped
+        self.traffic.release(horizon)
+        for cls, name in ROUTER_HOP.items():
+            self.ledger.add(name, self.router.hops[cls] - hops0[cls], layer=LAYER)
+        self.ledger.add(ROUTER_DROP, self.router.dropped - drops0, layer=LAYER)
+
+    def _router_process(self, t_end: float, window: float):
+        """SimPy process: at every window end t, route the spikes known to precede t − neuron.h."""
+        t = self.env.now
+        while True:
+            t = min(t + window, t_end)
+            if t >= t_end:
+                return
+            yield self.env.timeout(t - self.env.now)
+            self._route(t - self.config.neuron.h)
 
     def _probe_events(self, probes: Probes | None, t0: float, t1: float):
         if probes is None:
@@ -333,58 +372,37 @@ class TexelChip:
             self._out_t = np.empty(cap)
             self._out_n = np.empty(cap, dtype=np.int64)
 
-    def _kernel(self, ev_t, ev_n, ev_s, i, j, n_out, probe_buf, n_probe):
+    def _out(self, probe_buf: np.ndarray | None = None) -> K.SpikeBuffer:
+        return K.SpikeBuffer(self._out_t, self._out_n, self._no_probes if probe_buf is None else probe_buf)
+
+    def _kernel(self, ev: K.Events, i: int, j: int, probe_buf: np.ndarray, n_probe: int):
         return K.run_events(
-            ev_t,
-            ev_n,
-            ev_s,
-            i,
-            j,
-            self.ns,
-            self.npar,
-            self.lp,
-            self.x_pre,
-            self.rho,
-            self.t_syn,
-            self.tau_pre,
-            self.jump_cap,
-            self.jump_dev,
-            self.jump_static,
-            self.n_plastic,
-            self.n_static,
-            self.sockets is not None,
-            self._flip_writes,
-            self._out_t,
-            self._out_n,
-            n_out,
-            probe_buf,
-            n_probe,
-            self.counters,
-        )
+            ev, i, j, self.neurons, self.lp, self.synapses, self._out(probe_buf), 0, n_probe, self.counters,
+            self.sockets is not None, self._flip_writes,
+        )  # fmt: skip
 
     def _flush(self, neurons: np.ndarray, t: float, force: bool = False) -> int:
         self._buffers(0)
+        out = self._out()
         if force:
             n_out = 0
             for n in neurons:
-                n_out = K.advance_neuron(
-                    n, t, self.ns, self.npar, self.lp, self.x_pre, self.rho, self.t_syn, self.tau_pre,
-                    self.n_plastic, self._out_t, self._out_n, n_out, self.counters, True,
-                )  # fmt: skip
+                n_out = K.advance_neuron(n, t, self.neurons, self.lp, self.synapses, out, n_out, self.counters, True)
         else:
-            n_out = K.flush_active(
-                neurons, t, self.ns, self.npar, self.lp, self.x_pre, self.rho, self.t_syn, self.tau_pre,
-                self.n_plastic, self._out_t, self._out_n, 0, self.counters,
-            )  # fmt: skip
+            n_out = K.flush_active(neurons, t, self.neurons, self.lp, self.synapses, out, 0, self.counters)
         self._collect(n_out)
         if self._flip_writes:  # no event of these neurons lies between their spikes and t
             self._write_flips()
         return n_out
 
+    def _synaptic_events(self) -> int:
+        return int(self._count["plastic_events"][0] + self._count["static_events"][0])
+
     def _collect(self, n_out: int) -> None:
-        if self.counters[4]:
+        if self._count["lost_spikes"][0]:
             raise SimulationError(
-                f"{int(self.counters[4])} output spikes exceeded the per-window buffer; reduce aer.batch_window"
+                f"{int(self._count['lost_spikes'][0])} output spikes exceeded the per-window buffer; "
+                "reduce aer.batch_window"
             )
         if n_out == 0:
             return
@@ -393,6 +411,8 @@ class TexelChip:
         order = np.argsort(t, kind="stable")
         t, nn = t[order], nn[order]
         self._spikes.append((t, nn))
+        if self.router.n_connections:
+            self.traffic.found(t, nn)
         self.ledger.add(NEURON_SPIKE, n_out, layer=LAYER)
         aer = self.config.aer
         if aer.output_service_time == 0.0:  # a zero-time arbiter never reorders or delays
@@ -403,25 +423,26 @@ class TexelChip:
             for ti, ni in zip(t.tolist(), nn.tolist()):
                 self._stores[ni // npc].put((ti, ni))
 
-    def _event_source(self, core: int, ev_t, ev_n, ev_s, t_end: float):
-        """SimPy process: consume this core's input stream window by window."""
+    def _event_source(self, core: int, ev: K.Events, t_end: float, w: float):
+        """SimPy process: consume this core's input stream (and its routed events) window by window."""
         env = self.env
         npc = self.config.inventory.neurons_per_core
         nrn = np.arange(core * npc, (core + 1) * npc, dtype=np.int64)
-        w = self.config.aer.batch_window
-        i = 0
+        i0 = 0
         t0 = env.now
         while True:
             t1 = min(t0 + w, t_end)
-            j = int(np.searchsorted(ev_t, t1, side="right" if t1 >= t_end else "left"))
-            n_probe_ev = int(np.count_nonzero(ev_s[i:j] < 0))
+            j0 = int(np.searchsorted(ev.t, t1, side="right" if t1 >= t_end else "left"))
+            win = K.Events(*self.traffic.merge(core, ev.t[i0:j0], ev.neuron[i0:j0], ev.synapse[i0:j0], t1, t1 >= t_end))
+            i0, i, j = j0, 0, win.t.size
+            n_probe_ev = int(np.count_nonzero(win.synapse < 0))
             probe_buf = np.empty((n_probe_ev, len(K.PROBE_COLS)))
-            self._buffers(j - i)
+            self._buffers(j)
             n_probe = 0
             while i < j:
-                n_before = self.counters[0] + self.counters[1]
-                i, n_out, n_probe = self._kernel(ev_t, ev_n, ev_s, i, j, 0, probe_buf, n_probe)
-                self.ledger.add(SYNAPTIC_EVENT, self.counters[0] + self.counters[1] - n_before, layer=LAYER)
+                n_before = self._synaptic_events()
+                i, n_out, n_probe = self._kernel(win, i, j, probe_buf, n_probe)
+                self.ledger.add(SYNAPTIC_EVENT, self._synaptic_events() - n_before, layer=LAYER)
                 self._collect(n_out)
                 if self._flip_writes:
                     self._write_flips()
@@ -446,7 +467,7 @@ class TexelChip:
             self._delivered.append((env.now + aer.output_latency, n))
             self.ledger.add(ROUTER_EVENT, 1, layer=LAYER)
 
-    def _result(self, t_start: float, t_end: float, counts0: np.ndarray) -> ChipResult:
+    def _result(self, t_start: float, t_end: float, counts0: np.void) -> ChipResult:
         if self._spikes:
             st = np.concatenate([s[0] for s in self._spikes])
             sn = np.concatenate([s[1] for s in self._spikes])
@@ -462,12 +483,7 @@ class TexelChip:
         rows = np.concatenate(self._probe_rows) if self._probe_rows else np.zeros((0, len(K.PROBE_COLS)))
         rows = rows[np.argsort(rows[:, 0], kind="stable")]
         probes = {name: rows[:, i] for i, name in enumerate(K.PROBE_COLS)}
-        d = self.counters - counts0
-        counts = {
-            "plastic_events": int(d[0]),
-            "static_events": int(d[1]),
-            "weight_flips": int(d[2]),
-            "spikes": int(d[3]),
-        }
+        names = ("plastic_events", "static_events", "weight_flips", "spikes")
+        counts = {name: int(self._count[name][0] - counts0[name]) for name in names}
         w = self.weights()
         return ChipResult(t_start, t_end, st, sn, out_t, out_n, probes, self.rho.copy(), w, counts)

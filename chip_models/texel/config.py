@@ -140,10 +140,15 @@ class DeviceConfig(Config):
 
     ``kind``: ``capacitor`` (CMOS-only: the weight is read from the capacitor), ``binary`` (the
     socket's statistical binary 2-terminal device: log-normal R_on/R_off with D2D and C2C spread),
-    ``rram-binary`` or ``fefet`` (the ``device_models`` presets of that name).
+    or a ``device_models`` preset written with pulses through its model: ``rram-binary`` (bistable
+    RRAM), ``rram`` (analog RRAM), ``pcm``, ``fefet`` (multi-domain gate pulses), ``ecram``,
+    ``ecram-mo``, ``reram-sb`` (pulsed-update presets). ``pulses_per_write``: pulses per device per
+    POT/DEP event (analog devices move one step per pulse).
     """
 
-    kind: Literal["capacitor", "binary", "rram-binary", "fefet"] = "capacitor"
+    kind: Literal["capacitor", "binary", "rram-binary", "rram", "pcm", "fefet", "ecram", "ecram-mo", "reram-sb"] = (
+        "capacitor"
+    )
     r_on: float = field(default=1e9, metadata=check(positive))
     r_off: float = field(default=100e9, metadata=check(positive))
     c_dev: float = field(default=100e-15, metadata=check(nonnegative))
@@ -152,6 +157,7 @@ class DeviceConfig(Config):
     set_amplitude: float = field(default=1.5, metadata=check(in_range(0.0, 5.0, lo_open=True)))
     reset_amplitude: float = field(default=1.5, metadata=check(in_range(0.0, 5.0, lo_open=True)))
     pulse_width: float = field(default=1e-6, metadata=check(in_range(10e-9, 100e-3)))
+    pulses_per_write: int = field(default=1, metadata=check(int_in(1, 100000)))
     write_trigger: Literal["parallel_write", "write_on_flip"] = "parallel_write"
 
     def validate(self) -> None:
@@ -168,6 +174,30 @@ class AerConfig(Config):
     input_service_time: float = field(default=0.0, metadata=check(in_range(0.0, 1e-3)))
     output_service_time: float = field(default=0.0, metadata=check(in_range(0.0, 1e-3)))
     batch_window: float = field(default=10e-3, metadata=check(in_range(1e-6, 1.0)))
+
+
+@dataclass(frozen=True)
+class LinkConfig(Config):
+    """One class of router link (``router.py``): latency, arbiter, bandwidth, queue and drop policy, energy."""
+
+    latency: float = field(default=1e-3, metadata=check(in_range(0.0, 1.0, lo_open=True)))
+    arbiter_time: float = field(default=0.0, metadata=check(in_range(0.0, 1e-2)))
+    bandwidth: float = field(default=0.0, metadata=check(nonnegative))  # packets/s, 0 = unlimited
+    arbitration: Literal["fifo", "priority"] = "fifo"
+    queue_depth: int = field(default=0, metadata=check(int_in(0, 1_000_000)))  # 0 = unbounded
+    drop_policy: Literal["drop_new", "drop_oldest"] = "drop_new"
+    e_hop: float = field(default=0.0, metadata=check(nonnegative))  # J per packet
+
+
+@dataclass(frozen=True)
+class RoutingConfig(Config):
+    """The on-chip AER router (``router.py``): link classes local / inter-core / inter-chip.
+    ``cores_per_chip`` splits ``inventory.cores`` over several chips (0: one chip)."""
+
+    cores_per_chip: int = field(default=0, metadata=check(int_in(0, 4096)))
+    local: LinkConfig = field(default_factory=LinkConfig)
+    core: LinkConfig = field(default_factory=LinkConfig)
+    chip: LinkConfig = field(default_factory=LinkConfig)
 
 
 @dataclass(frozen=True)
@@ -201,6 +231,7 @@ class TexelConfig(Config):
     read: ReadConfig = field(default_factory=ReadConfig)
     devices: DeviceConfig = field(default_factory=DeviceConfig)
     aer: AerConfig = field(default_factory=AerConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
     energy: EnergyConfig = field(default_factory=EnergyConfig)
     mismatch: MismatchConfig = field(default_factory=MismatchConfig)
     devices_per_core: tuple[DeviceConfig, ...] = ()

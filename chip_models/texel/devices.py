@@ -18,6 +18,35 @@ import numpy as np
 
 from chip_models.texel.config import DeviceConfig, ReadConfig
 from chip_models.texel.readout import read_fraction
+from device_models.base import DeviceState
+
+
+def _take(state: DeviceState, idx: np.ndarray) -> DeviceState:
+    """The devices ``idx`` of a 1-D device array's state (per-device arrays indexed on their first axis)."""
+    n = state.shape[0]
+
+    def pick(a):
+        return a[idx] if isinstance(a, np.ndarray) and a.ndim and a.shape[0] == n else a
+
+    per = {k: pick(v) for k, v in state.per_device.items()}
+    return DeviceState(pick(state.g0), pick(state.g_target), per, pick(state.stuck), pick(state.cycles))
+
+
+def _put(state: DeviceState, idx: np.ndarray, sub: DeviceState) -> DeviceState:
+    """``state`` with the devices ``idx`` replaced by ``sub`` (the inverse of :func:`_take`)."""
+    n = state.shape[0]
+
+    def put(a, b):
+        if isinstance(a, np.ndarray) and a.ndim and a.shape[0] == n:
+            a = a.copy()
+            a[idx] = b
+            return a
+        return a if b is None else np.broadcast_to(b, a.shape) if isinstance(a, np.ndarray) else b
+
+    per = {k: put(v, sub.per_device[k]) for k, v in state.per_device.items()}
+    cycles = put(state.cycles, sub.cycles) if state.cycles is not None else None
+    stuck = put(state.stuck, sub.stuck) if state.stuck is not None else None
+    return DeviceState(put(state.g0, sub.g0), put(state.g_target, sub.g_target), per, stuck, cycles)
 
 
 class DeviceSockets:
@@ -36,10 +65,11 @@ class DeviceSockets:
             self._d_on = d2d[:2]  # [pos, neg] factors of the on state
             self._d_off = d2d[2:]
             self.r = np.empty((2, n))
-            self._set(0, high, rng)
-            self._reset(0, ~high, rng)
-            self._set(1, ~high, rng)
-            self._reset(1, high, rng)
+            on, off = np.flatnonzero(high), np.flatnonzero(~high)
+            self._set(0, on, rng)
+            self._reset(0, off, rng)
+            self._set(1, off, rng)
+            self._reset(1, on, rng)
         else:
             from device_models import load_preset
 
@@ -49,53 +79,64 @@ class DeviceSockets:
             g_neg = np.where(high, self.model.g_min, self.model.g_max)
             self.states = [self.model.program(g_pos, rng), self.model.program(g_neg, rng)]
 
-    def _set(self, which: int, mask: np.ndarray, rng: np.random.Generator) -> None:
-        k = int(mask.sum())
-        if k:
-            self.r[which, mask] = (
-                self.cfg.r_on * self._d_on[which, mask] * np.exp(self.cfg.sigma_c2c * rng.standard_normal(k))
-            )
+    def _set(self, which: int, idx: np.ndarray, rng: np.random.Generator) -> None:
+        """SET devices ``idx`` (ascending) of branch ``which``: R_on·d_on·e^(σ_C2C·ξ)."""
+        if idx.size:
+            r = self.cfg.r_on * self._d_on[which, idx] * np.exp(self.cfg.sigma_c2c * rng.standard_normal(idx.size))
+            self.r[which, idx] = r
 
-    def _reset(self, which: int, mask: np.ndarray, rng: np.random.Generator) -> None:
-        k = int(mask.sum())
-        if k:
-            self.r[which, mask] = (
-                self.cfg.r_off * self._d_off[which, mask] * np.exp(self.cfg.sigma_c2c * rng.standard_normal(k))
-            )
+    def _reset(self, which: int, idx: np.ndarray, rng: np.random.Generator) -> None:
+        """RESET devices ``idx`` (ascending) of branch ``which``: R_off·d_off·e^(σ_C2C·ξ)."""
+        if idx.size:
+            r = self.cfg.r_off * self._d_off[which, idx] * np.exp(self.cfg.sigma_c2c * rng.standard_normal(idx.size))
+            self.r[which, idx] = r
 
     def write(self, idx: np.ndarray, high: np.ndarray, rng: np.random.Generator) -> int:
-        """POT (``high``) or DEP the synapses ``idx``; returns the number of device pulses (2 each)."""
+        """POT (``high``) or DEP the synapses ``idx``; returns the number of device pulses.
+
+        Statistical ``binary`` devices take one SET or RESET pulse per device. A ``device_models``
+        preset takes ``pulses_per_write`` pulses of the write polarity on each device (one pulse
+        switches a bistable RRAM or a FeFET; analog devices move a step ``dw_min`` per pulse).
+        """
         idx = np.asarray(idx, dtype=np.int64)
         high = np.asarray(high, dtype=bool)
         if idx.size == 0:
             return 0
         if self.model is None:
+            order = np.argsort(idx, kind="stable")
+            idx, high = idx[order], high[order]
             for which, set_mask in ((0, high), (1, ~high)):
-                sub = np.zeros(self.n, dtype=bool)
-                sub[idx[set_mask]] = True
-                self._set(which, sub, rng)
-                sub[:] = False
-                sub[idx[~set_mask]] = True
-                self._reset(which, sub, rng)
-        else:
-            cfg = self.cfg
-            for which, pol in ((0, np.where(high, 1, -1)), (1, np.where(high, -1, 1))):
-                polarity = np.zeros(self.n, dtype=np.int64)
-                polarity[idx] = pol
-                amp = np.where(polarity > 0, cfg.set_amplitude, cfg.reset_amplitude)
-                self.states[which] = self.model.pulse(self.states[which], polarity, amp, cfg.pulse_width, rng)
-        return 2 * int(idx.size)
+                self._set(which, idx[set_mask], rng)
+                self._reset(which, idx[~set_mask], rng)
+            return 2 * int(idx.size)
+        cfg = self.cfg
+        whole = idx.size == self.n and np.array_equal(idx, np.arange(self.n))
+        for which, pol in ((0, np.where(high, 1, -1)), (1, np.where(high, -1, 1))):
+            amp = np.where(pol > 0, cfg.set_amplitude, cfg.reset_amplitude)
+            state = self.states[which] if whole else _take(self.states[which], idx)
+            for _ in range(cfg.pulses_per_write):
+                state = self.model.pulse(state, pol, amp, cfg.pulse_width, rng)
+            self.states[which] = state if whole else _put(self.states[which], idx, state)
+        return 2 * cfg.pulses_per_write * int(idx.size)
 
-    def resistances(self, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(R_pos, R_neg) in Ω as seen by the normaliser (fresh read noise when ``rng`` is given)."""
+    def resistances(
+        self, rng: np.random.Generator | None = None, idx: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(R_pos, R_neg) in Ω as seen by the normaliser (fresh read noise when ``rng`` is given),
+        of all synapses or of the synapses ``idx``."""
         if self.model is None:
-            return self.r[0].copy(), self.r[1].copy()
-        g = [self.model.conductance(s, 1.0, rng) * self.scale for s in self.states]
+            if idx is None:
+                return self.r[0].copy(), self.r[1].copy()
+            return self.r[0, idx], self.r[1, idx]
+        states = self.states if idx is None else [_take(s, idx) for s in self.states]
+        g = [self.model.conductance(s, 1.0, rng) * self.scale for s in states]
         return 1.0 / np.maximum(g[0], 1e-30), 1.0 / np.maximum(g[1], 1e-30)
 
-    def read(self, read_cfg: ReadConfig, rng: np.random.Generator | None = None) -> np.ndarray:
-        """I_norm/norm_bias of every synapse (spec §4)."""
-        r_pos, r_neg = self.resistances(rng)
+    def read(
+        self, read_cfg: ReadConfig, rng: np.random.Generator | None = None, idx: np.ndarray | None = None
+    ) -> np.ndarray:
+        """I_norm/norm_bias of every synapse, or of the synapses ``idx`` (spec §4)."""
+        r_pos, r_neg = self.resistances(rng, idx)
         return read_fraction(r_pos, r_neg, self.cfg.c_dev, read_cfg)
 
 
@@ -126,6 +167,18 @@ class SocketBank:
         rs = [part.resistances(rng) for part in self.parts]
         return np.concatenate([r[0] for r in rs]), np.concatenate([r[1] for r in rs])
 
-    def read(self, read_cfg: ReadConfig, rng: np.random.Generator | None = None) -> np.ndarray:
-        """I_norm/norm_bias of every synapse, each core read with its own device capacitance."""
-        return np.concatenate([part.read(read_cfg, rng) for part in self.parts])
+    def read(
+        self, read_cfg: ReadConfig, rng: np.random.Generator | None = None, idx: np.ndarray | None = None
+    ) -> np.ndarray:
+        """I_norm/norm_bias of every synapse (or of the global synapses ``idx``, in that order), each
+        core read with its own device capacitance."""
+        if idx is None:
+            return np.concatenate([part.read(read_cfg, rng) for part in self.parts])
+        idx = np.asarray(idx, dtype=np.int64)
+        out = np.empty(idx.size)
+        core = idx // self.per_core
+        for c, part in enumerate(self.parts):
+            m = core == c
+            if m.any():
+                out[m] = part.read(read_cfg, rng, idx[m] - c * self.per_core)
+        return out

@@ -267,6 +267,9 @@ def vsa(
     rate_test: float = 100.0,
     t_item: float = 0.5,
     epochs: int = 2,
+    devices: dict | None = None,
+    n_test: int = 1,
+    theta_response: float = 5.0,
 ) -> dict:
     """ON demo: two populations learn two sets of sparse 54-dim vectors with a teacher.
 
@@ -274,9 +277,19 @@ def vsa(
     item is drawn from the unused components. Training: each item's active inputs fire Poisson
     trains at ``rate_train`` while the population of its set is driven by a teacher (static synapse,
     Poisson at ``rate_teacher``, the high-ν_post corner of the SRDP map); the other population
-    receives the item without teacher. Test: learning off, no teacher, inputs at ``rate_test``."""
+    receives the item without teacher. Test: learning off, no teacher, inputs at ``rate_test``,
+    each item (in-set ones and the probe) presented ``n_test`` times. A population responds when
+    its mean rate exceeds ``theta_response`` Hz; a presentation is correct when exactly the
+    population of its set responds (none for the probe), the criterion of checklist 12.
+
+    ``devices``: a ``devices`` config section; with it the chip runs in device mode (read spikes
+    through the normaliser, POT/DEP pulses on every flip of a binary weight) and the learned
+    weights are the devices' binary states [I_pos > I_neg], else the capacitor readout [ρ > θ_ρ]."""
     p = 54
-    cfg = _cfg(neurons=2 * per_pop, plastic=p, learning={"alpha": 1.0, "beta": 1.0})
+    sections = {"learning": {"alpha": 1.0, "beta": 1.0}}
+    if devices is not None:
+        sections["devices"] = devices
+    cfg = _cfg(neurons=2 * per_pop, plastic=p, **sections)
     perm = rng.permutation(p)
     n_items = 2 * items_per_set + 1
     if n_items * k_active > p:
@@ -298,22 +311,34 @@ def vsa(
                 parts.append(_events(t0 + _poisson(rate_teacher, t_item, rng), nrn, p))
         return SpikeInput.concat(parts)
 
+    def pop_rates(item) -> list[float]:
+        res = chip.run(present(item, None, chip.now + 1e-6, rate_test), t_item + 0.2)
+        counts = np.bincount(res.spike_neuron, minlength=2 * per_pop)
+        return [counts[pops[0]].mean() / t_item, counts[pops[1]].mean() / t_item]
+
     for _ in range(epochs):
         for which in (0, 1):
             for item in sets[which]:
                 chip.run(present(item, which, chip.now + 1e-6, rate_train), t_item + 0.3)
-    learned = chip.weights().copy()
+    learned = chip.weights().copy() if devices is None else chip.device_read() > 0.0
     chip.set_plastic_enable(False)
-    responses = []
-    labels = []
-    for which in (0, 1):
-        for item in sets[which]:
-            res = chip.run(present(item, None, chip.now + 1e-6, rate_test), t_item + 0.2)
-            counts = np.bincount(res.spike_neuron, minlength=2 * per_pop)
-            responses.append([counts[pops[0]].mean() / t_item, counts[pops[1]].mean() / t_item])
-            labels.append(f"{'AB'[which]}{len(labels) % items_per_set + 1}")
-    res = chip.run(present(probe_item, None, chip.now + 1e-6, rate_test), t_item + 0.2)
-    counts = np.bincount(res.spike_neuron, minlength=2 * per_pop)
-    responses.append([counts[pops[0]].mean() / t_item, counts[pops[1]].mean() / t_item])
-    labels.append("out")
-    return {"responses": np.array(responses), "labels": labels, "weights": learned, "sets": sets, "probe": probe_item}
+    responses, labels, correct = [], [], []
+    tests = [(item, which, f"{'AB'[which]}{k + 1}") for which in (0, 1) for k, item in enumerate(sets[which])]
+    for rep in range(n_test):
+        for item, which, label in tests + [(probe_item, None, "out")]:
+            r = pop_rates(item)
+            wanted = [which == 0, which == 1]
+            correct.append([rate > theta_response for rate in r] == wanted)
+            if rep == 0:
+                responses.append(r)
+                labels.append(label)
+    return {
+        "responses": np.array(responses),
+        "labels": labels,
+        "weights": learned,
+        "rho_weights": chip.weights().copy(),
+        "sets": sets,
+        "probe": probe_item,
+        "accuracy": float(np.mean(correct)),
+        "device_writes": chip.ledger.total("device_write"),
+    }

@@ -166,3 +166,98 @@ def plot_vsa(d: dict, path: Path) -> Path:
     ax.set(xlabel="test item", ylabel="mean rate (Hz)", title="VSA set association after on-chip learning")
     ax.legend(fontsize=8)
     return _save(plt, fig, path)
+
+
+def plot_device_learning(d: dict, path: Path) -> Path:
+    plt, fig, (a, b, c) = _fig(1, 3, (16, 4.5))
+    names = list(d["runs"])
+    acc = [d["runs"][k]["accuracy"] for k in names]
+    a.barh(np.arange(len(names)), acc, color=["grey", "tab:green", "tab:red"] + ["tab:blue"] * (len(names) - 3))
+    a.set_yticks(np.arange(len(names)), names)
+    a.invert_yaxis()
+    a.set(xlabel="test accuracy (set association)", xlim=(0, 1.05), title="Same task, different synapses")
+    for k, name in enumerate(("reference device", "poor device")):
+        ax = (b, c)[k]
+        ax.imshow(d["runs"][name]["weights"], aspect="auto", cmap="Greys", interpolation="nearest")
+        ax.set(xlabel="plastic input", ylabel="neuron (A: 0-7, B: 8-15)", title=f"learned device states, {name}")
+    fig.suptitle(
+        f"device mode: learned states differ in {100 * d['learned_weights_differ']:.1f} % of synapses; "
+        f"accuracy {d['accuracy_reference']:.2f} (reference) vs {d['accuracy_poor']:.2f} (poor)"
+    )
+    return _save(plt, fig, path)
+
+
+def plot_compat_map(d: dict, path: Path) -> Path:
+    plt, fig, (a, b) = _fig(1, 2, (12, 4.8))
+    for ax, z, title in (
+        (a, d["accuracy"], "learning outcome: task accuracy after on-chip learning"),
+        (b, d["read_out"], "read only: high-state I_norm / norm_bias"),
+    ):
+        im = ax.pcolormesh(d["on_off"], d["c_dev"] * 1e15, z, shading="nearest", cmap="viridis", vmin=0, vmax=1)
+        ax.set(xscale="log", yscale="log", xlabel="G_on/G_off (R_on = 1 GΩ)", ylabel="C_dev (fF)", title=title)
+        ax.plot([d["ref"][1]], [d["ref"][0] * 1e15], "r*", ms=14, label="F4 reference device")
+        ax.axhline(d["t_read"] / 1e9 * 1e15, color="w", ls=":", label="R_on·C = T_read")
+        ax.legend(fontsize=8, loc="lower right")
+        fig.colorbar(im, ax=ax)
+    return _save(plt, fig, path)
+
+
+def plot_routing(d: dict, path: Path) -> Path:
+    plt, fig, (a, b) = _fig(1, 2, (13, 4.6))
+    k = int(np.argmin(np.abs(d["arbiter_times"] - d["realistic"])))
+    for r, style, label in (
+        (d["runs"][0], "|", "arbiter 0"),
+        (d["runs"][k], "_", f"arbiter {d['realistic'] * 1e6:g} µs"),
+    ):
+        m = (r["spike_neuron"] < 30) & (r["spike_t"] < 0.3)
+        a.plot(r["spike_t"][m] * 1e3, r["spike_neuron"][m], style, ms=6, label=label)
+    a.set(xlabel="time (ms)", ylabel="neuron", title="recurrent network on 2 cores (first 30 neurons, 300 ms)")
+    a.legend(fontsize=8, loc="upper right")
+    x = d["arbiter_times"] * 1e6
+    b.plot(x, [r["trains_differ"] for r in d["runs"]], "o-", label="spike trains changed")
+    b.plot(x, [r["counts_differ"] for r in d["runs"]], "s-", label="spike counts changed")
+    b.plot(x, [r["weights_differ"] for r in d["runs"]], "^-", label="learned weights changed")
+    b.set(xlabel="arbiter service time (µs)", ylabel="fraction vs arbiter 0", title="contention feeds back")
+    b2 = b.twinx()
+    b2.plot(x, [r["dropped"] for r in d["runs"]], "k--", label="dropped packets")
+    b2.set_ylabel("dropped packets")
+    b.legend(fontsize=8, loc="center right")
+    b2.legend(fontsize=8, loc="lower right")
+    return _save(plt, fig, path)
+
+
+def plot_eprop(d: dict, path: Path) -> Path:
+    plt, fig, (a, b) = _fig(1, 2, (12, 4.5))
+    k = 10
+    for name, r in d["runs"].items():
+        smooth = np.convolve(r["loss"], np.ones(k) / k, mode="valid")
+        a.plot(smooth, ls="-" if name.startswith("software") else "--", label=f"{name} (acc {r['accuracy']:.2f})")
+    a.set(xlabel="update", ylabel="loss (10-update mean)", title=f"e-prop online: software vs {d['device']} pairs")
+    a.legend(fontsize=8)
+    names = list(d["cosine"])
+    b.bar(names, [d["cosine"][n] for n in names])
+    b.set(ylim=(0.98, 1.0005), ylabel="cosine(e-prop, BPTT) of dW_in", title="gradient check (no recurrence: exact)")
+    return _save(plt, fig, path)
+
+
+def plot_metaplasticity(d: dict, path: Path) -> Path:
+    plt, fig, (a, b) = _fig(1, 2, (12, 4.5))
+    names = list(d["runs"])
+    x = np.arange(len(names))
+    for k, (phase, task, label) in enumerate(
+        (("after_A", "A", "task A after A"), ("after_B", "A", "task A after B"), ("after_B", "B", "task B after B"))
+    ):
+        a.bar(x + (k - 1) * 0.27, [d["runs"][n][phase][task] for n in names], 0.27, label=label)
+    a.set_xticks(x, names, fontsize=8)
+    a.set(ylabel="accuracy", ylim=(0.4, 1.02), title=f"two tasks in sequence (device: {d['device']} pairs)")
+    a.legend(fontsize=8)
+    for n in names:
+        if n.endswith("metaplastic"):
+            b.plot(np.sort(d["runs"][n]["plasticity"]), ".-", ms=3, label=n)
+    b.axhline(1.0, color="grey", ls=":", label="plain rule (plasticity 1)")
+    b.set(
+        xlabel="synapse (sorted)", ylabel="plasticity σ²/σ_p² after both tasks", yscale="log",
+        title="accumulated importance scales plasticity down",
+    )  # fmt: skip
+    b.legend(fontsize=8)
+    return _save(plt, fig, path)

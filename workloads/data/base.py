@@ -30,7 +30,7 @@ class SplitDataset:
         """The first ``n_test`` test samples (all if None)."""
         if n_test is None:
             return self.x_test, self.y_test
-        if not isinstance(n_test, int) or n_test < 1:
+        if not isinstance(n_test, int) or isinstance(n_test, bool) or not 1 <= n_test <= len(self.y_test):
             raise DataError("dataset.n_test", f"must be an integer in 1..{len(self.y_test)}, got {n_test!r}")
         return self.x_test[:n_test], self.y_test[:n_test]
 

@@ -1,7 +1,8 @@
 """Reproduction experiments for ``ssm.md`` section 11 on the shipped digits models.
 
-Run ``python -m workloads.s4d.experiments [--seeds 10] [--n-test 360] [--only e5,e3,e9,e10]``. Results go to
-``workloads/s4d/results/`` as CSV + Markdown tables and PNG plots:
+Run ``python -m workloads.s4d.experiments -o DIR [--seeds 10] [--n-test 360] [--only e5,e3,e9,e10]``. Results go
+to ``DIR`` as CSV + Markdown tables and PNG plots (the tables quoted in docs/s4d.md live in
+``workloads/s4d/results/``; ``-o workloads/s4d/results`` regenerates them):
 
 - E3 (PTQ part): accuracy vs weight bits of the float model under post-training quantisation, with Abar in
   float and with Abar also quantised; shipped QAT models for comparison.
@@ -14,6 +15,9 @@ Run ``python -m workloads.s4d.experiments [--seeds 10] [--n-test 360] [--only e5
 - E10: Binary S4D and GSU vs float S4D (float accuracy and on tiles).
 - E11: analog recurrence on the default PCM tile: accuracy vs ADC bits and programming noise, with output
   noise off, one channel per tile and the dense reference path as controls (``e11_analog_recurrence``).
+- E12: drift: float-trained, Gaussian-noise QAT and hardware-aware-trained (HWA) models at read times
+  t in {0, 1 h, 1 day, 1 year} on ``pcm-default`` and ``rram-default``, recurrence analog (one channel per tile)
+  and digital, mean +- s.e.m. over ``--seeds`` programmings (``e12_drift``).
 
 Tiles (E9, E10): 64 x 64 cells, differential pairs, 8-bit DAC and ADC with per-column ranges calibrated on
 32 training sequences (``ssm.md`` 5.3 and 8, E8). E5 uses the same periphery on 128 x 128 tiles (3 SSM channels
@@ -33,7 +37,7 @@ import numpy as np
 from workloads.api import load_model
 from workloads.data import load_dataset
 
-OUT = Path(__file__).resolve().parent / "results"
+OUT = Path(__file__).resolve().parent / "results"  # where docs/s4d.md's tables live; main() sets the -o directory
 SIGMAS = (0.0, 0.01, 0.02, 0.05, 0.10)
 TILE_64: dict[str, Any] = {  # ssm.md 5.3 / E8: 64x64 tiles, differential pairs, 8-bit DAC/ADC, ADC calibrated
     "preset": "ideal",
@@ -54,7 +58,7 @@ NOISE_MODELS = {
 
 
 def _write(name: str, rows: list[dict[str, Any]]) -> None:
-    OUT.mkdir(exist_ok=True)
+    OUT.mkdir(parents=True, exist_ok=True)
     with (OUT / f"{name}.csv").open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
@@ -288,13 +292,89 @@ def e11_analog_recurrence(seeds: int, n_test: int | None, models: list[str]) -> 
         _write(f"e11_analog_recurrence_{_slug(name)}", rows)
 
 
+E12_TIMES = {"0": 0.0, "1 h": 3600.0, "1 day": 86400.0, "1 year": 365 * 86400.0}
+E12_MODELS = {  # key -> (row label, model)
+    "float": ("float-trained", "s4d_digits_float"),
+    "qat": ("Gaussian-noise QAT (4-bit, 3 %)", "s4d_digits_qat4_noise"),
+    "hwa": ("HWA (pcm-default, analog recurrence)", "s4d_digits_hwa_pcm"),
+}
+
+
+def e12_drift(
+    seeds: int,
+    n_test: int | None,
+    models: dict[str, tuple[str, str]],
+    presets: tuple[str, ...] = ("pcm-default", "rram-default"),
+    recurrences: tuple[str, ...] = ("analog", "digital"),
+    times: dict[str, float] = E12_TIMES,
+) -> None:
+    """Accuracy vs read time on the device presets, recurrence analog (one channel per tile: per-channel noise
+    management, ADC ranges and drift compensation) and digital; mean +- s.e.m. over ``seeds`` programmings."""
+    data = load_dataset("digits_pixel")
+    rows = []
+    for label, name in models.values():
+        m = load_model(name)
+        row: dict[str, Any] = {"model": label}
+        for preset in presets:
+            for rec in recurrences:
+                for t_label, t in times.items():
+                    hw = {"tile": preset, "recurrence": rec, "t": t, "ssm_channels_per_tile": 1}
+                    accs = [m.on(hw).evaluate(data, n_test=n_test, seed=s).accuracy * 100 for s in range(seeds)]
+                    row[f"{preset} {rec} t={t_label}"] = f"{np.mean(accs):.1f} +- {_sem(accs):.1f}"
+                    print(label, preset, rec, t_label, row[f"{preset} {rec} t={t_label}"], accs, flush=True)
+        rows.append(row)
+    _write("e12_drift", rows)
+
+
+E11_SOURCES: dict[str, tuple[dict[str, Any], float]] = {  # label -> (pcm-default noise overrides, t)
+    "none (DAC/ADC only)": ({"programming": False, "read": False, "out_noise": 0.0}, 0.0),
+    "output noise only": ({"programming": False, "read": False}, 0.0),
+    "read noise only": ({"programming": False, "out_noise": 0.0}, 0.0),
+    "programming only": ({"read": False, "out_noise": 0.0}, 0.0),
+    "all, t = 0": ({}, 0.0),
+    "drift only, 1 h (mean nu, no spread)": ({"programming": False, "read": False, "out_noise": 0.0}, 3600.0),
+    "all, t = 1 h": ({}, 3600.0),
+    "all, t = 1 day": ({}, 86400.0),
+}
+
+
+def e11_sources(seeds: int, n_test: int | None, models: dict[str, tuple[str, str]]) -> None:
+    """Mapping artefacts vs physics on ``pcm-default`` with the analog recurrence: each noise source alone, with
+    the recurrent channels packed 30 per tile (one noise-management scale, shared by the block) or one per tile
+    (per-channel scale, ADC ranges and drift compensation); mean +- s.e.m. over ``seeds`` programmings."""
+    data = load_dataset("digits_pixel")
+    rows = []
+    for label, name in models.values():
+        m = load_model(name)
+        for per_tile, mapping in ((None, "packed (30 / tile)"), (1, "1 channel / tile")):
+            row: dict[str, Any] = {"model": label, "mapping": mapping}
+            for src, (noise, t) in E11_SOURCES.items():
+                hw = {"tile": {"preset": "pcm-default", "noise": noise}, "t": t, "ssm_channels_per_tile": per_tile}
+                accs = [m.on(hw).evaluate(data, n_test=n_test, seed=s).accuracy * 100 for s in range(seeds)]
+                row[src] = f"{np.mean(accs):.1f} +- {_sem(accs):.1f}"
+                print(label, mapping, src, row[src], accs, flush=True)
+            rows.append(row)
+    _write("e11_noise_sources", rows)
+
+
+def _sem(values: list[float]) -> float:
+    return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="ssm.md reproduction experiments (E3, E4, E5, E9, E10, E11)")
+    global OUT
+    ap = argparse.ArgumentParser(description="ssm.md reproduction experiments (E3, E4, E5, E8-E12)")
+    ap.add_argument("-o", "--out-dir", required=True, help="directory for the CSV / Markdown / PNG results")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--n-test", type=int, default=None, help="test samples per run (default: all 360)")
     ap.add_argument("--only", default="e3,e5,e9,e10")
     ap.add_argument("--models", default=",".join(NOISE_MODELS), help="E5 model labels (comma separated)")
+    ap.add_argument("--e12-models", default=",".join(E12_MODELS), help="E12 models: keys of E12_MODELS")
+    ap.add_argument("--e12-presets", default="pcm-default,rram-default")
+    ap.add_argument("--e12-recurrences", default="analog,digital")
+    ap.add_argument("--e12-times", default=",".join(E12_TIMES), help="E12 read times (labels of E12_TIMES)")
     args = ap.parse_args(argv)
+    OUT = Path(args.out_dir)
     t0 = time.time()
     todo = set(args.only.split(","))
     if "e3" in todo:
@@ -311,6 +391,19 @@ def main(argv: list[str] | None = None) -> int:
         e5_noise(args.seeds, args.n_test, args.models.split(","))
     if "e11" in todo:
         e11_analog_recurrence(args.seeds, args.n_test, ["s4d_digits_qat4_noise", "s4d_digits_qat4_noise5"])
+    if "e11sources" in todo:
+        e11_sources(args.seeds, args.n_test, {k: E12_MODELS[k] for k in args.e12_models.split(",")})
+    if "e12" in todo:
+        models = {k: E12_MODELS[k] for k in args.e12_models.split(",")}
+        times = {k: E12_TIMES[k] for k in args.e12_times.split(",")}
+        e12_drift(
+            args.seeds,
+            args.n_test,
+            models,
+            tuple(args.e12_presets.split(",")),
+            tuple(args.e12_recurrences.split(",")),
+            times,
+        )
     if "e5" in todo or "e5plot" in todo:
         e5_plot()
     print(f"done in {time.time() - t0:.0f} s")

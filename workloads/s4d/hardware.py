@@ -16,25 +16,37 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from aimc_sim.config import Config, check, in_range, nonnegative, one_of
 from aimc_sim.cost import Ledger
-from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, Memory, MemoryAccess
+from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, DigitalOp, Memory, MemoryAccess, Op, Precision
 from aimc_sim.errors import ConfigError, DataError
 from workloads.data.base import SequenceDataset
-from workloads.result import Result
-from workloads.s4d.model import S4DModel, score
+from workloads.hwconfig import coerce_config, resolve_tile
+from workloads.result import Result, exclude_programming, score
+from workloads.s4d.model import S4DModel
 
 NONLINEAR_OPS = 5
 """FP32 multiplies and adds charged per GELU / sigmoid / LayerNorm-normalise evaluation (a degree-5 polynomial
 or rational approximation) [proposal]; the cost model prices fp32_mul / fp32_add (Horowitz 45 nm table)."""
 
-_SRAM_FP32 = MemoryAccess(Memory.SRAM, 32)
-"""One fp32 word (a coefficient or weight) read from SRAM."""
+
+def _datapath(*bits: int | str | None) -> tuple[DigitalOp, DigitalOp]:
+    """(multiply, accumulate) of digital work on weights of these bit widths (None: float; "ternary": 2 bits).
+    Float if any is float; else an integer datapath at the widest weight, accumulating in int32 [proposal:
+    the activations are taken quantised to the same width]."""
+    if any(b is None for b in bits):
+        return FP32_MUL, FP32_ADD
+    widest = max(2 if b == "ternary" else int(b) for b in bits)
+    return DigitalOp(Op.MUL, Precision.integer(widest)), INT32_ADD
+
+
+def _weight_read(bits: int | str | None) -> MemoryAccess:
+    """One weight or coefficient read from SRAM at its stored width (fp32 if float; ternary packed in 2 bits)."""
+    return MemoryAccess(Memory.SRAM, 32 if bits is None else 2 if bits == "ternary" else int(bits))
 
 
 @dataclass(frozen=True)
@@ -89,19 +101,16 @@ class S4DHardwareConfig(Config):
 
     def tile_config(self) -> Any:
         """The resolved :class:`aimc_sim.crossbar.TileConfig`."""
-        from aimc_sim.crossbar import load_tile_config
-
         fields = {"preset": self.tile} if isinstance(self.tile, str) else dict(self.tile)
-        base = fields.pop("preset", "pcm-default")
-        if self.prog_noise is not None:
-            if fields.get("device", PROG_NOISE_PRESET) != PROG_NOISE_PRESET or "device_options" in fields:
-                raise ConfigError(
-                    "hardware.prog_noise",
-                    f"selects the device preset {PROG_NOISE_PRESET!r}, but the tile names its own device "
-                    f"({fields.get('device')!r}); drop tile.device/device_options or prog_noise",
-                )
-            fields |= prog_noise_device(self.prog_noise)
-        return load_tile_config(base, **fields)
+        if self.prog_noise is None:
+            return resolve_tile(fields)
+        if fields.get("device", PROG_NOISE_PRESET) != PROG_NOISE_PRESET or "device_options" in fields:
+            raise ConfigError(
+                "hardware.prog_noise",
+                f"selects the device preset {PROG_NOISE_PRESET!r}, but the tile names its own device "
+                f"({fields.get('device')!r}); drop tile.device/device_options or prog_noise",
+            )
+        return resolve_tile(fields, **prog_noise_device(self.prog_noise))
 
 
 PROG_NOISE_PRESET = "rram-hfo2-prog"
@@ -121,13 +130,7 @@ def prog_noise_device(sigma_p: float) -> dict[str, Any]:
 
 def hardware_config(hardware: Any) -> S4DHardwareConfig:
     """Accept a config object, a dict of fields, or a YAML path."""
-    if isinstance(hardware, S4DHardwareConfig):
-        return hardware
-    if isinstance(hardware, (str, Path)):
-        return S4DHardwareConfig.from_yaml(hardware, "hardware")
-    if hardware is None or isinstance(hardware, dict):
-        return S4DHardwareConfig.from_dict(hardware or {}, "hardware")
-    raise ConfigError("hardware", f"must be a config, a dict or a YAML path, got {type(hardware).__name__}")
+    return coerce_config(S4DHardwareConfig, hardware)
 
 
 class HardwareS4D:
@@ -237,7 +240,7 @@ class HardwareS4D:
         logits = np.concatenate(
             [self._run(prog, x[j : j + self.hw.batch], ledger) for j in range(0, len(x), self.hw.batch)]
         )
-        ledger.merge(at_programming, scale=-1.0)  # programming (writes, calibration) is not per inference
+        exclude_programming(ledger, at_programming)  # writes and calibration are not per inference
         return logits, ledger, prog
 
     def _run(self, prog: _Programmed, x: np.ndarray, ledger: Ledger) -> np.ndarray:
@@ -271,10 +274,14 @@ class HardwareS4D:
     def _count_digital_ssm(self, ledger: Ledger, lay: Any, n_steps: int) -> None:
         modes = int(lay.mode_mask[lay.channel_mask].sum())
         chans = int(lay.channel_mask.sum())
+        cfg = self.model.config
+        bits = {"A": cfg.a_bits, "B": cfg.bits("B"), "C": cfg.bits("C"), "D": cfg.bits("D")}
+        mul, add = _datapath(*bits.values())
         # complex Abar*x (4 mul + 2 add), Bbar*u (2 mul + 2 add), 2 Re(C x) (2 mul + 2 add) per mode; D*u per channel
-        ledger.add(FP32_MUL, n_steps * (8 * modes + chans))
-        ledger.add(FP32_ADD, n_steps * (6 * modes + chans))
-        ledger.add(_SRAM_FP32, n_steps * (8 * modes + chans))  # fp32 coefficients
+        ledger.add(mul, n_steps * (8 * modes + chans))
+        ledger.add(add, n_steps * (6 * modes + chans))
+        for name, reads in (("A", 4 * modes), ("B", 2 * modes), ("C", 2 * modes), ("D", chans)):
+            ledger.add(_weight_read(bits[name]), n_steps * reads)  # one coefficient read per multiply
 
     def _count_digital_block(self, ledger: Ledger, n: int, L: int) -> None:
         cfg = self.model.config
@@ -293,20 +300,25 @@ class HardwareS4D:
         m = self.model
         steps = n * L
 
-        def macs(count: float) -> None:  # FP32 multiply + add, fp32 weights read from SRAM
-            ledger.add(FP32_MUL, count)
-            ledger.add(FP32_ADD, count)
-            ledger.add(_SRAM_FP32, count)
+        cfg = m.config
+
+        def macs(count: float, bits: int | str | None) -> None:  # multiply + accumulate, weights read from SRAM
+            mul, add = _datapath(bits)
+            ledger.add(mul, count)
+            ledger.add(add, count)
+            ledger.add(_weight_read(bits), count)
 
         with ledger.scope("encoder"):
-            macs(steps * np.count_nonzero(m.encoder[0]))
+            macs(steps * np.count_nonzero(m.encoder[0]), cfg.bits("encoder"))
         for i, lay in enumerate(m.layers):
             with ledger.scope(f"layers.{i}.ssm"):
                 self._count_digital_ssm(ledger, lay, steps)
             with ledger.scope(f"layers.{i}.mix"):
-                macs(steps * sum(np.count_nonzero(v) for v in lay.mix.values() if v.ndim == 2))
+                for k, v in lay.mix.items():
+                    if v.ndim == 2:
+                        macs(steps * np.count_nonzero(v), "ternary" if k == "terW" else cfg.bits("mix"))
         with ledger.scope("decoder"):
-            macs(n * np.count_nonzero(m.decoder[0]))
+            macs(n * np.count_nonzero(m.decoder[0]), cfg.bits("decoder"))
         self._count_digital_block(ledger, n, L)
 
     # ------------------------------------------------------------------ result
@@ -315,30 +327,18 @@ class HardwareS4D:
 
         priced = CostModel.load(self.hw.cost_model).price(ledger)
         cx = self.model.complexity(self.hw.recurrence)
-        per_layer = {k: v["energy_j"] / n for k, v in priced.per_layer.items()}
-        lat_layer = {k: v["latency_s"] / n for k, v in priced.per_layer.items()}
-        per_comp = {k: v / n for k, v in priced.per_component.items()}
         n_tiles = prog.n_tiles() if prog else 0
-        util = prog.utilisation() if prog else math.nan
         cx |= {"tiles": float(n_tiles), "energy_per_step_j": priced.energy_j / n / L}
-        extra = {"backend": self.hw.backend, "recurrence": self.hw.recurrence, "seq_len": L, "t": self.hw.t}
-        extra |= {f"events.{ev}": v / n for ev, v in _event_totals(ledger).items()}
-        extra |= {"adc_model": priced.adc_model, "cost_model": priced.cost_model}
-        if priced.unpriced:
-            extra["unpriced"] = ",".join(sorted(priced.unpriced))
-        return Result(
+        res = Result(
             accuracy=acc,
-            energy_j=priced.energy_j / n,
-            latency_s=priced.latency_s / n,
             n_samples=n,
-            energy_per_layer_j=per_layer,
-            energy_per_component_j=per_comp,
-            latency_per_layer_s=lat_layer,
             n_tiles=n_tiles,
-            utilisation=util,
+            utilisation=prog.utilisation() if prog else math.nan,
             complexity=cx,
-            extra=extra,
-        )
+            extra={"backend": self.hw.backend, "recurrence": self.hw.recurrence, "seq_len": L, "t": self.hw.t},
+        ).add_cost(priced, n)
+        res.extra |= {f"events.{ev}": v / n for ev, v in _event_totals(ledger).items()}
+        return res
 
 
 def _event_totals(ledger: Ledger) -> dict[str, float]:

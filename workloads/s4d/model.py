@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.special import erf
@@ -23,9 +23,13 @@ from scipy.special import erf
 from aimc_sim.errors import ConfigError, DataError
 from workloads.data.base import SequenceDataset, check_sequences
 from workloads.io import load_weights, save_weights
+from workloads.result import score
 from workloads.s4d.config import S4DConfig
 from workloads.s4d.quant import bits_per_weight, quantise, quantise_abar, ternarise
 from workloads.s4d.ssm import discretise, fused_matrix, init_ssm, ssm_fft, ssm_fused, ssm_kernel, ssm_recurrence
+
+if TYPE_CHECKING:
+    from workloads.s4d.hardware import HardwareS4D
 
 LinearFn = Callable[[str, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 SSMFn = Callable[[int, np.ndarray], np.ndarray]
@@ -259,7 +263,7 @@ class S4DModel:
         x, y = dataset.test_subset(n_test)
         return self.accuracy(x, y, mode)
 
-    def on(self, hardware: Any) -> Any:
+    def on(self, hardware: Any) -> HardwareS4D:
         """Bind to a hardware config (object, dict or YAML path): ``model.on(hw).evaluate(dataset)``."""
         from workloads.s4d.hardware import HardwareS4D
 
@@ -328,13 +332,3 @@ def _compact(dA: np.ndarray, dB: np.ndarray, C: np.ndarray, mask: np.ndarray) ->
 def _float_linear(name: str, x: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     del name
     return (x @ W.T.astype(x.dtype, copy=False) + b).astype(x.dtype, copy=False)
-
-
-def score(logits: np.ndarray, y: np.ndarray) -> float:
-    """Accuracy of argmax(logits) against labels; per-step labels -1 are not scored."""
-    pred = logits.argmax(-1)
-    y = np.asarray(y)
-    if pred.shape != y.shape:
-        raise DataError("y", f"labels of shape {y.shape} do not match predictions of shape {pred.shape}")
-    valid = y >= 0
-    return float((pred[valid] == y[valid]).mean()) if valid.any() else float("nan")

@@ -106,8 +106,8 @@ def check_fit(model: SNNModel, data: SpikeDataset) -> None:
         )
 
 
-def evaluate(point: dict[str, Any], seed: int) -> Result:
-    """Evaluate one SNN sweep point (see the module docstring)."""
+def _bind(point: dict[str, Any]) -> tuple[SNNModel, SpikeDataset, dict[str, Any], str, str | None]:
+    """Model (at the data's time step), data, hardware fields, backend and dt method of a point (nothing run)."""
     if not isinstance(point, dict):
         raise ConfigError("point", f"must be a mapping with keys {sorted(_KEYS)}, got {point!r}")
     unknown = set(point) - _KEYS
@@ -123,11 +123,27 @@ def evaluate(point: dict[str, Any], seed: int) -> Result:
         raise ConfigError("point.dt_adaptation", "needs dataset.resolution > 1")
     hw = dict(point.get("hardware") or {})
     backend = hw.pop("backend", "analog")
+    if backend not in ("analog", "float"):
+        raise ConfigError("point.hardware.backend", f"must be one of 'analog', 'float', got {backend!r}")
+    return model, data, hw, backend, method
+
+
+def evaluate(point: dict[str, Any], seed: int) -> Result:
+    """Evaluate one SNN sweep point (see the module docstring)."""
+    model, data, hw, backend, method = _bind(point)
     if backend == "float":
         res = evaluate_float(model, data.x_test, data.y_test)
-    elif backend == "analog":
-        res = HardwareSNN(model, hw).evaluate(data.x_test, data.y_test, seed)
     else:
-        raise ConfigError("point.hardware.backend", f"must be one of 'analog', 'float', got {backend!r}")
+        res = HardwareSNN(model, hw).evaluate(data, seed=seed)
     res.extra["dt_adaptation"] = method or "none"
     return res
+
+
+def validate_point(point: dict[str, Any]) -> None:
+    """Check an SNN sweep point without running it: model, data options, dt adaptation, hardware and tile."""
+    from aimc_sim.crossbar.devices import resolve_device
+
+    model, _, hw, backend, _ = _bind(point)
+    if backend == "analog":
+        tile = HardwareSNN(model, hw).hw.tile_config()
+        resolve_device(tile.device, tile.device_options)

@@ -73,6 +73,9 @@ def spike_digits(
     if not 0 < p_max <= 1:
         raise ConfigError("p_max", f"must be a number in (0, 1], got {p_max!r}")
     d = load_digits_sequence("row", seed=seed)
+    for key, n, have in (("n_train", n_train, len(d.y_train)), ("n_test", n_test, len(d.y_test))):
+        if n is not None and (not isinstance(n, int) or isinstance(n, bool) or not 1 <= n <= have):
+            raise ConfigError(f"dataset.{key}", f"must be an integer in 1..{have}, got {n!r}")
     xs = []
     for i, images in enumerate((d.x_train[:n_train], d.x_test[:n_test])):
         rng = np.random.default_rng([seed, i])

@@ -65,7 +65,7 @@ def hardware_accuracy(model: SNNModel, tiles: tuple[str, ...], seeds: tuple[int,
     from workloads.snn.hardware import HardwareSNN
 
     d = spike_digits(n_train=1, n_test=n_test)
-    return {tile: [HardwareSNN(model, {"tile": tile}).evaluate(d.x_test, d.y_test, s) for s in seeds] for tile in tiles}
+    return {tile: [HardwareSNN(model, {"tile": tile}).evaluate(d, seed=s) for s in seeds] for tile in tiles}
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,8 +29,9 @@ import numpy as np
 from aimc_sim.config import Config, check, int_in, nonnegative
 from aimc_sim.cost import Ledger
 from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, NEURON_SPIKE, Memory, MemoryAccess
-from aimc_sim.errors import ConfigError, DataError
-from workloads.result import Result
+from aimc_sim.errors import DataError
+from workloads.hwconfig import coerce_config
+from workloads.result import Result, exclude_programming
 from workloads.snn.data import SpikeDataset
 from workloads.snn.delays import DelayLine
 from workloads.snn.model import SNNLayer, SNNModel
@@ -61,13 +61,7 @@ class SNNHardwareConfig(Config):
 
 def hardware_config(hardware: Any) -> SNNHardwareConfig:
     """Accept a config, a dict of fields or a YAML path."""
-    if isinstance(hardware, SNNHardwareConfig):
-        return hardware
-    if isinstance(hardware, (str, Path)):
-        return SNNHardwareConfig.from_yaml(hardware, "hardware")
-    if hardware is None or isinstance(hardware, dict):
-        return SNNHardwareConfig.from_dict(hardware or {}, "hardware")
-    raise ConfigError("hardware", f"must be a config, a dict or a YAML path, got {type(hardware).__name__}")
+    return coerce_config(SNNHardwareConfig, hardware)
 
 
 def _stacked(layer: SNNLayer) -> np.ndarray:
@@ -229,14 +223,14 @@ class HardwareSNN:
             ledger.add(INT32_ADD, cur.size * (1 if lay.recurrent_bias is None else 2))
         return cur
 
-    def evaluate(self, x: Any, y: np.ndarray | None = None, seed: int = 0) -> Result:
-        """Accuracy, energy and latency per inference, spike counts and sparsity per layer.
-
-        ``x``: time-major spikes (T, n, n_in) with labels ``y``, or a :class:`SpikeDataset` (its test split).
-        """
-        if isinstance(x, SpikeDataset):
-            x, y = x.x_test, x.y_test
+    def evaluate(self, dataset: Any, n_test: int | None = None, seed: int = 0) -> Result:
+        """Accuracy, energy and latency per inference, spike counts and sparsity per layer, on the first
+        ``n_test`` samples of ``dataset``: a :class:`SpikeDataset` (its test split) or a pair ``(x, y)`` of
+        time-major spikes (T, n, n_in) and labels."""
+        x, y = (dataset.x_test, dataset.y_test) if isinstance(dataset, SpikeDataset) else dataset
         x, y = _check_data(self.model, x, y)
+        if n_test is not None:
+            x, y = x[:, :n_test], y[:n_test]
         rng = np.random.default_rng(seed)
         ledger = Ledger()
         mats = self.program(rng, ledger)
@@ -250,7 +244,7 @@ class HardwareSNN:
             readouts.append(r)
             counts += c
         wall = time.perf_counter() - t0
-        ledger.merge(at_programming, scale=-1.0)  # programming is not per inference
+        exclude_programming(ledger, at_programming)  # programming is not per inference
         readout = np.concatenate(readouts, axis=1)
         res = _result(self.model, readout, y, counts, ledger, self.hw.cost_model)
         res.extra.update({f"count.{lay}.{ev}": v / x.shape[1] for (lay, ev), v in stats.counts.items()})

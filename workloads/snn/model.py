@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from aimc_sim.errors import ConfigError
 from workloads.snn.delays import DelayLine, buffer_cost, check_delays
 from workloads.snn.discretise import li_coefficients, li_parameters
 from workloads.snn.dynamics import NeuronDynamics, lif
+
+if TYPE_CHECKING:
+    from workloads.snn.hardware import HardwareSNN
 
 
 @dataclass(frozen=True)
@@ -184,7 +187,7 @@ class SNNModel:
         """Predicted class per sample (argmax of the time-averaged readout)."""
         return self.run(x).logits.argmax(axis=1)
 
-    def on(self, hardware: Any = None) -> Any:
+    def on(self, hardware: Any = None) -> HardwareSNN:
         """This model bound to a hardware config: a :class:`workloads.snn.hardware.HardwareSNN`."""
         from workloads.snn.hardware import HardwareSNN
 

@@ -11,11 +11,17 @@ Quantisers (``ssm.md`` 6.2): forward = :func:`workloads.s4d.quant.quantise` rule
 Noise injection: w~ = q(w) + eps, eps ~ N(0, (sigma_tr * max|q(w)|)^2) per tensor, no gradient; for M the max is
 per row of M (= per crossbar column, the per-column weight scaling of the tiles).
 Surrogates (Stan & Rhodes 2024, Eqs. 13-14): arctan 1/(1 + (pi x)^2), fast sigmoid 1/(alpha |x| + 1)^2, alpha = 25.
+
+Hardware-aware training (``to_analog``, called by :func:`aimc_sim.hwa.convert_to_analog`): encoder, mixing and
+decoder products run on :class:`aimc_sim.hwa.AnalogCore` tiles and, with ``ssm_recurrence: analog``, the
+fused recurrence runs step by step on :class:`aimc_sim.hwa.AnalogBlockRecurrence` (as ``workloads.s4d.hardware``
+maps it) instead of the FFT convolution.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -111,6 +117,28 @@ class TorchS4D(nn.Module):
             {k.replace(".", "__"): nn.Parameter(torch.tensor(v, dtype=torch.float32)) for k, v in init.items()}
         )
         self.drop = nn.Dropout(dropout)
+        self.analog = False
+        self.cores: dict[str, Any] = {}
+        self.recurrences: list[Any] = []
+
+    def to_analog(self, hwa: Any, key: int = 0) -> None:
+        """Put every dense product (and the recurrence, if ``hwa.ssm_recurrence`` is analog) on analog tiles."""
+        from aimc_sim.hwa import AnalogBlockRecurrence, AnalogCore
+
+        cfg = self.cfg
+        mix = ["mix.ter_x", "mix.ter_w"] if cfg.variant == "gsu" else ["mix"]
+        names = ["encoder"] + [f"layers.{i}.{m}" for i in range(cfg.n_layers) for m in mix] + ["decoder"]
+        self.cores = {name: AnalogCore(hwa, (key, j)) for j, name in enumerate(names)}
+        n_rec = cfg.n_layers if hwa.ssm_recurrence == "analog" else 0
+        self.recurrences = [AnalogBlockRecurrence(hwa, (key, len(names) + i)) for i in range(n_rec)]
+        self.analog = True
+
+    def _lin(self, name: str, x: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+        """x @ W^T (W: out x in), on analog tiles when converted and switched on."""
+        if not (self.analog and name in self.cores):
+            return x @ W.T
+        lead = x.shape[:-1]
+        return self.cores[name].matmul(x.reshape(-1, x.shape[-1]), W.T).reshape(*lead, W.shape[0])
 
     def p(self, name: str) -> torch.Tensor:
         return self.params[name.replace(".", "__")]
@@ -164,8 +192,11 @@ class TorchS4D(nn.Module):
         return M
 
     def ssm(self, i: int, u: torch.Tensor) -> torch.Tensor:
-        """y = K * u with K from the fused matrix (see module docstring); u is (B, L, H)."""
+        """y = K * u with K from the fused matrix (see module docstring); u is (B, L, H). On analog tiles: the
+        recurrence itself."""
         M = self.fused(i)
+        if self.analog and self.recurrences:
+            return self.recurrences[i](M, u)
         S = M.shape[1] - 1
         As, b, mx, mu = M[:, :S, :S], M[:, :S, S], M[:, S, :S], M[:, S, S]
         L = u.shape[1]
@@ -182,19 +213,19 @@ class TorchS4D(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         cfg = self.cfg
         H = cfg.d_model
-        h = x @ self._w("encoder.weight").T + self.p("encoder.bias")
+        h = self._lin("encoder", x, self._w("encoder.weight")) + self.p("encoder.bias")
         for i in range(cfg.n_layers):
             y = self.ssm(i, h)
             pre = f"layers.{i}."
             if cfg.variant == "gsu":
                 W = self._w(pre + "mix.weight")
                 terW = ternarise_ste(self.p(pre + "mix.weight"), cfg.gsu_alpha, None)
-                z = (ternarise_ste(y, cfg.gsu_alpha, -1) @ W.T + self.p(pre + "mix.bias_b")) * (
-                    y @ add_noise(terW, self.sigma if self.training else 0.0).T + self.p(pre + "mix.bias_c")
-                )
+                noisy_terW = add_noise(terW, self.sigma if self.training else 0.0)
+                gate = self._lin(pre + "mix.ter_x", ternarise_ste(y, cfg.gsu_alpha, -1), W) + self.p(pre + "mix.bias_b")
+                z = gate * (self._lin(pre + "mix.ter_w", y, noisy_terW) + self.p(pre + "mix.bias_c"))
             else:
                 a = nn.functional.gelu(y) if cfg.variant == "s4d" else Spike.apply(y, self.surrogate)
-                z = self.drop(a) @ self._w(pre + "mix.weight").T + self.p(pre + "mix.bias")
+                z = self._lin(pre + "mix", self.drop(a), self._w(pre + "mix.weight")) + self.p(pre + "mix.bias")
                 z = z[..., :H] * torch.sigmoid(z[..., H:])
             z = self.drop(z)
             h = nn.functional.layer_norm(
@@ -204,4 +235,4 @@ class TorchS4D(nn.Module):
                 h = nn.functional.gelu(h)
         if cfg.pool == "mean":
             h = h.mean(dim=1)
-        return h @ self._w("decoder.weight").T + self.p("decoder.bias")
+        return self._lin("decoder", h, self._w("decoder.weight")) + self.p("decoder.bias")

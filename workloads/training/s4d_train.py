@@ -18,10 +18,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import Any
 
 import numpy as np
 import torch
 
+from aimc_sim.hwa.config import add_t_range_argument
 from workloads.data import load_dataset
 from workloads.s4d.config import S4DConfig
 from workloads.s4d.model import S4DModel
@@ -61,19 +63,44 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--clip", type=float, default=0.0, help="gradient-norm clip (0: off)")
     ap.add_argument("--noise-ramp", type=int, default=1, help="epochs over which sigma_tr ramps up linearly")
     ap.add_argument("--init-from", default=None, help="checkpoint to start from (QAT fine-tuning)")
+    ap.add_argument("--hwa-tile", default=None, help="hardware-aware training on this tile preset (e.g. pcm-default)")
+    add_t_range_argument(ap, "--hwa-t", (0.0, 0.0))
+    ap.add_argument("--hwa-recurrence", default="analog", choices=["analog", "digital"])
+    ap.add_argument("--hwa-channels-per-tile", type=int, default=1, help="SSM channels packed per recurrent tile")
+    ap.add_argument("--hwa-eval-t", type=float, default=None, help="also report the analog test accuracy at this t")
+    ap.add_argument("--log-every", type=int, default=5, help="print test accuracies every this many epochs")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     return ap.parse_args(argv)
 
 
-def evaluate_torch(net: TorchS4D, x: np.ndarray, y: np.ndarray) -> float:
-    """Eval-mode accuracy (no noise, no dropout)."""
+def evaluate_torch(net: TorchS4D, x: np.ndarray, y: np.ndarray, analog: bool = False) -> float:
+    """Eval-mode accuracy (no noise injection, no dropout; analog layers in float unless ``analog``)."""
+    was = net.analog
     net.eval()
+    net.analog = was and analog
     with torch.no_grad():
         pred = net(torch.tensor(x)).argmax(-1).numpy()
     net.train()
+    net.analog = was
     valid = y >= 0
     return float((pred[valid] == y[valid]).mean())
+
+
+def hwa_config(args: argparse.Namespace, t_range: tuple[float, float] | None = None) -> Any:
+    """The :class:`aimc_sim.hwa.HWAConfig` of the ``--hwa-*`` options (None without ``--hwa-tile``)."""
+    if args.hwa_tile is None:
+        return None
+    from aimc_sim.hwa import HWAConfig
+
+    fields = {
+        "tile": args.hwa_tile,
+        "t_range": list(t_range or args.hwa_t),
+        "seed": args.seed,
+        "ssm_recurrence": args.hwa_recurrence,
+        "ssm_channels_per_tile": args.hwa_channels_per_tile,
+    }
+    return HWAConfig.from_dict(fields, "hwa")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,6 +132,11 @@ def main(argv: list[str] | None = None) -> int:
             for k, v in src.weights.items():
                 net.p(k).copy_(torch.tensor(v, dtype=torch.float32))
     net.sigma = 0.0
+    hwa = hwa_config(args)
+    if hwa is not None:
+        from aimc_sim.hwa import convert_to_analog
+
+        convert_to_analog(net, hwa)
     ssm_keys = {"log_dt", "log_A_real", "A_imag"}
     ssm_p = [p for k, p in net.params.items() if k.split("__")[-1] in ssm_keys]
     other = [p for k, p in net.params.items() if k.split("__")[-1] not in ssm_keys]
@@ -136,9 +168,12 @@ def main(argv: list[str] | None = None) -> int:
             opt.step()
             sched.step()
             total += loss.item() * len(idx)
-        if epoch % 5 == 4 or epoch == args.epochs - 1:
+        if (epoch + 1) % args.log_every == 0 or epoch == args.epochs - 1:
             acc = evaluate_torch(net, data.x_test, data.y_test)
-            print(f"epoch {epoch + 1} loss {total / len(yt):.4f} test {acc:.4f} ({time.time() - t0:.0f} s)", flush=True)
+            line = f"epoch {epoch + 1} loss {total / len(yt):.4f} test {acc:.4f}"
+            if hwa is not None and args.hwa_eval_t is not None:
+                line += f" analog@{args.hwa_eval_t:g}s {_analog_accuracy(net, args, data):.4f}"
+            print(f"{line} ({time.time() - t0:.0f} s)", flush=True)
     acc_torch = evaluate_torch(net, data.x_test, data.y_test)
     model = S4DModel(cfg, net.state_numpy())
     acc_np = model.evaluate(data)
@@ -153,6 +188,17 @@ def main(argv: list[str] | None = None) -> int:
     model.save(args.out, training=training)
     print(f"test accuracy torch={acc_torch:.4f} numpy={acc_np:.4f} -> {args.out}")
     return 0
+
+
+def _analog_accuracy(net: TorchS4D, args: argparse.Namespace, data: Any) -> float:
+    """Test accuracy of the torch analog forward read at ``--hwa-eval-t`` (one fresh programming)."""
+    from aimc_sim.hwa import convert_to_analog
+
+    cores, recs = net.cores, net.recurrences
+    convert_to_analog(net, hwa_config(args, (args.hwa_eval_t, args.hwa_eval_t)).replace(seed=args.seed + 1000))
+    acc = evaluate_torch(net, data.x_test, data.y_test, analog=True)
+    net.cores, net.recurrences = cores, recs
+    return acc
 
 
 if __name__ == "__main__":

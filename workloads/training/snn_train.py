@@ -28,6 +28,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from aimc_sim.hwa.config import add_t_range_argument
 from workloads.snn import SNNLayer, SNNModel, lif
 from workloads.snn.data import spike_digits
 
@@ -96,6 +97,20 @@ class Net(torch.nn.Module):
             torch.nn.Parameter(torch.randn(n, generator=gen) * 0.5) for n in sizes[1:]
         )
 
+    def to_analog(self, hwa, key: int = 0) -> None:
+        """Hardware-aware training: every synaptic product on :class:`aimc_sim.hwa.AnalogCore` tiles."""
+        from aimc_sim.hwa import AnalogCore
+
+        self.cores = [AnalogCore(hwa, (key, i)) for i in range(len(self.weights))]
+        self.analog = True
+
+    def _synapses(self, i: int, x, w):
+        """x (T, B, n_in) @ w, on analog tiles when converted and switched on."""
+        if not getattr(self, "analog", False):
+            return x @ w
+        steps, b, n = x.shape
+        return self.cores[i].matmul(x.reshape(-1, n), w).reshape(steps, b, -1)
+
     def forward(self, x):
         h = x
         n_layers = len(self.weights)
@@ -103,7 +118,7 @@ class Net(torch.nn.Module):
             if self.training and self.noise > 0:  # hardware-aware: Gaussian weight noise, std relative to column max
                 scale = w.detach().abs().amax(dim=0, keepdim=True)
                 w = w + self.noise * scale * torch.randn(w.shape, generator=self.gen)
-            cur = delay(h) @ w
+            cur = self._synapses(i, delay(h), w)
             alpha = _alpha(raw)
             u = torch.zeros_like(cur[0])
             outs = []
@@ -129,7 +144,7 @@ class Net(torch.nn.Module):
         return SNNModel(layers, DT, {"trained_by": "workloads/training/snn_train.py", "reset": self.reset})
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", default="workloads/models/snn_digits.nir")
     p.add_argument("--hidden", type=int, nargs="+", default=[128])
@@ -140,13 +155,20 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--reset", choices=("to_value", "subtract"), default="to_value")
     p.add_argument("--weight-noise", type=float, default=0.0, help="training weight noise (fraction of column max)")
-    args = p.parse_args()
+    p.add_argument("--hwa-tile", default=None, help="hardware-aware training on this tile preset (e.g. pcm-default)")
+    add_t_range_argument(p, "--hwa-t", (0.0, 0.0))
+    args = p.parse_args(argv)
     torch.set_num_threads(1)
     gen = torch.Generator().manual_seed(args.seed)
     data = spike_digits(seed=args.seed)
     xtr = torch.tensor(data.x_train, dtype=torch.float32)
     ytr = torch.tensor(data.y_train)
     net = Net([xtr.shape[2], *args.hidden, 10], args.d_max, gen, args.reset, args.weight_noise)
+    if args.hwa_tile is not None:
+        from aimc_sim.hwa import HWAConfig, convert_to_analog
+
+        hwa = {"tile": args.hwa_tile, "t_range": list(args.hwa_t), "seed": args.seed}
+        convert_to_analog(net, HWAConfig.from_dict(hwa, "hwa"))
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.epochs)
     sigma0 = args.d_max / 2
@@ -172,6 +194,7 @@ def main() -> None:
             d.sigma = sigma
         print(f"epoch {epoch + 1}: loss {total / len(ytr):.3f} train acc {correct / len(ytr):.3f} sigma {sigma:.2f}")
     net.eval()
+    net.analog = False
     model = net.to_snn()
     acc = float(np.mean(model.predict(data.x_test) == data.y_test))
     print(f"float test accuracy (numpy SNNModel, rounded delays): {acc:.4f}  [{time.time() - t0:.0f} s]")
@@ -181,10 +204,11 @@ def main() -> None:
 
     graph = model.to_nir(time_unit=1e-3)
     meta = {"test_accuracy": acc, "dataset": json.dumps(data.info), "reset_mode": args.reset}
-    graph.metadata.update({**meta, "weight_noise": args.weight_noise})
+    graph.metadata.update({**meta, "weight_noise": args.weight_noise, "hwa_tile": args.hwa_tile or ""})
     nir.write(str(out), graph)
     print(f"wrote {out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

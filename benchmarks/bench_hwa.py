@@ -1,0 +1,77 @@
+"""Cost of hardware-aware training: one HWA epoch against one float epoch of the same model, side by side.
+
+Model: the S4D digits classifier (2 layers, H = 64, N = 16, from ``s4d_digits_float``), 1437 training sequences of
+L = 64, batch 64, AdamW, one torch thread. Float epoch: the trainer's FFT-convolution forward. HWA epoch: the same
+network after ``convert_to_analog(net, HWAConfig(tile, t_range=(0, 1 day)))``: every batch programs the weights
+afresh on the tile's device model (programming noise, drift to a sampled t, global drift compensation readout)
+and runs the torch periphery (DAC, read and output noise, ADC) with straight-through gradients.
+
+``--recurrence digital`` (default): encoder, mixing and decoder products on tiles, the SSM in digital logic (FFT in
+training). ``--recurrence analog``: the recurrence also on tiles, stepped L times with ADC -> DAC state feedback
+(one channel per tile). Rounds alternate the order of the two epochs; medians over ``--rounds``. Last line:
+``hwa_train_overhead=<HWA epoch / float epoch>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+from aimc_sim.hwa import HWAConfig, convert_to_analog
+from workloads.api import load_model
+from workloads.data import load_dataset
+from workloads.training.s4d_torch import TorchS4D
+
+
+def _epoch(net: TorchS4D, x: torch.Tensor, y: torch.Tensor, batch: int) -> float:
+    opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
+    t0 = time.perf_counter()
+    for j in range(0, len(y), batch):
+        loss = torch.nn.functional.cross_entropy(net(x[j : j + batch]), y[j : j + batch])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--tile", default="pcm-default")
+    ap.add_argument("--recurrence", default="digital", choices=["digital", "analog"])
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--n-train", type=int, default=None, help="sequences per epoch (default all 1437)")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    src = load_model("s4d_digits_float")
+    data = load_dataset("digits_pixel")
+    n = args.n_train or len(data.y_train)
+    x, y = torch.tensor(data.x_train[:n]), torch.tensor(data.y_train[:n])
+    float_net = TorchS4D(src.config, np.random.default_rng(0))
+    with torch.no_grad():
+        for k, v in src.weights.items():
+            float_net.p(k).copy_(torch.tensor(v, dtype=torch.float32))
+    hwa_net = copy.deepcopy(float_net)
+    hwa = HWAConfig(tile=args.tile, t_range=(0.0, 86400.0), ssm_recurrence=args.recurrence)
+    convert_to_analog(hwa_net, hwa)
+    _epoch(hwa_net, x[: args.batch], y[: args.batch], args.batch)  # numba compilation, first-call costs
+    t_float, t_hwa = [], []
+    with threadpool_limits(1):
+        for r in range(args.rounds):
+            pair = [(t_float, float_net), (t_hwa, hwa_net)]
+            for times, net in pair if r % 2 == 0 else pair[::-1]:
+                times.append(_epoch(net, x, y, args.batch))
+    f, h = float(np.median(t_float)), float(np.median(t_hwa))
+    print(f"s4d digits, {n} sequences x L = 64, batch {args.batch}, {args.tile}, recurrence {args.recurrence}")
+    print(f"float epoch (median of {args.rounds}): {f:.2f} s   rounds: {', '.join(f'{v:.2f}' for v in t_float)}")
+    print(f"HWA epoch   (median of {args.rounds}): {h:.2f} s   rounds: {', '.join(f'{v:.2f}' for v in t_hwa)}")
+    print(f"hwa_train_overhead={h / f:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""PyTorch and ONNX importers against torch fp32 on random inputs, and the imported networks on tiles."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from network_models import models
+from torch import nn
+
+import workloads
+import workloads.api
+from aimc_sim.cost import Ledger
+from aimc_sim.errors import ConfigError, DataError
+from workloads.network.onnx_import import from_onnx
+
+MODELS = models()
+
+
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).max() / np.abs(b).max())
+
+
+@pytest.fixture(autouse=True)
+def _quiet_legacy_exporter():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
+
+
+def _export(model: nn.Module, x: torch.Tensor, path) -> None:
+    torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=17)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_torch_float_forward_matches_torch(name):
+    model, x = MODELS[name]
+    net = workloads.from_torch(model, x[:1])
+    with torch.no_grad():
+        ref = model(x).numpy()
+    assert _rel(net.forward(x.numpy()), ref) <= 1e-5
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_onnx_export_matches_torch(name, tmp_path):
+    model, x = MODELS[name]
+    _export(model, x, tmp_path / "m.onnx")
+    net = workloads.load(tmp_path / "m.onnx")
+    with torch.no_grad():
+        ref = model(x).numpy()
+    assert _rel(net.forward(x.numpy()), ref) <= 1e-5
+
+
+def test_batchnorm_is_folded_and_conv_mvms_are_counted():
+    model, x = MODELS["cnn"]
+    net = workloads.from_torch(model, x[:1])
+    assert [n.op.kind for n in net.nodes].count("BatchNorm") == 0
+    hw = net.on({"tile": "ideal"})
+    _, ledger, _ = hw.logits(x.numpy(), seed=0)
+    # one MVM per output position: 8 images x 8x8 (first conv), x 2x2 (second conv after pool), x 1 (linear)
+    assert ledger.counts[("0", "mvm")] == 8 * 64
+    assert ledger.counts[("4", "mvm")] == 8 * 2 * 2
+    assert ledger.counts[("9", "mvm")] == 8
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_ideal_tile_reproduces_float(name):
+    model, x = MODELS[name]
+    net = workloads.from_torch(model, x[:1])
+    ref = net.forward(x.numpy())
+    out, _, _ = net.on({"tile": "ideal"}).logits(x.numpy(), seed=0)
+    assert _rel(out, ref) <= 1e-4
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn", "residual"])
+def test_every_layer_within_one_adc_lsb_on_ideal_tile_with_adc(name):
+    """Ideal devices, 8-bit ADC over the full output range: each analog layer, fed its float input, is within
+    one ADC LSB of the float product. LSB_ij = 2 n_in s_i max_k |W_kj| / (2^8 - 2) with s_i = max |row i|."""
+    model, x = MODELS[name]
+    net = workloads.from_torch(model, x[:1])
+    hw = net.on({"tile": {"preset": "ideal", "adc": {"bits": 8, "range": "max"}}})
+    mats = hw.program(np.random.default_rng(0), Ledger())
+
+    def check(node, xs):
+        if node.name in mats:
+            rows = node.op.rows(xs[0]).astype(np.float64)
+            W = node.op.matrix.astype(np.float64)
+            lsb = 2 * W.shape[0] * np.abs(rows).max(1)[:, None] * np.abs(W).max(0)[None, :] / 254
+            err = np.abs(mats[node.name].mvm(rows) - rows @ W)
+            assert np.all(err <= lsb + 1e-6), node.name
+        return node.op.forward(*xs)
+
+    net.run(net.check_input(x.numpy()), check)
+
+
+@pytest.mark.parametrize("name", ["cnn", "residual"])
+def test_pcm_default_gives_finite_accuracy_energy_latency(name):
+    model, x = MODELS[name]
+    net = workloads.from_torch(model, x[:1])
+    labels = net.forward(x.numpy()).argmax(-1)
+    res = net.on({"tile": "pcm-default", "t": 3600.0}).evaluate((x.numpy(), labels), seed=1)
+    assert 0.0 <= res.accuracy <= 1.0
+    for v in (res.energy_j, res.latency_s, res.area_mm2):
+        assert math.isfinite(v) and v > 0
+    assert "unpriced" not in res.extra
+    assert set(res.energy_per_layer_j) >= {n.name for n in net.analog_nodes}
+
+
+def test_unsupported_module_names_it_and_its_path():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Sequential(nn.ReLU(), nn.LSTM(4, 4)))
+    with pytest.raises(DataError, match=r"layer '1.1' \(LSTM\)"):
+        workloads.from_torch(model, torch.zeros(1, 4))
+
+
+def test_missing_example_input_and_bad_shapes_are_clear_errors():
+    model, x = MODELS["mlp"]
+    with pytest.raises(ConfigError, match="example_input: is required"):
+        workloads.from_torch(model)
+    with pytest.raises(DataError, match="example_input"):
+        workloads.from_torch(model, torch.zeros(1, 7))
+    net = workloads.from_torch(model, x[:1])
+    with pytest.raises(DataError, match=r"x: must have shape \(n, 20\)"):
+        net.forward(np.zeros((2, 7)))
+
+
+def test_onnx_bad_files_are_clear_errors(tmp_path):
+    model, x = MODELS["cnn"]
+    good = tmp_path / "good.onnx"
+    _export(model, x, good)
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00not onnx at all\xff" * 10)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for bad in (truncated, junk):
+        with pytest.raises(DataError, match=str(bad.name)):
+            from_onnx(bad)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_onnx_unsupported_op_and_shape_mismatch_name_the_node(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    def save(nodes, inits, in_shape, path):
+        g = helper.make_graph(
+            nodes,
+            "g",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, in_shape)],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, None])],
+            [numpy_helper.from_array(a, n) for n, a in inits.items()],
+        )
+        onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+
+    save([helper.make_node("Sin", ["x"], ["y"], name="wave")], {}, [1, 4], tmp_path / "sin.onnx")
+    with pytest.raises(DataError, match=r"node 'wave' \(Sin\): operator is not supported"):
+        from_onnx(tmp_path / "sin.onnx")
+    w = np.ones((3, 5), np.float32)
+    save([helper.make_node("Gemm", ["x", "w"], ["y"], name="fc", transB=1)], {"w": w}, [1, 4], tmp_path / "bad.onnx")
+    with pytest.raises(DataError, match=r"layer 'fc' \(Linear\): expects 5 input features"):
+        from_onnx(tmp_path / "bad.onnx")
+
+
+def test_onnx_batchnorm_node_folds_into_conv(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    arrays = {
+        "w": rng.standard_normal((3, 2, 3, 3)).astype(np.float32),
+        "s": rng.uniform(0.5, 2, 3).astype(np.float32),
+        "b": rng.standard_normal(3).astype(np.float32),
+        "m": rng.standard_normal(3).astype(np.float32),
+        "v": rng.uniform(0.5, 2, 3).astype(np.float32),
+    }
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv", pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c", "s", "b", "m", "v"], ["y"], name="bn", epsilon=1e-3),
+    ]
+    g = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 5, 5])],
+        [numpy_helper.from_array(a, n) for n, a in arrays.items()],
+    )
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "bn.onnx"))
+    net = from_onnx(tmp_path / "bn.onnx")
+    assert [n.op.kind for n in net.nodes] == ["Conv"]
+    conv = nn.Conv2d(2, 3, 3, padding=1, bias=False)
+    bn = nn.BatchNorm2d(3, eps=1e-3)
+    conv.weight.data = torch.from_numpy(arrays["w"])
+    bn.weight.data, bn.bias.data = torch.from_numpy(arrays["s"]), torch.from_numpy(arrays["b"])
+    bn.running_mean, bn.running_var = torch.from_numpy(arrays["m"]), torch.from_numpy(arrays["v"])
+    x = rng.standard_normal((4, 2, 5, 5)).astype(np.float32)
+    with torch.no_grad():
+        ref = bn.eval()(conv(torch.from_numpy(x))).numpy()
+    assert _rel(net.forward(x), ref) <= 1e-5
+
+
+def test_embedding_layernorm_and_sequence_linear_from_torch_and_onnx(tmp_path):
+    """Gather (embedding), LayerNormalization and a Linear on (N, L, F), exported as MatMul + Add."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Embedding(10, 6), nn.LayerNorm(6), nn.Linear(6, 5), nn.Flatten(), nn.Linear(20, 3))
+    model = model.eval()
+    idx = torch.randint(0, 10, (5, 4))
+    _export(model, idx, tmp_path / "emb.onnx")
+    with torch.no_grad():
+        ref = model(idx).numpy()
+    for net in (workloads.from_torch(model, idx[:1]), workloads.load(tmp_path / "emb.onnx")):
+        assert _rel(net.forward(idx.numpy()), ref) <= 1e-5
+        assert [n.op.kind for n in net.nodes].count("Linear") == 2  # MatMul + Add became one Linear
+        with pytest.raises(DataError, match=r"\(Embedding\): indices must lie in 0..9"):
+            net.forward(np.full((1, 4), 12))
+
+
+def test_analog_matrix_is_a_matrix_and_takes_torch_layout():
+    """``x @ m`` and ``m.shape`` as the README promises; ``layout="torch"`` reads (out, in) weights."""
+    from aimc_sim.crossbar import AnalogMatrix, load_tile_config
+
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((30, 20))  # (n_in, n_out)
+    x = rng.standard_normal((4, 30))
+    m = AnalogMatrix(load_tile_config("ideal"), W.T, rng, layout="torch")
+    assert m.shape == (30, 20)
+    assert _rel(x @ m, x @ W) <= 1e-5
+    m.t = 10.0
+    assert _rel(x @ m, m.mvm(x, t=10.0)) == 0.0
+    with pytest.raises(ConfigError, match="layout: must be"):
+        AnalogMatrix(load_tile_config("ideal"), W, rng, layout="tf")
+
+
+def test_network_sweep_point_through_the_registry(tmp_path):
+    """An ONNX file as a sweep point's model: found by suffix, evaluated on a named data set."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(64, 10)).eval()
+    _export(model, torch.zeros(1, 8, 8), tmp_path / "rows.onnx")
+    point = {"model": str(tmp_path / "rows.onnx"), "hardware": {"tile": "ideal"}, "dataset": {"name": "digits_row"}}
+    point["dataset"]["n_test"] = 20
+    res = workloads.api.evaluate(point, seed=0)
+    assert res.n_samples == 20 and 0.0 <= res.accuracy <= 1.0 and res.energy_j > 0
+    with pytest.raises(ConfigError, match="hardware.digital"):
+        workloads.api.evaluate(point | {"hardware": {"digital": "fp64"}}, seed=0)
+
+
+def test_without_torch_the_message_says_so(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)
+    with pytest.raises(ConfigError, match="PyTorch is not installed"):
+        workloads.from_torch(object(), object())
+
+
+def test_graph_errors_name_the_layer():
+    from workloads.network import Network, Node
+    from workloads.network.ops import Elementwise, Linear
+
+    w = np.ones((3, 4), np.float32)
+    with pytest.raises(DataError, match=r"layer 'res' \(Elementwise\): add of shapes"):
+        Network([Node("fc", Linear(w), ("input",)), Node("res", Elementwise("add"), ("input", "fc"))], (4,))
+    with pytest.raises(DataError, match=r"layer 'fc2' \(Linear\): reads 'nope'"):
+        Network([Node("fc", Linear(w), ("input",)), Node("fc2", Linear(w), ("nope",))], (4,))
+    with pytest.raises(DataError, match=r"layer 'fc' \(Linear\): duplicate layer name"):
+        Network([Node("fc", Linear(w), ("input",)), Node("fc", Linear(w), ("fc",))], (4,))

@@ -1,0 +1,242 @@
+"""PyTorch ``nn.Module`` -> :class:`workloads.network.graph.Network`, traced with ``torch.fx``.
+
+``from_torch(module, example_input)`` traces the module symbolically (custom modules are traced through;
+torch's own layers stay leaves), propagates ``example_input`` to learn every tensor's shape, and maps each
+leaf to an op of :mod:`workloads.network.ops`. The module is evaluated in inference mode (BatchNorm uses its
+running statistics, Dropout is dropped); its training flag is restored afterwards. Layers are named by their
+path in the model (``features.0``), functions by their fx node name (``add_1``). Anything else raises a
+:class:`DataError` naming the layer, its type and its path. torch is imported only here.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any
+
+import numpy as np
+
+from aimc_sim.errors import ConfigError, DataError
+from workloads.network.graph import INPUT, Identity, Network, Node
+from workloads.network.ops import (
+    Activation,
+    ChannelAffine,
+    Concat,
+    Conv,
+    Elementwise,
+    Embedding,
+    LayerNorm,
+    Linear,
+    Pool,
+    Reshape,
+    Softmax,
+)
+
+
+def _torch() -> Any:
+    try:
+        import torch
+        import torch.fx  # noqa: F401
+    except ImportError:
+        raise ConfigError("torch", "PyTorch is not installed; `pip install torch` to convert nn.Modules") from None
+    return torch
+
+
+def _np(t: Any) -> np.ndarray | None:
+    return None if t is None else t.detach().cpu().numpy().astype(np.float32)
+
+
+def _tuple(v: Any, n: int) -> tuple[int, ...]:
+    return tuple(int(a) for a in v) if isinstance(v, (tuple, list)) else (int(v),) * n
+
+
+def _unsupported(path: str, what: str, why: str = "is not supported") -> DataError:
+    return DataError(f"layer {path!r} ({what})", why)
+
+
+def _module_op(path: str, mod: Any, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Any:
+    """The op of one torch leaf module."""
+    nn = _torch().nn
+    name = type(mod).__name__
+    if isinstance(mod, nn.Linear):
+        return Linear(_np(mod.weight), _np(mod.bias))
+    if isinstance(mod, (nn.Conv1d, nn.Conv2d)):
+        nd = 1 if isinstance(mod, nn.Conv1d) else 2
+        if mod.padding_mode != "zeros":
+            raise _unsupported(path, name, f"padding_mode {mod.padding_mode!r}: only 'zeros' is supported")
+        pad = mod.padding
+        if isinstance(pad, str):
+            if pad == "same" and any(k % 2 == 0 for k in mod.kernel_size):
+                raise _unsupported(path, name, "padding='same' with an even kernel is not supported")
+            pad = tuple(d * (k - 1) // 2 for k, d in zip(mod.kernel_size, mod.dilation)) if pad == "same" else 0
+        geometry = _tuple(mod.stride, nd), _tuple(pad, nd), _tuple(mod.dilation, nd)
+        return Conv(_np(mod.weight), _np(mod.bias), *geometry, mod.groups)
+    if isinstance(mod, (nn.BatchNorm1d, nn.BatchNorm2d)):
+        if mod.running_mean is None:
+            raise _unsupported(path, name, "has no running statistics (track_running_stats=False)")
+        scale = _np(mod.weight) if mod.affine else np.ones(mod.num_features, np.float32)
+        shift = _np(mod.bias) if mod.affine else np.zeros(mod.num_features, np.float32)
+        inv = scale.astype(np.float64) / np.sqrt(mod.running_var.detach().cpu().numpy().astype(np.float64) + mod.eps)
+        return ChannelAffine(inv, shift - mod.running_mean.detach().cpu().numpy() * inv)
+    activations = {nn.ReLU: "relu", nn.SiLU: "silu", nn.Tanh: "tanh", nn.Sigmoid: "sigmoid"}
+    for cls, act in activations.items():
+        if isinstance(mod, cls):
+            return Activation(act)
+    if isinstance(mod, nn.GELU):
+        if mod.approximate != "none":
+            raise _unsupported(path, name, f"approximate={mod.approximate!r}: only the exact (erf) GELU is supported")
+        return Activation("gelu")
+    if isinstance(mod, nn.Softmax):
+        return Softmax(-1 if mod.dim is None else mod.dim)
+    if isinstance(mod, (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d)):
+        nd = 1 if isinstance(mod, (nn.MaxPool1d, nn.AvgPool1d)) else 2
+        if mod.ceil_mode or (getattr(mod, "dilation", 1) not in (1, (1, 1))):
+            raise _unsupported(path, name, "ceil_mode and dilation are not supported")
+        if getattr(mod, "divisor_override", None) is not None:
+            raise _unsupported(path, name, "divisor_override is not supported")
+        kernel = _tuple(mod.kernel_size, nd)
+        stride = _tuple(mod.stride if mod.stride is not None else kernel, nd)
+        mode = "max" if "Max" in name else "avg"
+        return Pool(mode, kernel, stride, _tuple(mod.padding, nd), getattr(mod, "count_include_pad", True), nd)
+    if isinstance(mod, (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d)):
+        return _adaptive(path, name, "max" if "Max" in name else "avg", in_shape, out_shape)
+    if isinstance(mod, (nn.Flatten, nn.Unflatten)):
+        return Reshape(out_shape)
+    if isinstance(mod, (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.AlphaDropout, nn.Identity)):
+        return Identity()
+    if isinstance(mod, nn.LayerNorm):
+        shape = tuple(mod.normalized_shape)
+        w = _np(mod.weight) if mod.weight is not None else np.ones(shape, np.float32)
+        b = _np(mod.bias) if mod.bias is not None else np.zeros(shape, np.float32)
+        return LayerNorm(w, b, float(mod.eps))
+    if isinstance(mod, nn.Embedding):
+        return Embedding(_np(mod.weight))
+    raise _unsupported(path, name)
+
+
+def _adaptive(path: str, what: str, mode: str, in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> Pool:
+    spatial_in, spatial_out = in_shape[1:], out_shape[1:]
+    if all(o == 1 for o in spatial_out):
+        return Pool(mode, None, n_dims=len(spatial_in))
+    if any(i % o for i, o in zip(spatial_in, spatial_out)):
+        raise _unsupported(path, what, f"output size {spatial_out} does not divide the input size {spatial_in}")
+    k = tuple(i // o for i, o in zip(spatial_in, spatial_out))
+    return Pool(mode, k, k, (0,) * len(k), True, len(k))
+
+
+def _function_op(node: Any, shape_of: Any) -> tuple[Any, tuple[Any, ...]]:
+    """(op, tensor arguments) of a call_function / call_method node."""
+    torch = _torch()
+    F = torch.nn.functional
+    target, args, kwargs = node.target, node.args, node.kwargs
+    fx_node = torch.fx.Node
+    binary = {
+        operator.add: "add", torch.add: "add", "add": "add",
+        operator.sub: "sub", torch.sub: "sub", "sub": "sub",
+        operator.mul: "mul", torch.mul: "mul", "mul": "mul",
+        operator.truediv: "div", torch.div: "div", "div": "div",
+    }  # fmt: skip
+    if target in binary:
+        a, b = args[0], args[1]
+        if isinstance(a, fx_node) and isinstance(b, fx_node):
+            return Elementwise(binary[target]), (a, b)
+        tensor, const = (a, b) if isinstance(a, fx_node) else (b, a)
+        return Elementwise(binary[target], np.asarray(const, np.float32), tensor is b), (tensor,)
+    unary = {
+        F.relu: "relu", torch.relu: "relu", "relu": "relu", F.gelu: "gelu", F.silu: "silu",
+        torch.sigmoid: "sigmoid", "sigmoid": "sigmoid", F.sigmoid: "sigmoid",
+        torch.tanh: "tanh", "tanh": "tanh", F.tanh: "tanh",
+    }  # fmt: skip
+    if target in unary:
+        if kwargs.get("approximate", "none") != "none":
+            raise _unsupported(node.name, str(target), "only the exact (erf) GELU is supported")
+        return Activation(unary[target]), (args[0],)
+    if target in (F.softmax, torch.softmax, "softmax"):
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+        if dim is None:
+            raise _unsupported(node.name, "softmax", "needs an explicit dim")
+        return Softmax(int(dim)), (args[0],)
+    if target in (torch.cat, torch.concat):
+        return Concat(int(kwargs.get("dim", args[1] if len(args) > 1 else 0))), tuple(args[0])
+    if target in (torch.flatten, "flatten", "view", "reshape"):
+        return Reshape(shape_of(node)), (args[0],)
+    if target in (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d):
+        return _adaptive(node.name, str(target.__name__), "avg", shape_of(args[0]), shape_of(node)), (args[0],)
+    if target in ("contiguous", F.dropout):
+        return Identity(), (args[0],)
+    what = target if isinstance(target, str) else getattr(target, "__name__", str(target))
+    raise _unsupported(node.name, str(what))
+
+
+def from_torch(module: Any, example_input: Any = None) -> Network:
+    """Convert ``module`` (an ``nn.Module``) traced on ``example_input`` (a tensor of one batch, e.g.
+    ``torch.zeros(1, 1, 8, 8)``) into a :class:`Network` that computes the same function in numpy."""
+    torch = _torch()
+    if not isinstance(module, torch.nn.Module):
+        raise ConfigError("module", f"must be a torch.nn.Module, got {type(module).__name__}")
+    if example_input is None:
+        raise ConfigError(
+            "example_input", "is required: one batch of inputs (e.g. torch.zeros(1, *input_shape)) to trace shapes"
+        )
+    if not isinstance(example_input, torch.Tensor):
+        raise ConfigError("example_input", f"must be one torch.Tensor, got {type(example_input).__name__}")
+    from torch.fx.passes.shape_prop import ShapeProp
+
+    was_training = module.training
+    module.eval()
+    try:
+        try:
+            gm = torch.fx.symbolic_trace(module)
+        except Exception as e:  # tracing runs user code: any failure is reported with its cause
+            raise DataError("module", f"torch.fx could not trace it ({type(e).__name__}: {e})") from None
+        with torch.no_grad():
+            try:
+                ShapeProp(gm).propagate(example_input)
+            except Exception as e:
+                raise DataError("example_input", f"the model fails on it ({type(e).__name__}: {e})") from None
+        return _convert(gm, example_input, type(module).__name__)
+    finally:
+        module.train(was_training)
+
+
+def _convert(gm: Any, example_input: Any, model_name: str) -> Network:
+    torch = _torch()
+    modules = dict(gm.named_modules())
+    names: dict[Any, str] = {}
+    nodes: list[Node] = []
+    output = None
+
+    def shape_of(n: Any) -> tuple[int, ...] | None:
+        shape = getattr(n.meta.get("tensor_meta"), "shape", None)  # None for non-tensor values (tuples)
+        return None if shape is None else tuple(shape[1:])
+
+    for n in gm.graph.nodes:
+        if n.op == "placeholder":
+            if INPUT in names.values():
+                raise DataError(f"input {n.name!r}", "only networks with one input are supported")
+            names[n] = INPUT
+            continue
+        if n.op == "output":
+            output = n.args[0]
+            if not isinstance(output, torch.fx.Node):
+                raise DataError("output", "only networks with one output tensor are supported")
+            break
+        if n.op == "get_attr":
+            raise _unsupported(n.target, "parameter used as a value", "tensors used outside a layer are not supported")
+        if n.op == "call_module":
+            mod = modules[n.target]
+            src = n.args[0]
+            op = _module_op(n.target, mod, shape_of(src), shape_of(n))
+            inputs, name = (src,), n.target
+        elif n.target == "size" or n.target is getattr:
+            continue  # shape queries: their values only feed view/reshape, whose shapes come from the trace
+        else:
+            op, inputs = _function_op(n, shape_of)
+            name = n.name
+        missing = [a for a in inputs if a not in names]
+        if missing:
+            raise _unsupported(name, op.kind, f"reads {missing[0]!s}, which is not a tensor of the network")
+        names[n] = name
+        nodes.append(Node(name, op, tuple(names[a] for a in inputs)))
+    integer = not torch.is_floating_point(example_input)
+    meta = {"source": "torch", "module": model_name}
+    return Network(nodes, tuple(example_input.shape[1:]), names[output], integer_input=integer, metadata=meta)

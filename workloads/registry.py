@@ -1,0 +1,190 @@
+"""One workload contract and the registry of model families.
+
+Every workload follows the same three steps::
+
+    model = workloads.load("net.onnx")          # or S4DModel.load, SNNModel.from_nir, workloads.from_torch
+    bound = model.on({"tile": "pcm-default"})   # a Workload bound to a hardware config
+    result = bound.evaluate(dataset, n_test=100, seed=0)   # -> workloads.result.Result
+
+:class:`Workload` and :class:`BoundWorkload` are the two roles (``typing.Protocol``); S4D / GSU / Binary S4D
+(:class:`workloads.s4d.model.S4DModel`), SNNs (:class:`workloads.snn.model.SNNModel`) and general networks
+(:class:`workloads.network.graph.Network`) implement them. A :class:`Family` says which files a model family
+reads and how a sweep point of that family is evaluated; :func:`family_for` finds it from a path or a shipped
+model name, so no caller dispatches on name prefixes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from aimc_sim.errors import ConfigError, DataError
+from workloads.result import Result
+
+MODEL_DIR = Path(__file__).resolve().parent / "models"
+
+
+@runtime_checkable
+class BoundWorkload(Protocol):
+    """A model bound to one hardware config."""
+
+    def evaluate(self, dataset: Any, n_test: int | None = None, seed: int = 0) -> Result:
+        """Accuracy, energy and latency per inference on the first ``n_test`` test samples of ``dataset``;
+        ``seed`` drives every hardware random draw (programming noise, faults, read noise)."""
+        ...
+
+
+@runtime_checkable
+class Workload(Protocol):
+    """A loaded network that can be placed on hardware."""
+
+    def on(self, hardware: Any) -> BoundWorkload:
+        """Bind to a hardware config (a config object, a dict of its fields or a YAML path)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Family:
+    """A model family: the file suffixes it reads, how to open one, and how to check and evaluate a sweep
+    point (``validate_point`` builds every config without running anything)."""
+
+    name: str
+    description: str
+    suffixes: tuple[str, ...]
+    load: Callable[[Path], Workload]
+    evaluate_point: Callable[[dict[str, Any], int], Result]
+    validate_point: Callable[[dict[str, Any]], None]
+
+
+FAMILIES: dict[str, Family] = {}
+
+
+def register(family: Family) -> Family:
+    """Add a family; a suffix belongs to one family only."""
+    taken = {s: f.name for f in FAMILIES.values() for s in f.suffixes if f.name != family.name}
+    clash = [s for s in family.suffixes if s in taken]
+    if clash:
+        raise ConfigError("family.suffixes", f"{clash[0]!r} is already read by family {taken[clash[0]]!r}")
+    FAMILIES[family.name] = family
+    return family
+
+
+def _by_suffix() -> dict[str, Family]:
+    return {s: f for f in FAMILIES.values() for s in f.suffixes}
+
+
+def resolve(name_or_path: str | Path) -> tuple[Family, Path]:
+    """The family and file of a model path or a shipped model name (``workloads/models/<name>.<suffix>``)."""
+    suffixes = _by_suffix()
+    p = Path(name_or_path)
+    if p.suffix.lower() in suffixes:
+        if not p.is_file():
+            raise DataError(str(p), "no such model file")
+        return suffixes[p.suffix.lower()], p
+    for suffix, fam in suffixes.items():
+        if (MODEL_DIR / f"{p.name}{suffix}").is_file() and str(p) == p.name:
+            return fam, MODEL_DIR / f"{p.name}{suffix}"
+    raise ConfigError(
+        "model",
+        f"unknown model {str(name_or_path)!r}: not a shipped model ({', '.join(shipped_models())}) and not a file "
+        f"ending in {', '.join(sorted(suffixes))}",
+    )
+
+
+def shipped_models() -> list[str]:
+    """Names of the models in ``workloads/models/`` that a registered family reads."""
+    suffixes = _by_suffix()
+    return sorted({f.stem for f in MODEL_DIR.glob("*") if f.suffix in suffixes})
+
+
+def family_for(name_or_path: str | Path) -> Family:
+    """The family of a model path or shipped model name."""
+    return resolve(name_or_path)[0]
+
+
+def load(path: str | Path) -> Workload:
+    """Open any supported model file (or shipped model name) as a :class:`Workload`."""
+    family, file = resolve(path)
+    return family.load(file)
+
+
+def _load_s4d(path: Path) -> Workload:
+    from workloads.s4d.model import S4DModel
+
+    return S4DModel.load(path)
+
+
+def _point_s4d(point: dict[str, Any], seed: int) -> Result:
+    from workloads.api import evaluate_s4d
+
+    return evaluate_s4d(point, seed)
+
+
+def _check_s4d(point: dict[str, Any]) -> None:
+    from workloads.api import validate_s4d
+
+    validate_s4d(point)
+
+
+def _load_snn(path: Path) -> Workload:
+    from workloads.snn.experiments import SHIPPED, load_shipped
+    from workloads.snn.model import SNNModel
+
+    if path.parent == MODEL_DIR and path.stem in SHIPPED:
+        return load_shipped(path.stem)
+    return SNNModel.from_nir(path)
+
+
+def _point_snn(point: dict[str, Any], seed: int) -> Result:
+    from workloads.snn.api import evaluate
+
+    return evaluate(point, seed)
+
+
+def _check_snn(point: dict[str, Any]) -> None:
+    from workloads.snn.api import validate_point
+
+    validate_point(point)
+
+
+def _load_network(path: Path) -> Workload:
+    from workloads.network.onnx_import import from_onnx
+
+    return from_onnx(path)
+
+
+def _point_network(point: dict[str, Any], seed: int) -> Result:
+    from workloads.network.api import evaluate
+
+    return evaluate(point, seed)
+
+
+def _check_network(point: dict[str, Any]) -> None:
+    from workloads.network.api import validate_point
+
+    validate_point(point)
+
+
+register(
+    Family(
+        "s4d",
+        "S4D / GSU / Binary S4D sequence classifiers (checkpoint with the model config in its metadata)",
+        (".safetensors", ".npz", ".h5", ".hdf5", ".pt", ".pth"),
+        _load_s4d,
+        _point_s4d,
+        _check_s4d,
+    )
+)
+register(Family("snn", "spiking networks in NIR", (".nir",), _load_snn, _point_snn, _check_snn))
+register(
+    Family(
+        "network",
+        "general layer networks (ONNX, opset >= 13)",
+        (".onnx",),
+        _load_network,
+        _point_network,
+        _check_network,
+    )
+)
