@@ -369,3 +369,14 @@ def test_functional_layers_with_module_parameters():
     assert [n.op.kind for n in net.nodes].count("Conv") == 1 and [n.op.kind for n in net.nodes].count("Linear") == 2
     with torch.no_grad():
         assert _rel(net.forward(x.numpy()), model(x).numpy()) <= 1e-5
+
+
+def test_network_point_on_a_user_image_file(tmp_path):
+    """A sweep point with an ONNX model and an .npz image file (workloads.data.load_dataset(path))."""
+    model, x = MODELS["cnn"]
+    _export(model, x, tmp_path / "cnn.onnx")
+    labels = workloads.from_torch(model, x[:1]).forward(x.numpy()).argmax(-1)
+    np.savez(tmp_path / "images.npz", x=x.numpy(), y=labels)
+    point = {"model": str(tmp_path / "cnn.onnx"), "hardware": {"tile": "ideal"}}
+    res = workloads.api.evaluate(point | {"dataset": {"name": str(tmp_path / "images.npz")}}, seed=0)
+    assert res.accuracy == 1.0 and res.n_samples == len(x)

@@ -154,7 +154,7 @@ class HardwareNetwork:
 
         x, y, x_train = split(dataset, n_test)
         x = self.network.check_input(x, "dataset.x_test")
-        x_cal = None if x_train is None else np.asarray(x_train)[: self.hw.adc_calibration]
+        x_cal = None if x_train is None or len(x_train) == 0 else np.asarray(x_train)[: self.hw.adc_calibration]
         t0 = time.perf_counter()
         out, ledger, mats = self.logits(x, seed, x_cal)
         wall = time.perf_counter() - t0
