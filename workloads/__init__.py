@@ -2,7 +2,8 @@
 (layer 5).
 
 ``workloads.load(path)`` opens any supported model file (S4D checkpoint, NIR, ONNX) and
-``workloads.from_torch(module, example_input)`` converts a PyTorch module; every model then follows the
+``workloads.from_torch(module, example_input)`` converts a PyTorch module, ``workloads.load_dataset(name
+or path)`` opens a data set; every model then follows the
 :class:`workloads.registry.Workload` contract: ``model.on(hardware).evaluate(dataset, n_test, seed) -> Result``.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from workloads.data import load_dataset
 from workloads.registry import BoundWorkload, Workload, load
 
 
@@ -21,4 +23,4 @@ def from_torch(module: Any, example_input: Any = None) -> Any:
     return convert(module, example_input)
 
 
-__all__ = ["BoundWorkload", "Workload", "from_torch", "load"]
+__all__ = ["BoundWorkload", "Workload", "from_torch", "load", "load_dataset"]
