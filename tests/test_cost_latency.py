@@ -73,3 +73,25 @@ def test_float_backend_has_latency_and_throughput():
     r = m.on({"backend": "float"}).evaluate(data)
     assert r.latency_s > 0 and r.throughput_per_s > 0
     assert r.to_flat_dict()["throughput_per_s"] == r.throughput_per_s
+
+
+def test_block_diagonal_array_is_timed_like_its_parallel_tiles():
+    """The S4D SSM layer on packed tiles: BlockDiagonalMatrix (one ledger unit, busiest tile) and dense
+    AnalogMatrix tiles (one unit per tile) give the same layer latency."""
+    from workloads.s4d.config import S4DConfig
+    from workloads.s4d.model import S4DModel
+
+    rng = np.random.default_rng(2)
+    m = S4DModel.random(S4DConfig(d_in=1, n_classes=3, d_model=10, d_state=4, n_layers=1), rng)
+    x = rng.random((3, 6, 1)).astype(np.float32)
+    tile = {"preset": "pcm-default", "rows": 20, "cols": 40, "noise": {"programming": False}}
+    cm = CostModel.load("22nm")
+    lat = []
+    for sim in ("block", "dense"):
+        _, ledger, prog = m.on({"tile": tile, "ssm_sim": sim, "ssm_adc_range": "tile"}).logits(x, seed=3)
+        lat.append(cm.price(ledger).per_layer["layers.0.ssm"]["latency_s"])
+        serial_reads = ledger.counts[("layers.0.ssm", "tile_read")] * 100e-9  # the tiles' reads one after another
+    ssm_tiles = sum(mat.n_tiles for _, mat in prog.groups[0])
+    assert ssm_tiles >= 3  # several SSM tiles work in parallel
+    assert lat[0] == pytest.approx(lat[1], rel=1e-9)
+    assert serial_reads / ssm_tiles < lat[0] < serial_reads / ssm_tiles * 1.5  # one tile's reads, plus its ADC/digital

@@ -137,17 +137,22 @@ def evaluate_chip(chip: ChipPreset, adc_model: str | None = None, batch: int = 1
     cm = chip_cost_model(chip, cfg.t_read, adc_model=adc_model)
     rng = np.random.default_rng(seed)
     n_in, n_out = chip.weights
-    tile = AnalogTile(cfg, rng.uniform(-1.0, 1.0, (n_in, n_out)), rng, Ledger(), name=chip.name)
+    ledger = Ledger()
+    tile = AnalogTile(cfg, rng.uniform(-1.0, 1.0, (n_in, n_out)), rng, ledger, name=chip.name)
     t = 3600.0
     tile.mvm(rng.uniform(-1.0, 1.0, (2, n_in)), t=t)  # drift calibration at t happens once, before the benchmark
     ops = 2.0 * n_in * n_out  # one multiply and one add per weight
     results = []
     for bench in chip.benchmarks:
-        tile.ledger = Ledger()
+        before = Ledger()
+        before.merge(ledger)
         x = rng.uniform(-1.0, 1.0, (batch, n_in))
         for _ in range(bench.reads_per_mvm):
             tile.mvm(x, t=t)
-        priced = cm.price(tile.ledger)
+        work = Ledger()  # the benchmark's events only
+        work.merge(ledger)
+        work.merge(before, scale=-1.0)
+        priced = cm.price(work)
         e_mvm = priced.energy_j / batch
         t_mvm = priced.interval_s / batch
         sim = {"tops_per_w": ops / e_mvm / 1e12, "tops": chip.cores * ops / t_mvm / 1e12}
