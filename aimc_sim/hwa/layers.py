@@ -185,6 +185,11 @@ class AnalogBlockRecurrence:
         self.core = AnalogCore(hwa, key, hwa.ssm_tile_config())
         if self.core.tile.management.bound != "none":
             raise ConfigError("tile.management.bound", "bound management is not modelled inside the recurrence")
+        if self.core.tile.management.scope == "block" and hwa.ssm_channels_per_tile > 1:
+            raise ConfigError(
+                "tile.management.scope",
+                "per-block noise management of packed channels is not modelled; ssm_channels_per_tile: 1 is the same",
+            )
 
     def _program(self, M: Any, v_cal: np.ndarray, t: float) -> tuple[list[TileRead], Any]:
         """Program the channel groups; returns the reads and the programmed blocks (H, S, S) in x @ M^T form."""

@@ -68,25 +68,22 @@ def check_supported(config: TileConfig) -> None:
 
 def read_tile(tile: AnalogTile, t: float, rows: tuple[int, int], cols: tuple[int, int]) -> TileRead:
     """What ``tile.mvm(x, t)`` uses besides x: the tile's read at t and its periphery (see module docstring)."""
-    rd = tile._read(t)
-    chans = tile.layout.channels
-    bounds = None
-    if tile.config.adc.bits is not None:
-        bounds = [np.asarray(b, dtype=np.float64) for b in tile._bounds]
+    rd = tile.stack.read(t)  # (tiles, blocks, r, width) per channel; one tile of one block here
+    quantised = tile.config.adc.bits is not None
     return TileRead(
         t=t,
         rows=rows,
         cols=cols,
-        mats=list(rd.mats),
-        vars=list(rd.vars),
-        coefs=[float(ch.coef) for ch in chans],
-        broadcast=[bool(ch.broadcast) for ch in chans],
-        gain=list(tile._gain),
-        offset=list(tile._offset),
-        bounds=bounds,
+        mats=[m[0, 0] for m in rd.mats],
+        vars=[None if v is None else v[0, 0] for v in rd.vars],
+        coefs=[float(ch.coef) for ch in tile.layout.channels],
+        broadcast=[bool(ch.broadcast) for ch in tile.layout.channels],
+        gain=[a.gain for a in tile.adc_state],
+        offset=[a.offset for a in tile.adc_state],
+        bounds=[np.asarray(a.bound, dtype=np.float64) for a in tile.adc_state] if quantised else None,
         col=tile.w_max * tile.drift_alpha(t),
         offset_coef=float(tile.layout.offset_coef),
-        avg_abs_max=float(tile._avg_abs_max),
+        avg_abs_max=float(tile.stack._avg_abs_max[0, 0]),
     )
 
 
@@ -115,5 +112,5 @@ def _program(config: TileConfig, W: np.ndarray, rng: np.random.Generator, t: flo
     if config.management.noise == "average_abs_max":
         for (r, _), tile in mat.tiles.items():
             r0, r1 = mat.row_blocks[r]
-            tile._update_average_abs_max(np.ascontiguousarray(x[:, r0:r1]))
+            tile.stack.update_average_abs_max(np.ascontiguousarray(x[None, :, r0:r1]))
     return [read_tile(tile, t, mat.row_blocks[r], mat.col_blocks[c]) for (r, c), tile in mat.tiles.items()]

@@ -69,6 +69,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--hwa-channels-per-tile", type=int, default=1, help="SSM channels packed per recurrent tile")
     ap.add_argument("--hwa-eval-t", type=float, default=None, help="also report the analog test accuracy at this t")
     ap.add_argument("--log-every", type=int, default=5, help="print test accuracies every this many epochs")
+    ap.add_argument("--checkpoint-every-log", action="store_true", help="also write --out at every log line")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     return ap.parse_args(argv)
@@ -174,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
             if hwa is not None and args.hwa_eval_t is not None:
                 line += f" analog@{args.hwa_eval_t:g}s {_analog_accuracy(net, args, data):.4f}"
             print(f"{line} ({time.time() - t0:.0f} s)", flush=True)
+            if args.checkpoint_every_log:  # a usable checkpoint even if the run is stopped early
+                S4DModel(cfg, net.state_numpy()).save(args.out, training={"epochs_done": epoch + 1})
     acc_torch = evaluate_torch(net, data.x_test, data.y_test)
     model = S4DModel(cfg, net.state_numpy())
     acc_np = model.evaluate(data)
