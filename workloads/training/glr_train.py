@@ -12,7 +12,6 @@ checkpoint is re-loaded with the numpy model and its float test accuracy printed
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 
 import numpy as np
@@ -21,6 +20,7 @@ import torch
 from aimc_sim.hwa.config import HWAConfig, add_t_range_argument
 from workloads.data import load_dataset
 from workloads.glr.model import GLRConfig, GLRModel
+from workloads.training.common import save_trained, train_epoch
 from workloads.training.glr_torch import TorchGLR
 
 
@@ -78,34 +78,15 @@ def main(argv: list[str] | None = None) -> int:
     steps = args.epochs * int(np.ceil(len(data.y_train) / args.batch))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     xt, yt = torch.tensor(data.x_train), torch.tensor(data.y_train)
-    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-1)
     t0 = time.time()
     for epoch in range(args.epochs):
-        perm = torch.randperm(len(yt))
-        total = 0.0
-        for j in range(0, len(yt), args.batch):
-            idx = perm[j : j + args.batch]
-            logits = net(xt[idx])
-            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), yt[idx].reshape(-1))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += loss.item() * len(idx)
+        loss = train_epoch(net, xt, yt, args.batch, opt, sched)
         acc = accuracy(net, data.x_test, data.y_test)
-        print(f"epoch {epoch + 1} loss {total / len(yt):.4f} test {acc:.4f} ({time.time() - t0:.0f} s)", flush=True)
+        print(f"epoch {epoch + 1} loss {loss:.4f} test {acc:.4f} ({time.time() - t0:.0f} s)", flush=True)
     acc_torch = accuracy(net, data.x_test, data.y_test)
     model = GLRModel(cfg, net.state_numpy())
     acc_np = model.evaluate(data)
-    training = {
-        "command": "python -m workloads.training.glr_train " + " ".join(sys.argv[1:] if argv is None else argv),
-        "args": vars(args),
-        "test_accuracy_torch": acc_torch,
-        "test_accuracy_numpy": acc_np,
-        "train_time_s": time.time() - t0,
-    }
-    model.save(args.out, training=training)
-    print(f"test accuracy torch={acc_torch:.4f} numpy={acc_np:.4f} -> {args.out}")
+    save_trained(model, "glr_train", args, argv, (acc_torch, acc_np), t0)
     return 0
 
 
