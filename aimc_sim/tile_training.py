@@ -34,7 +34,8 @@ def digits(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarra
     return train_test_split(x, d.target, test_size=0.2, stratify=d.target, random_state=seed)
 
 
-def _softmax(y: np.ndarray) -> np.ndarray:
+def softmax(y: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis (shifted by the maximum for stability)."""
     e = np.exp(y - y.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -68,7 +69,7 @@ def train(
         for k in order_rng.permutation(len(y_tr)):
             if bank is not None:
                 w = w_scale * bank.read(rng)
-            delta = _softmax(x_tr[k] @ w)
+            delta = softmax(x_tr[k] @ w)
             delta[y_tr[k]] -= 1.0
             if bank is None:
                 w = w - lr * np.outer(x_tr[k], delta)

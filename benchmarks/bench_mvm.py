@@ -17,18 +17,29 @@ its time slice (a few ms at load 8 on 2 cores), which made wall-clock medians of
 between 3 and 12 ms while its CPU time stayed at 3.2-3.5 ms. Wall-clock ratios are printed as well.
 ``irdrop_ms_per_vector`` is the wall-clock median of the line-relaxation solver (2 numba threads), the
 faster of the two BLAS settings.
+``irdrop_512_ms_per_vector``: the same solve at 512 x 512 (issue 16).
+``new_t_overhead``: AnalogTile.mvm (512 x 512, batch 256, pcm-default with its global drift compensation) at a
+read time never used before over the same call at a cached read time, interleaved, process-CPU medians. A new t
+costs the array read (drifted conductances, read-noise std and channel matrices) and the drift-compensation
+identity readout at the new t; the same ratio with drift compensation off is printed for comparison.
+``mvm_bytes_per_weight``: peak resident memory above the baseline (W and the warmed-up kernels) over the number
+of weights, for a programmed 4096 x 4096 AnalogMatrix on pcm-default after one MVM (batch 8) at t = 1 h,
+measured in a fresh subprocess (``--memory``).
 Run: ``python benchmarks/bench_mvm.py``.
 """
 
 from __future__ import annotations
 
+import resource
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from aimc_sim.crossbar import AnalogTile, load_tile_config, set_mvm_blas_threads
+from aimc_sim.crossbar import AnalogMatrix, AnalogTile, load_tile_config, set_mvm_blas_threads
 from aimc_sim.crossbar.irdrop import IrDropSolver, sur_ir_drop
 
 
@@ -50,7 +61,34 @@ def paired(f1: Callable[[], object], f2: Callable[[], object], clock: Callable[[
     return float(np.median(a)), float(np.median(b))
 
 
+def memory_per_weight(n: int = 4096) -> float:
+    """Peak RSS above the baseline per weight of a programmed n x n AnalogMatrix after one MVM at t = 1 h."""
+    rng = np.random.default_rng(0)
+    cfg = load_tile_config("pcm-default")
+    W = rng.standard_normal((n, n)).astype(np.float32)
+    x = rng.standard_normal((8, n)).astype(np.float32)
+    AnalogMatrix(cfg, W[:64, :64], rng).mvm(x[:, :64], 3600.0)  # kernels compiled/loaded before the baseline
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    AnalogMatrix(cfg, W, rng).mvm(x, 3600.0)
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024 / W.size
+
+
+def new_t_ratio(tile: AnalogTile, x: np.ndarray) -> float:
+    """Process-CPU median of an MVM at a new read time over one at a cached read time, interleaved."""
+    state = {"t": 7200.0}
+
+    def new() -> None:
+        state["t"] += 1.0
+        tile.mvm(x, t=state["t"])
+
+    cached, fresh = paired(lambda: tile.mvm(x, t=3600.0), new, time.process_time)
+    return fresh / cached
+
+
 def main() -> None:
+    if "--memory" in sys.argv:
+        print(f"{memory_per_weight():.3f}")
+        return
     rng = np.random.default_rng(0)
     W = rng.standard_normal((512, 512)).astype(np.float32)
     x = rng.standard_normal((256, 512)).astype(np.float32)
@@ -90,6 +128,17 @@ def main() -> None:
             f"IR drop, line relaxation (2 numba threads, setup included, wall) [{blas_label}]: "
             f"{ir[blas_label] * 1e3:.2f} ms/vector"
         )
+    G512 = rng.uniform(1e-6, 25e-6, (512, 512))
+    V512 = rng.uniform(-0.2, 0.2, (64, 512))
+    ir512 = median_s(lambda: IrDropSolver(G512, 1.0, 1e-3, method="iterative").solve(V512), 3) / 64
+    print(f"IR drop 512 x 512, line relaxation (setup included, wall): {ir512 * 1e3:.2f} ms/vector")
+    new_t = new_t_ratio(tile, x)
+    quiet = AnalogTile(load_tile_config("pcm-default", drift_compensation={"mode": "none"}), W, rng)
+    quiet.mvm(x, t=3600.0)
+    print(f"new read time: {new_t:.2f} x a cached one (drift compensation off: {new_t_ratio(quiet, x):.2f} x)")
+    out = subprocess.run([sys.executable, __file__, "--memory"], capture_output=True, text=True, check=True)
+    bytes_per_weight = float(out.stdout.strip().splitlines()[-1])
+    print(f"4096 x 4096 AnalogMatrix, pcm-default, after one MVM at t = 1 h: {bytes_per_weight:.1f} bytes/weight")
     t_direct = median_s(lambda: irdrop("direct"), 1) / 64
     print(f"IR drop, sparse LU (SuperLU, setup included, wall): {t_direct * 1e3:.2f} ms/vector")
     t_sur = median_s(lambda: sur_ir_drop(G, V[:8], 1.0, 1e-3), 1) / 8
@@ -102,6 +151,9 @@ def main() -> None:
         f"default-thread bare x@W {two['pipe'] / two['bare']:.2f})"
     )
     print(f"irdrop_ms_per_vector={min(ir.values()) * 1e3:.3f}")
+    print(f"irdrop_512_ms_per_vector={ir512 * 1e3:.3f}")
+    print(f"new_t_overhead={new_t:.3f}")
+    print(f"mvm_bytes_per_weight={bytes_per_weight:.3f}")
     print(f"mvm_overhead={one['pipe_cpu'] / one['bare_cpu']:.3f}")
 
 

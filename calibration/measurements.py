@@ -229,12 +229,18 @@ def load_measurement(path: str | Path, kind: str | None = None, group: str | Non
     if not path.is_file():
         raise _err(source, "", "file not found")
     if path.suffix.lower() in (".h5", ".hdf5"):
-        meta, cols = _read_hdf5(path, group)
+        try:
+            meta, cols = _read_hdf5(path, group)
+        except (OSError, KeyError) as e:
+            raise _err(source, f"group {group!r}" if group else "", f"cannot read HDF5: {e}") from None
         spec = _resolve_kind(kind, meta, source)
         raw = {name: (unit, arr) for name, (unit, arr) in cols.items()}
         line_of = None
     elif path.suffix.lower() == ".csv":
-        meta, header, rows, lines = _read_csv(path)
+        try:
+            meta, header, rows, lines = _read_csv(path)
+        except UnicodeDecodeError as e:
+            raise _err(source, "", f"not a UTF-8 text file (byte {e.start} is not text)") from None
         spec = _resolve_kind(kind, meta, source)
         for i, r in enumerate(rows):
             if len(r) != len(header):

@@ -8,11 +8,12 @@ outside the kernels, so a kernel returns exactly what the numpy path returns for
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
-__all__ = ["pcm_program", "pcm_read"]
+__all__ = ["pcm_program", "pcm_read", "pcm_read_stats"]
 
 _G_R_FLOOR = 1e-7
 
@@ -58,40 +59,69 @@ def pcm_program(gt: np.ndarray, xi_p: np.ndarray, xi_nu: np.ndarray, cfg) -> tup
     return gp.reshape(np.shape(gt)), nu.reshape(np.shape(gt))
 
 
+class PcmRead(NamedTuple):
+    """The read-time constants of PCM steps 3-4: ln((t + t0)/t0), s_read·sqrt(ln((t + t0 + t_read)/(2 t_read))),
+    g_max and the Q_s parameters (q0, exponent, floor, cap)."""
+
+    log_f: float
+    root: float
+    g_max: float
+    q0: float
+    q_exp: float
+    q_floor: float
+    q_cap: float
+
+
+def _read_record(t: float, cfg) -> PcmRead:
+    tt = t + cfg.t0
+    root = cfg.s_read * math.sqrt(math.log((tt + cfg.t_read) / (2.0 * cfg.t_read)))
+    return PcmRead(math.log(tt / cfg.t0), root, cfg.g_max, *cfg.q_read)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _drift_and_q(g, nu, rd):
+    """(G_D, Q_s) of one device: drifted conductance and its relative read-noise amplitude."""
+    gd = g * math.exp(-nu * rd.log_f)
+    gr = abs(g) / rd.g_max
+    if gr < _G_R_FLOOR:
+        gr = _G_R_FLOOR
+    q = rd.q0 / max(gr**rd.q_exp, rd.q_floor)
+    if q > rd.q_cap:
+        q = rd.q_cap
+    return gd, q
+
+
 @njit(cache=True, fastmath=False)
-def _pcm_read_kernel(gp, nu, xi, log_f, root, g_max, q0, q_exp, q_floor, q_cap, out):
+def _pcm_read_kernel(gp, nu, xi, rd, out):
     for i in range(gp.size):
-        g = gp[i]
-        gd = g * math.exp(-nu[i] * log_f)
-        gr = abs(g) / g_max
-        if gr < _G_R_FLOOR:
-            gr = _G_R_FLOOR
-        q = q0 / max(gr**q_exp, q_floor)
-        if q > q_cap:
-            q = q_cap
-        v = gd + abs(gd) * q * root * xi[i]
+        gd, q = _drift_and_q(gp[i], nu[i], rd)
+        v = gd + abs(gd) * q * rd.root * xi[i]
         out[i] = v if v > 0.0 else 0.0
 
 
 def pcm_read(gp: np.ndarray, nu: np.ndarray, xi: np.ndarray, t: float, cfg) -> np.ndarray:
     """Fused PCM steps 3-4 (``fit="pcm_like"``): drifted conductance plus fresh 1/f read noise."""
-    tt = t + cfg.t0
-    log_f = math.log(tt / cfg.t0)
-    root = cfg.s_read * math.sqrt(math.log((tt + cfg.t_read) / (2.0 * cfg.t_read)))
-    q0, q_exp, q_floor, q_cap = cfg.q_read
     g = np.ascontiguousarray(gp, dtype=np.float64).ravel()
     out = np.empty_like(g)
-    _pcm_read_kernel(
-        g,
-        np.ascontiguousarray(nu, dtype=np.float64).ravel(),
-        np.ascontiguousarray(xi).ravel(),
-        log_f,
-        root,
-        cfg.g_max,
-        q0,
-        q_exp,
-        q_floor,
-        q_cap,
-        out,
-    )
+    nu64 = np.ascontiguousarray(nu, dtype=np.float64).ravel()
+    _pcm_read_kernel(g, nu64, np.ascontiguousarray(xi).ravel(), _read_record(float(t), cfg), out)
     return out.reshape(np.shape(gp))
+
+
+@njit(cache=True, fastmath=False)
+def _pcm_read_stats_kernel(gp, nu, rd, g_out, sd_out):
+    for i in range(gp.size):
+        gd, q = _drift_and_q(np.float64(gp[i]), np.float64(nu[i]), rd)
+        g_out[i] = gd
+        sd_out[i] = abs(gd) * q * rd.root
+
+
+def pcm_read_stats(gp: np.ndarray, nu: np.ndarray, t: float, cfg) -> tuple[np.ndarray, np.ndarray]:
+    """Fused PCM steps 3-4 without the draw (``fit="pcm_like"``): drifted conductance G_D and read-noise std
+    |G_D|·sigma_rd, in one pass over the stored G_P and nu (float32 or float64)."""
+    g_out, sd_out = np.empty(np.shape(gp)), np.empty(np.shape(gp))
+    rd = _read_record(float(t), cfg)
+    _pcm_read_stats_kernel(
+        np.ascontiguousarray(gp).ravel(), np.ascontiguousarray(nu).ravel(), rd, g_out.reshape(-1), sd_out.reshape(-1)
+    )
+    return g_out, sd_out

@@ -99,6 +99,11 @@ class DeviceModel(abc.ABC):
         output-referred read noise (crossbar spec §5).
         """
 
+    def read_stats(self, state: DeviceState, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """(noise-free conductance, read-noise std) at ``t`` (S): ``conductance(state, t, None)`` and
+        :meth:`read_noise_std` in one call (families override it with a fused pass)."""
+        return np.asarray(self.conductance(state, t, None), dtype=np.float64), self.read_noise_std(state, t)
+
     def pulse(
         self,
         state: DeviceState,

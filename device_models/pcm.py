@@ -275,6 +275,15 @@ class PCMModel(DeviceModel):
             g = np.maximum(0.0, gd + np.abs(gd) * read_noise_sigma(state.g0, t, cfg) * rng.standard_normal(state.shape))
         return apply_faults(g, state, self.g_min, self.g_max, cfg.faults)
 
+    def read_stats(self, state: DeviceState, t: float) -> tuple[np.ndarray, np.ndarray]:
+        """Fused :meth:`conductance` (noise-free) and :meth:`read_noise_std` (one numba pass for ``pcm_like``)."""
+        cfg = self.config
+        if cfg.fit != "pcm_like":
+            return super().read_stats(state, t)
+        check_read_time(t)
+        g, sd = _kernels.pcm_read_stats(state.g0, state.per_device["nu"], float(t), cfg)
+        return apply_faults(g, state, self.g_min, self.g_max, cfg.faults), faulted_std(sd, state, cfg.faults)
+
     def read_noise_std(self, state: DeviceState, t: float) -> np.ndarray:
         """|G_D|·sigma_rd(G_P, t) (S), step 4 of the module docstring."""
         check_read_time(t)

@@ -27,7 +27,7 @@ class Residual(nn.Module):
 
 
 class Mixed(nn.Module):
-    """Conv1d, GELU, SiLU, Sigmoid, Tanh, concat, avg pool, LayerNorm, softmax."""
+    """Conv1d, GELU, SiLU, Sigmoid, Tanh, concat, avg pool, LayerNorm, sum and mean, softmax."""
 
     def __init__(self):
         super().__init__()
@@ -42,7 +42,8 @@ class Mixed(nn.Module):
         h = torch.cat([self.act(self.conv_a(x)), nn.functional.silu(self.conv_b(x))], dim=1)
         h = self.norm(self.pool(h))
         h = torch.sigmoid(h) * torch.tanh(h)
-        return torch.softmax(self.fc(torch.flatten(h, 1)), dim=-1)
+        scale = h.sum(dim=2).mean(dim=1, keepdim=True)  # (N, 1): reductions over explicit axes
+        return torch.softmax(self.fc(torch.flatten(h, 1)) * scale, dim=-1)
 
 
 def models(seed: int = 0) -> dict[str, tuple[nn.Module, torch.Tensor]]:
@@ -69,3 +70,26 @@ def models(seed: int = 0) -> dict[str, tuple[nn.Module, torch.Tensor]]:
         "residual": (_randomise_batchnorm(res, gen), torch.randn(8, 2, 6, 6, generator=gen)),
         "mixed": (_randomise_batchnorm(Mixed(), gen), torch.randn(8, 3, 16, generator=gen)),
     }
+
+
+class PytorchMnistExample(nn.Module):
+    """The network of the PyTorch examples repository's MNIST script (functional pooling, view, log-softmax)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = nn.functional.relu(self.conv1(x))
+        x = nn.functional.relu(self.conv2(x))
+        x = nn.functional.max_pool2d(x, 2)
+        x = self.dropout1(x)
+        x = x.view(x.size(0), -1)
+        x = nn.functional.relu(self.fc1(x))
+        x = self.dropout2(x)
+        return nn.functional.log_softmax(self.fc2(x), dim=1)

@@ -21,14 +21,21 @@ def test_dac_encode_matches_reference(rng, abs_max, quantise, lo):
     xn = np.empty(x.shape, np.float32)
     xn2 = np.empty(x.shape, np.float32)
     s = given.copy()
-    n_bad = _kernels.dac_encode(x, abs_max, s, DacSpec(lo, 2 / 254, quantise), xn, xn2)
+    gsum = rng.uniform(1e-6, 2e-5, (1, 23))
+    n_bad, energy = _kernels.dac_encode(x, abs_max, s, DacSpec(lo, 2 / 254, quantise, False), gsum, xn, xn2)
     rn, rn2, rs = dac_encode_ref(x, abs_max, given, lo, 2 / 254, quantise)
     assert n_bad == 0
+    assert energy == pytest.approx(float(np.sum(rn2.astype(np.float64) * gsum)), rel=1e-12)
+    _, e_pwm = _kernels.dac_encode(x, abs_max, s.copy(), DacSpec(lo, 2 / 254, quantise, True), gsum, xn, xn2)
+    assert e_pwm == pytest.approx(float(np.sum(np.abs(rn.astype(np.float64)) * gsum)), rel=1e-12)
+    groups = gsum.repeat(2, axis=0) * [[1.0], [2.0]]  # row b uses row b % 2 of the row sums
+    _, e2 = _kernels.dac_encode(x, abs_max, s.copy(), DacSpec(lo, 2 / 254, quantise, False), groups, xn, xn2)
+    assert e2 == pytest.approx(float(np.sum(rn2.astype(np.float64) * groups[np.arange(9) % 2])), rel=1e-12)
     np.testing.assert_array_equal(s, rs)
     np.testing.assert_array_equal(xn, rn)
     np.testing.assert_array_equal(xn2, rn2)
     x[2, 5], x[7, 0] = np.nan, -np.inf
-    assert _kernels.dac_encode(x, abs_max, given.copy(), DacSpec(lo, 2 / 254, quantise), xn, xn2) == 2
+    assert _kernels.dac_encode(x, abs_max, given.copy(), DacSpec(lo, 2 / 254, quantise, False), gsum, xn, xn2)[0] == 2
 
 
 @pytest.mark.parametrize(

@@ -130,7 +130,7 @@ def test_ledger_counts_and_array_energy(rng):
     assert led.counts[("fc1", "dac_conversion@8b")] == 4 * 16
     assert led.counts[("fc1", "adc_conversion@8b")] == 4 * 8
     xq = np.rint(0.5 * 127) / 127
-    G = tile.layout.targets
+    G = tile.state.g0  # programmed without noise: the targets (the tile keeps no separate copy)
     expect = 4 * np.sum((xq * cfg.v_read) ** 2 * G) * cfg.t_read
     assert led.energy_j[("fc1", "array_read")] == pytest.approx(expect, rel=1e-9)
 

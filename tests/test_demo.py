@@ -42,8 +42,9 @@ def test_quick_demo_writes_sweeps_dse_report_and_a_linked_index(tmp_path, capsys
     links = re.findall(r'href="([^"]+)"', page)
     assert len(links) >= 8 and all((out / link).is_file() for link in links)
     assert "**" not in page and "](" not in page and "`" not in page
+    assert (out / "summary.png").stat().st_size > 50_000  # the four figures on one slide
     captions = re.findall(r"<figcaption>(.*?)</figcaption>", page)
-    assert len(captions) == 4 and all("s4d_digits_qat4_noise" in c and "test samples" in c for c in captions)
+    assert len(captions) == 5 and all("s4d_digits_qat4_noise" in c and "test samples" in c for c in captions)
     index = (out / "index.md").read_text()
     assert index.index("![") < index.index("## Files")  # the page opens with the key results and plots
     report = (out / "report" / "report.md").read_text()

@@ -76,3 +76,16 @@ def test_preset_name_does_not_replace_family():
     m = load_preset("ecram")
     assert (m.name, m.family) == ("ecram", "pulsed")
     assert load_preset("pcm-hermes").family == "pcm"
+
+
+@pytest.mark.parametrize("preset,options,t", CASES, ids=[c[0] for c in CASES])
+def test_read_stats_is_conductance_and_read_noise_std(preset, options, t):
+    """The fused read (PCM: one numba pass) equals the two separate calls, with float32 state arrays too."""
+    model = load_preset(preset, **options)
+    state = model.program(_targets(model, 50), np.random.default_rng(4))
+    g, sd = model.read_stats(state, t)
+    np.testing.assert_allclose(g, model.conductance(state, t, None), rtol=1e-12)
+    np.testing.assert_allclose(sd, model.read_noise_std(state, t), rtol=1e-12)
+    state.g0 = state.g0.astype(np.float32)
+    g32, _ = model.read_stats(state, t)
+    np.testing.assert_allclose(g32, g, rtol=1e-6)

@@ -1,6 +1,7 @@
 """PyTorch and ONNX importers against torch fp32 on random inputs, and the imported networks on tiles."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from aimc_sim.errors import ConfigError, DataError
 from workloads.network.onnx_import import from_onnx
 
 MODELS = models()
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "network"
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -34,6 +36,17 @@ def _export(model: nn.Module, x: torch.Tensor, path) -> None:
     torch.onnx.export(model, (x,), str(path), dynamo=False, opset_version=17)
 
 
+def _both_match_torch(model: nn.Module, x: torch.Tensor, path) -> list:
+    """Convert ``model`` with from_torch and through an ONNX export; both match torch. Returns the networks."""
+    _export(model, x, path)
+    with torch.no_grad():
+        ref = model(x).numpy()
+    nets = [workloads.from_torch(model, x[:1]), workloads.load(path)]
+    for net in nets:
+        assert _rel(net.forward(x.numpy()), ref) <= 1e-5
+    return nets
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_torch_float_forward_matches_torch(name):
     model, x = MODELS[name]
@@ -51,6 +64,15 @@ def test_onnx_export_matches_torch(name, tmp_path):
     with torch.no_grad():
         ref = model(x).numpy()
     assert _rel(net.forward(x.numpy()), ref) <= 1e-5
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_onnx_from_the_dynamo_exporter_matches_torch(name):
+    """Files written by torch's default (dynamo, opset 18+) exporter, kept as fixtures because it needs
+    onnxscript (tests/fixtures/network/make_dynamo_fixtures.py)."""
+    io = np.load(FIXTURES / f"{name}_io.npz")
+    net = workloads.load(FIXTURES / f"{name}_dynamo.onnx")
+    assert _rel(net.forward(io["x"]), io["y"]) <= 1e-5
 
 
 def test_batchnorm_is_folded_and_conv_mvms_are_counted():
@@ -74,7 +96,7 @@ def test_ideal_tile_reproduces_float(name):
     assert _rel(out, ref) <= 1e-4
 
 
-@pytest.mark.parametrize("name", ["mlp", "cnn", "residual"])
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_every_layer_within_one_adc_lsb_on_ideal_tile_with_adc(name):
     """Ideal devices, 8-bit ADC over the full output range: each analog layer, fed its float input, is within
     one ADC LSB of the float product. LSB_ij = 2 n_in s_i max_k |W_kj| / (2^8 - 2) with s_i = max |row i|."""
@@ -205,12 +227,7 @@ def test_embedding_layernorm_and_sequence_linear_from_torch_and_onnx(tmp_path):
     torch.manual_seed(0)
     model = nn.Sequential(nn.Embedding(10, 6), nn.LayerNorm(6), nn.Linear(6, 5), nn.Flatten(), nn.Linear(20, 3))
     model = model.eval()
-    idx = torch.randint(0, 10, (5, 4))
-    _export(model, idx, tmp_path / "emb.onnx")
-    with torch.no_grad():
-        ref = model(idx).numpy()
-    for net in (workloads.from_torch(model, idx[:1]), workloads.load(tmp_path / "emb.onnx")):
-        assert _rel(net.forward(idx.numpy()), ref) <= 1e-5
+    for net in _both_match_torch(model, torch.randint(0, 10, (5, 4)), tmp_path / "emb.onnx"):
         assert [n.op.kind for n in net.nodes].count("Linear") == 2  # MatMul + Add became one Linear
         with pytest.raises(DataError, match=r"\(Embedding\): indices must lie in 0..9"):
             net.forward(np.full((1, 4), 12))
@@ -241,6 +258,11 @@ def test_network_sweep_point_through_the_registry(tmp_path):
     point["dataset"]["n_test"] = 20
     res = workloads.api.evaluate(point, seed=0)
     assert res.n_samples == 20 and 0.0 <= res.accuracy <= 1.0 and res.energy_j > 0
+    net = workloads.load(point["model"])
+    assert isinstance(net, workloads.Workload) and isinstance(net.on({}), workloads.BoundWorkload)
+    workloads.api.validate_point(point)
+    with pytest.raises(DataError, match=r"dataset.x_test: must have shape \(n, 8, 8\)"):
+        workloads.api.validate_point(point | {"dataset": {"name": "digits_pixel"}})
     with pytest.raises(ConfigError, match="hardware.digital"):
         workloads.api.evaluate(point | {"hardware": {"digital": "fp64"}}, seed=0)
 
@@ -264,3 +286,97 @@ def test_graph_errors_name_the_layer():
         Network([Node("fc", Linear(w), ("input",)), Node("fc2", Linear(w), ("nope",))], (4,))
     with pytest.raises(DataError, match=r"layer 'fc' \(Linear\): duplicate layer name"):
         Network([Node("fc", Linear(w), ("input",)), Node("fc", Linear(w), ("fc",))], (4,))
+
+
+def test_conv_and_pool_geometry_matches_torch(tmp_path):
+    """Stride, dilation, groups, padded max / avg pooling (count_include_pad on and off), Conv1d stride."""
+    torch.manual_seed(1)
+    model = nn.Sequential(
+        nn.Conv2d(4, 6, 3, stride=2, padding=2, dilation=2, groups=2),
+        nn.MaxPool2d(3, stride=2, padding=1),
+        nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+        nn.AvgPool2d(2, stride=1, padding=1),
+        nn.Flatten(),
+    ).eval()
+    _both_match_torch(model, torch.randn(3, 4, 11, 9), tmp_path / "geo.onnx")
+    seq = nn.Sequential(nn.Conv1d(2, 3, 4, stride=3, padding=1), nn.MaxPool1d(2)).eval()
+    xs = torch.randn(2, 2, 17)
+    with torch.no_grad():
+        assert _rel(workloads.from_torch(seq, xs[:1]).forward(xs.numpy()), seq(xs).numpy()) <= 1e-5
+
+
+def test_calibrated_adc_ranges_use_the_training_inputs():
+    """A per-column calibrated ADC needs x_train; with it, an 8-bit ideal tile keeps the float predictions."""
+    model, x = MODELS["cnn"]
+    net = workloads.from_torch(model, x[:1])
+    hw = net.on({"tile": {"preset": "ideal", "adc": {"bits": 8, "range": "per_column", "percentile": 100.0}}})
+    labels = net.forward(x.numpy()).argmax(-1)
+    with pytest.raises(ConfigError, match="adc_calibration"):
+        hw.evaluate((x.numpy(), labels))
+
+    class Data:
+        x_train, x_test, y_test = x.numpy(), x.numpy(), labels
+
+    assert hw.evaluate(Data()).accuracy == 1.0
+
+
+def test_float_backend_is_the_digital_baseline():
+    """backend float: the float outputs, no tiles, and one multiply + add + weight read per MAC."""
+    model, x = MODELS["cnn"]
+    net = workloads.from_torch(model, x[:1])
+    hw = net.on({"backend": "float", "digital": "int8"})
+    out, ledger, mats = hw.logits(x.numpy())
+    assert mats == {} and np.array_equal(out, net.forward(x.numpy()))
+    macs = sum(
+        np.prod(net.shapes[n.name]) / n.op.matrix.shape[1] * np.count_nonzero(n.op.matrix) for n in net.analog_nodes
+    )
+    assert ledger.total("sram_read_8b") == pytest.approx(len(x) * macs)
+    assert ledger.total("int8_mul") == pytest.approx(len(x) * (macs + 8))  # + the global average pool's 8 divides
+    res = hw.evaluate((x.numpy(), out.argmax(-1)))
+    assert res.accuracy == 1.0 and res.n_tiles == 0 and res.energy_j > 0
+
+
+def test_the_pytorch_examples_mnist_network(tmp_path):
+    """Functional max pooling, ``x.view(x.size(0), -1)`` and log-softmax, from torch and through ONNX."""
+    from network_models import PytorchMnistExample
+
+    torch.manual_seed(0)
+    _both_match_torch(PytorchMnistExample().eval(), torch.randn(4, 1, 28, 28), tmp_path / "mnist.onnx")
+
+
+class _FunctionalLayers(nn.Module):
+    """A custom module holding its own parameters and using F.conv2d, F.linear, ``@`` and a learned scale."""
+
+    def __init__(self):
+        super().__init__()
+        self.w_conv = nn.Parameter(torch.randn(4, 2, 3, 3))
+        self.b_conv = nn.Parameter(torch.randn(4))
+        self.w_fc = nn.Parameter(torch.randn(5, 4 * 3 * 3))
+        self.proj = nn.Parameter(torch.randn(5, 3))
+        self.register_buffer("scale", torch.rand(3) + 0.5)
+
+    def forward(self, x):
+        h = nn.functional.relu(nn.functional.conv2d(x, self.w_conv, self.b_conv, stride=2, padding=1))
+        h = nn.functional.linear(torch.flatten(h, 1), self.w_fc)
+        return (h @ self.proj) * self.scale
+
+
+def test_functional_layers_with_module_parameters():
+    torch.manual_seed(0)
+    model = _FunctionalLayers().eval()
+    x = torch.randn(3, 2, 6, 6)
+    net = workloads.from_torch(model, x[:1])
+    assert [n.op.kind for n in net.nodes].count("Conv") == 1 and [n.op.kind for n in net.nodes].count("Linear") == 2
+    with torch.no_grad():
+        assert _rel(net.forward(x.numpy()), model(x).numpy()) <= 1e-5
+
+
+def test_network_point_on_a_user_image_file(tmp_path):
+    """A sweep point with an ONNX model and an .npz image file (workloads.data.load_dataset(path))."""
+    model, x = MODELS["cnn"]
+    _export(model, x, tmp_path / "cnn.onnx")
+    labels = workloads.from_torch(model, x[:1]).forward(x.numpy()).argmax(-1)
+    np.savez(tmp_path / "images.npz", x=x.numpy(), y=labels)
+    point = {"model": str(tmp_path / "cnn.onnx"), "hardware": {"tile": "ideal"}}
+    res = workloads.api.evaluate(point | {"dataset": {"name": str(tmp_path / "images.npz")}}, seed=0)
+    assert res.accuracy == 1.0 and res.n_samples == len(x)

@@ -125,3 +125,28 @@ def test_models_lists_shipped_models(capsys):
     text = capsys.readouterr().out
     assert "snn_digits" in text and "16 -> 128 -> 10 neurons" in text
     assert "s4d_digits_float" in text and "float S4D (S4D-Lin, ZOH" in text
+
+
+def test_onnx_network_with_vector_data_file(tmp_path, rng):
+    """An ONNX file exported by torch goes through the same command (the network family of the registry)."""
+    import torch
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(6, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    torch.onnx.export(net, torch.zeros(1, 6), str(tmp_path / "mlp.onnx"), opset_version=17, dynamo=False)
+    x = rng.random((12, 6)).astype(np.float32)
+    np.savez(tmp_path / "vec.npz", x=x, y=rng.integers(0, 3, 12))
+    code, out = _report(
+        tmp_path,
+        tmp_path / "mlp.onnx",
+        "--data",
+        tmp_path / "vec.npz",
+        "--seeds",
+        "1",
+        "--n-test",
+        "12",
+        hardware={"tile": "pcm-default"},
+    )
+    assert code == 0
+    table = load_results(out / "results.h5")
+    assert np.isfinite(table.columns["energy_j"][0]) and "| family | network |" in (out / "report.md").read_text()

@@ -7,6 +7,7 @@ convolution, ``D`` skip, GELU, kernel-1 Conv1d + GLU, residual, post-LayerNorm, 
 """
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -128,3 +129,18 @@ def test_reference_key_errors_named(tmp_path, reference):
     torch.save(sd, tmp_path / "b.pt")
     with pytest.raises(DataError, match=r"layers\.1\.ssm\.C: tensor missing"):
         S4DModel.load(tmp_path / "b.pt")
+
+
+REAL = Path(__file__).parent / "data" / "s4d_reference"
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".safetensors"])
+def test_checkpoint_written_by_the_reference_code(suffix):
+    """A checkpoint trained and saved by the state-spaces code itself (make_fixture.py there) matches its logits."""
+    d = np.load(REAL / "s4d_reference.npz")
+    ours = S4DModel.load(REAL / f"s4d_reference{suffix}")
+    got32 = ours.forward(d["x"])
+    assert np.max(np.abs(got32 - d["logits32"])) <= 1e-5 * np.max(np.abs(d["logits32"]))
+    got64 = ours.forward(d["x"].astype(np.float64))
+    assert np.max(np.abs(got64 - d["logits64"])) <= 1e-6 * np.max(np.abs(d["logits64"]))
+    assert np.mean(got32.argmax(1) == d["y"]) == np.mean(d["logits32"].argmax(1) == d["y"])

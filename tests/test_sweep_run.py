@@ -69,6 +69,29 @@ def test_rows_hold_params_metrics_and_attrs(tmp_path):
     assert not Path(str(summary.output) + ".journal").exists()
 
 
+def test_result_file_records_provenance(tmp_path):
+    """Package version, git commit (when a checkout), python and numpy/numba/scipy/h5py versions."""
+    import platform
+    import subprocess
+    from importlib.metadata import version
+
+    import aimc_sim
+
+    t = load_results(
+        run_sweep(load_spec(make_spec(tmp_path, seeds=1)), workers=0, progress=False, allow_code=True).output
+    )
+    assert t.attrs["aimc_sim_version"] == aimc_sim.__version__
+    assert t.attrs["python_version"] == platform.python_version()
+    for name in ("numpy", "numba", "scipy", "h5py"):
+        assert t.attrs[f"{name}_version"] == version(name)
+    root = Path(aimc_sim.__file__).resolve().parents[1]
+    head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if head.returncode == 0:
+        assert t.attrs["git_commit"].split("-")[0] == head.stdout.strip()
+    else:
+        assert t.attrs["git_commit"] == ""
+
+
 def test_same_numbers_for_inline_one_and_two_workers(tmp_path):
     data = make_spec(tmp_path, evaluator="sweep_helpers:result_object")
     tables = []

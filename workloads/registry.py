@@ -53,7 +53,7 @@ class Family:
     name: str
     description: str
     suffixes: tuple[str, ...]
-    load: Callable[[Path], Workload]
+    load: Callable[..., Workload]  # (path, **options) -> Workload
     evaluate_point: Callable[[dict[str, Any], int], Result]
     validate_point: Callable[[dict[str, Any]], None]
 
@@ -104,16 +104,18 @@ def family_for(name_or_path: str | Path) -> Family:
     return resolve(name_or_path)[0]
 
 
-def load(path: str | Path) -> Workload:
-    """Open any supported model file (or shipped model name) as a :class:`Workload`."""
+def load(path: str | Path, **options: Any) -> Workload:
+    """Open any supported model file (or shipped model name) as a :class:`Workload`. ``options`` go to the
+    family's loader (e.g. NIR import options ``convention="snntorch"`` or ``dt=..., time_unit=...``, or S4D
+    config overrides such as ``w_bits=4``)."""
     family, file = resolve(path)
-    return family.load(file)
+    return family.load(file, **options) if options else family.load(file)
 
 
-def _load_s4d(path: Path) -> Workload:
+def _load_s4d(path: Path, **overrides: Any) -> Workload:
     from workloads.s4d.model import S4DModel
 
-    return S4DModel.load(path)
+    return S4DModel.load(path, **overrides)
 
 
 def _point_s4d(point: dict[str, Any], seed: int) -> Result:
@@ -128,13 +130,13 @@ def _check_s4d(point: dict[str, Any]) -> None:
     validate_s4d(point)
 
 
-def _load_snn(path: Path) -> Workload:
+def _load_snn(path: Path, **options: Any) -> Workload:
     from workloads.snn.experiments import SHIPPED, load_shipped
     from workloads.snn.model import SNNModel
 
-    if path.parent == MODEL_DIR and path.stem in SHIPPED:
+    if path.parent == MODEL_DIR and path.stem in SHIPPED and not options:
         return load_shipped(path.stem)
-    return SNNModel.from_nir(path)
+    return SNNModel.from_nir(path, **options)
 
 
 def _point_snn(point: dict[str, Any], seed: int) -> Result:
@@ -170,7 +172,7 @@ def _check_network(point: dict[str, Any]) -> None:
 register(
     Family(
         "s4d",
-        "S4D / GSU / Binary S4D sequence classifiers (checkpoint with the model config in its metadata)",
+        "S4D / GSU / Binary S4D sequence classifiers (project checkpoints, state-spaces reference state dicts)",
         (".safetensors", ".npz", ".h5", ".hdf5", ".pt", ".pth"),
         _load_s4d,
         _point_s4d,

@@ -33,11 +33,10 @@ def score(logits: np.ndarray, y: np.ndarray) -> float:
 def exclude_programming(ledger: Ledger, at_programming: Ledger) -> Ledger:
     """Remove the events booked while programming (device writes, ADC calibration reads) from a run's
     ``ledger``, keeping the hardware inventory that the cost model prices as area. Returns ``ledger``."""
+    ledger.merge(at_programming, scale=-1.0)
     for key, v in at_programming.counts.items():
-        if not isinstance(at_programming.events[key[1]], (Inventory, ConverterUnit)):
-            ledger.counts[key] -= v
-    for key, v in at_programming.energy_j.items():
-        ledger.energy_j[key] -= v
+        if isinstance(at_programming.events[key[1]], (Inventory, ConverterUnit)):
+            ledger.counts[key] += v
     return ledger
 
 

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 
 COMMAND = "demo"
-RUN_TIME = "6 min on 2 cores"
-"""The demo's measured wall time (``time aimc demo``: 6 min 09 s on a shared 2-core machine, load average ~11),
-quoted the same way by ``--help``, the README and docs/sweeps.md."""
+RUN_TIME = "4-6 min on 2 cores"
+"""The demo's measured wall time (``time aimc demo``, three runs on a shared 2-core machine: 4 min 12 s, 4 min 30 s
+and 6 min 09 s at load averages of about 10, 8 and 11), quoted the same way by ``--help``, the README and
+docs/sweeps.md."""
 HELP = (
     "drift, programming-noise and design-space sweeps plus an energy report on a shipped S4D model, "
     f"summarised on one page ({RUN_TIME})"
@@ -185,6 +186,7 @@ def _demo(args: argparse.Namespace, out: Path, t0: float, opts: dict[str, Any]) 
     from aimc_sim.progress import format_duration
     from aimc_sim.report.curves import plot_results
     from aimc_sim.report.document import Document
+    from aimc_sim.report.plots import montage_figure
     from aimc_sim.sweep import load_results, run_sweep
     from aimc_sim.sweep.analysis import describe
     from aimc_sim.sweep.dse import analyze_dse
@@ -250,9 +252,17 @@ def _demo(args: argparse.Namespace, out: Path, t0: float, opts: dict[str, Any]) 
         "(`pcm-default` periphery: 8-bit DAC and ADC, differential pairs, 4 % output noise). Every number below "
         "is recomputed by `aimc demo`; intervals are 95 % Wilson intervals over all classifications."
     )
+    figures = [drift_png, prog_png, dse.files[0], report.figures[0]]
+    slide = montage_figure(figures, out / "summary.png", title=f"{model} on simulated analog in-memory tiles")
     doc.heading("Key results")
     doc.paragraph(_drift_summary(drift))
     doc.paragraph(f"Design space: {dse_text}")
+    doc.image(
+        slide,
+        f"The four figures below on one slide for a talk ([summary.png](summary.png)); model {model}; the test "
+        "samples and seeds of each are printed under it.",
+    )
+    doc.heading("Figures")
     doc.image(drift_png, f"Accuracy vs time after programming; {describe(drift)}.")
     doc.image(prog_png, f"Accuracy vs PCM programming-noise scale; {describe(prog)}.")
     doc.image(dse.files[0], f"Design-space exploration (numbers as in dse/dse_pareto.md); {describe(dse_table)}.")

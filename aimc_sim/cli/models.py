@@ -12,7 +12,7 @@ HELP = "list the shipped models (usable as MODEL in aimc report and in sweep poi
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--family", choices=("s4d", "snn"), help="list one family only")
+    parser.add_argument("--family", help="list one model family only (s4d, snn, network)")
 
 
 def _descriptions(folder: Path) -> dict[str, str]:
@@ -31,34 +31,35 @@ def _descriptions(folder: Path) -> dict[str, str]:
     return out
 
 
+def _size(model: Any) -> str:
+    """A short size summary of a loaded model (layer widths or S4D dimensions)."""
+    if hasattr(model, "layers") and hasattr(model, "dt"):  # SNNModel
+        widths = [model.layers[0].shape[0], *(lay.shape[1] for lay in model.layers)]
+        return " -> ".join(map(str, widths)) + " neurons"
+    cfg = getattr(model, "config", None)
+    if cfg is not None and hasattr(cfg, "d_state"):
+        return f"{cfg.variant}, H={cfg.d_model}, N={cfg.d_state}, {cfg.n_layers} layers"
+    return type(model).__name__
+
+
 def shipped_models() -> list[dict[str, Any]]:
-    """One row per shipped model file: name, family, size summary and description."""
-    from workloads.io import load_weights
-    from workloads.registry import MODEL_DIR
-    from workloads.snn.experiments import SHIPPED, load_shipped
+    """One row per shipped model (``workloads.registry.shipped_models``): name, family, size, description."""
+    from workloads.registry import MODEL_DIR, family_for, load, shipped_models
 
     text = _descriptions(MODEL_DIR)
-    rows = []
-    for name in sorted(SHIPPED):
-        m = load_shipped(name)
-        sizes = " -> ".join(str(n) for n in [m.layers[0].shape[0], *(lay.shape[1] for lay in m.layers)])
-        rows.append({"name": name, "family": "snn", "size": f"{sizes} neurons", "what": text.get(name, "")})
-    for path in sorted(MODEL_DIR.glob("*.safetensors")):
-        cfg = load_weights(path)[1].get("model", {})
-        size = (
-            f"{cfg.get('variant', '?')}, H={cfg.get('d_model')}, N={cfg.get('d_state')}, {cfg.get('n_layers')} layers"
-        )
-        rows.append({"name": path.stem, "family": "s4d", "size": size, "what": text.get(path.stem, "")})
-    return rows
+    return [
+        {"name": n, "family": family_for(n).name, "size": _size(load(n)), "what": text.get(n, "")}
+        for n in shipped_models()
+    ]
 
 
 def run(args: argparse.Namespace) -> int:
     rows = [r for r in shipped_models() if args.family in (None, r["family"])]
     width = max(len(r["name"]) for r in rows)
     for r in rows:
-        print(f"{r['name']:<{width}}  {r['family']:<3}  {r['size']}")
+        print(f"{r['name']:<{width}}  {r['family']:<4}  {r['size']}")
         if r["what"]:
-            print(f"{'':<{width}}       {r['what']}")
+            print(f"{'':<{width}}        {r['what']}")
     print("\nUse a name as MODEL (aimc report NAME) or as a sweep point's model:. Files work too: an S4D checkpoint")
     print("(.safetensors/.npz/.h5/.pt, incl. the state-spaces reference keys) or an .nir file (docs/snn.md).")
     return 0

@@ -48,32 +48,56 @@ def cost_model_table(name: str) -> tuple[dict[str, Any], str]:
     return model.config.to_dict(), f"{model.config.name} (ADC model {model.adc_model_name})"
 
 
-def _family(model: Any, hardware: dict[str, Any], dataset: str | None, n_test: int) -> dict[str, Any]:
-    """Validated hardware config, data set and report rows of the model's family (SNN or S4D).
-
-    Loads the model and the data once here, so that a bad file fails before the sweep writes anything.
-    [dispatch] Replace by the workload registry's ``hardware_config`` / ``load`` once ``workloads.load`` lands.
-    """
-    from workloads.snn import api as snn_api
-
-    if snn_api.is_snn_model(model):
-        from workloads.snn.hardware import hardware_config
-
-        hw = hardware_config({k: v for k, v in hardware.items() if k != "backend"})
-        dataset = dataset or snn_api.DEFAULT_DATASET
-        snn_api.check_fit(snn_api.load_model(model), snn_api.load_data({"name": dataset, "n_test": n_test}))
-        return {"hw": hw, "rows": {"backend": hardware.get("backend", "analog")}, "dataset": dataset}
-    from workloads.api import load_model
-    from workloads.data import load_dataset
-    from workloads.data.files import is_data_file
+def _s4d_hardware(hardware: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     from workloads.s4d.hardware import hardware_config
 
     hw = hardware_config(hardware)
-    load_model(model)
-    dataset = dataset or "digits_pixel"
-    if is_data_file(dataset):
-        load_dataset(dataset, kind="sequences")
-    return {"hw": hw, "rows": {"backend": hw.backend, "recurrence": hw.recurrence}, "dataset": dataset}
+    return hw, {"backend": hw.backend, "recurrence": hw.recurrence}
+
+
+def _snn_hardware(hardware: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from workloads.snn.hardware import hardware_config
+
+    hw = hardware_config({k: v for k, v in hardware.items() if k != "backend"})  # backend is a point key
+    return hw, {"backend": hardware.get("backend", "analog")}
+
+
+def _network_hardware(hardware: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from workloads.hwconfig import coerce_config
+    from workloads.network.hardware import NetworkHardwareConfig
+
+    return coerce_config(NetworkHardwareConfig, hardware), {"backend": "analog"}
+
+
+# Per registered model family (workloads.registry): its hardware config as shown in the report, and the
+# built-in data set used when no --data is given (None: a data file is required).
+REPORT_FAMILIES: dict[str, tuple[Any, str | None]] = {
+    "s4d": (_s4d_hardware, "digits_pixel"),
+    "snn": (_snn_hardware, "spike_digits"),
+    "network": (_network_hardware, None),
+}
+
+
+def _prepare(model: Any, hardware: dict[str, Any], dataset: str | None, n_test: int) -> dict[str, Any]:
+    """Family (from the registry), hardware config, data set and report rows of a report; the whole point is
+    checked by the family's ``validate_point`` (model file, data file, hardware) so that a bad input fails
+    before the sweep writes anything."""
+    from aimc_sim.errors import ConfigError
+    from workloads.api import validate_point
+    from workloads.registry import family_for
+
+    name = model.get("name") if isinstance(model, dict) else model
+    if not isinstance(name, (str, Path)):
+        raise ConfigError("model", f"must be a model name, a path or a mapping with 'name', got {model!r}")
+    family = family_for(name)
+    make_hw, default_data = REPORT_FAMILIES[family.name]
+    hw, rows = make_hw(hardware)
+    dataset = dataset or default_data
+    if dataset is None:
+        raise ConfigError("--data", f"a {family.name} model needs a data file (docs/data.md)")
+    point = {"model": model, "hardware": hardware, "dataset": {"name": dataset, "n_test": n_test}}
+    validate_point(point)
+    return {"hw": hw, "rows": {"family": family.name, **rows}, "dataset": dataset, "point": point}
 
 
 def make_report(
@@ -103,12 +127,12 @@ def make_report(
         raise ConfigError("seeds", f"must be an integer >= 1, got {seeds}")
     if n_test < 1:
         raise ConfigError("n_test", f"must be an integer >= 1, got {n_test}")
-    family = _family(model, hardware, dataset, n_test)  # validates hardware, model and data before anything runs
+    family = _prepare(model, hardware, dataset, n_test)  # validates hardware, model and data before anything runs
     hw, dataset = family["hw"], family["dataset"]
     spec = load_spec(
         {
             "evaluator": "workloads.api:evaluate",
-            "base": {"model": model, "hardware": hardware, "dataset": {"name": dataset, "n_test": n_test}},
+            "base": family["point"],
             "seeds": seeds,
             "output": str(folder / "results.h5"),
         }

@@ -13,11 +13,13 @@ from numba import njit, prange
 
 
 class DacSpec(NamedTuple):
-    """The DAC of a tile: outputs rounded to ``step`` and clipped to [lo, 1] when ``quantise``."""
+    """The DAC of a tile: outputs rounded to ``step`` and clipped to [lo, 1] when ``quantise``; ``pwm``: the
+    read energy of an input is |x'| (pulse length) instead of x'^2 (amplitude)."""
 
     lo: float
     step: float
     quantise: bool
+    pwm: bool
 
 
 class AdcState(NamedTuple):
@@ -57,17 +59,21 @@ class Digital(NamedTuple):
 
 
 @njit(cache=True, fastmath=False, nogil=True)
-def dac_encode(x, abs_max, row_scale, dac, xn, xn2):
-    """Noise management and DAC of each input row (``dac``: a :class:`DacSpec`).
+def dac_encode(x, abs_max, row_scale, dac, gsum, xn, xn2):
+    """Noise management and DAC of each input row (``dac``: a :class:`DacSpec`), and the array read energy.
 
     Row scale s_b = max_i |x[b, i]| (``abs_max``: written to ``row_scale``; 1 for an all-zero row), else
     read from ``row_scale``. v = x / s_b, rounded to ``step`` and clipped to [lo, 1] if ``quantise``; writes
-    the normalised DAC outputs ``xn`` and their squares ``xn2`` (float32). Returns the number of non-finite
-    inputs (the caller rejects them). The abs-max uses four independent running maxima (exact: max does not
-    depend on the order) so that the loop is not bound by one dependency chain.
+    the normalised DAC outputs ``xn`` and their squares ``xn2`` (float32). Returns (the number of non-finite
+    inputs, which the caller rejects; sum_b,i e_bi gsum[b % G, i] in float64 with e = xn2, or |xn| for
+    ``pwm``): the read energy in V_read^2 t_read units for row sums of G ``gsum`` (G, n). The abs-max uses
+    four independent running maxima (exact: max does not depend on the order) so that the loop is not bound
+    by one dependency chain.
     """
     B, n = x.shape
-    lo, step, quantise = dac.lo, dac.step, dac.quantise
+    lo, step, quantise, pwm = dac.lo, dac.step, dac.quantise, dac.pwm
+    n_groups = gsum.shape[0]
+    acc = np.zeros((n_groups, n))  # per word line: no serial dependency between elements
     inv_step = 1.0 / step if quantise else 0.0
     n_bad = 0
     n4 = n - n % 4
@@ -94,7 +100,12 @@ def dac_encode(x, abs_max, row_scale, dac, xn, xn2):
                 v = min(max(np.rint(v * inv_step) * step, lo), 1.0)
             xn[b, i] = v
             xn2[b, i] = v * v
-    return n_bad
+            acc[b % n_groups, i] += abs(np.float64(xn[b, i])) if pwm else np.float64(xn2[b, i])
+    energy = 0.0
+    for q in range(n_groups):
+        for i in range(n):
+            energy += acc[q, i] * gsum[q, i]
+    return n_bad, energy
 
 
 @njit(cache=True, fastmath=False, nogil=True)
@@ -136,21 +147,28 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
     z = np.zeros(m)
     dither = np.zeros(m)
     vrow = np.empty(m)
+    erow, rrow = np.empty(m), np.empty(m)
+    e0 = r0 = 0.0
     for b in range(B):
         if noisy:
             z = rng.standard_normal(m)  # one row at a time: the same stream as m scalar draws, ~25 % faster
         if stochastic and quantise:
             dither = rng.random(m)
         s = False
-        for q in range(n_groups):
-            e = extra_var[b, q]
-            for j in range(q * gw, (q + 1) * gw):  # analog value at the ADC input
-                v = np.float64(sig[b, j])
-                if noisy:
-                    s2 = e + var[b, j] if has_var else e
-                    s2 = s2 if s2 > 0.0 else 0.0
-                    v += np.sqrt(s2) * z[j]
-                vrow[j] = v * gain[j] + offset[j]
+        if n_groups > 1:  # per-output extra variance and row scale of this row
+            for q in range(n_groups):
+                erow[q * gw : (q + 1) * gw] = extra_var[b, q]
+                rrow[q * gw : (q + 1) * gw] = row_scale[b, q]
+        else:  # one group: scalars (the loops over range(m) below stay as fast as without groups)
+            e0, r0 = extra_var[b, 0], row_scale[b, 0]
+        for j in range(m):  # analog value at the ADC input
+            v = np.float64(sig[b, j])
+            if noisy:
+                e = erow[j] if n_groups > 1 else e0
+                s2 = e + var[b, j] if has_var else e
+                s2 = s2 if s2 > 0.0 else 0.0
+                v += np.sqrt(s2) * z[j]
+            vrow[j] = v * gain[j] + offset[j]
         if quantise:
             for j in range(m):
                 s = s | (abs(vrow[j]) >= bound[j])
@@ -173,14 +191,12 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
             else:
                 for j in range(m):
                     vrow[j] = min(max(np.rint(vrow[j] * inv[j]), -lim), lim) * step[j]
-        for q in range(n_groups):
-            rs = row_scale[b, q]
-            if accumulate:
-                for j in range(q * gw, (q + 1) * gw):
-                    out[b, j] += vrow[j] * cf[j] * rs
-            else:
-                for j in range(q * gw, (q + 1) * gw):
-                    out[b, j] = vrow[j] * cf[j] * rs
+        if accumulate:
+            for j in range(m):
+                out[b, j] += vrow[j] * cf[j] * (rrow[j] if n_groups > 1 else r0)
+        else:
+            for j in range(m):
+                out[b, j] = vrow[j] * cf[j] * (rrow[j] if n_groups > 1 else r0)
         if s:
             sat[b] = True
 

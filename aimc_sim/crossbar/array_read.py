@@ -52,15 +52,21 @@ def read_arrays(
     off-block cells in one block's row, charged to the read energy of tiles with k_g > 1 blocks.
     """
     T, k, r, nd = shape
-    G = np.zeros(shape)
-    SD = np.zeros(shape) if config.noise.read else None
+    single = T == 1 and k == 1  # a dense tile: its read is the array, no copy into a stack
+    G = None if single else np.zeros(shape)
+    SD = None if single or not config.noise.read else np.zeros(shape)
     for g, (state, kg) in enumerate(zip(states, blocks_per_tile)):
-        Gg = np.asarray(device.conductance(state, t, None), dtype=np.float64)
-        sd = device.read_noise_std(state, t) if SD is not None else None
+        if config.noise.read:
+            Gg, sd = device.read_stats(state, t)
+        else:
+            Gg, sd = np.asarray(device.conductance(state, t, None), dtype=np.float64), None
         if config.access_resistance > 0:  # 1T1R: g_eff = g / (1 + g R); d g_eff / d g = 1 / (1 + g R)^2
             f = 1.0 / (1.0 + Gg * config.access_resistance)
             Gg = Gg * f
             sd = None if sd is None else sd * f * f
+        if single:
+            G, SD = Gg.reshape(shape), None if sd is None else sd.reshape(shape)
+            break
         G[g, :kg] = Gg.reshape(kg, r, nd)
         if SD is not None:
             SD[g, :kg] = sd.reshape(kg, r, nd)
@@ -69,13 +75,18 @@ def read_arrays(
         Gs = IrDropSolver(G[0, 0], config.ir_drop.r_wire, config.ir_drop.r_term).effective_matrix()[None, None]
     mats, vars_ = [], []
     for ch in channels:
-        m = Gs[..., ch.plus] - (Gs[..., ch.minus] if ch.minus is not None else 0.0)
-        mats.append(np.ascontiguousarray(m * ch.scale, dtype=np.float32))
+        plus, minus = _as_slice(ch.plus), None if ch.minus is None else _as_slice(ch.minus)
+        m = Gs[..., plus] - (Gs[..., minus] if minus is not None else 0.0)
+        m *= ch.scale
+        mats.append(np.ascontiguousarray(m, dtype=np.float32))
         if SD is None:
             vars_.append(None)
         else:
-            v = SD[..., ch.plus] ** 2 + (SD[..., ch.minus] ** 2 if ch.minus is not None else 0.0)
-            vars_.append(np.ascontiguousarray(v * ch.scale**2, dtype=np.float32))
+            v = np.square(SD[..., plus])
+            if minus is not None:
+                v += np.square(SD[..., minus])
+            v *= ch.scale**2
+            vars_.append(np.ascontiguousarray(v, dtype=np.float32))
     approx = None
     if config.ir_drop.mode == "approx":  # dense tiles only
         xi = (r - np.arange(r)) / r  # distance from the sense node, row 0 farthest
@@ -87,6 +98,15 @@ def read_arrays(
     return ArrayRead(t, mats, vars_, gsum, approx)
 
 
+def _as_slice(idx: np.ndarray) -> slice | np.ndarray:
+    """An evenly spaced index array as a slice (a view instead of a gathered copy), else the array."""
+    if idx.size > 1:
+        step = int(idx[1] - idx[0])
+        if step > 0 and np.array_equal(idx, np.arange(idx[0], idx[0] + step * idx.size, step)):
+            return slice(int(idx[0]), int(idx[0]) + step * idx.size, step)
+    return idx
+
+
 class ReadCache:
     """The ArrayReads of the last ``size`` read times, least recently used evicted first."""
 
@@ -94,11 +114,14 @@ class ReadCache:
         self.size = size
         self._reads: OrderedDict[float, ArrayRead] = OrderedDict()
 
-    def get(self, t: float, read: Any) -> ArrayRead:
-        """The read at t, computed by ``read(t)`` unless cached."""
+    def get(self, t: float, read: Any, store: bool = True) -> ArrayRead:
+        """The read at t, computed by ``read(t)`` unless cached (and then cached only if ``store``)."""
         rd = self._reads.get(t)
         if rd is None:
-            rd = self._reads[t] = read(t)
+            rd = read(t)
+            if not store:
+                return rd
+            self._reads[t] = rd
             while len(self._reads) > self.size:
                 self._reads.popitem(last=False)
         else:

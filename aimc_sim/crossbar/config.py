@@ -198,6 +198,9 @@ class TileConfig(Config):
 
     ``access_resistance`` (ohm): series access transistor of 1T1R cells, g_eff = 1 / (1/g + R_access)
     (crossbar.md §6.6; NeuroSim's default is 15 kOhm). ``line_cap_per_cell`` (F) prices the row drivers.
+    ``state_dtype``: how the programmed device state is stored: ``float32`` (per-device floats in float32,
+    targets dropped; 16 bytes per PCM weight; conductances rounded by <= 6e-8 relative) or ``float64``
+    (as the device model returns it, bit-for-bit the outputs of releases before the compact state).
     """
 
     rows: int = field(default=512, metadata=check(int_in(1, 1 << 16)))
@@ -208,6 +211,7 @@ class TileConfig(Config):
     t_read: float = field(default=100e-9, metadata=check(positive))
     line_cap_per_cell: float = field(default=0.1e-15, metadata=check(nonnegative))
     access_resistance: float = field(default=0.0, metadata=check(nonnegative))
+    state_dtype: Literal["float32", "float64"] = "float32"
     dac: DacConfig = field(default_factory=DacConfig)
     adc: AdcConfig = field(default_factory=AdcConfig)
     noise: NoiseConfig = field(default_factory=NoiseConfig)

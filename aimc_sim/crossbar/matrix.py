@@ -50,7 +50,7 @@ class AnalogMatrix:
     ):
         if layout not in ("in_out", "torch"):
             raise ConfigError("layout", f"must be 'in_out' (n_in x n_out) or 'torch' (out x in), got {layout!r}")
-        W = check_tile_args(config, weights, rng)
+        W = check_tile_args(config, weights, rng, convert=False)  # each tile converts its block
         if layout == "torch":
             W = np.ascontiguousarray(W.T)
         if config.max_outputs < 1:
@@ -85,7 +85,7 @@ class AnalogMatrix:
     @property
     def utilisation(self) -> float:
         """Programmed cells over the cells of all tiles used."""
-        used = sum(t.layout.targets.size for t in self.tiles.values())
+        used = sum(t.utilisation for t in self.tiles.values()) * self.config.rows * self.config.cols
         return used / (self.n_tiles * self.config.rows * self.config.cols)
 
     def mvm(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:

@@ -21,6 +21,7 @@ inside a stack. The ledger receives the same events as the physical tiles (docs/
 from __future__ import annotations
 
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,7 @@ from aimc_sim.crossbar.devices import resolve_device
 from aimc_sim.crossbar.irdrop import approx_ir_drop_factor
 from aimc_sim.crossbar.mapping import build_layout, scale_weights
 from aimc_sim.crossbar.quantise import n_steps, sar_weights
+from aimc_sim.crossbar.storage import DROPPED, stored_state, workspace
 from aimc_sim.crossbar.threads import tile_pool
 from aimc_sim.errors import ConfigError, SimulationError
 
@@ -68,7 +70,6 @@ class TileStack:
         self.noise_rngs: list[np.random.Generator] = []
         self.adc: list[list[AdcState]] = []  # [tile][channel]
         w_max = np.ones((len(blocks), self.k * self.c))
-        targets = None
         adc = config.adc
         for g, (Wb, tile_rng) in enumerate(zip(blocks, rngs)):
             kg, r, c = Wb.shape
@@ -77,16 +78,15 @@ class TileStack:
             for q in range(kg):
                 dense[q * r : (q + 1) * r, q * c : (q + 1) * c] = Wb[q]
             Wn, w_max[g, : kg * c] = scale_weights(dense, config.mapping)
-            for q in range(kg):
-                lay = build_layout(
-                    Wn[q * r : (q + 1) * r, q * c : (q + 1) * c], config.mapping, device.g_min, device.g_max
-                )
-                if targets is None:
-                    targets = np.zeros((len(blocks), self.k) + lay.targets.shape)
-                targets[g, q] = lay.targets
-            self.layout = lay
-            tg = targets[g, :kg].reshape(kg * r, -1)
-            self.states.append(device.program(tg, prog_rng if config.noise.programming else None))
+            lays = [
+                build_layout(Wn[q * r : (q + 1) * r, q * c : (q + 1) * c], config.mapping, device.g_min, device.g_max)
+                for q in range(kg)
+            ]
+            targets = np.stack([lay.targets for lay in lays])  # (k_g, r, device columns)
+            lay = lays[-1]
+            self.n_dev_cols = targets.shape[-1]
+            state = device.program(targets.reshape(kg * r, -1), prog_rng if config.noise.programming else None)
+            self.states.append(stored_state(state, config.state_dtype))
             self.noise_rngs.append(noise_rng)
             widths = [1 if ch.broadcast else kg * ch.plus.size for ch in lay.channels]
             gains = [1.0 + adc.gain_std * prog_rng.standard_normal(w) if adc.gain_std else np.ones(w) for w in widths]
@@ -97,18 +97,19 @@ class TileStack:
                 else np.empty((w, 0))
                 for w in widths
             ]
-            bounds = [self._initial_bound(targets[g, :kg], ch, w, kg * r) for ch, w in zip(lay.channels, widths)]
+            bounds = [self._initial_bound(targets, ch, w, kg * r) for ch, w in zip(lay.channels, widths)]
+            del targets, lays
             self.adc.append([AdcState(*rec) for rec in zip(gains, offs, bounds, sars)])
             if ledger is not None:  # hardware inventory, priced for area by the cost model
                 self._count_inventory()
-        self.channels = self.layout.channels
-        self.targets = targets
+        self.layout = replace(lay, targets=DROPPED)  # the targets are not kept (memory): see storage.stored_state
+        self.channels = lay.channels
         self.w_max = w_max
         self.calibrated = adc.range in ("fixed", "max")
         self._off_block_row_g = float(zero.sum()) * self.c
         self._reads = ReadCache()
         self._unit = new_unit("tiles")  # the cost model times the tiles of one array in parallel
-        self._ws: dict[str, np.ndarray] = {}
+        self._ws = workspace()
         self._avg_abs_max = np.ones((self.n_tiles, self.n_groups))
         self._avg_count = 0
         self._r0: list[np.ndarray] | None = None
@@ -119,7 +120,7 @@ class TileStack:
         dac = config.dac
         quant = dac.bits is not None
         step = (2.0 / n_steps(dac.bits) if dac.signed else 1.0 / (2**dac.bits - 1)) if quant else 1.0
-        self._dac_spec = DacSpec(-1.0 if dac.signed else 0.0, step, quant)
+        self._dac_spec = DacSpec(-1.0 if dac.signed else 0.0, step, quant, dac.encoding == "pwm")
 
     # ------------------------------------------------------------------ construction helpers
     @property
@@ -147,7 +148,7 @@ class TileStack:
     @property
     def utilisation(self) -> float:
         """Programmed (in-block) cells over the cells of all tiles."""
-        used = sum(self.blocks_per_tile) * self.r * self.targets.shape[-1]
+        used = sum(self.blocks_per_tile) * self.r * self.n_dev_cols
         return used / (self.n_tiles * self.config.rows * self.config.cols)
 
     def _buffer(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -158,14 +159,26 @@ class TileStack:
             buf = self._ws[key] = np.empty(shape, np.float32)
         return buf
 
+    def _begin_call(self, B: int) -> None:
+        """Size the work arrays (in the calling thread's workspace) for a call on B input rows per tile, before
+        any tile thread uses them."""
+        self._ws, self._ws_rows = workspace(), B
+        T, kr = self.n_tiles, self.k * self.r
+        for key in ("xn", "xn2"):
+            self._buffer(key, (T, B, kr))
+        for c, ch in enumerate(self.channels):
+            width = self.k * (1 if ch.broadcast else ch.plus.size)
+            self._buffer(f"sig{c}", (T, B, width))
+            self._buffer(f"var{c}", (T, B, width))
+
     def _work(self, key: str, g: int, shape: tuple[int, int]) -> np.ndarray:
         """Tile g's (rows, width) slice of the work array ``key`` (T, batch rows of this call, width)."""
         return self._buffer(key, (self.n_tiles, self._ws_rows, shape[1]))[g, : shape[0]]
 
     # ------------------------------------------------------------------ array read
-    def read(self, t: float) -> ArrayRead:
-        """The arrays at read time t (cached per t)."""
-        shape = (self.n_tiles, self.k, self.r, self.targets.shape[-1])
+    def read(self, t: float, store: bool = True) -> ArrayRead:
+        """The arrays at read time t (cached per t; a read not ``store``d is computed and dropped)."""
+        shape = (self.n_tiles, self.k, self.r, self.n_dev_cols)
         return self._reads.get(
             t,
             lambda tt: read_arrays(
@@ -178,6 +191,7 @@ class TileStack:
                 self._off_block_row_g,
                 tt,
             ),
+            store,
         )
 
     def _product(self, xs: np.ndarray, mat: np.ndarray, kg: int, out: np.ndarray) -> np.ndarray:
@@ -239,10 +253,11 @@ class TileStack:
             xn, xn2 = self._work("xn", g, x.shape), self._work("xn2", g, x.shape)
             B, G = rs.shape  # each group of word lines is one DAC row
             xr, xnr, xn2r = (a.reshape(B * G, -1) for a in (x, xn, xn2))
-            if _kernels.dac_encode(xr, abs_max, rs.reshape(-1), spec, xnr, xn2r):
+            n_bad, energy = _kernels.dac_encode(xr, abs_max, rs.reshape(-1), spec, gsum.reshape(G, -1), xnr, xn2r)
+            if n_bad:
                 require_finite("x", x)  # raises, naming the first bad index
-        # array read energy: sum_b,i e_bi * (sum_j G_ij), e = x'^2 or |x'| (PWM)
-        energy = float((np.abs(xn) if dac.encoding == "pwm" else xn2).sum(axis=0, dtype=np.float64) @ gsum)
+        if dac.stochastic_rounding and spec.quantise:  # array read energy: sum_b,i e_bi (sum_j G_ij)
+            energy = float((np.abs(xn) if spec.pwm else xn2).sum(axis=0, dtype=np.float64) @ gsum)
         if not dac.bit_serial:
             return [(xn, xn2, 1.0)], energy
         top = (n_steps(dac.bits) // 2) if dac.signed else 2**dac.bits - 1
@@ -281,6 +296,7 @@ class TileStack:
         first = True
         w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
         rng = self.noise_rngs[g]
+        eye = self._is_identity(slices, B, rd)
         for xs, xs2, factor in slices:
             G = rs.shape[1]
             extra = np.full((B, G), o2) + (w2 * xs2.reshape(B, G, -1).sum(axis=2, dtype=np.float64) if w2 else 0.0)
@@ -288,10 +304,14 @@ class TileStack:
                 state = self.adc[g][c]
                 w = state.gain.size
                 wk = w // kg if not ch.broadcast else 1
-                sig = self._product(xs, rd.mats[c][g], kg, self._work(f"sig{c}", g, (B, self.k * wk)))
-                var = sig
-                if rd.vars[c] is not None:
-                    var = self._product(xs2, rd.vars[c][g], kg, self._work(f"var{c}", g, (B, self.k * wk)))
+                if eye:  # identity inputs (drift readout): the products are the matrices themselves, exactly
+                    sig = rd.mats[c][g, 0]
+                    var = sig if rd.vars[c] is None else rd.vars[c][g, 0]
+                else:
+                    sig = self._product(xs, rd.mats[c][g], kg, self._work(f"sig{c}", g, (B, self.k * wk)))
+                    var = sig
+                    if rd.vars[c] is not None:
+                        var = self._product(xs2, rd.vars[c][g], kg, self._work(f"var{c}", g, (B, self.k * wk)))
                 if rd.approx is not None:
                     sig = self._approx_ir(xs, sig, c, rd)
                 conv = Conversion(nst, quant, self._noisy, rd.vars[c] is not None, adc.stochastic_rounding)
@@ -315,6 +335,13 @@ class TileStack:
             out -= (self.layout.offset_coef * sx * rs[:, 0])[:, None] * col[None, :]  # dense tiles only: G = 1
         return sat, energy
 
+    def _is_identity(self, slices: list, B: int, rd: ArrayRead) -> bool:
+        """Whether the DAC outputs of a one-block tile are exactly the identity (the drift readout)."""
+        if self.k != 1 or len(slices) != 1 or rd.approx is not None or B != self.r:
+            return False
+        xs = slices[0][0]
+        return bool(np.count_nonzero(xs) == B and np.all(np.diagonal(xs) == 1.0))
+
     def _approx_ir(self, xs: np.ndarray, sig: np.ndarray, c: int, rd: ArrayRead) -> np.ndarray:
         """aihwkit's IR-drop correction (crossbar.md §6.4); refused, or made exact, where a > approx_limit."""
         irc = self.config.ir_drop
@@ -335,17 +362,19 @@ class TileStack:
             return xs @ self.read(rd.t).mats[c][0, 0]
         return sig - (approx_ir_drop_factor(a) * (xs @ mp)).astype(sig.dtype)
 
-    def forward(self, x: np.ndarray, rows: np.ndarray, alphas: np.ndarray, t: float, out: np.ndarray) -> None:
+    def forward(
+        self, x: np.ndarray, rows: np.ndarray, alphas: np.ndarray, t: float, out: np.ndarray, store: bool = True
+    ) -> None:
         """x (T, B, k r) tile inputs -> out (T, B, k c) digitally scaled outputs; tile g uses its first rows[g]
         input rows (the others give 0). The tiles run on ``threads.tile_threads()`` threads (the kernels are
         ``nogil``, BLAS releases the GIL) when each has enough outputs to pay for the hand-off."""
         T, B = x.shape[:2]
-        rd = self.read(t)
+        rd = self.read(t, store)
         row_scale, abs_max = self.row_scale(B)
         m = self.config.management
         energy = np.zeros(T)
         reruns = np.zeros(T, dtype=np.int64)
-        self._ws_rows = B
+        self._begin_call(B)
 
         def run(g: int) -> None:
             nb, kc = int(rows[g]), self.blocks_per_tile[g] * self.c
@@ -406,7 +435,7 @@ class TileStack:
         led.add_energy("wl_driver", int(rows @ n_in) * S * cfg.cols * cfg.line_cap_per_cell * v2, layer)
 
     # ------------------------------------------------------------------ drift compensation
-    def _readout(self, t: float) -> list[np.ndarray]:
+    def _readout(self, t: float, store: bool = True) -> list[np.ndarray]:
         """Identity inputs of every tile through the full noisy path (crossbar.md §8): mean |y| (global) or
         per column, per tile."""
         T, kr, kc = self.n_tiles, self.k * self.r, self.k * self.c
@@ -416,7 +445,7 @@ class TileStack:
         for g, nb in enumerate(rows):
             eye[g, nb:] = 0.0
         y = np.empty((T, kr, kc), np.float32)
-        self.forward(eye, rows, np.ones((T, kc)), t, y)
+        self.forward(eye, rows, np.ones((T, kc)), t, y, store)
         per_col = self.config.drift_compensation.mode == "per_column"
         out = []
         for g, nb in enumerate(rows):
@@ -437,7 +466,7 @@ class TileStack:
             if t == t_cal or (dc.recalibrate_every is not None and t_cal <= t < t_cal + dc.recalibrate_every):
                 return self._alpha[1]
         if self._r0 is None:
-            self._r0 = self._readout(0.0)
+            self._r0 = self._readout(0.0, store=False)  # once: its read is not kept
         alphas = np.ones((T, kc))
         for g, (r0, rt) in enumerate(zip(self._r0, self._readout(t))):
             w = self.blocks_per_tile[g] * self.c
@@ -457,7 +486,7 @@ class TileStack:
             raise ConfigError("x", "calibration inputs give an empty ADC range (no input vectors)")
         rd = self.read(t)
         row_scale, abs_max = self.row_scale(B)
-        self._ws_rows = B
+        self._begin_call(B)
         for g in range(T):
             kg = self.blocks_per_tile[g]
             slices, _ = self._dac(g, x[g], row_scale[g], abs_max, rd.gsum[g].ravel())

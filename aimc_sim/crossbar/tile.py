@@ -30,13 +30,17 @@ def check_time(t: Any) -> float:
     return float(t)
 
 
-def check_tile_args(config: Any, weights: Any, rng: Any, name: str = "weights", ndim: int = 2) -> np.ndarray:
-    """Validate the arguments every array object takes; returns the weights as a finite float64 array."""
+def check_tile_args(
+    config: Any, weights: Any, rng: Any, name: str = "weights", ndim: int = 2, convert: bool = True
+) -> np.ndarray:
+    """Validate the arguments every array object takes; returns the weights as a finite float64 array (as given,
+    without a copy, unless ``convert``)."""
     if not isinstance(config, TileConfig):
         raise ConfigError("config", f"must be a TileConfig, got {type(config).__name__}")
     if not isinstance(rng, np.random.Generator):
         raise ConfigError("rng", f"must be a numpy.random.Generator, got {type(rng).__name__}")
-    W = require_finite(name, weights).astype(np.float64)
+    W = require_finite(name, weights)
+    W = W.astype(np.float64) if convert else W
     if W.ndim != ndim or 0 in W.shape:
         what = "(n_in x n_out)" if ndim == 2 else "(n_blocks, n_in, n_out)"
         raise ConfigError(name, f"must be a non-empty {ndim}-D array {what}, got shape {W.shape}")

@@ -68,19 +68,23 @@ def check_supported(config: TileConfig) -> None:
 
 def read_tile(tile: AnalogTile, t: float, rows: tuple[int, int], cols: tuple[int, int]) -> TileRead:
     """What ``tile.mvm(x, t)`` uses besides x: the tile's read at t and its periphery (see module docstring)."""
-    rd = tile.stack.read(t)  # (tiles, blocks, r, width) per channel; one tile of one block here
-    quantised = tile.config.adc.bits is not None
+    rd = tile.stack.read(t)  # matrices (1, 1, rows, width): the one-tile case of the tile pipeline
+    adc = tile.adc_state
+    chans = tile.layout.channels
+    bounds = None
+    if tile.config.adc.bits is not None:
+        bounds = [np.asarray(a.bound, dtype=np.float64) for a in adc]
     return TileRead(
         t=t,
         rows=rows,
         cols=cols,
         mats=[m[0, 0] for m in rd.mats],
         vars=[None if v is None else v[0, 0] for v in rd.vars],
-        coefs=[float(ch.coef) for ch in tile.layout.channels],
-        broadcast=[bool(ch.broadcast) for ch in tile.layout.channels],
-        gain=[a.gain for a in tile.adc_state],
-        offset=[a.offset for a in tile.adc_state],
-        bounds=[np.asarray(a.bound, dtype=np.float64) for a in tile.adc_state] if quantised else None,
+        coefs=[float(ch.coef) for ch in chans],
+        broadcast=[bool(ch.broadcast) for ch in chans],
+        gain=[a.gain for a in adc],
+        offset=[a.offset for a in adc],
+        bounds=bounds,
         col=tile.w_max * tile.drift_alpha(t),
         offset_coef=float(tile.layout.offset_coef),
         avg_abs_max=float(tile.stack._avg_abs_max[0, 0]),

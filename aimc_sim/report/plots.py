@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["si_scale", "curves_figure", "pareto_figure", "breakdown_figure"]
+__all__ = ["si_scale", "curves_figure", "pareto_figure", "breakdown_figure", "montage_figure"]
 
 _PREFIX = [(1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"), (1.0, "")]
 _UNITS = {"_j": "J", "_s": "s", "_mm2": "mm²", "_m2": "m²"}
@@ -155,11 +155,14 @@ _OFFSETS = [(5, 3), (5, -10), (-12, 3), (-12, -10), (-3, 7), (-3, -15), (8, -3),
 
 
 def _plain_log_axis(ax: Any, span: float) -> None:
-    """A log x axis with plain-number ticks (no 10^k notation): at 1, 2, 3, 5 x 10^k, or more finely when the
-    data ``span`` (max / min) is under one decade, so at least a few ticks fall inside."""
+    """A log x axis with plain-number ticks (no 10^k notation): finely (1, 1.5, 2, 3, ... x 10^k) when the data
+    ``span`` (max / min) is under one decade, at 1, 2, 5 x 10^k up to two decades, else at 10^k."""
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-    subs = (1.0, 2.0, 3.0, 5.0) if span >= 10 else (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
+    if span < 10:
+        subs: tuple[float, ...] = (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 8.0)
+    else:
+        subs = (1.0, 2.0, 5.0) if span < 100 else (1.0,)
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(subs=subs, numticks=30))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
@@ -358,6 +361,29 @@ def breakdown_figure(
         ax.grid(axis="x", alpha=0.3)
     fig.suptitle(title)
     fig.tight_layout(rect=(0, _note(fig, note), 1, 1))
+    return _save(fig, path)
+
+
+def montage_figure(images: Sequence[str | Path], path: str | Path, *, title: str, columns: int = 2) -> Path:
+    """Saved PNG figures tiled into one image at their own resolution (a slide), row by row, under ``title``."""
+    plt = _plt()
+    pictures = [plt.imread(str(p)) for p in images]
+    dpi, head = 120, 60  # pixels for the title
+    cell_w = max(p.shape[1] for p in pictures)
+    rows = [pictures[i : i + columns] for i in range(0, len(pictures), columns)]
+    row_h = [max(p.shape[0] for p in row) for row in rows]
+    width, height = cell_w * columns, sum(row_h) + head
+    fig = plt.figure(figsize=(width / dpi, height / dpi), dpi=dpi)
+    top = height - head
+    for row, h in zip(rows, row_h):
+        for k, picture in enumerate(row):
+            ph, pw = picture.shape[:2]
+            x = k * cell_w + (cell_w - pw) / 2
+            ax = fig.add_axes((x / width, (top - ph) / height, pw / width, ph / height))
+            ax.imshow(picture, interpolation="none")
+            ax.axis("off")
+        top -= h
+    fig.suptitle(title, fontsize=16, y=1 - 0.35 * head / height)
     return _save(fig, path)
 
 

@@ -87,7 +87,7 @@ def resolve_entry(name: str, allow_code: bool = False) -> Evaluator:
             return entry
     names = ", ".join(f"{k} ({e.target})" for k, e in known.items())
     if not isinstance(name, str) or not TARGET.match(name):
-        raise ConfigError("evaluator", f"must be a registered evaluator ({names}) or 'module:function', got {name!r}")
+        raise ConfigError("evaluator", f"{name!r} is not a registered evaluator ({names}) nor 'module:function'")
     if not allow_code:
         raise ConfigError(
             "evaluator",

@@ -2,7 +2,8 @@
 
 A spec (YAML) looks like::
 
-    evaluator: "workloads.api:evaluate"     # module:function, called as evaluate(config, seed)
+    evaluator: workloads                     # a registered evaluator (aimc_sim.sweep.evaluators), or
+                                             # module:function with allow_code; called as evaluate(config, seed)
     base:                                    # the nested config every point starts from
       model: digits_s4d
       hardware: {device: {preset: pcm, prog_noise: 0.02}, tile: {adc: {bits: 8}}}

@@ -271,6 +271,7 @@ class SweepStore:
         while not folder.exists() and folder != folder.parent:
             missing.append(folder)
             folder = folder.parent
+        new_journal = not self.journal.exists()
         try:
             for d in reversed(missing):
                 d.mkdir()
@@ -298,7 +299,10 @@ class SweepStore:
         try:
             self._read_journal()
         except OSError as e:
+            if new_journal:
+                self.journal.unlink(missing_ok=True)
             self.close()
+            self._remove_created()
             raise storage_error(self.journal, e, "write the journal") from None
         return self
 

@@ -62,9 +62,45 @@ LEARN_DTYPE = np.dtype(
 COUNTER_DTYPE = np.dtype(
     [
         (name, np.int64)
-        for name in ("plastic_events", "static_events", "weight_flips", "spikes", "lost_spikes", "logged_flips")
+        for name in (
+            "plastic_events",
+            "static_events",
+            "weight_flips",
+            "spikes",
+            "lost_spikes",
+            "logged_flips",
+            "device_pulses",
+            "normals_used",
+        )
+    ]  # fmt: skip
+)
+
+
+# in-kernel POT/DEP writes of the statistical binary devices (write_on_flip), read back through the normaliser
+DEVICE_DTYPE = np.dtype(
+    [
+        ("enabled", np.float64),  # 1: flips write the devices here, 0: flips are logged for Python
+        ("v_read", np.float64),
+        ("t_read", np.float64),
+        ("i_floor", np.float64),
+        ("hard_threshold", np.float64),  # 1: hard-threshold law, 0: rectified ratio
+        ("norm_bias", np.float64),
     ]
 )
+
+
+class DeviceArrays(NamedTuple):
+    """Statistical binary device pairs (index 0 = pos, 1 = neg) of every plastic synapse."""
+
+    r: np.ndarray  # (2, N) resistances (Ω), aliasing the sockets' arrays
+    r_on: np.ndarray  # (2, N) R_on·d_on per device
+    r_off: np.ndarray  # (2, N) R_off·d_off per device
+    sigma_c2c: np.ndarray  # (N,)
+    c_dev: np.ndarray  # (N,)
+    read_gain: np.ndarray  # (N,) DPI jump per ampere of I_norm
+    written: np.ndarray  # (N,) bool: state last written
+    normals: np.ndarray  # pre-drawn standard normals for the C2C draws
+    cfg: np.ndarray  # one DEVICE_DTYPE record array (pass the array; the kernel reads element 0)
 
 
 class Synapses(NamedTuple):
@@ -80,6 +116,7 @@ class Synapses(NamedTuple):
     flip_log: np.ndarray  # indices of synapses whose binary readout flipped (device writes pending)
     n_plastic: int
     n_static: int
+    dev: DeviceArrays
 
 
 class Neurons(NamedTuple):
@@ -111,6 +148,11 @@ def learning_record(**values: float) -> np.ndarray:
     for name, v in values.items():
         rec[name] = v
     return rec
+
+
+def device_record() -> np.ndarray:
+    """A one-element ``DEVICE_DTYPE`` record array, in-kernel device writes disabled."""
+    return np.zeros(1, dtype=DEVICE_DTYPE).view(np.recarray)
 
 
 def counter_record() -> np.ndarray:
@@ -145,6 +187,41 @@ def _gate_open(x_ca, lp) -> bool:
 
 
 @njit(cache=True, fastmath=False)
+def _rc_mean(v, r, c, t):
+    """Mean current over a read pulse through R charging C (readout.rc_mean_current)."""
+    tau = r * c
+    if tau > 0.0:
+        return v / r * (1.0 + (tau / t) * math.expm1(-t / tau))
+    return v / r
+
+
+@njit(cache=True, fastmath=False)
+def _write_binary(j, high, syn, counters) -> bool:
+    """POT (``high``) or DEP synapse j's binary devices with two C2C draws, re-read it; False if the
+    normal pool is exhausted (the caller then logs the flip for the Python path)."""
+    dev = syn.dev
+    k = counters.normals_used
+    if k + 2 > dev.normals.shape[0]:
+        return False
+    for b in range(2):
+        on = high if b == 0 else not high
+        base = dev.r_on[b, j] if on else dev.r_off[b, j]
+        dev.r[b, j] = base * math.exp(dev.sigma_c2c[j] * dev.normals[k + b])
+    counters.normals_used = k + 2
+    counters.device_pulses += 2
+    dev.written[j] = high
+    c = dev.cfg[0]
+    i_pos = _rc_mean(c.v_read, dev.r[0, j], dev.c_dev[j], c.t_read)
+    i_neg = _rc_mean(c.v_read, dev.r[1, j], dev.c_dev[j], c.t_read)
+    if c.hard_threshold > 0.0:
+        frac = 1.0 if i_pos > i_neg else 0.0
+    else:
+        frac = max(0.0, (i_pos - i_neg) / (i_pos + i_neg + c.i_floor))
+    syn.jump_dev[j] = frac * c.norm_bias * dev.read_gain[j]
+    return True
+
+
+@njit(cache=True, fastmath=False)
 def _set_rho(j, new, syn, lp, counters):
     """Write ρ_j (clipped to [0, 1]); count and log a flip of its binary readout (the log may overflow:
     ``logged_flips`` then exceeds its size and the caller compares all synapses)."""
@@ -153,6 +230,8 @@ def _set_rho(j, new, syn, lp, counters):
     syn.rho[j] = new
     if (old > lp.theta_rho) != (new > lp.theta_rho):
         counters.weight_flips += 1
+        if syn.dev.cfg[0].enabled > 0.0 and _write_binary(j, new > lp.theta_rho, syn, counters):
+            return
         if counters.logged_flips < syn.flip_log.shape[0]:
             syn.flip_log[counters.logged_flips] = j
         counters.logged_flips += 1

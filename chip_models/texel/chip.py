@@ -36,6 +36,7 @@ from chip_models.texel.learning import drift
 from chip_models.texel.router import ROUTER_DROP, ROUTER_HOP, RoutedTraffic, Router
 
 LAYER = "texel"
+NORMAL_POOL = 1 << 16  # pre-drawn normals for in-kernel device writes
 PARALLEL_WRITE = Named("parallel_write")
 
 
@@ -103,10 +104,12 @@ class TexelChip:
             self.sockets = SocketBank(cfg.core_devices(), inv.neurons_per_core * p, high, rng)
             self._written = high.copy()
             self._refresh_device_reads()
+        self._normals = np.zeros(0)
+        dev = self._device_arrays()
         self.neurons = K.Neurons(self.ns, self.npar)
         self.synapses = K.Synapses(
             self.x_pre, self.rho, self.t_syn, self.tau_pre, self.jump_cap, self.jump_dev, self.jump_static,
-            np.zeros(n * p, dtype=np.int64), p, self.n_static,
+            np.zeros(n * p, dtype=np.int64), p, self.n_static, dev,
         )  # fmt: skip
         self._no_probes = np.zeros((0, len(K.PROBE_COLS)))
         self._bus_free = -math.inf
@@ -214,6 +217,33 @@ class TexelChip:
             raise ConfigError("current", f"must be a finite current in [0, 1e-3] A, got {current!r}")
         self.ns[idx, K.I_DC] = current
 
+    def _device_arrays(self) -> K.DeviceArrays:
+        """What the kernel needs to write binary socket devices itself on every flip (write_on_flip with
+        ``binary`` devices on all cores); otherwise empty arrays and flips are written from Python."""
+        cfg = K.device_record()
+        self._fast_writes = self._flip_writes and self.sockets.all_binary
+        if not self._fast_writes:
+            z1, z2 = np.zeros(0), np.zeros((2, 0))
+            return K.DeviceArrays(z2, z2, z2, z1, z1, z1, np.zeros(0, dtype=bool), z1, cfg)
+        rd = self.config.read
+        cfg[0] = (1.0, rd.v_read, rd.t_read, rd.i_floor, 1.0 if rd.law == "hard_threshold" else 0.0, rd.norm_bias)
+        prm = self.sockets.binary_parameters()
+        self._normal_rng = self.rng.spawn(1)[0]  # its own stream: the caller's draws from rng are unchanged
+        self._normals = self._normal_rng.standard_normal(NORMAL_POOL)
+        return K.DeviceArrays(
+            self.sockets.r, prm["r_on"], prm["r_off"], prm["sigma_c2c"], prm["c_dev"], self.read_gain,
+            self._written, self._normals, cfg,
+        )  # fmt: skip
+
+    def _refill_normals(self) -> None:
+        """Keep the kernel's pool of C2C normals at least half full (in place: the kernel holds it)."""
+        used = int(self._count["normals_used"][0])
+        if used > NORMAL_POOL // 2:
+            rest = NORMAL_POOL - used
+            self._normals[:rest] = self._normals[used:]
+            self._normals[rest:] = self._normal_rng.standard_normal(used)
+            self._count["normals_used"] = 0
+
     def connect(self, pre: np.ndarray, post: np.ndarray, synapse: np.ndarray) -> None:
         """Route the spikes of global neurons ``pre`` to synapse ``synapse`` of global neurons ``post``
         through the on-chip router (same core, other core, or another chip; ``router.py``)."""
@@ -250,7 +280,14 @@ class TexelChip:
         return int(high.size)
 
     def _write_flips(self) -> None:
-        """POT/DEP the synapses whose binary readout flipped since their last write (write_on_flip)."""
+        """POT/DEP the synapses whose binary readout flipped since their last write (write_on_flip);
+        book the pulses the kernel wrote itself (binary sockets)."""
+        if self._fast_writes:
+            pulses = int(self._count["device_pulses"][0])
+            if pulses:
+                self.ledger.add(DEVICE_WRITE, pulses, layer=LAYER)
+                self._count["device_pulses"] = 0
+            self._refill_normals()
         n_log = int(self._count["logged_flips"][0])
         if n_log == 0:
             return
@@ -378,7 +415,7 @@ class TexelChip:
     def _kernel(self, ev: K.Events, i: int, j: int, probe_buf: np.ndarray, n_probe: int):
         return K.run_events(
             ev, i, j, self.neurons, self.lp, self.synapses, self._out(probe_buf), 0, n_probe, self.counters,
-            self.sockets is not None, self._flip_writes,
+            self.sockets is not None, self._flip_writes and not self._fast_writes,
         )  # fmt: skip
 
     def _flush(self, neurons: np.ndarray, t: float, force: bool = False) -> int:

@@ -150,6 +150,21 @@ class SocketBank:
             DeviceSockets(cfg, per_core, high[c * per_core : (c + 1) * per_core], rng) for c, cfg in enumerate(cfgs)
         ]
         self.n = per_core * len(cfgs)
+        self.all_binary = all(part.model is None for part in self.parts)
+        if self.all_binary:  # one (2, N) array; each core's sockets hold a view of their slice
+            self.r = np.concatenate([part.r for part in self.parts], axis=1)
+            for c, part in enumerate(self.parts):
+                part.r = self.r[:, c * per_core : (c + 1) * per_core]
+
+    def binary_parameters(self) -> dict[str, np.ndarray]:
+        """Per-device R_on·d_on, R_off·d_off (2, N) and per-synapse σ_C2C, C_dev (N,) of binary sockets."""
+        per = self.per_core
+        return {
+            "r_on": np.concatenate([p.cfg.r_on * p._d_on for p in self.parts], axis=1),
+            "r_off": np.concatenate([p.cfg.r_off * p._d_off for p in self.parts], axis=1),
+            "sigma_c2c": np.concatenate([np.full(per, p.cfg.sigma_c2c) for p in self.parts]),
+            "c_dev": np.concatenate([np.full(per, p.cfg.c_dev) for p in self.parts]),
+        }
 
     def write(self, idx: np.ndarray, high: np.ndarray, rng: np.random.Generator) -> int:
         """POT (``high``) or DEP the global synapses ``idx``; returns the number of device pulses."""

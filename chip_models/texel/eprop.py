@@ -29,6 +29,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from aimc_sim.tile_training import softmax
+
 
 @dataclass(frozen=True)
 class EpropNeuron:
@@ -67,11 +69,6 @@ def forward(x: np.ndarray, w_in: np.ndarray, nrn: EpropNeuron) -> dict[str, np.n
         z_all[:, t] = z
         z_prev, psi_prev, eps_v_prev = z, psi, eps_v.copy()
     return {"z": z_all, "e": e_all}
-
-
-def softmax(y: np.ndarray) -> np.ndarray:
-    e = np.exp(y - y.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def eprop_gradients(

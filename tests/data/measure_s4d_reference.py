@@ -28,3 +28,12 @@ for kind, suffix in (("pt", ".pt"), ("st", ".safetensors")):
     e32 = np.abs(ours.forward(x.numpy()) - r32).max() / np.abs(r32).max()
     e64 = np.abs(ours.forward(x.double().numpy()) - r64).max() / np.abs(r64).max()
     print(f"{suffix}: max relative error float32 {e32:.2e}, float64 {e64:.2e}")
+
+real = Path(__file__).resolve().parent / "s4d_reference"  # written by the state-spaces code (make_fixture.py)
+d = np.load(real / "s4d_reference.npz")
+for suffix in (".pt", ".safetensors"):
+    ours = S4DModel.load(real / f"s4d_reference{suffix}")
+    e32 = np.abs(ours.forward(d["x"]) - d["logits32"]).max() / np.abs(d["logits32"]).max()
+    e64 = np.abs(ours.forward(d["x"].astype(np.float64)) - d["logits64"]).max() / np.abs(d["logits64"]).max()
+    acc = np.mean(ours.forward(d["x"]).argmax(1) == d["y"])
+    print(f"reference-code {suffix}: max relative error float32 {e32:.2e}, float64 {e64:.2e}, accuracy {acc:.3f}")

@@ -14,6 +14,7 @@ from typing import Any
 
 from aimc_sim.errors import ConfigError
 from workloads.network.graph import Network
+from workloads.network.hardware import split
 from workloads.result import Result
 
 _KEYS = {"model", "hardware", "dataset"}
@@ -30,7 +31,7 @@ def _network(path: str) -> Network:
 
 
 def _bind(point: dict[str, Any]) -> tuple[Any, Any, int | None]:
-    """The network on hardware, the data set and ``n_test`` of a point (configs built and checked, nothing run)."""
+    """Network on hardware, data set and ``n_test`` of a point (configs built and checked, nothing run)."""
     from workloads.data import load_dataset
 
     unknown = set(point) - _KEYS
@@ -46,10 +47,18 @@ def _bind(point: dict[str, Any]) -> tuple[Any, Any, int | None]:
 
 def evaluate(point: dict[str, Any], seed: int) -> Result:
     """Evaluate one network sweep point with every hardware draw from ``seed``."""
-    bound, data, n_test = _bind(point)
-    return bound.evaluate(data, n_test=n_test, seed=seed)
+    hw, data, n_test = _bind(point)
+    return hw.evaluate(data, n_test=n_test, seed=seed)
 
 
 def validate_point(point: dict[str, Any]) -> None:
-    """Check a network sweep point without running it: model file, data set, hardware config."""
-    _bind(point)
+    """Check a network point without running it: model file, data set, hardware and tile configs, cost model."""
+    from aimc_sim.cost import CostModel
+    from aimc_sim.crossbar.devices import resolve_device
+
+    hw, data, n_test = _bind(point)
+    x, _, _ = split(data, n_test)
+    hw.network.check_input(x[:1], "dataset.x_test")
+    tile = hw.hw.tile_config()
+    resolve_device(tile.device, tile.device_options)
+    CostModel.load(hw.hw.cost_model)

@@ -28,6 +28,7 @@ from aimc_sim.cost.events import MVM, DigitalOp, Memory, MemoryAccess, Op, Preci
 from aimc_sim.errors import ConfigError, DataError
 from workloads.hwconfig import coerce_config, resolve_tile
 from workloads.network.graph import Network, Node
+from workloads.network.ops import ANALOG_OPS
 from workloads.result import Result, exclude_programming, score
 
 PRECISIONS = {p.label: p for p in Precision}
@@ -36,11 +37,14 @@ PRECISIONS = {p.label: p for p in Precision}
 @dataclass(frozen=True)
 class NetworkHardwareConfig(Config):
     """Where a network runs. ``tile``: a tile preset name, a YAML path or a dict of tile fields (``preset``
-    names the base); ``t``: read time after programming (s); ``digital``: precision of the digital ops
+    names the base); ``backend``: ``analog`` (Linear / Conv on tiles) or ``float`` (the same network in the
+    float numpy forward, priced as a digital baseline: one multiply, one add and one SRAM weight read per
+    MAC at ``digital`` precision); ``t``: read time after programming (s); ``digital``: precision of the digital ops
     (a :class:`aimc_sim.cost.events.Precision` label: fp32, int8, ...); ``batch``: samples per forward call;
     ``adc_calibration``: training samples used to calibrate ADC ranges (calibrated / per_column tiles)."""
 
     tile: str | dict[str, Any] = "pcm-default"
+    backend: str = field(default="analog", metadata=check(one_of("analog", "float")))
     t: float = field(default=0.0, metadata=check(nonnegative))
     cost_model: str = "22nm"
     digital: str = field(default="fp32", metadata=check(one_of(*PRECISIONS)))
@@ -83,6 +87,8 @@ class HardwareNetwork:
         calibrated on ``x_cal`` if the tile needs it."""
         from aimc_sim.crossbar import AnalogMatrix
 
+        if self.hw.backend == "float":
+            return {}
         tile = self.hw.tile_config()
         mats = {}
         for node in self.network.analog_nodes:
@@ -117,6 +123,11 @@ class HardwareNetwork:
                     y = node.op.unrows(mats[node.name].mvm(node.op.rows(xs[0]), t=self.hw.t), xs[0])
                 else:
                     y = node.op.forward(*xs)
+                if self.hw.backend == "float" and isinstance(node.op, ANALOG_OPS):
+                    positions = y.size / node.op.matrix.shape[1]  # rows of x @ matrix
+                    macs = positions * np.count_nonzero(node.op.matrix)
+                    for event in (add, mul, read):  # each weight read from SRAM at the digital precision
+                        ledger.add(event, macs)
                 adds, muls, reads = node.op.work(xs, y)
                 ledger.add(add, adds)
                 ledger.add(mul, muls)
@@ -143,7 +154,7 @@ class HardwareNetwork:
 
         x, y, x_train = split(dataset, n_test)
         x = self.network.check_input(x, "dataset.x_test")
-        x_cal = None if x_train is None else np.asarray(x_train)[: self.hw.adc_calibration]
+        x_cal = None if x_train is None or len(x_train) == 0 else np.asarray(x_train)[: self.hw.adc_calibration]
         t0 = time.perf_counter()
         out, ledger, mats = self.logits(x, seed, x_cal)
         wall = time.perf_counter() - t0
@@ -156,9 +167,11 @@ class HardwareNetwork:
             n_tiles=n_tiles,
             utilisation=cells / n_tiles if n_tiles else math.nan,
             complexity=self.complexity(),
-            extra={"tile": str(self.hw.tile), "t": self.hw.t, "digital": self.hw.digital, "wall_s": wall},
+            extra={"backend": self.hw.backend, "t": self.hw.t, "digital": self.hw.digital, "wall_s": wall},
         )
         res.add_cost(CostModel.load(self.hw.cost_model).price(ledger), n)
+        if self.hw.backend == "analog":
+            res.extra["tile"] = str(self.hw.tile)
         res.extra |= {f"mvm.{k[0]}": v / n for k, v in ledger.counts.items() if k[1] == MVM.key}
         return res
 

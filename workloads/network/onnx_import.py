@@ -2,9 +2,10 @@
 
 Supported operators (default domain): Gemm, MatMul (constant right operand; a following Add of a constant
 becomes its bias), Conv (1-d and 2-d, symmetric pads, groups), BatchNormalization, Relu, Gelu (exact),
-Erf, Sigmoid, Tanh, Softmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool, Flatten (axis 1),
-Reshape, Add / Sub / Mul / Div (two tensors or a tensor and a constant: GELU exported as its erf formula
-and SiLU as x * sigmoid(x) come in this way), Concat, Dropout, Identity, LayerNormalization, Gather of
+Erf, Sigmoid, Tanh, Softmax, LogSoftmax, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool,
+ReduceMean / ReduceMax / ReduceSum (explicit axes, not the batch), Flatten (axis 1), Reshape, Add / Sub /
+Mul / Div (two tensors or a tensor and a constant: GELU exported as its erf formula and SiLU as
+x * sigmoid(x) come in this way), Concat, Dropout, Identity, LayerNormalization, Gather of
 a constant table (embedding). Constant, Shape and every op that only combines constants or shapes are
 evaluated statically (their values only feed Reshape, whose target shape is then taken from ONNX shape
 inference). The first graph input is the network input; its first axis is the batch.
@@ -26,6 +27,7 @@ from workloads.network.graph import INPUT, Identity, Network, Node
 
 MIN_OPSET = 13
 _UNARY = {"Relu": "relu", "Sigmoid": "sigmoid", "Tanh": "tanh", "Erf": "erf"}
+_REDUCE = {"ReduceMean": "avg", "ReduceMax": "max", "ReduceSum": "sum"}
 _BINARY = {"Add": "add", "Sub": "sub", "Mul": "mul", "Div": "div"}
 _STATIC = {"Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Cast", "Slice", "Mul", "Div", "Add", "Sub"}
 
@@ -172,13 +174,15 @@ class _Converter:
             if a.get("approximate", b"none") not in (b"none", "none"):
                 raise self._err(name, node, "only the exact (erf) GELU is supported")
             return ops.Activation("gelu"), [x]
-        if op_type == "Softmax":
-            return ops.Softmax(int(a.get("axis", -1))), [x]
+        if op_type in ("Softmax", "LogSoftmax"):
+            return ops.Softmax(int(a.get("axis", -1)), op_type == "LogSoftmax"), [x]
         if op_type in ("MaxPool", "AveragePool"):
             return self._pool(node, name, a), [x]
         if op_type in ("GlobalAveragePool", "GlobalMaxPool"):
             nd = len(self.shapes.get(x, (0, 0, 0, 0))) - 2 if x in self.shapes else 2
             return ops.Pool("avg" if "Average" in op_type else "max", None, n_dims=nd), [x]
+        if op_type in _REDUCE:
+            return self._reduce(node, name, a), [x]
         if op_type == "Flatten":
             if a.get("axis", 1) != 1:
                 raise self._err(name, node, f"only axis=1 is supported, got {a['axis']}")
@@ -232,6 +236,14 @@ class _Converter:
         mode = "max" if node.op_type == "MaxPool" else "avg"
         stride = tuple(a.get("strides", (1,) * len(k)))
         return ops.Pool(mode, k, stride, self._pads(node, name, a, len(k)), bool(a.get("count_include_pad", 0)), len(k))
+
+    def _reduce(self, node: Any, name: str, a: dict[str, Any]) -> ops.Reduce:
+        axes = a.get("axes")  # an attribute up to opset 17 (ReduceSum: 12), an input from opset 18
+        if len(node.input) > 1 and node.input[1]:
+            axes = self._const(name, node, node.input[1], "axes")
+        if axes is None or len(axes) == 0:
+            raise self._err(name, node, "needs explicit axes (reducing over the batch axis is not supported)")
+        return ops.Reduce(_REDUCE[node.op_type], tuple(int(v) for v in np.ravel(axes)), bool(a.get("keepdims", 1)))
 
     def _reshape_target(self, node: Any, name: str) -> tuple[int, ...]:
         target = self.consts.get(node.input[1])

@@ -201,15 +201,18 @@ class Activation:
 
 @dataclass(frozen=True)
 class Softmax:
-    """Softmax along ``axis`` (max-subtracted)."""
+    """Softmax along ``axis`` (max-subtracted); ``log`` for log-softmax."""
 
     axis: int = -1
+    log: bool = False
     kind: ClassVar[str] = "Softmax"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         _need(-x.ndim <= self.axis < x.ndim, f"axis {self.axis} out of range for shape {x.shape}")
-        e = np.exp(x - x.max(axis=self.axis, keepdims=True))
-        return (e / e.sum(axis=self.axis, keepdims=True)).astype(x.dtype)
+        z = x - x.max(axis=self.axis, keepdims=True)
+        e = np.exp(z)
+        s = e.sum(axis=self.axis, keepdims=True)
+        return (z - np.log(s) if self.log else e / s).astype(x.dtype)
 
     def work(self, ins: list[np.ndarray], out: np.ndarray) -> Work:
         return out.size * (NONLINEAR_OPS + 3), out.size * (NONLINEAR_OPS + 1), 0.0
@@ -256,6 +259,33 @@ class Pool:
     def work(self, ins: list[np.ndarray], out: np.ndarray) -> Work:
         k = ins[0].size / out.size if self.kernel is None else float(np.prod(self.kernel))
         return out.size * (k - 1), (out.size if self.mode == "avg" else 0.0), 0.0
+
+
+_REDUCE = {"max": np.max, "avg": np.mean, "sum": np.sum}
+
+
+@dataclass(frozen=True)
+class Reduce:
+    """max / avg (mean) / sum over ``axes`` (batch axis counted, never reduced), keeping them as size 1 if
+    ``keepdims`` (``x.mean(dim=(2, 3))``, ReduceMean)."""
+
+    mode: str
+    axes: tuple[int, ...]
+    keepdims: bool = True
+    kind: ClassVar[str] = "Reduce"
+
+    def __post_init__(self) -> None:
+        if self.mode not in _REDUCE:
+            raise DataError("reduce.mode", f"must be one of {', '.join(_REDUCE)}, got {self.mode!r}")
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        axes = tuple(a % x.ndim for a in self.axes) if x.ndim else ()
+        _need(all(-x.ndim <= a < x.ndim for a in self.axes), f"axes {self.axes} out of range for shape {x.shape}")
+        _need(0 not in axes, "cannot reduce over the batch axis")
+        return _REDUCE[self.mode](x, axis=axes, keepdims=self.keepdims).astype(x.dtype)
+
+    def work(self, ins: list[np.ndarray], out: np.ndarray) -> Work:
+        return ins[0].size - out.size, (out.size if self.mode == "avg" else 0.0), 0.0
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from workloads.network.ops import (
     LayerNorm,
     Linear,
     Pool,
+    Reduce,
     Reshape,
     Softmax,
 )
@@ -85,8 +86,8 @@ def _module_op(path: str, mod: Any, in_shape: tuple[int, ...], out_shape: tuple[
         if mod.approximate != "none":
             raise _unsupported(path, name, f"approximate={mod.approximate!r}: only the exact (erf) GELU is supported")
         return Activation("gelu")
-    if isinstance(mod, nn.Softmax):
-        return Softmax(-1 if mod.dim is None else mod.dim)
+    if isinstance(mod, (nn.Softmax, nn.LogSoftmax)):
+        return Softmax(-1 if mod.dim is None else mod.dim, isinstance(mod, nn.LogSoftmax))
     if isinstance(mod, (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d)):
         nd = 1 if isinstance(mod, (nn.MaxPool1d, nn.AvgPool1d)) else 2
         if mod.ceil_mode or (getattr(mod, "dilation", 1) not in (1, (1, 1))):
@@ -123,12 +124,43 @@ def _adaptive(path: str, what: str, mode: str, in_shape: tuple[int, ...], out_sh
     return Pool(mode, k, k, (0,) * len(k), True, len(k))
 
 
-def _function_op(node: Any, shape_of: Any) -> tuple[Any, tuple[Any, ...]]:
-    """(op, tensor arguments) of a call_function / call_method node."""
+def _layer_function(node: Any, const: dict[Any, np.ndarray]) -> Any:
+    """``F.linear`` / ``F.conv1d`` / ``F.conv2d`` / ``x @ W`` with parameters of the module (get_attr), or None."""
+    torch = _torch()
+    F = torch.nn.functional
+    target, args, kw = node.target, node.args, node.kwargs
+
+    def param(i: int, key: str) -> np.ndarray | None:
+        v = kw.get(key, args[i] if len(args) > i else None)
+        if v is not None and v not in const:
+            raise _unsupported(node.name, str(getattr(target, "__name__", target)), f"{key} must be a parameter")
+        return None if v is None else const[v]
+
+    if target is F.linear:
+        return Linear(param(1, "weight"), param(2, "bias"))
+    if target in (operator.matmul, torch.matmul) and args[1] in const and const[args[1]].ndim == 2:
+        return Linear(np.ascontiguousarray(const[args[1]].T))
+    if target in (F.conv1d, F.conv2d):
+        nd = 1 if target is F.conv1d else 2
+        geometry = [kw.get(k, args[i] if len(args) > i else d) for i, k, d in ((3, "stride", 1), (4, "padding", 0))]
+        geometry.append(kw.get("dilation", args[5] if len(args) > 5 else 1))
+        if isinstance(geometry[1], str):
+            raise _unsupported(node.name, target.__name__, "string padding is not supported in the functional form")
+        groups = int(kw.get("groups", args[6] if len(args) > 6 else 1))
+        return Conv(param(1, "weight"), param(2, "bias"), *(_tuple(g, nd) for g in geometry), groups)
+    return None
+
+
+def _function_op(node: Any, shape_of: Any, const: dict[Any, np.ndarray]) -> tuple[Any, tuple[Any, ...]]:
+    """(op, tensor arguments) of a call_function / call_method node; ``const`` holds the module's parameters
+    and buffers read with get_attr."""
     torch = _torch()
     F = torch.nn.functional
     target, args, kwargs = node.target, node.args, node.kwargs
     fx_node = torch.fx.Node
+    layer = _layer_function(node, const)
+    if layer is not None:
+        return layer, (args[0],)
     binary = {
         operator.add: "add", torch.add: "add", "add": "add",
         operator.sub: "sub", torch.sub: "sub", "sub": "sub",
@@ -137,10 +169,11 @@ def _function_op(node: Any, shape_of: Any) -> tuple[Any, tuple[Any, ...]]:
     }  # fmt: skip
     if target in binary:
         a, b = args[0], args[1]
-        if isinstance(a, fx_node) and isinstance(b, fx_node):
+        if all(isinstance(v, fx_node) and v not in const for v in (a, b)):
             return Elementwise(binary[target]), (a, b)
-        tensor, const = (a, b) if isinstance(a, fx_node) else (b, a)
-        return Elementwise(binary[target], np.asarray(const, np.float32), tensor is b), (tensor,)
+        tensor, c = (a, b) if isinstance(a, fx_node) and a not in const else (b, a)
+        value = const[c] if isinstance(c, fx_node) else np.asarray(c, np.float32)
+        return Elementwise(binary[target], value, tensor is b), (tensor,)
     unary = {
         F.relu: "relu", torch.relu: "relu", "relu": "relu", F.gelu: "gelu", F.silu: "silu",
         torch.sigmoid: "sigmoid", "sigmoid": "sigmoid", F.sigmoid: "sigmoid",
@@ -150,11 +183,23 @@ def _function_op(node: Any, shape_of: Any) -> tuple[Any, tuple[Any, ...]]:
         if kwargs.get("approximate", "none") != "none":
             raise _unsupported(node.name, str(target), "only the exact (erf) GELU is supported")
         return Activation(unary[target]), (args[0],)
-    if target in (F.softmax, torch.softmax, "softmax"):
+    softmax = {F.softmax: False, torch.softmax: False, "softmax": False}
+    softmax |= {F.log_softmax: True, torch.log_softmax: True, "log_softmax": True}
+    if target in softmax:
         dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
         if dim is None:
             raise _unsupported(node.name, "softmax", "needs an explicit dim")
-        return Softmax(int(dim)), (args[0],)
+        return Softmax(int(dim), softmax[target]), (args[0],)
+    pools = {F.max_pool1d: ("max", 1), F.max_pool2d: ("max", 2), F.avg_pool1d: ("avg", 1), F.avg_pool2d: ("avg", 2)}
+    if target in pools:
+        return _functional_pool(node, *pools[target]), (args[0],)
+    if target in ("mean", "amax", "sum", torch.mean, torch.amax, torch.sum):
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else None)
+        if dim is None:
+            raise _unsupported(node.name, str(target), "needs explicit dims (reducing the batch axis is unsupported)")
+        keep = bool(kwargs.get("keepdim", args[2] if len(args) > 2 else False))
+        mode = {"mean": "avg", "amax": "max", "sum": "sum"}[target if isinstance(target, str) else target.__name__]
+        return Reduce(mode, _tuple(dim, 1), keep), (args[0],)
     if target in (torch.cat, torch.concat):
         return Concat(int(kwargs.get("dim", args[1] if len(args) > 1 else 0))), tuple(args[0])
     if target in (torch.flatten, "flatten", "view", "reshape"):
@@ -165,6 +210,18 @@ def _function_op(node: Any, shape_of: Any) -> tuple[Any, tuple[Any, ...]]:
         return Identity(), (args[0],)
     what = target if isinstance(target, str) else getattr(target, "__name__", str(target))
     raise _unsupported(node.name, str(what))
+
+
+def _functional_pool(node: Any, mode: str, nd: int) -> Pool:
+    """``F.max_pool2d(x, kernel_size, stride=None, padding=0, ...)`` and its 1-d / average siblings."""
+    names = ("input", "kernel_size", "stride", "padding")
+    a = dict(zip(names, node.args)) | {k: v for k, v in node.kwargs.items() if k in names}
+    extra = {k: v for k, v in node.kwargs.items() if k not in names}
+    if extra.get("ceil_mode") or extra.get("dilation", 1) not in (1, (1,) * nd) or extra.get("divisor_override"):
+        raise _unsupported(node.name, f"{mode}_pool{nd}d", "ceil_mode, dilation and divisor_override are not supported")
+    kernel = _tuple(a["kernel_size"], nd)
+    stride = _tuple(a.get("stride") or kernel, nd)
+    return Pool(mode, kernel, stride, _tuple(a.get("padding", 0), nd), extra.get("count_include_pad", True), nd)
 
 
 def from_torch(module: Any, example_input: Any = None) -> Network:
@@ -204,6 +261,8 @@ def _convert(gm: Any, example_input: Any, model_name: str) -> Network:
     names: dict[Any, str] = {}
     nodes: list[Node] = []
     output = None
+    const: dict[Any, np.ndarray] = {}
+    params = dict(gm.named_parameters())
 
     def shape_of(n: Any) -> tuple[int, ...] | None:
         shape = getattr(n.meta.get("tensor_meta"), "shape", None)  # None for non-tensor values (tuples)
@@ -220,8 +279,9 @@ def _convert(gm: Any, example_input: Any, model_name: str) -> Network:
             if not isinstance(output, torch.fx.Node):
                 raise DataError("output", "only networks with one output tensor are supported")
             break
-        if n.op == "get_attr":
-            raise _unsupported(n.target, "parameter used as a value", "tensors used outside a layer are not supported")
+        if n.op == "get_attr":  # a parameter or buffer of the module, used by a function below
+            const[n] = _np(gm.get_parameter(n.target) if n.target in params else gm.get_buffer(n.target))
+            continue
         if n.op == "call_module":
             mod = modules[n.target]
             src = n.args[0]
@@ -230,7 +290,7 @@ def _convert(gm: Any, example_input: Any, model_name: str) -> Network:
         elif n.target == "size" or n.target is getattr:
             continue  # shape queries: their values only feed view/reshape, whose shapes come from the trace
         else:
-            op, inputs = _function_op(n, shape_of)
+            op, inputs = _function_op(n, shape_of, const)
             name = n.name
         missing = [a for a in inputs if a not in names]
         if missing:

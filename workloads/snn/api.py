@@ -38,12 +38,6 @@ _KEYS = {"model", "hardware", "dataset", "dt_adaptation"}
 DEFAULT_DATASET = "spike_digits"
 
 
-def is_snn_model(spec: Any) -> bool:
-    """True if a point's ``model`` names a shipped SNN or an ``.nir`` file (the SNN family)."""
-    name = spec.get("name") if isinstance(spec, dict) else spec
-    return isinstance(name, (str, Path)) and (str(name) in SHIPPED or Path(name).suffix.lower() == ".nir")
-
-
 def model_spec(spec: Any) -> tuple[str, dict[str, Any]]:
     """``(name or path, import options)`` of a point's ``model`` entry."""
     if isinstance(spec, (str, Path)):
