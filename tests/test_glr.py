@@ -110,3 +110,20 @@ def test_bad_model_names_field(grammar):
         GLRModel(m.config, w)
     with pytest.raises(DataError, match="x"):
         m.forward(np.zeros((2, 5, grammar.d_in + 1)))
+
+
+def test_hwa_forward_differs_from_float_and_trains(grammar):
+    from aimc_sim.hwa import HWAConfig
+    from workloads.training.glr_torch import TorchGLR
+
+    m = _model(grammar)
+    net = TorchGLR(m.config, np.random.default_rng(0))
+    with torch.no_grad():
+        for k, v in m.weights.items():
+            net.p(k).copy_(torch.tensor(v))
+    net.to_analog(HWAConfig(tile="pcm-default", t_range=(3600.0, 3600.0)))
+    x = torch.tensor(grammar.x_test[:8])
+    out = net(x)
+    assert not np.allclose(out.detach().numpy(), m.forward(grammar.x_test[:8]), atol=1e-3)
+    out.sum().backward()
+    assert net.p("layers.0.gate.weight").grad.abs().sum() > 0
