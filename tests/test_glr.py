@@ -127,3 +127,13 @@ def test_hwa_forward_differs_from_float_and_trains(grammar):
     assert not np.allclose(out.detach().numpy(), m.forward(grammar.x_test[:8]), atol=1e-3)
     out.sum().backward()
     assert net.p("layers.0.gate.weight").grad.abs().sum() > 0
+
+
+def test_fast_forgetting_counts_gates_below_half(grammar):
+    from workloads.sequence_tasks import fast_forgetting
+
+    m = _model(grammar, selective=False)
+    w = dict(m.weights)
+    w["layers.0.gate.bias"] = np.full(16, -3.0, np.float32)  # a = 0.047 in layer 0
+    w["layers.1.gate.bias"] = np.r_[np.full(4, -1.0), np.full(12, 2.0)].astype(np.float32)
+    assert fast_forgetting(GLRModel(m.config, w), grammar.x_test[:5]) == pytest.approx((16 + 4) / 32)
