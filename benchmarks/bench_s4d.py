@@ -43,7 +43,7 @@ def main() -> None:
     model = load_model("s4d_digits_float")
     data = load_dataset("digits_pixel")
     x = data.x_test
-    x_cal = data.x_train[:32]  # ADC calibration of the recurrent tiles (ssm.md 8), part of programming
+    x_cal = data.x_train[:32]  # recurrent tiles' ADC calibration (docs/s4d.md#hardware-defaults)
     hw = HardwareS4D(model, {"tile": args.tile})
     from aimc_sim.cost import Ledger
 

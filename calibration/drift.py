@@ -1,6 +1,6 @@
 """Fit PCM drift-exponent statistics and 1/f read-noise amplitude to conductance-vs-time data.
 
-Model (spec devices.md §1.1 steps 2-4, the functions of ``device_models.pcm``): a device with
+Model (docs/devices.md#pcm steps 2-4, the functions of ``device_models.pcm``): a device with
 programmed conductance G_P and drift exponent nu ~ N(mu_nu(g), sigma_nu(g)²) reads
 G(t) = G_P·((t + t0)/t0)^(-nu)·(1 + sigma_rd·xi), sigma_rd = s_read·Q_s(G_P)·f(t). On a log scale,
 ln G_j = ln G_P - nu·L_j + Q_s·s_read·f_j·xi_j with L_j = ln((t_j + t0)/t0) (small-noise approximation

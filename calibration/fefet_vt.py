@@ -1,6 +1,6 @@
 """Fit the multi-domain FeFET model to threshold voltage (or read conductance) vs gate-pulse amplitude.
 
-Model (``device_models.fefet``, spec devices.md §4): each row is one device, erased (all N domains
+Model (``device_models.fefet``, docs/devices.md#fefet): each row is one device, erased (all N domains
 down), then one gate pulse of amplitude A and width w. Domains have iid activation voltages and
 offsets, so each switches independently with the probability f(A, w) = ``switched_fraction`` (the
 Preisach S-curve), and the number switched is n ~ Binomial(N, f). Then P = 2n/N - 1 and

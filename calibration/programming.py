@@ -3,7 +3,7 @@
 Statistical model: G_P = max(0, G_T + sigma_prog(G_T)·xi), xi ~ N(0, 1), with sigma_prog the
 model's own law, whose coefficients are fitted:
 
-* ``pcm`` (spec devices.md §1.1 step 1): ``programming_sigma(G_T, cfg)``, field ``prog_coeffs``
+* ``pcm`` (docs/devices.md#pcm step 1): ``programming_sigma(G_T, cfg)``, field ``prog_coeffs``
   (the scale factors s_prog and g_max/g_ref of the base preset stay as they are);
 * ``rram`` (§2.5(b), §2.6 statistical write-verify): ``verify_residual_sigma(G_T, cfg)``, field
   ``pv_sigma`` (the written preset switches ``verify`` to ``statistical`` so the fitted law is used).

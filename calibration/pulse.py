@@ -1,6 +1,6 @@
 """Fit a pulsed-update law (aihwkit family, ``device_models.pulsed``) to conductance-vs-pulse-number data.
 
-Model (spec devices.md §3.1, the ``pulsed`` model family): the hidden normalised weight evolves as
+Model (docs/devices.md#pulsed-update-laws, the ``pulsed`` model family): the hidden normalised weight evolves as
 w_{n+1} = w_n + s_d(w_n)·(1 + dw_min_std·xi) (``step_size`` of the preset's law; additive
 dw_min_std·(c2c_add + |s| + c2c_slope·|w|)·xi for the exp law), and each read sees
 y_n = w_n + e_n with e_n ~ N(0, r²), r² = (write_noise_std·dw_min)² + (read noise in weight units)².

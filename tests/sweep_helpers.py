@@ -16,8 +16,8 @@ import numpy as np
 
 from aimc_sim.errors import ConfigError, DataError
 
-E_MAC_J = 0.05e-12  # crossbar.md §9.2: 0.05 pJ per MAC for a 256x256 array at 12.5 uS
-FOM_W_J = 10e-15  # crossbar.md §9.3 model D: 10 fJ per conversion step
+E_MAC_J = 0.05e-12  # docs/cost.md#array-read-energy: 0.05 pJ per MAC for a 256x256 array at 12.5 uS
+FOM_W_J = 10e-15  # docs/cost.md#adc-energy-models, survey-fom: 10 fJ per conversion step
 
 
 def validate_point(config: dict[str, Any]) -> None:

@@ -1,4 +1,4 @@
-"""Drift and read-noise fit (issue 8) against device_models.pcm (spec devices.md §1.1 steps 2-4, PCM-1 values)."""
+"""Drift and read-noise fit (issue 8) against device_models.pcm (docs/devices.md#pcm steps 2-4, PCM-1 values)."""
 
 import numpy as np
 import pytest

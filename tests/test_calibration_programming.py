@@ -1,4 +1,4 @@
-"""Programming-noise fit (issue 8) against the PCM law of device_models.pcm (spec devices.md §1.1 step 1)."""
+"""Programming-noise fit (issue 8) against the PCM law of device_models.pcm (docs/devices.md#pcm step 1)."""
 
 import numpy as np
 import pytest

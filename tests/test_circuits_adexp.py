@@ -1,4 +1,4 @@
-"""DPI/AdExp neuron: spec circuits.md tests DPI-3 (f-I), DPI-4 (mismatch), K-1 (kernel), adaptation."""
+"""DPI/AdExp neuron: docs/circuits.md tests DPI-3 (f-I), DPI-4 (mismatch), K-1 (kernel), adaptation."""
 
 import math
 

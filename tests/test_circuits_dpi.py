@@ -1,4 +1,4 @@
-"""DPI synapse and bias conversions: spec circuits.md tests DPI-1, DPI-2, DPI-4, K-1, E-1 inputs."""
+"""DPI synapse and bias conversions: docs/circuits.md tests DPI-1, DPI-2, DPI-4, K-1, E-1 inputs."""
 
 import math
 

@@ -11,7 +11,7 @@ from aimc_sim.cost.events import NEURON_SPIKE, STATIC_SECONDS
 from aimc_sim.crossbar import AnalogTile, load_tile_config
 from aimc_sim.errors import ConfigError
 
-# crossbar.md §9.3 disagreement table: bits -> (B at 1e8 Hz, B at 1e9 Hz, A), in joules (2 significant digits)
+# ADC models disagree (docs/cost.md#adc-energy-models): bits -> (B at 1e8 Hz, B at 1e9 Hz, A), in joules (2 s.f.)
 XB4 = {
     4: (0.19e-15, 2.5e-15, 33e-15),
     5: (0.74e-15, 10e-15, 42e-15),
@@ -69,7 +69,7 @@ def test_xb6_cell_and_array_read_energy(rng):
 
 
 def test_e1_texel_energy_bookkeeping():
-    """E-1 (circuits.md §10): 180 neurons at 80 Hz for 1 s -> 27.77 uJ with the TEXEL entries."""
+    """E-1 (docs/circuits.md §7): 180 neurons at 80 Hz for 1 s -> 27.77 uJ with the TEXEL entries."""
     led = Ledger()
     led.add(NEURON_SPIKE, 180 * 80)
     led.add(STATIC_SECONDS, 1.0)

@@ -1,5 +1,5 @@
 """BlockDiagonalMatrix (block-wise fast path) against the dense reference: one AnalogMatrix per tile holding
-the dense block-diagonal matrix (crossbar.md §1-§8, ssm.md 5.3)."""
+the dense block-diagonal matrix (docs/crossbar.md, pipeline, docs/s4d.md#packing)."""
 
 import numpy as np
 import pytest
@@ -135,7 +135,7 @@ def test_programming_noise_fast_path_close_to_dense_mean(data):
 
 
 def test_ledger_matches_dense_tiles(data):
-    """Same events and energies as the physical tiles (crossbar.md §1, ledger names of docs/cost.md)."""
+    """Same events and energies as the physical tiles (docs/crossbar.md, pipeline, ledger names of docs/cost.md)."""
     W, x = data
     cfg = _cfg(noise=QUIET)
     la, lb = Ledger(), Ledger()
@@ -148,7 +148,7 @@ def test_ledger_matches_dense_tiles(data):
     for key, v in lb.energy_j.items():
         assert la.energy_j[key] == pytest.approx(v, rel=1e-5), key
     assert bank.n_tiles == 4
-    assert bank.utilisation == pytest.approx(N * R * C * 2 / (4 * 16 * 16))  # in-block cells only (ssm.md 5.3)
+    assert bank.utilisation == pytest.approx(N * R * C * 2 / (4 * 16 * 16))  # in-block cells only (docs/s4d.md#packing)
 
 
 def test_per_tile_cap_and_layout(data):

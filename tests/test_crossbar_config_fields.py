@@ -45,7 +45,7 @@ def test_prog_noise_preset_draws_the_stated_programming_noise():
 
 def test_adc_stochastic_rounding_is_used_by_the_tile(rng):
     """adc.stochastic_rounding: the averaged output of repeated MVMs converges on the unquantised product, while
-    deterministic rounding keeps its per-output bias (crossbar.md §3.1, 4-bit ADC)."""
+    deterministic rounding keeps its per-output bias (docs/crossbar.md, pipeline step 6; 4-bit ADC)."""
     W, x = rng.uniform(-1, 1, (16, 5)), np.tile(rng.uniform(-1, 1, (1, 16)), (4000, 1))
     base = {"adc": {"bits": 4, "bound": 4.0}, "management": {"noise": "none"}}
     exact = AnalogTile(load_tile_config("ideal", adc={"bits": None}), W, rng).mvm(x[:1])[0]

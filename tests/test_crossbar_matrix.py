@@ -1,4 +1,4 @@
-"""AnalogMatrix: tiling (crossbar.md §2.5), digital partial sums, utilisation."""
+"""AnalogMatrix: tiling (docs/crossbar.md#analogmatrix), digital partial sums, utilisation."""
 
 from __future__ import annotations
 

@@ -24,9 +24,9 @@ def _pcm(**over):
 
 
 def test_xb1_output_referred_noise_equivalence():
-    """XB-1 (crossbar.md §5): per-output variance = sum_i x_i^2 sigma_ij^2, for the tile's output-referred
-    draws and for per-weight sampling of the device model, both within the chi^2 3-sigma tolerance and the
-    tile's within 3 %; the means agree within 3 sigma / sqrt(n)."""
+    """XB-1 (docs/crossbar.md, pipeline step 5): per-output variance = sum_i x_i^2 sigma_ij^2, for the tile's
+    output-referred draws and for per-weight sampling of the device model, both within the chi^2 3-sigma tolerance
+    and the tile's within 3 %; the means agree within 3 sigma / sqrt(n)."""
     rng = np.random.default_rng(2024)
     R, C, t = 64, 16, 3600.0
     W = rng.choice([-1, 1], (R, C)) * rng.uniform(0.3, 1.0, (R, C))
@@ -34,7 +34,7 @@ def test_xb1_output_referred_noise_equivalence():
     x = rng.uniform(-1, 1, R)
     tile = AnalogTile(_pcm(), W, rng)
     dev, st = tile.device, tile.state
-    # independent theory from the device physics: sigma_ij = |G_D| sigma_rd(G_P, t) (devices.md §1.1 step 4)
+    # independent theory from the device physics: sigma_ij = |G_D| sigma_rd(G_P, t) (docs/devices.md#pcm step 4)
     gd = dev.conductance(st, t, None)
     sd = np.abs(gd) * read_noise_sigma(st.g0, t, dev.config)
     scale = tile.w_max / (dev.g_max - dev.g_min)
@@ -60,7 +60,7 @@ def _drift_setup(mode: str, per_tensor: bool, seed: int = 5, **over):
     rng = np.random.default_rng(seed)
     R, C = 128, 32
     W = rng.standard_normal((R, C))
-    if per_tensor:  # columns differ in mean conductance: low-G columns drift faster (devices.md §1.1 step 2)
+    if per_tensor:  # columns differ in mean conductance: low-G columns drift faster (docs/devices.md#pcm step 2)
         W *= np.where(np.arange(C) % 2 == 0, 1.0, 0.05)
     cfg = load_tile_config(
         "pcm-default",
@@ -91,7 +91,7 @@ def test_drift_compensation_restores_mean_output_at_one_day():
 def test_xb3_per_column_compensation_no_worse_than_global():
     """XB-3: at 1 day, with the full PCM device model (programming noise, drift spread, read noise), the
     per-column compensated output is no worse than the global one on a matrix whose columns differ in mean
-    conductance (odd columns at g/g_max ~ 0.04-0.1 drift faster, devices.md §1.1 step 2). Error: mean over
+    conductance (odd columns at g/g_max ~ 0.04-0.1 drift faster, docs/devices.md#pcm step 2). Error: mean over
     columns of |g_j - 1|, g_j the least-squares gain of column j against the t = 0 programmed weights.
     Ideal ADC and no output noise, so that the identity readout resolves the small columns."""
     day = 86_400.0
@@ -148,7 +148,9 @@ def test_presets_run_and_approximate(preset):
 
 
 def test_drift_recalibration_interval():
-    """With recalibrate_every, alpha is reused until the read time passes the interval (crossbar.md §8)."""
+    """With recalibrate_every, alpha is reused until the read time passes the interval.
+
+    See docs/crossbar.md#drift-compensation."""
     from aimc_sim.cost import Ledger
 
     rng = np.random.default_rng(0)

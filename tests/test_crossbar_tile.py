@@ -1,4 +1,4 @@
-"""AnalogTile: the all-off pipeline, each non-ideality alone against its equation, bad input (crossbar.md)."""
+"""AnalogTile: the all-off pipeline, each non-ideality alone against its equation, bad input (docs/crossbar.md)."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def test_all_off_mapping_variants(rng, over):
 
 
 def test_weight_bit_slicing_with_significance(rng):
-    """Two 2-bit slices hold a 4-bit weight: the output equals x @ Q4(W) exactly (crossbar.md §2.3)."""
+    """Two 2-bit slices hold a 4-bit weight: the output equals x @ Q4(W) exactly (docs/crossbar.md, pipeline step 3)."""
     W = rng.uniform(-1, 1, (32, 10))
     W[0, :] = 1.0  # per-column w_max = 1
     cfg = _ideal(mapping={"slices": 2, "slice_bits": 2})
@@ -119,7 +119,7 @@ def test_adc_calibration_per_column(rng):
 
 
 def test_ledger_counts_and_array_energy(rng):
-    """Events per MVM, and E_array = sum V^2 G t_read (crossbar.md §9.1, §9.2)."""
+    """Events per MVM, and E_array = sum V^2 G t_read (docs/cost.md#array-read-energy)."""
     W = rng.uniform(-1, 1, (16, 8))
     W[0] = 1.0
     cfg = _ideal(adc={"bits": 8}, dac={"bits": 8}, management={"noise": "none"})
@@ -214,7 +214,7 @@ def test_ideal_device_holds_no_physics(rng):
 
 
 def test_adc_gain_and_offset_mismatch_frozen_per_column(rng):
-    """v = v * gain_j + offset_j with per-ADC draws frozen at tile creation (crossbar.md §3.3)."""
+    """v = v * gain_j + offset_j with per-ADC draws frozen at tile creation (docs/crossbar.md, pipeline step 6)."""
     W = rng.uniform(-1, 1, (16, 6))
     cfg = _ideal(adc={"bits": None, "gain_std": 0.05, "offset_std": 0.02}, management={"noise": "none"})
     tile = AnalogTile(cfg, W, rng)
@@ -261,7 +261,7 @@ def test_pulse_width_encoding_energy(rng):
 
 
 def test_access_resistance_1t1r(rng):
-    """g_eff = 1 / (1/g + R_access) (crossbar.md §6.6): a full-scale weight reads 1 / (1 + g_max R)."""
+    """g_eff = 1 / (1/g + R_access) (docs/crossbar.md, pipeline step 4): a full-scale weight reads 1 / (1 + g_max R)."""
     R_acc = 15e3
     cfg = _ideal(access_resistance=R_acc, management={"noise": "none"})
     W = np.eye(4)
@@ -270,7 +270,7 @@ def test_access_resistance_1t1r(rng):
 
 
 def test_sar_capacitor_mismatch_adds_nonlinearity(rng):
-    """SAR unit-capacitor mismatch (crossbar.md §3.3): codes move beyond LSB/2; 0 mismatch is ideal."""
+    """SAR unit-capacitor mismatch (docs/crossbar.md, pipeline step 6): codes move beyond LSB/2; 0 mismatch is ideal."""
     W = rng.uniform(-1, 1, (32, 16))
     W[0] = 1.0
     x = rng.uniform(-1, 1, (300, 32))
@@ -307,7 +307,7 @@ def test_empty_ranges_rejected(rng):
 
 
 def test_average_abs_max_noise_management(rng):
-    """AVERAGE_ABS_MAX: one scale, the running mean of max|x| over all vectors seen (crossbar.md §4)."""
+    """AVERAGE_ABS_MAX: one scale, the running mean of max|x| over all vectors seen (docs/crossbar.md, step 1)."""
     W = np.eye(4)
     tile = AnalogTile(_ideal(management={"noise": "average_abs_max"}, dac={"bits": 8}), W, rng)
     x1 = np.array([[0.5, 0, 0, 0], [0, 1.0, 0, 0]])

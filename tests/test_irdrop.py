@@ -1,4 +1,4 @@
-"""Exact IR drop (crossbar.md §6.2, issue topology) against an independent nodal solve; IR-1; approx mode."""
+"""Exact IR drop (docs/crossbar.md#exact-ir-drop) against an independent nodal solve; IR-1; approx mode."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def test_effective_matrix_both_orientations():
             np.testing.assert_allclose(V @ T, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
 
 
-# crossbar.md §6.4 IR-1: n, g_max, r -> exact drop, aihwkit approximation
+# docs/crossbar.md, pipeline step 4 IR-1: n, g_max, r -> exact drop, aihwkit approximation
 IR1 = [
     (128, 25e-6, 0.35, 0.0457, 0.0449),
     (128, 25e-6, 2.5, 0.245, 0.236),

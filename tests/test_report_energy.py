@@ -31,7 +31,7 @@ def seed_results(n: int = 4) -> list[dict]:
 
 COST = {
     "name": "default-22nm",
-    "adc": {"model": "D", "fom_w_j": 10e-15, "source": "crossbar.md §9.3 model D (Murmann survey)"},
+    "adc": {"model": "D", "fom_w_j": 10e-15, "source": "docs/cost.md#adc-energy-models, survey-fom (Murmann survey)"},
     "digital": {"add_j": 0.9e-12, "source": "Horowitz ISSCC 2014"},
 }
 
@@ -55,7 +55,7 @@ def test_report_has_tables_ci_cost_sources_and_embedded_figures(tmp_path):
     assert md.index("![Energy per inference") < md.index("## Setup")  # the report opens with its plots
     assert "| adc | 25 | 58.1 % | pJ |" in md  # 25 of 43 pJ
     assert "| ssm0 |" in md and "| encoder | 1 | 33.3 % | µs |" in md
-    assert "| adc | model=D, fom_w_j=1e-14 | crossbar.md §9.3 model D (Murmann survey) |" in md
+    assert "| adc | model=D, fom_w_j=1e-14 | docs/cost.md#adc-energy-models, survey-fom (Murmann survey) |" in md
     assert "| digital | add_j=9e-13 | Horowitz ISSCC 2014 |" in md and "| name | default-22nm |  |" in md
     assert "| n_tiles | 139 |" in md
     for fig in files.figures:

@@ -1,4 +1,4 @@
-"""S4D on simulated tiles: ideal tiles reproduce the float model, tile counts (ssm.md 5.3), ADC/DAC state
+"""S4D on simulated tiles: ideal tiles reproduce the float model, tile counts (docs/s4d.md#packing), ADC/DAC state
 feedback, determinism, cost report."""
 
 import numpy as np
@@ -32,7 +32,7 @@ def test_ideal_tile_equals_float(rng, recurrence, variant):
 
 
 def test_tile_count_digits_example(rng):
-    """ssm.md 5.3: 2 layers, H=64, P=8 on 64x64 differential tiles: 64 SSM + 4 mixing per layer + 2 + 1 = 139."""
+    """docs/s4d.md#packing: 2 layers, H=64, P=8 on 64x64 differential tiles: 64 SSM + 4 mixing/layer + 2 + 1 = 139."""
     m = _model(rng, d_model=64, d_state=16, n_layers=2, n_classes=10)
     hw = m.on({"tile": {"preset": "ideal", "rows": 64, "cols": 64}})
     prog = hw.program(np.random.default_rng(0), ledger=__import__("aimc_sim.cost", fromlist=["Ledger"]).Ledger())
@@ -135,9 +135,9 @@ def test_block_sim_refused_for_ir_drop(rng):
 
 
 def test_ssm_adc_range_calibrated_per_column_by_default(rng):
-    """ssm.md 8: the recurrent tiles' ADC ranges are calibrated per column on training data even when the tile
-    preset has a fixed range (pcm-default: +-12 full-scale rows); the dense layers keep the preset's range. The
-    calibrated state quantisation tracks the float model more closely than the fixed range (noise off)."""
+    """docs/s4d.md#hardware-defaults: the recurrent tiles' ADC ranges are calibrated per column on training data
+    even when the tile preset has a fixed range (pcm-default: +-12 full-scale rows); the dense layers keep the preset's
+    range. The calibrated state quantisation tracks the float model more closely than the fixed range (noise off)."""
     m = _model(rng, d_model=8, d_state=8)
     x, x_cal = _x(rng, n=8, L=24), _x(rng, n=8, L=24)
     quiet = {"preset": "pcm-default", "noise": {"programming": False, "read": False, "out_noise": 0.0}}

@@ -1,4 +1,4 @@
-"""Quantisers (ssm.md 6.2) and GSU ternarisation (Stan & Rhodes 2024, Eq. 18)."""
+"""Quantisers (docs/s4d.md#quantisation) and GSU ternarisation (Stan & Rhodes 2024, Eq. 18)."""
 
 import numpy as np
 import pytest
@@ -48,7 +48,7 @@ def test_bits_validation_and_memory():
 
 
 def test_structural_pruning_keeps_outputs(rng):
-    """ssm.md 6.2 / E7: dropping modes with zero Bbar or C (and unused channels) leaves the outputs unchanged."""
+    """docs/s4d.md#quantisation, E7: dropping modes with zero Bbar or C (and unused channels) keeps the outputs."""
     from workloads.s4d.model import S4DModel
 
     cfg = S4DConfig(d_in=1, n_classes=3, d_model=6, d_state=16, n_layers=1, w_bits="ternary")

@@ -1,4 +1,6 @@
-"""S4D layer forms and the fused real crossbar mapping (ssm.md 5.1 test E1, 5.2 test E1b)."""
+"""S4D layer forms and the fused real crossbar mapping.
+
+Tests E1 (docs/s4d.md#fused-mapping) and E1b (docs/s4d.md#stability)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Spike-encoded sequential digits and surrogate gradients (spec snn.md §1, SG-1)."""
+"""Spike-encoded sequential digits and surrogate gradients (docs/snn.md#surrogate-gradients, SG-1)."""
 
 import numpy as np
 import pytest

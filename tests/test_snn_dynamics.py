@@ -1,4 +1,5 @@
-"""Native SNN dynamics (spec snn.md §3-§5): F-1, TR-1..3, delays (F-3 shift part), buffer costs, dt adaptation."""
+"""Native SNN dynamics (docs/circuits.md §6; docs/snn.md): F-1, TR-1..3, delays (F-3 shift part), buffer costs,
+dt adaptation."""
 
 import numpy as np
 import pytest

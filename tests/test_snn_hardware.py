@@ -1,4 +1,4 @@
-"""SNN on crossbar tiles (spec snn.md §7): ideal tile = float reference, ledger counts, presets, bad input."""
+"""SNN on crossbar tiles (docs/snn.md#hardware): ideal tile = float reference, ledger counts, presets, bad input."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""NIR import (spec snn.md §6): semantics NIR-1..3, round trip through nir.write/nir.read, bad input."""
+"""NIR import (docs/snn.md#nir-import): semantics NIR-1..3, round trip through nir.write/nir.read, bad input."""
 
 from dataclasses import dataclass
 

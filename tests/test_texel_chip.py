@@ -1,6 +1,6 @@
 """TEXEL chip: inventory (checklist 1), energy (11), bistability/power cycle (7), bad AER input.
 
-Spec ``texel.md`` §9; numbers from ON (Open Neuromorphic TEXEL entry) and F4 (Greatorex et al.,
+Checklist of docs/texel.md §6; numbers from ON (Open Neuromorphic TEXEL entry) and F4 (Greatorex et al.,
 Nat. Commun. 16, 2025).
 """
 
@@ -237,7 +237,7 @@ def test_fifo_input_bus_matches_simpy_resource(rng):
 
 
 def test_mismatch_is_frozen_seeded_and_switchable():
-    """Mismatch (spec §8, circuits.md §7): log-normal per-instance factors, σ(ln τ) ≈ σ_ln, same seed → same chip."""
+    """Mismatch (docs/circuits.md §2): log-normal per-instance factors, σ(ln τ) ≈ σ_ln, same seed → same chip."""
     cfg = TexelConfig.default(inventory={"cores": 4, "neurons_per_core": 250, "plastic_per_neuron": 4})
     a = TexelChip(cfg, np.random.default_rng(3))
     b = TexelChip(cfg, np.random.default_rng(3))

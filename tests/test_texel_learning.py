@@ -1,6 +1,6 @@
 """TEXEL checklist 2–6 and 12: neuron adaptation, trace gating, STDP (full / one branch off), SRDP, VSA.
 
-Shape and sign tests (spec ``texel.md`` §9): TEXEL's numeric windows are [unknown]; the STDP
+Shape and sign tests (docs/texel.md §6): TEXEL's numeric windows are [unknown]; the STDP
 window edges are the [derived] values of §6 for the demo parameter set.
 """
 

@@ -1,4 +1,4 @@
-"""Mixed-signal neuron and synapse circuits (spec ``circuits.md``; discrete SNN forms ``snn.md`` §2-3).
+"""Mixed-signal neuron and synapse circuits (docs/circuits.md; discrete SNN forms docs/circuits.md §5-6).
 
 Populations (frozen ``Config`` dataclass + per-instance lognormal mismatch drawn from an explicit
 ``rng`` at construction; numba kernels in ``_kernels.py``, numpy twins in ``_reference.py``):

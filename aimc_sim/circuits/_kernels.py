@@ -202,7 +202,7 @@ def adexp_run_serial(
         )
 
 
-# --- discrete-time LIF / AdLIF (spec circuits.md §8, snn.md §2-3) ---------------------------------
+# --- discrete-time LIF / AdLIF (docs/circuits.md §5-6) ---------------------------------
 
 RESET_TO_VALUE, RESET_SUBTRACT, RESET_NONE = 0, 1, 2
 _S12, _S25, _S27, _S11 = np.uint64(12), np.uint64(25), np.uint64(27), np.uint64(11)
@@ -374,7 +374,8 @@ def lif_drive_serial(
 
 @njit(cache=True, fastmath=False)
 def adlif_step(u, w, s_prev, i_in, alpha, ca, beta, cb, a, b, theta, symplectic, spikes):  # pragma: no cover
-    """One AdLIF step for a (batch, n) state, sparch form (snn.md §3.1) or symplectic Euler (§3.2).
+    """One AdLIF step for a (batch, n) state, sparch form (docs/circuits.md §6) or symplectic Euler
+    (Baronig et al. 2024, arXiv 2408.07517).
 
     sparch:     w = beta*w + a*u + b*s_prev;  u = alpha*(u - theta*s_prev) + (1 - alpha)*(I - w);  s = u >= theta
     symplectic: u = alpha*u + (1 - alpha)*(I - w);  s = u >= theta;  u -= theta*s;

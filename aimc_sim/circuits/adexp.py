@@ -1,4 +1,4 @@
-"""DPI / adaptive-exponential integrate-and-fire neuron in current mode (spec circuits.md §3, §4, §9).
+"""DPI / adaptive-exponential integrate-and-fire neuron in current mode (docs/circuits.md §4).
 
 Chicca, Stefanini, Bartolozzi & Indiveri, Proc. IEEE 102(9), 2014, with the positive-feedback
 convention of teili and the defaults of rockpool's DynapSim (spec §5) [related]:

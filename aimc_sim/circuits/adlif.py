@@ -1,4 +1,4 @@
-"""Discrete-time adaptive LIF population: sparch adLIF, symplectic-Euler SE-adLIF, SiLIF (snn.md §3).
+"""Discrete-time adaptive LIF population: sparch adLIF, symplectic-Euler SE-adLIF, SiLIF (docs/circuits.md §6).
 
 - sparch (Bittar & Garner 2022; Fabre et al. code ``adLIFLayer``):
   w[t] = beta*w[t-1] + a*u[t-1] + b*s[t-1];  u[t] = alpha*(u[t-1] - theta*s[t-1]) + (1 - alpha)*(I[t] - w[t])
@@ -28,7 +28,7 @@ from aimc_sim.cost import Ledger
 from aimc_sim.errors import ConfigError
 
 SILIF_DELTA_INIT = 4e-3
-"""SiLIF's initial learnable step Delta [s] (snn.md §3.3)."""
+"""SiLIF's initial learnable step Delta [s] (docs/circuits.md §6)."""
 
 
 @dataclass(frozen=True)

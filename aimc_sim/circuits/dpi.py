@@ -1,4 +1,4 @@
-"""Differential-pair integrator (DPI) synapse (spec circuits.md §2, §6).
+"""Differential-pair integrator (DPI) synapse (docs/circuits.md §3).
 
 tau*dI_syn/dt + I_syn = (I_gain*I_w/I_tau)*p(t), tau = C_syn*U_T/(kappa*I_tau), valid for
 I_syn >> I_gain (Bartolozzi & Indiveri 2007; Chicca et al. 2014). Each input spike drives a pulse

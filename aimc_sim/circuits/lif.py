@@ -1,4 +1,4 @@
-"""Discrete-time leaky integrate-and-fire population (spec circuits.md §8, snn.md §2).
+"""Discrete-time leaky integrate-and-fire population (docs/circuits.md §5).
 
 tau_m*dv/dt = (v_leak - v) + R*I(t). With I held over each step of length dt:
 

@@ -1,4 +1,4 @@
-"""Frozen per-instance device mismatch of bias currents (spec circuits.md §7).
+"""Frozen per-instance device mismatch of bias currents (docs/circuits.md §2).
 
 Every bias current of every instance gets one factor, drawn once from ``rng`` at construction:
 lognormal ``I -> I*exp(sigma*xi)`` (default) or Gaussian ``I -> I*(1 + sigma*xi)`` as in rockpool.

@@ -1,4 +1,4 @@
-"""Subthreshold-transistor constants and bias-current <-> time conversions (spec circuits.md §1, §6).
+"""Subthreshold-transistor constants and bias-current <-> time conversions (docs/circuits.md §1).
 
 Sources: Chicca, Stefanini, Bartolozzi & Indiveri, Proc. IEEE 102(9), 2014; Bartolozzi & Indiveri,
 Neural Comput. 2007; rockpool DynapSim defaults (DYNAP-SE2 flavour).

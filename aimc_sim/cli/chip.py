@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 COMMAND = "chip"
-HELP = "run a TEXEL-style chip experiment (spec texel.md): figure, table and key=value headline numbers"
+HELP = "run a TEXEL-style chip experiment (docs/texel.md): figure, table and key=value headline numbers"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,4 +1,4 @@
-"""ADC energy and latency per conversion: the models of crossbar.md §9.3, registered by name.
+"""ADC energy and latency per conversion: the models of docs/cost.md#adc-energy-models, registered by name.
 
 Published models disagree by up to ~300x at 8 bits, so every cost result names the model used.
 A model is one frozen config class (its parameters and ``source``, loaded from the cost-model YAML's
@@ -37,7 +37,7 @@ class AdcEnergyModel(Protocol):
 class NeuroSimSar(Config):
     """NeuroSim SAR ADC, circuit-level per-node fit (``SarADC.cpp``): P = a log2 L + b with L = 2**bits levels,
     latency (log2 L + 1) cycles, E = P * latency; the column (voltage-divider) term is excluded.
-    Source: NeuroSim V1.4 ``SarADC.cpp`` (22 nm LP fit) [paper], crossbar.md §9.3."""
+    Source: NeuroSim V1.4 ``SarADC.cpp`` (22 nm LP fit) [paper], docs/cost.md#adc-energy-models."""
 
     a_w: float = field(metadata=check(nonnegative))
     b_w: float = field(metadata=check(nonnegative))
@@ -56,7 +56,7 @@ class NeuroSimSar(Config):
 class MurmannBound(Config):
     """Murmann ADC-survey bound as in the Accelergy ADC plug-in: FOM_S = min(c0 - c1 ln f, cap) dB,
     SNDR = 6.02 N + 1.76 dB, E = 1 / (2 * 10**((FOM_S - SNDR) / 10)); latency 1 / f.
-    Source: Accelergy ``adc_plug_in`` ``model.py`` [paper], crossbar.md §9.3."""
+    Source: Accelergy ``adc_plug_in`` ``model.py`` [paper], docs/cost.md#adc-energy-models."""
 
     c0_db: float
     c1_db: float
@@ -87,7 +87,7 @@ class MnsimEntry(Config):
 class MnsimTable(Config):
     """MNSIM table of published ADCs: the entry with the fewest bits >= the request (else the most bits);
     latency (bits_e + 2) / f_s and E = P * latency, as MNSIM codes it (P / f_s would be (bits + 2) times less).
-    Source: MNSIM 2.0 ``Hardware_Model/ADC.py`` [paper], crossbar.md §9.3."""
+    Source: MNSIM 2.0 ``Hardware_Model/ADC.py`` [paper], docs/cost.md#adc-energy-models."""
 
     entries: tuple[MnsimEntry, ...]
     source: str = field(metadata=check(has_source))
@@ -109,7 +109,8 @@ class MnsimTable(Config):
 @dataclass(frozen=True)
 class SurveyFom(Config):
     """Survey Walden figure of merit: E = max(FOM_W * 2**bits, floor); latency (bits + 1) SAR clock cycles.
-    Source: FOM_W 5-20 fJ/step from the Murmann ADC survey, floor and clock crossbar.md §9.3 [proposal]."""
+    Source: FOM_W 5-20 fJ/step from the Murmann ADC survey; floor and clock [proposal]
+    (docs/cost.md#adc-energy-models)."""
 
     fom_w_j: float = field(metadata=check(positive))
     floor_j: float = field(metadata=check(nonnegative))

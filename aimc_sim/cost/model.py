@@ -2,7 +2,7 @@
 
 A cost model is a YAML file in ``aimc_sim/data/cost/`` for one technology node; every number in it carries
 its source. ``CostModel.load("22nm").price(ledger)`` returns a :class:`CostBreakdown` with totals and
-per-layer and per-component breakdowns, naming the ADC energy model used (crossbar.md §9.3).
+per-layer and per-component breakdowns, naming the ADC energy model used (docs/cost.md#adc-energy-models).
 
 Events are typed records (:mod:`aimc_sim.cost.events`, docs/cost.md lists them); each type has one pricing
 method: :class:`~aimc_sim.cost.events.Named` events come from the ``events`` table, conversions from the

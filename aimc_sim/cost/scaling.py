@@ -1,7 +1,7 @@
 """Technology scaling of digital energies between CMOS nodes (Stillmaker & Baas 2017).
 
 The digital operation and SRAM energies of the cost models are Horowitz's 45 nm, 0.9 V values
-(crossbar.md §9.6). :class:`ScalingTable` holds the energy fits of Stillmaker & Baas, "Scaling equations
+(docs/cost.md#digital-energies). :class:`ScalingTable` holds the energy fits of Stillmaker & Baas, "Scaling equations
 for the accurate prediction of CMOS device performance from 180 nm to 7 nm" (Integration 58, 2017):
 per node, EnergyFactor(V) = a V^2 + b V + c, and an energy scales from node x at V_x to node y at V_y by
 EnergyFactor_y(V_y) / EnergyFactor_x(V_x). The tables live in ``aimc_sim/data/cost/scaling/<name>.yaml``.

@@ -1,4 +1,4 @@
-"""Crossbar tiles: analog matrix-vector products with their non-idealities and cost (spec crossbar.md).
+"""Crossbar tiles: analog matrix-vector products with their non-idealities and cost (docs/crossbar.md).
 
 ``load_tile_config(name_or_path, **overrides)`` -> :class:`TileConfig`; ``AnalogTile(config, W, rng)`` and
 ``AnalogMatrix(config, W, rng)`` compute ``mvm(x, t)`` ~ ``x @ W``; ``BlockDiagonalMatrix(config, blocks, rng)``

@@ -38,7 +38,7 @@ class AdcState(NamedTuple):
 class Conversion(NamedTuple):
     """How a channel is converted: ``n_steps`` of the ADC, ``quantise`` (an ADC with bits), ``noisy`` (draw
     output-referred noise), ``has_var`` (a read-noise variance matrix is given), ``stochastic`` (stochastic
-    rounding of the ADC code, crossbar.md §3.1)."""
+    rounding of the ADC code, docs/crossbar.md, pipeline steps 2 and 6)."""
 
     n_steps: float
     quantise: bool

@@ -70,7 +70,7 @@ def check_feedback_input(array: AnalogArray, u: np.ndarray, n_state: int) -> np.
 
 
 def feedback_loop(array: AnalogArray, u: np.ndarray, n_state: int, t: float = 0.0) -> np.ndarray:
-    """A recurrence with state feedback through ADC -> DAC (``ssm.md`` 5.1), one :meth:`mvm` per step: step l
+    """A recurrence with state feedback through ADC -> DAC (docs/s4d.md#fused-mapping), one :meth:`mvm` per step: step l
     reads [s(l-1), u[l]] on the last input axis and outputs [s(l), y[l]], s being the first ``n_state``
     outputs (s(-1) = 0). u: (L, batch, *in[:-1], n_in - n_state) -> y: (L, batch, *out[:-1], n_out - n_state)."""
     a = check_feedback_input(array, u, n_state)

@@ -1,5 +1,5 @@
 """BlockDiagonalMatrix: many equally shaped small matrices packed block-diagonally on tiles, simulated
-block by block (a fast path for block-diagonal packing, e.g. the per-channel S4D matrices of ``ssm.md`` 5.3).
+block by block (a fast path for block-diagonal packing, e.g. the per-channel S4D matrices of docs/s4d.md#packing).
 
 Physical picture (identical to an :class:`AnalogMatrix` holding the block-diagonal matrix, one tile per group):
 k = min(rows // r, max_outputs // c) blocks of r x c weights sit on the diagonal of each tile, so tile g
@@ -61,7 +61,7 @@ class BlockDiagonalMatrix:
     ``mvm(x, t)`` returns y[:, q] ~ x[:, q] @ W_q for x of shape (batch, n, r).
 
     ``per_tile`` caps the blocks per tile (default: as many as fit). Attributes: ``n_tiles``,
-    ``utilisation`` (in-block cells over available cells, ``ssm.md`` 5.3), ``blocks_per_tile``. Tile g draws
+    ``utilisation`` (in-block cells over available cells, docs/s4d.md#packing), ``blocks_per_tile``. Tile g draws
     from ``rng.spawn(n_tiles)[g]``, as :class:`AnalogMatrix` objects built one per tile from ``rng``.
     """
 
@@ -113,7 +113,7 @@ class BlockDiagonalMatrix:
 
     @property
     def utilisation(self) -> float:
-        """In-block (programmed) cells over the cells of all tiles used (``ssm.md`` 5.3)."""
+        """In-block (programmed) cells over the cells of all tiles used (docs/s4d.md#packing)."""
         return self.stack.utilisation
 
     def _to_tiles(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
@@ -166,7 +166,7 @@ class BlockDiagonalMatrix:
         return self._from_tiles(y).astype(np.result_type(a.dtype, np.float32))
 
     def run_feedback(self, u: np.ndarray, n_state: int, t: float = 0.0) -> np.ndarray:
-        """A recurrence with state feedback through ADC -> DAC (``ssm.md`` 5.1): at step l block q reads
+        """A recurrence with state feedback through ADC -> DAC (docs/s4d.md#fused-mapping): at step l block q reads
         [s_q(l-1); u[l, :, q]] and outputs [s_q(l); y[l, :, q]], s being the first ``n_state`` outputs (s(-1) = 0).
 
         u: (L, batch, n_blocks, n_in - n_state) -> y: (L, batch, n_blocks, n_out - n_state), float32. Every step

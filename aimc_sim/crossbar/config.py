@@ -1,8 +1,8 @@
-"""Tile configuration: frozen, validated dataclasses loaded from YAML (spec ``crossbar.md``).
+"""Tile configuration: frozen, validated dataclasses loaded from YAML (docs/crossbar.md).
 
 Units: volts, seconds, siemens, farads. Analog outputs, ADC bounds and output noise are in
 *normalised units*: one full-scale weight (|w| = w_max) times one full-scale DAC input (|x| = bound)
-gives 1, the convention of aihwkit ``IOParameters`` (crossbar.md §3.2).
+gives 1, the convention of aihwkit ``IOParameters`` (docs/crossbar.md, pipeline steps 2 and 6).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def _signed_bits(x: Any) -> str | None:
 
 @dataclass(frozen=True)
 class DacConfig(Config):
-    """Input DAC (crossbar.md §3.1): uniform quantiser with n_steps = 2**bits - 2 over [-bound, bound].
+    """Input DAC (docs/crossbar.md, pipeline step 2): uniform quantiser with n_steps = 2**bits - 2 over [-bound, bound].
     ``stochastic_rounding``: floor(v / step + u), u ~ U[0, 1) per input (aihwkit ``inp_sto_round``)."""
 
     bits: int | None = field(default=8, metadata=check(_bits))
@@ -61,11 +61,11 @@ class DacConfig(Config):
 
 @dataclass(frozen=True)
 class AdcConfig(Config):
-    """Column ADC (crossbar.md §3.1, §3.3). ``range``: fixed ``bound``; ``max`` (largest possible output);
+    """Column ADC (docs/crossbar.md, pipeline step 6). ``range``: fixed ``bound``; ``max`` (largest possible output);
     ``calibrated`` (the ``percentile`` of |output| on calibration data, one range per tile) or
     ``per_column`` (the same, one range per column). Mismatch is frozen per ADC at tile creation: gain
     (1 + gain_std xi), offset N(0, offset_std) in normalised units, and SAR unit-capacitor mismatch
-    ``cap_mismatch`` (sigma_u: bit k weighs 2**k (1 + sigma_u xi_k / sqrt(2**k)), crossbar.md §3.3).
+    ``cap_mismatch`` (sigma_u: bit k weighs 2**k (1 + sigma_u xi_k / sqrt(2**k)), docs/crossbar.md, pipeline step 6).
     ``stochastic_rounding``: the code is floor(v / step + u), u ~ U[0, 1) per conversion (aihwkit
     ``out_sto_round``; with SAR mismatch the comparator input is dithered by u - 1/2 LSB)."""
 
@@ -84,7 +84,7 @@ class AdcConfig(Config):
 class NoiseConfig(Config):
     """Analog noise. Programming noise, drift and stuck devices come from the device model (stuck devices:
     its ``faults`` options, set through ``tile.device_options``). Per-MVM noise is drawn as output-referred
-    noise (crossbar.md §5).
+    noise (docs/crossbar.md, pipeline step 5).
 
     ``programming``: program with the device's programming noise (false: the model's noise-free programming,
     ``program(g, rng=None)``). ``read``: the device model's state-dependent read noise. ``w_noise``:
@@ -100,7 +100,7 @@ class NoiseConfig(Config):
 
 @dataclass(frozen=True)
 class MappingConfig(Config):
-    """Weight to conductance mapping (crossbar.md §2).
+    """Weight to conductance mapping (docs/crossbar.md, pipeline step 3).
 
     ``scheme``: ``differential`` (G+ - G-, §2.1) or ``offset`` (one device, §2.2). ``variant``: differential
     pair with the unused device at g_min (``single``) or both about G_mid (``symmetric``). ``subtract``: the
@@ -151,7 +151,7 @@ class MappingConfig(Config):
 
 @dataclass(frozen=True)
 class ManagementConfig(Config):
-    """Noise management (input scale before the DAC) and bound management (crossbar.md §4).
+    """Noise management (input scale before the DAC) and bound management (docs/crossbar.md, pipeline step 1).
 
     ``noise``: ``abs_max`` (per input vector), ``average_abs_max`` (one scale for all vectors: the running
     mean of max |x| over every vector seen so far, this batch included), ``constant`` (``constant_scale``
@@ -172,7 +172,7 @@ class ManagementConfig(Config):
 
 @dataclass(frozen=True)
 class IrDropConfig(Config):
-    """IR drop (crossbar.md §6). ``mode``: ``none``; ``approx`` (aihwkit cubic, §6.4, refused above
+    """IR drop (docs/crossbar.md, pipeline step 4). ``mode``: ``none``; ``approx`` (aihwkit cubic, refused above
     ``approx_limit``); ``exact`` (nodal solve folded into an effective matrix, §6.2). Resistances in ohm."""
 
     mode: Literal["none", "approx", "exact"] = "none"
@@ -184,9 +184,10 @@ class IrDropConfig(Config):
 
 @dataclass(frozen=True)
 class DriftCompensationConfig(Config):
-    """Drift compensation (crossbar.md §8): identity readout through the full noisy path, at programming
-    and at the read time; outputs are multiplied digitally by alpha = r0 / r(t). ``recalibrate_every`` (s):
-    reuse the last alpha until the read time is this much past its calibration (None: at every new t)."""
+    """Drift compensation (docs/crossbar.md#drift-compensation): identity readout through the full noisy path,
+    at programming and at the read time; outputs are multiplied digitally by alpha = r0 / r(t).
+    ``recalibrate_every`` (s): reuse the last alpha until the read time is this much past its calibration
+    (None: at every new t)."""
 
     mode: Literal["none", "global", "per_column"] = "global"
     recalibrate_every: float | None = field(default=None, metadata=check(lambda v: None if v is None else positive(v)))
@@ -197,7 +198,8 @@ class TileConfig(Config):
     """One analog tile: ``rows`` x ``cols`` cells (one device per cell), its device and periphery.
 
     ``access_resistance`` (ohm): series access transistor of 1T1R cells, g_eff = 1 / (1/g + R_access)
-    (crossbar.md §6.6; NeuroSim's default is 15 kOhm). ``line_cap_per_cell`` (F) prices the row drivers.
+    (docs/crossbar.md, pipeline step 4; NeuroSim's default is 15 kOhm). ``line_cap_per_cell`` (F) prices the row
+    drivers.
     ``state_dtype``: how the programmed device state is stored: ``float32`` (per-device floats in float32,
     targets dropped; 16 bytes per PCM weight; conductances rounded by <= 6e-8 relative) or ``float64``
     (as the device model returns it, bit-for-bit the outputs of releases before the compact state).

@@ -1,5 +1,5 @@
-"""Weight -> conductance mapping (crossbar.md §2): scaling and clipping, differential pairs, offset mapping
-with a digital or analog reference, weight bit slicing with significance factors, conductance levels.
+"""Weight -> conductance mapping (docs/crossbar.md, pipeline step 3): scaling and clipping, differential pairs,
+offset mapping with a digital or analog reference, weight bit slicing with significance factors, conductance levels.
 
 A mapped tile is a :class:`Layout`: the conductance targets of every device column and the conversion
 *channels*. A channel is one set of ADC conversions: its normalised analog output is

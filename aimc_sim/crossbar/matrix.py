@@ -1,4 +1,4 @@
-"""AnalogMatrix: a weight matrix of any size split over analog tiles (crossbar.md §2.5).
+"""AnalogMatrix: a weight matrix of any size split over analog tiles (docs/crossbar.md#analogmatrix).
 
 W (n_in x n_out) is cut into ceil(n_in / rows) row blocks and ceil(n_out / max_outputs) column blocks,
 one :class:`AnalogTile` per block, with blocks of (nearly) equal size. Each tile converts its own partial

@@ -1,4 +1,4 @@
-"""Uniform quantisers of the DAC and ADC (crossbar.md §3.1), in plain numpy.
+"""Uniform quantisers of the DAC and ADC (docs/crossbar.md, pipeline steps 2 and 6), in plain numpy.
 
 These are the references of the numba kernels in ``_kernels.py`` (tests/test_crossbar_kernels.py
 compares them) and run the stochastic-rounding paths, which the kernels do not implement.
@@ -60,7 +60,9 @@ def dac_encode_ref(x, abs_max, row_scale, lo, step, quantise):
 
 
 def sar_weights(bits: int, sigma_u: float, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Mismatched SAR bit weights in LSB, one row per ADC: 2**k (1 + sigma_u xi_k / sqrt(2**k)) (crossbar.md §3.3)."""
+    """Mismatched SAR bit weights in LSB, one row per ADC: 2**k (1 + sigma_u xi_k / sqrt(2**k)).
+
+    See docs/crossbar.md, pipeline step 6."""
     k = 2.0 ** np.arange(bits)
     return k * (1.0 + sigma_u * rng.standard_normal((n, bits)) / np.sqrt(k))
 

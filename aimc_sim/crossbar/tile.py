@@ -1,4 +1,4 @@
-"""AnalogTile: one crossbar array and its periphery computing batched MVMs (crossbar.md §1).
+"""AnalogTile: one crossbar array and its periphery computing batched MVMs (docs/crossbar.md, pipeline).
 
 The tile is the one-tile, one-block case of :class:`~aimc_sim.crossbar.periphery.TileStack`, which holds the
 pipeline (noise management, DAC, array read with IR drop, output-referred noise, ADC, bound management,
@@ -168,7 +168,7 @@ class AnalogTile:
 
     def calibrate_adc(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
         """Set calibrated ADC ranges to the configured percentile of |analog output| on ``x`` (per tile or per
-        column, crossbar.md §3.3). Returns the range (normalised units) behind each output (n_out,)."""
+        column, docs/crossbar.md, pipeline step 6). Returns the range (normalised units) behind each output (n_out,)."""
         t = check_time(t)
         xa, _ = self._check_x(x)
         with blas_limit():

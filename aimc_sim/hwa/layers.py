@@ -174,7 +174,7 @@ class AnalogConv2d(_AnalogConvNd):
 
 
 class AnalogBlockRecurrence:
-    """The fused SSM recurrence of ``ssm.md`` 5.1 on analog tiles: H channel blocks M_h (S x S) map
+    """The fused SSM recurrence of docs/s4d.md#fused-mapping on analog tiles: H channel blocks M_h (S x S) map
     v_k = [x_{k-1}; u_k] to [x_k; y_k]; the state part of every ADC output is fed back through the DAC at the
     next step. ``hwa.ssm_channels_per_tile`` blocks share one tile (and its noise management, ADC ranges and
     drift compensation), packed on a dense block-diagonal matrix as ``workloads.s4d.hardware``'s reference path.

@@ -1,5 +1,5 @@
 """The tile periphery in torch, batched over G tiles of equal shape: the pipeline of ``AnalogTile.mvm``
-(crossbar.md §1) with the programmed matrices of :mod:`aimc_sim.hwa.programming`.
+(docs/crossbar.md, pipeline) with the programmed matrices of :mod:`aimc_sim.hwa.programming`.
 
 1. noise management: row scale s = abs-max of the tile input row (0 -> 1), the running average, a constant
    times the DAC bound, or the DAC bound; v = x / s;

@@ -1,4 +1,4 @@
-"""TEXEL-style event-driven neuromorphic chip with on-chip learning (spec ``texel.md``).
+"""TEXEL-style event-driven neuromorphic chip with on-chip learning (docs/texel.md).
 
 Greatorex et al., "A neuromorphic processor with on-chip learning for beyond-CMOS device
 integration", Nature Communications 16 (2025), doi:10.1038/s41467-025-61576-6.

@@ -3,7 +3,7 @@
 The plain-numpy references are :mod:`chip_models.texel.learning` (rule) and the reference event
 loop in ``tests/test_texel_kernels.py``; a test compares them on random event streams.
 
-Neuron (circuits.md §3, Chicca et al. 2014 DPI/AdExp): between events each neuron is advanced
+Neuron (docs/circuits.md §4, Chicca et al. 2014 DPI/AdExp): between events each neuron is advanced
 lazily. While it may be active it is integrated with steps of at most ``dt_max`` (exponential
 Euler on the membrane, the step further bounded so that I_mem changes by at most 100 % per step,
 and cut at the linearly interpolated threshold crossing so that spike times are not quantised);

@@ -152,7 +152,7 @@ class TexelChip:
             npar[:, col] = [math.exp(-nc.h / x) for x in npar[:, tau]]
         self.npar = npar
         self.tau_pre = lc.tau_pre / fs[:, 1]
-        syn_gain = dpi_jump(sc.gain_ratio, 1.0, 1.0, sc.t_pulse, tau_syn)  # jump per ampere of I_w (circuits.md §2)
+        syn_gain = dpi_jump(sc.gain_ratio, 1.0, 1.0, sc.t_pulse, tau_syn)  # jump per A of I_w (docs/circuits.md §3)
         self.jump_cap = sc.w_max * fs[:, 0] * np.repeat(syn_gain, p)
         self.read_gain = np.repeat(dpi_jump(sc.gain_ratio, 1.0, 1.0, cfg.read.t_read, tau_syn), p)
         w_static = np.tile(np.asarray(sc.static_weights, dtype=float), n) * fst

@@ -1,6 +1,6 @@
-"""Frozen, validated configuration of the TEXEL-style chip (spec ``texel.md``).
+"""Frozen, validated configuration of the TEXEL-style chip (docs/texel.md).
 
-The neuron section is :class:`aimc_sim.circuits.AdExpConfig` (DPI/AdExp biases, circuits.md §3);
+The neuron section is :class:`aimc_sim.circuits.AdExpConfig` (DPI/AdExp biases, docs/circuits.md §4);
 its own ``mismatch`` field is replaced by the chip-wide ``mismatch`` section.
 
 The default values live in ``texel.yaml`` next to this module, each with its source tag. Sizes
@@ -68,7 +68,7 @@ class InventoryConfig(Config):
 
 @dataclass(frozen=True)
 class SynapseConfig(Config):
-    """DPI synapses of the neuron (circuits.md §2; spec §3). One excitatory and one inhibitory DPI per
+    """DPI synapses of the neuron (docs/circuits.md §3; docs/texel.md §3). One excitatory and one inhibitory DPI per
     neuron integrate the pulses of all its synapses (the linear DPI is additive)."""
 
     tau_syn: float = field(default=10e-3, metadata=check(positive))
@@ -213,7 +213,7 @@ class EnergyConfig(Config):
 
 @dataclass(frozen=True)
 class MismatchConfig(Config):
-    """Frozen per-instance bias mismatch of the whole chip (circuits.md §7, spec §8): neuron biases,
+    """Frozen per-instance bias mismatch of the whole chip (docs/circuits.md §2, docs/texel.md §1): neuron biases,
     synapse weights and time constants, trace time constants."""
 
     sigma_ln: float = field(default=0.1, metadata=check(in_range(0.0, 1.0)))

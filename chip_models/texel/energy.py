@@ -1,4 +1,4 @@
-"""Energy bookkeeping of the chip (spec §8 power model, circuits.md §10):
+"""Energy bookkeeping of the chip (docs/texel.md §5 power model, docs/circuits.md §7):
 
 E = P_static·T + N_spk·E_spk + N_sop·E_sop + N_hop·E_hop + N_write·E_write
     + Σ_links N_routed,link·e_hop,link,

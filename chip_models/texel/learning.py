@@ -1,7 +1,7 @@
 """The BCaLL-style learning rule of spec §5.2 in plain numpy (the reference of the chip kernel).
 
 Sources: Soares Girão, Risi & Chicca 2025 (arXiv 2504.06796, "BCaLL") and its Brian2 code
-(github.com/WillianSG/learning_rule, LR3), as restated in ``texel.md`` §5.2; the event order,
+(github.com/WillianSG/learning_rule, LR3), as restated in docs/texel.md §3; the event order,
 trace floor and calcium values are the spec's [proposal]. Between events every trace decays
 exactly, x(t+Δ) = x(t)·e^(−Δ/τ), and the capacitor variable ρ drifts bistably
 dρ/dt = (+α·[θ_ρ < ρ < 1] − β·[0 < ρ ≤ θ_ρ])/τ_ρ, which never crosses θ_ρ.

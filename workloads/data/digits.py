@@ -1,7 +1,7 @@
 """Sequential 8x8 digits (scikit-learn's bundled set): pixel-wise (L=64) or row-wise (L=8).
 
 1797 samples, pixel values 0..16 scaled to [0, 1], stratified 80/20 split with a fixed seed
-(1437 train / 360 test), as in ``ssm.md`` section 11 ("sMNIST-lite").
+(1437 train / 360 test), as in docs/s4d.md#results ("sMNIST-lite").
 """
 
 from __future__ import annotations

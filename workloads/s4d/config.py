@@ -14,7 +14,7 @@ COMPONENTS = ("encoder", "B", "C", "D", "mix", "decoder")
 
 @dataclass(frozen=True)
 class S4DConfig(Config):
-    """Architecture, variant and quantisation of an S4D stack (``ssm.md`` sections 4, 6.2, 7).
+    """Architecture, variant and quantisation of an S4D stack (docs/s4d.md#block).
 
     ``variant``: "s4d" (GELU + GLU mixing), "binary" (Binary S4D: spike y > 0, then GLU mixing) or
     "gsu" (Gated Spiking Unit mixing, then LayerNorm and GELU). ``w_bits`` applies to encoder, Bbar,

@@ -1,4 +1,4 @@
-"""Reproduction experiments for ``ssm.md`` section 11 on the shipped digits models.
+"""Reproduction experiments for docs/s4d.md#results on the shipped digits models.
 
 Run ``python -m workloads.s4d.experiments -o DIR [--seeds 10] [--n-test 360] [--only e5,e3,e9,e10]``. Results go
 to ``DIR`` as CSV + Markdown tables and PNG plots (the tables quoted in docs/s4d.md live in
@@ -20,7 +20,7 @@ to ``DIR`` as CSV + Markdown tables and PNG plots (the tables quoted in docs/s4d
   and digital, mean +- s.e.m. over ``--seeds`` programmings (``e12_drift``).
 
 Tiles (E9, E10): 64 x 64 cells, differential pairs, 8-bit DAC and ADC with per-column ranges calibrated on
-32 training sequences (``ssm.md`` 5.3 and 8, E8). E5 uses the same periphery on 128 x 128 tiles (3 SSM channels
+32 training sequences (docs/s4d.md#packing, E8). E5 uses the same periphery on 128 x 128 tiles (3 SSM channels
 per tile, so 3x fewer simulated MVM calls) and adds HfO2 Gaussian programming noise via ``prog_noise``.
 """
 
@@ -39,7 +39,7 @@ from workloads.data import load_dataset
 
 OUT = Path(__file__).resolve().parent / "results"  # where docs/s4d.md's tables live; main() sets the -o directory
 SIGMAS = (0.0, 0.01, 0.02, 0.05, 0.10)
-TILE_64: dict[str, Any] = {  # ssm.md 5.3 / E8: 64x64 tiles, differential pairs, 8-bit DAC/ADC, ADC calibrated
+TILE_64: dict[str, Any] = {  # docs/s4d.md#packing / E8: 64x64 tiles, differential pairs, 8-bit DAC/ADC, ADC calibrated
     "preset": "ideal",
     "rows": 64,
     "cols": 64,
@@ -363,7 +363,7 @@ def _sem(values: list[float]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     global OUT
-    ap = argparse.ArgumentParser(description="ssm.md reproduction experiments (E3, E4, E5, E8-E12)")
+    ap = argparse.ArgumentParser(description="docs/s4d.md reproduction experiments (E3, E4, E5, E8-E12)")
     ap.add_argument("-o", "--out-dir", required=True, help="directory for the CSV / Markdown / PNG results")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--n-test", type=int, default=None, help="test samples per run (default: all 360)")

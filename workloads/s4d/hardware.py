@@ -1,6 +1,6 @@
-"""Running an S4D-family model on simulated crossbar tiles (``ssm.md`` 5.3, 8).
+"""Running an S4D-family model on simulated crossbar tiles (docs/s4d.md#packing).
 
-Mapping (``ssm.md`` 5.3): encoder, mixing and decoder are dense :class:`aimc_sim.crossbar.AnalogMatrix`
+Mapping (docs/s4d.md#packing): encoder, mixing and decoder are dense :class:`aimc_sim.crossbar.AnalogMatrix`
 objects. With ``recurrence: analog`` each layer's fused real matrices M_h ((2P+1) x (2P+1) per channel, 5.1)
 are packed block-diagonally, k channels per tile with k = min(rows // (2P+1), max_outputs // (2P+1)), and the
 recurrence runs step by step: the array output [x'; y] goes through the ADC, and the state part is fed back
@@ -54,10 +54,10 @@ class S4DHardwareConfig(Config):
     """Where and how an S4D model runs. ``tile``: a tile preset name, a YAML path, or a dict of tile fields
     (with an optional ``preset`` key naming the base preset); ``t``: read time after programming (s);
     ``prog_noise``: if set, the tile's device is the ``rram-hfo2-prog`` preset (HfO2 RRAM, 1-100 uS) with
-    additive Gaussian programming noise of this fraction of G_max and no relaxation or read noise (``ssm.md`` 8,
-    :func:`prog_noise_device`); a tile that names another device is refused;
+    additive Gaussian programming noise of this fraction of G_max and no relaxation or read noise
+    (docs/s4d.md#hardware-defaults, :func:`prog_noise_device`); a tile that names another device is refused;
     ``adc_calibration``: training sequences used to calibrate ADC ranges when the tile's ``adc.range`` is
-    ``calibrated`` or ``per_column`` (``ssm.md`` 8: 99.9th percentile on calibration data);
+    ``calibrated`` or ``per_column`` (docs/s4d.md#hardware-defaults: 99.9th percentile on calibration data);
     ``ssm_channels_per_tile``: cap on the channels packed block-diagonally into one tile (null: as many as fit);
     ``ssm_sim``: how the packed tiles are simulated: ``block`` (:class:`aimc_sim.crossbar.BlockDiagonalMatrix`,
     only the diagonal blocks are multiplied; off-block cells assumed unprogrammed at the zero-weight
@@ -65,8 +65,8 @@ class S4DHardwareConfig(Config):
     dense block-diagonal matrix, off-block cells programmed to zero with programming noise) or ``auto``
     (``block`` unless the tile config needs the dense path, e.g. IR drop or iterative bound management);
     ``ssm_adc_range``: ADC range of the recurrent SSM tiles (``recurrence: analog``): ``per_column`` (default,
-    ``ssm.md`` 8: each column's range calibrated to the 99.9th percentile of the state and output on the
-    ``adc_calibration`` training sequences), ``calibrated`` (one range per tile) or ``tile`` (the tile config's
+    docs/s4d.md#hardware-defaults: each column's range calibrated to the 99.9th percentile of the state and output
+    on the ``adc_calibration`` training sequences), ``calibrated`` (one range per tile) or ``tile`` (the tile config's
     own range, e.g. ``pcm-default``'s fixed +-12 full-scale rows, which quantises a 17-row state coarsely)."""
 
     tile: str | dict[str, Any] = "pcm-default"
@@ -119,8 +119,8 @@ PROG_NOISE_PRESET = "rram-hfo2-prog"
 
 def prog_noise_device(sigma_p: float) -> dict[str, Any]:
     """Tile fields for the ``rram-hfo2-prog`` preset (HfO2 1T1R, 1-100 uS, Li et al., Nat. Electron. 2018) with
-    additive N(0, sigma_p * G_max) programming noise (``ssm.md`` 8) and read noise off (read noise is a separate
-    axis in the spec)."""
+    additive N(0, sigma_p * G_max) programming noise (docs/s4d.md#hardware-defaults) and read noise off (read noise is a
+    separate sweep axis)."""
     from device_models import load_preset
 
     g_max = load_preset(PROG_NOISE_PRESET).g_max

@@ -1,6 +1,6 @@
 """S4D, Binary S4D and GSU sequence classifiers: numpy inference from trained checkpoints.
 
-Block (``ssm.md`` section 4; https://github.com/state-spaces/s4/blob/main/example.py):
+Block (docs/s4d.md#block; https://github.com/state-spaces/s4/blob/main/example.py):
 encoder -> n_layers x [S4D -> GELU -> Conv1d(H->2H, k=1) + GLU -> residual -> LayerNorm] -> mean-pool -> decoder.
 Variants (Stan & Rhodes 2024, arXiv 2401.00955): "binary" replaces GELU by the spike s = [y > 0] (Eq. 12);
 "gsu" replaces GELU + GLU by GSU(y) = (Ter(y) W^T + b) * (y Ter(W)^T + c) (Eqs. 17-18), followed by
@@ -181,7 +181,7 @@ class S4DModel:
         dB, C = qB[..., 0] + 1j * qB[..., 1], qC[..., 0] + 1j * qC[..., 1]
         mode_mask = np.ones(dA.shape, dtype=bool)
         channel_mask = np.ones(cfg.d_model, dtype=bool)
-        if cfg.prune:  # ssm.md 6.2: unreachable or unobservable modes, channels unused by the mixing layer
+        if cfg.prune:  # docs/s4d.md#quantisation: unreachable/unobservable modes, channels unused by mixing
             mode_mask = (dB != 0) & (C != 0)
             channel_mask = used_by_mix & mode_mask.any(axis=1) | (D != 0) & used_by_mix
             dB, C = np.where(mode_mask, dB, 0), np.where(mode_mask, C, 0)
@@ -271,7 +271,8 @@ class S4DModel:
 
     # ----------------------------------------------------------------- reporting
     def complexity(self, recurrence: str = "analog") -> dict[str, float]:
-        """Parameters, weight bits, MACs / accumulates (ACs) per step and ADC conversions per step (``ssm.md`` 9)."""
+        """Parameters, weight bits, MACs / accumulates (ACs) per step and ADC conversions per step
+        (docs/s4d.md#cost-report)."""
         cfg = self.config
         H, L_unused = cfg.d_model, None
         del L_unused

@@ -1,4 +1,4 @@
-"""Uniform symmetric per-channel quantisers and ternarisation (``ssm.md`` 6.2, 7).
+"""Uniform symmetric per-channel quantisers and ternarisation (docs/s4d.md#quantisation).
 
 - b bits: Q = 2^(b-1) - 1 levels per side, s = max|w|/Q per output channel, q(w) = s*clip(round(w/s), -Q, Q).
 - ternary (TWN rule): delta = 0.7*mean|w| per channel, t(w) = s*sign(w)*[|w| > delta], s = mean of the kept |w|.
@@ -63,7 +63,7 @@ def ternarise(z: np.ndarray, alpha: float = 0.15, axis: int | None = -1) -> np.n
 def quantise_abar(
     dA: np.ndarray, bits: int | str | None, eps: float = 1e-4, w_max: float | None = None
 ) -> tuple[np.ndarray, int, int]:
-    """Cartesian quantisation of complex Abar (H, P), clamped to |Abar| <= 1 - eps (``ssm.md`` 5.2).
+    """Cartesian quantisation of complex Abar (H, P), clamped to |Abar| <= 1 - eps (docs/s4d.md#stability).
 
     The scale is per channel (max-abs) or, with ``w_max``, fixed: s = w_max/Q ("scale 1" of test E1b).
 

@@ -1,6 +1,6 @@
 """The S4D diagonal state-space layer in numpy: initialisation, discretisation and three equal forms.
 
-Equations (``ssm.md`` sections 1-3, 5.1; Gu et al. 2022, arXiv 2206.11893):
+Equations (docs/s4d.md#discretisation; Gu et al. 2022, arXiv 2206.11893):
 
 - A = -exp(log_A_real) + i*A_imag per mode, B = 1 (folded into C), Delta = exp(log_dt) per channel;
 - ZOH: Abar = exp(Delta*A), Bbar = (exp(Delta*A) - 1)/A; bilinear: Abar = (1 + Delta*A/2)/(1 - Delta*A/2),
@@ -84,7 +84,7 @@ def ssm_recurrence(u: np.ndarray, dA: np.ndarray, dB: np.ndarray, C: np.ndarray,
 
 
 def fused_matrix(dA: np.ndarray, dB: np.ndarray, C: np.ndarray, D: np.ndarray) -> np.ndarray:
-    """Fused real matrices M (H, 2P+1, 2P+1): M @ [x_r; x_i; u_k] = [x_r'; x_i'; y_k] (``ssm.md`` 5.1)."""
+    """Fused real matrices M (H, 2P+1, 2P+1): M @ [x_r; x_i; u_k] = [x_r'; x_i'; y_k] (docs/s4d.md#fused-mapping)."""
     H, P = dA.shape
     M = np.zeros((H, 2 * P + 1, 2 * P + 1))
     i = np.arange(P)

@@ -1,4 +1,4 @@
-"""Axonal, dendritic and synaptic delays and their buffer costs (spec snn.md §4).
+"""Axonal, dendritic and synaptic delays and their buffer costs (docs/snn.md#delay-buffers).
 
 Bouhadjar & Neftci, "Sparse axonal and dendritic delays enable competitive SNNs for keyword
 classification", arXiv 2602.09746:

@@ -1,4 +1,4 @@
-"""Discretisation of continuous-time neuron stages (spec snn.md §2, §6.2).
+"""Discretisation of continuous-time neuron stages (docs/circuits.md §5, docs/snn.md#nir-import).
 
 A leaky-integrator stage ``tau dv/dt = (v_leak - v) + R I`` sampled with step ``dt`` becomes
 ``v[t] = alpha v[t-1] + (1 - alpha) v_leak + gamma I[t]`` with

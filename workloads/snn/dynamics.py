@@ -5,7 +5,7 @@ membrane ``u``), spikes ``s[t] = H(u[t] - theta)``, then ``x+[t] = x[t] + J s[t]
 by subtraction ``-theta`` on ``u``, spike-triggered adaptation on ``w``) or, for ``reset ==
 "to_value"``, ``u+ = v_reset`` where it spiked.
 
-* LIF (spec snn.md §2): ``A = alpha``, ``B = gamma``.
+* LIF (docs/circuits.md §5): ``A = alpha``, ``B = gamma``.
 * adLIF, sparch form (§3.1, Bittar & Garner 2022): ``A = [[alpha - (1-alpha) a, -(1-alpha) beta],
   [a, beta]]``, ``B = [1-alpha, 0]``, ``J = [-theta, (b + a theta)/beta]``. This equals the
   published update ``w[t] = beta w + a u[t-1] + b s[t-1]``, ``u[t] = alpha (u[t-1] - theta s[t-1])

@@ -1,4 +1,4 @@
-"""Running a layered SNN on simulated crossbar tiles (spec snn.md §7).
+"""Running a layered SNN on simulated crossbar tiles (docs/snn.md#hardware).
 
 Mapping:
 

@@ -1,4 +1,4 @@
-"""NIR import into a native, time-stepped numpy graph executor (spec snn.md §6; docs/snn.md).
+"""NIR import into a native, time-stepped numpy graph executor (docs/snn.md#nir-import).
 
 :func:`import_nir` turns a ``nir.NIRGraph`` (any nir version) or an ``.nir`` HDF5 file (nir 1.0.4 or
 1.0.8 layout, read by :mod:`workloads.snn.nir_file`) into a :class:`NIRNetwork`. Every continuous-time

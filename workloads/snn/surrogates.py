@@ -1,4 +1,4 @@
-"""Surrogate gradients for s = H(v - theta) (spec snn.md §1), as plain numpy for reference and tests.
+"""Surrogate gradients for s = H(v - theta) (docs/snn.md#surrogate-gradients), as plain numpy for reference and tests.
 
 Each entry gives the forward shape ``g(x)`` whose derivative is the surrogate ``g'(x)``, x = v - theta.
 The torch training script uses the same formulas (``workloads/training/snn_train.py``).

@@ -1,13 +1,14 @@
 """Torch twin of :mod:`workloads.s4d.model` for training (CPU): same block, same quantisers, plus STE,
 noise injection and surrogate gradients.
 
-The SSM kernel is computed from the *fused real matrix* M of each channel (``ssm.md`` 5.1), so that
+The SSM kernel is computed from the *fused real matrix* M of each channel (docs/s4d.md#fused-mapping), so that
 noise injected on M during training is the same perturbation that programming noise puts on the
 crossbar: with v_k = [x_{k-1}; u_k], y_k = m_x . x_{k-1} + m_u u_k and x_k = A_s x_{k-1} + b u_k, hence
 K_0 = m_u and K_l = m_x . A_s^(l-1) b for l >= 1 (L - 1 small mat-vecs, independent of the batch), then FFT
 convolution. Without noise this equals the complex S4D kernel (test E1 in numpy).
 
-Quantisers (``ssm.md`` 6.2): forward = :func:`workloads.s4d.quant.quantise` rules, backward = straight-through.
+Quantisers (docs/s4d.md#quantisation): forward = :func:`workloads.s4d.quant.quantise` rules, backward =
+straight-through.
 Noise injection: w~ = q(w) + eps, eps ~ N(0, (sigma_tr * max|q(w)|)^2) per tensor, no gradient; for M the max is
 per row of M (= per crossbar column, the per-column weight scaling of the tiles).
 Surrogates (Stan & Rhodes 2024, Eqs. 13-14): arctan 1/(1 + (pi x)^2), fast sigmoid 1/(alpha |x| + 1)^2, alpha = 25.

@@ -3,7 +3,7 @@
 Modes: float training; QAT (``--w-bits`` / ``--a-bits``, STE, optional noise injection ``--sigma-tr``);
 PTQ needs no training (load a float checkpoint with ``S4DModel.load(path, w_bits=4)``). ``--init-from``
 fine-tunes from a checkpoint (e.g. QAT starting from a float model). ``--prune`` marks the exported model
-for structural pruning of zero modes and channels (applied at load time, ``ssm.md`` 6.2).
+for structural pruning of zero modes and channels (applied at load time, docs/s4d.md#quantisation).
 
 Example (the shipped float model)::
 
