@@ -96,7 +96,7 @@ class DeviceModel(abc.ABC):
         A read is ``conductance(state, t, rng) = f(conductance(state, t, None) + sd * xi)`` with one
         ``xi ~ N(0, 1)`` per device and ``f`` the identity or a clip at 0; this returns ``sd``
         (0 for stuck devices, scaled by the endurance window shrink). Tiles use it for
-        output-referred read noise (crossbar spec §5).
+        output-referred read noise (docs/crossbar.md, pipeline step 5).
         """
 
     def read_stats(self, state: DeviceState, t: float) -> tuple[np.ndarray, np.ndarray]:

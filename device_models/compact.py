@@ -1,4 +1,4 @@
-"""Compact (physics-based) RRAM models as plain vectorised equations (spec §2.1-§2.4).
+"""Compact (physics-based) RRAM models as plain vectorised equations (docs/devices.md#compact-models).
 
 These are the closed-form current and state laws of four published compact models, for
 calibration and sanity checks. They are not wired into a ``DeviceModel``; the analog RRAM model
@@ -80,7 +80,7 @@ _JART_PHYS = {
 
 
 def jart_dndt_reset(v: float, n_disc: np.ndarray) -> np.ndarray:
-    """JART ion-hopping rate dN_disc/dt (m^-3/s) for V > 0 (read/RESET branch, spec §2.1).
+    """JART ion-hopping rate dN_disc/dt (m^-3/s) for V > 0 (read/RESET branch, docs/devices.md#compact-models).
 
     E_ion = V_rest/l_cell, V_rest = V - I·[R_TiOx + R0·(1 + alpha_line·R_th,line·R0·I²)],
     T = T0 + I·V_rest·R_th0·Rtheff_scaling, F_lim = 1 - (N_min/N)^10,

@@ -1,4 +1,4 @@
-"""Stuck-at faults and endurance, the config piece every device model applies (spec §6).
+"""Stuck-at faults and endurance, the config piece every device model applies (docs/devices.md#faults-and-endurance).
 
 A device is drawn once at ``program()`` as healthy, stuck at g_min (SA0, stuck-off/HRS) with
 probability ``p_stuck_min``, or stuck at g_max (SA1, stuck-on/LRS) with probability

@@ -1,4 +1,4 @@
-"""Ferroelectric FET: multi-domain nucleation-limited switching, V_T-shift read (spec §4).
+"""Ferroelectric FET: multi-domain nucleation-limited switching, V_T-shift read (docs/devices.md#fefet).
 
 Domains (Deng et al., VLSI 2020, "A comprehensive model for ferroelectric FET capturing ...
 scalability, variation, stochasticity and accumulation"; Verilog-A github.com/boltma/Scalable-FeFET):
@@ -11,7 +11,7 @@ scalability, variation, stochasticity and accumulation"; Verilog-A github.com/bo
   switches with probability p = 1 - exp(h_prev^beta - h^beta) (Weibull/KAI); h resets to 0 after a
   switch or when the field no longer opposes the domain.
 
-Read (reduced V_T-shift model, spec §4.2): P = mean(S_i)·r(t) with the retention factor
+Read (reduced V_T-shift model, docs/devices.md#fefet): P = mean(S_i)·r(t) with the retention factor
 r(t) = max(0, 1 - retention_per_decade·log10(1 + t/t_retention)); V_T = v_t0 - (memory_window/2)·P;
 at small V_DS the channel conductance is G = k·n·U_T·ln(1 + exp((v_read - V_T)/(n·U_T))) (EKV
 interpolation: exponential in subthreshold, linear in overdrive above threshold), plus relative

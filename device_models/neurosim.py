@@ -1,4 +1,4 @@
-"""NeuroSim nonlinearity model of the LTP/LTD pulse response (spec §3.3).
+"""NeuroSim nonlinearity model of the LTP/LTD pulse response (docs/devices.md#compact-models).
 
 Sources: neurosim/MLP_NeuroSim_V3.0 (``Cell.cpp`` RealDevice, ``formula.cpp`` getParamA);
 neurosim/DNN_NeuroSim_V2.1 (``Documents/Nonlinearity-NormA.htm``).
@@ -16,7 +16,7 @@ from device_models.schema import ConfigError
 
 __all__ = ["A_OF_NL", "param_a", "ltp_conductance", "half_pulse_level", "first_to_mean_step"]
 
-# a(NL) of NeuroSim's getParamA table at the NL values quoted in spec §3.3
+# a(NL) of NeuroSim's getParamA table at the NL values quoted in docs/devices.md#compact-models
 A_OF_NL = {
     0.04: 31.567, 0.5: 2.5199, 0.61: 2.0633, 0.63: 1.9973, 1.0: 1.2517, 1.46: 0.84868, 1.75: 0.70208,
     1.94: 0.62925, 2.4: 0.49918, 3.68: 0.30064, 4.22: 0.24975, 4.88: 0.20030, 6.76: 0.10025,

@@ -1,8 +1,8 @@
-"""Pulsed-update laws of the aihwkit pulsed-device family (spec §3.1), on normalised weights.
+"""Pulsed-update laws of the aihwkit pulsed-device family (docs/devices.md#pulsed-update-laws), on normalised weights.
 
 Source: aihwkit ``src/aihwkit/simulator/configs/devices.py``. A device's normalised weight w
 lives in its own bounds [b_min, b_max]; the nominal range [w_min, w_max] maps linearly onto
-[g_min, g_max] of the model using it (spec §7, pitfall 2):
+[g_min, g_max] of the model using it (docs/devices.md#pulsed-update-laws, pitfall 2):
 G = g_min + (w - w_min)/(w_max - w_min)·(g_max - g_min).
 
 Per device (drawn once): step sizes dw_up = dw_min·(1 + beta + s·xi), dw_down = dw_min·(1 - beta + s·xi)
@@ -20,7 +20,7 @@ The laws (one pulse in direction d = ±1, noise-free; :func:`step_size`):
 
 Cycle-to-cycle noise multiplies each step by (1 + dw_min_std·xi); for the exp law it is additive,
 dw_min_std·(c2c_add + |dw| + c2c_slope·|w|)·xi (aihwkit ExpStep). The step is then clipped to
-the device bounds. ``up_only`` (PCM, spec §3.2 PCMPreset): a depressing pulse is a RESET to
+the device bounds. ``up_only`` (PCM, docs/devices.md#pulsed-update-laws PCMPreset): a depressing pulse is a RESET to
 w_min + reset + reset_std·xi.
 
 Pulse amplitude and width are not used by these laws: they are fits at the nominal pulse of

@@ -1,4 +1,5 @@
-"""A device defined by its pulsed-update law alone: ECRAM and the aihwkit pulsed presets (spec §3.2, §5).
+"""A device defined by its pulsed-update law alone: ECRAM and the aihwkit pulsed presets
+(docs/devices.md#pulsed-update-laws).
 
 The normalised weight w of :mod:`device_models.pulsed` maps linearly onto [g_min, g_max]
 (the preset records the map). On top of the update law:

@@ -1,12 +1,12 @@
 """Analog valence-change RRAM (HfOx/TaOx): statistical programming, write-verify, relaxation, read noise.
 
-Physics (spec §2.5(b), §2.6), SI units, xi ~ N(0, 1):
+Physics (docs/devices.md#analog-rram), SI units, xi ~ N(0, 1):
 
 * **Statistical write-verify** (``verify="statistical"``): G_P = G_T + sigma_pv(G_T)·xi with the
   program-and-verify residual sigma_pv = pv_sigma[0] + pv_sigma[1]·G_T of the IBM Zurich
   CMO/HfOx devices (aihwkit ``ReRamCMONoiseModel``; 2 % acceptance: 0.01122 µS + 0.01129·G).
   Every device is charged ``pulses_statistical`` pulses.
-* **Iterative write-verify** (``verify="iterative"``, spec §2.6 mode 2): start from an open-loop
+* **Iterative write-verify** (``verify="iterative"``, docs/devices.md#analog-rram mode 2): start from an open-loop
   SET (counted as one pulse) that lands at G_T + initial_sigma·xi; then up to ``max_iterations`` times read G with
   verify read noise, stop if |G_read - G_T| <= tol·g_max, otherwise apply
   n = clip(round(|G_T - G_read|/dG), 1, max_pulses) pulses of the needed polarity through the
@@ -133,7 +133,7 @@ def read_noise_sigma(g: np.ndarray, t: float, cfg: RRAMConfig) -> np.ndarray:
 def write_verify(
     g_target: np.ndarray, params: dict, cfg: RRAMConfig, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Iterative program-and-verify (spec §2.6): returns (G_P, pulses, reads, verified) per device."""
+    """Iterative program-and-verify (docs/devices.md#analog-rram): returns (G_P, pulses, reads, verified) per device."""
     upd = cfg.update
     nominal = draw_update_params((), upd, None)
     g = np.clip(g_target + cfg.initial_sigma * rng.standard_normal(g_target.shape), cfg.g_min, cfg.g_max)
@@ -268,7 +268,7 @@ WAN2022_COEFFS = {
 
 
 def wan2022_sigma(g_target: np.ndarray, t: float, interpolate: bool = False) -> np.ndarray:
-    """Std (S) of G at ``t`` s for target ``g_target`` (S), NeuRRAM fit (spec §2.5(a), test RRAM-1).
+    """Std (S) of G at ``t`` s for target ``g_target`` (S), NeuRRAM fit (docs/devices.md#analog-rram, test RRAM-1).
 
     The fit exists at t = 1 s, 1 day and 2 days; other t raise ConfigError unless
     ``interpolate`` (linear in ln t between the fitted times, clamped outside them).

@@ -23,7 +23,7 @@ def _simulate(model, n, rng, g_lo=2e-6):
 
 
 def test_recovers_pcm_like_drift_and_read_noise(rng):
-    """aihwkit PCMLike preset: mu_nu = 0.049 (clipped) above ~5 µS, Q_s = 0.0088·g_r^-0.65 (spec §1.6 table)."""
+    """aihwkit PCMLike preset: mu_nu = 0.049 (clipped) above ~5 µS, Q_s = 0.0088·g_r^-0.65 (docs/devices.md#pcm)."""
     model = load_preset("pcm")
     fit = fit_drift(_simulate(model, 300, rng), model)
     r = fit.result

@@ -1,4 +1,4 @@
-"""FeFET amplitude-sweep fit (issue 8) against device_models.fefet (multi-domain Preisach S-curve, spec §4)."""
+"""FeFET amplitude-sweep fit (issue 8) against device_models.fefet (Preisach S-curve, docs/devices.md#fefet)."""
 
 import numpy as np
 import pytest

@@ -132,7 +132,7 @@ def test_bad_read_time_metadata_is_named(rng):
 
 
 def test_rram_write_verify_residual_fit(tmp_path, rng):
-    """RRAM (CMO/HfOx, spec §2.5(b)): sigma_pv = a + b·G_T; fitted from devices programmed in statistical mode."""
+    """RRAM (CMO/HfOx, docs/devices.md#analog-rram): sigma_pv = a + b·G_T; fitted on programmed devices."""
     from calibration.api import calibrate
 
     truth = load_preset("rram", verify="statistical", pv_sigma=[0.2e-6, 0.02])

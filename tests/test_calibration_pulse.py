@@ -1,4 +1,6 @@
-"""Pulsed-update fit (issue 8) against device_models.pulsed laws (aihwkit soft bounds, spec §3.1), EKF likelihood."""
+"""Pulsed-update fit (issue 8) against device_models.pulsed laws (aihwkit soft bounds), EKF likelihood.
+
+Laws: docs/devices.md#pulsed-update-laws."""
 
 import numpy as np
 import pytest

@@ -283,7 +283,7 @@ def test_bad_inputs():
 
 def test_e1_ledger_counts_price_to_texel_energy():
     """E-1: 180 neurons at 80 Hz for 1 s, counted by the ledger, priced with the TEXEL entries of
-    spec §10 (27.4 uW static, 25.9 pJ per spike) give 27.77 uJ."""
+    docs/circuits.md §7 (27.4 uW static, 25.9 pJ per spike) give 27.77 uJ."""
     cfg = LIFConfig(tau_m=20e-3, dt=1e-4, mismatch=EXACT)
     alpha = math.exp(-cfg.dt / cfg.tau_m)
     ri = 1.0 / (1.0 - alpha**124.5)  # crosses threshold on step 125: ISI = 12.5 ms

@@ -1,4 +1,4 @@
-"""Compact-model equations and published fits (spec §8: JART-1, PKU-1, YAK-1, RRAM-1, NSIM-1)."""
+"""Compact-model equations and published fits (docs/devices.md: JART-1, PKU-1, YAK-1, RRAM-1, NSIM-1)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Stuck-at faults and endurance (spec §6), applied by every model."""
+"""Stuck-at faults and endurance (docs/devices.md#faults-and-endurance), applied by every model."""
 
 import math
 

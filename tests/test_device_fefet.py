@@ -1,4 +1,4 @@
-"""Multi-domain FeFET (spec §4: FE-1, FE-2, levels vs domain count, hysteresis)."""
+"""Multi-domain FeFET (docs/devices.md#fefet: FE-1, FE-2, levels vs domain count, hysteresis)."""
 
 import math
 

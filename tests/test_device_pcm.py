@@ -1,4 +1,4 @@
-"""PCM statistical model against the published equations (spec §1.6 and §8: PCM-1, PCM-2, PCM-3, PCM-table)."""
+"""PCM statistical model against the published equations (docs/devices.md#pcm: PCM-1, PCM-2, PCM-3, PCM-table)."""
 
 import math
 
@@ -24,7 +24,7 @@ def pcm():
     return load_preset("pcm")
 
 
-# (G_T, sigma_prog, mu_nu, sigma_nu, Q_s, median 1 h, 1 d, 1 y, sigma_rd at 1 d), spec §1.6 table
+# (G_T, sigma_prog, mu_nu, sigma_nu, Q_s, median 1 h, 1 d, 1 y, sigma_rd at 1 d), docs/devices.md#pcm table
 TABLE = [
     (1, 0.340, 0.0743, 0.0343, 0.0713, 0.68, 0.54, 0.35, 0.363),
     (5, 0.610, 0.0493, 0.0142, 0.0251, 3.87, 3.31, 2.47, 0.127),
@@ -36,7 +36,7 @@ TABLE = [
 
 @pytest.mark.parametrize("row", TABLE, ids=[f"{r[0]}uS" for r in TABLE])
 def test_pcm_table_equations(pcm, row):
-    """PCM-table: sigma_prog, mu_nu, sigma_nu, Q_s, noise-free medians and sigma_rd(1 d) of spec §1.6."""
+    """PCM-table: sigma_prog, mu_nu, sigma_nu, Q_s, noise-free medians and sigma_rd(1 d) of docs/devices.md#pcm."""
     gt, s_prog, mu, sd, q, m_h, m_d, m_y, srd = row
     cfg = pcm.config
     g = gt * US
@@ -100,7 +100,7 @@ def test_pcm_read_noise_grows_as_sqrt_log_t():
         assert abs(g.std() - expected) < 3 * _se_std(g)
         rel.append(g.std())
     assert all(a < b for a, b in zip(rel, rel[1:]))
-    # read noise is present at t_inf = 0: sigma_rd = Q_s·sqrt(ln(20 s/500 ns)) = 4.18·Q_s (spec §1.1)
+    # read noise is present at t_inf = 0: sigma_rd = Q_s·sqrt(ln(20 s/500 ns)) = 4.18·Q_s (docs/devices.md#pcm)
     assert P.read_noise_sigma(10 * US, 0.0, cfg) / q == pytest.approx(4.18, abs=0.005)
 
 

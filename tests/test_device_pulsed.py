@@ -1,4 +1,5 @@
-"""Pulsed-update laws and ECRAM (spec §3.2 UPD-1..3, §5: >= 1000 states, bounded up/down asymmetry)."""
+"""Pulsed-update laws and ECRAM (docs/devices.md#pulsed-update-laws): UPD-1..3; ECRAM >= 1000 states,
+bounded up/down asymmetry."""
 
 import math
 

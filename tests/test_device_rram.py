@@ -1,4 +1,4 @@
-"""Analog and binary RRAM (spec §2.5(b) RRAM-2, §2.6 write-verify, voltage-time switching)."""
+"""Analog and binary RRAM (docs/devices.md#analog-rram RRAM-2, write-verify, voltage-time switching)."""
 
 import math
 

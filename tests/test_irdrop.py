@@ -13,8 +13,9 @@ from aimc_sim.errors import ConfigError, SimulationError
 
 
 def _reference_currents(G: np.ndarray, V: np.ndarray, r_wire: float, r_term: float, dense: bool) -> np.ndarray:
-    """Independent nodal analysis written from the KCL equations node by node (spec §6.2 with the issue's
-    terminal convention). Unknowns: row-wire node (i, j) -> 2 (i C + j), column-wire node -> 2 (i C + j) + 1.
+    """Independent nodal analysis written from the KCL equations node by node
+    (docs/crossbar.md#exact-ir-drop, the issue's terminal convention). Unknowns: row-wire node (i, j) -> 2 (i C + j),
+    column-wire node -> 2 (i C + j) + 1.
     Output I_j = sum_i g_ij (V^W_ij - V^B_ij)."""
     R, C = G.shape
     n = 2 * R * C

@@ -10,7 +10,7 @@ from workloads.snn.delays import DelayLine
 
 
 def _sparch_reference(alpha, beta, a, b, theta, current):
-    """adLIF exactly as written in spec §3.1 (sparch adLIFLayer), one neuron."""
+    """adLIF exactly as written in docs/circuits.md §6 (sparch adLIFLayer), one neuron."""
     u = w = s = 0.0
     us, ss = [], []
     for i in current:
@@ -69,7 +69,7 @@ def _run_linear(dyn, current):
 
 
 def _linear_adlif(rng, n=5):
-    """In-range sparch parameters (spec §3.1), spikes disabled by a huge threshold."""
+    """In-range sparch parameters (docs/circuits.md §6), spikes disabled by a huge threshold."""
     alpha = rng.uniform(np.exp(-1 / 5), np.exp(-1 / 25), n)
     beta = rng.uniform(np.exp(-1 / 30), np.exp(-1 / 120), n)
     return adlif(alpha, beta, rng.uniform(-1, 1, n), rng.uniform(0, 2, n), theta=1e12)

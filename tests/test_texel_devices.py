@@ -64,7 +64,7 @@ def test_checklist10_write_cycling_bimodal(rng):
 
 
 def test_device_read_spike_drives_the_dpi(rng):
-    """A presynaptic read spike adds (I_gain/I_tau)·I_norm·(1 − e^(−T_read/τ_syn)) to I_syn (spec §3)."""
+    """A presynaptic read spike adds (I_gain/I_tau)·I_norm·(1 − e^(−T_read/τ_syn)) to I_syn (docs/texel.md §3)."""
     cfg = E._cfg(devices={"kind": "binary"}, learning={"plastic_enable": False})
     chip = TexelChip(cfg, rng)
     chip.set_rho(np.array([[1.0]]))

@@ -12,7 +12,7 @@ import pytest
 from chip_models.texel import experiments as E
 from chip_models.texel.learning import stdp_windows
 
-EDGE = 23.5e-3  # τ·ln(A/θ) = 50 ms · ln(1.6), spec §6
+EDGE = 23.5e-3  # τ·ln(A/θ) = 50 ms · ln(1.6), docs/texel.md §3
 STEP = 20e-6  # neuron integration step
 
 
@@ -52,7 +52,7 @@ def test_checklist3_trace_gating(rng):
 
 
 def expected_drho(dt: float, cfg) -> float:
-    """Isolated-pair Δρ of spec §6 for the rule parameters ``cfg``."""
+    """Isolated-pair Δρ of docs/texel.md §3 for the rule parameters ``cfg``."""
     if dt < 0:
         x = cfg.a_pre * math.exp(dt / cfg.tau_pre)
         return cfg.c * x + (cfg.rho_neg2 if cfg.x_floor < x < cfg.theta_pre else 0.0)

@@ -25,7 +25,7 @@ Event-driven building blocks for SimPy chip models (advance lazily by any dt bet
   while active, one step while quiescent; input held, plus optional exponentially decaying parts
   such as DPI currents) and returns the spikes; build ``params`` with :func:`adexp_params(config, n, rng)`.
 
-Mismatch defaults to sigma_ln = 0.10 for every population (spec §7); pass
+Mismatch defaults to sigma_ln = 0.10 for every population (docs/circuits.md §2); pass
 ``MismatchConfig(sigma=0.0)`` in the config for ideal neurons (``rng`` may then be None).
 
 Conversions (``physics``): :func:`tau_from_bias`, :func:`bias_from_tau`, :func:`pulse_width`,

@@ -1,7 +1,7 @@
 """DPI / adaptive-exponential integrate-and-fire neuron in current mode (docs/circuits.md §4).
 
 Chicca, Stefanini, Bartolozzi & Indiveri, Proc. IEEE 102(9), 2014, with the positive-feedback
-convention of teili and the defaults of rockpool's DynapSim (spec §5) [related]:
+convention of teili and the defaults of rockpool's DynapSim (docs/circuits.md §4) [related]:
 
     dI_mem/dt = I_mem/(tau_mem*(I_mem + I_gain)) * [I_mem_inf + f(I_mem) - I_mem*(1 + I_ahp/I_tau)]
     I_mem_inf = (I_gain/I_tau)*(I_in - I_ahp - I_tau),  tau_mem = C_mem*U_T/(kappa*I_tau)
@@ -10,7 +10,7 @@ convention of teili and the defaults of rockpool's DynapSim (spec §5) [related]
 Spike when I_mem > I_spkthr, then I_mem <- I_reset, held for t_ref; I_ahp is a DPI driven by the
 neuron's own spikes. I_mem is clamped at >= I0.
 
-Integration (spec §9): exponential-Euler sub-steps of at most ``h`` (default 20 us),
+Integration (docs/circuits.md §4): exponential-Euler sub-steps of at most ``h`` (default 20 us),
 I <- I_eq + (I - I_eq)*exp(-k*h), k = I_mem*(1 + I_ahp/I_tau)/(tau_mem*(I_mem + I_gain)),
 I_eq = (I_mem_inf + f)/(1 + I_ahp/I_tau), with k and I_eq frozen at a predicted mid-step state
 (exponential midpoint, second order in h). This is exact in the linear regime (I_mem >> I_gain,
@@ -46,8 +46,8 @@ _I_TAU_AHP = bias_from_tau(_C_AHP, 50e-3)
 
 @dataclass(frozen=True)
 class AdExpConfig(Config):
-    """Physical biases of the DPI/AdExp neuron. Defaults: rockpool DynapSim (spec §5.1) [related],
-    positive feedback and I_reset from teili's Chicca-2014 neuron (spec §5.2) [related].
+    """Physical biases of the DPI/AdExp neuron. Defaults: rockpool DynapSim (docs/circuits.md §4) [related],
+    positive feedback and I_reset from teili's Chicca-2014 neuron (docs/circuits.md §4) [related].
 
     ``h`` is the integration sub-step (explicit in the nonlinear part: must be < tau_mem/2).
     The four circuit modules (threshold, feedback, refractory, adaptation) can be switched off.

@@ -38,7 +38,7 @@ def dpi_jump(i_gain, i_w, i_tau, t_pulse, tau):
 
 @dataclass(frozen=True)
 class DPISynapseConfig(Config):
-    """Physical DPI synapse biases. Defaults: rockpool DynapSim AMPA (spec §5.1) [related]."""
+    """Physical DPI synapse biases. Defaults: rockpool DynapSim AMPA (docs/circuits.md §4) [related]."""
 
     C_syn: float = field(default=_C_AMPA, metadata=check(positive))
     I_tau: float = field(default=_I_TAU_AMPA, metadata=check(positive))
@@ -94,7 +94,7 @@ class DPISynapseConfig(Config):
 class DPISynapse:
     """A population of n DPI synapses with frozen lognormal mismatch of I_tau, I_gain and I_w.
 
-    ``step(dt, spikes)`` is the exact fixed-step update of spec §2; ``run`` is event-exact for spikes
+    ``step(dt, spikes)`` is the exact fixed-step update of docs/circuits.md §3; ``run`` is event-exact for spikes
     at arbitrary times. Input spikes are counted as ``synaptic_event`` in the optional ledger.
     """
 
@@ -123,7 +123,7 @@ class DPISynapse:
         self.t = 0.0
 
     def linear_regime(self) -> np.ndarray:
-        """Bool mask of synapses where the linear DPI form is good (I_syn >= 10*I_gain, spec §2)."""
+        """Bool mask of synapses where the linear DPI form is good (I_syn >= 10*I_gain, docs/circuits.md §3)."""
         return self.i_syn >= 10.0 * self.I_gain
 
     def step(self, dt: float, spikes: np.ndarray | None = None) -> np.ndarray:

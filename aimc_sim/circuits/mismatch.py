@@ -25,7 +25,7 @@ GAUSSIAN_FLOOR = 0.01
 class MismatchConfig(Config):
     """Mismatch of bias currents: ``sigma`` is sigma_ln (lognormal) or the relative sigma (gaussian).
 
-    Default sigma = 0.10 [proposal, spec §7]; rockpool's default is 30 % at 3 sigma.
+    Default sigma = 0.10 [proposal, docs/circuits.md §2]; rockpool's default is 30 % at 3 sigma.
     """
 
     sigma: float = field(default=0.10, metadata=check(in_range(0.0, 1.0)))

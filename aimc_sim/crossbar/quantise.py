@@ -14,8 +14,8 @@ __all__ = ["n_steps", "uniform_quantise", "sar_weights", "dac_encode_ref", "adc_
 
 
 def n_steps(bits: int) -> int:
-    """Quantiser steps across the full signed range: 2**bits - 2 (spec §3.1; 8 bits -> 254 steps, 255 levels).
-    A signed quantiser needs at least 2 bits (3 levels)."""
+    """Quantiser steps across the full signed range: 2**bits - 2 (8 bits -> 254 steps, 255 levels).
+    See docs/crossbar.md, pipeline steps 2 and 6. A signed quantiser needs at least 2 bits (3 levels)."""
     if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 2 <= bits <= 16:
         raise ConfigError("bits", f"must be an integer in 2..16, got {bits!r}")
     return 2**bits - 2

@@ -48,7 +48,7 @@ N_STATE = 9
     E_CA_STEP,
 ) = range(21)
 N_PAR = 21  # the E_*_STEP columns are the decay factors exp(-DT_MAX/tau) of a full step
-# learning parameters of the rule (spec §5.2): one record, read by field name in the kernels
+# learning parameters of the rule (docs/texel.md §3): one record, read by field name in the kernels
 LEARN_DTYPE = np.dtype(
     [
         (name, np.float64)
@@ -257,7 +257,7 @@ def is_asleep(n, nrn):
 
 @njit(cache=True, fastmath=False)
 def _post_spike(n, t, nrn, lp, syn, counters):
-    """Post-spike learning of spec §5.2 (x_ca, x_post, then all synapses if the gate is open)."""
+    """Post-spike learning of docs/texel.md §3 (x_ca, x_post, then all synapses if the gate is open)."""
     ns = nrn.state
     ns[n, X_CA] += lp.a_ca * (lp.x_ca_max - ns[n, X_CA])
     ns[n, X_POST] = min(1.0, ns[n, X_POST] + lp.a_post)

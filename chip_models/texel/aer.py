@@ -1,6 +1,6 @@
 """Address-event input: addresses (core, neuron, synapse) with times, validated at the door.
 
-An input event addresses synapse ``synapse`` of neuron ``neuron`` in core ``core`` (spec §1):
+An input event addresses synapse ``synapse`` of neuron ``neuron`` in core ``core`` (docs/texel.md §1):
 synapses 0..P−1 are plastic, P..P+S−1 static. Events must be time-ordered and not earlier than
 the chip's current time; every check runs before any state changes, so a rejected input leaves
 the chip exactly as it was.

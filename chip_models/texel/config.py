@@ -5,7 +5,7 @@ its own ``mismatch`` field is replaced by the chip-wide ``mismatch`` section.
 
 The default values live in ``texel.yaml`` next to this module, each with its source tag. Sizes
 are free so that larger hypothetical chips can be explored; :class:`InventoryConfig` derives the
-synapse and device-site totals of spec §1 from them.
+synapse and device-site totals of docs/texel.md §1 from them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ DEFAULT_YAML = Path(__file__).with_name("texel.yaml")
 
 @dataclass(frozen=True)
 class InventoryConfig(Config):
-    """Chip sizes (spec §1). Defaults: 2 cores × 90 neurons × (54 plastic + 4 static)."""
+    """Chip sizes (docs/texel.md §1). Defaults: 2 cores × 90 neurons × (54 plastic + 4 static)."""
 
     cores: int = field(default=2, metadata=check(int_in(1, 4096)))
     neurons_per_core: int = field(default=90, metadata=check(int_in(1, 65536)))
@@ -85,7 +85,7 @@ class SynapseConfig(Config):
 
 @dataclass(frozen=True)
 class LearningConfig(Config):
-    """BCaLL-style rule of spec §5.2. Every branch is switched off by setting its bias to 0:
+    """BCaLL-style rule of docs/texel.md §3. Every branch is switched off by setting its bias to 0:
     ``rho_neg`` (pre-spike depression), ``c`` (post-spike potentiation), ``rho_neg2`` (post-spike
     depression), ``alpha``/``beta`` (bistable drift)."""
 
@@ -125,7 +125,7 @@ class LearningConfig(Config):
 
 @dataclass(frozen=True)
 class ReadConfig(Config):
-    """Differential normaliser read (spec §4)."""
+    """Differential normaliser read (docs/texel.md §4)."""
 
     law: Literal["rectified_ratio", "hard_threshold"] = "rectified_ratio"
     norm_bias: float = field(default=1e-9, metadata=check(positive))
@@ -136,7 +136,7 @@ class ReadConfig(Config):
 
 @dataclass(frozen=True)
 class DeviceConfig(Config):
-    """The two devices of each plastic synapse (spec §7).
+    """The two devices of each plastic synapse (docs/texel.md §4).
 
     ``kind``: ``capacitor`` (CMOS-only: the weight is read from the capacitor), ``binary`` (the
     socket's statistical binary 2-terminal device: log-normal R_on/R_off with D2D and C2C spread),
@@ -167,7 +167,7 @@ class DeviceConfig(Config):
 
 @dataclass(frozen=True)
 class AerConfig(Config):
-    """Address-event input/output (spec §1: timing [unknown], so every number is a parameter)."""
+    """Address-event input/output (docs/texel.md §1: timing [unknown], so every number is a parameter)."""
 
     input_latency: float = field(default=0.0, metadata=check(in_range(0.0, 1e-3)))
     output_latency: float = field(default=0.0, metadata=check(in_range(0.0, 1e-3)))
@@ -202,7 +202,7 @@ class RoutingConfig(Config):
 
 @dataclass(frozen=True)
 class EnergyConfig(Config):
-    """Power model of spec §8: P = P_static + E_spk·rate (+ E_sop, E_hop, E_write, 0 by default)."""
+    """Power model of docs/texel.md §5: P = P_static + E_spk·rate (+ E_sop, E_hop, E_write, 0 by default)."""
 
     static_power: float = field(default=27.4e-6, metadata=check(nonnegative))
     e_spike: float = field(default=25.9e-12, metadata=check(nonnegative))

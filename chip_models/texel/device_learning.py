@@ -1,6 +1,6 @@
 """Learning through the devices (device mode): the same task on chips whose synapses are real devices.
 
-In device mode (spec §3, §4, §7) every presynaptic spike at a plastic synapse is a read spike: the
+In device mode (docs/texel.md §3) every presynaptic spike at a plastic synapse is a read spike: the
 two devices are read through the differential normaliser and the DPI integrates I_norm over
 T_read, so the devices set the post-synaptic activity that drives learning. Every flip of a
 synapse's binary state is a POT or DEP event (``write_on_flip``) that writes both devices with

@@ -1,9 +1,9 @@
-"""Device sockets: the pos/neg device pair of every plastic synapse (spec §3, §7).
+"""Device sockets: the pos/neg device pair of every plastic synapse (docs/texel.md §3).
 
 High weight ⇔ R_pos < R_neg. A potentiation (POT) event SETs pos and RESETs neg; a depression
-(DEP) event RESETs pos and SETs neg (complementary write, spec §7, F5). Two kinds of device:
+(DEP) event RESETs pos and SETs neg (complementary write, docs/texel.md §4, F5). Two kinds of device:
 
-* ``binary``: the socket's own statistical binary 2-terminal device (spec §7 default instance):
+* ``binary``: the socket's own statistical binary 2-terminal device (docs/texel.md §4 default instance):
   a SET lands at R_on·d_on·e^(σ_C2C·ξ), a RESET at R_off·d_off·e^(σ_C2C·ξ), with per-device
   log-normal device-to-device factors d (σ_D2D) drawn once and fresh cycle-to-cycle draws ξ.
 * any ``device_models`` preset (``rram-binary``, ``fefet``): written with
@@ -135,7 +135,7 @@ class DeviceSockets:
     def read(
         self, read_cfg: ReadConfig, rng: np.random.Generator | None = None, idx: np.ndarray | None = None
     ) -> np.ndarray:
-        """I_norm/norm_bias of every synapse, or of the synapses ``idx`` (spec §4)."""
+        """I_norm/norm_bias of every synapse, or of the synapses ``idx`` (docs/texel.md §4)."""
         r_pos, r_neg = self.resistances(rng, idx)
         return read_fraction(r_pos, r_neg, self.cfg.c_dev, read_cfg)
 

@@ -1,4 +1,4 @@
-"""Experiments that reproduce the TEXEL measurements and simulations (spec §8, checklist §9).
+"""Experiments that reproduce the TEXEL measurements and simulations (docs/texel.md §5, checklist docs/texel.md §6).
 
 Each function builds small chips, runs them and returns plain arrays in a dict; ``plots.py``
 draws them; ``aimc chip EXPERIMENT`` runs both. Sizes are parameters so tests can run them small.
@@ -239,7 +239,7 @@ def write_cycling(
 
 # ---------------------------------------------------------------------------- checklist 11
 def energy(rng: np.random.Generator, rate: float = 80.0, duration: float = 1.0) -> dict:
-    """All neurons DC-driven near ``rate`` Hz; energy from the ledger and the spec §8 prices."""
+    """All neurons DC-driven near ``rate`` Hz; energy from the ledger and the docs/texel.md §5 prices."""
     one = _cfg(neuron={"adaptation": False}, static_w=(0.0, 0.0, 0.0, 0.0))
     lo, hi = 20e-9, 300e-9
     for _ in range(14):  # bisection of the DC current on one identical neuron

@@ -1,4 +1,4 @@
-"""The BCaLL-style learning rule of spec §5.2 in plain numpy (the reference of the chip kernel).
+"""The BCaLL-style learning rule of docs/texel.md §3 in plain numpy (the reference of the chip kernel).
 
 Sources: Soares Girão, Risi & Chicca 2025 (arXiv 2504.06796, "BCaLL") and its Brian2 code
 (github.com/WillianSG/learning_rule, LR3), as restated in docs/texel.md §3; the event order,
@@ -57,7 +57,7 @@ def on_post(
 
 
 def stdp_windows(cfg: LearningConfig) -> dict[str, float]:
-    """Window edges of the isolated-pair STDP branches (spec §6), in seconds of |Δt|."""
+    """Window edges of the isolated-pair STDP branches (docs/texel.md §3), in seconds of |Δt|."""
     ltp = cfg.tau_pre * math.log(cfg.a_pre / cfg.theta_pre) if cfg.a_pre > cfg.theta_pre else 0.0
     ltd = cfg.tau_pre * math.log(cfg.a_pre / cfg.x_floor) if cfg.a_pre > cfg.x_floor > 0 else math.inf
     anti = cfg.tau_post * math.log(cfg.a_post / cfg.theta_post) if cfg.a_post > cfg.theta_post else 0.0

@@ -17,7 +17,7 @@ from chip_models.texel.aer import SpikeInput
 from chip_models.texel.chip import TexelChip
 from chip_models.texel.config import TexelConfig
 
-# [proposal] a host/FPGA-closed AER loop at 100 k events/s with a 2-packet FIFO (spec §1: a host closes loops)
+# [proposal] a host/FPGA-closed AER loop at 100 k events/s with a 2-packet FIFO (docs/texel.md §1: a host closes loops)
 REALISTIC_ARBITER = 10e-6
 QUEUE_DEPTH = 2
 

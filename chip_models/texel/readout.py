@@ -1,7 +1,8 @@
-"""Differential normaliser read of a plastic synapse's device pair (spec §4) and its EPSC charge (§3).
+"""Differential normaliser read of a plastic synapse's device pair (docs/texel.md §4) and its EPSC charge
+(docs/texel.md §3).
 
 Each branch is a first-order R·C response that settles toward V_read/R during the read pulse
-(spec §4 placeholder law); its mean over a pulse of length T is
+(docs/texel.md §4 placeholder law); its mean over a pulse of length T is
 ``Ī = (V/R)·[1 − (τ/T)·(1 − e^(−T/τ))]`` with τ = R·C. The normaliser then outputs, as a fraction
 of ``norm_bias``, either the rectified ratio ``max(0, (Ī_pos − Ī_neg)/(Ī_pos + Ī_neg + I_floor))``
 or the hard threshold ``[Ī_pos > Ī_neg]``.
@@ -33,12 +34,12 @@ def normalise(i_pos: np.ndarray, i_neg: np.ndarray, law: str, i_floor: float) ->
 
 
 def read_fraction(r_pos: np.ndarray, r_neg: np.ndarray, c_dev: float | np.ndarray, cfg: ReadConfig) -> np.ndarray:
-    """I_norm/norm_bias for device pairs of resistances ``r_pos``, ``r_neg`` (spec §4, test 8)."""
+    """I_norm/norm_bias for device pairs of resistances ``r_pos``, ``r_neg`` (docs/texel.md §4, test 8)."""
     i_pos = rc_mean_current(cfg.v_read, r_pos, c_dev, cfg.t_read)
     i_neg = rc_mean_current(cfg.v_read, r_neg, c_dev, cfg.t_read)
     return normalise(i_pos, i_neg, cfg.law, cfg.i_floor)
 
 
 def epsc_charge(fraction: np.ndarray, norm_bias: float, gain_ratio: float, t_read: float) -> np.ndarray:
-    """Total EPSC charge of one read spike, Q = (I_gain/I_tau)·I_norm·T_read (spec §3, linear DPI)."""
+    """Total EPSC charge of one read spike, Q = (I_gain/I_tau)·I_norm·T_read (docs/texel.md §3, linear DPI)."""
     return gain_ratio * np.asarray(fraction, dtype=float) * norm_bias * t_read

@@ -1,5 +1,5 @@
 """On-chip AER router: output spikes routed back to synapses on the same core, the other core, or
-another chip over an inter-chip link (spec §1: "routing table: none mentioned"; everything here
+another chip over an inter-chip link (docs/texel.md §1: "routing table: none mentioned"; everything here
 is [proposal] with its timing a parameter).
 
 A spike of a source neuron becomes one packet per destination core (multicast inside the core).

@@ -61,7 +61,7 @@ class DelayLine:
 def buffer_cost(
     kind: str, n_pre: int, n_post: int, delays: np.ndarray, current_bits: int = 16, active: np.ndarray | None = None
 ) -> dict[str, float]:
-    """Memory (bits) and per-step traffic of a layer's delay buffers (spec §4.3).
+    """Memory (bits) and per-step traffic of a layer's delay buffers (docs/snn.md#delay-buffers).
 
     ``active`` (bool mask of the delayed neurons/synapses) models sparse delays: only active
     entries need history (axonal/dendritic) ``D * active`` instead of ``D * N``.

@@ -82,7 +82,7 @@ class NeuronDynamics:
 
     # ------------------------------------------------------------------ dt adaptation
     def rediscretise(self, r: float, input_semantics: str = "impulse") -> NeuronDynamics:
-        """The same continuous dynamics sampled at ``r`` times the step (spec §5 steps 1-4)."""
+        """The same continuous dynamics sampled at ``r`` times the step (docs/snn.md#time-resolution-adaptation)."""
         if input_semantics not in INPUT_SEMANTICS:
             raise ConfigError("input_semantics", f"must be one of {INPUT_SEMANTICS}, got {input_semantics!r}")
         if not r > 0:
@@ -147,7 +147,8 @@ def lif(
     strict: bool = False,
     reset_delay: bool = False,
 ) -> NeuronDynamics:
-    """LIF (or, with ``spiking=False``, LI) dynamics ``u = alpha u + gamma I`` (spec §2); ``alpha = 1`` is IF.
+    """LIF (or, with ``spiking=False``, LI) dynamics ``u = alpha u + gamma I`` (docs/circuits.md §5);
+    ``alpha = 1`` is IF.
 
     ``strict``: spike on ``u > theta`` instead of ``u >= theta``; ``reset_delay``: subtract theta after
     the next decay instead of before it (see :func:`_spike_rule`).
@@ -208,7 +209,7 @@ def cubalif(
 
 
 def adlif(alpha: Any, beta: Any, a: Any, b: Any, theta: Any = 1.0, size: int | None = None) -> NeuronDynamics:
-    """adLIF in the sparch form (spec §3.1), reset by subtraction."""
+    """adLIF in the sparch form (docs/circuits.md §6), reset by subtraction."""
     n = size or max(map(np.size, (alpha, beta, a, b, theta)))
     al, be, aa, bb, th = (np.broadcast_to(np.asarray(p, float), (n,)).copy() for p in (alpha, beta, a, b, theta))
     for name, p in (("alpha", al), ("beta", be)):

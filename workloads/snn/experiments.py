@@ -49,7 +49,8 @@ def dt_adaptation(model: SNNModel, ratio: int = 2, seed: int = 0, n_test: int | 
 
 
 def delay_cost_table(n_pre: int, n_post: int, d_max_values: tuple[int, ...], current_bits: int = 16) -> list[dict]:
-    """Buffer memory of one layer for each delay kind and maximum delay (spec §4.3), all delays at D_max."""
+    """Buffer memory of one layer for each delay kind and maximum delay (docs/snn.md#delay-buffers),
+    all delays at D_max."""
     from workloads.snn.delays import buffer_cost
 
     rows = []

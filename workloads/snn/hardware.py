@@ -5,11 +5,11 @@ Mapping:
 * each layer's synaptic matrix ``W`` (n_in x n_out) is an :class:`aimc_sim.crossbar.AnalogMatrix`;
   binary spikes drive the rows as 1-bit DAC inputs (unsigned, bound 1), so only active rows
   carry read current; with synaptic delays the matrix is the stacked ``(n_in (D+1)) x n_out``
-  array of spec §4.3 (row block ``d`` holds the weights with delay ``d``) fed by the spike history;
+  array of docs/snn.md#delay-buffers (row block ``d`` holds the weights with delay ``d``) fed by the spike history;
 * axonal delays are a 1-bit ring buffer before the DAC, dendritic delays a ``current_bits`` ring
   buffer after the ADC, both in SRAM: their traffic is priced as 64-bit SRAM accesses per 64 bits read
   or written (write energy taken equal to read energy [proposal]); the word and bit counts
-  (``delay_buffer_write``/``_read``[``_bits``]) and the memory (spec §4.3 formulas,
+  (``delay_buffer_write``/``_read``[``_bits``]) and the memory (docs/snn.md#delay-buffers formulas,
   :func:`workloads.snn.delays.buffer_cost`) go to ``Result.extra``;
 * spiking neurons are :class:`aimc_sim.circuits.LIFPopulation` / :class:`AdLIFPopulation` built
   from the trained parameters (they count ``neuron_spike``); the LI readout is a near-memory digital
@@ -205,7 +205,7 @@ class HardwareSNN:
             else:
                 depth = int(lay.delays.max()) + 1
                 h = np.concatenate([line.read_all(d) for d in range(depth)], axis=1)
-                buffer("read", batch * n_in * n_out, batch * n_in * depth)  # per-synapse gathers (spec §4.3)
+                buffer("read", batch * n_in * n_out, batch * n_in * depth)  # per-synapse gathers
         stats.add("sop", float(np.count_nonzero(h)) * n_out if mask is None else float((h @ mask).sum()))
         cur = mat.mvm(h, t=self.hw.t)
         if lay.bias is not None:

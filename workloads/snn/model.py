@@ -70,7 +70,7 @@ class SNNLayer:
         return self.recurrent_bias
 
     def buffer_cost(self, current_bits: int = 16) -> dict[str, float] | None:
-        """Delay-buffer memory and traffic of this layer (spec §4.3), or None without delays."""
+        """Delay-buffer memory and traffic of this layer (docs/snn.md#delay-buffers), or None without delays."""
         if self.delay_kind is None:
             return None
         return buffer_cost(self.delay_kind, *self.shape, self.delays, current_bits)
@@ -197,7 +197,8 @@ class SNNModel:
     def at_dt(self, new_dt: float, method: str = "mapping", input_semantics: str = "impulse") -> SNNModel:
         """This model for data at step ``new_dt``.
 
-        ``mapping``: SSM re-discretisation of every layer (spec §5), delays ``round(d / r)``;
+        ``mapping``: SSM re-discretisation of every layer (docs/snn.md#time-resolution-adaptation),
+        delays ``round(d / r)``;
         ``tau_scaling``: decay factors ``^r`` only, delays rescaled; ``naive``: parameters reused.
         """
         if method not in ("mapping", "tau_scaling", "naive"):

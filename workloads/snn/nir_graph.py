@@ -6,7 +6,8 @@ primitive is discretised with the step ``dt`` (s); NIR times (``tau``, ``delay``
 ``time_unit`` (s per NIR unit; the NIR docs say ms, exporters differ). Every semantic choice is a switch,
 recorded in :attr:`NIRNetwork.choices`; ``convention`` names a preset of them (:data:`CONVENTIONS`):
 
-* ``discretisation``: ``exact`` (zero-order hold) or ``euler`` (spec §6.2); Euler with dt > tau is an error;
+* ``discretisation``: ``exact`` (zero-order hold) or ``euler`` (docs/snn.md#nir-import); Euler with dt > tau is an
+  error;
 * ``reset_mode``: ``to_value`` (NIR's v_reset, default), ``subtract`` (v -= theta) or ``none``;
 * ``threshold_comparison``: spike when ``v >= theta`` (default) or ``v > theta``;
 * ``reset_delay``: a subtractive reset is applied immediately, before the next decay (default), or at

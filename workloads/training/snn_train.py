@@ -9,7 +9,7 @@ Task: spike-encoded sequential digits (:func:`workloads.snn.data.spike_digits`),
 LIF: u = alpha u + W x (gamma = 1, i.e. NIR R = 1/(1 - alpha)), alpha = exp(-dt/tau) learnable
 per neuron with tau in [2, 40] ms. Surrogate: ATan with alpha = 2 (docs/snn.md#surrogate-gradients), detached
 reset. Delays are learned as DCLS-style Gaussian kernels over [0, D_max) whose width decays each
-epoch to 0.23 (Hammouamri et al. 2024; Bouhadjar & Neftci 2026, spec §4.2), then rounded.
+epoch to 0.23 (Hammouamri et al. 2024; Bouhadjar & Neftci 2026, docs/snn.md#delay-buffers), then rounded.
 
 Run (needs the ``train`` extra; a few minutes max on one shared CPU core):
 
