@@ -67,7 +67,7 @@ def test_fitted_drift_preset_reproduces_the_drift(tmp_path, rng):
     gt = np.full(20000, 20e-6)
     g_fit = fitted.conductance(fitted.program(gt, rng), 86400.0, rng)
     g_true = model.conductance(model.program(gt, rng), 86400.0, rng)
-    assert np.median(g_fit) == pytest.approx(np.median(g_true), rel=0.01)  # 13.27 µS (spec PCM-1)
+    assert np.median(g_fit) == pytest.approx(np.median(g_true), rel=0.01)  # 13.27 µS (test PCM-1)
     assert np.median(g_true) == pytest.approx(13.27e-6, rel=0.01)
     assert np.std(g_fit) == pytest.approx(np.std(g_true), rel=0.1)
 

@@ -25,6 +25,7 @@ PENDING = {
     "docs/byo.md",
 }
 CITATION = re.compile(r"([\w./-]*?)\b(" + SPEC_NAMES + r")\.md(`{0,2}\s*(?:§|sections?\s+\d|\d))?")
+BARE_SPEC = re.compile(r"\b[Ss]pec\s+(?:§\s?\d|\d+(?:\.\d+)?\b)")
 DOC_ANCHOR = re.compile(r"\bdocs/([\w-]+)\.md#([\w-]+)")
 DOC_SECTION = re.compile(r"\bdocs/([\w-]+)\.md`? §(\d+)")
 
@@ -38,7 +39,8 @@ def shipped_files() -> list[Path]:
 
 
 def spec_citations(text: str) -> list[str]:
-    """Citations of an unshipped spec in ``text``: a spec file name with a section, or ssm.md anywhere."""
+    """Citations of an unshipped spec in ``text``: a spec file name with a section, ssm.md anywhere, or
+    "spec §N" without a file name."""
     bad = []
     for m in CITATION.finditer(text):
         prefix, name, section = m.group(1), m.group(2), m.group(3)
@@ -46,6 +48,7 @@ def spec_citations(text: str) -> list[str]:
             continue
         if name == "ssm" or section or "spec/" in prefix:
             bad.append(m.group(0))
+    bad += BARE_SPEC.findall(text)
     return bad
 
 
@@ -66,6 +69,8 @@ def test_detector_flags_spec_citations_and_allows_docs_paths():
     assert spec_citations("see crossbar.md §9.3 model D") == ["crossbar.md §"]
     assert spec_citations("(``ssm.md`` 5.3)") and spec_citations("as in ssm.md") == ["ssm.md"]
     assert spec_citations("spec devices.md section 8") and spec_citations("/shared/spec/texel.md")
+    assert spec_citations("bias (spec §5.2) and spec 8") == ["spec §5", "spec 8"]
+    assert spec_citations("the sweep spec 's keys; test K-1") == []
     assert spec_citations("docs/crossbar.md, pipeline step 6; docs/circuits.md §3 and `docs/snn.md`") == []
     assert slug("Pipeline of `AnalogTile.mvm(x, t)`") == "pipeline-of-analogtilemvmx-t"
 

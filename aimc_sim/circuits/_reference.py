@@ -1,4 +1,4 @@
-"""Plain-python/numpy references of the kernels in ``_kernels.py`` (spec K-1: equal in float64).
+"""Plain-python/numpy references of the kernels in ``_kernels.py`` (test K-1: equal in float64).
 
 They are written independently of the kernels (vectorised where the arithmetic allows it, scalar
 ``math`` calls where the kernel calls libm) and are used by the tests and the benchmarks only.
