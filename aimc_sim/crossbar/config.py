@@ -151,7 +151,7 @@ class MappingConfig(Config):
 
 @dataclass(frozen=True)
 class ManagementConfig(Config):
-    """Noise management (input scale before the DAC) and bound management (docs/crossbar.md, pipeline step 1).
+    """Noise management (input scale before the DAC) and bound management (docs/crossbar.md, pipeline steps 1 and 6).
 
     ``noise``: ``abs_max`` (per input vector), ``average_abs_max`` (one scale for all vectors: the running
     mean of max |x| over every vector seen so far, this batch included), ``constant`` (``constant_scale``
