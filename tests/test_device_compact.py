@@ -22,7 +22,7 @@ def test_jart_set_branch_conducts_more_with_more_vacancies():
 
 
 def test_read_disturb_negligible_at_read_voltage():
-    """Spec §2.7: JART kinetics at V_read = 0.2 V for one 1 µs read: |dN_disc|/N_disc < 1e-6 per read;
+    """Read disturb, JART kinetics at V_read = 0.2 V for one 1 µs read: |dN_disc|/N_disc < 1e-6 per read;
     the rate grows steeply with voltage (RESET at 0.7065 V is many orders of magnitude faster)."""
     n = np.array([0.06, 0.5, 1.99]) * 1e26
     rel = np.abs(C.jart_dndt_reset(0.2, n)) * 1e-6 / n

@@ -50,7 +50,7 @@ def test_rram_relaxation_is_a_per_device_trajectory(rng):
 
 
 def test_rram_write_verify_reaches_tolerance_for_99_percent(rng):
-    """Spec §2.6 / issue 2: at defaults, >= 99 % of devices verify within the iteration limit.
+    """Write-verify (issue 2): at defaults, >= 99 % of devices verify within the iteration limit.
 
     Prints the pulse-count distribution (run with -s to see it)."""
     model = load_preset("rram")
@@ -71,7 +71,7 @@ def test_rram_write_verify_reaches_tolerance_for_99_percent(rng):
 
 
 def test_rram_verify_residual_shrinks_with_tol_and_saturates_at_read_floor():
-    """Spec §2.6: the residual sigma shrinks as tol shrinks and saturates at the verify read-noise floor."""
+    """Write-verify: the residual sigma shrinks as tol shrinks and saturates at the verify read-noise floor."""
     rng = np.random.default_rng(5)
     gt = rng.uniform(20 * US, 80 * US, 8000)
     res = {}

@@ -159,7 +159,7 @@ def test_delay_kinds_match_brute_force(rng, kind):
 
 
 def test_buffer_cost_spec_example_and_scaling():
-    """Spec §4.3 example (N = 512, D_max = 30) and linear scaling of the history with the maximum delay."""
+    """Delay-buffer example (N = 512, D_max = 30) and linear scaling of the history with the maximum delay."""
     d = np.full(512, 30)
     ax = buffer_cost("axonal", 512, 512, d)
     den = buffer_cost("dendritic", 512, 512, d, current_bits=16)

@@ -12,7 +12,7 @@ READ0 = TexelConfig.default(read={"i_floor": 0.0}).read
 
 
 def test_rc_branch_current_reference_values():
-    """Spec §4 [derived]: Ī_on = 0.801·V/R_on (τ = 100 µs), Ī_off = 0.0246·V/R_off (τ = 10 ms)."""
+    """Normaliser read [derived]: Ī_on = 0.801·V/R_on (τ = 100 µs), Ī_off = 0.0246·V/R_off (τ = 10 ms)."""
     assert rc_mean_current(1.0, 1e9, 100e-15, 500e-6) == pytest.approx(0.801e-9, abs=0.0005e-9)
     assert rc_mean_current(1.0, 100e9, 100e-15, 500e-6) == pytest.approx(0.0246 / 100e9, rel=2e-3)
     assert rc_mean_current(0.2, 1e9, 0.0, 500e-6) == 0.2 / 1e9
