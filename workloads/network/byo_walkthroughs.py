@@ -69,7 +69,9 @@ def report_rows(
         e = np.mean([x["energy_j"] for x in r]) * 1e9
         lat = np.mean([x["latency_s"] for x in r]) * 1e6
         tile = f"pcm-default, {extra}" if extra else "pcm-default"
-        rows.append(f"| {tile} | {label} | {acc.mean():.2f} ± {acc.std():.2f} | {e:.2f} | {lat:.2f} |")
+        spikes = [sum(v for k, v in x.items() if k.startswith("extra.spikes_per_sample.")) for x in r]
+        cells = f"{acc.mean():.2f} ± {acc.std():.2f} | {e:.2f} | {lat:.2f}"
+        rows.append(f"| {tile} | {label} | {cells} |" + (f" {np.mean(spikes):.0f} |" if any(spikes) else ""))
     return rows
 
 
@@ -96,7 +98,8 @@ def snn(out: Path, seeds: int, n_test: int, times: dict[str, float]) -> str:
         f"workloads.load(convention='snntorch'): {len(model.layers)} layers, float accuracy {acc * 100:.2f} %, "
         f"{run.readout.sum():.0f} output spikes",
         "",
-        *HEADER,
+        HEADER[0] + " spikes / sample (all layers) |",
+        HEADER[1] + "---|",
         *report_rows(nir_file, ["convention=snntorch"], data_file, out, seeds, n_test, times),
     ]
     return "\n".join(lines)
