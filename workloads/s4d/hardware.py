@@ -186,7 +186,9 @@ class HardwareS4D:
         calibrated = ("calibrated", "per_column")
         if tile.adc.range in calibrated or (any(groups) and ssm_tile.adc.range in calibrated):
             if x_cal is None:
-                raise ConfigError("hardware.adc_calibration", "calibrated ADC ranges need calibration inputs")
+                raise ConfigError(
+                    "hardware.adc_calibration", "calibrated ADC ranges need calibration inputs (dataset.x_train)"
+                )
             self._calibrate(prog, x_cal, tile.adc.range in calibrated)
         return prog
 
@@ -222,7 +224,8 @@ class HardwareS4D:
         if x.shape[1:] != dataset.x_train.shape[1:] or x.shape[2] != self.model.config.d_in:
             raise DataError("dataset.x_test", f"must have shape (n, L, {self.model.config.d_in}), got {x.shape}")
         x = self.model.check_input(x, "dataset.x_test")
-        logits, ledger, prog = self.logits(x, seed, dataset.x_train[: self.hw.adc_calibration])
+        x_cal = dataset.x_train[: self.hw.adc_calibration]
+        logits, ledger, prog = self.logits(x, seed, x_cal if len(x_cal) else None)
         return self._result(score(logits, y), len(x), x.shape[1], ledger, prog)
 
     def logits(
