@@ -102,6 +102,7 @@ class IrDropSolver:
         tol: float = 1e-12,
         max_sweeps: int = 200,
         direct_max_nodes: int = 40_000,
+        over_relax: bool = True,
     ):
         G = _check_inputs(G, r_wire, r_term)
         if method not in ("auto", "direct", "iterative"):
@@ -111,6 +112,7 @@ class IrDropSolver:
         self.r_wire, self.r_term = float(r_wire), float(r_term)
         self.g_term, self.g_wire = 1.0 / r_term, 1.0 / r_wire
         self.tol, self.max_sweeps = tol, max_sweeps
+        self.over_relax = bool(over_relax)
         if method == "auto":
             method = "direct" if 2 * G.size <= direct_max_nodes else "iterative"
         self.method = method
@@ -172,8 +174,20 @@ class IrDropSolver:
             sb = np.pad(src_b[:, k0:k1], ((0, 0), (0, pad))).reshape(C, nb, kc).transpose(1, 0, 2).copy()
             W = np.zeros((nb, R, C, kc))
             B = np.zeros((nb, R, C, kc))
+            Y = np.empty((nb, R, C, kc)) if self.over_relax else np.empty((nb, 1, 1, 1))
             used = _kernels.line_gs_solve(
-                self.G, self._inv_w, self._inv_b, self.g_wire, sw, sb, self.tol, self.max_sweeps, W, B
+                self.G,
+                self._inv_w,
+                self._inv_b,
+                self.g_wire,
+                sw,
+                sb,
+                self.tol,
+                self.max_sweeps,
+                self.over_relax,
+                W,
+                B,
+                Y,
             )
             self.sweeps_used = max(self.sweeps_used, int(used.max()))
             if self.sweeps_used >= self.max_sweeps:
