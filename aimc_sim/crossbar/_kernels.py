@@ -217,11 +217,14 @@ def line_factor(diag, gw):
 
 
 @njit(cache=True, fastmath=False)
-def _row_chains(g, inv_w, gw, src_w, B, out):
-    """Every row chain solved exactly (Thomas) given the column voltages ``B``; result in ``out`` (R, C, K)."""
+def _row_chains(g, inv_w, gw, src_w, B, W, omega, blend):
+    """Every row chain solved exactly (Thomas) given the column voltages ``B``. Into ``W`` (R, C, K) directly,
+    or, when ``blend``, into a one-row scratch y and then W[i] <- W[i] + omega (y - W[i])."""
     R, C = g.shape
-    K = out.shape[2]
+    K = W.shape[2]
+    y = np.empty((C, K))
     for i in range(R):
+        out = y if blend else W[i]
         for j in range(C):
             gij = g[i, j]
             p = inv_w[i, j]
@@ -230,17 +233,22 @@ def _row_chains(g, inv_w, gw, src_w, B, out):
                 if j == 0:
                     r += src_w[i, k]
                 else:
-                    r += gw * out[i, j - 1, k]
-                out[i, j, k] = r * p
+                    r += gw * out[j - 1, k]
+                out[j, k] = r * p
         for j in range(C - 2, -1, -1):
             f = gw * inv_w[i, j]
             for k in range(K):
-                out[i, j, k] += f * out[i, j + 1, k]
+                out[j, k] += f * out[j + 1, k]
+        if blend:
+            for j in range(C):
+                for k in range(K):
+                    W[i, j, k] += omega * (y[j, k] - W[i, j, k])
 
 
 @njit(cache=True, fastmath=False)
-def _col_chains(g, inv_b, gw, src_b, W, out):
-    """Every column chain solved exactly (Thomas) given the row voltages ``W``; result in ``out`` (R, C, K)."""
+def _col_chains(g, inv_b, gw, src_b, W, out, B, omega, blend):
+    """Every column chain solved exactly (Thomas) given the row voltages ``W``, into ``out`` (R, C, K); when
+    ``blend``, each finished row of ``out`` then moves B[i] <- B[i] + omega (out[i] - B[i]) (out is B otherwise)."""
     R, C = g.shape
     K = out.shape[2]
     for i in range(R):
@@ -254,11 +262,14 @@ def _col_chains(g, inv_b, gw, src_b, W, out):
                 if i > 0:
                     r += gw * out[i - 1, j, k]
                 out[i, j, k] = r * p
-    for i in range(R - 2, -1, -1):
+    for i in range(R - 1, -1, -1):
         for j in range(C):
             f = gw * inv_b[j, i]
             for k in range(K):
-                out[i, j, k] += f * out[i + 1, j, k]
+                if i < R - 1:
+                    out[i, j, k] += f * out[i + 1, j, k]
+                if blend:
+                    B[i, j, k] += omega * (out[i, j, k] - B[i, j, k])
 
 
 @njit(cache=True, fastmath=False)
@@ -272,27 +283,16 @@ def line_gs_sweep(g, inv_w, inv_b, gw, src_w, src_b, W, B):
     row and column node voltages, updated in place: every row chain is solved exactly given B, then
     every column chain given the new W.
     """
-    _row_chains(g, inv_w, gw, src_w, B, W)
-    _col_chains(g, inv_b, gw, src_b, W, B)
+    _row_chains(g, inv_w, gw, src_w, B, W, 1.0, False)
+    _col_chains(g, inv_b, gw, src_b, W, B, B, 1.0, False)
 
 
 @njit(cache=True, fastmath=False)
 def line_sor_sweep(g, inv_w, inv_b, gw, src_w, src_b, W, B, omega, Y):
     """One block-SOR sweep: as :func:`line_gs_sweep`, but each family moves ``omega`` times its
     Gauss-Seidel step, W <- W + omega (W_gs - W), then the same for B. ``Y`` (R, C, K): scratch."""
-    _row_chains(g, inv_w, gw, src_w, B, Y)
-    _relax(W, Y, omega)
-    _col_chains(g, inv_b, gw, src_b, W, Y)
-    _relax(B, Y, omega)
-
-
-@njit(cache=True, fastmath=False)
-def _relax(X, Y, omega):
-    """X <- X + omega (Y - X) in place, element by element (no temporaries)."""
-    x = X.reshape(-1)
-    y = Y.reshape(-1)
-    for n in range(x.size):
-        x[n] += omega * (y[n] - x[n])
+    _row_chains(g, inv_w, gw, src_w, B, W, omega, True)
+    _col_chains(g, inv_b, gw, src_b, W, Y, B, omega, True)
 
 
 @njit(cache=True, fastmath=False, parallel=True)
@@ -300,7 +300,7 @@ def line_gs_solve(g, inv_w, inv_b, gw, src_w, src_b, tol, max_sweeps, over_relax
     """Sweeps on independent blocks of right-hand sides (axis 0, in parallel) until the sensed node voltages
     B[R-1] change by at most ``tol`` times their largest magnitude.
 
-    Plain Gauss-Seidel sweeps (:func:`line_gs_sweep`) when ``over_relax`` is false. Otherwise the first 5 sweeps
+    Plain Gauss-Seidel sweeps (:func:`line_gs_sweep`) when ``over_relax`` is false. Otherwise the first 3 sweeps
     are Gauss-Seidel and the ratio of the last two changes estimates the Gauss-Seidel rate mu = rho_J^2; the
     rest are block-SOR sweeps (:func:`line_sor_sweep`) at Young's optimum omega = 2 / (1 + sqrt(1 - mu)),
     which is exact for this two-block (consistently ordered, SPD) system and converges at rate omega - 1.
@@ -324,7 +324,7 @@ def line_gs_solve(g, inv_w, inv_b, gw, src_w, src_b, tol, max_sweeps, over_relax
             used[c] = s + 1
             if s >= 1 and d <= tol * m:
                 break
-            if over_relax and s == 4 and d_prev > 0.0:
+            if over_relax and s == 2 and d_prev > 0.0:
                 mu = min(d / d_prev, 0.99)
                 omega = 2.0 / (1.0 + np.sqrt(1.0 - mu))
             d_prev = d
