@@ -217,6 +217,12 @@ def expected_moments(g_target: float, t: float, cfg: PCMConfig, n_quad: int = 96
     return mean, math.sqrt(max(second - mean**2, 0.0))
 
 
+READ_Q_BUDGET_BYTES = 16 * 2**20
+"""The most Q_s memo all PCM models keep together (4 Mi devices): a few tiles' worth, bounded for large
+matrices, whose other arrays take the fused exp-log-pow pass at a new read time."""
+_READ_Q: dict[tuple[int, int], tuple[weakref.ref, weakref.ref, np.ndarray]] = {}
+
+
 class PCMModel(DeviceModel):
     """Statistical PCM model (aihwkit PCMLikeNoiseModel / HermesNoiseModel) with persistent nu.
 
@@ -231,29 +237,25 @@ class PCMModel(DeviceModel):
 
     def __init__(self, config: PCMConfig | None = None):
         self.config = config if config is not None else PCMConfig()
-        self._read_q: dict[int, tuple[weakref.ref, np.ndarray]] = {}
 
-    def read_q(self, g0: np.ndarray) -> np.ndarray:
-        """Q_s of every device of a programmed array (float32, flat; t-independent), kept while ``g0`` lives.
+    def read_q(self, g0: np.ndarray) -> np.ndarray | None:
+        """Q_s of every device of a programmed array (float32, flat; t-independent), kept while ``g0`` and the
+        model live and the memo of all PCM models stays within ``READ_Q_BUDGET_BYTES``; None when it would not.
 
         Programmed conductances are never modified in place (programming and pulses return new arrays),
         so the identity of ``g0`` keys its Q_s. Stored in float32: relative error <= 2^-24 in the read-noise
         std."""
-        hit = self._read_q.get(id(g0))
-        if hit is not None and hit[0]() is g0:
-            return hit[1]
-        self._read_q = {k: v for k, v in self._read_q.items() if v[0]() is not None}
+        key = (id(self), id(g0))
+        hit = _READ_Q.get(key)
+        if hit is not None and hit[0]() is self and hit[1]() is g0:
+            return hit[2]
+        for k in [k for k, v in _READ_Q.items() if v[0]() is None or v[1]() is None]:
+            del _READ_Q[k]
+        if sum(v[2].nbytes for v in _READ_Q.values()) + 4 * g0.size > READ_Q_BUDGET_BYTES:
+            return None
         q = _kernels.pcm_read_q(g0, self.config)
-        self._read_q[id(g0)] = (weakref.ref(g0), q)
+        _READ_Q[key] = (weakref.ref(self), weakref.ref(g0), q)
         return q
-
-    def __getstate__(self) -> dict:
-        """Pickle without the Q_s memo (weak references do not pickle; it is rebuilt on the next read)."""
-        return {k: v for k, v in self.__dict__.items() if k != "_read_q"}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__dict__.update(state)
-        self._read_q = {}
 
     @property
     def g_min(self) -> float:
