@@ -16,7 +16,6 @@ After training the checkpoint is re-loaded with the numpy model and its test acc
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from typing import Any
 
@@ -27,6 +26,7 @@ from aimc_sim.hwa.config import add_t_range_argument
 from workloads.data import load_dataset
 from workloads.s4d.config import S4DConfig
 from workloads.s4d.model import S4DModel
+from workloads.training.common import save_trained, train_epoch
 from workloads.training.s4d_torch import TorchS4D
 
 
@@ -150,28 +150,13 @@ def main(argv: list[str] | None = None) -> int:
     steps = args.epochs * int(np.ceil(len(data.y_train) / args.batch))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     xt, yt = torch.tensor(data.x_train), torch.tensor(data.y_train)
-    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=-1)
     t0 = time.time()
     for epoch in range(args.epochs):
         net.sigma = args.sigma_tr * min(1.0, (epoch + 1) / max(1, args.noise_ramp))  # noise curriculum
-        perm = torch.randperm(len(yt))
-        total = 0.0
-        for j in range(0, len(yt), args.batch):
-            idx = perm[j : j + args.batch]
-            logits = net(xt[idx])
-            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), yt[idx].reshape(-1))
-            opt.zero_grad()
-            if not torch.isfinite(loss):  # a noise draw made the recurrence unstable: skip this batch
-                continue
-            loss.backward()
-            if args.clip > 0:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), args.clip)
-            opt.step()
-            sched.step()
-            total += loss.item() * len(idx)
+        loss = train_epoch(net, xt, yt, args.batch, opt, sched, args.clip)
         if (epoch + 1) % args.log_every == 0 or epoch == args.epochs - 1:
             acc = evaluate_torch(net, data.x_test, data.y_test)
-            line = f"epoch {epoch + 1} loss {total / len(yt):.4f} test {acc:.4f}"
+            line = f"epoch {epoch + 1} loss {loss:.4f} test {acc:.4f}"
             if hwa is not None and args.hwa_eval_t is not None:
                 line += f" analog@{args.hwa_eval_t:g}s {_analog_accuracy(net, args, data):.4f}"
             print(f"{line} ({time.time() - t0:.0f} s)", flush=True)
@@ -180,16 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     acc_torch = evaluate_torch(net, data.x_test, data.y_test)
     model = S4DModel(cfg, net.state_numpy())
     acc_np = model.evaluate(data)
-    training = {
-        "command": "python -m workloads.training.s4d_train " + " ".join(sys.argv[1:] if argv is None else argv),
-        "args": {k: v for k, v in vars(args).items()},
-        "dataset": args.dataset,
-        "test_accuracy_torch": acc_torch,
-        "test_accuracy_numpy": acc_np,
-        "train_time_s": time.time() - t0,
-    }
-    model.save(args.out, training=training)
-    print(f"test accuracy torch={acc_torch:.4f} numpy={acc_np:.4f} -> {args.out}")
+    save_trained(model, "s4d_train", args, argv, (acc_torch, acc_np), t0)
     return 0
 
 
