@@ -17,7 +17,8 @@ its time slice (a few ms at load 8 on 2 cores), which made wall-clock medians of
 between 3 and 12 ms while its CPU time stayed at 3.2-3.5 ms. Wall-clock ratios are printed as well.
 ``irdrop_ms_per_vector`` is the wall-clock median of the line-relaxation solver (2 numba threads), the
 faster of the two BLAS settings.
-``irdrop_512_ms_per_vector``: the same solve at 512 x 512 (issue 16).
+``irdrop_512_ms_per_vector``: the same solve at 512 x 512 (issue 16), block SOR (the default); the 256 and 512
+solves are also timed against plain line Gauss-Seidel (``over_relax=False``), interleaved.
 ``new_t_overhead``: AnalogTile.mvm (512 x 512, batch 256, pcm-default with its global drift compensation) at a
 read time never used before over the same call at a cached read time, interleaved, process-CPU medians. A new t
 costs the array read (drifted conductances, read-noise std and channel matrices) and the drift-compensation
@@ -71,6 +72,21 @@ def memory_per_weight(n: int = 4096) -> float:
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     AnalogMatrix(cfg, W, rng).mvm(x, 3600.0)
     return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024 / W.size
+
+
+def relaxation_ms_per_vector(rng: np.random.Generator, n: int, rounds: int) -> dict[str, float]:
+    """Wall-clock ms per vector of the exact IR-drop solve of an n x n array (G uniform in [1, 25] uS, r_wire
+    1 ohm, r_term 1 mohm, 64 vectors, setup included), plain line Gauss-Seidel against block SOR, interleaved."""
+    G = rng.uniform(1e-6, 25e-6, (n, n))
+    V = rng.uniform(-0.2, 0.2, (64, n))
+    methods = {"line Gauss-Seidel": False, "block SOR (default)": True}
+    times: dict[str, list[float]] = {k: [] for k in methods}
+    for _ in range(rounds):
+        for label, over_relax in methods.items():
+            t0 = time.perf_counter()
+            IrDropSolver(G, 1.0, 1e-3, method="iterative", over_relax=over_relax).solve(V)
+            times[label].append((time.perf_counter() - t0) / 64 * 1e3)
+    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 def new_t_ratio(tile: AnalogTile, x: np.ndarray) -> float:
@@ -128,10 +144,14 @@ def main() -> None:
             f"IR drop, line relaxation (2 numba threads, setup included, wall) [{blas_label}]: "
             f"{ir[blas_label] * 1e3:.2f} ms/vector"
         )
-    G512 = rng.uniform(1e-6, 25e-6, (512, 512))
-    V512 = rng.uniform(-0.2, 0.2, (64, 512))
-    ir512 = median_s(lambda: IrDropSolver(G512, 1.0, 1e-3, method="iterative").solve(V512), 3) / 64
-    print(f"IR drop 512 x 512, line relaxation (setup included, wall): {ir512 * 1e3:.2f} ms/vector")
+    relax = {}
+    for n, rounds in ((256, 5), (512, 3)):
+        relax[n] = relaxation_ms_per_vector(rng, n, rounds)
+        print(
+            f"IR drop {n} x {n}, 64 vectors (setup included, wall, interleaved medians of {rounds} rounds): "
+            + ", ".join(f"{k} {v:.2f} ms/vector" for k, v in relax[n].items())
+        )
+    ir512 = relax[512]["block SOR (default)"] / 1e3
     new_t = new_t_ratio(tile, x)
     quiet = AnalogTile(load_tile_config("pcm-default", drift_compensation={"mode": "none"}), W, rng)
     quiet.mvm(x, t=3600.0)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-__all__ = ["pcm_program", "pcm_read", "pcm_read_stats"]
+__all__ = ["pcm_program", "pcm_read", "pcm_read_q", "pcm_read_stats"]
 
 _G_R_FLOOR = 1e-7
 
@@ -79,16 +79,21 @@ def _read_record(t: float, cfg) -> PcmRead:
 
 
 @njit(cache=True, fastmath=False, inline="always")
-def _drift_and_q(g, nu, rd):
-    """(G_D, Q_s) of one device: drifted conductance and its relative read-noise amplitude."""
-    gd = g * math.exp(-nu * rd.log_f)
+def _q_of(g, rd):
+    """Q_s of one device: its relative read-noise amplitude, a function of G_P alone (not of t)."""
     gr = abs(g) / rd.g_max
     if gr < _G_R_FLOOR:
         gr = _G_R_FLOOR
     q = rd.q0 / max(gr**rd.q_exp, rd.q_floor)
     if q > rd.q_cap:
         q = rd.q_cap
-    return gd, q
+    return q
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _drift_and_q(g, nu, rd):
+    """(G_D, Q_s) of one device: drifted conductance and its relative read-noise amplitude."""
+    return g * math.exp(-nu * rd.log_f), _q_of(g, rd)
 
 
 @njit(cache=True, fastmath=False)
@@ -116,12 +121,39 @@ def _pcm_read_stats_kernel(gp, nu, rd, g_out, sd_out):
         sd_out[i] = abs(gd) * q * rd.root
 
 
-def pcm_read_stats(gp: np.ndarray, nu: np.ndarray, t: float, cfg) -> tuple[np.ndarray, np.ndarray]:
+@njit(cache=True, fastmath=False)
+def _pcm_read_stats_q_kernel(gp, nu, q, rd, g_out, sd_out):
+    for i in range(gp.size):
+        gd = np.float64(gp[i]) * math.exp(-np.float64(nu[i]) * rd.log_f)
+        g_out[i] = gd
+        sd_out[i] = abs(gd) * np.float64(q[i]) * rd.root
+
+
+@njit(cache=True, fastmath=False)
+def _pcm_read_q_kernel(gp, rd, q_out):
+    for i in range(gp.size):
+        q_out[i] = _q_of(np.float64(gp[i]), rd)
+
+
+def pcm_read_q(gp: np.ndarray, cfg) -> np.ndarray:
+    """Q_s of every device (float32, flat): the t-independent part of the read-noise std, for
+    :func:`pcm_read_stats` to reuse at every read time."""
+    q = np.empty(np.size(gp), dtype=np.float32)
+    _pcm_read_q_kernel(np.ascontiguousarray(gp).ravel(), _read_record(0.0, cfg), q)
+    return q
+
+
+def pcm_read_stats(
+    gp: np.ndarray, nu: np.ndarray, t: float, cfg, q: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Fused PCM steps 3-4 without the draw (``fit="pcm_like"``): drifted conductance G_D and read-noise std
-    |G_D|·sigma_rd, in one pass over the stored G_P and nu (float32 or float64)."""
+    |G_D|·sigma_rd, in one pass over the stored G_P and nu (float32 or float64). With ``q`` (from
+    :func:`pcm_read_q`) the pass is one exp per device instead of an exp, a log and a pow."""
     g_out, sd_out = np.empty(np.shape(gp)), np.empty(np.shape(gp))
     rd = _read_record(float(t), cfg)
-    _pcm_read_stats_kernel(
-        np.ascontiguousarray(gp).ravel(), np.ascontiguousarray(nu).ravel(), rd, g_out.reshape(-1), sd_out.reshape(-1)
-    )
+    flat_g, flat_nu = np.ascontiguousarray(gp).ravel(), np.ascontiguousarray(nu).ravel()
+    if q is None:
+        _pcm_read_stats_kernel(flat_g, flat_nu, rd, g_out.reshape(-1), sd_out.reshape(-1))
+    else:
+        _pcm_read_stats_q_kernel(flat_g, flat_nu, q, rd, g_out.reshape(-1), sd_out.reshape(-1))
     return g_out, sd_out

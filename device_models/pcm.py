@@ -1,4 +1,4 @@
-"""Phase-change memory: the statistical inference models of IBM aihwkit (spec §1).
+"""Phase-change memory: the statistical inference models of IBM aihwkit (docs/devices.md#pcm).
 
 * ``fit="pcm_like"``: ``PCMLikeNoiseModel``, fitted on a 1-million-device PCM array by
   Nandakumar et al., ICECS 2019, used by Joshi et al., Nat. Commun. 2020 (aihwkit
@@ -6,7 +6,7 @@
 * ``fit="hermes_1dev"`` / ``"hermes_2dev"``: ``HermesNoiseModel``, fitted on the IBM 14 nm
   64-core PCM chip (Le Gallo et al., Nat. Electron. 2023; aihwkit ``inference/noise/hermes.py``).
 
-Per device (spec §1.1, steps 1-4), with x = G_T/g_max and xi ~ N(0, 1):
+Per device (docs/devices.md#pcm, steps 1-4), with x = G_T/g_max and xi ~ N(0, 1):
 
 1. programming noise  G_P = max(0, G_T + sigma_prog(G_T)·xi);
 2. drift exponent     nu = s_drift·|mu_nu(G_T) + sigma_nu(G_T)·xi|, drawn ONCE at programming;
@@ -22,6 +22,7 @@ every t equals the reference's.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -51,7 +52,7 @@ _G_R_FLOOR = 1e-7
 
 @dataclass(frozen=True)
 class PCMConfig(Config):
-    """PCM statistical model (SI units). Defaults are aihwkit ``PCMLikeNoiseModel`` (spec §1.1).
+    """PCM statistical model (SI units). Defaults are aihwkit ``PCMLikeNoiseModel`` (docs/devices.md#pcm).
 
     ``prog_coeffs``: polynomial c0 + c1·x + c2·x² (+ c3·x³ ...) of sigma_prog in siemens, x = G_T/g_max.
     ``g_ref``: g_max at which the programming fit was made; sigma_prog is scaled by g_max/g_ref
@@ -216,6 +217,12 @@ def expected_moments(g_target: float, t: float, cfg: PCMConfig, n_quad: int = 96
     return mean, math.sqrt(max(second - mean**2, 0.0))
 
 
+READ_Q_BUDGET_BYTES = 16 * 2**20
+"""The most Q_s memo all PCM models keep together (4 Mi devices): a few tiles' worth, bounded for large
+matrices, whose other arrays take the fused exp-log-pow pass at a new read time."""
+_READ_Q: dict[tuple[int, int], tuple[weakref.ref, weakref.ref, np.ndarray]] = {}
+
+
 class PCMModel(DeviceModel):
     """Statistical PCM model (aihwkit PCMLikeNoiseModel / HermesNoiseModel) with persistent nu.
 
@@ -230,6 +237,25 @@ class PCMModel(DeviceModel):
 
     def __init__(self, config: PCMConfig | None = None):
         self.config = config if config is not None else PCMConfig()
+
+    def read_q(self, g0: np.ndarray) -> np.ndarray | None:
+        """Q_s of every device of a programmed array (float32, flat; t-independent), kept while ``g0`` and the
+        model live and the memo of all PCM models stays within ``READ_Q_BUDGET_BYTES``; None when it would not.
+
+        Programmed conductances are never modified in place (programming and pulses return new arrays),
+        so the identity of ``g0`` keys its Q_s. Stored in float32: relative error <= 2^-24 in the read-noise
+        std."""
+        key = (id(self), id(g0))
+        hit = _READ_Q.get(key)
+        if hit is not None and hit[0]() is self and hit[1]() is g0:
+            return hit[2]
+        for k in [k for k, v in _READ_Q.items() if v[0]() is None or v[1]() is None]:
+            del _READ_Q[k]
+        if sum(v[2].nbytes for v in _READ_Q.values()) + 4 * g0.size > READ_Q_BUDGET_BYTES:
+            return None
+        q = _kernels.pcm_read_q(g0, self.config)
+        _READ_Q[key] = (weakref.ref(self), weakref.ref(g0), q)
+        return q
 
     @property
     def g_min(self) -> float:
@@ -281,7 +307,7 @@ class PCMModel(DeviceModel):
         if cfg.fit != "pcm_like":
             return super().read_stats(state, t)
         check_read_time(t)
-        g, sd = _kernels.pcm_read_stats(state.g0, state.per_device["nu"], float(t), cfg)
+        g, sd = _kernels.pcm_read_stats(state.g0, state.per_device["nu"], float(t), cfg, self.read_q(state.g0))
         return apply_faults(g, state, self.g_min, self.g_max, cfg.faults), faulted_std(sd, state, cfg.faults)
 
     def read_noise_std(self, state: DeviceState, t: float) -> np.ndarray:

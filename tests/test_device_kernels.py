@@ -28,3 +28,21 @@ def test_pcm_read_kernel_matches_numpy(rng):
         ref = np.maximum(0.0, gd + np.abs(gd) * P.read_noise_sigma(gp, t, cfg) * xi)
         assert out.shape == gp.shape
         np.testing.assert_allclose(out, ref, rtol=1e-12, atol=1e-20)
+
+
+def test_pcm_read_stats_with_stored_q_matches_numpy(rng):
+    """read_stats reuses a float32 Q_s per programmed array: G_D to 1e-12, the read-noise std to float32
+    rounding (2^-24 relative), at several read times; the memo survives pickling as an empty one."""
+    import pickle
+
+    model = load_preset("pcm", s_read=1.3)
+    cfg = model.config
+    state = model.program(rng.uniform(0, 30e-6, (61, 83)), rng)
+    for t in (0.0, 3600.0, 3e7):
+        g, sd = model.read_stats(state, t)
+        gd = state.g0 * P.drift_factor(state.per_device["nu"], t, cfg)
+        np.testing.assert_allclose(g, gd, rtol=1e-12, atol=1e-20)
+        np.testing.assert_allclose(sd, np.abs(gd) * P.read_noise_sigma(state.g0, t, cfg), rtol=2.0**-24, atol=1e-24)
+    assert model.read_q(state.g0) is model.read_q(state.g0)
+    copy = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(copy.read_stats(state, 3600.0)[1], model.read_stats(state, 3600.0)[1])

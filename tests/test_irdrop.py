@@ -84,6 +84,22 @@ def test_effective_matrix_both_orientations():
             np.testing.assert_allclose(V @ T, ref, rtol=1e-9, atol=1e-9 * np.abs(ref).max())
 
 
+def test_block_sor_matches_independent_nodal_solve_in_fewer_sweeps():
+    """Block SOR (the default) and plain line Gauss-Seidel both agree with the independent nodal solve to 1e-9,
+    and over-relaxation needs fewer sweeps on a strongly coupled array (r_wire 2.5 ohm, 10-250 uS, 64x64: 11
+    against 14)."""
+    rng = np.random.default_rng(5)
+    G = rng.uniform(1e-5, 250e-6, (64, 64))
+    V = rng.uniform(-0.2, 0.2, (4, 64))
+    ref = _reference_currents(G, V, 2.5, 1e-3, False)
+    sweeps = {}
+    for over_relax in (False, True):
+        s = IrDropSolver(G, 2.5, 1e-3, method="iterative", over_relax=over_relax)
+        np.testing.assert_allclose(s.solve(V), ref, rtol=0, atol=1e-9 * np.abs(ref).max())
+        sweeps[over_relax] = s.sweeps_used
+    assert sweeps[True] < sweeps[False]
+
+
 # docs/crossbar.md, pipeline step 4 IR-1: n, g_max, r -> exact drop, aihwkit approximation
 IR1 = [
     (128, 25e-6, 0.35, 0.0457, 0.0449),

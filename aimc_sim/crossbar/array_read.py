@@ -1,4 +1,5 @@
-"""The array-read stage of the tile pipeline, written once over a leading tile axis (crossbar.md §1 step 3).
+"""The array-read stage of the tile pipeline, written once over a leading tile axis (docs/crossbar.md,
+pipeline steps 3-5).
 
 Device read at time t -> access device (1T1R) -> IR drop -> per-channel signal matrices M_c and read-noise
 variance matrices S_c, for T tiles each holding k blocks of r x (device columns) cells: arrays of shape

@@ -1,4 +1,5 @@
-"""Exact IR drop of a crossbar by nodal analysis (crossbar.md §6.2), and the aihwkit approximation (§6.4).
+"""Exact IR drop of a crossbar by nodal analysis (docs/crossbar.md#exact-ir-drop), and the aihwkit approximation
+(docs/crossbar.md, pipeline step 4).
 
 Topology (the project default, ``solve_ir_drop``): each row i is driven at its column-0 end through
 ``r_term``; each column j is sensed at its last-row end into a virtual ground through ``r_term``;
@@ -90,7 +91,9 @@ class IrDropSolver:
     until the sensed voltages change by less than ``tol`` (1e-12) relative, falling back to ``direct`` if it has
     not converged after ``max_sweeps``), or ``auto`` (direct up to ``direct_max_nodes`` unknowns).
     The line sweeps converge fast because the device conductances are small against the wire
-    conductances (11 sweeps to 1e-12 at 256x256, 1 ohm, 1-25 uS).
+    conductances (12 Gauss-Seidel sweeps to 1e-12 at 256x256, 1 ohm, 1-25 uS; 26 at 512x512).
+    ``over_relax`` (default) switches to block SOR at Young's optimum omega after 3 sweeps (9 and 16 sweeps);
+    benchmarks/bench_mvm.py times both.
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class IrDropSolver:
         tol: float = 1e-12,
         max_sweeps: int = 200,
         direct_max_nodes: int = 40_000,
+        over_relax: bool = True,
     ):
         G = _check_inputs(G, r_wire, r_term)
         if method not in ("auto", "direct", "iterative"):
@@ -111,6 +115,7 @@ class IrDropSolver:
         self.r_wire, self.r_term = float(r_wire), float(r_term)
         self.g_term, self.g_wire = 1.0 / r_term, 1.0 / r_wire
         self.tol, self.max_sweeps = tol, max_sweeps
+        self.over_relax = bool(over_relax)
         if method == "auto":
             method = "direct" if 2 * G.size <= direct_max_nodes else "iterative"
         self.method = method
@@ -172,8 +177,20 @@ class IrDropSolver:
             sb = np.pad(src_b[:, k0:k1], ((0, 0), (0, pad))).reshape(C, nb, kc).transpose(1, 0, 2).copy()
             W = np.zeros((nb, R, C, kc))
             B = np.zeros((nb, R, C, kc))
+            Y = np.empty((nb, R, C, kc)) if self.over_relax else np.empty((nb, 1, 1, 1))
             used = _kernels.line_gs_solve(
-                self.G, self._inv_w, self._inv_b, self.g_wire, sw, sb, self.tol, self.max_sweeps, W, B
+                self.G,
+                self._inv_w,
+                self._inv_b,
+                self.g_wire,
+                sw,
+                sb,
+                self.tol,
+                self.max_sweeps,
+                self.over_relax,
+                W,
+                B,
+                Y,
             )
             self.sweeps_used = max(self.sweeps_used, int(used.max()))
             if self.sweeps_used >= self.max_sweeps:
@@ -235,7 +252,8 @@ def solve_ir_drop(G: np.ndarray, V: np.ndarray, r_wire: float, r_term: float) ->
 
 
 def approx_ir_drop_a(abs_m: np.ndarray, abs_x: np.ndarray, g_ratio: float) -> np.ndarray:
-    """aihwkit's a per output (crossbar.md §6.4 step 1): a_j = n / g_ratio * sum_i |w_ij| |x_i|.
+    """aihwkit's a per output (docs/crossbar.md, pipeline step 4; Rasch et al., aihwkit, AICAS 2021):
+    a_j = n / g_ratio * sum_i |w_ij| |x_i|.
 
     ``abs_m``: |normalised weights| (n_in x n_out); ``abs_x``: |normalised inputs| (batch x n_in);
     ``g_ratio`` = 1 / (r_wire * g_max).
@@ -245,7 +263,7 @@ def approx_ir_drop_a(abs_m: np.ndarray, abs_x: np.ndarray, g_ratio: float) -> np
 
 
 def approx_ir_drop_factor(a: np.ndarray) -> np.ndarray:
-    """The cubic c(a) = a (0.05 a^2 - 0.2 a + 0.5) of aihwkit ``applyIrDrop`` (crossbar.md §6.4 step 2)."""
+    """The cubic c(a) = a (0.05 a^2 - 0.2 a + 0.5) of aihwkit ``applyIrDrop`` (docs/crossbar.md, pipeline step 4)."""
     return a * (0.05 * a * a - 0.2 * a + 0.5)
 
 
@@ -258,7 +276,7 @@ def sur_ir_drop(
     gamma: float = 1.0,
     max_iter: int = 100,
 ) -> np.ndarray:
-    """CrossSim's successive-under-relaxation IR-drop solve (crossbar.md §6.3), same topology as
+    """CrossSim's successive-under-relaxation IR-drop solve (docs/crossbar.md#exact-ir-drop), same topology as
     :func:`solve_ir_drop`; a baseline and cross-check (test XB-2), in plain numpy.
 
     Start with every cell seeing its full input, dV_ij = V_i. Each iteration: cell currents I = g dV; column
@@ -292,4 +310,4 @@ def sur_ir_drop(
                 return (G * dv).sum(axis=1)
             dv += gamma * err
         gamma *= 0.98
-    raise SimulationError("SUR IR-drop solve did not converge for gamma >= 0.01 (crossbar.md §6.3)")
+    raise SimulationError("SUR IR-drop solve did not converge for gamma >= 0.01 (docs/crossbar.md#exact-ir-drop)")

@@ -1,4 +1,4 @@
-"""TileStack: the tile pipeline written once over a leading tile axis (crossbar.md §1).
+"""TileStack: the tile pipeline written once over a leading tile axis (docs/crossbar.md#pipeline-of-analogtilemvmx-t).
 
 T tiles of one :class:`TileConfig`, tile g holding k_g <= k blocks of r x c weights on its diagonal (inputs
 k_g * r word lines, outputs k_g * c). :class:`~aimc_sim.crossbar.tile.AnalogTile` is the one-tile, one-block
@@ -205,8 +205,8 @@ class TileStack:
 
     # ------------------------------------------------------------------ noise management and DAC
     def row_scale(self, B: int) -> tuple[np.ndarray, bool]:
-        """(T, B, G) input scales (noise management, crossbar.md §4) of each tile input vector and each of its
-        G groups of word lines (``n_groups``); True means abs-max, computed by the DAC."""
+        """(T, B, G) input scales (noise management, docs/crossbar.md, pipeline step 1) of each tile input vector
+        and each of its G groups of word lines (``n_groups``); True means abs-max, computed by the DAC."""
         m = self.config.management
         T, G = self.n_tiles, self.n_groups
         if m.noise == "abs_max":
@@ -343,14 +343,18 @@ class TileStack:
         return bool(np.count_nonzero(xs) == B and np.all(np.diagonal(xs) == 1.0))
 
     def _approx_ir(self, xs: np.ndarray, sig: np.ndarray, c: int, rd: ArrayRead) -> np.ndarray:
-        """aihwkit's IR-drop correction (crossbar.md §6.4); refused, or made exact, where a > approx_limit."""
+        """aihwkit's IR-drop correction (docs/crossbar.md, pipeline step 4); refused, or made exact, where
+        a > approx_limit."""
         irc = self.config.ir_drop
         abs_m, mp = rd.approx[c]
         g_ratio = 1.0 / (irc.r_wire * self.device.g_max)
         a = (self.r / g_ratio) * (np.abs(xs) @ abs_m)
         amax = float(a.max()) if a.size else 0.0
         if amax > irc.approx_limit:
-            msg = f"IR-drop approximation invalid: a = {amax:.3g} > approx_limit {irc.approx_limit} (crossbar.md §6.4)"
+            msg = (
+                f"IR-drop approximation invalid: a = {amax:.3g} > approx_limit {irc.approx_limit} "
+                "(docs/crossbar.md, pipeline step 4)"
+            )
             if irc.on_exceed == "error":
                 raise SimulationError(f"{msg}; use tile.ir_drop.mode: exact")
             warnings.warn(f"{msg}; tile {self.name!r} now uses the exact solve", RuntimeWarning, stacklevel=6)
@@ -404,7 +408,8 @@ class TileStack:
         self._count(np.asarray(rows, dtype=np.int64) + reruns, float(energy.sum()), int(reruns.sum()))
 
     def _count(self, rows: np.ndarray, e_units: float, reruns: int) -> None:
-        """Ledger events of ``rows[g]`` input vectors through tile g (crossbar.md §1, docs/cost.md)."""
+        """Ledger events of ``rows[g]`` input vectors through tile g (docs/crossbar.md#pipeline-of-analogtilemvmx-t,
+        docs/cost.md)."""
         led = self.ledger
         if led is None:
             return
@@ -436,8 +441,8 @@ class TileStack:
 
     # ------------------------------------------------------------------ drift compensation
     def _readout(self, t: float, store: bool = True) -> list[np.ndarray]:
-        """Identity inputs of every tile through the full noisy path (crossbar.md §8): mean |y| (global) or
-        per column, per tile."""
+        """Identity inputs of every tile through the full noisy path (docs/crossbar.md#drift-compensation): mean |y|
+        (global) or per column, per tile."""
         T, kr, kc = self.n_tiles, self.k * self.r, self.k * self.c
         eye = np.zeros((T, kr, kr), dtype=np.float32)
         eye[:] = np.eye(kr, dtype=np.float32)
@@ -477,7 +482,7 @@ class TileStack:
     # ------------------------------------------------------------------ ADC calibration and weights
     def calibrate(self, x: np.ndarray, t: float) -> list[np.ndarray]:
         """Calibrated ADC ranges: the configured percentile of |analog output| on the tile inputs x (T, B, k r),
-        per tile or per column (crossbar.md §3.3). Returns each tile's ranges of its first channel."""
+        per tile or per column (docs/crossbar.md, pipeline step 6). Returns each tile's ranges of its first channel."""
         adc = self.config.adc
         if adc.range not in ("calibrated", "per_column"):
             raise ConfigError("tile.adc.range", f"is {adc.range!r}; calibrate_adc needs 'calibrated' or 'per_column'")
