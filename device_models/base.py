@@ -11,7 +11,7 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -62,16 +62,21 @@ class DeviceModel(abc.ABC):
 
     family: ClassVar[str] = "device"
     name: str = "device"
+    config_type: ClassVar[type]
+    """The family's frozen config dataclass; its defaults are the family's default device."""
+
+    def __init__(self, config: Any = None) -> None:
+        self.config = config if config is not None else self.config_type()
 
     @property
-    @abc.abstractmethod
     def g_min(self) -> float:
-        """Lowest programmable conductance (S)."""
+        """Lowest programmable conductance (S); by default the config's ``g_min``."""
+        return self.config.g_min
 
     @property
-    @abc.abstractmethod
     def g_max(self) -> float:
-        """Highest programmable conductance (S)."""
+        """Highest programmable conductance (S); by default the config's ``g_max``."""
+        return self.config.g_max
 
     @property
     def bounds(self) -> tuple[float, float]:

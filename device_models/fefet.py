@@ -127,8 +127,8 @@ class FeFETModel(RelativeReadNoiseModel):
     family = "fefet"
     name = "fefet"
 
-    def __init__(self, config: FeFETConfig | None = None):
-        self.config = config if config is not None else FeFETConfig()
+    config_type = FeFETConfig
+    config: FeFETConfig
 
     @property
     def g_min(self) -> float:

@@ -33,16 +33,8 @@ class IdealDevice(DeviceModel):
     family = "ideal"
     name = "ideal"
 
-    def __init__(self, config: IdealConfig | None = None):
-        self.config = config if config is not None else IdealConfig()
-
-    @property
-    def g_min(self) -> float:
-        return self.config.g_min
-
-    @property
-    def g_max(self) -> float:
-        return self.config.g_max
+    config_type = IdealConfig
+    config: IdealConfig
 
     def program(self, g_target: np.ndarray, rng: np.random.Generator | None) -> DeviceState:
         g = np.clip(np.asarray(g_target, dtype=np.float64), self.g_min, self.g_max)

@@ -235,8 +235,8 @@ class PCMModel(DeviceModel):
     family = "pcm"
     name = "pcm"
 
-    def __init__(self, config: PCMConfig | None = None):
-        self.config = config if config is not None else PCMConfig()
+    config_type = PCMConfig
+    config: PCMConfig
 
     def read_q(self, g0: np.ndarray) -> np.ndarray | None:
         """Q_s of every device of a programmed array (float32, flat; t-independent), kept while ``g0`` and the

@@ -61,16 +61,8 @@ class PulsedDeviceModel(RelativeReadNoiseModel):
     family = "pulsed"
     name = "pulsed"
 
-    def __init__(self, config: PulsedDeviceConfig | None = None):
-        self.config = config if config is not None else PulsedDeviceConfig()
-
-    @property
-    def g_min(self) -> float:
-        return self.config.g_min
-
-    @property
-    def g_max(self) -> float:
-        return self.config.g_max
+    config_type = PulsedDeviceConfig
+    config: PulsedDeviceConfig
 
     @property
     def bounds(self) -> tuple[float, float]:

@@ -179,16 +179,8 @@ class RRAMModel(DeviceModel):
     family = "rram"
     name = "rram"
 
-    def __init__(self, config: RRAMConfig | None = None):
-        self.config = config if config is not None else RRAMConfig()
-
-    @property
-    def g_min(self) -> float:
-        return self.config.g_min
-
-    @property
-    def g_max(self) -> float:
-        return self.config.g_max
+    config_type = RRAMConfig
+    config: RRAMConfig
 
     def _check_targets(self, g_target: np.ndarray) -> np.ndarray:
         gt = np.asarray(require_finite("g_target", g_target), dtype=float)

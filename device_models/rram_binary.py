@@ -75,8 +75,8 @@ class BinaryRRAMModel(RelativeReadNoiseModel):
     family = "rram_binary"
     name = "rram-binary"
 
-    def __init__(self, config: BinaryRRAMConfig | None = None):
-        self.config = config if config is not None else BinaryRRAMConfig()
+    config_type = BinaryRRAMConfig
+    config: BinaryRRAMConfig
 
     @property
     def g_min(self) -> float:

@@ -85,7 +85,9 @@ def test_read_stats_is_conductance_and_read_noise_std(preset, options, t):
     state = model.program(_targets(model, 50), np.random.default_rng(4))
     g, sd = model.read_stats(state, t)
     np.testing.assert_allclose(g, model.conductance(state, t, None), rtol=1e-12)
-    np.testing.assert_allclose(sd, model.read_noise_std(state, t), rtol=1e-12)
+    # PCM keeps its t-independent read-noise amplitude per array in float32 (docs/crossbar.md, memory and
+    # read time): the fused std may differ by the float32 rounding, 2^-24 relative
+    np.testing.assert_allclose(sd, model.read_noise_std(state, t), rtol=2.0**-23)
     state.g0 = state.g0.astype(np.float32)
     g32, _ = model.read_stats(state, t)
     np.testing.assert_allclose(g32, g, rtol=1e-6)
