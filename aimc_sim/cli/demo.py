@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 COMMAND = "demo"
-RUN_TIME = "1.5 min on an idle 2-core machine, up to 6 min under load"
-"""The demo's measured wall time (``time aimc demo``: 1 min 33 s on a 2-core machine at load average about 1;
+RUN_TIME = "about 1 min on an idle 2-core machine, up to 6 min under load"
+"""The demo's measured wall time (``time aimc demo``: 50 s on an idle 2-core machine in a fresh virtualenv, 1 min 33 s at load average
+about 1;
 4 min 12 s, 4 min 30 s and 6 min 09 s at load averages of about 10, 8 and 11), quoted the same way by
 ``--help``, the README and docs/sweeps.md."""
 HELP = (
