@@ -22,10 +22,9 @@ from typing import Any
 
 COMMAND = "demo"
 RUN_TIME = "about 1 min on an idle 2-core machine, up to 6 min under load"
-"""The demo's measured wall time (``time aimc demo``: 50 s on an idle 2-core machine in a fresh virtualenv, 1 min 33 s at load average
-about 1;
-4 min 12 s, 4 min 30 s and 6 min 09 s at load averages of about 10, 8 and 11), quoted the same way by
-``--help``, the README and docs/sweeps.md."""
+"""The demo's measured wall time (``time aimc demo``: 50 s on an idle 2-core machine in a fresh virtualenv,
+1 min 33 s at load average about 1; 4 min 12 s, 4 min 30 s and 6 min 09 s at load averages of about 10, 8
+and 11), quoted the same way by ``--help``, the README and docs/sweeps.md."""
 HELP = (
     "drift, programming-noise and design-space sweeps plus an energy report on a shipped S4D model, "
     f"summarised on one page ({RUN_TIME})"
