@@ -36,6 +36,7 @@ import numpy as np
 
 from workloads.api import load_model
 from workloads.data import load_dataset
+from workloads.s4d import qs4d
 
 OUT = Path(__file__).resolve().parent / "results"  # where docs/s4d.md's tables live; main() sets the -o directory
 SIGMAS = (0.0, 0.01, 0.02, 0.05, 0.10)
@@ -373,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--e12-presets", default="pcm-default,rram-default")
     ap.add_argument("--e12-recurrences", default="analog,digital")
     ap.add_argument("--e12-times", default=",".join(E12_TIMES), help="E12 read times (labels of E12_TIMES)")
+    qs4d.add_arguments(ap)  # e5arms, pruning, complexity, e6, abarq: workloads/s4d/qs4d.py
     args = ap.parse_args(argv)
     OUT = Path(args.out_dir)
     t0 = time.time()
@@ -406,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     if "e5" in todo or "e5plot" in todo:
         e5_plot()
+    qs4d.run(todo, args, OUT, _write)
     print(f"done in {time.time() - t0:.0f} s")
     return 0
 
