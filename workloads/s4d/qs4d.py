@@ -353,7 +353,7 @@ def complexity(out_dir: Path, n_test: int | None, do_train: bool, finetune_epoch
     return rows
 
 
-ABAR_K = (3, 7, 15, 31, 63, 255, None)
+ABAR_K = (3, 7, 15, 63, None)
 ABAR_QAT = {3: "2", 7: "3", 15: "4"}
 """Abar levels k trained in the loop (trainer ``--a-bits b``: k = 2^b - 1 levels), from PARENT with BUDGET."""
 
