@@ -95,7 +95,8 @@ class ChipPreset(Config):
 @dataclass(frozen=True)
 class ChipResult:
     """Reported against simulated numbers of one benchmark: ``{metric: (reported, simulated)}``, the simulated
-    energy (J) and time (s) of one MVM on one core, and the cost breakdown per component (J per MVM)."""
+    energy (J) and time (s) of one MVM on one core, the cost breakdown per component (J per MVM) and the ADC
+    model that priced it."""
 
     chip: str
     benchmark: str
@@ -103,6 +104,7 @@ class ChipResult:
     energy_per_mvm_j: float
     time_per_mvm_s: float
     per_component_j: dict[str, float]
+    adc_model: str = ""
 
     def factors(self) -> dict[str, float]:
         """max(sim/ref, ref/sim) per metric."""
@@ -172,5 +174,5 @@ def evaluate_chip(chip: ChipPreset, adc_model: str | None = None, batch: int = 1
         sim = {"tops_per_w": ops / e_mvm / 1e12, "tops": chip.cores * ops / t_mvm / 1e12}
         metrics = {k: (r.value, sim[k]) for k, r in bench.reported.items()}
         comps = {k: v / batch for k, v in priced.per_component.items() if v}
-        results.append(ChipResult(chip.name, bench.name, metrics, e_mvm, t_mvm, comps))
+        results.append(ChipResult(chip.name, bench.name, metrics, e_mvm, t_mvm, comps, cm.adc_model))
     return results
