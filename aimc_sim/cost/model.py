@@ -10,7 +10,8 @@ selected ADC model (``adc.models``, registered in :data:`aimc_sim.cost.adc.ADC_M
 (ideal converters cost nothing), digital operations from the ``digital`` table at their precision, memory
 accesses from the ``memory`` table at their bits. Energies recorded directly with ``Ledger.add_energy``
 (the array read energy) are added as they are. Latency: :mod:`aimc_sim.cost.latency` (tiles of a layer in
-parallel, layers one after another, pipelined across inputs where the model says so). Unknown events are
+parallel, layers one after another, pipelined across inputs where the model says so). The optional
+``static`` section books always-on power over that latency (component ``static``). Unknown events are
 reported in ``CostBreakdown.unpriced``, never silently dropped.
 """
 
