@@ -90,18 +90,28 @@ def _pm(values: list[float]) -> str:
     return f"{m:.1f} +- {s:.1f}" if np.isfinite(s) else f"{m:.1f}"
 
 
+BASELINES = {"parent": "float parent", "hwa_shipped": "shipped HWA model (s4d_digits_hwa_pcm, pcm-default)"}
+"""E5 rows that are not trained here: the float parent and the shipped HWA model, read by name."""
+
+
 def e5_arms(
-    out_dir: Path, seeds: int, n_test: int | None, train_seeds: int, arms: list[str], do_train: bool
+    out_dir: Path, seeds: int, n_test: int | None, train_seeds: int, arms: list[str], do_train: bool, emit: Any
 ) -> list[dict[str, Any]]:
-    """Accuracy vs sigma_p (E5 tile: 128 x 128, HfO2 Gaussian programming noise) for every arm; each entry is the
-    mean +- s.e.m. over ``train_seeds`` x ``seeds`` (training seed x programming seed) evaluations."""
+    """Accuracy vs sigma_p (E5 tile: 128 x 128, HfO2 Gaussian programming noise) for every arm (keys of ARMS or
+    BASELINES); each entry is the mean +- s.e.m. over ``train_seeds`` x ``seeds`` (training seed x programming
+    seed) evaluations. ``emit(rows)`` is called after every row."""
     from workloads.s4d.experiments import NOISE_TILE
 
     data = load_dataset("digits_pixel")
-    models: dict[str, list[S4DModel]] = {"float parent": [S4DModel.load(PARENT)]}
+    models: dict[str, list[S4DModel]] = {}
     for arm in arms:
-        models[ARMS[arm][0]] = [S4DModel.load(arm_checkpoint(out_dir, arm, s, do_train)) for s in range(train_seeds)]
-    models["shipped HWA model (s4d_digits_hwa_pcm, pcm-default)"] = [load_model("s4d_digits_hwa_pcm")]
+        if arm == "parent":
+            models[BASELINES[arm]] = [S4DModel.load(PARENT)]
+        elif arm == "hwa_shipped":
+            models[BASELINES[arm]] = [load_model("s4d_digits_hwa_pcm")]
+        else:
+            ckpts = [arm_checkpoint(out_dir, arm, s, do_train) for s in range(train_seeds)]
+            models[ARMS[arm][0]] = [S4DModel.load(c) for c in ckpts]
     rows = []
     for label, ms in models.items():
         row: dict[str, Any] = {"arm": label, "trained models": len(ms)}
@@ -115,6 +125,7 @@ def e5_arms(
             row[f"sigma_p {100 * sigma:g} %"] = _pm(accs)
             print(label, sigma, row[f"sigma_p {100 * sigma:g} %"], flush=True)
         rows.append(row)
+        emit(rows)
     return rows
 
 
@@ -160,7 +171,7 @@ PRUNE_MODELS = {"float S4D": "s4d_digits_float", "ternary QAT + mode pruning": "
 PRUNE_KEEP = (64, 48, 32, 16)
 
 
-def pruning(n_test: int | None, finetune_epochs: int, random_masks: int = 3) -> list[dict[str, Any]]:
+def pruning(n_test: int | None, finetune_epochs: int, emit: Any, random_masks: int = 3) -> list[dict[str, Any]]:
     """Accuracy vs SSM channels kept per layer (importance-ranked, :mod:`workloads.s4d.qs4d_prune`) and the tiles
     that frees: 64 x 64 tiles (one 17-row channel per tile, E9) and ``pcm-default`` (30 channels per tile);
     random channel masks as the control; with ``finetune_epochs`` > 0 also after a fine-tune with the pruned
@@ -198,7 +209,7 @@ def pruning(n_test: int | None, finetune_epochs: int, random_masks: int = 3) -> 
                 row["fine-tuned software acc"] = tuned.evaluate(data, mode="fft")
                 row["fine-tuned 64x64 tile acc"] = tuned.on({"tile": TILE_64}).evaluate(data, n_test, seed=0).accuracy
             rows.append(row)
-            print(row, flush=True)
+            emit(rows)
     return rows
 
 
@@ -209,26 +220,31 @@ def add_arguments(ap: Any) -> None:
     """The options of these experiments on the ``workloads.s4d.experiments`` command line."""
     ap.add_argument("--train", action="store_true", help="QS4D experiments: train missing checkpoints (torch)")
     ap.add_argument("--train-seeds", type=int, default=2, help="QS4D experiments: training seeds per arm / model")
-    ap.add_argument("--arms", default=",".join(ARMS), help=f"E5 arms (keys of {', '.join(ARMS)})")
+    arms = [*BASELINES, *ARMS]
+    ap.add_argument("--arms", default=",".join(arms), help=f"E5 rows (of {', '.join(arms)})")
     ap.add_argument("--finetune-epochs", type=int, default=3, help="pruning: fine-tune epochs after pruning (0: off)")
 
 
 def run(todo: set[str], args: Any, out_dir: Path, write: Any) -> None:
     """Run the experiments of :data:`EXPERIMENTS` named in ``todo``; ``write(name, rows)`` stores a table."""
+
+    def emit(name: str) -> Any:  # write the table after every row, so that a stopped run keeps its rows
+        return lambda rows: write(name, rows)
+
     if "e5arms" in todo:
         arms = args.arms.split(",")
-        bad = [a for a in arms if a not in ARMS]
+        bad = [a for a in arms if a not in ARMS and a not in BASELINES]
         if bad:
-            raise ConfigError("--arms", f"unknown arm {bad[0]!r}; allowed: {', '.join(ARMS)}")
-        write("qs4d_e5_arms", e5_arms(out_dir, args.seeds, args.n_test, args.train_seeds, arms, args.train))
+            raise ConfigError("--arms", f"unknown arm {bad[0]!r}; allowed: {', '.join([*BASELINES, *ARMS])}")
+        e5_arms(out_dir, args.seeds, args.n_test, args.train_seeds, arms, args.train, emit("qs4d_e5_arms"))
     if "pruning" in todo:
-        write("qs4d_pruning", pruning(args.n_test, args.finetune_epochs))
+        pruning(args.n_test, args.finetune_epochs, emit("qs4d_pruning"))
     if "e6" in todo:
-        write("qs4d_e6_size_precision", e6_size_precision(out_dir, args.train_seeds, args.train))
+        e6_size_precision(out_dir, args.train_seeds, args.train, emit("qs4d_e6_size_precision"))
     if "complexity" in todo:
-        write("qs4d_complexity", complexity(out_dir, args.n_test, args.train, args.finetune_epochs))
+        complexity(out_dir, args.n_test, args.train, args.finetune_epochs, emit("qs4d_complexity"))
     if "abarq" in todo:
-        write("qs4d_abar_levels", abar_levels(out_dir, args.seeds, args.n_test, args.train))
+        abar_levels(out_dir, args.seeds, args.n_test, args.train, emit("qs4d_abar_levels"))
 
 
 E6_SIZES = ((8, 4), (16, 4), (32, 4), (64, 16))  # (d_model H, d_state N)
@@ -252,7 +268,7 @@ def e6_checkpoint(out_dir: Path, H: int, N: int, bits: str, seed: int, do_train:
     return train(path, ["--init-from", str(parent), "--w-bits", bits, *E6_QAT, *size])
 
 
-def e6_size_precision(out_dir: Path, train_seeds: int, do_train: bool) -> list[dict[str, Any]]:
+def e6_size_precision(out_dir: Path, train_seeds: int, do_train: bool, emit: Any) -> list[dict[str, Any]]:
     """Model size against weight precision: test accuracy (all 360 digits, mean +- s.e.m. over training seeds),
     weight memory (``S4DModel.complexity``: ternary = log2 3 bits, Abar float) and parameters."""
     data = load_dataset("digits_pixel")
@@ -274,7 +290,7 @@ def e6_size_precision(out_dir: Path, train_seeds: int, do_train: bool) -> list[d
                     "seeds": len(ms),
                 }
             )
-            print(rows[-1], flush=True)
+            emit(rows)
     return rows
 
 
@@ -312,7 +328,9 @@ def _n_tiles(model: S4DModel, tile: dict[str, Any], x_cal: np.ndarray) -> int:
     return model.on({"tile": tile}).program(np.random.default_rng(0), Ledger(), x_cal).n_tiles()
 
 
-def complexity(out_dir: Path, n_test: int | None, do_train: bool, finetune_epochs: int) -> list[dict[str, Any]]:
+def complexity(
+    out_dir: Path, n_test: int | None, do_train: bool, finetune_epochs: int, emit: Any
+) -> list[dict[str, Any]]:
     """A large FP32 S4D against a small ternary channel-pruned one, FP32 digital and on tiles (cost model
     ``22nm``), plus the same-size float vs ternary pair of E9 on 64 x 64 tiles: accuracy, parameters, weight
     bits, MACs / accumulates per step, tiles, energy per inference and its largest components."""
@@ -349,7 +367,7 @@ def complexity(out_dir: Path, n_test: int | None, do_train: bool, finetune_epoch
                 "largest components (nJ)": ", ".join(f"{k} {v * 1e9:.0f}" for k, v in top),
             }
         )
-        print(rows[-1], flush=True)
+        emit(rows)
     return rows
 
 
@@ -368,7 +386,7 @@ def abar_checkpoint(out_dir: Path, k: int, do_train: bool) -> Path:
     return train(path, ["--init-from", PARENT, *BUDGET, "--w-bits", "4", "--a-bits", ABAR_QAT[k], "--seed", "0"])
 
 
-def abar_levels(out_dir: Path, seeds: int, n_test: int | None, do_train: bool) -> list[dict[str, Any]]:
+def abar_levels(out_dir: Path, seeds: int, n_test: int | None, do_train: bool, emit: Any) -> list[dict[str, Any]]:
     """Accuracy vs k levels of Abar (:mod:`workloads.s4d.qs4d_abar`, on the grid, stability-stepped): software,
     on E5 tiles (128 x 128, 8-bit DAC/ADC) with the recurrence analog (Abar in the cells) at sigma_p 0 and 2 %,
     and with the recurrence digital (Abar in SRAM) at sigma_p 2 %; mean +- s.e.m. over ``seeds`` programmings."""
@@ -396,5 +414,5 @@ def abar_levels(out_dir: Path, seeds: int, n_test: int | None, do_train: bool) -
                 accs = [hw.evaluate(data, n_test=n_test, seed=s).accuracy for s in range(n)]
                 row[f"{rec}, sigma_p {100 * sigma:g} %"] = _pm(accs)
             rows.append(row)
-            print(row, flush=True)
+            emit(rows)
     return rows
