@@ -396,8 +396,10 @@ def abar_levels(out_dir: Path, seeds: int, n_test: int | None, do_train: bool, e
     data = load_dataset("digits_pixel")
     models = {"float parent (Delta 0.1..1)": S4DModel.load(PARENT)}
     models["QAT 4 + noise 3 % (shipped)"] = load_model("s4d_digits_qat4_noise")
-    for k in ABAR_QAT:
-        models[f"QAT 4, Abar k = {k} in training"] = S4DModel.load(abar_checkpoint(out_dir, k, do_train), a_bits=None)
+    for k in ABAR_QAT:  # trained with --train; without it only the checkpoints already there
+        if do_train or (out_dir / "ckpt" / f"abar_qat4_k{k}_s0.safetensors").is_file():
+            ckpt = abar_checkpoint(out_dir, k, do_train)
+            models[f"QAT 4, Abar k = {k} in training"] = S4DModel.load(ckpt, a_bits=None)
     rows = []
     for label, base in models.items():
         for k in ABAR_K:
