@@ -25,6 +25,7 @@ import numpy as np
 from aimc_sim.errors import ConfigError
 from workloads.api import load_model
 from workloads.data import load_dataset
+from workloads.s4d.config import S4DConfig
 from workloads.s4d.model import S4DModel
 from workloads.s4d.qs4d_prune import apply_pruning
 
@@ -299,22 +300,33 @@ BIG_TILE: dict[str, Any] = {  # pcm-default's 512 x 1024 geometry, noise-free, 8
     "dac": {"bits": 8},
     "adc": {"bits": 8, "range": "per_column"},
 }
-LARGE = ("--d-model", "128", "--d-state", "64", "--n-layers", "4", "--dt-min", "0.1", "--dt-max", "1.0")
+LARGE = {"d_model": 128, "d_state": 64, "n_layers": 4}
 """The large FP32 model: the S4D default block of docs/s4d.md#block (4 layers, H = 128, N = 64)."""
-LARGE_EPOCHS = ("--epochs", "6")
-SMALL = (32, 4, "ternary")
-"""The small model: E6's H = 32, N = 4 ternary QAT model, then channel-pruned to SMALL_KEEP and fine-tuned."""
-SMALL_KEEP = 24
+LARGE_TRAIN = ("--d-model", "128", "--d-state", "64", "--n-layers", "4", "--dt-min", "0.1", "--dt-max", "1.0")
+SMALL = "s4d_digits_ternary_pruned"
+"""The small model: the shipped ternary QAT + mode-pruned model, channel-pruned to SMALL_KEEP and fine-tuned."""
+SMALL_KEEP = 32
 
 
-def small_pruned(out_dir: Path, do_train: bool, finetune_epochs: int) -> S4DModel:
+def large_model(out_dir: Path, do_train: bool) -> tuple[S4DModel, bool]:
+    """The large FP32 model (trained for 6 epochs with ``--train``, else with its S4D initialisation, seed 0,
+    for the counts and the energy only); returns (model, trained)."""
+    path = out_dir / "ckpt" / "large_fp32_s0.safetensors"
+    if do_train or path.is_file():
+        return S4DModel.load(train(path, [*LARGE_TRAIN, "--epochs", "6"])), True
+    data = load_dataset("digits_pixel")
+    cfg = S4DConfig(d_in=data.d_in, n_classes=data.n_classes, **LARGE)
+    return S4DModel.random(cfg, np.random.default_rng(0), dt_range=(0.1, 1.0)), False
+
+
+def small_pruned(out_dir: Path, finetune_epochs: int) -> S4DModel:
     """The small ternary model, importance-pruned to SMALL_KEEP channels per layer and fine-tuned (cached)."""
     from workloads.s4d.qs4d_prune import channel_importance, keep_masks, prune_channels
 
     path = out_dir / "ckpt" / f"small_ternary_pruned{SMALL_KEEP}.safetensors"
     if path.is_file():
         return apply_pruning(S4DModel.load(path))
-    base = S4DModel.load(e6_checkpoint(out_dir, *SMALL, 0, do_train))
+    base = load_model(SMALL)
     data = load_dataset("digits_pixel")
     pruned = prune_channels(base, keep_masks(channel_importance(base, data.x_train[:128]), SMALL_KEEP))
     tuned = finetune(pruned, finetune_epochs, seed=0) if finetune_epochs > 0 else pruned
@@ -337,12 +349,13 @@ def complexity(
     from workloads.s4d.experiments import TILE_64
 
     data = load_dataset("digits_pixel")
-    large = S4DModel.load(train(out_dir / "ckpt" / "large_fp32_s0.safetensors", [*LARGE, *LARGE_EPOCHS]))
-    small = small_pruned(out_dir, do_train, finetune_epochs)
+    large, trained = large_model(out_dir, do_train)
+    small = small_pruned(out_dir, finetune_epochs)
+    name = "large FP32 (4 x 128, N 64" + ("" if trained else ", untrained: counts and energy only") + ")"
     configs = (
-        ("large FP32 (4 x 128, N 64), FP32 digital", large, {"backend": "float"}),
-        ("large FP32, 512x1024 tiles", large, {"tile": BIG_TILE}),
-        (f"small ternary (2 x 32, N 4, {SMALL_KEEP} ch), 512x1024 tiles", small, {"tile": BIG_TILE}),
+        (f"{name}, FP32 digital", large, {"backend": "float"}),
+        (f"{name}, 512x1024 tiles", large, {"tile": BIG_TILE}),
+        (f"small ternary (2 x 64, N 16, {SMALL_KEEP} ch / layer), 512x1024 tiles", small, {"tile": BIG_TILE}),
         ("small ternary pruned, 64x64 tiles", small, {"tile": TILE_64}),
         ("small ternary pruned, 64x64 tiles, digital Abar x", small, {"tile": TILE_64, "recurrence": "digital"}),
         ("E9 float S4D (2 x 64, N 16), 64x64 tiles", load_model("s4d_digits_float"), {"tile": TILE_64}),
