@@ -337,7 +337,8 @@ def small_pruned(out_dir: Path, finetune_epochs: int) -> S4DModel:
 def _n_tiles(model: S4DModel, tile: dict[str, Any], x_cal: np.ndarray) -> int:
     from aimc_sim.cost import Ledger
 
-    return model.on({"tile": tile}).program(np.random.default_rng(0), Ledger(), x_cal).n_tiles()
+    hw = {"tile": tile, "ssm_sim": "dense"}  # dense: also channels larger than one tile
+    return model.on(hw).program(np.random.default_rng(0), Ledger(), x_cal).n_tiles()
 
 
 def complexity(
