@@ -251,21 +251,22 @@ def run(todo: set[str], args: Any, out_dir: Path, write: Any) -> None:
 E6_SIZES = ((8, 4), (16, 4), (32, 4), (64, 16))  # (d_model H, d_state N)
 E6_BITS = ("float", "8", "4", "ternary")
 E6_PARENT = ("--epochs", "10", "--dt-min", "0.1", "--dt-max", "1.0")
-"""Float parents of E6 from scratch (Delta 0.1..1); QAT children: E6_QAT from the parent."""
+"""Float parents of E6 from scratch (Delta 0.1..1); every precision (FP32 too) is a child: E6_QAT from the parent."""
 E6_QAT = ("--epochs", "6", "--lr", "0.003", "--lr-ssm", "0.005", "--clip", "1")
 
 
 def e6_checkpoint(out_dir: Path, H: int, N: int, bits: str, seed: int, do_train: bool) -> Path:
-    """The E6 model of size (H, N) at ``bits`` (``float``: the parent), trained if missing and ``do_train``."""
+    """The E6 model of size (H, N) at ``bits`` (``parent``: the float parent; ``float``: its FP32 child with the same
+    budget as the quantised ones), trained if missing and ``do_train``."""
     path = out_dir / "ckpt" / f"e6_H{H}_N{N}_{bits}_s{seed}.safetensors"
     if path.is_file():
         return path
     if not do_train:
         raise ConfigError("--train", f"{path} is missing; run with --train to train it")
     size = ("--d-model", str(H), "--d-state", str(N), "--seed", str(seed))
-    if bits == "float":
+    if bits == "parent":
         return train(path, [*E6_PARENT, *size])
-    parent = e6_checkpoint(out_dir, H, N, "float", seed, do_train)
+    parent = e6_checkpoint(out_dir, H, N, "parent", seed, do_train)
     return train(path, ["--init-from", str(parent), "--w-bits", bits, *E6_QAT, *size])
 
 

@@ -1,4 +1,4 @@
-"""Abar held on a k-level grid where the hardware holds it (docs/s4d.md#quantised-abar-k-levels).
+"""Abar held on a k-level grid where the hardware holds it (docs/s4d.md#quantised-abar-on-k-levels).
 
 With the recurrence analog the entries a_r, a_i of every mode's rotation [[a_r, -a_i], [a_i, a_r]] are cells of the
 channel's fused matrix on the tile; with the recurrence digital they are coefficients in near-memory SRAM.

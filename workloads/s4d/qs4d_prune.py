@@ -1,4 +1,4 @@
-"""Channel pruning that frees tiles (QS4D "structural pruning", docs/s4d.md#pruning-whole-channels).
+"""Channel pruning that frees tiles (QS4D "structural pruning", docs/s4d.md#pruning-whole-channels-that-frees-tiles).
 
 An S4D layer has H independent single-input single-output SSM channels; on tiles each channel is one fused
 (2P+1) x (2P+1) block, k channels per tile (docs/s4d.md#packing). Removing modes (the existing ``prune``) leaves
