@@ -1,5 +1,5 @@
-"""Differentiable analog layers for torch: ``AnalogLinear``, ``AnalogConv1d``, ``AnalogConv2d`` and the
-block-diagonal recurrence of an SSM (``AnalogBlockRecurrence``).
+"""Differentiable analog layers for torch: ``AnalogLinear``, ``AnalogConv1d`` and ``AnalogConv2d`` (the
+block-diagonal recurrence of an SSM, ``AnalogBlockRecurrence``, is in :mod:`aimc_sim.hwa.recurrence`).
 
 Forward: every call programs the current weights afresh on tiles of the configured preset (programming noise,
 per-device drift exponents, ADC mismatch: :mod:`aimc_sim.hwa.programming`, i.e. the device model and the tile
@@ -23,13 +23,13 @@ from aimc_sim.errors import ConfigError
 from aimc_sim.hwa._torch import require_torch
 from aimc_sim.hwa.config import HWAConfig
 from aimc_sim.hwa.periphery import TorchRead, analog_forward
-from aimc_sim.hwa.programming import TileRead, program_matrix
+from aimc_sim.hwa.programming import program_matrix
 
 torch = require_torch()
 nn = torch.nn
 F = torch.nn.functional
 
-__all__ = ["AnalogCore", "AnalogLinear", "AnalogConv1d", "AnalogConv2d", "AnalogBlockRecurrence"]
+__all__ = ["AnalogCore", "AnalogLinear", "AnalogConv1d", "AnalogConv2d"]
 
 
 def _numpy(t: Any) -> np.ndarray:
@@ -171,76 +171,3 @@ class AnalogConv2d(_AnalogConvNd):
     """nn.Conv2d on analog tiles (groups = 1, zero padding)."""
 
     dims = 2
-
-
-class AnalogBlockRecurrence:
-    """The fused SSM recurrence of docs/s4d.md#fused-mapping on analog tiles: H channel blocks M_h (S x S) map
-    v_k = [x_{k-1}; u_k] to [x_k; y_k]; the state part of every ADC output is fed back through the DAC at the
-    next step. ``hwa.ssm_channels_per_tile`` blocks share one tile (and its noise management, ADC ranges and
-    drift compensation), packed on a dense block-diagonal matrix as ``workloads.s4d.hardware``'s reference path.
-    Calibrated recurrent ADC ranges are calibrated on the float states of the batch (at most 32 sequences)."""
-
-    def __init__(self, hwa: HWAConfig, key: int | tuple[int, ...]):
-        self.hwa = hwa
-        self.core = AnalogCore(hwa, key, hwa.ssm_tile_config())
-        if self.core.tile.management.bound != "none":
-            raise ConfigError("tile.management.bound", "bound management is not modelled inside the recurrence")
-        if self.core.tile.management.scope == "block" and hwa.ssm_channels_per_tile > 1:
-            raise ConfigError(
-                "tile.management.scope",
-                "per-block noise management of packed channels is not modelled; ssm_channels_per_tile: 1 is the same",
-            )
-
-    def _program(self, M: Any, v_cal: np.ndarray, t: float) -> tuple[list[TileRead], Any]:
-        """Program the channel groups; returns the reads and the programmed blocks (H, S, S) in x @ M^T form."""
-        H, S, _ = M.shape
-        k = self.hwa.ssm_channels_per_tile
-        Mt = _numpy(M).transpose(0, 2, 1)
-        reads, blocks = [], np.zeros((H, S, S))
-        for g0 in range(0, H, k):
-            ch = range(g0, min(H, g0 + k))
-            W = np.zeros((len(ch) * S, len(ch) * S))
-            for q, h in enumerate(ch):
-                W[q * S : (q + 1) * S, q * S : (q + 1) * S] = Mt[h]
-            rd = program_matrix(self.core.tile, W, self.core.rng, t, v_cal[:, g0 * S : (g0 + len(ch)) * S])
-            if len(rd) != 1:
-                raise ConfigError("hwa.ssm_channels_per_tile", f"{len(ch)} blocks of {S} x {S} do not fit one tile")
-            eff = rd[0].effective_weights()
-            for q, h in enumerate(ch):
-                blocks[h] = eff[q * S : (q + 1) * S, q * S : (q + 1) * S]
-            reads.append(rd[0])
-        return reads, torch.as_tensor(blocks, dtype=M.dtype, device=M.device)
-
-    def __call__(self, M: Any, u: Any) -> Any:
-        """y (B, L, H) of the recurrence with fused matrices M (H, S, S) on inputs u (B, L, H)."""
-        B, L, H = u.shape
-        S = M.shape[1]
-        k = self.hwa.ssm_channels_per_tile
-        G = -(-H // k)
-        Mt = M.transpose(1, 2)
-        with torch.no_grad():  # float inputs [x; u] of every step: ADC calibration data
-            n_cal = min(B, 32)
-            x = torch.zeros(n_cal, H, S - 1, dtype=u.dtype, device=u.device)
-            vs = []
-            for step in range(L):
-                v = torch.cat([x, u[:n_cal, step, :, None]], dim=-1)
-                vs.append(v)
-                x = torch.einsum("bhi,hij->bhj", v, Mt)[..., : S - 1]
-            v_cal = _numpy(torch.stack(vs, 1).reshape(n_cal * L, H * S))
-        t = self.core.draw_time()
-        reads, M_prog = self._program(M, v_cal, t)
-        tr = TorchRead.stack(reads, k * S, k * S, u.dtype, u.device)
-        gen = self.core.generator(u.device)
-        Mt_eff = Mt + (M_prog - Mt).detach()
-        x = torch.zeros(B, H, S - 1, dtype=u.dtype, device=u.device)
-        ys = []
-        for step in range(L):
-            v = torch.cat([x, u[:, step, :, None]], dim=-1)  # (B, H, S)
-            lin = torch.einsum("bhi,hij->bhj", v, Mt_eff)
-            with torch.no_grad():
-                vg = F.pad(v, (0, 0, 0, G * k - H)).reshape(B, G, k * S).transpose(0, 1)
-                hw = analog_forward(vg, tr, self.core.tile, gen).transpose(0, 1).reshape(B, G * k, S)[:, :H]
-            out = lin + (hw - lin).detach()
-            x, y = out[..., : S - 1], out[..., S - 1]
-            ys.append(y)
-        return torch.stack(ys, dim=1)

@@ -9,11 +9,16 @@
 5. digital: coef_c * a * s * w_max * alpha summed over channels, digital offset removal; iterative bound
    management re-runs saturated rows with s doubled.
 
+Per tile of a group (:func:`aimc_sim.hwa.programming.program_group`), also what the tile code does between
+programming and the first MVM: calibrated ADC ranges (``calibrate_ranges``, ``TileStack.calibrate``) and the
+drift-compensation readout of identity inputs (``drift_alpha``, ``TileStack.alphas``).
+
 Nothing here is differentiated: the layers wrap it in a straight-through estimator.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +31,7 @@ from aimc_sim.hwa.programming import TileRead
 
 torch = require_torch()
 
-__all__ = ["TorchRead", "analog_forward"]
+__all__ = ["TorchRead", "analog_forward", "calibrate_ranges", "drift_alpha"]
 
 
 def _pad(a: np.ndarray, shape: tuple[int, ...], fill: float) -> np.ndarray:
@@ -49,6 +54,7 @@ class TorchRead:
     col: Any
     offset_coef: float
     avg_abs_max: Any
+    mismatch: bool = True  # False: every ADC gain is 1 and every offset 0 (the step is then skipped, exactly)
 
     @classmethod
     def stack(cls, reads: list[TileRead], n_in: int, n_out: int, dtype: Any, device: Any) -> TorchRead:
@@ -76,6 +82,7 @@ class TorchRead:
             col=tens([r.col for r in reads], n_out, 0.0),
             offset_coef=first.offset_coef,
             avg_abs_max=torch.tensor([r.avg_abs_max for r in reads], dtype=dtype, device=device),
+            mismatch=any(np.any(g != 1.0) or np.any(o != 0.0) for r in reads for g, o in zip(r.gain, r.offset)),
         )
 
 
@@ -104,31 +111,37 @@ def _dac(x: Any, s: Any, cfg: TileConfig, gen: Any) -> Any:
     return v.clamp(lo, 1.0)
 
 
-def _pass(x: Any, s: Any, rd: TorchRead, cfg: TileConfig, gen: Any) -> tuple[Any, Any]:
-    """One analog pass of x (G, B, n_in) with row scales s (G, B): outputs (G, B, n_out) and saturation flags."""
+def _pass(x: Any, s: Any, rd: TorchRead, cfg: TileConfig, gen: Any, track_sat: bool) -> tuple[Any, Any]:
+    """One analog pass of x (G, B, n_in) with row scales s (G, B): outputs (G, B, n_out) and, if ``track_sat``,
+    saturation flags (G, B) (else None)."""
     v = _dac(x, s, cfg, gen)
-    v2 = v * v
     noise = cfg.noise
     noisy = noise.read or noise.w_noise > 0 or noise.out_noise > 0
-    extra = noise.out_noise**2 + (noise.w_noise**2) * v2.sum(dim=-1)
+    v2 = v * v if noisy and (noise.w_noise > 0 or rd.vars[0] is not None) else None
+    extra: Any = noise.out_noise**2
+    if noise.w_noise > 0:
+        extra = extra + (noise.w_noise**2) * v2.sum(dim=-1, keepdim=True)
     adc = cfg.adc
     nst = float(n_steps(adc.bits)) if adc.bits is not None else 1.0
-    out = torch.zeros(x.shape[:-1] + (rd.col.shape[-1],), dtype=x.dtype, device=x.device)
-    sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device)
+    out = None
+    sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
     scale = s[..., None] * rd.col[:, None, :]
     for c, M in enumerate(rd.mats):
         a = v @ M
         if noisy:
-            var = extra[..., None] + (v2 @ rd.vars[c] if rd.vars[c] is not None else 0.0)
+            var = v2 @ rd.vars[c] + extra if rd.vars[c] is not None else extra + torch.zeros_like(a)
             z = torch.randn(a.shape, generator=gen, dtype=a.dtype, device=a.device)
-            a = a + torch.sqrt(var.clamp(min=0.0)) * z
-        a = a * rd.gain[c][:, None, :] + rd.offset[c][:, None, :]
+            a = a.addcmul_(var.clamp_(min=0.0).sqrt_(), z)
+        if rd.mismatch:
+            a = a * rd.gain[c][:, None, :] + rd.offset[c][:, None, :]
         if rd.bounds is not None:
             b = rd.bounds[c][:, None, :]
-            sat = sat | (a.abs() >= b).any(dim=-1)
+            if track_sat:
+                sat = sat | (a.abs() >= b).any(dim=-1)
             step = 2.0 * b / nst
-            a = torch.clamp(torch.round(a / step), -0.5 * nst, 0.5 * nst) * step
-        out = out + rd.coefs[c] * a * scale
+            a = torch.clamp(torch.round(a / step), -0.5 * nst, 0.5 * nst).mul_(step)
+        term = a.mul_(scale) if rd.coefs[c] == 1.0 else a.mul_(scale).mul_(rd.coefs[c])
+        out = term if out is None else out.add_(term)
     if rd.offset_coef:
         out = out - rd.offset_coef * v.sum(dim=-1, keepdim=True) * scale
     return out, sat
@@ -137,13 +150,66 @@ def _pass(x: Any, s: Any, rd: TorchRead, cfg: TileConfig, gen: Any) -> tuple[Any
 def analog_forward(x: Any, rd: TorchRead, cfg: TileConfig, gen: Any) -> Any:
     """y ~ x @ W on G tiles: x (G, B, n_in) -> (G, B, n_out), drawing every per-MVM noise from ``gen``."""
     s = _row_scale(x, cfg, rd)
-    out, sat = _pass(x, s, rd, cfg, gen)
     m = cfg.management
-    for _ in range(m.max_bound_iterations if m.bound == "iterative" else 0):
+    iterative = m.bound == "iterative" and rd.bounds is not None
+    out, sat = _pass(x, s, rd, cfg, gen, iterative)
+    for _ in range(m.max_bound_iterations if iterative else 0):
         if not bool(sat.any()):
             break
         s = torch.where(sat, 2.0 * s, s)
-        out2, sat2 = _pass(x, s, rd, cfg, gen)
+        out2, sat2 = _pass(x, s, rd, cfg, gen, True)
         out = torch.where(sat[..., None], out2, out)
         sat = sat & sat2
     return out
+
+
+def _upper_percentile(vals: Any, q: float) -> Any:
+    """``np.percentile(vals, q, axis=1)`` (linear interpolation) of vals (G, n, m) -> (G, m), from the few
+    largest values when q is high (the 99.9th percentile of 2048 values needs the top 3)."""
+    n = vals.shape[1]
+    pos = q / 100.0 * (n - 1)
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, n - 1)
+    top = torch.topk(vals, n - lo, dim=1).values.double()  # descending: ascending index i is n - 1 - i
+    a, b = top[:, n - 1 - lo], top[:, n - 1 - hi]
+    return a + (b - a) * (pos - lo)
+
+
+def calibrate_ranges(rd: TorchRead, x: Any, cfg: TileConfig, gen: Any) -> None:
+    """Set ``rd.bounds`` as ``TileStack.calibrate`` on tile inputs x (G, N, n_in): the ``adc.percentile`` of the
+    noise-free |analog output| of each tile's DAC outputs, per column (``per_column``) or per tile (``calibrated``);
+    a tile with all-zero outputs keeps ``adc.bound``, an all-zero column takes its tile's widest range."""
+    adc = cfg.adc
+    v = _dac(x, _row_scale(x, cfg, rd), cfg, gen)
+    bounds = []
+    for M in rd.mats:
+        vals = (v @ M).abs_()
+        G, w = vals.shape[0], vals.shape[-1]
+        if adc.range == "per_column":
+            b = _upper_percentile(vals, adc.percentile)
+        else:
+            b = _upper_percentile(vals.reshape(G, -1, 1), adc.percentile).expand(G, w)
+        dead = ~(b > 0).any(dim=1)
+        if bool(dead.any()):
+            warnings.warn(
+                f"{int(dead.sum())} of {G} tiles: calibration outputs are all zero; ADC range set to adc.bound = "
+                f"{adc.bound}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            b = torch.where(dead[:, None], torch.full_like(b, adc.bound), b)
+        b = torch.where(b > 0, b, b.amax(dim=1, keepdim=True))
+        bounds.append(b.to(x.dtype))
+    rd.bounds = bounds
+
+
+def drift_alpha(rd_0: TorchRead, rd_t: TorchRead, per_column: bool, cfg: TileConfig, gen: Any) -> Any:
+    """Drift compensation as ``TileStack.alphas``: identity inputs through the full noisy path of each tile read
+    at 0 (``rd_0``) and at t (``rd_t``, both with col = w_max); alpha = r0 / r(t) with r the mean |output| per
+    tile (G, 1) or per column (G, n_out) (1 where r(t) = 0)."""
+    G, n_in = rd_t.mats[0].shape[:2]
+    eye = torch.eye(n_in, dtype=rd_t.col.dtype, device=rd_t.col.device).expand(G, n_in, n_in)
+    dims = (1,) if per_column else (1, 2)
+    r0, rt = (analog_forward(eye, rd, cfg, gen).abs().mean(dim=dims) for rd in (rd_0, rd_t))
+    alpha = torch.where(rt > 0, r0 / torch.where(rt > 0, rt, torch.ones_like(rt)), torch.ones_like(rt))
+    return alpha if per_column else alpha[:, None]
