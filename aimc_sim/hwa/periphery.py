@@ -19,7 +19,7 @@ Nothing here is differentiated: the layers wrap it in a straight-through estimat
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,23 @@ class TorchRead:
     offset_coef: float
     avg_abs_max: Any
     mismatch: bool = True  # False: every ADC gain is 1 and every offset 0 (the step is then skipped, exactly)
+    _factors: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    def adc_factors(self, c: int, n_steps_adc: float) -> tuple[Any | None, Any]:
+        """Channel c's ADC code factor 1 / step (None for an ideal ADC) and digital factor coef * col (* step),
+        each (G, 1, width or n_out); computed once while ``col`` and ``bounds`` stay the same tensors."""
+        bound = None if self.bounds is None else self.bounds[c]
+        hit = self._factors.get(c)
+        if hit is not None and hit[0] is self.col and hit[1] is bound:
+            return hit[2], hit[3]
+        digital = self.col[:, None, :] * self.coefs[c]
+        inv = None
+        if bound is not None:
+            step = 2.0 * bound[:, None, :] / n_steps_adc
+            inv = step.reciprocal()
+            digital = digital * step
+        self._factors[c] = (self.col, bound, inv, digital)
+        return inv, digital
 
     @classmethod
     def stack(cls, reads: list[TileRead], n_in: int, n_out: int, dtype: Any, device: Any) -> TorchRead:
@@ -90,7 +107,7 @@ def _row_scale(x: Any, cfg: TileConfig, rd: TorchRead) -> Any:
     m = cfg.management
     if m.noise == "abs_max":
         s = x.abs().amax(dim=-1)
-        return torch.where(s > 0, s, torch.ones_like(s))
+        return torch.where(s > 0, s, 1.0)
     if m.noise == "average_abs_max":
         return rd.avg_abs_max[:, None].expand(x.shape[:-1]).clone()
     scale = (m.constant_scale if m.noise == "constant" else 1.0) * cfg.dac.bound
@@ -98,8 +115,10 @@ def _row_scale(x: Any, cfg: TileConfig, rd: TorchRead) -> Any:
 
 
 def _dac(x: Any, s: Any, cfg: TileConfig, gen: Any) -> Any:
+    """DAC outputs of x (G, B, n_in) with row scales s (G, B): v = x / s (as x * (1 / s), as the tile kernel),
+    rounded to the DAC steps (stochastically if configured) and clipped."""
     dac = cfg.dac
-    v = x / s[..., None]
+    v = x * s.reciprocal()[..., None]
     if dac.bits is None:
         return v
     lo = -1.0 if dac.signed else 0.0
@@ -107,8 +126,8 @@ def _dac(x: Any, s: Any, cfg: TileConfig, gen: Any) -> Any:
     if dac.stochastic_rounding:
         v = torch.floor(v / step + torch.rand(v.shape, generator=gen, dtype=v.dtype, device=v.device)) * step
     else:
-        v = torch.round(v / step) * step
-    return v.clamp(lo, 1.0)
+        v = v.mul_(1.0 / step).round_().mul_(step)
+    return v.clamp_(lo, 1.0)
 
 
 def _pass(x: Any, s: Any, rd: TorchRead, cfg: TileConfig, gen: Any, track_sat: bool) -> tuple[Any, Any]:
@@ -125,25 +144,26 @@ def _pass(x: Any, s: Any, rd: TorchRead, cfg: TileConfig, gen: Any, track_sat: b
     nst = float(n_steps(adc.bits)) if adc.bits is not None else 1.0
     out = None
     sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
-    scale = s[..., None] * rd.col[:, None, :]
     for c, M in enumerate(rd.mats):
         a = v @ M
         if noisy:
-            var = v2 @ rd.vars[c] + extra if rd.vars[c] is not None else extra + torch.zeros_like(a)
             z = torch.randn(a.shape, generator=gen, dtype=a.dtype, device=a.device)
-            a = a.addcmul_(var.clamp_(min=0.0).sqrt_(), z)
+            if rd.vars[c] is not None:  # a sum of squares: never negative
+                a = a.addcmul_((v2 @ rd.vars[c]).add_(extra).sqrt_(), z)
+            else:
+                a = a.add_(z.mul_(extra**0.5))
         if rd.mismatch:
             a = a * rd.gain[c][:, None, :] + rd.offset[c][:, None, :]
-        if rd.bounds is not None:
-            b = rd.bounds[c][:, None, :]
+        inv_step, digital = rd.adc_factors(c, nst)
+        if inv_step is not None:
             if track_sat:
-                sat = sat | (a.abs() >= b).any(dim=-1)
-            step = 2.0 * b / nst
-            a = torch.clamp(torch.round(a / step), -0.5 * nst, 0.5 * nst).mul_(step)
-        term = a.mul_(scale) if rd.coefs[c] == 1.0 else a.mul_(scale).mul_(rd.coefs[c])
+                sat = sat | (a.abs() >= rd.bounds[c][:, None, :]).any(dim=-1)
+            a = a.mul_(inv_step).round_().clamp_(-0.5 * nst, 0.5 * nst)  # codes, as the ADC kernel
+        term = a.mul_(digital) if a.shape[-1] == digital.shape[-1] else a * digital  # broadcast: a reference
+        term = term.mul_(s[..., None])
         out = term if out is None else out.add_(term)
     if rd.offset_coef:
-        out = out - rd.offset_coef * v.sum(dim=-1, keepdim=True) * scale
+        out = out - rd.offset_coef * v.sum(dim=-1, keepdim=True) * (s[..., None] * rd.col[:, None, :])
     return out, sat
 
 
@@ -164,14 +184,14 @@ def analog_forward(x: Any, rd: TorchRead, cfg: TileConfig, gen: Any) -> Any:
 
 
 def _upper_percentile(vals: Any, q: float) -> Any:
-    """``np.percentile(vals, q, axis=1)`` (linear interpolation) of vals (G, n, m) -> (G, m), from the few
+    """``np.percentile(vals, q, axis=-1)`` (linear interpolation) of vals (G, m, n) -> (G, m), from the few
     largest values when q is high (the 99.9th percentile of 2048 values needs the top 3)."""
-    n = vals.shape[1]
+    n = vals.shape[-1]
     pos = q / 100.0 * (n - 1)
     lo = int(np.floor(pos))
     hi = min(lo + 1, n - 1)
-    top = torch.topk(vals, n - lo, dim=1).values.double()  # descending: ascending index i is n - 1 - i
-    a, b = top[:, n - 1 - lo], top[:, n - 1 - hi]
+    top = torch.topk(vals, n - lo, dim=-1).values.double()  # descending: ascending index i is n - 1 - i
+    a, b = top[..., n - 1 - lo], top[..., n - 1 - hi]
     return a + (b - a) * (pos - lo)
 
 
@@ -183,12 +203,12 @@ def calibrate_ranges(rd: TorchRead, x: Any, cfg: TileConfig, gen: Any) -> None:
     v = _dac(x, _row_scale(x, cfg, rd), cfg, gen)
     bounds = []
     for M in rd.mats:
-        vals = (v @ M).abs_()
-        G, w = vals.shape[0], vals.shape[-1]
+        vals = (M.transpose(1, 2) @ v.transpose(1, 2)).abs_()  # (G, w, N): the percentile along the last axis
+        G, w = vals.shape[:2]
         if adc.range == "per_column":
             b = _upper_percentile(vals, adc.percentile)
         else:
-            b = _upper_percentile(vals.reshape(G, -1, 1), adc.percentile).expand(G, w)
+            b = _upper_percentile(vals.reshape(G, 1, -1), adc.percentile).expand(G, w)
         dead = ~(b > 0).any(dim=1)
         if bool(dead.any()):
             warnings.warn(

@@ -35,21 +35,23 @@ class _SteppedRecurrence(torch.autograd.Function):
     """Out_k = [x_k; y_k] = step(v_k) with v_k = [x_{k-1}; u_k] (x_{-1} = 0) in the forward pass (the hardware),
     and the gradient of out_k = v_k @ Mt (Mt: the programmed matrices, (H, S, S)) at the hardware's v_k in the
     backward pass: the straight-through estimator of the whole recurrence, one small product per step each way.
-    u: (B, L, H) -> y: (B, L, H); ``step`` maps v (H, B, S) to out (H, B, S) without gradients."""
+    u: (B, L, H) -> y: (B, L, H); ``step`` maps v (H, B, S) to out (H, B, S) without gradients.
+
+    The step inputs are kept as (H, S, L, B) in memory (v_k is a transposed view): reductions over the S inputs
+    of a tile row (noise management) then run along a long axis, and the weight gradient is one batched product."""
 
     @staticmethod
     def forward(ctx: Any, Mt: Any, u: Any, step: Callable[[Any], Any]) -> Any:  # type: ignore[override]
         B, L, H = u.shape
         S = Mt.shape[1]
-        ut = u.detach().permute(1, 2, 0)  # (L, H, B)
-        V = u.new_empty(L, H, B, S)  # the hardware's inputs of every step, for the backward pass
+        V = u.new_empty(H, S, L, B)  # the hardware's inputs of every step, for the backward pass
+        V[:, S - 1] = u.detach().permute(2, 1, 0)
+        V[:, : S - 1, 0] = 0.0
         ys = u.new_empty(L, H, B)
-        x = u.new_zeros(H, B, S - 1)
         for k in range(L):
-            V[k, :, :, : S - 1] = x
-            V[k, :, :, S - 1] = ut[k]
-            out = step(V[k])
-            x = out[..., : S - 1]
+            out = step(V[:, :, k].transpose(1, 2))
+            if k + 1 < L:
+                V[:, : S - 1, k + 1] = out[..., : S - 1].transpose(1, 2)
             ys[k] = out[..., S - 1]
         ctx.save_for_backward(Mt, V)
         return ys.permute(2, 0, 1)
@@ -57,22 +59,20 @@ class _SteppedRecurrence(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, gy: Any) -> tuple[Any, Any, None]:  # type: ignore[override]
         Mt, V = ctx.saved_tensors
-        L, H, B, S = V.shape
-        gyt = gy.permute(1, 2, 0)  # (L, H, B)
-        g_out = V.new_empty(L, H, B, S)
-        gu = V.new_empty(L, H, B)
-        gx = V.new_zeros(H, B, S - 1)
-        MtT = Mt.transpose(1, 2)
+        H, S, L, B = V.shape
+        g_out = V.new_empty(H, S, L, B)  # d loss / d out_k, in the layout of V
+        g_out[:, S - 1] = gy.permute(2, 1, 0)
+        g_out[:, : S - 1, L - 1] = 0.0
+        gu = V.new_empty(H, L, B)
         for k in range(L - 1, -1, -1):
-            g_out[k, :, :, : S - 1] = gx
-            g_out[k, :, :, S - 1] = gyt[k]
-            gv = torch.bmm(g_out[k], MtT)
-            gx = gv[..., : S - 1]
-            gu[k] = gv[..., S - 1]
+            gv = torch.bmm(Mt, g_out[:, :, k])  # (H, S, B): out = v @ Mt, row by row
+            if k > 0:
+                g_out[:, : S - 1, k - 1] = gv[:, : S - 1]
+            gu[:, k] = gv[:, S - 1]
         gM = None
         if ctx.needs_input_grad[0]:
-            gM = torch.bmm(V.permute(1, 3, 0, 2).reshape(H, S, L * B), g_out.permute(1, 0, 2, 3).reshape(H, L * B, S))
-        return gM, gu.permute(2, 0, 1), None
+            gM = torch.bmm(V.reshape(H, S, L * B), g_out.reshape(H, S, L * B).transpose(1, 2))
+        return gM, gu.permute(2, 1, 0), None
 
 
 class AnalogBlockRecurrence:
@@ -131,17 +131,18 @@ class AnalogBlockRecurrence:
         return np.stack([W[:, q, :, q, :] for q in range(k)], axis=1).reshape(G * k, S, S)[:H]
 
     def _calibration_inputs(self, Mt: Any, u: Any) -> Any:
-        """The float inputs [x; u] of every step of the first sequences, tile layout (G, n L, k S)."""
+        """The float inputs [x; u] of every step of the first sequences, tile layout (G, n L, k S) (for one channel
+        per tile: a transposed view of (H, S, n L), see :class:`_SteppedRecurrence`)."""
         H, S, _ = Mt.shape
-        uc = u[:N_CALIBRATION].permute(1, 2, 0)  # (L, H, n)
-        L, _, n = uc.shape
-        vs = u.new_empty(H, L, n, S)
-        x = u.new_zeros(H, n, S - 1)
-        for step in range(L):
-            vs[:, step, :, : S - 1] = x
-            vs[:, step, :, S - 1] = uc[step]
-            x = torch.bmm(vs[:, step], Mt)[..., : S - 1]
-        return self._to_tiles(vs.reshape(H, L * n, S))
+        uc = u[:N_CALIBRATION]
+        n, L, _ = uc.shape
+        vs = u.new_empty(H, S, L, n)
+        vs[:, S - 1] = uc.permute(2, 1, 0)
+        vs[:, : S - 1, 0] = 0.0
+        MtT = Mt.transpose(1, 2)
+        for step in range(L - 1):
+            vs[:, : S - 1, step + 1] = torch.bmm(MtT[:, : S - 1], vs[:, :, step])
+        return self._to_tiles(vs.reshape(H, S, L * n).transpose(1, 2))
 
     def _program_group(self, W: np.ndarray, v_cal: Any, t: float, like: Any) -> tuple[TorchRead, np.ndarray]:
         """Program the G tiles as one group; returns the torch read at t and the effective tile matrices."""
