@@ -5,9 +5,9 @@ Forward: every call programs the current weights afresh on tiles of the configur
 per-device drift exponents, ADC mismatch: :mod:`aimc_sim.hwa.programming`, i.e. the device model and the tile
 code themselves), reads them at a time t drawn from ``HWAConfig.t_range`` with the tile's drift compensation,
 and runs the torch periphery (:mod:`aimc_sim.hwa.periphery`): statistically the same as ``AnalogTile.mvm``
-(tests/test_hwa_layers.py). Backward: straight-through, y = y_lin + (y_hw - y_lin).detach() with
-y_lin = x @ W_eff and W_eff = W + (W_prog(t) - W).detach(): the gradient is that of the programmed and drifted
-weights for x, and that of the ideal layer for W (quantisers, noise and clipping are passed through).
+(tests/test_hwa_layers.py). Backward: straight-through, the gradient of y_lin = x @ W_eff with
+W_eff = W + (W_prog(t) - W).detach() at the hardware's output (``_StraightThrough``): that of the programmed
+and drifted weights for x, and that of the ideal layer for W (quantisers, noise and clipping are passed through).
 
 ``layer.analog = False`` makes a layer an exact float layer (e.g. for float validation during training).
 """
@@ -23,7 +23,7 @@ from aimc_sim.errors import ConfigError
 from aimc_sim.hwa._torch import require_torch
 from aimc_sim.hwa.config import HWAConfig
 from aimc_sim.hwa.periphery import TorchRead, analog_forward
-from aimc_sim.hwa.programming import program_matrix
+from aimc_sim.hwa.programming import needs_inputs, program_matrix
 
 torch = require_torch()
 nn = torch.nn
@@ -64,9 +64,11 @@ class AnalogCore:
     def matmul(self, x: Any, W: Any) -> Any:
         """x (B, n_in) @ W (n_in, n_out) on freshly programmed tiles, with the straight-through gradient."""
         t = self.draw_time()
-        reads = program_matrix(self.tile, _numpy(W), self.rng, t, _numpy(x))
+        x_np = _numpy(x) if needs_inputs(self.tile) else None
+        reads = program_matrix(self.tile, _numpy(W), self.rng, t, x_np)
         gen = self.generator(x.device)
-        with torch.no_grad():
+
+        def hardware() -> tuple[Any, Any]:
             y_hw = torch.zeros(x.shape[0], W.shape[1], dtype=x.dtype, device=x.device)
             W_prog = torch.zeros(W.shape, dtype=W.dtype, device=W.device)
             for rd in reads:
@@ -74,8 +76,27 @@ class AnalogCore:
                 tr = TorchRead.stack([rd], r1 - r0, c1 - c0, x.dtype, x.device)
                 y_hw[:, c0:c1] += analog_forward(x[None, :, r0:r1], tr, self.tile, gen)[0]
                 W_prog[r0:r1, c0:c1] = torch.as_tensor(rd.effective_weights(), dtype=W.dtype, device=W.device)
-        y_lin = x @ (W + (W_prog - W).detach())
-        return y_lin + (y_hw - y_lin).detach()
+            return y_hw, W_prog
+
+        return _StraightThrough.apply(x, W, hardware)
+
+
+class _StraightThrough(torch.autograd.Function):
+    """y = x @ W on the tiles in the forward pass (``hardware()`` -> (y_hw, W_prog)); in the backward pass the
+    gradient of y_lin = x @ W_eff with W_eff = W + (W_prog - W).detach(): g @ W_prog^T for x, x^T @ g for W."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, W: Any, hardware: Any) -> Any:  # type: ignore[override]
+        y_hw, W_prog = hardware()
+        ctx.save_for_backward(x, W_prog)
+        return y_hw
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> tuple[Any, Any, None]:  # type: ignore[override]
+        x, W_prog = ctx.saved_tensors
+        gx = g @ W_prog.T if ctx.needs_input_grad[0] else None
+        gW = x.T @ g if ctx.needs_input_grad[1] else None
+        return gx, gW, None
 
 
 class _AnalogModule(nn.Module):

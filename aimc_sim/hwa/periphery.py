@@ -55,7 +55,21 @@ class TorchRead:
     offset_coef: float
     avg_abs_max: Any
     mismatch: bool = True  # False: every ADC gain is 1 and every offset 0 (the step is then skipped, exactly)
-    _factors: dict[int, tuple[Any, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _factors: dict[Any, tuple[Any, ...]] = field(default_factory=dict, repr=False, compare=False)
+
+    def transposed(self, c: int) -> tuple[Any, Any | None]:
+        """Channel c's signal and variance matrices transposed, (G, n_out, n_in) contiguous (computed once)."""
+        key = ("T", c)
+        hit = self._factors.get(key)
+        if hit is None or hit[0] is not self.mats[c]:
+            v = self.vars[c]
+            hit = (
+                self.mats[c],
+                self.mats[c].transpose(1, 2).contiguous(),
+                None if v is None else v.transpose(1, 2).contiguous(),
+            )
+            self._factors[key] = hit
+        return hit[1], hit[2]
 
     def adc_factors(self, c: int, n_steps_adc: float) -> tuple[Any | None, Any]:
         """Channel c's ADC code factor 1 / step (None for an ideal ADC) and digital factor coef * col (* step),
@@ -116,18 +130,29 @@ def _row_scale(x: Any, cfg: TileConfig, rd: TorchRead) -> Any:
 
 def _dac(x: Any, s: Any, cfg: TileConfig, gen: Any) -> Any:
     """DAC outputs of x (G, B, n_in) with row scales s (G, B): v = x / s (as x * (1 / s), as the tile kernel),
-    rounded to the DAC steps (stochastically if configured) and clipped."""
+    rounded to the DAC steps (stochastically if configured) and clipped to [lo, 1] (as whole codes)."""
     dac = cfg.dac
-    v = x * s.reciprocal()[..., None]
     if dac.bits is None:
-        return v
-    lo = -1.0 if dac.signed else 0.0
-    step = 2.0 / n_steps(dac.bits) if dac.signed else 1.0 / (2**dac.bits - 1)
+        return x * s.reciprocal()[..., None]
+    lo, top = (-(n_steps(dac.bits) // 2), n_steps(dac.bits) // 2) if dac.signed else (0, 2**dac.bits - 1)
+    step = 1.0 / top
     if dac.stochastic_rounding:
-        v = torch.floor(v / step + torch.rand(v.shape, generator=gen, dtype=v.dtype, device=v.device)) * step
+        v = x * s.reciprocal()[..., None]
+        v = torch.floor(v / step + torch.rand(v.shape, generator=gen, dtype=v.dtype, device=v.device))
     else:
-        v = v.mul_(1.0 / step).round_().mul_(step)
-    return v.clamp_(lo, 1.0)
+        v = (x * (s.reciprocal() * top)[..., None]).round_()
+    return v.clamp_(lo, top).mul_(step)
+
+
+def _product(v: Any, Mt: Any) -> Any:
+    """v (G, B, n_in) @ M (G, n_in, n_out) from Mt = M^T (contiguous), as (M^T v^T)^T: the result is a (G, B, n_out)
+    view of (G, n_out, B) memory, so the element-wise periphery after it runs along the long batch axis."""
+    return (Mt @ v.transpose(-1, -2)).transpose(-1, -2)
+
+
+def _normal(a: Any, gen: Any) -> Any:
+    """Standard normals shaped like a (a product of :func:`_product`), drawn contiguously (the fast kernel)."""
+    return torch.randn(a.transpose(-1, -2).shape, generator=gen, dtype=a.dtype, device=a.device).transpose(-1, -2)
 
 
 def _pass(x: Any, s: Any, rd: TorchRead, cfg: TileConfig, gen: Any, track_sat: bool) -> tuple[Any, Any]:
@@ -144,12 +169,13 @@ def _pass(x: Any, s: Any, rd: TorchRead, cfg: TileConfig, gen: Any, track_sat: b
     nst = float(n_steps(adc.bits)) if adc.bits is not None else 1.0
     out = None
     sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
-    for c, M in enumerate(rd.mats):
-        a = v @ M
+    for c in range(len(rd.mats)):
+        Mt, St = rd.transposed(c)
+        a = _product(v, Mt)
         if noisy:
-            z = torch.randn(a.shape, generator=gen, dtype=a.dtype, device=a.device)
-            if rd.vars[c] is not None:  # a sum of squares: never negative
-                a = a.addcmul_((v2 @ rd.vars[c]).add_(extra).sqrt_(), z)
+            z = _normal(a, gen)
+            if St is not None:  # a sum of squares: never negative
+                a = a.addcmul_(_product(v2, St).add_(extra).sqrt_(), z)
             else:
                 a = a.add_(z.mul_(extra**0.5))
         if rd.mismatch:

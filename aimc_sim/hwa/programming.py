@@ -28,6 +28,7 @@ __all__ = [
     "check_supported",
     "effective_weights",
     "group_unsupported",
+    "needs_inputs",
     "read_tile",
     "program_matrix",
     "program_group",
@@ -125,10 +126,16 @@ def program_matrix(
         return _program(config, W, rng, t, x)
 
 
+def needs_inputs(config: TileConfig) -> bool:
+    """Whether programming needs the inputs about to be multiplied (ADC-range calibration, average abs-max)."""
+    calibrated = config.adc.bits is not None and config.adc.range in ("calibrated", "per_column")
+    return calibrated or config.management.noise == "average_abs_max"
+
+
 def _program(config: TileConfig, W: np.ndarray, rng: np.random.Generator, t: float, x: np.ndarray | None) -> list:
     mat = AnalogMatrix(config, W, rng)
     needs_x = config.adc.bits is not None and config.adc.range in ("calibrated", "per_column")
-    if needs_x or config.management.noise == "average_abs_max":
+    if needs_inputs(config):
         if x is None or len(x) == 0:
             raise ConfigError("x", f"tile.adc.range {config.adc.range!r} / tile.management.noise need inputs")
     if needs_x:
