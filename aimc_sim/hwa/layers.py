@@ -69,12 +69,16 @@ class AnalogCore:
         gen = self.generator(x.device)
 
         def hardware() -> tuple[Any, Any]:
-            y_hw = torch.zeros(x.shape[0], W.shape[1], dtype=x.dtype, device=x.device)
+            y_hw = None if len(reads) == 1 else torch.zeros(x.shape[0], W.shape[1], dtype=x.dtype, device=x.device)
             W_prog = torch.zeros(W.shape, dtype=W.dtype, device=W.device)
             for rd in reads:
                 (r0, r1), (c0, c1) = rd.rows, rd.cols
                 tr = TorchRead.stack([rd], r1 - r0, c1 - c0, x.dtype, x.device)
-                y_hw[:, c0:c1] += analog_forward(x[None, :, r0:r1], tr, self.tile, gen)[0]
+                y = analog_forward(x[None, :, r0:r1], tr, self.tile, gen)[0]
+                if y_hw is None:  # one tile: its outputs are the layer's
+                    y_hw = y.contiguous()
+                else:
+                    y_hw[:, c0:c1] += y
                 W_prog[r0:r1, c0:c1] = torch.as_tensor(rd.effective_weights(), dtype=W.dtype, device=W.device)
             return y_hw, W_prog
 

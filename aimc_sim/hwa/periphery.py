@@ -228,8 +228,8 @@ def calibrate_ranges(rd: TorchRead, x: Any, cfg: TileConfig, gen: Any) -> None:
     adc = cfg.adc
     v = _dac(x, _row_scale(x, cfg, rd), cfg, gen)
     bounds = []
-    for M in rd.mats:
-        vals = (M.transpose(1, 2) @ v.transpose(1, 2)).abs_()  # (G, w, N): the percentile along the last axis
+    for c in range(len(rd.mats)):
+        vals = (rd.transposed(c)[0] @ v.transpose(1, 2)).abs_()  # (G, w, N): the percentile along the last axis
         G, w = vals.shape[:2]
         if adc.range == "per_column":
             b = _upper_percentile(vals, adc.percentile)
