@@ -19,7 +19,7 @@ Nothing here is differentiated: the layers wrap it in a straight-through estimat
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,7 +31,7 @@ from aimc_sim.hwa.programming import TileRead
 
 torch = require_torch()
 
-__all__ = ["TorchRead", "analog_forward", "calibrate_ranges", "drift_alpha"]
+__all__ = ["TorchRead", "Periphery", "analog_forward", "calibrate_ranges", "drift_alpha"]
 
 
 def _pad(a: np.ndarray, shape: tuple[int, ...], fill: float) -> np.ndarray:
@@ -55,37 +55,6 @@ class TorchRead:
     offset_coef: float
     avg_abs_max: Any
     mismatch: bool = True  # False: every ADC gain is 1 and every offset 0 (the step is then skipped, exactly)
-    _factors: dict[Any, tuple[Any, ...]] = field(default_factory=dict, repr=False, compare=False)
-
-    def transposed(self, c: int) -> tuple[Any, Any | None]:
-        """Channel c's signal and variance matrices transposed, (G, n_out, n_in) contiguous (computed once)."""
-        key = ("T", c)
-        hit = self._factors.get(key)
-        if hit is None or hit[0] is not self.mats[c]:
-            v = self.vars[c]
-            hit = (
-                self.mats[c],
-                self.mats[c].transpose(1, 2).contiguous(),
-                None if v is None else v.transpose(1, 2).contiguous(),
-            )
-            self._factors[key] = hit
-        return hit[1], hit[2]
-
-    def adc_factors(self, c: int, n_steps_adc: float) -> tuple[Any | None, Any]:
-        """Channel c's ADC code factor 1 / step (None for an ideal ADC) and digital factor coef * col (* step),
-        each (G, 1, width or n_out); computed once while ``col`` and ``bounds`` stay the same tensors."""
-        bound = None if self.bounds is None else self.bounds[c]
-        hit = self._factors.get(c)
-        if hit is not None and hit[0] is self.col and hit[1] is bound:
-            return hit[2], hit[3]
-        digital = self.col[:, None, :] * self.coefs[c]
-        inv = None
-        if bound is not None:
-            step = 2.0 * bound[:, None, :] / n_steps_adc
-            inv = step.reciprocal()
-            digital = digital * step
-        self._factors[c] = (self.col, bound, inv, digital)
-        return inv, digital
 
     @classmethod
     def stack(cls, reads: list[TileRead], n_in: int, n_out: int, dtype: Any, device: Any) -> TorchRead:
@@ -117,96 +86,110 @@ class TorchRead:
         )
 
 
-def _row_scale(x: Any, cfg: TileConfig, rd: TorchRead) -> Any:
-    m = cfg.management
-    if m.noise == "abs_max":
-        s = x.abs().amax(dim=-1)
-        return torch.where(s > 0, s, 1.0)
-    if m.noise == "average_abs_max":
-        return rd.avg_abs_max[:, None].expand(x.shape[:-1]).clone()
-    scale = (m.constant_scale if m.noise == "constant" else 1.0) * cfg.dac.bound
-    return torch.full(x.shape[:-1], scale, dtype=x.dtype, device=x.device)
+class Periphery:
+    """The torch periphery of the G tile reads ``rd`` (stacked), with everything that does not depend on the inputs
+    computed once: call it on x (G, B, n_in) for y ~ x @ W (G, B, n_out), drawing every per-MVM noise from ``gen``.
+    ``rd`` must not change while the object is used (the recurrence calls one object at every step)."""
 
+    def __init__(self, rd: TorchRead, cfg: TileConfig):
+        self.rd, self.cfg = rd, cfg
+        m, dac, noise, adc = cfg.management, cfg.dac, cfg.noise, cfg.adc
+        self.noise_management = m.noise
+        self.fixed_scale = (m.constant_scale if m.noise == "constant" else 1.0) * dac.bound
+        self.dac_codes: tuple[int, int] | None = None  # (lowest, highest) DAC code; the step is 1 / highest
+        if dac.bits is not None:
+            self.dac_codes = (-(n_steps(dac.bits) // 2), n_steps(dac.bits) // 2) if dac.signed else (0, 2**dac.bits - 1)
+        self.stochastic_dac = dac.stochastic_rounding
+        self.noisy = noise.read or noise.w_noise > 0 or noise.out_noise > 0
+        self.w2, self.o2 = noise.w_noise**2, noise.out_noise**2
+        self.need_v2 = self.noisy and (noise.w_noise > 0 or rd.vars[0] is not None)
+        nst = float(n_steps(adc.bits)) if adc.bits is not None else 1.0
+        self.lim = 0.5 * nst
+        self.iterative = m.bound == "iterative" and rd.bounds is not None
+        self.max_iterations = m.max_bound_iterations
+        self.channels = []  # per channel: M^T, S^T (G, width, n_in), ADC 1 / step (G, width, 1), digital factor
+        for c, M in enumerate(rd.mats):
+            St = None if rd.vars[c] is None else rd.vars[c].transpose(1, 2).contiguous()
+            digital = rd.col[:, :, None] * rd.coefs[c]  # (G, n_out, 1): the codes' factor, then the row scales
+            inv_step = None
+            if rd.bounds is not None:
+                step = 2.0 * rd.bounds[c][:, :, None] / nst
+                inv_step, digital = step.reciprocal(), digital * step
+            self.channels.append((M.transpose(1, 2).contiguous(), St, inv_step, digital))
 
-def _dac(x: Any, s: Any, cfg: TileConfig, gen: Any) -> Any:
-    """DAC outputs of x (G, B, n_in) with row scales s (G, B): v = x / s (as x * (1 / s), as the tile kernel),
-    rounded to the DAC steps (stochastically if configured) and clipped to [lo, 1] (as whole codes)."""
-    dac = cfg.dac
-    if dac.bits is None:
-        return x * s.reciprocal()[..., None]
-    lo, top = (-(n_steps(dac.bits) // 2), n_steps(dac.bits) // 2) if dac.signed else (0, 2**dac.bits - 1)
-    step = 1.0 / top
-    if dac.stochastic_rounding:
-        v = x * s.reciprocal()[..., None]
-        v = torch.floor(v / step + torch.rand(v.shape, generator=gen, dtype=v.dtype, device=v.device))
-    else:
-        v = (x * (s.reciprocal() * top)[..., None]).round_()
-    return v.clamp_(lo, top).mul_(step)
+    def row_scale(self, x: Any) -> Any:
+        """Noise management: the input scale of every row (G, B) of x (G, B, n_in)."""
+        if self.noise_management == "abs_max":
+            s = x.abs().amax(dim=-1)
+            return torch.where(s > 0, s, 1.0)
+        if self.noise_management == "average_abs_max":
+            return self.rd.avg_abs_max[:, None].expand(x.shape[:-1]).clone()
+        return torch.full(x.shape[:-1], self.fixed_scale, dtype=x.dtype, device=x.device)
 
+    def dac(self, x: Any, s: Any, gen: Any) -> Any:
+        """DAC outputs of x (G, B, n_in) with row scales s (G, B): v = x / s (as x * (1 / s), as the tile kernel),
+        rounded to the DAC steps (stochastically if configured) and clipped to [lo, 1] (as whole codes)."""
+        if self.dac_codes is None:
+            return x * s.reciprocal()[..., None]
+        lo, top = self.dac_codes
+        if self.stochastic_dac:
+            v = x * (s.reciprocal() * top)[..., None]
+            v = torch.floor(v + torch.rand(v.shape, generator=gen, dtype=v.dtype, device=v.device))
+        else:
+            v = (x * (s.reciprocal() * top)[..., None]).round_()
+        return v.clamp_(lo, top).mul_(1.0 / top)
 
-def _product(v: Any, Mt: Any) -> Any:
-    """v (G, B, n_in) @ M (G, n_in, n_out) from Mt = M^T (contiguous), as (M^T v^T)^T: the result is a (G, B, n_out)
-    view of (G, n_out, B) memory, so the element-wise periphery after it runs along the long batch axis."""
-    return (Mt @ v.transpose(-1, -2)).transpose(-1, -2)
+    def _pass(self, x: Any, s: Any, gen: Any, track_sat: bool) -> tuple[Any, Any]:
+        """One analog pass of x (G, B, n_in) with row scales s (G, B): outputs (G, B, n_out) and, if ``track_sat``,
+        saturation flags (G, B) (else None). The products are computed as (M^T v^T)^T: (G, B, n_out) views of
+        (G, n_out, B) memory, so that the element-wise periphery runs along the long batch axis."""
+        rd = self.rd
+        v = self.dac(x, s, gen)
+        vt = v.transpose(-1, -2)
+        v2t = vt * vt if self.need_v2 else None
+        extra: Any = self.o2
+        if self.w2 > 0:
+            extra = extra + self.w2 * v2t.sum(dim=-2, keepdim=True)
+        out = None
+        sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
+        s_rows = s[:, None, :]
+        for c, (Mt, St, inv_step, digital) in enumerate(self.channels):
+            a = Mt @ vt  # (G, width, B)
+            if self.noisy:
+                z = torch.randn(a.shape, generator=gen, dtype=a.dtype, device=a.device)
+                if St is not None:  # a sum of squares: never negative
+                    a = a.addcmul_((St @ v2t).add_(extra).sqrt_(), z)
+                else:
+                    a = a.add_(z.mul_(extra**0.5))
+            if rd.mismatch:
+                a = a * rd.gain[c][:, :, None] + rd.offset[c][:, :, None]
+            if inv_step is not None:
+                if track_sat:
+                    sat = sat | (a.abs() >= rd.bounds[c][:, :, None]).any(dim=-2)
+                a = a.mul_(inv_step).round_().clamp_(-self.lim, self.lim)  # codes, as the ADC kernel
+            term = a.mul_(digital) if a.shape[-2] == digital.shape[-2] else a * digital  # a broadcast reference
+            term = term.mul_(s_rows)
+            out = term if out is None else out.add_(term)
+        if rd.offset_coef:
+            out = out - rd.offset_coef * vt.sum(dim=-2, keepdim=True) * (s_rows * rd.col[:, :, None])
+        return out.transpose(-1, -2), sat
 
-
-def _normal(a: Any, gen: Any) -> Any:
-    """Standard normals shaped like a (a product of :func:`_product`), drawn contiguously (the fast kernel)."""
-    return torch.randn(a.transpose(-1, -2).shape, generator=gen, dtype=a.dtype, device=a.device).transpose(-1, -2)
-
-
-def _pass(x: Any, s: Any, rd: TorchRead, cfg: TileConfig, gen: Any, track_sat: bool) -> tuple[Any, Any]:
-    """One analog pass of x (G, B, n_in) with row scales s (G, B): outputs (G, B, n_out) and, if ``track_sat``,
-    saturation flags (G, B) (else None)."""
-    v = _dac(x, s, cfg, gen)
-    noise = cfg.noise
-    noisy = noise.read or noise.w_noise > 0 or noise.out_noise > 0
-    v2 = v * v if noisy and (noise.w_noise > 0 or rd.vars[0] is not None) else None
-    extra: Any = noise.out_noise**2
-    if noise.w_noise > 0:
-        extra = extra + (noise.w_noise**2) * v2.sum(dim=-1, keepdim=True)
-    adc = cfg.adc
-    nst = float(n_steps(adc.bits)) if adc.bits is not None else 1.0
-    out = None
-    sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
-    for c in range(len(rd.mats)):
-        Mt, St = rd.transposed(c)
-        a = _product(v, Mt)
-        if noisy:
-            z = _normal(a, gen)
-            if St is not None:  # a sum of squares: never negative
-                a = a.addcmul_(_product(v2, St).add_(extra).sqrt_(), z)
-            else:
-                a = a.add_(z.mul_(extra**0.5))
-        if rd.mismatch:
-            a = a * rd.gain[c][:, None, :] + rd.offset[c][:, None, :]
-        inv_step, digital = rd.adc_factors(c, nst)
-        if inv_step is not None:
-            if track_sat:
-                sat = sat | (a.abs() >= rd.bounds[c][:, None, :]).any(dim=-1)
-            a = a.mul_(inv_step).round_().clamp_(-0.5 * nst, 0.5 * nst)  # codes, as the ADC kernel
-        term = a.mul_(digital) if a.shape[-1] == digital.shape[-1] else a * digital  # broadcast: a reference
-        term = term.mul_(s[..., None])
-        out = term if out is None else out.add_(term)
-    if rd.offset_coef:
-        out = out - rd.offset_coef * v.sum(dim=-1, keepdim=True) * (s[..., None] * rd.col[:, None, :])
-    return out, sat
+    def __call__(self, x: Any, gen: Any) -> Any:
+        s = self.row_scale(x)
+        out, sat = self._pass(x, s, gen, self.iterative)
+        for _ in range(self.max_iterations if self.iterative else 0):
+            if not bool(sat.any()):
+                break
+            s = torch.where(sat, 2.0 * s, s)
+            out2, sat2 = self._pass(x, s, gen, True)
+            out = torch.where(sat[..., None], out2, out)
+            sat = sat & sat2
+        return out
 
 
 def analog_forward(x: Any, rd: TorchRead, cfg: TileConfig, gen: Any) -> Any:
     """y ~ x @ W on G tiles: x (G, B, n_in) -> (G, B, n_out), drawing every per-MVM noise from ``gen``."""
-    s = _row_scale(x, cfg, rd)
-    m = cfg.management
-    iterative = m.bound == "iterative" and rd.bounds is not None
-    out, sat = _pass(x, s, rd, cfg, gen, iterative)
-    for _ in range(m.max_bound_iterations if iterative else 0):
-        if not bool(sat.any()):
-            break
-        s = torch.where(sat, 2.0 * s, s)
-        out2, sat2 = _pass(x, s, rd, cfg, gen, True)
-        out = torch.where(sat[..., None], out2, out)
-        sat = sat & sat2
-    return out
+    return Periphery(rd, cfg)(x, gen)
 
 
 def _upper_percentile(vals: Any, q: float) -> Any:
@@ -226,10 +209,11 @@ def calibrate_ranges(rd: TorchRead, x: Any, cfg: TileConfig, gen: Any) -> None:
     noise-free |analog output| of each tile's DAC outputs, per column (``per_column``) or per tile (``calibrated``);
     a tile with all-zero outputs keeps ``adc.bound``, an all-zero column takes its tile's widest range."""
     adc = cfg.adc
-    v = _dac(x, _row_scale(x, cfg, rd), cfg, gen)
+    p = Periphery(rd, cfg)
+    v = p.dac(x, p.row_scale(x), gen)
     bounds = []
-    for c in range(len(rd.mats)):
-        vals = (rd.transposed(c)[0] @ v.transpose(1, 2)).abs_()  # (G, w, N): the percentile along the last axis
+    for Mt, *_ in p.channels:
+        vals = (Mt @ v.transpose(1, 2)).abs_()  # (G, w, N): the percentile along the last axis
         G, w = vals.shape[:2]
         if adc.range == "per_column":
             b = _upper_percentile(vals, adc.percentile)

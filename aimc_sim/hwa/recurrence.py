@@ -20,7 +20,7 @@ from aimc_sim.errors import ConfigError
 from aimc_sim.hwa._torch import require_torch
 from aimc_sim.hwa.config import HWAConfig
 from aimc_sim.hwa.layers import AnalogCore, _numpy
-from aimc_sim.hwa.periphery import TorchRead, analog_forward, calibrate_ranges, drift_alpha
+from aimc_sim.hwa.periphery import Periphery, TorchRead, calibrate_ranges, drift_alpha
 from aimc_sim.hwa.programming import effective_weights, group_unsupported, program_group, program_matrix
 
 torch = require_torch()
@@ -219,8 +219,9 @@ class AnalogBlockRecurrence:
         tr, eff = program(W, v_cal, t, u)
         M_prog = torch.as_tensor(self._blocks(eff, H), dtype=M.dtype, device=M.device)
         gen = self.core.generator(u.device)
+        periphery = Periphery(tr, cfg)
 
         def step(v: Any) -> Any:
-            return self._from_tiles(analog_forward(self._to_tiles(v), tr, cfg, gen), H)
+            return self._from_tiles(periphery(self._to_tiles(v), gen), H)
 
         return _SteppedRecurrence.apply(Mt + (M_prog - Mt).detach(), u, step)
