@@ -15,6 +15,7 @@ residual, pooling and argmax are digital and are counted as digital operations i
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -334,15 +335,23 @@ def program_ssm(
     return groups
 
 
-def calibrate_ssm(model: S4DModel, i: int, groups: list[tuple[np.ndarray, Any]], u: np.ndarray, t: float) -> None:
-    """Calibrate the ADC ranges of layer ``i``'s SSM arrays on the float states and inputs of u (n, L, H)."""
+def ssm_inputs(
+    model: S4DModel, i: int, groups: list[tuple[np.ndarray, Any]], u: np.ndarray
+) -> Iterator[tuple[Any, np.ndarray]]:
+    """(array, its float inputs [x_{k-1}; u_k] of shape (n L, channels, S)) of each of layer ``i``'s SSM groups
+    on u (n, L, H)."""
     n, L, _ = u.shape
     xs = model.ssm_states(i, u)  # (n, L, H, S-1): the state before each step
     for ch, mat in groups:
-        if mat.config.adc.range not in ("calibrated", "per_column"):
-            continue
         v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)
-        mat.calibrate_adc(v.reshape(n * L, len(ch), -1), t)
+        yield mat, v.reshape(n * L, len(ch), -1)
+
+
+def calibrate_ssm(model: S4DModel, i: int, groups: list[tuple[np.ndarray, Any]], u: np.ndarray, t: float) -> None:
+    """Calibrate the ADC ranges of layer ``i``'s SSM arrays on the float states and inputs of u (n, L, H)."""
+    for mat, v in ssm_inputs(model, i, groups, u):
+        if mat.config.adc.range in ("calibrated", "per_column"):
+            mat.calibrate_adc(v, t)
 
 
 def run_ssm(lay: Any, groups: list[tuple[np.ndarray, Any]], u: np.ndarray, t: float) -> np.ndarray:
