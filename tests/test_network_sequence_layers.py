@@ -287,3 +287,23 @@ def test_unsupported_layer_inside_a_torch_sequence_model_is_named():
 
     with pytest.raises(DataError, match=r"layer 'rnn' \(GRU\): is not supported"):
         workloads.from_torch(Model(), torch.zeros(1, 8, 2))
+
+
+def test_a_layered_snn_from_nir_runs_as_a_general_network(tmp_path):
+    """A NIR file with Linear, recurrent Affine, LIF and LI: workloads.load gives the SNN workload; from_snn hosts
+    the same layers in a general network with the same float outputs."""
+    from workloads.network.builders import from_snn
+
+    _, snn = _spiking("lif")
+    path = tmp_path / "rec.nir"
+    import nir
+
+    nir.write(str(path), snn.to_nir())
+    loaded = workloads.load(path, dt=1e-3, time_unit=1e-3)
+    assert isinstance(loaded, SNNModel) and loaded.layers[0].recurrent is not None
+    net = from_snn(loaded, T)
+    assert [n.op.kind for n in net.nodes] == ["Linear", "LIF", "Linear", "LI", "Reduce"]
+    x = _rasters(8, 6)
+    assert _rel(net.forward(x), loaded.run(x.transpose(1, 0, 2)).logits) <= 1e-6
+    with pytest.raises(ConfigError, match="steps"):
+        from_snn(loaded, 0)
