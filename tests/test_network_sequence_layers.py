@@ -13,7 +13,7 @@ from scipy.linalg import block_diag
 from torch import nn
 
 import workloads
-from aimc_sim.cost import Ledger
+from aimc_sim.cost import CostModel, Ledger
 from aimc_sim.errors import ConfigError, DataError
 from workloads.network.builders import s4d_nodes
 from workloads.network.graph import INPUT, Network, Node
@@ -101,6 +101,11 @@ def test_s4d_blocks_on_pcm_equal_the_s4d_workload(variant, recurrence):
 
     for event in ("mvm", "array_read", "dac_unit@8b", "adc_unit@8b"):
         assert total(ledger, event) == total(ref_ledger, event), event
+    # the same ledger layers (mixing, then the SSM arrays) give the same latency; the energy differs only by the
+    # precision of the bias adds (the network's fp32 against the S4D workload's int32)
+    priced, ref_priced = (CostModel.load("22nm").price(led) for led in (ledger, ref_ledger))
+    assert priced.latency_s == pytest.approx(ref_priced.latency_s, rel=1e-3)
+    assert priced.energy_j == pytest.approx(ref_priced.energy_j, rel=0.02)
 
 
 # ------------------------------------------------------------------------------------------ spiking layers

@@ -132,8 +132,7 @@ class HardwareNetwork:
             if isinstance(node.op, ANALOG_OPS):
                 mats[node.name] = ctx.program_matrix(node.name, node.op.matrix)
             elif isinstance(node.op, ARRAY_OPS):
-                sub = replace(ctx, program_matrix=lambda _, m, name=node.name: ctx.program_matrix(name, m))
-                mats[node.name] = node.op.program(sub)
+                mats[node.name] = node.op.program(replace(ctx, layer=node.name))
         if any(a.config.adc.range in CALIBRATED for a in self.arrays(mats)):
             if x_cal is None:
                 raise ConfigError("hardware.adc_calibration", "calibrated ADC ranges need training inputs (x_train)")
@@ -173,7 +172,7 @@ class HardwareNetwork:
         def apply(node: Node, xs: list[np.ndarray]) -> np.ndarray:
             with ledger.scope(node.name):
                 if isinstance(node.op, ARRAY_OPS):
-                    return node.op.run(mats.get(node.name), xs[0], ctx)
+                    return node.op.run(mats.get(node.name), xs[0], replace(ctx, layer=node.name))
                 if node.name in mats:
                     y = node.op.unrows(mats[node.name].mvm(node.op.rows(xs[0]), t=self.hw.t), xs[0])
                 else:

@@ -39,8 +39,9 @@ CALIBRATED = ("calibrated", "per_column")
 @dataclass(frozen=True)
 class ArrayContext:
     """What an :class:`ArrayOp` needs from the hardware network: the tile (None for ``backend: float``), read
-    time, ledger, random generator, the digital precision's events, the S4D hardware options, and
-    ``program_matrix(name, matrix (n_in, n_out))``, the network's matrix path (one ``AnalogMatrix`` per matrix)."""
+    time, ledger, random generator, the digital precision's events, the S4D hardware options,
+    ``program_matrix(name, matrix (n_in, n_out))``, the network's matrix path (one ``AnalogMatrix`` per matrix,
+    its events booked to the ledger layer ``name``), and the op's node name ``layer``."""
 
     tile: Any
     t: float
@@ -51,6 +52,11 @@ class ArrayContext:
     read: MemoryAccess
     s4d: Any  # workloads.s4d.hardware.S4DHardwareConfig
     program_matrix: Callable[[str, np.ndarray], Any]
+    layer: str = ""
+
+    def matrix(self, part: str, matrix: np.ndarray) -> Any:
+        """Program ``matrix`` for the ledger layer ``<layer>.<part>`` (``<layer>`` if ``part`` is empty)."""
+        return self.program_matrix(f"{self.layer}.{part}" if part else self.layer, matrix)
 
     def macs(self, count: float) -> None:
         """Book ``count`` digital multiply-accumulates with one weight read each (the float baseline)."""
@@ -139,9 +145,12 @@ class S4DBlock:
 
         if ctx.tile is None:
             return None
-        mats = {name: ctx.program_matrix(name, np.ascontiguousarray(W.T)) for name, W in self._mix().items()}
+        # ledger layers as in the S4D workload: the mixing matrices (GSU: both, in parallel) in <node>.mix, the
+        # SSM arrays in <node>.ssm, so that the latency model runs them one after the other
+        mats = {name: ctx.matrix("mix", np.ascontiguousarray(W.T)) for name, W in self._mix().items()}
         ssm_tile = ctx.s4d.ssm_tile(ctx.tile)
-        groups = program_ssm(ctx.s4d, self.layer, ssm_tile, ctx.s4d.block_sim(ctx.tile), ctx.rng, ctx.ledger)
+        with ctx.ledger.scope(f"{ctx.layer}.ssm"):
+            groups = program_ssm(ctx.s4d, self.layer, ssm_tile, ctx.s4d.block_sim(ctx.tile), ctx.rng, ctx.ledger)
         return mats, groups
 
     def arrays(self, state: Any) -> list[Any]:
@@ -183,15 +192,17 @@ class S4DBlock:
         mats, groups = state
 
         def linear(name: str, a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
-            out = mats[name].mvm(a, t=ctx.t) + b
-            ctx.ledger.add(ctx.add, out.size)  # bias after the ADC
+            with ctx.ledger.scope(f"{ctx.layer}.mix"):
+                out = mats[name].mvm(a, t=ctx.t) + b
+                ctx.ledger.add(ctx.add, out.size)  # bias after the ADC
             return out.astype(a.dtype)
 
         def ssm(i: int, u: np.ndarray) -> np.ndarray:
-            if ctx.s4d.recurrence == "digital":
-                count_digital_ssm(ctx.ledger, cfg, lay, steps)
-                return m.ssm_forward(i, u, "fused")
-            return run_ssm(lay, groups, u, ctx.t)
+            with ctx.ledger.scope(f"{ctx.layer}.ssm"):
+                if ctx.s4d.recurrence == "digital":
+                    count_digital_ssm(ctx.ledger, cfg, lay, steps)
+                    return m.ssm_forward(i, u, "fused")
+                return run_ssm(lay, groups, u, ctx.t)
 
         y = m.block(self.index, h, ssm, linear)
         count_digital_block(ctx.ledger, cfg, steps)
@@ -267,7 +278,7 @@ class SpikingLayer:
     def program(self, ctx: ArrayContext) -> Any:
         if ctx.tile is None or self.recurrent is None:
             return None
-        return ctx.program_matrix("recurrent", np.ascontiguousarray(self.recurrent))
+        return ctx.matrix("", np.ascontiguousarray(self.recurrent))
 
     def arrays(self, state: Any) -> list[Any]:
         return [] if state is None else [state]
