@@ -172,6 +172,32 @@ def test_snntorch_leaky_and_rleaky_match_snntorch():
         np.testing.assert_array_equal(net.forward(x.numpy()), ref)
 
 
+def test_snntorch_tuple_outputs_and_refused_options():
+    snn = pytest.importorskip("snntorch")
+
+    class Stepwise(nn.Module):  # init_hidden=False: the module returns (spk, mem); only spk is used
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(N_IN, N_H)
+            self.lif = snn.Leaky(beta=torch.full((N_H,), 0.8), threshold=torch.ones(N_H))
+
+        def forward(self, x):
+            spk, _ = self.lif(self.fc(x))
+            return spk
+
+    model = Stepwise().eval()
+    x = torch.tensor(_rasters(8, 3))
+    net = workloads.from_torch(model, x[:1])
+    model.lif.reset_mem()
+    with torch.no_grad():
+        ref = torch.stack([model(x[:, t]) for t in range(T)], 1).numpy()
+    np.testing.assert_array_equal(net.forward(x.numpy()), ref)
+    bad = nn.Sequential(nn.Linear(N_IN, N_H), snn.RLeaky(beta=0.8, linear_features=N_H, init_hidden=True,
+                                                          reset_mechanism="zero"))  # fmt: skip
+    with pytest.raises(DataError, match=r"layer '1' \(RLeaky\): reset_mechanism='zero' of RLeaky is not"):
+        workloads.from_torch(bad, x[:1])
+
+
 # ------------------------------------------------------------------------------------------------- hardware
 def test_ideal_tile_reproduces_float_and_the_ledger_counts_mvms_and_neuron_updates():
     net, _ = _spiking("lif")

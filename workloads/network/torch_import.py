@@ -300,6 +300,8 @@ def _convert(gm: Any, example_input: Any, model_name: str) -> Network:
             names[n] = layer_nodes[-1].name
             continue
         if n.target is operator.getitem and n.args[0] in names and n.args[0].op == "call_module":
+            if n.args[1] != 0 and not n.users:
+                continue  # an unused membrane output
             if n.args[1] != 0:  # (spk, mem) of an snnTorch neuron: the spikes only
                 raise _unsupported(n.name, "getitem", f"only output 0 (spikes) of {n.args[0].target!r} is supported")
             names[n] = names[n.args[0]]
