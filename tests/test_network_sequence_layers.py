@@ -49,6 +49,7 @@ def test_network_of_s4d_blocks_equals_the_s4d_model(variant):
     assert [n.op.kind for n in net.nodes][1:3] == [{"s4d": "S4D", "gsu": "GSU", "binary": "BinaryS4D"}[variant]] * 2
     x = _sequences(6, 1)
     assert _rel(net.forward(x), m.forward(x)) <= 1e-6
+    assert _rel(net.on({"tile": "ideal"}).logits(x, seed=0)[0], m.forward(x)) <= 1e-5
 
 
 @pytest.mark.parametrize("variant", ["s4d", "gsu"])
@@ -59,6 +60,7 @@ def test_torch_s4d_module_converts_and_matches_torch(variant):
     module = TorchS4D(cfg, np.random.default_rng(0)).eval()
     x = torch.randn(6, 20, 3, generator=torch.Generator().manual_seed(1))
     net = workloads.from_torch(module, x[:1])
+    assert net.nodes[0].name == "TorchS4D.encoder"
     with torch.no_grad():
         ref = module(x).numpy()
     assert _rel(net.forward(x.numpy()), ref) <= 1e-5

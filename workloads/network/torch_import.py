@@ -13,6 +13,7 @@ path in the model (``features.0``), functions by their fx node name (``add_1``).
 from __future__ import annotations
 
 import operator
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -247,7 +248,9 @@ def from_torch(module: Any, example_input: Any = None) -> Network:
 
     was_training = module.training
     module.eval()
-    root = torch.nn.Sequential(module) if leaf_converter(module) is not None else module
+    root = module
+    if leaf_converter(module) is not None:  # the root is traced through: wrap it, named by its class
+        root = torch.nn.Sequential(OrderedDict([(type(module).__name__, module)]))
     try:
         try:
             gm = torch.fx.GraphModule(root, Tracer().trace(root))
