@@ -5,6 +5,7 @@ the ideal tile, against the S4D workload on PCM, and its ledger; bad configurati
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from workloads.snn.dynamics import adlif, cubalif
 from workloads.training.s4d_torch import TorchS4D
 
 N_IN, N_H, N_OUT, T = 12, 20, 5, 25
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "network"
 
 
 def _rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -340,3 +342,24 @@ def test_a_layered_snn_from_nir_runs_as_a_general_network(tmp_path):
     assert _rel(net.forward(x), loaded.run(x.transpose(1, 0, 2)).logits) <= 1e-6
     with pytest.raises(ConfigError, match="steps"):
         from_snn(loaded, 0)
+
+
+def test_snntorch_semantics_against_its_recorded_simulation():
+    """Runs without snnTorch: the mapping of Leaky / RLeaky onto the SNN dynamics (snntorch_dynamics) against
+    snnTorch 1.0.0's own simulation stored by tests/fixtures/network/make_snntorch_fixture.py."""
+    from workloads.network.torch_layers import snntorch_dynamics
+
+    f = np.load(FIXTURES / "snntorch_rleaky.npz")
+    hidden = snntorch_dynamics(f["beta1"], f["threshold1"], "subtract", reset_delay=True)
+    out = snntorch_dynamics(f["beta2"], f["threshold2"], "subtract", reset_delay=True)
+    net = Network(
+        [
+            Node("fc1", Linear(f["fc1_weight"], f["fc1_bias"]), (INPUT,)),
+            Node("rleaky", SpikingLayer(hidden, f["rec_weight"].T.astype(np.float64), f["rec_bias"]), ("fc1",)),
+            Node("fc2", Linear(f["fc2_weight"], f["fc2_bias"]), ("rleaky",)),
+            Node("leaky", SpikingLayer(out), ("fc2",)),
+        ],
+        f["x"].shape[1:],
+    )
+    assert f["y"].sum() > 0
+    np.testing.assert_array_equal(net.forward(f["x"]), f["y"])

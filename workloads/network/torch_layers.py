@@ -61,8 +61,6 @@ def _per_neuron(path: str, mod: Any, name: str, value: Any, n: int) -> np.ndarra
 
 
 def _snntorch_neuron(path: str, mod: Any, in_shape: tuple[int, ...], source: str) -> list[Node]:
-    from workloads.snn.dynamics import lif
-
     recurrent_module = isinstance(mod, sys.modules["snntorch"].RLeaky)
     if len(in_shape) != 2:
         raise _refuse(path, mod, f"expects currents (N, T, n) (time on axis 1), got per-sample shape {in_shape}")
@@ -82,14 +80,21 @@ def _snntorch_neuron(path: str, mod: Any, in_shape: tuple[int, ...], source: str
     if np.any(beta <= 0):
         raise _refuse(path, mod, "beta = 0 (no memory) is not supported")
     theta = _per_neuron(path, mod, "threshold", mod.threshold, n)
-    reset = {"subtract": "subtract", "zero": "to_value", "none": "none"}[mod.reset_mechanism]
-    neurons = lif(
-        beta, 1.0, theta, reset, 0.0 if reset == "to_value" else None, strict=True, reset_delay=mod.reset_delay
-    )
+    neurons = snntorch_dynamics(beta, theta, mod.reset_mechanism, bool(mod.reset_delay))
     layer = SpikingLayer(neurons)
     if recurrent_module:
         layer = _with_recurrence(path, mod, neurons, n)
     return [Node(path, layer, (source,))]
+
+
+def snntorch_dynamics(beta: np.ndarray, threshold: np.ndarray, reset_mechanism: str, reset_delay: bool) -> Any:
+    """The :class:`NeuronDynamics` of snnTorch ``Leaky`` neurons (see the module docstring): LIF with
+    ``alpha = beta`` in (0, 1], ``gamma = 1``, spike on ``mem > threshold``."""
+    from workloads.snn.dynamics import lif
+
+    reset = {"subtract": "subtract", "zero": "to_value", "none": "none"}[reset_mechanism]
+    v_reset = 0.0 if reset == "to_value" else None
+    return lif(beta, 1.0, threshold, reset, v_reset, strict=True, reset_delay=reset_delay)
 
 
 def _with_recurrence(path: str, mod: Any, neurons: Any, n: int) -> SpikingLayer:
