@@ -148,7 +148,7 @@ class S4DBlock:
         # ledger layers as in the S4D workload: the mixing matrices (GSU: both, in parallel) in <node>.mix, the
         # SSM arrays in <node>.ssm, so that the latency model runs them one after the other
         mats = {name: ctx.matrix("mix", np.ascontiguousarray(W.T)) for name, W in self._mix().items()}
-        ssm_tile = ctx.s4d.ssm_tile(ctx.tile)
+        ssm_tile = ctx.s4d.ssm_tile_config()
         with ctx.ledger.scope(f"{ctx.layer}.ssm"):
             groups = program_ssm(ctx.s4d, self.layer, ssm_tile, ctx.s4d.block_sim(ctx.tile), ctx.rng, ctx.ledger)
         return mats, groups

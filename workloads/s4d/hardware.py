@@ -100,8 +100,9 @@ class S4DHardwareConfig(Config):
             raise ConfigError("hardware.ssm_sim", f"'block' is not available: {bad[0]}: {bad[1]}")
         return self.ssm_sim != "dense" and bad is None
 
-    def ssm_tile(self, tile: Any) -> Any:
-        """The tile config of the recurrent SSM arrays: ``tile`` with the ADC range ``ssm_adc_range``."""
+    def ssm_tile_config(self) -> Any:
+        """The tile config of the recurrent SSM arrays: the tile with the ADC range ``ssm_adc_range``."""
+        tile = self.tile_config()
         if self.ssm_adc_range != "tile" and tile.adc.bits is not None:
             return tile.replace(adc=tile.adc.replace(range=self.ssm_adc_range))
         return tile
@@ -155,7 +156,7 @@ class HardwareS4D:
 
         tile = self.hw.tile_config()
         block = self.hw.block_sim(tile)
-        ssm_tile = self.hw.ssm_tile(tile)
+        ssm_tile = self.hw.ssm_tile_config()
         m = self.model
         mats: dict[str, Any] = {}
 
