@@ -151,7 +151,7 @@ class S4DBlock:
         ssm_tile = ctx.s4d.ssm_tile_config()
         with ctx.ledger.scope(f"{ctx.layer}.ssm"):
             groups = program_ssm(ctx.s4d, self.layer, ssm_tile, ctx.s4d.block_sim(ctx.tile), ctx.rng, ctx.ledger)
-        return mats, groups
+        return mats, groups, ctx.s4d
 
     def arrays(self, state: Any) -> list[Any]:
         return [] if state is None else [*state[0].values(), *(g for _, g in state[1])]
@@ -159,7 +159,7 @@ class S4DBlock:
     def products(self, state: Any, h: np.ndarray) -> Iterator[tuple[Any, np.ndarray, np.ndarray]]:
         from workloads.s4d.hardware import ssm_inputs
 
-        mats, groups = state
+        mats, groups, hw = state
         m, seen = self.model, {}
 
         def linear(name: str, a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -167,7 +167,7 @@ class S4DBlock:
             return _float_linear(name, a, W, b)
 
         def ssm(i: int, u: np.ndarray) -> np.ndarray:
-            seen["ssm"] = list(ssm_inputs(m, i, groups, u))
+            seen["ssm"] = list(ssm_inputs(hw, m, i, groups, u))
             return m.ssm_forward(i, u, "fused")
 
         m.block(self.index, h, ssm, linear)
@@ -189,7 +189,7 @@ class S4DBlock:
                 ctx.macs(steps * np.count_nonzero(W))
             count_digital_block(ctx.ledger, cfg, steps)
             return self.forward(h)
-        mats, groups = state
+        mats, groups, _ = state
 
         def linear(name: str, a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
             with ctx.ledger.scope(f"{ctx.layer}.mix"):
@@ -202,7 +202,7 @@ class S4DBlock:
                 if ctx.s4d.recurrence == "digital":
                     count_digital_ssm(ctx.ledger, cfg, lay, steps)
                     return m.ssm_forward(i, u, "fused")
-                return run_ssm(lay, groups, u, ctx.t)
+                return run_ssm(ctx.s4d, lay, groups, u)
 
         y = m.block(self.index, h, ssm, linear)
         count_digital_block(ctx.ledger, cfg, steps)

@@ -191,7 +191,7 @@ class HardwareS4D:
             return (a @ W.T + b).astype(a.dtype)
 
         def ssm(i: int, u: np.ndarray) -> np.ndarray:
-            calibrate_ssm(m, i, prog.groups[i], u, self.hw.t)
+            calibrate_ssm(self.hw, m, i, prog.groups[i], u)
             return m.ssm_forward(i, u, "fused")
 
         m.run(x, ssm, linear)
@@ -243,7 +243,7 @@ class HardwareS4D:
                 if self.hw.recurrence == "digital":
                     count_digital_ssm(ledger, m.config, lay, u.shape[0] * u.shape[1])
                     return m.ssm_forward(i, u, "fused")
-                return run_ssm(lay, prog.groups[i], u, t)
+                return run_ssm(self.hw, lay, prog.groups[i], u)
 
         logits = m.run(x, ssm, linear)
         self._count_digital_block(ledger, x.shape[0], x.shape[1])
@@ -337,7 +337,7 @@ def program_ssm(
 
 
 def ssm_inputs(
-    model: S4DModel, i: int, groups: list[tuple[np.ndarray, Any]], u: np.ndarray
+    hw: S4DHardwareConfig, model: S4DModel, i: int, groups: list[tuple[np.ndarray, Any]], u: np.ndarray
 ) -> Iterator[tuple[Any, np.ndarray]]:
     """(array, its float inputs [x_{k-1}; u_k] of shape (n L, channels, S)) of each of layer ``i``'s SSM groups
     on u (n, L, H)."""
@@ -348,20 +348,22 @@ def ssm_inputs(
         yield mat, v.reshape(n * L, len(ch), -1)
 
 
-def calibrate_ssm(model: S4DModel, i: int, groups: list[tuple[np.ndarray, Any]], u: np.ndarray, t: float) -> None:
+def calibrate_ssm(
+    hw: S4DHardwareConfig, model: S4DModel, i: int, groups: list[tuple[np.ndarray, Any]], u: np.ndarray
+) -> None:
     """Calibrate the ADC ranges of layer ``i``'s SSM arrays on the float states and inputs of u (n, L, H)."""
-    for mat, v in ssm_inputs(model, i, groups, u):
+    for mat, v in ssm_inputs(hw, model, i, groups, u):
         if mat.config.adc.range in ("calibrated", "per_column"):
-            mat.calibrate_adc(v, t)
+            mat.calibrate_adc(v, hw.t)
 
 
-def run_ssm(lay: Any, groups: list[tuple[np.ndarray, Any]], u: np.ndarray, t: float) -> np.ndarray:
+def run_ssm(hw: S4DHardwareConfig, lay: Any, groups: list[tuple[np.ndarray, Any]], u: np.ndarray) -> np.ndarray:
     """The SSM of one layer on its arrays: the state [x; u] -> [x'; y] is fed back through ADC -> DAC each step."""
     S = lay.M.shape[1]
     y = np.zeros_like(u)
     for ch, mat in groups:
         uc = np.ascontiguousarray(u[:, :, ch].transpose(1, 0, 2))  # (L, n, channels)
-        y[:, :, ch] = mat.run_feedback(uc[..., None], S - 1, t)[..., 0].transpose(1, 0, 2)
+        y[:, :, ch] = mat.run_feedback(uc[..., None], S - 1, hw.t)[..., 0].transpose(1, 0, 2)
     return y
 
 
