@@ -86,9 +86,9 @@ def test_sweep_point_and_report_cli(tmp_path, grammar):
     hw.write_text(yaml.safe_dump({"tile": "pcm-default", "t": 60.0}))
     out = tmp_path / "rep"
     args = ["report", str(path), "--data", str(data), "--hardware", str(hw), "-o", str(out)]
-    assert main([*args, "--n-test", "16", "--seeds", "2", "--workers", "0", "--no-progress"]) == 0
+    assert main([*args, "--n-test", "16", "--seeds", "1", "--workers", "0", "--no-progress"]) == 0
     table = load_results(out / "results.h5")
-    assert len(table) == 2
+    assert len(table) == 1
     for key in ("accuracy", "energy_j", "latency_s"):
         assert all(math.isfinite(v) for v in table.columns[key])
     assert "| family | glr |" in (out / "report.md").read_text()
