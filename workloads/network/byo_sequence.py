@@ -9,17 +9,25 @@ project's torch trainer) followed by ``nn.LogSoftmax``. The script converts it, 
 torch on the test digits as pixel sequences (N, 64, 1), then evaluates the network on ``pcm-default`` at each read
 time, with the SSM recurrence on the tiles (``s4d: {recurrence: analog}``) and in digital logic, over ``--seeds``
 hardware seeds. For seed 0 it also runs the S4D workload itself (``S4DModel.on(...)``) on the same tile. The
-network's S4D blocks use that workload's mapping, so the two agree. Writes ``DIR/byo_sequence.md``.
+network's S4D blocks use that workload's mapping, so the two agree.
+
+Second part: the conv SNN trained and exported by snnTorch (``workloads/examples/snntorch_conv_digits``) is read
+with ``workloads.load(..., convention="snntorch")`` and hosted in a general network with
+``workloads.network.from_snn``: Linear and LIF layers. Its float accuracy is compared with snnTorch's own, then
+it runs on ``pcm-default`` at each read time beside the SNN workload (``SNNModel.on(...)``), whose arrays take
+1-bit spike DACs and whose LIF neurons are analog circuits. Writes ``DIR/byo_sequence.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
 
 TIMES = {"1 s": 1.0, "1 day": 86400.0, "1 year": 3.156e7}
+SNN_DIR = Path(__file__).resolve().parents[2] / "workloads" / "examples" / "snntorch_conv_digits"
 
 
 def torch_model():
@@ -74,10 +82,45 @@ def run(out: Path, seeds: int, n_test: int, times: dict[str, float]) -> str:
                 f"{ref_res.energy_j * 1e9:.1f} |"
             )
             print(rows[-1], flush=True)
-    text = "\n".join(["```", *lines, "```", "", *rows]) + "\n"
+    text = "\n".join(["```", *lines, "```", "", *rows, "", *spiking(seeds, n_test, times)]) + "\n"
     out.mkdir(parents=True, exist_ok=True)
     (out / "byo_sequence.md").write_text(text)
     return text
+
+
+def spiking(seeds: int, n_test: int, times: dict[str, float]) -> list[str]:
+    """The snnTorch conv SNN as a general network (Linear + LIF layers) beside the SNN workload on pcm-default
+    (float accuracy on all test rasters, hardware on the first ``n_test``)."""
+    import workloads
+    from workloads.network import from_snn
+
+    model = workloads.load(SNN_DIR / "conv_snn.nir", convention="snntorch")
+    data = np.load(SNN_DIR / "spikes_test.npz")
+    x, y = data["x"].astype(np.float32), data["y"]
+    net = from_snn(model, x.shape[1])
+    ref = json.loads((SNN_DIR / "snntorch_result.json").read_text())
+    lines = [
+        "```",
+        f"from_snn: {len(net.nodes)} layers ({', '.join(n.op.kind for n in net.nodes)}), {net.n_weights()} weights",
+        f"float accuracy on {len(y)} test rasters: network {np.mean(net.forward(x).argmax(1) == y):.2%}, "
+        f"snnTorch {ref['accuracy']:.2%}",
+        "```",
+        "",
+        "| time after programming | network: accuracy (%) mean ± std | energy / sample (nJ) | SNN workload: accuracy "
+        "(%) mean ± std | energy / sample (nJ) |",
+        "|---|---|---|---|---|",
+    ]
+    for label, t in times.items():
+        hw = {"tile": "pcm-default", "t": t}
+        mine = [net.on(hw).evaluate((x[:n_test], y[:n_test]), seed=s) for s in range(seeds)]
+        theirs = [model.on(hw).evaluate((x[:n_test].transpose(1, 0, 2), y[:n_test]), seed=s) for s in range(seeds)]
+        cells = [label]
+        for res in (mine, theirs):
+            acc = np.array([r.accuracy for r in res]) * 100
+            cells += [f"{acc.mean():.2f} ± {acc.std():.2f}", f"{np.mean([r.energy_j for r in res]) * 1e9:.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+        print(lines[-1], flush=True)
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
