@@ -100,6 +100,9 @@ class Periphery:
         if dac.bits is not None:
             self.dac_codes = (-(n_steps(dac.bits) // 2), n_steps(dac.bits) // 2) if dac.signed else (0, 2**dac.bits - 1)
         self.stochastic_dac = dac.stochastic_rounding
+        # abs-max inputs are within [-1, 1] up to rounding (|x| * (top / s) <= top (1 + 3 2^-24) rounds to top): the
+        # codes of a signed, rounding DAC cannot leave [-top, top], so its clip changes nothing and is skipped
+        self.dac_clip = not (m.noise == "abs_max" and dac.signed and not dac.stochastic_rounding)
         self.noisy = noise.read or noise.w_noise > 0 or noise.out_noise > 0
         self.w2, self.o2 = noise.w_noise**2, noise.out_noise**2
         self.need_v2 = self.noisy and (noise.w_noise > 0 or rd.vars[0] is not None)
@@ -137,7 +140,7 @@ class Periphery:
             v = torch.floor(v + torch.rand(v.shape, generator=gen, dtype=v.dtype, device=v.device))
         else:
             v = (x * (s.reciprocal() * top)[..., None]).round_()
-        return v.clamp_(lo, top).mul_(1.0 / top)
+        return (v.clamp_(lo, top) if self.dac_clip else v).mul_(1.0 / top)
 
     def _pass(self, x: Any, s: Any, gen: Any, track_sat: bool) -> tuple[Any, Any]:
         """One analog pass of x (G, B, n_in) with row scales s (G, B): outputs (G, B, n_out) and, if ``track_sat``,
