@@ -92,7 +92,7 @@ class Periphery:
     ``rd`` must not change while the object is used (the recurrence calls one object at every step)."""
 
     def __init__(self, rd: TorchRead, cfg: TileConfig):
-        self.rd, self.cfg = rd, cfg
+        self.rd = rd
         m, dac, noise, adc = cfg.management, cfg.dac, cfg.noise, cfg.adc
         self.noise_management = m.noise
         self.fixed_scale = (m.constant_scale if m.noise == "constant" else 1.0) * dac.bound
