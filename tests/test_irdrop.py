@@ -187,6 +187,34 @@ def test_iterative_falls_back_to_direct_when_not_converged():
     with pytest.warns(RuntimeWarning, match="did not converge in 2 sweeps"):
         I = s.solve(V)
     np.testing.assert_allclose(I, IrDropSolver(G, 1.0, 1e-3, method="direct").solve(V), rtol=1e-12)
+    assert not s.report.converged and "did not converge in 2 sweeps" in s.report.fallback
+    ok = IrDropSolver(G, 1.0, 1e-3, method="iterative")
+    ok.solve(V)
+    assert ok.report.converged and ok.report.fallback is None and 2 <= ok.report.sweeps == ok.sweeps_used
+
+
+def test_default_tolerance_error_far_below_an_adc_step():
+    """The default stopping rule (sensed voltages change < 1e-10 relative) leaves an error against the exact solve
+    far below the 1e-9 of the tests and ~4e-3 of full scale of an 8-bit ADC step, on a strongly coupled array
+    (r_wire 2.5 ohm, 10-250 uS, 96 x 80: drop ~0.4) and on several batch widths (blocks of right-hand sides)."""
+    rng = np.random.default_rng(11)
+    G = rng.uniform(1e-5, 250e-6, (96, 80))
+    exact = IrDropSolver(G, 2.5, 1e-3, method="direct")
+    for batch in (1, 7, 40):
+        V = rng.uniform(-0.2, 0.2, (batch, 96))
+        ref = exact.solve(V)
+        s = IrDropSolver(G, 2.5, 1e-3, method="iterative")
+        assert np.abs(s.solve(V) - ref).max() < 1e-10 * np.abs(ref).max()
+        assert s.report.converged
+    assert np.abs(V @ G - ref).max() > 0.1 * np.abs(ref).max()  # the drop is large
+
+
+@pytest.mark.parametrize(
+    "field,kwargs", [("tol", {"tol": 0.0}), ("tol", {"tol": 1.5}), ("max_sweeps", {"max_sweeps": 0})]
+)
+def test_solver_settings_refused(field, kwargs):
+    with pytest.raises(ConfigError, match=f"{field}: must be"):
+        IrDropSolver(np.full((4, 4), 1e-5), 1.0, 1.0, method="iterative", **kwargs)
 
 
 @pytest.mark.parametrize("r", [0.35, 2.5])
