@@ -168,6 +168,11 @@ class IrDropSolver:
         self._in_idx = np.arange(self.rows) * self.cols
         self._out_idx = n + np.arange(self.cols) * self.rows + (self.rows - 1)
 
+    @property
+    def fill(self) -> int:
+        """Non-zeros of the sparse LU factors (``direct``; 0 before the factorisation)."""
+        return 0 if self._lu is None else int(self._lu.L.nnz + self._lu.U.nnz)
+
     def _direct(self, src_w: np.ndarray, src_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row-node (i, 0) and sensed-node voltages for injected currents src_w (R, K), src_b (C, K)."""
         if self._lu is None:
