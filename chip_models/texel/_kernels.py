@@ -48,15 +48,18 @@ N_STATE = 9
     E_CA_STEP,
 ) = range(21)
 N_PAR = 21  # the E_*_STEP columns are the decay factors exp(-DT_MAX/tau) of a full step
-# learning parameters of the rule (docs/texel.md §3): one record, read by field name in the kernels
+# learning parameters (docs/texel.md §3, §13): one record, read by field name in the kernels; ``rule`` is the
+# kernel code of the synapse's learning rule (``rules.py``), ``importance_gain`` a parameter of the metaplastic one
+RULE_BCALL, RULE_METAPLASTIC = 0, 1
 LEARN_DTYPE = np.dtype(
     [
         (name, np.float64)
         for name in (
             "a_pre", "a_post", "theta_pre", "theta_post", "rho_neg", "rho_neg2", "c", "x_floor", "a_ca",
-            "x_ca_max", "ca_low", "ca_high", "enable", "tau_rho", "alpha", "beta", "theta_rho",
+            "x_ca_max", "ca_low", "ca_high", "enable", "tau_rho", "alpha", "beta", "theta_rho", "importance_gain",
         )
     ]
+    + [("rule", np.int64)]
 )  # fmt: skip
 # event counters of the chip: one record of int64 fields
 COUNTER_DTYPE = np.dtype(
@@ -114,6 +117,7 @@ class Synapses(NamedTuple):
     jump_dev: np.ndarray  # DPI jump of the synapse's device read (device mode)
     jump_static: np.ndarray
     flip_log: np.ndarray  # indices of synapses whose binary readout flipped (device writes pending)
+    importance: np.ndarray  # per plastic synapse: the metaplastic rule's importance (0 under BCaLL)
     n_plastic: int
     n_static: int
     dev: DeviceArrays
@@ -236,6 +240,21 @@ def _flipped(j, high, syn, counters):
 
 
 @njit(cache=True, fastmath=False)
+def _rule(j, d, rho, importance, lp) -> float:
+    """The synapse's learning rule applied to a proposed change ``d`` of ρ_j: the new (unclipped) ρ_j.
+
+    BCaLL: ρ + d. Metaplastic (``rules.MetaplasticRule``): a change that confirms the binary state
+    (up when high, down when low) adds importance_gain·|d| to the synapse's importance m; a change
+    toward θ_ρ is scaled by 1/(1 + m), so important synapses need more events to flip."""
+    if lp.rule == RULE_METAPLASTIC:
+        if (d > 0.0) == (rho[j] > lp.theta_rho):
+            importance[j] += lp.importance_gain * abs(d)
+        else:
+            d = d / (1.0 + importance[j])
+    return rho[j] + d
+
+
+@njit(cache=True, fastmath=False)
 def _set_rho(rho, j, new, theta_rho) -> bool:
     """Write ρ_j (clipped to [0, 1]); True when its binary readout flipped (then call :func:`_flipped`)."""
     old = rho[j]
@@ -269,7 +288,7 @@ def _post_spike(n, t, nrn, lp, syn, counters):
     ns[n, X_CA] += lp.a_ca * (lp.x_ca_max - ns[n, X_CA])
     ns[n, X_POST] = min(1.0, ns[n, X_POST] + lp.a_post)
     if _gate_open(ns[n, X_CA], lp):
-        x_pre, rho, t_syn, tau_pre = syn.x_pre, syn.rho, syn.t_syn, syn.tau_pre
+        x_pre, rho, t_syn, tau_pre, importance = syn.x_pre, syn.rho, syn.t_syn, syn.tau_pre, syn.importance
         c, x_floor, theta_pre, rho_neg2 = lp.c, lp.x_floor, lp.theta_pre, lp.rho_neg2
         base = n * syn.n_plastic
         for j in range(base, base + syn.n_plastic):
@@ -278,7 +297,7 @@ def _post_spike(n, t, nrn, lp, syn, counters):
             d = c * xp
             if x_floor < xp < theta_pre:
                 d += rho_neg2
-            if _set_rho(rho, j, rho[j] + d, lp.theta_rho):
+            if _set_rho(rho, j, _rule(j, d, rho, importance, lp), lp.theta_rho):
                 _flipped(j, rho[j] > lp.theta_rho, syn, counters)
 
 
@@ -420,7 +439,7 @@ def run_events(ev, start, stop, nrn, lp, syn, out, n_out, n_probe, counters, dev
     The arrays are taken out of their records once, before the loop (reference counting).
     """
     ev_t, ev_n, ev_s, ns = ev.t, ev.neuron, ev.synapse, nrn.state
-    x_pre, rho, t_syn, tau_pre = syn.x_pre, syn.rho, syn.t_syn, syn.tau_pre
+    x_pre, rho, t_syn, tau_pre, importance = syn.x_pre, syn.rho, syn.t_syn, syn.tau_pre, syn.importance
     jump = syn.jump_dev if device_mode else syn.jump_cap
     jump_static, n_plastic, n_static = syn.jump_static, syn.n_plastic, syn.n_static
     for e in range(start, stop):
@@ -439,7 +458,7 @@ def run_events(ev, start, stop, nrn, lp, syn, out, n_out, n_probe, counters, dev
             _sync_synapse(j, t, x_pre, rho, t_syn, tau_pre, lp)
             x_pre[j] += lp.a_pre * (1.0 - x_pre[j])
             if _gate_open(ns[n, X_CA], lp) and ns[n, X_POST] > lp.theta_post:
-                if _set_rho(rho, j, rho[j] + lp.rho_neg, lp.theta_rho):
+                if _set_rho(rho, j, _rule(j, lp.rho_neg, rho, importance, lp), lp.theta_rho):
                     _flipped(j, rho[j] > lp.theta_rho, syn, counters)
             if device_mode or rho[j] > lp.theta_rho:
                 ns[n, I_EXC] += jump[j]

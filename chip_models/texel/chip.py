@@ -36,6 +36,7 @@ from chip_models.texel.devices import SocketBank
 from chip_models.texel.learning import drift
 from chip_models.texel.params import build_params
 from chip_models.texel.router import LINK_CLASSES, ROUTER_DROP, ROUTER_HOP, Router
+from chip_models.texel.rules import learning_record
 
 LAYER = "texel"
 NORMAL_POOL = 1 << 16  # pre-drawn normals for in-kernel device writes
@@ -91,20 +92,14 @@ class TexelChip:
         self.arbiter = simpy.Resource(self.env, capacity=1)
         prm = build_params(cfg, rng)
         self.npar, self.tau_pre, self.jump_cap, self.read_gain, self.jump_static = prm
-        lc = cfg.learning
-        self._learn = K.learning_record(
-            a_pre=lc.a_pre, a_post=lc.a_post, theta_pre=lc.theta_pre, theta_post=lc.theta_post,
-            rho_neg=lc.rho_neg, rho_neg2=lc.rho_neg2, c=lc.c, x_floor=lc.x_floor, a_ca=lc.a_ca,
-            x_ca_max=lc.x_ca_max, ca_low=lc.theta_ca_low, ca_high=lc.ca_high,
-            enable=1.0 if lc.plastic_enable else 0.0, tau_rho=lc.tau_rho, alpha=lc.alpha, beta=lc.beta,
-            theta_rho=lc.theta_rho,
-        )  # fmt: skip
+        self._learn = learning_record(cfg.learning)
         self.lp = self._learn[0]
         self.ns = np.zeros((n, K.N_STATE))
         self.ns[:, K.I_MEM] = cfg.neuron.I0
         self.x_pre = np.zeros(n * p)
         self.rho = np.full(n * p, cfg.learning.rho_init)
         self.t_syn = np.zeros(n * p)
+        self.importance = np.zeros(n * p)  # the metaplastic rule's per-synapse state (rules.py)
         self._counts = K.counter_record()
         self.counters = self._counts[0]  # the record the kernels update
         self._count = self._counts.view(np.ndarray)  # fast field access from Python: self._count["spikes"][0]
@@ -121,7 +116,7 @@ class TexelChip:
         self.neurons = K.Neurons(self.ns, self.npar)
         self.synapses = K.Synapses(
             self.x_pre, self.rho, self.t_syn, self.tau_pre, self.jump_cap, self.jump_dev, self.jump_static,
-            np.zeros(n * p, dtype=np.int64), p, self.n_static, dev,
+            np.zeros(n * p, dtype=np.int64), self.importance, p, self.n_static, dev,
         )  # fmt: skip
         self._bus_free = -math.inf
         self._pending: SpikeInput | None = None
@@ -265,13 +260,14 @@ class TexelChip:
             self._write(cand[changed], want[changed])
 
     def power_cycle(self) -> np.ndarray:
-        """Simulated power cycle: capacitors, traces and neurons reset; ρ restored from the devices
+        """Simulated power cycle: capacitors, traces, importances and neurons reset; ρ restored from the devices
         (1 where I_pos > I_neg, else 0). Returns the restored binary weights (neurons, plastic)."""
         self._need_devices("power_cycle")
         frac = self.sockets.read(self.config.read)
         self.rho[:] = np.where(frac > 0.0, 1.0, 0.0)
         self._count["logged_flips"] = self.rho.size + 1
         self.x_pre[:] = 0.0
+        self.importance[:] = 0.0
         self.t_syn[:] = self.now
         self.ns[:, K.I_MEM] = self.config.neuron.I0
         self.ns[:, [K.I_AHP, K.I_EXC, K.I_INH, K.X_POST, K.X_CA]] = 0.0
