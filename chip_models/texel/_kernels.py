@@ -243,12 +243,12 @@ def _flipped(j, high, syn, counters):
 def _rule(j, d, rho, importance, lp) -> float:
     """The synapse's learning rule applied to a proposed change ``d`` of ρ_j: the new (unclipped) ρ_j.
 
-    BCaLL: ρ + d. Metaplastic (``rules.MetaplasticRule``): a change that confirms the binary state
-    (up when high, down when low) adds importance_gain·|d| to the synapse's importance m; a change
-    toward θ_ρ is scaled by 1/(1 + m), so important synapses need more events to flip."""
-    if lp.rule == RULE_METAPLASTIC:
-        if (d > 0.0) == (rho[j] > lp.theta_rho):
-            importance[j] += lp.importance_gain * abs(d)
+    BCaLL: ρ + d. Metaplastic (``rules.MetaplasticRule``), on a high synapse (ρ > θ_ρ): potentiation
+    adds importance_gain·d to its importance m, depression is scaled by 1/(1 + m), so consolidated
+    synapses need more events to flip; low synapses learn as under BCaLL."""
+    if lp.rule == RULE_METAPLASTIC and rho[j] > lp.theta_rho:
+        if d > 0.0:
+            importance[j] += lp.importance_gain * d
         else:
             d = d / (1.0 + importance[j])
     return rho[j] + d

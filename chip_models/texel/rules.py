@@ -55,10 +55,11 @@ class BCaLLRule:
 
 class MetaplasticRule:
     """Metaplastic binary synapses (Laborieux et al. 2021, Nat. Commun. 12:2549; the importance-scaled
-    plasticity of Bayesian metaplasticity, ``metaplasticity.py``): each synapse carries an importance m.
-    A change that confirms its binary state (up when ρ > θ_ρ, down when below) adds
-    ``importance_gain``·|Δρ| to m; a change toward θ_ρ is scaled by 1/(1 + m). Consolidated synapses
-    therefore need (1 + m) times more learning events to flip, and their devices are written less."""
+    plasticity of Bayesian metaplasticity, ``metaplasticity.py``), for the memory that a binary
+    associative synapse holds in its potentiated state: each synapse carries an importance m. While
+    it is high (ρ > θ_ρ), potentiation adds ``importance_gain``·Δρ to m and depression is scaled by
+    1/(1 + m), so a consolidated synapse needs (1 + m) times more depressing events to flip (and its
+    devices are written less); low synapses learn as under BCaLL."""
 
     name: ClassVar[str] = "metaplastic"
     kernel_code: ClassVar[int] = K.RULE_METAPLASTIC
@@ -70,9 +71,9 @@ class MetaplasticRule:
         rho = np.asarray(rho, dtype=float)
         delta = np.asarray(delta, dtype=float)
         importance = np.asarray(importance, dtype=float)
-        confirms = (delta > 0.0) == (rho > cfg.theta_rho)
-        applied = np.where(confirms, delta, delta / (1.0 + importance))
-        return rho + applied, importance + np.where(confirms, cfg.importance_gain * np.abs(delta), 0.0)
+        high = rho > cfg.theta_rho
+        applied = np.where(high & (delta <= 0.0), delta / (1.0 + importance), delta)
+        return rho + applied, importance + np.where(high & (delta > 0.0), cfg.importance_gain * delta, 0.0)
 
 
 RULES: dict[str, LearningRule] = {rule.name: rule for rule in (BCaLLRule(), MetaplasticRule())}
