@@ -23,13 +23,36 @@ sequence) with key = arrival time (``fifo``) or source neuron (``priority``), a 
 
 from __future__ import annotations
 
+import hashlib
 import math
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 from numba import njit
 
 from chip_models.texel import _kernels as K
+
+
+def _drop_stale_cache() -> None:
+    """Numba keys a cached function on its own source file only, so a cached engine would keep running the
+    old ``_kernels`` after that file changes (e.g. after ``git pull``). Delete the engine's cache entries
+    when the kernels' source differs from the one they were compiled against."""
+    cache_dir = Path(__file__).with_name("__pycache__")
+    stamp = cache_dir / "_engine.kernels.sha256"
+    digest = hashlib.sha256(Path(K.__file__).read_bytes()).hexdigest()
+    try:
+        if stamp.is_file() and stamp.read_text() == digest:
+            return
+        for entry in cache_dir.glob("_engine.*.nb[ic]"):
+            entry.unlink(missing_ok=True)
+        cache_dir.mkdir(exist_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # read-only install: numba then cannot cache either
+        pass
+
+
+_drop_stale_cache()
 
 DONE, FLIPS, REFILL, GROW = range(4)  # status codes of run_chip
 PH_ROUTE, PH_BUILD, PH_EVENTS, PH_FLUSH, PH_FINAL, PH_FINAL_ROUTE = range(6)  # phases of the loop
