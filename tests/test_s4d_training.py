@@ -4,9 +4,11 @@ import numpy as np
 import pytest
 import torch
 
+from aimc_sim.errors import ConfigError
 from workloads.s4d.config import S4DConfig
 from workloads.s4d.model import S4DModel
 from workloads.s4d.quant import quantise
+from workloads.s4d.ssm import discretise
 from workloads.training.s4d_torch import Spike, TorchS4D, add_noise, fake_quant, quant_forward
 
 
@@ -55,3 +57,20 @@ def test_arctan_surrogate_derivative():
     np.testing.assert_array_equal(s.detach().numpy(), [0.0, 1.0, 0.0])  # strict x > 0
     s.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), 1 / (1 + (np.pi * x.detach().numpy()) ** 2), rtol=1e-6)
+
+
+def test_pole_bound_holds_and_is_exported(rng):
+    """``abar_max`` bounds every ZOH pole, and the exported log_A_real realises the bounded poles in numpy."""
+    cfg = S4DConfig(d_in=1, n_classes=3, d_model=6, d_state=8, n_layers=2)
+    net = TorchS4D(cfg, rng, abar_max=0.8).eval()
+    x = rng.random((3, 16, 1)).astype(np.float32)
+    with torch.no_grad():
+        lt = net(torch.tensor(x)).numpy()
+    model = S4DModel(cfg, net.state_numpy())
+    for i in range(2):
+        w = model.weights
+        dA, _ = discretise(w[f"layers.{i}.ssm.log_dt"], w[f"layers.{i}.ssm.log_A_real"], w[f"layers.{i}.ssm.A_imag"])
+        assert np.abs(dA).max() <= 0.8 + 1e-6 and np.abs(dA).max() > 0.79  # S4D-Lin starts above 0.95: bound active
+    np.testing.assert_allclose(lt, model.forward(x, "fft"), atol=2e-4)
+    with pytest.raises(ConfigError, match="abar_max"):
+        TorchS4D(cfg, rng, abar_max=1.2)

@@ -357,6 +357,38 @@ def e11_sources(seeds: int, n_test: int | None, models: dict[str, tuple[str, str
     _write("e11_noise_sources", rows)
 
 
+E11_MAPPINGS: dict[str, dict[str, Any]] = {  # label -> tile fields of the recurrent tiles only (``ssm_tile``)
+    "single pair (pcm-default)": {},
+    "symmetric pair about G_mid": {"mapping": {"variant": "symmetric"}},
+    "per-column drift compensation": {"drift_compensation": {"mode": "per_column"}},
+    "symmetric + per-column compensation": {
+        "mapping": {"variant": "symmetric"},
+        "drift_compensation": {"mode": "per_column"},
+    },
+    "2 slices, equal significance": {"mapping": {"slices": 2, "slice_bits": 8, "significance": [1.0, 1.0]}},
+}
+
+
+def e11_mappings(
+    seeds: int, n_test: int | None, models: dict[str, tuple[str, str]], times: dict[str, float], labels: list[str]
+) -> None:
+    """How the recurrence is mapped vs physics: ``pcm-default`` everywhere, the recurrent tiles (one channel per
+    tile) mapped as ``E11_MAPPINGS[label]`` (``ssm_tile``); mean +- s.e.m. over ``seeds`` programmings."""
+    data = load_dataset("digits_pixel")
+    rows = []
+    for label, name in models.values():
+        m = load_model(name)
+        for mapping in labels:
+            row: dict[str, Any] = {"model": label, "recurrent tiles": mapping}
+            for t_label, t in times.items():
+                hw = {"tile": "pcm-default", "t": t, "ssm_channels_per_tile": 1, "ssm_tile": E11_MAPPINGS[mapping]}
+                accs = [m.on(hw).evaluate(data, n_test=n_test, seed=s).accuracy * 100 for s in range(seeds)]
+                row[f"t = {t_label}"] = f"{np.mean(accs):.1f} +- {_sem(accs):.1f}"
+                print(label, mapping, t_label, row[f"t = {t_label}"], accs, flush=True)
+            rows.append(row)
+    _write("e11_mappings", rows)
+
+
 def _sem(values: list[float]) -> float:
     return float(np.std(values, ddof=1) / np.sqrt(len(values))) if len(values) > 1 else float("nan")
 
@@ -373,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--e12-presets", default="pcm-default,rram-default")
     ap.add_argument("--e12-recurrences", default="analog,digital")
     ap.add_argument("--e12-times", default=",".join(E12_TIMES), help="E12 read times (labels of E12_TIMES)")
+    ap.add_argument("--mappings", default=";".join(E11_MAPPINGS), help="e11mapping rows: labels of E11_MAPPINGS")
     args = ap.parse_args(argv)
     OUT = Path(args.out_dir)
     t0 = time.time()
@@ -393,6 +426,10 @@ def main(argv: list[str] | None = None) -> int:
         e11_analog_recurrence(args.seeds, args.n_test, ["s4d_digits_qat4_noise", "s4d_digits_qat4_noise5"])
     if "e11sources" in todo:
         e11_sources(args.seeds, args.n_test, {k: E12_MODELS[k] for k in args.e12_models.split(",")})
+    if "e11mapping" in todo:
+        models = {k: E12_MODELS[k] for k in args.e12_models.split(",")}
+        times = {k: E12_TIMES[k] for k in args.e12_times.split(",")}
+        e11_mappings(args.seeds, args.n_test, models, times, args.mappings.split(";"))
     if "e12" in todo:
         models = {k: E12_MODELS[k] for k in args.e12_models.split(",")}
         times = {k: E12_TIMES[k] for k in args.e12_times.split(",")}

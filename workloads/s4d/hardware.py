@@ -14,6 +14,7 @@ residual, pooling and argmax are digital and are counted as digital operations i
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,7 +68,9 @@ class S4DHardwareConfig(Config):
     ``ssm_adc_range``: ADC range of the recurrent SSM tiles (``recurrence: analog``): ``per_column`` (default,
     docs/s4d.md#hardware-defaults: each column's range calibrated to the 99.9th percentile of the state and output
     on the ``adc_calibration`` training sequences), ``calibrated`` (one range per tile) or ``tile`` (the tile config's
-    own range, e.g. ``pcm-default``'s fixed +-12 full-scale rows, which quantises a 17-row state coarsely)."""
+    own range, e.g. ``pcm-default``'s fixed +-12 full-scale rows, which quantises a 17-row state coarsely);
+    ``ssm_tile``: tile fields that the recurrent SSM tiles alone override (nested dicts merge), e.g.
+    ``{"mapping": {"variant": "symmetric"}}``: how the recurrence is mapped can differ from the dense layers."""
 
     tile: str | dict[str, Any] = "pcm-default"
     backend: str = field(default="analog", metadata=check(one_of("analog", "float")))
@@ -81,6 +84,7 @@ class S4DHardwareConfig(Config):
     ssm_channels_per_tile: int | None = None
     ssm_sim: str = field(default="auto", metadata=check(one_of("auto", "block", "dense")))
     ssm_adc_range: str = field(default="per_column", metadata=check(one_of("per_column", "calibrated", "tile")))
+    ssm_tile: dict[str, Any] = field(default_factory=dict)
     batch: int = 512
 
     def validate(self) -> None:
@@ -101,16 +105,40 @@ class S4DHardwareConfig(Config):
 
     def tile_config(self) -> Any:
         """The resolved :class:`aimc_sim.crossbar.TileConfig`."""
-        fields = {"preset": self.tile} if isinstance(self.tile, str) else dict(self.tile)
+        return self._resolve({})
+
+    def ssm_tile_config(self) -> Any:
+        """The tile config of the recurrent SSM tiles: ``ssm_tile`` over the tile, ``ssm_adc_range`` applied."""
+        tile = self._resolve(self.ssm_tile)
+        if self.ssm_adc_range == "tile" or tile.adc.bits is None:
+            return tile
+        return tile.replace(adc=tile.adc.replace(range=self.ssm_adc_range))
+
+    def _resolve(self, extra: dict[str, Any]) -> Any:
+        """The tile with ``extra`` tile fields on top (as ``__`` paths, so nested fields merge)."""
+        fields = {"preset": self.tile} if isinstance(self.tile, str) else copy.deepcopy(self.tile)
+        extra = _field_paths(extra)
         if self.prog_noise is None:
-            return resolve_tile(fields)
+            return resolve_tile(fields, **extra)
         if fields.get("device", PROG_NOISE_PRESET) != PROG_NOISE_PRESET or "device_options" in fields:
             raise ConfigError(
                 "hardware.prog_noise",
                 f"selects the device preset {PROG_NOISE_PRESET!r}, but the tile names its own device "
                 f"({fields.get('device')!r}); drop tile.device/device_options or prog_noise",
             )
-        return resolve_tile(fields, **prog_noise_device(self.prog_noise))
+        return resolve_tile(fields, **(prog_noise_device(self.prog_noise) | extra))
+
+
+def _field_paths(fields: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested tile fields as ``load_tile_config`` ``__`` paths, e.g. {"mapping": {"variant": v}} ->
+    {"mapping__variant": v}; ``device_options`` stays one value."""
+    out: dict[str, Any] = {}
+    for k, v in fields.items():
+        if isinstance(v, dict) and k != "device_options":
+            out |= _field_paths(v, f"{prefix}{k}__")
+        else:
+            out[prefix + k] = v
+    return out
 
 
 PROG_NOISE_PRESET = "rram-hfo2-prog"
@@ -147,10 +175,8 @@ class HardwareS4D:
         from aimc_sim.crossbar import AnalogMatrix, BlockDiagonalMatrix, BlockView
 
         tile = self.hw.tile_config()
-        block = self.hw.block_sim(tile)
-        ssm_tile = tile
-        if self.hw.ssm_adc_range != "tile" and tile.adc.bits is not None:
-            ssm_tile = tile.replace(adc=tile.adc.replace(range=self.hw.ssm_adc_range))
+        ssm_tile = self.hw.ssm_tile_config()
+        block = self.hw.block_sim(ssm_tile)
         m = self.model
         mats: dict[str, Any] = {}
 
@@ -168,7 +194,7 @@ class HardwareS4D:
             layer_groups = []
             if self.hw.recurrence == "analog":
                 S = lay.M.shape[1]
-                k = max(1, min(tile.rows // S, tile.max_outputs // S))
+                k = max(1, min(ssm_tile.rows // S, ssm_tile.max_outputs // S))
                 k = min(k, self.hw.ssm_channels_per_tile or k)
                 kept = np.flatnonzero(lay.channel_mask)
                 if block and len(kept):  # x @ M_h^T per channel: blocks (H_kept, S, S)

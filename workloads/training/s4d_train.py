@@ -62,6 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--clip", type=float, default=0.0, help="gradient-norm clip (0: off)")
     ap.add_argument("--noise-ramp", type=int, default=1, help="epochs over which sigma_tr ramps up linearly")
+    ap.add_argument("--abar-max", type=float, default=None, help="bound every pole |Abar| <= this (zoh)")
     ap.add_argument("--init-from", default=None, help="checkpoint to start from (QAT fine-tuning)")
     ap.add_argument("--hwa-tile", default=None, help="hardware-aware training on this tile preset (e.g. pcm-default)")
     add_t_range_argument(ap, "--hwa-t", (0.0, 0.0))
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         a_bits=args.a_bits,
         prune=args.prune,
     )
-    net = TorchS4D(cfg, rng, args.surrogate, args.dropout, dt_range=(args.dt_min, args.dt_max))
+    net = TorchS4D(cfg, rng, args.surrogate, args.dropout, (args.dt_min, args.dt_max), args.abar_max)
     if args.init_from:
         src = S4DModel.load(args.init_from)
         with torch.no_grad():
