@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from aimc_sim.config import Config, check, in_range, nonnegative, one_of
+from aimc_sim.config import Config, check, in_range, int_in, nonnegative, one_of
 from aimc_sim.cost import Ledger
 from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, DigitalOp, Memory, MemoryAccess, Op, Precision
 from aimc_sim.errors import ConfigError, DataError
@@ -29,6 +29,7 @@ from workloads.data.base import SequenceDataset
 from workloads.hwconfig import coerce_config, resolve_tile
 from workloads.result import Result, exclude_programming, score
 from workloads.s4d.model import S4DModel
+from workloads.s4d.ssm import replica_index, replicate_fused
 
 NONLINEAR_OPS = 5
 """FP32 multiplies and adds charged per GELU / sigmoid / LayerNorm-normalise evaluation (a degree-5 polynomial
@@ -69,6 +70,8 @@ class S4DHardwareConfig(Config):
     docs/s4d.md#hardware-defaults: each column's range calibrated to the 99.9th percentile of the state and output
     on the ``adc_calibration`` training sequences), ``calibrated`` (one range per tile) or ``tile`` (the tile config's
     own range, e.g. ``pcm-default``'s fixed +-12 full-scale rows, which quantises a 17-row state coarsely);
+    ``ssm_replicas``: R copies of each channel's state on its recurrent block (docs/s4d.md#state-replicas,
+    :func:`workloads.s4d.ssm.replica_index`): R^2 devices per Abar entry, R times the signal per column;
     ``ssm_tile``: tile fields that the recurrent SSM tiles alone override (nested dicts merge), e.g.
     ``{"mapping": {"variant": "symmetric"}}``: how the recurrence is mapped can differ from the dense layers."""
 
@@ -84,6 +87,7 @@ class S4DHardwareConfig(Config):
     ssm_channels_per_tile: int | None = None
     ssm_sim: str = field(default="auto", metadata=check(one_of("auto", "block", "dense")))
     ssm_adc_range: str = field(default="per_column", metadata=check(one_of("per_column", "calibrated", "tile")))
+    ssm_replicas: int = field(default=1, metadata=check(int_in(1, 8)))
     ssm_tile: dict[str, Any] = field(default_factory=dict)
     batch: int = 512
 
@@ -193,18 +197,19 @@ class HardwareS4D:
                 dense(f"layers.{i}.mix", lay.mix["W"])
             layer_groups = []
             if self.hw.recurrence == "analog":
-                S = lay.M.shape[1]
+                M = replicate_fused(lay.M, self.hw.ssm_replicas)
+                S = M.shape[1]
                 k = max(1, min(ssm_tile.rows // S, ssm_tile.max_outputs // S))
                 k = min(k, self.hw.ssm_channels_per_tile or k)
                 kept = np.flatnonzero(lay.channel_mask)
                 if block and len(kept):  # x @ M_h^T per channel: blocks (H_kept, S, S)
-                    Wb = np.swapaxes(lay.M[kept], 1, 2)
+                    Wb = np.swapaxes(M[kept], 1, 2)
                     layer_groups.append((kept, BlockDiagonalMatrix(ssm_tile, Wb, rng, ledger, per_tile=k)))
                 for j in range(0, len(kept) if not block else 0, k):
                     ch = kept[j : j + k]
                     W = np.zeros((len(ch) * S, len(ch) * S))
                     for q, h in enumerate(ch):
-                        W[q * S : (q + 1) * S, q * S : (q + 1) * S] = lay.M[h].T
+                        W[q * S : (q + 1) * S, q * S : (q + 1) * S] = M[h].T
                     layer_groups.append((ch, BlockView(AnalogMatrix(ssm_tile, W, rng, ledger=ledger), len(ch))))
             groups.append(layer_groups)
         dense("decoder", m.decoder[0])
@@ -231,10 +236,11 @@ class HardwareS4D:
         def ssm(i: int, u: np.ndarray) -> np.ndarray:
             n, L, _ = u.shape
             xs = m.ssm_states(i, u)  # (n, L, H, S-1): the state before each step
+            idx, _ = replica_index(xs.shape[-1] + 1, self.hw.ssm_replicas)
             for ch, mat in prog.groups[i]:
                 if mat.config.adc.range not in ("calibrated", "per_column"):
                     continue
-                v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)
+                v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)[..., idx]
                 mat.calibrate_adc(v.reshape(n * L, len(ch), -1), self.hw.t)
             return m.ssm_forward(i, u, "fused")
 
@@ -288,11 +294,11 @@ class HardwareS4D:
                     self._count_digital_ssm(ledger, lay, u.shape[0] * u.shape[1])
                     return m.ssm_forward(i, u, "fused")
                 n, L, H = u.shape
-                S = lay.M.shape[1]
+                n_state = (lay.M.shape[1] - 1) * self.hw.ssm_replicas
                 y = np.zeros_like(u)
                 for ch, mat in prog.groups[i]:  # the state [x; u] -> [x'; y] is fed back through ADC -> DAC
                     uc = np.ascontiguousarray(u[:, :, ch].transpose(1, 0, 2))  # (L, n, channels)
-                    y[:, :, ch] = mat.run_feedback(uc[..., None], S - 1, t)[..., 0].transpose(1, 0, 2)
+                    y[:, :, ch] = mat.run_feedback(uc[..., None], n_state, t)[..., 0].transpose(1, 0, 2)
             return y
 
         logits = m.run(x, ssm, linear)
