@@ -307,18 +307,27 @@ def e12_drift(
     presets: tuple[str, ...] = ("pcm-default", "rram-default"),
     recurrences: tuple[str, ...] = ("analog", "digital"),
     times: dict[str, float] = E12_TIMES,
+    hardware: str | None = None,
 ) -> None:
     """Accuracy vs read time on the device presets, recurrence analog (one channel per tile: per-channel noise
-    management, ADC ranges and drift compensation) and digital; mean +- s.e.m. over ``seeds`` programmings."""
+    management, ADC ranges and drift compensation) and digital; mean +- s.e.m. over ``seeds`` programmings.
+    ``hardware``: an S4D hardware YAML used instead of the presets (its recurrence and t replaced per column)."""
+    from dataclasses import replace
+
+    from workloads.s4d.hardware import hardware_config
+
     data = load_dataset("digits_pixel")
     rows = []
+    base = hardware_config(hardware) if hardware else None
     for label, name in models.values():
         m = load_model(name)
         row: dict[str, Any] = {"model": label}
-        for preset in presets:
+        for preset in (hardware,) if hardware else presets:
             for rec in recurrences:
                 for t_label, t in times.items():
-                    hw = {"tile": preset, "recurrence": rec, "t": t, "ssm_channels_per_tile": 1}
+                    hw: Any = {"tile": preset, "recurrence": rec, "t": t, "ssm_channels_per_tile": 1}
+                    if base is not None:
+                        hw = replace(base, recurrence=rec, t=t)
                     accs = [m.on(hw).evaluate(data, n_test=n_test, seed=s).accuracy * 100 for s in range(seeds)]
                     row[f"{preset} {rec} t={t_label}"] = f"{np.mean(accs):.1f} +- {_sem(accs):.1f}"
                     print(label, preset, rec, t_label, row[f"{preset} {rec} t={t_label}"], accs, flush=True)
@@ -357,23 +366,25 @@ def e11_sources(seeds: int, n_test: int | None, models: dict[str, tuple[str, str
     _write("e11_noise_sources", rows)
 
 
-E11_MAPPINGS: dict[str, dict[str, Any]] = {  # label -> tile fields of the recurrent tiles only (``ssm_tile``)
+READOUT = {"readout_range": "full_scale", "readout_statistic": "signed_mean"}
+E11_MAPPINGS: dict[str, dict[str, Any]] = {  # label -> hardware fields over pcm-default, one channel per tile
     "single pair (pcm-default)": {},
-    "symmetric pair about G_mid": {"mapping": {"variant": "symmetric"}},
-    "per-column drift compensation": {"drift_compensation": {"mode": "per_column"}},
-    "symmetric + per-column compensation": {
-        "mapping": {"variant": "symmetric"},
-        "drift_compensation": {"mode": "per_column"},
-    },
-    "2 slices, equal significance": {"mapping": {"slices": 2, "slice_bits": 8, "significance": [1.0, 1.0]}},
+    "symmetric pair about G_mid": {"ssm_tile": {"mapping": {"variant": "symmetric"}}},
+    "per-column drift compensation": {"ssm_tile": {"drift_compensation": {"mode": "per_column"}}},
+    "2 slices, equal significance": {"ssm_tile": {"mapping": {"slices": 2, "slice_bits": 8, "significance": [1, 1]}}},
+    "readout at full-scale range": {"ssm_tile": {"drift_compensation": {"readout_range": "full_scale"}}},
+    "readout full-scale, signed": {"ssm_tile": {"drift_compensation": READOUT}},
+    "readout full-scale, signed, 2 replicas": {"ssm_tile": {"drift_compensation": READOUT}, "ssm_replicas": 2},
+    "readout full-scale, signed, 3 replicas": {"ssm_tile": {"drift_compensation": READOUT}, "ssm_replicas": 3},
+    "3 replicas, aihwkit readout": {"ssm_replicas": 3},
 }
 
 
 def e11_mappings(
     seeds: int, n_test: int | None, models: dict[str, tuple[str, str]], times: dict[str, float], labels: list[str]
 ) -> None:
-    """How the recurrence is mapped vs physics: ``pcm-default`` everywhere, the recurrent tiles (one channel per
-    tile) mapped as ``E11_MAPPINGS[label]`` (``ssm_tile``); mean +- s.e.m. over ``seeds`` programmings."""
+    """How the recurrence is mapped vs physics: ``pcm-default`` everywhere, one channel per recurrent tile, the
+    recurrent tiles mapped as ``E11_MAPPINGS[label]``; mean +- s.e.m. over ``seeds`` programmings."""
     data = load_dataset("digits_pixel")
     rows = []
     for label, name in models.values():
@@ -381,7 +392,7 @@ def e11_mappings(
         for mapping in labels:
             row: dict[str, Any] = {"model": label, "recurrent tiles": mapping}
             for t_label, t in times.items():
-                hw = {"tile": "pcm-default", "t": t, "ssm_channels_per_tile": 1, "ssm_tile": E11_MAPPINGS[mapping]}
+                hw = {"tile": "pcm-default", "t": t, "ssm_channels_per_tile": 1} | E11_MAPPINGS[mapping]
                 accs = [m.on(hw).evaluate(data, n_test=n_test, seed=s).accuracy * 100 for s in range(seeds)]
                 row[f"t = {t_label}"] = f"{np.mean(accs):.1f} +- {_sem(accs):.1f}"
                 print(label, mapping, t_label, row[f"t = {t_label}"], accs, flush=True)
@@ -405,6 +416,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--e12-presets", default="pcm-default,rram-default")
     ap.add_argument("--e12-recurrences", default="analog,digital")
     ap.add_argument("--e12-times", default=",".join(E12_TIMES), help="E12 read times (labels of E12_TIMES)")
+    ap.add_argument("--e12-hardware", default=None, help="E12: an S4D hardware YAML instead of --e12-presets")
     ap.add_argument("--mappings", default=";".join(E11_MAPPINGS), help="e11mapping rows: labels of E11_MAPPINGS")
     args = ap.parse_args(argv)
     OUT = Path(args.out_dir)
@@ -440,6 +452,7 @@ def main(argv: list[str] | None = None) -> int:
             tuple(args.e12_presets.split(",")),
             tuple(args.e12_recurrences.split(",")),
             times,
+            args.e12_hardware,
         )
     if "e5" in todo or "e5plot" in todo:
         e5_plot()

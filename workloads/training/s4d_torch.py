@@ -31,6 +31,7 @@ from torch import nn
 from aimc_sim.errors import ConfigError
 from workloads.s4d.config import S4DConfig
 from workloads.s4d.model import expected_shapes
+from workloads.s4d.ssm import replica_index
 
 
 def quant_forward(w: torch.Tensor, bits: int | str | None, axis: int | None = 0) -> torch.Tensor:
@@ -125,6 +126,7 @@ class TorchS4D(nn.Module):
         self.analog = False
         self.cores: dict[str, Any] = {}
         self.recurrences: list[Any] = []
+        self.ssm_replicas = 1  # state replicas of the analog recurrence (workloads.s4d.ssm.replica_index)
 
     def to_analog(self, hwa: Any, key: int = 0) -> None:
         """Put every dense product (and the recurrence, if ``hwa.ssm_recurrence`` is analog) on analog tiles."""
@@ -214,6 +216,9 @@ class TorchS4D(nn.Module):
         recurrence itself."""
         M = self.fused(i)
         if self.analog and self.recurrences:
+            if self.ssm_replicas > 1:
+                idx, scale = (torch.as_tensor(a) for a in replica_index(M.shape[1], self.ssm_replicas))
+                M = M[:, idx][:, :, idx] * scale.to(M.dtype)
             return self.recurrences[i](M, u)
         S = M.shape[1] - 1
         As, b, mx, mu = M[:, :S, :S], M[:, :S, S], M[:, S, :S], M[:, S, S]
