@@ -74,3 +74,24 @@ def test_pole_bound_holds_and_is_exported(rng):
     np.testing.assert_allclose(lt, model.forward(x, "fft"), atol=2e-4)
     with pytest.raises(ConfigError, match="abar_max"):
         TorchS4D(cfg, rng, abar_max=1.2)
+
+
+@pytest.mark.parametrize("replicas", [2, 3])
+def test_state_replicas_on_ideal_tiles_equal_the_numpy_model(rng, replicas):
+    """The recurrence with R state replicas (docs/s4d.md#state-replicas) on ideal tiles: torch (HWA forward) and
+    numpy hardware both reproduce the float model."""
+    from aimc_sim.hwa import HWAConfig, convert_to_analog
+
+    cfg = S4DConfig(d_in=1, n_classes=3, d_model=4, d_state=4, n_layers=2)
+    net = TorchS4D(cfg, rng).eval()
+    convert_to_analog(net, HWAConfig(tile="ideal"))
+    net.ssm_replicas = replicas
+    x = rng.random((3, 10, 1)).astype(np.float32)
+    with torch.no_grad():
+        lt = net(torch.tensor(x)).numpy()
+    model = S4DModel(cfg, net.state_numpy())
+    ref = model.forward(x, "fft")
+    np.testing.assert_allclose(lt, ref, rtol=1e-4, atol=1e-4)
+    hw, _, prog = model.on({"tile": "ideal", "ssm_replicas": replicas}).logits(x)
+    np.testing.assert_allclose(hw, ref, rtol=1e-4, atol=2e-4)
+    assert prog.groups[0][0][1].n_in == replicas * 4 + 1  # blocks of R (2P) + 1 rows, 2P = d_state = 4
