@@ -24,10 +24,9 @@ import torch
 
 from aimc_sim.errors import ConfigError
 from aimc_sim.hwa.config import add_t_range_argument
-from workloads.data import load_dataset
 from workloads.s4d.config import S4DConfig
 from workloads.s4d.model import S4DModel
-from workloads.training.common import save_trained, train_epoch
+from workloads.training.common import copy_weights, data_fields, save_trained, start, train_epoch
 from workloads.training.s4d_torch import TorchS4D
 
 
@@ -137,14 +136,11 @@ def _hwa_fields(path: str) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
     opts = {"classes": tuple(int(c) for c in args.classes.split(","))} if args.classes else {}
-    data = load_dataset(args.dataset, seed=0, **opts)
+    data = start(args, **opts)
+    rng = np.random.default_rng(args.seed)
     cfg = S4DConfig(
-        d_in=data.d_in,
-        n_classes=data.n_classes,
+        **data_fields(data),
         d_model=args.d_model,
         d_state=args.d_state,
         n_layers=args.n_layers,
@@ -152,17 +148,13 @@ def main(argv: list[str] | None = None) -> int:
         init=args.init,
         discretisation=args.discretisation,
         residual=not args.no_residual,
-        pool="none" if data.per_step else "mean",
         w_bits=args.w_bits,
         a_bits=args.a_bits,
         prune=args.prune,
     )
     net = TorchS4D(cfg, rng, args.surrogate, args.dropout, (args.dt_min, args.dt_max), args.abar_max)
     if args.init_from:
-        src = S4DModel.load(args.init_from)
-        with torch.no_grad():
-            for k, v in src.weights.items():
-                net.p(k).copy_(torch.tensor(v, dtype=torch.float32))
+        copy_weights(net, S4DModel.load(args.init_from).weights)
     net.sigma = 0.0
     hwa = hwa_config(args)
     if hwa is not None:
