@@ -296,7 +296,7 @@ E12_TIMES = {"0": 0.0, "1 h": 3600.0, "1 day": 86400.0, "1 year": 365 * 86400.0}
 E12_MODELS = {  # key -> (row label, model)
     "float": ("float-trained", "s4d_digits_float"),
     "qat": ("Gaussian-noise QAT (4-bit, 3 %)", "s4d_digits_qat4_noise"),
-    "hwa": ("HWA (pcm-default, analog recurrence)", "s4d_digits_hwa_pcm"),
+    "hwa": ("HWA (trained on the s4d_digits_hwa_pcm chip)", "s4d_digits_hwa_pcm"),
 }
 
 
