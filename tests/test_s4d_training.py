@@ -1,5 +1,7 @@
 """The torch training twin equals the numpy inference model (so shipped checkpoints mean what they say)."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -95,3 +97,21 @@ def test_state_replicas_on_ideal_tiles_equal_the_numpy_model(rng, replicas):
     hw, _, prog = model.on({"tile": "ideal", "ssm_replicas": replicas}).logits(x)
     np.testing.assert_allclose(hw, ref, rtol=1e-4, atol=2e-4)
     assert prog.groups[0][0][1].n_in == replicas * 4 + 1  # blocks of R (2P) + 1 rows, 2P = d_state = 4
+
+
+def test_hwa_hardware_yaml_sets_the_training_chip(tmp_path):
+    """--hwa-hardware: the shipped chip YAML gives the tile, its overrides and the recurrence mapping of training;
+    hardware fields that training does not model are refused naming the option."""
+    from workloads.s4d.hardware import hardware_config
+    from workloads.training.s4d_train import hwa_config, parse_args
+
+    path = str(Path(__file__).resolve().parent.parent / "workloads/models/s4d_digits_hwa_pcm.hardware.yaml")
+    hwa = hwa_config(parse_args(["--out", "x.safetensors", "--hwa-hardware", path]))
+    tile = hwa.ssm_tile_config()
+    assert (hwa.tile, hwa.ssm_recurrence, hwa.ssm_channels_per_tile) == ("pcm-default", "analog", 1)
+    assert tile.drift_compensation.readout_statistic == "signed_mean" and tile.adc.range == "per_column"
+    assert hardware_config(path).ssm_replicas == 3
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tile: pcm-default\nssm_tile: {noise: {read: false}}\n")
+    with pytest.raises(ConfigError, match="hwa_hardware"):
+        hwa_config(parse_args(["--out", "x.safetensors", "--hwa-hardware", str(bad)]))
