@@ -141,6 +141,7 @@ class TileStack:
     def _count_inventory(self) -> None:
         cfg, layer = self.config, self.name or None
         adc = cfg.adc
+        self.ledger.add(ev.TILE, 1, layer)
         self.ledger.add(ev.ARRAY_CELL, cfg.rows * cfg.cols, layer)
         self.ledger.add(ev.ConverterUnit("adc", adc.bits or None), -(-cfg.cols // adc.columns_per_adc), layer)
         dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -176,7 +177,7 @@ class HardwareS4D:
     def program(self, rng: np.random.Generator, ledger: Ledger, x_cal: np.ndarray | None = None) -> _Programmed:
         """Program every matrix onto tiles (programming noise and faults are drawn here); calibrate the ADC
         ranges on the float activations of ``x_cal`` if the tile's ADC range is calibrated."""
-        from aimc_sim.crossbar import AnalogMatrix, BlockDiagonalMatrix, BlockView
+        from aimc_sim.crossbar import AnalogMatrix
 
         tile = self.hw.tile_config()
         ssm_tile = self.hw.ssm_tile_config()
@@ -190,28 +191,9 @@ class HardwareS4D:
         dense("encoder", m.encoder[0])
         groups: list[list[tuple[np.ndarray, Any]]] = []
         for i, lay in enumerate(m.layers):
-            if m.config.variant == "gsu":
-                dense(f"layers.{i}.mix.ter_x", lay.mix["W"])
-                dense(f"layers.{i}.mix.ter_w", lay.mix["terW"])
-            else:
-                dense(f"layers.{i}.mix", lay.mix["W"])
-            layer_groups = []
-            if self.hw.recurrence == "analog":
-                M = replicate_fused(lay.M, self.hw.ssm_replicas)
-                S = M.shape[1]
-                k = max(1, min(ssm_tile.rows // S, ssm_tile.max_outputs // S))
-                k = min(k, self.hw.ssm_channels_per_tile or k)
-                kept = np.flatnonzero(lay.channel_mask)
-                if block and len(kept):  # x @ M_h^T per channel: blocks (H_kept, S, S)
-                    Wb = np.swapaxes(M[kept], 1, 2)
-                    layer_groups.append((kept, BlockDiagonalMatrix(ssm_tile, Wb, rng, ledger, per_tile=k)))
-                for j in range(0, len(kept) if not block else 0, k):
-                    ch = kept[j : j + k]
-                    W = np.zeros((len(ch) * S, len(ch) * S))
-                    for q, h in enumerate(ch):
-                        W[q * S : (q + 1) * S, q * S : (q + 1) * S] = M[h].T
-                    layer_groups.append((ch, BlockView(AnalogMatrix(ssm_tile, W, rng, ledger=ledger), len(ch))))
-            groups.append(layer_groups)
+            for name, W in mix_matrices(m.config, i, lay).items():
+                dense(name, W)
+            groups.append(program_ssm(self.hw, lay, ssm_tile, block, rng, ledger))
         dense("decoder", m.decoder[0])
         prog = _Programmed(mats, groups)
         calibrated = ("calibrated", "per_column")
@@ -234,14 +216,7 @@ class HardwareS4D:
             return (a @ W.T + b).astype(a.dtype)
 
         def ssm(i: int, u: np.ndarray) -> np.ndarray:
-            n, L, _ = u.shape
-            xs = m.ssm_states(i, u)  # (n, L, H, S-1): the state before each step
-            idx, _ = replica_index(xs.shape[-1] + 1, self.hw.ssm_replicas)
-            for ch, mat in prog.groups[i]:
-                if mat.config.adc.range not in ("calibrated", "per_column"):
-                    continue
-                v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)[..., idx]
-                mat.calibrate_adc(v.reshape(n * L, len(ch), -1), self.hw.t)
+            calibrate_ssm(self.hw, m, i, prog.groups[i], u)
             return m.ssm_forward(i, u, "fused")
 
         m.run(x, ssm, linear)
@@ -291,45 +266,22 @@ class HardwareS4D:
             lay = m.layers[i]
             with ledger.scope(f"layers.{i}.ssm"):
                 if self.hw.recurrence == "digital":
-                    self._count_digital_ssm(ledger, lay, u.shape[0] * u.shape[1])
+                    count_digital_ssm(ledger, m.config, lay, u.shape[0] * u.shape[1])
                     return m.ssm_forward(i, u, "fused")
-                n, L, H = u.shape
-                n_state = (lay.M.shape[1] - 1) * self.hw.ssm_replicas
-                y = np.zeros_like(u)
-                for ch, mat in prog.groups[i]:  # the state [x; u] -> [x'; y] is fed back through ADC -> DAC
-                    uc = np.ascontiguousarray(u[:, :, ch].transpose(1, 0, 2))  # (L, n, channels)
-                    y[:, :, ch] = mat.run_feedback(uc[..., None], n_state, t)[..., 0].transpose(1, 0, 2)
-            return y
+                return run_ssm(self.hw, lay, prog.groups[i], u)
 
         logits = m.run(x, ssm, linear)
         self._count_digital_block(ledger, x.shape[0], x.shape[1])
         return logits
 
     # ------------------------------------------------------------------ digital op counts
-    def _count_digital_ssm(self, ledger: Ledger, lay: Any, n_steps: int) -> None:
-        modes = int(lay.mode_mask[lay.channel_mask].sum())
-        chans = int(lay.channel_mask.sum())
-        cfg = self.model.config
-        bits = {"A": cfg.a_bits, "B": cfg.bits("B"), "C": cfg.bits("C"), "D": cfg.bits("D")}
-        mul, add = _datapath(*bits.values())
-        # complex Abar*x (4 mul + 2 add), Bbar*u (2 mul + 2 add), 2 Re(C x) (2 mul + 2 add) per mode; D*u per channel
-        ledger.add(mul, n_steps * (8 * modes + chans))
-        ledger.add(add, n_steps * (6 * modes + chans))
-        for name, reads in (("A", 4 * modes), ("B", 2 * modes), ("C", 2 * modes), ("D", chans)):
-            ledger.add(_weight_read(bits[name]), n_steps * reads)  # one coefficient read per multiply
-
     def _count_digital_block(self, ledger: Ledger, n: int, L: int) -> None:
         cfg = self.model.config
-        H = cfg.d_model
-        steps = n * L
         for i in range(cfg.n_layers):
             with ledger.scope(f"layers.{i}"):
-                # activation (GELU / spike / ternarise), gate (sigmoid + product or Hadamard), residual, LayerNorm
-                n_nonlin = steps * H * (3 if cfg.variant != "binary" else 2)
-                ledger.add(FP32_MUL, steps * H * 3 + NONLINEAR_OPS * n_nonlin)
-                ledger.add(FP32_ADD, steps * H * 4 + NONLINEAR_OPS * n_nonlin)
+                count_digital_block(ledger, cfg, n * L)
         with ledger.scope("decoder"):
-            ledger.add(FP32_ADD, steps * H)  # mean-pool
+            ledger.add(FP32_ADD, n * L * cfg.d_model)  # mean-pool
 
     def _count_float(self, ledger: Ledger, n: int, L: int) -> None:
         m = self.model
@@ -347,7 +299,7 @@ class HardwareS4D:
             macs(steps * np.count_nonzero(m.encoder[0]), cfg.bits("encoder"))
         for i, lay in enumerate(m.layers):
             with ledger.scope(f"layers.{i}.ssm"):
-                self._count_digital_ssm(ledger, lay, steps)
+                count_digital_ssm(ledger, cfg, lay, steps)
             with ledger.scope(f"layers.{i}.mix"):
                 for k, v in lay.mix.items():
                     if v.ndim == 2:
@@ -374,6 +326,94 @@ class HardwareS4D:
         ).add_cost(priced, n)
         res.extra |= {f"events.{ev}": v / n for ev, v in _event_totals(ledger).items()}
         return res
+
+
+def mix_matrices(cfg: Any, i: int, lay: Any) -> dict[str, np.ndarray]:
+    """The mixing matrices of layer ``i`` by the name its ``linear`` calls use (out x in)."""
+    if cfg.variant == "gsu":
+        return {f"layers.{i}.mix.ter_x": lay.mix["W"], f"layers.{i}.mix.ter_w": lay.mix["terW"]}
+    return {f"layers.{i}.mix": lay.mix["W"]}
+
+
+def program_ssm(
+    hw: S4DHardwareConfig, lay: Any, ssm_tile: Any, block: bool, rng: np.random.Generator, ledger: Ledger
+) -> list[tuple[np.ndarray, Any]]:
+    """The fused SSM matrices M_h of one layer packed block-diagonally, k channels per tile, as (channels,
+    array) groups; none with ``recurrence: digital``."""
+    from aimc_sim.crossbar import AnalogMatrix, BlockDiagonalMatrix, BlockView
+
+    if hw.recurrence != "analog":
+        return []
+    groups = []
+    M = replicate_fused(lay.M, hw.ssm_replicas)
+    S = M.shape[1]
+    k = max(1, min(ssm_tile.rows // S, ssm_tile.max_outputs // S))
+    k = min(k, hw.ssm_channels_per_tile or k)
+    kept = np.flatnonzero(lay.channel_mask)
+    if block and len(kept):  # x @ M_h^T per channel: blocks (H_kept, S, S)
+        Wb = np.swapaxes(M[kept], 1, 2)
+        groups.append((kept, BlockDiagonalMatrix(ssm_tile, Wb, rng, ledger, per_tile=k)))
+    for j in range(0, len(kept) if not block else 0, k):
+        ch = kept[j : j + k]
+        W = np.zeros((len(ch) * S, len(ch) * S))
+        for q, h in enumerate(ch):
+            W[q * S : (q + 1) * S, q * S : (q + 1) * S] = M[h].T
+        groups.append((ch, BlockView(AnalogMatrix(ssm_tile, W, rng, ledger=ledger), len(ch))))
+    return groups
+
+
+def ssm_inputs(
+    hw: S4DHardwareConfig, model: S4DModel, i: int, groups: list[tuple[np.ndarray, Any]], u: np.ndarray
+) -> Iterator[tuple[Any, np.ndarray]]:
+    """(array, its float inputs [x_{k-1}; u_k] of shape (n L, channels, S)) of each of layer ``i``'s SSM groups
+    on u (n, L, H), the state repeated for ``hw.ssm_replicas``."""
+    n, L, _ = u.shape
+    xs = model.ssm_states(i, u)  # (n, L, H, S-1): the state before each step
+    idx, _ = replica_index(xs.shape[-1] + 1, hw.ssm_replicas)
+    for ch, mat in groups:
+        v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)[..., idx]
+        yield mat, v.reshape(n * L, len(ch), -1)
+
+
+def calibrate_ssm(
+    hw: S4DHardwareConfig, model: S4DModel, i: int, groups: list[tuple[np.ndarray, Any]], u: np.ndarray
+) -> None:
+    """Calibrate the ADC ranges of layer ``i``'s SSM arrays on the float states and inputs of u (n, L, H)."""
+    for mat, v in ssm_inputs(hw, model, i, groups, u):
+        if mat.config.adc.range in ("calibrated", "per_column"):
+            mat.calibrate_adc(v, hw.t)
+
+
+def run_ssm(hw: S4DHardwareConfig, lay: Any, groups: list[tuple[np.ndarray, Any]], u: np.ndarray) -> np.ndarray:
+    """The SSM of one layer on its arrays: the state [x; u] -> [x'; y] is fed back through ADC -> DAC each step."""
+    n_state = (lay.M.shape[1] - 1) * hw.ssm_replicas
+    y = np.zeros_like(u)
+    for ch, mat in groups:
+        uc = np.ascontiguousarray(u[:, :, ch].transpose(1, 0, 2))  # (L, n, channels)
+        y[:, :, ch] = mat.run_feedback(uc[..., None], n_state, hw.t)[..., 0].transpose(1, 0, 2)
+    return y
+
+
+def count_digital_ssm(ledger: Ledger, cfg: Any, lay: Any, n_steps: int) -> None:
+    """Book one layer's SSM run in near-memory digital logic for ``n_steps`` (sample, step) pairs."""
+    modes = int(lay.mode_mask[lay.channel_mask].sum())
+    chans = int(lay.channel_mask.sum())
+    bits = {"A": cfg.a_bits, "B": cfg.bits("B"), "C": cfg.bits("C"), "D": cfg.bits("D")}
+    mul, add = _datapath(*bits.values())
+    # complex Abar*x (4 mul + 2 add), Bbar*u (2 mul + 2 add), 2 Re(C x) (2 mul + 2 add) per mode; D*u per channel
+    ledger.add(mul, n_steps * (8 * modes + chans))
+    ledger.add(add, n_steps * (6 * modes + chans))
+    for name, reads in (("A", 4 * modes), ("B", 2 * modes), ("C", 2 * modes), ("D", chans)):
+        ledger.add(_weight_read(bits[name]), n_steps * reads)  # one coefficient read per multiply
+
+
+def count_digital_block(ledger: Ledger, cfg: Any, steps: int) -> None:
+    """Book one layer's digital work over ``steps`` (sample, step) pairs: activation (GELU / spike / ternarise),
+    gate (sigmoid + product or Hadamard), residual, LayerNorm."""
+    H = cfg.d_model
+    n_nonlin = steps * H * (3 if cfg.variant != "binary" else 2)
+    ledger.add(FP32_MUL, steps * H * 3 + NONLINEAR_OPS * n_nonlin)
+    ledger.add(FP32_ADD, steps * H * 4 + NONLINEAR_OPS * n_nonlin)
 
 
 def _event_totals(ledger: Ledger) -> dict[str, float]:
