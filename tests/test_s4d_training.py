@@ -115,3 +115,24 @@ def test_hwa_hardware_yaml_sets_the_training_chip(tmp_path):
     bad.write_text("tile: pcm-default\nssm_tile: {noise: {read: false}}\n")
     with pytest.raises(ConfigError, match="hwa_hardware"):
         hwa_config(parse_args(["--out", "x.safetensors", "--hwa-hardware", str(bad)]))
+
+
+def test_chip_readout_trains_through_the_tile_code(rng):
+    """The drift readout options of the chip YAML are the tile code's: the training recurrence programs such tiles
+    through the reference path, so training reads the same alpha as the numpy evaluation."""
+    from aimc_sim.crossbar import load_tile_config
+    from aimc_sim.hwa import HWAConfig, convert_to_analog
+    from aimc_sim.hwa.programming import group_unsupported
+
+    readout = {"readout_range": "full_scale", "readout_statistic": "signed_mean"}
+    chip = load_tile_config("pcm-default", drift_compensation=readout)
+    assert group_unsupported(load_tile_config("pcm-default")) is None
+    assert group_unsupported(chip)[0] == "tile.drift_compensation"
+    cfg = S4DConfig(d_in=1, n_classes=3, d_model=4, d_state=4, n_layers=1)
+    net = TorchS4D(cfg, rng).eval()
+    hwa = HWAConfig(tile_overrides={"drift_compensation": readout}, t_range=(3600.0, 3600.0))
+    convert_to_analog(net, hwa)
+    net.ssm_replicas = 3
+    with torch.no_grad():
+        out = net(torch.tensor(rng.random((2, 10, 1)), dtype=torch.float32))
+    assert out.shape == (2, 3) and torch.isfinite(out).all()
