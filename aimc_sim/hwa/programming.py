@@ -158,6 +158,9 @@ def group_unsupported(config: TileConfig) -> tuple[str, str] | None:
         return "tile.adc", "ADC mismatch is drawn per tile by the tile code"
     if config.management.noise == "average_abs_max":
         return "tile.management.noise", "the average abs-max is a running mean kept per tile"
+    dc = config.drift_compensation
+    if dc.readout_range != "adc" or dc.readout_statistic != "abs_mean":
+        return "tile.drift_compensation", "the full-scale / signed drift readout is the tile code's"
     return None
 
 

@@ -14,6 +14,7 @@ residual, pooling and argmax are digital and are counted as digital operations i
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from aimc_sim.config import Config, check, in_range, nonnegative, one_of
+from aimc_sim.config import Config, check, in_range, int_in, nonnegative, one_of
 from aimc_sim.cost import Ledger
 from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, DigitalOp, Memory, MemoryAccess, Op, Precision
 from aimc_sim.errors import ConfigError, DataError
@@ -29,6 +30,7 @@ from workloads.data.base import SequenceDataset
 from workloads.hwconfig import coerce_config, resolve_tile
 from workloads.result import Result, exclude_programming, score
 from workloads.s4d.model import S4DModel
+from workloads.s4d.ssm import replica_index, replicate_fused
 
 NONLINEAR_OPS = 5
 """FP32 multiplies and adds charged per GELU / sigmoid / LayerNorm-normalise evaluation (a degree-5 polynomial
@@ -68,7 +70,11 @@ class S4DHardwareConfig(Config):
     ``ssm_adc_range``: ADC range of the recurrent SSM tiles (``recurrence: analog``): ``per_column`` (default,
     docs/s4d.md#hardware-defaults: each column's range calibrated to the 99.9th percentile of the state and output
     on the ``adc_calibration`` training sequences), ``calibrated`` (one range per tile) or ``tile`` (the tile config's
-    own range, e.g. ``pcm-default``'s fixed +-12 full-scale rows, which quantises a 17-row state coarsely)."""
+    own range, e.g. ``pcm-default``'s fixed +-12 full-scale rows, which quantises a 17-row state coarsely);
+    ``ssm_replicas``: R copies of each channel's state on its recurrent block (docs/s4d.md#state-replicas,
+    :func:`workloads.s4d.ssm.replica_index`): R^2 devices per Abar entry, R times the signal per column;
+    ``ssm_tile``: tile fields that the recurrent SSM tiles alone override (nested dicts merge), e.g.
+    ``{"mapping": {"variant": "symmetric"}}``: how the recurrence is mapped can differ from the dense layers."""
 
     tile: str | dict[str, Any] = "pcm-default"
     backend: str = field(default="analog", metadata=check(one_of("analog", "float")))
@@ -82,6 +88,8 @@ class S4DHardwareConfig(Config):
     ssm_channels_per_tile: int | None = None
     ssm_sim: str = field(default="auto", metadata=check(one_of("auto", "block", "dense")))
     ssm_adc_range: str = field(default="per_column", metadata=check(one_of("per_column", "calibrated", "tile")))
+    ssm_replicas: int = field(default=1, metadata=check(int_in(1, 8)))
+    ssm_tile: dict[str, Any] = field(default_factory=dict)
     batch: int = 512
 
     def validate(self) -> None:
@@ -100,25 +108,42 @@ class S4DHardwareConfig(Config):
             raise ConfigError("hardware.ssm_sim", f"'block' is not available: {bad[0]}: {bad[1]}")
         return self.ssm_sim != "dense" and bad is None
 
-    def ssm_tile_config(self) -> Any:
-        """The tile config of the recurrent SSM arrays: the tile with the ADC range ``ssm_adc_range``."""
-        tile = self.tile_config()
-        if self.ssm_adc_range != "tile" and tile.adc.bits is not None:
-            return tile.replace(adc=tile.adc.replace(range=self.ssm_adc_range))
-        return tile
-
     def tile_config(self) -> Any:
         """The resolved :class:`aimc_sim.crossbar.TileConfig`."""
-        fields = {"preset": self.tile} if isinstance(self.tile, str) else dict(self.tile)
+        return self._resolve({})
+
+    def ssm_tile_config(self) -> Any:
+        """The tile config of the recurrent SSM tiles: ``ssm_tile`` over the tile, ``ssm_adc_range`` applied."""
+        tile = self._resolve(self.ssm_tile)
+        if self.ssm_adc_range == "tile" or tile.adc.bits is None:
+            return tile
+        return tile.replace(adc=tile.adc.replace(range=self.ssm_adc_range))
+
+    def _resolve(self, extra: dict[str, Any]) -> Any:
+        """The tile with ``extra`` tile fields on top (as ``__`` paths, so nested fields merge)."""
+        fields = {"preset": self.tile} if isinstance(self.tile, str) else copy.deepcopy(self.tile)
+        extra = _field_paths(extra)
         if self.prog_noise is None:
-            return resolve_tile(fields)
+            return resolve_tile(fields, **extra)
         if fields.get("device", PROG_NOISE_PRESET) != PROG_NOISE_PRESET or "device_options" in fields:
             raise ConfigError(
                 "hardware.prog_noise",
                 f"selects the device preset {PROG_NOISE_PRESET!r}, but the tile names its own device "
                 f"({fields.get('device')!r}); drop tile.device/device_options or prog_noise",
             )
-        return resolve_tile(fields, **prog_noise_device(self.prog_noise))
+        return resolve_tile(fields, **(prog_noise_device(self.prog_noise) | extra))
+
+
+def _field_paths(fields: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested tile fields as ``load_tile_config`` ``__`` paths, e.g. {"mapping": {"variant": v}} ->
+    {"mapping__variant": v}; ``device_options`` stays one value."""
+    out: dict[str, Any] = {}
+    for k, v in fields.items():
+        if isinstance(v, dict) and k != "device_options":
+            out |= _field_paths(v, f"{prefix}{k}__")
+        else:
+            out[prefix + k] = v
+    return out
 
 
 PROG_NOISE_PRESET = "rram-hfo2-prog"
@@ -155,8 +180,8 @@ class HardwareS4D:
         from aimc_sim.crossbar import AnalogMatrix
 
         tile = self.hw.tile_config()
-        block = self.hw.block_sim(tile)
         ssm_tile = self.hw.ssm_tile_config()
+        block = self.hw.block_sim(ssm_tile)
         m = self.model
         mats: dict[str, Any] = {}
 
@@ -320,18 +345,19 @@ def program_ssm(
     if hw.recurrence != "analog":
         return []
     groups = []
-    S = lay.M.shape[1]
+    M = replicate_fused(lay.M, hw.ssm_replicas)
+    S = M.shape[1]
     k = max(1, min(ssm_tile.rows // S, ssm_tile.max_outputs // S))
     k = min(k, hw.ssm_channels_per_tile or k)
     kept = np.flatnonzero(lay.channel_mask)
     if block and len(kept):  # x @ M_h^T per channel: blocks (H_kept, S, S)
-        Wb = np.swapaxes(lay.M[kept], 1, 2)
+        Wb = np.swapaxes(M[kept], 1, 2)
         groups.append((kept, BlockDiagonalMatrix(ssm_tile, Wb, rng, ledger, per_tile=k)))
     for j in range(0, len(kept) if not block else 0, k):
         ch = kept[j : j + k]
         W = np.zeros((len(ch) * S, len(ch) * S))
         for q, h in enumerate(ch):
-            W[q * S : (q + 1) * S, q * S : (q + 1) * S] = lay.M[h].T
+            W[q * S : (q + 1) * S, q * S : (q + 1) * S] = M[h].T
         groups.append((ch, BlockView(AnalogMatrix(ssm_tile, W, rng, ledger=ledger), len(ch))))
     return groups
 
@@ -340,11 +366,12 @@ def ssm_inputs(
     hw: S4DHardwareConfig, model: S4DModel, i: int, groups: list[tuple[np.ndarray, Any]], u: np.ndarray
 ) -> Iterator[tuple[Any, np.ndarray]]:
     """(array, its float inputs [x_{k-1}; u_k] of shape (n L, channels, S)) of each of layer ``i``'s SSM groups
-    on u (n, L, H)."""
+    on u (n, L, H), the state repeated for ``hw.ssm_replicas``."""
     n, L, _ = u.shape
     xs = model.ssm_states(i, u)  # (n, L, H, S-1): the state before each step
+    idx, _ = replica_index(xs.shape[-1] + 1, hw.ssm_replicas)
     for ch, mat in groups:
-        v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)
+        v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)[..., idx]
         yield mat, v.reshape(n * L, len(ch), -1)
 
 
@@ -359,11 +386,11 @@ def calibrate_ssm(
 
 def run_ssm(hw: S4DHardwareConfig, lay: Any, groups: list[tuple[np.ndarray, Any]], u: np.ndarray) -> np.ndarray:
     """The SSM of one layer on its arrays: the state [x; u] -> [x'; y] is fed back through ADC -> DAC each step."""
-    S = lay.M.shape[1]
+    n_state = (lay.M.shape[1] - 1) * hw.ssm_replicas
     y = np.zeros_like(u)
     for ch, mat in groups:
         uc = np.ascontiguousarray(u[:, :, ch].transpose(1, 0, 2))  # (L, n, channels)
-        y[:, :, ch] = mat.run_feedback(uc[..., None], S - 1, hw.t)[..., 0].transpose(1, 0, 2)
+        y[:, :, ch] = mat.run_feedback(uc[..., None], n_state, hw.t)[..., 0].transpose(1, 0, 2)
     return y
 
 
