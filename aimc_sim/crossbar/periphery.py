@@ -114,6 +114,7 @@ class TileStack:
         self._avg_count = 0
         self._r0: list[np.ndarray] | None = None
         self._alpha: tuple[float, np.ndarray] | None = None
+        self._signs: np.ndarray | None = None
         self.ir_drop_fallback: str | None = None
         self._ws_rows = 0  # batch rows of the work arrays, set per call
         self._noisy = config.noise.read or config.noise.w_noise > 0 or config.noise.out_noise > 0
@@ -451,15 +452,34 @@ class TileStack:
         for g, nb in enumerate(rows):
             eye[g, nb:] = 0.0
         y = np.empty((T, kr, kc), np.float32)
-        self.forward(eye, rows, np.ones((T, kc)), t, y, store)
+        adc = self.adc
+        if self.config.drift_compensation.readout_range == "full_scale":  # one full-scale cell never clips
+            self.adc = [[s._replace(bound=np.ones_like(s.bound)) for s in tile] for tile in adc]
+        try:
+            self.forward(eye, rows, np.ones((T, kc)), t, y, store)
+        finally:
+            self.adc = adc
         per_col = self.config.drift_compensation.mode == "per_column"
+        if self.config.drift_compensation.readout_statistic == "signed_mean":
+            y *= self._readout_signs()
+        else:
+            np.abs(y, out=y)
         out = []
         for g, nb in enumerate(rows):
-            yg = np.abs(y[g, :nb, : self.blocks_per_tile[g] * self.c])
+            yg = y[g, :nb, : self.blocks_per_tile[g] * self.c]
             out.append(yg.mean(axis=0) if per_col else np.array([yg.mean()]))
             if self.ledger is not None:
                 self.ledger.add(ev.DRIFT_CALIBRATION_READOUT, int(nb), self.name or None)
         return out
+
+    def _readout_signs(self) -> np.ndarray:
+        """(T, k r, k c) sign of every cell's programmed weight (0 off the blocks and on zero weights); kept."""
+        if self._signs is None:
+            W = self.weights_at(0.0)
+            self._signs = np.zeros((self.n_tiles, self.k * self.r, self.k * self.c), np.float32)
+            for q in range(self.k):
+                self._signs[:, q * self.r : (q + 1) * self.r, q * self.c : (q + 1) * self.c] = np.sign(W[:, q])
+        return self._signs
 
     def alphas(self, t: float) -> np.ndarray:
         """(T, k c) drift-compensation factors alpha = r0 / r(t) (one per tile, or per column); 1 at t = 0."""
