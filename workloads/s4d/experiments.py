@@ -18,6 +18,8 @@ to ``DIR`` as CSV + Markdown tables and PNG plots (the tables quoted in docs/s4d
 - E12: drift: float-trained, Gaussian-noise QAT and hardware-aware-trained (HWA) models at read times
   t in {0, 1 h, 1 day, 1 year} on ``pcm-default`` and ``rram-default``, recurrence analog (one channel per tile)
   and digital, mean +- s.e.m. over ``--seeds`` programmings (``e12_drift``).
+- QS4D's claims (``e5arms``, ``pruning``, ``complexity``, ``e6``, ``abarq``; options ``--train``,
+  ``--train-seeds``, ``--arms``, ``--finetune-epochs``): :mod:`workloads.s4d.qs4d`.
 
 Tiles (E9, E10): 64 x 64 cells, differential pairs, 8-bit DAC and ADC with per-column ranges calibrated on
 32 training sequences (docs/s4d.md#packing, E8). E5 uses the same periphery on 128 x 128 tiles (3 SSM channels
