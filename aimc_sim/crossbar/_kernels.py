@@ -11,6 +11,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from aimc_sim.crossbar.pcg_stream import close_stream, draw_normals, draw_uniforms, open_stream
+
 
 class DacSpec(NamedTuple):
     """The DAC of a tile: outputs rounded to ``step`` and clipped to [lo, 1] when ``quantise``; ``pwm``: the
@@ -114,7 +116,9 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
     :class:`Conversion`, :class:`Digital`).
 
     v = (sig + sqrt(var + extra_var[b, j // w]) * z) * gain_j + offset_j (w as in :class:`Digital`), with
-    z ~ N(0, 1) drawn from ``rng`` in row-major order (one per output, only if ``noisy``). If ``quantise``:
+    z ~ N(0, 1) drawn from ``rng`` in row-major order (one per output, only if ``noisy``; ``rng``: a numpy
+    Generator, or the live PCG64 state from :func:`~aimc_sim.crossbar.pcg_stream.stream_source`: the same
+    draws). If ``quantise``:
     sat[b] |= |v| >= bound_j, and v = step_j * clip(k, -n_steps / 2, n_steps / 2) with step_j = 2 bound_j /
     n_steps and k = rint(v / step_j) for an ideal ADC, or, when ``sar`` (m x bits) has columns, the code of a
     successive-approximation search with the mismatched bit weights sar[j] (in LSB): from the MSB down, keep
@@ -146,14 +150,15 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
         cf[j] = dig.coef * dig.col_scale[j]
     z = np.zeros(m)
     dither = np.zeros(m)
+    src = open_stream(rng)
     vrow = np.empty(m)
     erow, rrow = np.empty(m), np.empty(m)
     e0 = r0 = 0.0
     for b in range(B):
         if noisy:
-            z = rng.standard_normal(m)  # one row at a time: the same stream as m scalar draws, ~25 % faster
+            draw_normals(src, z)
         if stochastic and quantise:
-            dither = rng.random(m)
+            draw_uniforms(src, dither)
         s = False
         if n_groups > 1:  # per-output extra variance and row scale of this row
             for q in range(n_groups):
@@ -199,6 +204,7 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
                 out[b, j] = vrow[j] * cf[j] * (rrow[j] if n_groups > 1 else r0)
         if s:
             sat[b] = True
+    close_stream(src)
 
 
 @njit(cache=True, fastmath=False)

@@ -36,6 +36,7 @@ from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.devices import resolve_device
 from aimc_sim.crossbar.irdrop import approx_ir_drop_factor
 from aimc_sim.crossbar.mapping import build_layout, scale_weights
+from aimc_sim.crossbar.pcg_stream import stream_source
 from aimc_sim.crossbar.quantise import n_steps, sar_weights
 from aimc_sim.crossbar.storage import DROPPED, stored_state, workspace
 from aimc_sim.crossbar.threads import tile_pool
@@ -68,6 +69,7 @@ class TileStack:
         zero = build_layout(np.zeros((1, 1)), config.mapping, device.g_min, device.g_max).targets[0]
         self.states: list[Any] = []
         self.noise_rngs: list[np.random.Generator] = []
+        self._noise_src: list[Any] = []  # what the ADC kernel draws noise_rngs[g]'s numbers from (pcg_stream)
         self.adc: list[list[AdcState]] = []  # [tile][channel]
         w_max = np.ones((len(blocks), self.k * self.c))
         adc = config.adc
@@ -88,6 +90,7 @@ class TileStack:
             state = device.program(targets.reshape(kg * r, -1), prog_rng if config.noise.programming else None)
             self.states.append(stored_state(state, config.state_dtype))
             self.noise_rngs.append(noise_rng)
+            self._noise_src.append(stream_source(noise_rng))
             widths = [1 if ch.broadcast else kg * ch.plus.size for ch in lay.channels]
             gains = [1.0 + adc.gain_std * prog_rng.standard_normal(w) if adc.gain_std else np.ones(w) for w in widths]
             offs = [adc.offset_std * prog_rng.standard_normal(w) if adc.offset_std else np.zeros(w) for w in widths]
@@ -295,7 +298,7 @@ class TileStack:
         col = self.w_max[g] * alpha
         first = True
         w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
-        rng = self.noise_rngs[g]
+        rng = self._noise_src[g]
         eye = self._is_identity(slices, B, rd)
         for xs, xs2, factor in slices:
             G = rs.shape[1]

@@ -1,0 +1,289 @@
+"""numpy's PCG64 normal and uniform draws, bit for bit, at a third of their cost, inside numba kernels.
+
+The tile draws one standard normal per ADC output (output-referred noise, docs/crossbar.md, pipeline step 5):
+131 072 per 512 x 512 MVM at batch 256. numpy's ``Generator.standard_normal`` (and numba's port of it) costs
+~11 ns per draw on the project's machine, about as much as the signal product of the MVM. Two things make it slow,
+neither of them the arithmetic: PCG64 is a 128-bit linear congruential generator, so every raw output waits
+for the previous 128-bit multiply; and the ziggurat applies its random sign with a branch that is mispredicted
+half the time. Here the raw outputs are made in blocks by four interleaved copies of the same LCG (each stepping
+by a^4, c (1 + a + a^2 + a^3)), and the sign is a multiply by +-1 (exact). The draws are numpy's own, in the same
+order: the ziggurat (256 layers, numpy's tables, its tail and wedge rejections) consumes the raw outputs one by
+one as ``random_standard_normal`` does, and a uniform is (raw >> 11) 2^-53 as ``Generator.random`` makes it.
+
+The stream reads and writes the generator's state in place (numpy's ``pcg64_state`` struct, located through
+``bit_generator.ctypes``), so numpy draws before and after a kernel continue the same sequence.
+:func:`stream_source` returns that live state for a numpy ``PCG64`` generator whose struct layout checks out
+against ``bit_generator.state``, and the generator itself otherwise; the kernels accept both (``draw_normals``
+and ``draw_uniforms`` fall back to the numba ``Generator`` methods). Tests: tests/test_crossbar_pcg_stream.py.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import NamedTuple
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic, overload
+from numba.np.random._constants import fi_double, ki_double, wi_double, ziggurat_nor_inv_r, ziggurat_nor_r
+
+__all__ = ["close_stream", "draw_normals", "draw_uniforms", "open_stream", "stream_source"]
+
+_MASK = (1 << 64) - 1
+_MULT = (2549297995355413924 << 64) + 4865540595714422341  # PCG_DEFAULT_MULTIPLIER_128 (numpy's pcg64.h)
+_A4 = pow(_MULT, 4, 1 << 128)  # four steps at once
+_G4 = (1 + _MULT + _MULT**2 + _MULT**3) % (1 << 128)  # four steps add inc * (1 + a + a^2 + a^3)
+_M_HI, _M_LO = np.uint64(_MULT >> 64), np.uint64(_MULT & _MASK)
+_A4_HI, _A4_LO = np.uint64(_A4 >> 64), np.uint64(_A4 & _MASK)
+_G4_HI, _G4_LO = np.uint64(_G4 >> 64), np.uint64(_G4 & _MASK)
+_U0, _U1 = np.uint64(0), np.uint64(1)
+_BLOCK = 1024  # raw outputs per refill (a multiple of 4)
+_KI = ki_double.astype(np.int64)  # < 2^52: signed compares and conversions are cheaper than unsigned ones
+_WI, _FI = wi_double, fi_double
+_TO_UNIT = 1.0 / 9007199254740992.0  # 2^-53
+
+
+class PcgStream(NamedTuple):
+    """A kernel's view of one PCG64 generator: ``state`` (uint64[4]: state lo, hi, increment lo, hi: the live
+    numpy struct), ``chains`` (uint64[8]: hi, lo of the four LCG copies making the next block), ``buf`` (the
+    block of raw outputs) and ``pos`` (int64[2]: next unread index in ``buf``, raw outputs used since opened)."""
+
+    state: np.ndarray
+    chains: np.ndarray
+    buf: np.ndarray
+    pos: np.ndarray
+
+
+@intrinsic
+def _muladd128(typingctx, ahi, alo, bhi, blo, chi, clo):
+    """(a b + c) mod 2^128 of unsigned 128-bit numbers given as (hi, lo) uint64 pairs, in LLVM's native i128."""
+    u64 = types.uint64
+    sig = types.UniTuple(u64, 2)(u64, u64, u64, u64, u64, u64)
+
+    def codegen(context, builder, signature, args):
+        i128, i64 = ir.IntType(128), ir.IntType(64)
+
+        def join(hi, lo):
+            return builder.or_(builder.shl(builder.zext(hi, i128), ir.Constant(i128, 64)), builder.zext(lo, i128))
+
+        r = builder.add(builder.mul(join(args[0], args[1]), join(args[2], args[3])), join(args[4], args[5]))
+        hi = builder.trunc(builder.lshr(r, ir.Constant(i128, 64)), i64)
+        return context.make_tuple(builder, signature.return_type, [hi, builder.trunc(r, i64)])
+
+    return sig, codegen
+
+
+@njit(cache=True, inline="always")
+def _output(hi, lo):
+    """PCG's XSL-RR output of a 128-bit state: (hi ^ lo) rotated right by hi >> 58."""
+    x = hi ^ lo
+    rot = hi >> np.uint64(58)
+    return (x >> rot) | (x << ((np.uint64(64) - rot) & np.uint64(63)))
+
+
+@njit(cache=True)
+def _open(state):
+    hi, lo, ihi, ilo = state[1], state[0], state[3], state[2]
+    chains = np.empty(8, np.uint64)
+    for c in range(4):  # numpy steps first, then outputs: raw output c comes from the state after c + 1 steps
+        hi, lo = _muladd128(hi, lo, _M_HI, _M_LO, ihi, ilo)
+        chains[2 * c], chains[2 * c + 1] = hi, lo
+    return PcgStream(state, chains, np.empty(_BLOCK, np.uint64), np.array([_BLOCK, 0], np.int64))
+
+
+@njit(cache=True)
+def _refill(state, chains, buf):
+    """The next block of raw outputs from the four chains (four independent multiply chains)."""
+    c4h, c4l = _muladd128(state[3], state[2], _G4_HI, _G4_LO, _U0, _U0)
+    h0, l0, h1, l1 = chains[0], chains[1], chains[2], chains[3]
+    h2, l2, h3, l3 = chains[4], chains[5], chains[6], chains[7]
+    for i in range(0, buf.size, 4):
+        buf[i] = _output(h0, l0)
+        buf[i + 1] = _output(h1, l1)
+        buf[i + 2] = _output(h2, l2)
+        buf[i + 3] = _output(h3, l3)
+        h0, l0 = _muladd128(h0, l0, _A4_HI, _A4_LO, c4h, c4l)
+        h1, l1 = _muladd128(h1, l1, _A4_HI, _A4_LO, c4h, c4l)
+        h2, l2 = _muladd128(h2, l2, _A4_HI, _A4_LO, c4h, c4l)
+        h3, l3 = _muladd128(h3, l3, _A4_HI, _A4_LO, c4h, c4l)
+    chains[0], chains[1], chains[2], chains[3] = h0, l0, h1, l1
+    chains[4], chains[5], chains[6], chains[7] = h2, l2, h3, l3
+
+
+@njit(cache=True)
+def _take(st):
+    """(the next raw output, advancing the stream): the slow paths' access."""
+    if st.pos[0] == st.buf.size:
+        _refill(st.state, st.chains, st.buf)
+        st.pos[0] = 0
+    p = st.pos[0]
+    st.pos[0] = p + 1
+    st.pos[1] += 1
+    return st.buf[p]
+
+
+@njit(cache=True)
+def _unit(st):
+    return np.float64(np.int64(_take(st) >> np.uint64(11))) * _TO_UNIT
+
+
+@njit(cache=True, inline="always")
+def _layer(r):
+    """(x, |x| in ziggurat units, layer) of one raw output: numpy's first ziggurat step, the sign applied by an
+    exact multiply by +-1 instead of a (half mispredicted) branch."""
+    idx = np.int64(r & np.uint64(0xFF))
+    r >>= np.uint64(8)
+    rabs = np.int64((r >> np.uint64(1)) & np.uint64(0x000FFFFFFFFFFFFF))
+    return np.float64(rabs) * _WI[idx] * (1.0 - 2.0 * np.float64(np.int64(r & np.uint64(1)))), rabs, idx
+
+
+@njit(cache=True)
+def _rejected(st, x, rabs, idx):
+    """numpy's ``random_standard_normal`` after its first candidate (x, rabs, idx) fell outside the layer's
+    rectangle (< 1 % of draws): the tail beyond r, the wedge test, or a new candidate."""
+    while True:
+        if idx == 0:  # the tail beyond r
+            while True:
+                xx = -ziggurat_nor_inv_r * np.log1p(-_unit(st))
+                yy = -np.log1p(-_unit(st))
+                if yy + yy > xx * xx:
+                    return -(ziggurat_nor_r + xx) if (rabs >> 8) & 1 else ziggurat_nor_r + xx
+        elif (_FI[idx - 1] - _FI[idx]) * _unit(st) + _FI[idx] < np.exp(-0.5 * x * x):
+            return x
+        x, rabs, idx = _layer(_take(st))
+        if rabs < _KI[idx]:
+            return x
+
+
+@njit(cache=True)
+def _fill_normals(st, out):
+    """out[:] = numpy's standard normals; the common case (one raw output per draw) on local copies."""
+    state, chains, buf, pos = st.state, st.chains, st.buf, st.pos
+    n = buf.size
+    p, used = pos[0], pos[1]
+    for i in range(out.size):
+        if p == n:
+            _refill(state, chains, buf)
+            p = 0
+        x, rabs, idx = _layer(buf[p])
+        p += 1
+        used += 1
+        if rabs >= _KI[idx]:
+            pos[0], pos[1] = p, used
+            x = _rejected(st, x, rabs, idx)
+            p, used = pos[0], pos[1]
+        out[i] = x
+    pos[0], pos[1] = p, used
+
+
+@njit(cache=True)
+def _fill_uniforms(st, out):
+    for i in range(out.size):
+        out[i] = _unit(st)
+
+
+@njit(cache=True)
+def _close(st):
+    """Write the state after the raw outputs used back into the generator (jump ahead: O(log n) steps)."""
+    n = st.pos[1]
+    ihi, ilo = st.state[3], st.state[2]
+    amh, aml, aph, apl = _U0, _U1, _U0, _U0  # accumulated multiplier and increment
+    cmh, cml, cph, cpl = _M_HI, _M_LO, ihi, ilo
+    while n > 0:
+        if n & 1:
+            amh, aml = _muladd128(amh, aml, cmh, cml, _U0, _U0)
+            aph, apl = _muladd128(aph, apl, cmh, cml, cph, cpl)
+        th, tl = _muladd128(cmh, cml, _U0, _U1, _U0, _U1)  # c_mult + 1
+        cph, cpl = _muladd128(th, tl, cph, cpl, _U0, _U0)
+        cmh, cml = _muladd128(cmh, cml, cmh, cml, _U0, _U0)
+        n >>= 1
+    hi, lo = _muladd128(amh, aml, st.state[1], st.state[0], aph, apl)
+    st.state[0], st.state[1] = lo, hi
+    st.pos[1] = 0
+
+
+def open_stream(src):
+    """A kernel's draw source: :class:`PcgStream` on a live PCG64 state, else the numba Generator itself."""
+
+
+def close_stream(src):
+    """Store the draws made (a no-op for a numba Generator, which updates its state as it draws)."""
+
+
+def draw_normals(src, out):
+    """out[:] = standard normals, as ``Generator.standard_normal(out.size)`` draws them."""
+
+
+def draw_uniforms(src, out):
+    """out[:] = uniforms on [0, 1), as ``Generator.random(out.size)`` draws them."""
+
+
+def _is_state(src) -> bool:
+    return isinstance(src, types.Array)
+
+
+@overload(open_stream, jit_options={"cache": True})
+def _open_impl(src):
+    if _is_state(src):
+        return lambda src: _open(src)
+    return lambda src: src
+
+
+@overload(close_stream, jit_options={"cache": True})
+def _close_impl(src):
+    if isinstance(src, types.BaseTuple):
+
+        def impl(src):
+            _close(src)
+
+        return impl
+
+    def noop(src):
+        pass
+
+    return noop
+
+
+@overload(draw_normals, jit_options={"cache": True})
+def _normals_impl(src, out):
+    if isinstance(src, types.BaseTuple):
+
+        def impl(src, out):
+            _fill_normals(src, out)
+
+        return impl
+
+    def generic(src, out):
+        out[:] = src.standard_normal(out.size)
+
+    return generic
+
+
+@overload(draw_uniforms, jit_options={"cache": True})
+def _uniforms_impl(src, out):
+    if isinstance(src, types.BaseTuple):
+
+        def impl(src, out):
+            _fill_uniforms(src, out)
+
+        return impl
+
+    def generic(src, out):
+        out[:] = src.random(out.size)
+
+    return generic
+
+
+def stream_source(rng: np.random.Generator) -> np.ndarray | np.random.Generator:
+    """What a kernel draws ``rng``'s numbers from: the live state (a uint64[4] view of numpy's ``pcg64_state``:
+    state lo, hi, increment lo, hi) of a ``PCG64`` generator, checked against ``bit_generator.state``; otherwise
+    (another bit generator, or a struct layout that does not check out) ``rng`` itself."""
+    bitgen = rng.bit_generator
+    if type(bitgen) is not np.random.PCG64:
+        return rng
+    pcg_state = ctypes.cast(bitgen.ctypes.state_address, ctypes.POINTER(ctypes.c_void_p))[0]
+    view = np.ctypeslib.as_array((ctypes.c_uint64 * 4).from_address(pcg_state))
+    st = bitgen.state["state"]
+    expected = [st["state"] & _MASK, st["state"] >> 64, st["inc"] & _MASK, st["inc"] >> 64]
+    return view if [int(v) for v in view] == expected else rng
