@@ -207,6 +207,35 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
     close_stream(src)
 
 
+@njit(cache=True, fastmath=False, nogil=True)
+def channel_read(g, sd, plus, minus, scale, scale2, mat, var):
+    """One conversion channel's matrices from device reads, in one pass (docs/crossbar.md, pipeline step 4).
+
+    ``g``, ``sd`` (rows, device columns) float64 conductances and read-noise stds (``sd`` with no rows: no
+    read noise); ``plus``, ``minus`` the channel's device columns (``minus`` empty: single-ended). Writes
+    mat[i, j] = (g[i, plus_j] - g[i, minus_j]) * scale and var[i, j] = (sd[i, plus_j]^2 + sd[i, minus_j]^2) *
+    ``scale2`` (= scale**2) in float64, each rounded once to float32: the same operations, in the same order, as
+    the numpy form ((g[:, plus] - g[:, minus]) * scale).astype(float32) (tests/test_crossbar_kernels.py).
+    """
+    rows, w = mat.shape
+    has_minus = minus.size > 0
+    has_var = sd.shape[0] > 0
+    for i in range(rows):
+        for j in range(w):
+            p = plus[j]
+            v = g[i, p]
+            if has_minus:
+                v = v - g[i, minus[j]]
+            mat[i, j] = v * scale
+            if has_var:
+                a = sd[i, p]
+                u = a * a
+                if has_minus:
+                    b = sd[i, minus[j]]
+                    u = u + b * b
+                var[i, j] = u * scale2
+
+
 @njit(cache=True, fastmath=False)
 def line_factor(diag, gw):
     """Thomas pivots of symmetric tridiagonal chains: each row of ``diag`` is one chain's diagonal and
