@@ -9,9 +9,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
-
-from aimc_sim.crossbar.pcg_stream import close_stream, draw_normals, draw_uniforms, open_stream
+from numba import njit, prange, types
+from numba.extending import overload
 
 
 class DacSpec(NamedTuple):
@@ -58,6 +57,36 @@ class Digital(NamedTuple):
     row_scale: np.ndarray
     col_scale: np.ndarray
     accumulate: bool
+
+
+class Draws(NamedTuple):
+    """Noise drawn ahead for a block of rows, in the order a Generator draws them in :func:`adc_accumulate`:
+    ``normals`` (B, m) and ``uniforms`` (B, m, or no columns without stochastic rounding), float64."""
+
+    normals: np.ndarray
+    uniforms: np.ndarray
+
+
+def _row_normals(rng, b, m):
+    """Row b's m standard normals: drawn now from a Generator, or taken from :class:`Draws`."""
+
+
+def _row_uniforms(rng, b, m):
+    """Row b's m uniforms on [0, 1): drawn now from a Generator, or taken from :class:`Draws`."""
+
+
+@overload(_row_normals, jit_options={"cache": True})
+def _row_normals_impl(rng, b, m):
+    if isinstance(rng, types.BaseTuple):
+        return lambda rng, b, m: rng.normals[b]
+    return lambda rng, b, m: rng.standard_normal(m)  # one row at a time: the stream of m scalar draws
+
+
+@overload(_row_uniforms, jit_options={"cache": True})
+def _row_uniforms_impl(rng, b, m):
+    if isinstance(rng, types.BaseTuple):
+        return lambda rng, b, m: rng.uniforms[b]
+    return lambda rng, b, m: rng.random(m)
 
 
 @njit(cache=True, fastmath=False, nogil=True)
@@ -117,8 +146,7 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
 
     v = (sig + sqrt(var + extra_var[b, j // w]) * z) * gain_j + offset_j (w as in :class:`Digital`), with
     z ~ N(0, 1) drawn from ``rng`` in row-major order (one per output, only if ``noisy``; ``rng``: a numpy
-    Generator, or the live PCG64 state from :func:`~aimc_sim.crossbar.pcg_stream.stream_source`: the same
-    draws). If ``quantise``:
+    Generator, or the same draws made ahead, :class:`Draws`). If ``quantise``:
     sat[b] |= |v| >= bound_j, and v = step_j * clip(k, -n_steps / 2, n_steps / 2) with step_j = 2 bound_j /
     n_steps and k = rint(v / step_j) for an ideal ADC, or, when ``sar`` (m x bits) has columns, the code of a
     successive-approximation search with the mismatched bit weights sar[j] (in LSB): from the MSB down, keep
@@ -150,15 +178,14 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
         cf[j] = dig.coef * dig.col_scale[j]
     z = np.zeros(m)
     dither = np.zeros(m)
-    src = open_stream(rng)
     vrow = np.empty(m)
     erow, rrow = np.empty(m), np.empty(m)
     e0 = r0 = 0.0
     for b in range(B):
         if noisy:
-            draw_normals(src, z)
+            z = _row_normals(rng, b, m)
         if stochastic and quantise:
-            draw_uniforms(src, dither)
+            dither = _row_uniforms(rng, b, m)
         s = False
         if n_groups > 1:  # per-output extra variance and row scale of this row
             for q in range(n_groups):
@@ -204,7 +231,6 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
                 out[b, j] = vrow[j] * cf[j] * (rrow[j] if n_groups > 1 else r0)
         if s:
             sat[b] = True
-    close_stream(src)
 
 
 @njit(cache=True, fastmath=False, nogil=True)

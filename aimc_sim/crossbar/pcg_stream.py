@@ -1,20 +1,22 @@
-"""numpy's PCG64 normal and uniform draws, bit for bit, at a third of their cost, inside numba kernels.
+"""numpy's PCG64 normal and uniform draws, bit for bit, at less than half their cost, inside numba kernels.
 
 The tile draws one standard normal per ADC output (output-referred noise, docs/crossbar.md, pipeline step 5):
 131 072 per 512 x 512 MVM at batch 256. numpy's ``Generator.standard_normal`` (and numba's port of it) costs
 ~11 ns per draw on the project's machine, about as much as the signal product of the MVM. Two things make it slow,
 neither of them the arithmetic: PCG64 is a 128-bit linear congruential generator, so every raw output waits
 for the previous 128-bit multiply; and the ziggurat applies its random sign with a branch that is mispredicted
-half the time. Here the raw outputs are made in blocks by four interleaved copies of the same LCG (each stepping
-by a^4, c (1 + a + a^2 + a^3)), and the sign is a multiply by +-1 (exact). The draws are numpy's own, in the same
+half the time. Here the raw outputs are made in blocks by eight interleaved copies of the same LCG (each stepping
+by a^8, c (1 + a + ... + a^7)), and the sign is a multiply by +-1 (exact). The draws are numpy's own, in the same
 order: the ziggurat (256 layers, numpy's tables, its tail and wedge rejections) consumes the raw outputs one by
 one as ``random_standard_normal`` does, and a uniform is (raw >> 11) 2^-53 as ``Generator.random`` makes it.
 
 The stream reads and writes the generator's state in place (numpy's ``pcg64_state`` struct, located through
-``bit_generator.ctypes``), so numpy draws before and after a kernel continue the same sequence.
-:func:`stream_source` returns that live state for a numpy ``PCG64`` generator whose struct layout checks out
-against ``bit_generator.state``, and the generator itself otherwise; the kernels accept both (``draw_normals``
-and ``draw_uniforms`` fall back to the numba ``Generator`` methods). Tests: tests/test_crossbar_pcg_stream.py.
+``bit_generator.ctypes``), so numpy draws before and after continue the same sequence. :func:`stream_source`
+returns that live state for a numpy ``PCG64`` generator whose struct layout checks out against
+``bit_generator.state``, and the generator itself otherwise; :func:`fill_rows` fills rows of normals (and
+uniforms) from it. The ADC kernel takes such pre-drawn rows (``_kernels.Draws``) or a Generator; it is not
+compiled with this module's code, so numba's cache of the kernel (keyed by its own file) cannot go stale when
+this file changes. Tests: tests/test_crossbar_pcg_stream.py.
 """
 
 from __future__ import annotations
@@ -25,20 +27,20 @@ from typing import NamedTuple
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic
 from numba.np.random._constants import fi_double, ki_double, wi_double, ziggurat_nor_inv_r, ziggurat_nor_r
 
-__all__ = ["close_stream", "draw_normals", "draw_uniforms", "open_stream", "stream_source"]
+__all__ = ["fill_rows", "stream_source"]
 
 _MASK = (1 << 64) - 1
 _MULT = (2549297995355413924 << 64) + 4865540595714422341  # PCG_DEFAULT_MULTIPLIER_128 (numpy's pcg64.h)
-_A4 = pow(_MULT, 4, 1 << 128)  # four steps at once
-_G4 = (1 + _MULT + _MULT**2 + _MULT**3) % (1 << 128)  # four steps add inc * (1 + a + a^2 + a^3)
+_A8 = pow(_MULT, 8, 1 << 128)  # eight steps at once
+_G8 = sum(_MULT**j for j in range(8)) % (1 << 128)  # eight steps add inc * (1 + a + ... + a^7)
 _M_HI, _M_LO = np.uint64(_MULT >> 64), np.uint64(_MULT & _MASK)
-_A4_HI, _A4_LO = np.uint64(_A4 >> 64), np.uint64(_A4 & _MASK)
-_G4_HI, _G4_LO = np.uint64(_G4 >> 64), np.uint64(_G4 & _MASK)
+_A8_HI, _A8_LO = np.uint64(_A8 >> 64), np.uint64(_A8 & _MASK)
+_G8_HI, _G8_LO = np.uint64(_G8 >> 64), np.uint64(_G8 & _MASK)
 _U0, _U1 = np.uint64(0), np.uint64(1)
-_BLOCK = 1024  # raw outputs per refill (a multiple of 4)
+_BLOCK = 1024  # raw outputs per refill (a multiple of 8)
 _KI = ki_double.astype(np.int64)  # < 2^52: signed compares and conversions are cheaper than unsigned ones
 _WI, _FI = wi_double, fi_double
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2^-53
@@ -46,7 +48,7 @@ _TO_UNIT = 1.0 / 9007199254740992.0  # 2^-53
 
 class PcgStream(NamedTuple):
     """A kernel's view of one PCG64 generator: ``state`` (uint64[4]: state lo, hi, increment lo, hi: the live
-    numpy struct), ``chains`` (uint64[8]: hi, lo of the four LCG copies making the next block), ``buf`` (the
+    numpy struct), ``chains`` (uint64[16]: hi, lo of the eight LCG copies making the next block), ``buf`` (the
     block of raw outputs) and ``pos`` (int64[2]: next unread index in ``buf``, raw outputs used since opened)."""
 
     state: np.ndarray
@@ -85,8 +87,8 @@ def _output(hi, lo):
 @njit(cache=True)
 def _open(state):
     hi, lo, ihi, ilo = state[1], state[0], state[3], state[2]
-    chains = np.empty(8, np.uint64)
-    for c in range(4):  # numpy steps first, then outputs: raw output c comes from the state after c + 1 steps
+    chains = np.empty(16, np.uint64)
+    for c in range(8):  # numpy steps first, then outputs: raw output c comes from the state after c + 1 steps
         hi, lo = _muladd128(hi, lo, _M_HI, _M_LO, ihi, ilo)
         chains[2 * c], chains[2 * c + 1] = hi, lo
     return PcgStream(state, chains, np.empty(_BLOCK, np.uint64), np.array([_BLOCK, 0], np.int64))
@@ -94,21 +96,14 @@ def _open(state):
 
 @njit(cache=True)
 def _refill(state, chains, buf):
-    """The next block of raw outputs from the four chains (four independent multiply chains)."""
-    c4h, c4l = _muladd128(state[3], state[2], _G4_HI, _G4_LO, _U0, _U0)
-    h0, l0, h1, l1 = chains[0], chains[1], chains[2], chains[3]
-    h2, l2, h3, l3 = chains[4], chains[5], chains[6], chains[7]
-    for i in range(0, buf.size, 4):
-        buf[i] = _output(h0, l0)
-        buf[i + 1] = _output(h1, l1)
-        buf[i + 2] = _output(h2, l2)
-        buf[i + 3] = _output(h3, l3)
-        h0, l0 = _muladd128(h0, l0, _A4_HI, _A4_LO, c4h, c4l)
-        h1, l1 = _muladd128(h1, l1, _A4_HI, _A4_LO, c4h, c4l)
-        h2, l2 = _muladd128(h2, l2, _A4_HI, _A4_LO, c4h, c4l)
-        h3, l3 = _muladd128(h3, l3, _A4_HI, _A4_LO, c4h, c4l)
-    chains[0], chains[1], chains[2], chains[3] = h0, l0, h1, l1
-    chains[4], chains[5], chains[6], chains[7] = h2, l2, h3, l3
+    """The next block of raw outputs from the eight chains (independent 128-bit multiply chains: the CPU overlaps
+    them, where one chain waits for each multiply)."""
+    c8h, c8l = _muladd128(state[3], state[2], _G8_HI, _G8_LO, _U0, _U0)
+    for i in range(0, buf.size, 8):
+        for c in range(8):
+            buf[i + c] = _output(chains[2 * c], chains[2 * c + 1])
+        for c in range(8):
+            chains[2 * c], chains[2 * c + 1] = _muladd128(chains[2 * c], chains[2 * c + 1], _A8_HI, _A8_LO, c8h, c8l)
 
 
 @njit(cache=True)
@@ -158,23 +153,33 @@ def _rejected(st, x, rabs, idx):
 
 @njit(cache=True)
 def _fill_normals(st, out):
-    """out[:] = numpy's standard normals; the common case (one raw output per draw) on local copies."""
-    state, chains, buf, pos = st.state, st.chains, st.buf, st.pos
+    """out[:] = numpy's standard normals; the common case (one raw output accepted at once, > 99 %) in a tight
+    loop over the current block, the others through :func:`_rejected`."""
+    buf, pos = st.buf, st.pos
     n = buf.size
-    p, used = pos[0], pos[1]
-    for i in range(out.size):
+    p = pos[0]
+    base = pos[1] - p  # raw outputs used before the current block
+    i, m = 0, out.size
+    while i < m:
         if p == n:
-            _refill(state, chains, buf)
+            _refill(st.state, st.chains, buf)
+            base += n
             p = 0
-        x, rabs, idx = _layer(buf[p])
-        p += 1
-        used += 1
-        if rabs >= _KI[idx]:
-            pos[0], pos[1] = p, used
-            x = _rejected(st, x, rabs, idx)
-            p, used = pos[0], pos[1]
-        out[i] = x
-    pos[0], pos[1] = p, used
+        stop = min(n, p + (m - i))
+        while p < stop:
+            x, rabs, idx = _layer(buf[p])
+            if rabs >= _KI[idx]:
+                break
+            out[i] = x
+            i += 1
+            p += 1
+        if p < stop:  # rejected: the slow path may refill, so it works on the stream's own counters
+            pos[0], pos[1] = p + 1, base + p + 1
+            out[i] = _rejected(st, x, rabs, idx)
+            i += 1
+            p = pos[0]
+            base = pos[1] - p
+    pos[0], pos[1] = p, base + p
 
 
 @njit(cache=True)
@@ -203,76 +208,21 @@ def _close(st):
     st.pos[1] = 0
 
 
-def open_stream(src):
-    """A kernel's draw source: :class:`PcgStream` on a live PCG64 state, else the numba Generator itself."""
+@njit(cache=True, nogil=True)
+def _fill_rows(state, normals, uniforms):
+    st = _open(state)
+    for b in range(normals.shape[0]):
+        _fill_normals(st, normals[b])
+        if uniforms.shape[1]:
+            _fill_uniforms(st, uniforms[b])
+    _close(st)
 
 
-def close_stream(src):
-    """Store the draws made (a no-op for a numba Generator, which updates its state as it draws)."""
-
-
-def draw_normals(src, out):
-    """out[:] = standard normals, as ``Generator.standard_normal(out.size)`` draws them."""
-
-
-def draw_uniforms(src, out):
-    """out[:] = uniforms on [0, 1), as ``Generator.random(out.size)`` draws them."""
-
-
-def _is_state(src) -> bool:
-    return isinstance(src, types.Array)
-
-
-@overload(open_stream, jit_options={"cache": True})
-def _open_impl(src):
-    if _is_state(src):
-        return lambda src: _open(src)
-    return lambda src: src
-
-
-@overload(close_stream, jit_options={"cache": True})
-def _close_impl(src):
-    if isinstance(src, types.BaseTuple):
-
-        def impl(src):
-            _close(src)
-
-        return impl
-
-    def noop(src):
-        pass
-
-    return noop
-
-
-@overload(draw_normals, jit_options={"cache": True})
-def _normals_impl(src, out):
-    if isinstance(src, types.BaseTuple):
-
-        def impl(src, out):
-            _fill_normals(src, out)
-
-        return impl
-
-    def generic(src, out):
-        out[:] = src.standard_normal(out.size)
-
-    return generic
-
-
-@overload(draw_uniforms, jit_options={"cache": True})
-def _uniforms_impl(src, out):
-    if isinstance(src, types.BaseTuple):
-
-        def impl(src, out):
-            _fill_uniforms(src, out)
-
-        return impl
-
-    def generic(src, out):
-        out[:] = src.random(out.size)
-
-    return generic
+def fill_rows(state: np.ndarray, normals: np.ndarray, uniforms: np.ndarray) -> None:
+    """Per row b: normals[b] = ``rng.standard_normal(m)``, then uniforms[b] = ``rng.random(m_u)`` (when it has
+    columns), drawn from the generator whose live ``state`` :func:`stream_source` returned: the same numbers, and
+    the generator's state moves past them. Arrays: float64, C-contiguous."""
+    _fill_rows(state, normals, uniforms)
 
 
 def stream_source(rng: np.random.Generator) -> np.ndarray | np.random.Generator:
