@@ -58,3 +58,10 @@ def test_bad_chip_input(tmp_path):
     p.write_text(yaml.safe_dump(data))
     with pytest.raises(ConfigError, match=r"chip.benchmarks\[0\].reported.fps: unknown metric"):
         load_chip(p)
+
+
+def test_every_chip_within_2x_with_its_own_adc_model():
+    """Issue 17's target with the shipped presets (each chip's ADC model from its published architecture)."""
+    for name in chip_names():
+        for res in evaluate_chip(load_chip(name), batch=4):
+            assert max(res.factors().values()) <= 2.0, (name, res.benchmark, res.metrics)

@@ -15,7 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", default="aimc-out/cost-check", help="output folder (default aimc-out/cost-check)"
     )
     parser.add_argument("--chips", nargs="*", help="chip presets (default: all shipped, aimc_sim/data/cost/chips)")
-    parser.add_argument("--adc-model", help="registered ADC energy model (default: the cost model's, survey-fom)")
+    parser.add_argument(
+        "--adc-model", help="registered ADC energy model for every chip (default: each chip preset's, else survey-fom)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             )
             print(
                 f"{'':<16} simulated per MVM: {res.energy_per_mvm_j * 1e9:.3g} nJ ({comps} nJ), "
-                f"{res.time_per_mvm_s * 1e9:.3g} ns"
+                f"{res.time_per_mvm_s * 1e9:.3g} ns; ADC model {res.adc_model}"
             )
             rows.append(
                 {
@@ -50,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
                     "energy_per_mvm_j": res.energy_per_mvm_j,
                     "time_per_mvm_s": res.time_per_mvm_s,
                     "per_component_j": res.per_component_j,
+                    "adc_model": res.adc_model,
                     "citation": chip.citation,
                 }
             )

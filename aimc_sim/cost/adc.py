@@ -15,7 +15,16 @@ from typing import Protocol
 from aimc_sim.config import Config, check, int_in, nonnegative, positive
 from aimc_sim.errors import ConfigError
 
-__all__ = ["ADC_MODELS", "AdcEnergyModel", "NeuroSimSar", "MurmannBound", "MnsimTable", "MnsimEntry", "SurveyFom"]
+__all__ = [
+    "ADC_MODELS",
+    "AdcEnergyModel",
+    "NeuroSimSar",
+    "MurmannBound",
+    "MnsimTable",
+    "MnsimEntry",
+    "SurveyFom",
+    "CcoAdc",
+]
 
 
 def has_source(x: object) -> str | None:
@@ -24,11 +33,13 @@ def has_source(x: object) -> str | None:
 
 
 class AdcEnergyModel(Protocol):
-    """An ADC energy model: (energy J, latency s) of one conversion at ``bits``."""
+    """An ADC energy model: (energy J, latency s) of one conversion at ``bits`` of a read whose integration
+    window is ``window_s`` (the array read time). The latency is the conversion's time after the read; models
+    of converters that sample after the read (SAR, flash) ignore the window."""
 
     source: str
 
-    def conversion(self, bits: int) -> tuple[float, float]: ...
+    def conversion(self, bits: int, window_s: float = 0.0) -> tuple[float, float]: ...
 
     def describe(self) -> str: ...
 
@@ -44,7 +55,7 @@ class NeuroSimSar(Config):
     cycle_s: float = field(metadata=check(positive))
     source: str = field(metadata=check(has_source))
 
-    def conversion(self, bits: int) -> tuple[float, float]:
+    def conversion(self, bits: int, window_s: float = 0.0) -> tuple[float, float]:
         lat = (bits + 1) * self.cycle_s
         return (self.a_w * bits + self.b_w) * lat, lat
 
@@ -64,7 +75,7 @@ class MurmannBound(Config):
     sample_rate_hz: float = field(metadata=check(positive))
     source: str = field(metadata=check(has_source))
 
-    def conversion(self, bits: int) -> tuple[float, float]:
+    def conversion(self, bits: int, window_s: float = 0.0) -> tuple[float, float]:
         fom_s = min(self.c0_db - self.c1_db * math.log(self.sample_rate_hz), self.cap_db)
         sndr = 6.02 * bits + 1.76
         return 1.0 / (2.0 * 10.0 ** ((fom_s - sndr) / 10.0)), 1.0 / self.sample_rate_hz
@@ -96,7 +107,7 @@ class MnsimTable(Config):
         if not self.entries:
             raise ConfigError("entries", "must list at least one ADC")
 
-    def conversion(self, bits: int) -> tuple[float, float]:
+    def conversion(self, bits: int, window_s: float = 0.0) -> tuple[float, float]:
         fit = [e for e in self.entries if e.bits >= bits]
         e = min(fit, key=lambda e: e.bits) if fit else max(self.entries, key=lambda e: e.bits)
         lat = (e.bits + 2) / e.rate_hz
@@ -117,11 +128,33 @@ class SurveyFom(Config):
     clock_hz: float = field(metadata=check(positive))
     source: str = field(metadata=check(has_source))
 
-    def conversion(self, bits: int) -> tuple[float, float]:
+    def conversion(self, bits: int, window_s: float = 0.0) -> tuple[float, float]:
         return max(self.fom_w_j * 2.0**bits, self.floor_j), (bits + 1) / self.clock_hz
 
     def describe(self) -> str:
         return f"survey FOM_W {self.fom_w_j:g} J/step, floor {self.floor_j:g} J"
+
+
+@dataclass(frozen=True)
+class CcoAdc(Config):
+    """Current-controlled-oscillator ADC: the column current drives a ring oscillator whose edges a counter
+    counts, one LSB per ``lsb_s`` at full scale, for the whole integration window of the read. The oscillator
+    and counter draw ``power_w`` while they run, so E = power_w * window (power x time) with
+    window = max(read window, 2**bits * lsb_s): at least the time to count a full-scale code. The conversion
+    overlaps the read; only a full-scale count longer than the read window adds latency.
+    Source: a published voltage/current-controlled-oscillator ADC for in-memory computing, 32 levels in 10 ns
+    for < 5.2 pJ (doi:10.1145/3451212) [paper] (docs/cost.md#adc-energy-models, cco)."""
+
+    power_w: float = field(metadata=check(positive))
+    lsb_s: float = field(metadata=check(positive))
+    source: str = field(metadata=check(has_source))
+
+    def conversion(self, bits: int, window_s: float = 0.0) -> tuple[float, float]:
+        full_scale = 2.0**bits * self.lsb_s
+        return self.power_w * max(window_s, full_scale), max(0.0, full_scale - window_s)
+
+    def describe(self) -> str:
+        return f"CCO ADC {self.power_w:g} W while counting, {self.lsb_s:g} s/LSB, E = P x integration window"
 
 
 ADC_MODELS: dict[str, type[Config]] = {
@@ -129,5 +162,6 @@ ADC_MODELS: dict[str, type[Config]] = {
     "murmann-bound": MurmannBound,
     "mnsim-table": MnsimTable,
     "survey-fom": SurveyFom,
+    "cco": CcoAdc,
 }
 """Registered ADC energy models by name; a cost-model YAML parameterises any of them under ``adc.models``."""

@@ -17,8 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from aimc_sim.config import Config, check, int_in, positive, read_yaml
-from aimc_sim.cost.adc import has_source
+from aimc_sim.config import Config, check, int_in, nonnegative, positive, read_yaml
+from aimc_sim.cost.adc import ADC_MODELS, has_source
+from aimc_sim.cost.events import TILE
 from aimc_sim.cost.ledger import Ledger
 from aimc_sim.cost.model import COST_DIR, CostModel, CostModelConfig
 from aimc_sim.errors import ConfigError
@@ -74,18 +75,28 @@ class ChipPreset(Config):
     technology: Technology
     numbers: dict[str, str]
     benchmarks: tuple[Benchmark, ...]
+    adc_model: str | None = None
+    static_w_per_core: float = field(default=0.0, metadata=check(nonnegative))
     notes: str = ""
 
     def validate(self) -> None:
         for k, v in self.numbers.items():
             if has_source(v):
                 raise ConfigError(f"numbers.{k}", "must name the source of the number (non-empty string)")
+        for key, given in (("adc_model", self.adc_model is not None), ("static_w_per_core", self.static_w_per_core)):
+            if given and key not in self.numbers:
+                raise ConfigError(f"numbers.{key}", f"must name the source of {key} (the chip's own architecture)")
+        if self.adc_model is not None and self.adc_model not in ADC_MODELS:
+            raise ConfigError(
+                "adc_model", f"must be a registered ADC model ({', '.join(ADC_MODELS)}), got {self.adc_model!r}"
+            )
 
 
 @dataclass(frozen=True)
 class ChipResult:
     """Reported against simulated numbers of one benchmark: ``{metric: (reported, simulated)}``, the simulated
-    energy (J) and time (s) of one MVM on one core, and the cost breakdown per component (J per MVM)."""
+    energy (J) and time (s) of one MVM on one core, the cost breakdown per component (J per MVM) and the ADC
+    model that priced it."""
 
     chip: str
     benchmark: str
@@ -93,6 +104,7 @@ class ChipResult:
     energy_per_mvm_j: float
     time_per_mvm_s: float
     per_component_j: dict[str, float]
+    adc_model: str = ""
 
     def factors(self) -> dict[str, float]:
         """max(sim/ref, ref/sim) per metric."""
@@ -115,7 +127,8 @@ def load_chip(name_or_path: str | Path) -> ChipPreset:
 
 
 def chip_cost_model(chip: ChipPreset, t_read: float, base: str = "22nm", adc_model: str | None = None) -> CostModel:
-    """The ``base`` cost model moved to the chip's node and supply, with the tile read time as read latency."""
+    """The ``base`` cost model moved to the chip's node and supply, with the tile read time as read latency, the
+    chip's own always-on power per core (if published) and ADC model (``adc_model`` overrides it)."""
     data = read_yaml(COST_DIR / f"{base}.yaml")
     data["name"] = f"{base}@{chip.name}"
     tech = data["technology"]
@@ -123,7 +136,9 @@ def chip_cost_model(chip: ChipPreset, t_read: float, base: str = "22nm", adc_mod
     tech["source"] += f"; moved to {chip.technology.node} at {chip.technology.vdd_v:g} V for {chip.name}"
     data["events"]["tile_read"]["latency_s"] = t_read
     data["events"]["tile_read"]["source"] = f"the chip preset's read time {t_read:g} s ({chip.name})"
-    return CostModel(CostModelConfig.from_dict(data, path="cost"), adc_model)
+    if chip.static_w_per_core:
+        data["static"] = {"tile_w": chip.static_w_per_core, "source": chip.numbers["static_w_per_core"]}
+    return CostModel(CostModelConfig.from_dict(data, path="cost"), adc_model or chip.adc_model)
 
 
 def evaluate_chip(chip: ChipPreset, adc_model: str | None = None, batch: int = 16, seed: int = 0) -> list[ChipResult]:
@@ -149,14 +164,15 @@ def evaluate_chip(chip: ChipPreset, adc_model: str | None = None, batch: int = 1
         x = rng.uniform(-1.0, 1.0, (batch, n_in))
         for _ in range(bench.reads_per_mvm):
             tile.mvm(x, t=t)
-        work = Ledger()  # the benchmark's events only
+        work = Ledger()  # the benchmark's events only, on the one tile present
         work.merge(ledger)
         work.merge(before, scale=-1.0)
+        work.add(TILE, 1, layer=chip.name)
         priced = cm.price(work)
         e_mvm = priced.energy_j / batch
         t_mvm = priced.interval_s / batch
         sim = {"tops_per_w": ops / e_mvm / 1e12, "tops": chip.cores * ops / t_mvm / 1e12}
         metrics = {k: (r.value, sim[k]) for k, r in bench.reported.items()}
         comps = {k: v / batch for k, v in priced.per_component.items() if v}
-        results.append(ChipResult(chip.name, bench.name, metrics, e_mvm, t_mvm, comps))
+        results.append(ChipResult(chip.name, bench.name, metrics, e_mvm, t_mvm, comps, cm.adc_model))
     return results

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
-from typing import Literal, Protocol, runtime_checkable
+from typing import ClassVar, Literal, Protocol, runtime_checkable
 
 from aimc_sim.errors import ConfigError
 
@@ -118,15 +118,23 @@ def _bits_tag(bits: int | None) -> str:
 
 
 @dataclass(frozen=True)
-class Conversion:
-    """One conversion of a ``converter`` at ``bits`` (None: an ideal converter, free)."""
+class _ConverterEvent:
+    """A converter (``adc`` / ``dac``) at ``bits`` (None: an ideal converter); ``key`` is
+    ``<converter>_<_what>@<bits>b`` (or ``@ideal``)."""
 
     converter: Converter
     bits: int | None
+    _what: ClassVar[str]
 
     @property
     def key(self) -> str:
-        return f"{self.converter}_conversion@{_bits_tag(self.bits)}"
+        return f"{self.converter}_{self._what}@{_bits_tag(self.bits)}"
+
+
+class Conversion(_ConverterEvent):
+    """One conversion of a ``converter`` at ``bits`` (None: an ideal converter, free)."""
+
+    _what = "conversion"
 
 
 @dataclass(frozen=True)
@@ -180,16 +188,10 @@ class Inventory:
         return f"{self.part}_unit"
 
 
-@dataclass(frozen=True)
-class ConverterUnit:
+class ConverterUnit(_ConverterEvent):
     """A converter present in hardware, priced for area by the ``area`` table entry ``<converter>_unit``."""
 
-    converter: Converter
-    bits: int | None
-
-    @property
-    def key(self) -> str:
-        return f"{self.converter}_unit@{_bits_tag(self.bits)}"
+    _what = "unit"
 
 
 # the events most emitters use
@@ -203,6 +205,7 @@ ROUTER_EVENT = Named("router_event")
 DEVICE_WRITE = Named("device_write")
 STATIC_SECONDS = Named("static_seconds")
 ARRAY_CELL = Inventory("array_cell")
+TILE = Inventory("tile")  # one per physical tile: priced for area and for the always-on power (``static``)
 FP32_ADD = DigitalOp(Op.ADD, Precision.FP32)
 FP32_MUL = DigitalOp(Op.MUL, Precision.FP32)
 INT32_ADD = DigitalOp(Op.ADD, Precision.INT32)

@@ -10,7 +10,8 @@ selected ADC model (``adc.models``, registered in :data:`aimc_sim.cost.adc.ADC_M
 (ideal converters cost nothing), digital operations from the ``digital`` table at their precision, memory
 accesses from the ``memory`` table at their bits. Energies recorded directly with ``Ledger.add_energy``
 (the array read energy) are added as they are. Latency: :mod:`aimc_sim.cost.latency` (tiles of a layer in
-parallel, layers one after another, pipelined across inputs where the model says so). Unknown events are
+parallel, layers one after another, pipelined across inputs where the model says so). The optional
+``static`` section books always-on power over that latency (component ``static``). Unknown events are
 reported in ``CostBreakdown.unpriced``, never silently dropped.
 """
 
@@ -26,6 +27,8 @@ from typing import Any
 from aimc_sim.config import Config, check, in_range, int_in, nonnegative, positive, read_yaml
 from aimc_sim.cost.adc import ADC_MODELS, AdcEnergyModel, has_source
 from aimc_sim.cost.events import (
+    TILE,
+    TILE_READ,
     AdcCycle,
     Conversion,
     ConverterUnit,
@@ -130,6 +133,17 @@ class DacModel(Config):
 
 
 @dataclass(frozen=True)
+class StaticPower(Config):
+    """Always-on power (leakage, clocking, control, local digital units, on-chip network) that no event prices:
+    ``tile_w`` per physical tile present (``tile_unit`` inventory events), ``chip_w`` for the chip. Booked as
+    energy over the latency of the priced work, component ``static``: E = dynamic + P_static * latency."""
+
+    tile_w: float = field(metadata=check(nonnegative))
+    source: str = field(metadata=check(has_source))
+    chip_w: float = field(default=0.0, metadata=check(nonnegative))
+
+
+@dataclass(frozen=True)
 class CostModelConfig(Config):
     """A cost model for one technology node."""
 
@@ -144,6 +158,7 @@ class CostModelConfig(Config):
     area: dict[str, AreaPrice] = field(default_factory=dict)
     technology: TechnologyScaling | None = None
     latency: LatencyModel | None = None
+    static: StaticPower | None = None
 
     def validate(self) -> None:
         for section, allowed in (("digital", [p.label for p in Precision]), ("memory", [m.value for m in Memory])):
@@ -222,6 +237,8 @@ class CostModel:
         self.adc_model = name
         self._adc: AdcEnergyModel = config.adc.models[name]
         self.digital_scale = config.technology.energy_scale if config.technology is not None else 1.0
+        read = config.events.get(TILE_READ.name)
+        self.read_window_s = read.latency_s if read is not None else 0.0  # the array read's integration window
 
     @classmethod
     def load(cls, name_or_path: str | Path = "22nm", adc_model: str | None = None) -> CostModel:
@@ -245,8 +262,9 @@ class CostModel:
         return f"{self.adc_model}: {self._adc.describe()}"
 
     def adc(self, bits: int) -> tuple[float, float]:
-        """(energy J, latency s) of one conversion with the selected ADC model."""
-        return self._adc.conversion(bits)
+        """(energy J, latency s after the read) of one conversion with the selected ADC model, of a read whose
+        integration window is the ``tile_read`` latency."""
+        return self._adc.conversion(bits, self.read_window_s)
 
     def dac(self, bits: int) -> tuple[float, float]:
         """(energy J, latency s) of one DAC conversion."""
@@ -328,8 +346,11 @@ class CostModel:
         area_comp: dict[str, float] = defaultdict(float)
         unpriced: dict[str, float] = defaultdict(float)
         latency_of: dict[str, tuple[float, str]] = {}
+        tiles: dict[str, float] = defaultdict(float)
         for (layer, key), n in ledger.counts.items():
             event = ledger.events[key]
+            if event == TILE:
+                tiles[layer] += n
             area = self._area(event)
             if area is not None:
                 area_comp[area[1]] += n * area[0]
@@ -349,6 +370,9 @@ class CostModel:
         timing = time_ledger(ledger, latency_of, pipelined)
         for layer, t in timing.per_layer.items():
             per_layer[layer]["latency_s"] = t
+        for layer, e in self._static_energy(tiles, timing.latency_s).items():
+            per_layer[layer]["energy_j"] += e
+            comp["static"] += e
         return CostBreakdown(
             energy_j=float(sum(comp.values())),
             latency_s=timing.latency_s,
@@ -362,6 +386,16 @@ class CostModel:
             cost_model=f"{self.config.name} ({self.config.node_nm:g} nm)",
             unpriced=dict(unpriced),
         )
+
+    def _static_energy(self, tiles: dict[str, float], latency_s: float) -> dict[str, float]:
+        """{layer: J} of the always-on power over ``latency_s``: each layer's tiles, and the chip (layer "")."""
+        st = self.config.static
+        if st is None or latency_s <= 0:
+            return {}
+        out = {layer: st.tile_w * n * latency_s for layer, n in tiles.items() if st.tile_w and n}
+        if st.chip_w:
+            out[""] = out.get("", 0.0) + st.chip_w * latency_s
+        return out
 
 
 # Ledger.add_energy component names -> breakdown components

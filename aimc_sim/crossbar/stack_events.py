@@ -18,9 +18,10 @@ __all__ = ["count_inventory", "count_passes"]
 
 
 def count_inventory(ledger: Ledger, cfg: TileConfig, name: str) -> None:
-    """One tile's cells, ADCs and DACs (priced for area by the cost model)."""
+    """One tile, its cells, ADCs and DACs (priced for area by the cost model)."""
     layer = name or None
     adc = cfg.adc
+    ledger.add(ev.TILE, 1, layer)
     ledger.add(ev.ARRAY_CELL, cfg.rows * cfg.cols, layer)
     ledger.add(ev.ConverterUnit("adc", adc.bits or None), -(-cfg.cols // adc.columns_per_adc), layer)
     dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits
