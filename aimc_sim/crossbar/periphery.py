@@ -127,6 +127,16 @@ class TileStack:
         step = (2.0 / n_steps(dac.bits) if dac.signed else 1.0 / (2**dac.bits - 1)) if quant else 1.0
         self._dac_spec = DacSpec(-1.0 if dac.signed else 0.0, step, quant, dac.encoding == "pwm")
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled and copied without the views of the generators' live states (they point into this process's
+        generators) and the thread-local workspace; :meth:`__setstate__` takes both anew."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_noise_src", "_ws")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._noise_src = [stream_source(rng) for rng in self.noise_rngs]
+        self._ws = workspace()
+
     # ------------------------------------------------------------------ construction helpers
     @property
     def n_tiles(self) -> int:
