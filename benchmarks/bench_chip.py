@@ -3,7 +3,8 @@
 Full chip (2 cores x 90 neurons, 54 plastic synapses each = 9720 plastic synapses), every plastic
 synapse fed by its own 20 Hz Poisson train (merged into one time-sorted stream per core),
 learning on, random initial capacitor states (about half the weights high, so the neurons fire).
-Prints events per second of wall time and, last, ``chip_realtime_factor=<wall s / chip s>``.
+Prints events per second of wall time, the machine's load average (the factors are wall times on a
+shared machine: compare the process CPU factors too) and, last, ``chip_realtime_factor=<wall s / chip s>``.
 
 Side by side (1 s runs, median of 3): the SimPy batch window, which is an execution detail only
 (tests check that results do not depend on it). Then the full chip twice for 10 s: CMOS mode
@@ -17,6 +18,7 @@ Run: ``python benchmarks/bench_chip.py``.
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 
@@ -57,6 +59,7 @@ def timed_run(chip: TexelChip, rng: np.random.Generator, seconds: float) -> tupl
 
 
 def main() -> None:
+    print(f"machine load average (1, 5, 15 min) at start: {os.getloadavg()}")
     warm, rng = make_chip(0)
     timed_run(warm, rng, 0.02)  # numba compile / cache load
 
@@ -91,6 +94,7 @@ def main() -> None:
         )
         print(f"  events per wall second: {(n_in + n_spk) / wall:,.0f}")
         factors[built] = (wall / CHIP_SECONDS, cpu / CHIP_SECONDS)
+    print(f"machine load average (1, 5, 15 min) at end: {os.getloadavg()}")
     print(f"cpu_realtime_factor_cmos={factors[False][1]:.3f}")
     print(f"chip_realtime_factor_cmos={factors[False][0]:.3f}")
     print(f"cpu_realtime_factor={factors[True][1]:.3f}")

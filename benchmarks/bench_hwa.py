@@ -8,14 +8,18 @@ and runs the torch periphery (DAC, read and output noise, ADC) with straight-thr
 
 ``--recurrence digital`` (default): encoder, mixing and decoder products on tiles, the SSM in digital logic (FFT in
 training). ``--recurrence analog``: the recurrence also on tiles, stepped L times with ADC -> DAC state feedback
-(one channel per tile). Rounds alternate the order of the two epochs; medians over ``--rounds``. Last line:
-``hwa_train_overhead=<HWA epoch / float epoch>``.
+(one channel per tile). Rounds alternate the order of the two epochs; medians over ``--rounds`` of the wall time,
+and of the process CPU time (the same on an idle machine; on a shared one it leaves out the time spent waiting
+for a core). ``--profile``: afterwards, one more HWA epoch under cProfile (process CPU time) and the CPU ms per batch
+of its parts. Last line: ``hwa_train_overhead=<HWA epoch / float epoch>`` (wall time).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import cProfile
+import pstats
 import time
 
 import numpy as np
@@ -28,15 +32,41 @@ from workloads.data import load_dataset
 from workloads.training.s4d_torch import TorchS4D
 
 
-def _epoch(net: TorchS4D, x: torch.Tensor, y: torch.Tensor, batch: int) -> float:
+def _epoch(net: TorchS4D, x: torch.Tensor, y: torch.Tensor, batch: int) -> tuple[float, float]:
+    """(wall, process CPU) seconds of one training epoch."""
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for j in range(0, len(y), batch):
         loss = torch.nn.functional.cross_entropy(net(x[j : j + batch]), y[j : j + batch])
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, time.process_time() - c0
+
+
+PARTS = {  # (file suffix, function name) -> what it is
+    ("hwa/recurrence.py", "forward"): "recurrence steps (forward)",
+    ("hwa/recurrence.py", "backward"): "recurrence backward",
+    ("hwa/recurrence.py", "_calibration_inputs"): "recurrence calibration inputs (float states)",
+    ("hwa/recurrence.py", "_program_group"): "recurrence programming, incl. the next two",
+    ("hwa/periphery.py", "calibrate_ranges"): "  ADC-range calibration",
+    ("hwa/periphery.py", "drift_alpha"): "  drift-compensation readouts",
+    ("hwa/layers.py", "matmul"): "dense products (forward)",
+}
+
+
+def _profile(net: TorchS4D, x: torch.Tensor, y: torch.Tensor, batch: int) -> None:
+    """CPU ms per batch of the parts of one HWA epoch (cumulative cProfile times)."""
+    prof = cProfile.Profile(time.process_time)
+    prof.enable()
+    _, total = _epoch(net, x, y, batch)
+    prof.disable()
+    n_batches = -(-len(y) // batch)
+    cum = {(path, func): c for (path, _, func), (_, _, _, c, _) in pstats.Stats(prof).stats.items()}  # type: ignore[attr-defined]
+    print(f"HWA epoch under cProfile: {1e3 * total / n_batches:.0f} CPU ms per batch, of which")
+    for (suffix, name), what in PARTS.items():
+        ms = sum(c for (path, func), c in cum.items() if path.endswith(suffix) and func == name)
+        print(f"  {what}: {1e3 * ms / n_batches:.0f} ms")
 
 
 def main() -> None:
@@ -46,6 +76,7 @@ def main() -> None:
     ap.add_argument("--recurrence", default="digital", choices=["digital", "analog"])
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--n-train", type=int, default=None, help="sequences per epoch (default all 1437)")
+    ap.add_argument("--profile", action="store_true", help="then one HWA epoch under cProfile, CPU ms per part")
     args = ap.parse_args()
     torch.set_num_threads(1)
     src = load_model("s4d_digits_float")
@@ -66,11 +97,16 @@ def main() -> None:
             pair = [(t_float, float_net), (t_hwa, hwa_net)]
             for times, net in pair if r % 2 == 0 else pair[::-1]:
                 times.append(_epoch(net, x, y, args.batch))
-    f, h = float(np.median(t_float)), float(np.median(t_hwa))
+    f, h = (np.median(np.array(t), axis=0) for t in (t_float, t_hwa))
     print(f"s4d digits, {n} sequences x L = 64, batch {args.batch}, {args.tile}, recurrence {args.recurrence}")
-    print(f"float epoch (median of {args.rounds}): {f:.2f} s   rounds: {', '.join(f'{v:.2f}' for v in t_float)}")
-    print(f"HWA epoch   (median of {args.rounds}): {h:.2f} s   rounds: {', '.join(f'{v:.2f}' for v in t_hwa)}")
-    print(f"hwa_train_overhead={h / f:.2f}")
+    for name, m, t in (("float", f, t_float), ("HWA  ", h, t_hwa)):
+        rounds = ", ".join(f"{w:.2f}" for w, _ in t)
+        print(f"{name} epoch (median of {args.rounds}): {m[0]:.2f} s wall, {m[1]:.2f} s CPU   wall rounds: {rounds}")
+    print(f"CPU-time ratio: {h[1] / f[1]:.2f}")
+    if args.profile:
+        with threadpool_limits(1):
+            _profile(hwa_net, x, y, args.batch)
+    print(f"hwa_train_overhead={h[0] / f[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ its time slice (a few ms at load 8 on 2 cores), which made wall-clock medians of
 between 3 and 12 ms while its CPU time stayed at 3.2-3.5 ms. Wall-clock ratios are printed as well.
 ``irdrop_ms_per_vector`` is the wall-clock median of the line-relaxation solver (2 numba threads), the
 faster of the two BLAS settings.
-``irdrop_512_ms_per_vector``: the same solve at 512 x 512 (issue 16), block SOR (the default); the 256 and 512
-solves are also timed against plain line Gauss-Seidel (``over_relax=False``), interleaved.
+``irdrop_512_ms_per_vector``: the same solve at 512 x 512 (issue 16), block SOR with the default stopping rule; the
+256 and 512 solves are timed interleaved against the previous stopping rule (1e-12) and plain line Gauss-Seidel,
+each with its sweeps and its error against a solve to 1e-14 (``--irdrop``: only this part).
 ``new_t_overhead``: AnalogTile.mvm (512 x 512, batch 256, pcm-default with its global drift compensation) at a
 read time never used before over the same call at a cached read time, interleaved, process-CPU medians. A new t
 costs the array read (drifted conductances, read-noise std and channel matrices) and the drift-compensation
@@ -28,7 +29,7 @@ of weights, for a programmed 4096 x 4096 AnalogMatrix on pcm-default after one M
 measured in a fresh subprocess (``--memory``).
 ``--kernels``: only the two kernels behind issue 16's read and noise costs, as interleaved process-CPU medians:
 256 x 512 standard normals from numpy's ``Generator.standard_normal`` against ``pcg_stream.fill_rows`` (the same
-numbers), and the PCG drift read (``device_models._kernels.pcm_read_stats``, 512 x 1024 devices, stored Q_s) of a
+numbers), and the PCM drift read (``device_models._kernels.pcm_read_stats``, 512 x 1024 devices, stored Q_s) of a
 float64 state (libm exp) against a float32 state (vectorised exp).
 Run: ``python benchmarks/bench_mvm.py``.
 """
@@ -78,19 +79,72 @@ def memory_per_weight(n: int = 4096) -> float:
     return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024 / W.size
 
 
-def relaxation_ms_per_vector(rng: np.random.Generator, n: int, rounds: int) -> dict[str, float]:
-    """Wall-clock ms per vector of the exact IR-drop solve of an n x n array (G uniform in [1, 25] uS, r_wire
-    1 ohm, r_term 1 mohm, 64 vectors, setup included), plain line Gauss-Seidel against block SOR, interleaved."""
+IRDROP_METHODS = {  # label: IrDropSolver keywords
+    "block SOR (default, tol 1e-10)": {"over_relax": True},
+    "block SOR, tol 1e-12 (previous default)": {"over_relax": True, "tol": 1e-12},
+    "line Gauss-Seidel": {"over_relax": False},
+}
+
+
+def relaxation_ms_per_vector(rng: np.random.Generator, n: int, rounds: int) -> dict[str, dict[str, float]]:
+    """The exact IR-drop solve of an n x n array (G uniform in [1, 25] uS, r_wire 1 ohm, r_term 1 mohm, a batch of
+    64 vectors, setup included) by each of IRDROP_METHODS, interleaved over ``rounds``: medians of wall-clock and
+    process-CPU ms per vector, the sweeps, and the largest error of the currents against a solve to 1e-14,
+    relative to the largest current."""
     G = rng.uniform(1e-6, 25e-6, (n, n))
     V = rng.uniform(-0.2, 0.2, (64, n))
-    methods = {"line Gauss-Seidel": False, "block SOR (default)": True}
-    times: dict[str, list[float]] = {k: [] for k in methods}
+    ref = IrDropSolver(G, 1.0, 1e-3, method="iterative", tol=1e-14).solve(V)
+    runs: dict[str, list[tuple[float, float]]] = {k: [] for k in IRDROP_METHODS}
+    out: dict[str, dict[str, float]] = {}
     for _ in range(rounds):
-        for label, over_relax in methods.items():
-            t0 = time.perf_counter()
-            IrDropSolver(G, 1.0, 1e-3, method="iterative", over_relax=over_relax).solve(V)
-            times[label].append((time.perf_counter() - t0) / 64 * 1e3)
-    return {k: float(np.median(v)) for k, v in times.items()}
+        for label, kw in IRDROP_METHODS.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            solver = IrDropSolver(G, 1.0, 1e-3, method="iterative", **kw)
+            current = solver.solve(V)
+            runs[label].append(((time.perf_counter() - t0) / 64 * 1e3, (time.process_time() - c0) / 64 * 1e3))
+            error = float(np.abs(current - ref).max() / np.abs(ref).max())
+            out[label] = {"sweeps": solver.report.sweeps, "error": error}
+    for label, r in runs.items():
+        out[label]["wall"], out[label]["cpu"] = (float(np.median(col)) for col in zip(*r))
+    return out
+
+
+def direct_solve_report(rng: np.random.Generator, n: int, batch: int) -> None:
+    """The sparse direct solve (SuperLU, minimum-degree ordering) of the same kind of n x n array: factorisation
+    and triangular solves of a batch timed apart (wall and process CPU), fill, error, peak memory."""
+    G = rng.uniform(1e-6, 25e-6, (n, n))
+    V = rng.uniform(-0.2, 0.2, (batch, n))
+    t0, c0 = time.perf_counter(), time.process_time()
+    solver = IrDropSolver(G, 1.0, 1e-3, method="direct")
+    t1, c1 = time.perf_counter(), time.process_time()
+    current = solver.solve(V)
+    t2, c2 = time.perf_counter(), time.process_time()
+    ref = IrDropSolver(G, 1.0, 1e-3, method="iterative", tol=1e-14).solve(V)
+    error = np.abs(current - ref).max() / np.abs(ref).max()
+    print(
+        f"IR drop {n} x {n}, sparse direct (SuperLU): factorisation {t1 - t0:.1f} s wall ({c1 - c0:.1f} s CPU), "
+        f"nnz(L + U) {solver.fill:.3g}; triangular solves {(t2 - t1) / batch * 1e3:.0f} ms/vector wall "
+        f"({(c2 - c1) / batch * 1e3:.0f} CPU), batch {batch}; error {error:.1e}"
+        f"; peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB"
+    )
+
+
+def irdrop_report(rng: np.random.Generator, direct: bool = False) -> float:
+    """Print the IR-drop methods' table at 256 x 256 (5 rounds) and 512 x 512 (3 rounds), with ``direct`` the
+    sparse direct solve as well (batch 64 at 256, 8 at 512: its factorisation takes ~10 s CPU and 1.4 GB there);
+    return the default solver's wall-clock ms per vector at 512 x 512."""
+    relax = {}
+    for n, rounds in ((256, 5), (512, 3)):
+        if direct:
+            direct_solve_report(rng, n, 64 if n <= 256 else 8)
+        relax[n] = relaxation_ms_per_vector(rng, n, rounds)
+        for label, r in relax[n].items():
+            print(
+                f"IR drop {n} x {n}, batch 64, setup included, interleaved medians of {rounds} rounds, {label}: "
+                f"{r['wall']:.2f} ms/vector wall, {r['cpu']:.2f} ms/vector process CPU, {r['sweeps']} sweeps, "
+                f"error {r['error']:.1e} of the largest current"
+            )
+    return relax[512]["block SOR (default, tol 1e-10)"]["wall"]
 
 
 def new_t_ratio(tile: AnalogTile, x: np.ndarray) -> float:
@@ -140,6 +194,9 @@ def main() -> None:
     if "--kernels" in sys.argv:
         kernel_times()
         return
+    if "--irdrop" in sys.argv:
+        irdrop_report(np.random.default_rng(0), direct=True)
+        return
     rng = np.random.default_rng(0)
     W = rng.standard_normal((512, 512)).astype(np.float32)
     x = rng.standard_normal((256, 512)).astype(np.float32)
@@ -179,14 +236,7 @@ def main() -> None:
             f"IR drop, line relaxation (2 numba threads, setup included, wall) [{blas_label}]: "
             f"{ir[blas_label] * 1e3:.2f} ms/vector"
         )
-    relax = {}
-    for n, rounds in ((256, 5), (512, 3)):
-        relax[n] = relaxation_ms_per_vector(rng, n, rounds)
-        print(
-            f"IR drop {n} x {n}, 64 vectors (setup included, wall, interleaved medians of {rounds} rounds): "
-            + ", ".join(f"{k} {v:.2f} ms/vector" for k, v in relax[n].items())
-        )
-    ir512 = relax[512]["block SOR (default)"] / 1e3
+    ir512 = irdrop_report(rng) / 1e3
     new_t = new_t_ratio(tile, x)
     quiet = AnalogTile(load_tile_config("pcm-default", drift_compensation={"mode": "none"}), W, rng)
     quiet.mvm(x, t=3600.0)

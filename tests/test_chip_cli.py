@@ -18,7 +18,7 @@ def test_chip_experiment_writes_figure_table_and_headline(tmp_path, capsys):
 def test_chip_list_and_unknown_experiment(capsys):
     assert main(["chip", "list"]) == 0
     listed = capsys.readouterr().out
-    for name in ("device-learning", "compat-map", "routing", "eprop", "metaplasticity", "vsa"):
+    for name in ("device-learning", "compat-map", "routing", "eprop", "metaplasticity", "rule-overwrite", "vsa"):
         assert name in listed
     assert main(["chip", "nope"]) == 2
     assert "experiment" in capsys.readouterr().err

@@ -20,6 +20,7 @@ class RefChip:
         self.ns = chip.ns.copy()
         self.x_pre = chip.x_pre.copy()
         self.rho = chip.rho.copy()
+        self.importance = chip.importance.copy()
         self.t_syn = chip.t_syn.copy()
         self.tau_pre = chip.tau_pre.copy()
         self.jump_cap = chip.jump_cap.copy()
@@ -68,7 +69,9 @@ class RefChip:
         for k in range(self.p):
             self.sync(base + k, t)
         sl = slice(base, base + self.p)
-        self.rho[sl], s[K.X_POST], s[K.X_CA] = L.on_post(self.x_pre[sl], self.rho[sl], s[K.X_POST], s[K.X_CA], self.c)
+        self.rho[sl], self.importance[sl], s[K.X_POST], s[K.X_CA] = L.on_post(
+            self.x_pre[sl], self.rho[sl], self.importance[sl], s[K.X_POST], s[K.X_CA], self.c
+        )
 
     def advance(self, n, t):
         q, s = self.npar[n], self.ns[n]
@@ -111,7 +114,9 @@ class RefChip:
         if syn < self.p:
             j = n * self.p + syn
             self.sync(j, t)
-            self.x_pre[j], self.rho[j] = L.on_pre(self.x_pre[j], self.rho[j], s[K.X_POST], s[K.X_CA], self.c)
+            self.x_pre[j], self.rho[j], self.importance[j] = L.on_pre(
+                self.x_pre[j], self.rho[j], self.importance[j], s[K.X_POST], s[K.X_CA], self.c
+            )
             if self.rho[j] > self.c.theta_rho:
                 s[K.I_EXC] += self.jump_cap[j]
         else:
@@ -122,14 +127,16 @@ class RefChip:
                 s[K.I_INH] -= w
 
 
-def test_kernel_matches_reference_event_loop():
-    """K-1: chip kernels vs the python reference on random events, with mismatch and every rule branch."""
+@pytest.mark.parametrize("rule", ["bcall", "metaplastic"])
+def test_kernel_matches_reference_event_loop(rule):
+    """K-1: chip kernels vs the python reference on random events, with mismatch and every rule branch,
+    for each learning rule of the synapse (rules.py: the reference applies the rule's numpy ``apply``)."""
     rng = np.random.default_rng(5)
     cfg = TexelConfig.default(
         inventory={"cores": 1, "neurons_per_core": 3, "plastic_per_neuron": 5, "static_per_neuron": 2},
         synapse={"static_weights": [400e-9, -100e-9], "w_max": 150e-9},
         mismatch={"sigma_ln": 0.15},
-        learning={"theta_ca_high": 0.6},
+        learning={"theta_ca_high": 0.6, "rule": rule, "importance_gain": 3.0},
     )
     chip = TexelChip(cfg, rng)
     chip.set_rho(rng.uniform(0, 1, (3, 5)))
@@ -156,6 +163,8 @@ def test_kernel_matches_reference_event_loop():
     np.testing.assert_allclose(chip.rho, [ref.rho[j] for j in range(15)], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(chip.x_pre, ref.x_pre, rtol=1e-12, atol=1e-15)
     assert chip_rho.shape == (15,)
+    np.testing.assert_allclose(chip.importance, ref.importance, rtol=1e-12, atol=1e-15)
+    assert (chip.importance.max() > 0.1) == (rule == "metaplastic")
 
 
 @pytest.mark.parametrize("rho,dt", [(0.2, 0.1), (0.5, 0.3), (0.51, 0.2), (0.9, 0.5), (0.0, 1.0), (1.0, 1.0)])

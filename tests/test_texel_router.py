@@ -8,8 +8,7 @@ import simpy
 
 from aimc_sim.errors import ConfigError
 from chip_models.texel import SpikeInput, TexelChip, TexelConfig
-from chip_models.texel.config import LinkConfig
-from chip_models.texel.router import LinkServer
+from chip_models.texel import _engine as E
 
 STRONG = 500e-9
 
@@ -37,21 +36,32 @@ def _simpy_reference(arrivals, sources, service, depth, priority):
     return ends, dropped
 
 
+def _numba_link(arrivals, sources, service, depth, priority):
+    """One link server of the chip's run loop (``_engine``); packet k has one target, neuron k, latency 0."""
+    k = arrivals.size
+    idx = np.arange(k, dtype=np.int64)
+    table = E.Table(idx, np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.int64), np.zeros(k), idx, idx + 1, idx, idx)
+    links = E.empty_links(1, 3, max(depth, k))
+    links.service[0], links.depth[0], links.priority[0] = service, depth, priority
+    z, zi = np.zeros(k), np.zeros(k, dtype=np.int64)
+    buf = E.Buffers(z, zi, z, zi, z.copy(), zi.copy(), zi.copy(), z, zi, zi, np.zeros((0, 11)))
+    st = E.state_record()[0]
+    for pk, (t, s) in enumerate(zip(arrivals, sources)):
+        E.offer(0, float(t), int(s), pk, table, links, buf, st)
+    E.flush_links(np.inf, table, links, buf, st)
+    return dict(zip(buf.pool_n[: st.n_pool].tolist(), buf.pool_t[: st.n_pool].tolist())), int(links.dropped[0])
+
+
 @pytest.mark.parametrize("arbitration,depth", [("fifo", 0), ("fifo", 3), ("priority", 0), ("priority", 2)])
 def test_link_server_equals_simpy_queue(arbitration, depth):
     rng = np.random.default_rng(1)
     arrivals = np.sort(rng.exponential(0.8e-6, 400).cumsum())
     sources = rng.integers(0, 50, arrivals.size)
-    server = LinkServer(LinkConfig(arbiter_time=0.5e-6, bandwidth=2e6, arbitration=arbitration, queue_depth=depth))
-    done = []
-    for k, (t, s) in enumerate(zip(arrivals, sources)):
-        server.offer(float(t), int(s), k, done)
-    server.flush(np.inf, done)
+    ours, n_dropped = _numba_link(arrivals, sources, 1.0e-6, depth, arbitration == "priority")
     ends, dropped = _simpy_reference(arrivals, sources, 1.0e-6, depth, arbitration == "priority")
-    ours = dict((k, t) for t, k in done)
-    assert sorted(ours) == sorted(ends) and server.dropped == len(dropped)
+    assert sorted(ours) == sorted(ends) and n_dropped == len(dropped)
     np.testing.assert_allclose([ours[k] for k in sorted(ours)], [ends[k] for k in sorted(ends)], rtol=0, atol=1e-15)
-    assert (depth == 0) == (server.dropped == 0)
+    assert (depth == 0) == (n_dropped == 0)
 
 
 def _chain(cores_per_chip=0, window=10e-3, arbiter=0.0):

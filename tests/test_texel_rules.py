@@ -77,3 +77,24 @@ def test_metaplasticity_retains_the_first_task():
     assert plain["after_A"]["A"] == meta["after_A"]["A"] == 1.0
     assert meta["after_B"]["A"] - plain["after_B"]["A"] >= 0.1
     assert meta["after_B"]["B"] >= 0.8
+
+
+def test_metaplastic_rule_on_the_chip_reduces_overwriting():
+    """The learning rule of the event-driven chip (rules.py) is not ignored: with the metaplastic rule a
+    pattern learned first survives a second, depressing pattern better than under BCaLL, the second is
+    still learned, the importance lives on the first pattern's synapses, and fewer device writes happen."""
+    from chip_models.texel.overwrite import overwrite
+
+    plain, meta = (overwrite(0, rule, neurons=4) for rule in ("bcall", "metaplastic"))
+    assert plain["A_after_A"] == meta["A_after_A"] == 1.0
+    assert meta["A_after_B"] - plain["A_after_B"] >= 0.15
+    assert plain["B_after_B"] >= 0.9 and meta["B_after_B"] >= 0.9
+    assert plain["importance_A"] == 0.0 < meta["importance_A"]
+    assert meta["write_pulses"] < plain["write_pulses"]
+
+
+def test_unknown_learning_rule_is_rejected():
+    from chip_models.texel import TexelConfig
+
+    with pytest.raises(ConfigError, match=r"rule: must be one of bcall, metaplastic"):
+        TexelConfig.default(learning={"rule": "hebb"})

@@ -100,12 +100,14 @@ def validate_point(point: dict[str, Any]) -> None:
     _family(point).validate_point(point)
 
 
-def _bind_s4d(point: dict[str, Any]) -> tuple[Any, SequenceDataset, int | None]:
-    """Model on hardware, data set and ``n_test`` of an S4D point (configs built and checked, nothing run)."""
+def bind_sequence_point(point: dict[str, Any], load: Any) -> tuple[Any, SequenceDataset, int | None]:
+    """Model on hardware, data set and ``n_test`` of a sequence-classifier point (S4D, GLR): configs built and
+    checked, nothing run. ``load(spec)`` opens the point's model (it has ``config.d_in``, ``config.n_classes``
+    and ``on(hardware)``)."""
     unknown = set(point) - {"model", "hardware", "dataset"}
     if unknown:
         raise ConfigError(f"point.{sorted(unknown)[0]}", "unknown key; allowed: model, hardware, dataset")
-    model = load_model(point["model"])
+    model = load(point["model"])
     ds = point.get("dataset") or {"name": "digits_pixel"}
     ds = {"name": ds} if isinstance(ds, str) else dict(ds)
     if "name" not in ds:
@@ -120,6 +122,11 @@ def _bind_s4d(point: dict[str, Any]) -> tuple[Any, SequenceDataset, int | None]:
         )
     data.test_subset(n_test)  # range check of n_test
     return model.on(point.get("hardware") or {}), data, n_test
+
+
+def _bind_s4d(point: dict[str, Any]) -> tuple[Any, SequenceDataset, int | None]:
+    """Model on hardware, data set and ``n_test`` of an S4D point (configs built and checked, nothing run)."""
+    return bind_sequence_point(point, load_model)
 
 
 def evaluate_s4d(point: dict[str, Any], seed: int) -> Result:

@@ -104,6 +104,37 @@ def load_weights(path: str | Path) -> tuple[dict[str, np.ndarray], dict[str, Any
         raise DataError(str(path), f"cannot read weight file ({type(e).__name__}): {e}") from None
 
 
+def read_metadata(path: str | Path) -> dict[str, Any]:
+    """The metadata dict of a weight file without reading its tensors where the format allows it (safetensors
+    header, HDF5 attribute; npz reads its one metadata entry); ``{}`` for ``.pt`` files."""
+    path = Path(path)
+    fmt = _format(path)
+    if not path.is_file():
+        raise DataError(str(path), "weight file not found")
+    try:
+        if fmt == ".safetensors":
+            import safetensors
+
+            with safetensors.safe_open(str(path), framework="numpy") as f:
+                meta = (f.metadata() or {}).get("aimc", "{}")
+        elif fmt in (".h5", ".hdf5"):
+            import h5py
+
+            with h5py.File(path, "r") as f:
+                meta = f.attrs.get("metadata", "{}")
+        elif fmt == ".npz":
+            with np.load(path, allow_pickle=False) as z:
+                meta = str(z["__metadata__"]) if "__metadata__" in z.files else "{}"
+        else:
+            meta = "{}"
+        out = json.loads(meta)
+    except Exception as e:  # each reader raises its own types on corrupt files
+        raise DataError(str(path), f"cannot read weight file metadata ({type(e).__name__}): {e}") from None
+    if not isinstance(out, dict):
+        raise DataError(str(path), f"metadata must be a JSON object, got {type(out).__name__}")
+    return out
+
+
 def _from_bytes(name: str, dtype: str, shape: list[int], data: bytes, source: str) -> np.ndarray:
     if dtype == "BF16":
         bits = np.frombuffer(data, dtype="<u2").astype(np.uint32) << 16

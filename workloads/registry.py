@@ -11,6 +11,12 @@ Every workload follows the same three steps::
 (:class:`workloads.network.graph.Network`) implement them. A :class:`Family` says which files a model family
 reads and how a sweep point of that family is evaluated; :func:`family_for` finds it from a path or a shipped
 model name, so no caller dispatches on name prefixes.
+
+Several families may read one suffix (S4D and GLR checkpoints are both ``.safetensors`` / ``.npz`` / ``.h5``):
+then one of them is the suffix's default and every other one has a ``detect(path)`` that recognises its files
+from their metadata (GLR checkpoints carry ``"family": "glr"`` in the metadata dict that
+:func:`workloads.io.save_weights` writes, for safetensors in the header). A file goes to the first family whose
+``detect`` accepts it, else to the default.
 """
 
 from __future__ import annotations
@@ -56,23 +62,38 @@ class Family:
     load: Callable[..., Workload]  # (path, **options) -> Workload
     evaluate_point: Callable[[dict[str, Any], int], Result]
     validate_point: Callable[[dict[str, Any]], None]
+    detect: Callable[[Path], bool] | None = None  # None: the default family of its suffixes
 
 
 FAMILIES: dict[str, Family] = {}
 
 
 def register(family: Family) -> Family:
-    """Add a family; a suffix belongs to one family only."""
-    taken = {s: f.name for f in FAMILIES.values() for s in f.suffixes if f.name != family.name}
-    clash = [s for s in family.suffixes if s in taken]
-    if clash:
-        raise ConfigError("family.suffixes", f"{clash[0]!r} is already read by family {taken[clash[0]]!r}")
+    """Add a family; a suffix has one default family (``detect=None``), other families reading it must detect
+    their files."""
+    if family.detect is None:
+        taken = {s: f.name for f in FAMILIES.values() for s in f.suffixes if f.name != family.name and not f.detect}
+        clash = [s for s in family.suffixes if s in taken]
+        if clash:
+            raise ConfigError(
+                "family.suffixes",
+                f"{clash[0]!r} is already read by family {taken[clash[0]]!r}; a second family needs a detect()",
+            )
     FAMILIES[family.name] = family
     return family
 
 
 def _by_suffix() -> dict[str, Family]:
-    return {s: f for f in FAMILIES.values() for s in f.suffixes}
+    """Suffix -> its default family."""
+    return {s: f for f in FAMILIES.values() if f.detect is None for s in f.suffixes}
+
+
+def _family_of_file(path: Path) -> Family:
+    suffix = path.suffix.lower()
+    for fam in FAMILIES.values():
+        if fam.detect is not None and suffix in fam.suffixes and fam.detect(path):
+            return fam
+    return _by_suffix()[suffix]
 
 
 def resolve(name_or_path: str | Path) -> tuple[Family, Path]:
@@ -82,10 +103,10 @@ def resolve(name_or_path: str | Path) -> tuple[Family, Path]:
     if p.suffix.lower() in suffixes:
         if not p.is_file():
             raise DataError(str(p), "no such model file")
-        return suffixes[p.suffix.lower()], p
-    for suffix, fam in suffixes.items():
+        return _family_of_file(p), p
+    for suffix in suffixes:
         if (MODEL_DIR / f"{p.name}{suffix}").is_file() and str(p) == p.name:
-            return fam, MODEL_DIR / f"{p.name}{suffix}"
+            return _family_of_file(MODEL_DIR / f"{p.name}{suffix}"), MODEL_DIR / f"{p.name}{suffix}"
     raise ConfigError(
         "model",
         f"unknown model {str(name_or_path)!r}: not a shipped model ({', '.join(shipped_models())}) and not a file "
@@ -177,6 +198,44 @@ register(
         _load_s4d,
         _point_s4d,
         _check_s4d,
+    )
+)
+
+
+def _is_glr(path: Path) -> bool:
+    from workloads.glr.api import is_glr_checkpoint
+
+    return is_glr_checkpoint(path)
+
+
+def _load_glr(path: Path) -> Workload:
+    from workloads.glr.model import GLRModel
+
+    return GLRModel.load(path)
+
+
+def _point_glr(point: dict[str, Any], seed: int) -> Result:
+    from workloads.glr.api import evaluate
+
+    return evaluate(point, seed)
+
+
+def _check_glr(point: dict[str, Any]) -> None:
+    from workloads.glr.api import validate_point
+
+    validate_point(point)
+
+
+register(
+    Family(
+        "glr",
+        "gated linear recurrence (selective forgetting) sequence classifiers; checkpoints with family 'glr' in the"
+        " metadata",
+        (".safetensors", ".npz", ".h5", ".hdf5"),
+        _load_glr,
+        _point_glr,
+        _check_glr,
+        detect=_is_glr,
     )
 )
 register(Family("snn", "spiking networks in NIR", (".nir",), _load_snn, _point_snn, _check_snn))

@@ -12,7 +12,7 @@ HELP = "list the shipped models (usable as MODEL in aimc report and in sweep poi
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--family", help="list one model family only (s4d, snn, network)")
+    parser.add_argument("--family", help="list one model family only (s4d, snn, network, glr)")
 
 
 def _descriptions(folder: Path) -> dict[str, str]:

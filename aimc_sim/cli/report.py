@@ -62,6 +62,14 @@ def _snn_hardware(hardware: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     return hw, {"backend": hardware.get("backend", "analog")}
 
 
+def _glr_hardware(hardware: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
+    from workloads.glr.hardware import GLRHardwareConfig
+    from workloads.hwconfig import coerce_config
+
+    hw = coerce_config(GLRHardwareConfig, hardware)
+    return hw, {"backend": hw.backend, "recurrence": "digital"}
+
+
 def _network_hardware(hardware: dict[str, Any]) -> tuple[Any, dict[str, Any]]:
     from workloads.hwconfig import coerce_config
     from workloads.network.hardware import NetworkHardwareConfig
@@ -75,6 +83,7 @@ REPORT_FAMILIES: dict[str, tuple[Any, str | None]] = {
     "s4d": (_s4d_hardware, "digits_pixel"),
     "snn": (_snn_hardware, "spike_digits"),
     "network": (_network_hardware, None),
+    "glr": (_glr_hardware, None),
 }
 
 

@@ -187,9 +187,16 @@ class DriftCompensationConfig(Config):
     """Drift compensation (docs/crossbar.md#drift-compensation): identity readout through the full noisy path,
     at programming and at the read time; outputs are multiplied digitally by alpha = r0 / r(t).
     ``recalibrate_every`` (s): reuse the last alpha until the read time is this much past its calibration
-    (None: at every new t)."""
+    (None: at every new t). ``readout_range``: the ADC range of the identity readout: each column's own (``adc``;
+    a range calibrated on the layer's outputs can be narrower than one full-scale cell and clip the readout) or
+    one full-scale cell (``full_scale``: 1 normalised unit, |w| = w_max times a full-scale input).
+    ``readout_statistic``: r = mean |y| (``abs_mean``, aihwkit; read and output noise on the cells that hold
+    zero add a bias that does not drift, so a sparse matrix is under-compensated) or r = mean y sign(w), the sign
+    of each cell's programmed weight (``signed_mean``: zero cells drop out, the noise averages to zero)."""
 
     mode: Literal["none", "global", "per_column"] = "global"
+    readout_range: Literal["adc", "full_scale"] = "adc"
+    readout_statistic: Literal["abs_mean", "signed_mean"] = "abs_mean"
     recalibrate_every: float | None = field(default=None, metadata=check(lambda v: None if v is None else positive(v)))
 
 

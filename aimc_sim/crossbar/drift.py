@@ -27,14 +27,17 @@ class DriftCompensation:
         self.stack = stack
         self._r0: list[np.ndarray] | None = None
         self._alpha: tuple[float, np.ndarray] | None = None
+        self._signs: np.ndarray | None = None
 
     def reset(self) -> None:
         """Forget the readouts (the ADC ranges changed)."""
         self._r0, self._alpha = None, None
 
     def readout(self, t: float, store: bool = True) -> list[np.ndarray]:
-        """Identity inputs of every tile through the full noisy path at t: mean |y| (global) or per column, per
-        tile; counted in the ledger as ``drift_calibration_readout`` plus its conversions."""
+        """Identity inputs of every tile through the full noisy path at t (ADC at its own range, or at full scale
+        with ``readout_range: full_scale``): mean |y|, or the mean of y times the sign of each cell's weight
+        (``readout_statistic: signed_mean``), global or per column, per tile; counted in the ledger as
+        ``drift_calibration_readout`` plus its conversions."""
         st = self.stack
         T, kr, kc = st.n_tiles, st.k * st.r, st.k * st.c
         eye = st._buffer("readout_in", (T, kr, kr))
@@ -43,15 +46,35 @@ class DriftCompensation:
         for g, nb in enumerate(rows):
             eye[g, np.arange(nb), np.arange(nb)] = 1.0
         y = st._buffer("readout_out", (T, kr, kc))
-        st.forward(eye, rows, np.ones((T, kc)), t, y, store)
+        adc = st.adc
+        if st.config.drift_compensation.readout_range == "full_scale":  # one full-scale cell never clips
+            st.adc = [[s._replace(bound=np.ones_like(s.bound)) for s in tile] for tile in adc]
+        try:
+            st.forward(eye, rows, np.ones((T, kc)), t, y, store)
+        finally:
+            st.adc = adc
         per_col = st.config.drift_compensation.mode == "per_column"
+        if st.config.drift_compensation.readout_statistic == "signed_mean":
+            y *= self._readout_signs()
+        else:
+            np.abs(y, out=y)
         out = []
         for g, nb in enumerate(rows):
-            yg = np.abs(y[g, :nb, : st.blocks_per_tile[g] * st.c])
+            yg = y[g, :nb, : st.blocks_per_tile[g] * st.c]
             out.append(yg.mean(axis=0) if per_col else np.array([yg.mean()]))
             if st.ledger is not None:
                 st.ledger.add(ev.DRIFT_CALIBRATION_READOUT, int(nb), st.name or None)
         return out
+
+    def _readout_signs(self) -> np.ndarray:
+        """(T, k r, k c) sign of every cell's programmed weight (0 off the blocks and on zero weights); kept."""
+        st = self.stack
+        if self._signs is None:
+            W = st.weights_at(0.0)
+            self._signs = np.zeros((st.n_tiles, st.k * st.r, st.k * st.c), np.float32)
+            for q in range(st.k):
+                self._signs[:, q * st.r : (q + 1) * st.r, q * st.c : (q + 1) * st.c] = np.sign(W[:, q])
+        return self._signs
 
     def alphas(self, t: float) -> np.ndarray:
         """(T, k c) factors alpha = r0 / r(t) (one per tile, or per column); 1 at t = 0 or with mode ``none``."""

@@ -10,12 +10,15 @@ Kirchhoff's current law at the 2RC nodes gives a weighted graph Laplacian with D
 L v = g_t P_in V, which is symmetric positive definite. The column currents are
 I_j = g_t V^B_{R-1,j}. The network is linear in the drive voltages, so I = V T with the effective
 matrix T = g_t^2 P_out L^-1 P_in^T, which depends only on the programmed state (G, r_wire, r_term).
-:class:`IrDropSolver` factorises L once (sparse LU) and then either solves a batch or forms T.
+:class:`IrDropSolver` sets the system up once per programmed state (sparse LU, or the line-relaxation
+tables) and then either solves a batch or forms T; every solve leaves an
+:class:`IrDropReport` (method, sweeps, convergence, fallback) on the solver.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -28,6 +31,7 @@ from aimc_sim.errors import ConfigError, SimulationError
 __all__ = [
     "nodal_matrix",
     "IrDropSolver",
+    "IrDropReport",
     "solve_ir_drop",
     "sur_ir_drop",
     "approx_ir_drop_factor",
@@ -79,6 +83,18 @@ def nodal_matrix(G: np.ndarray, r_wire: float, r_term: float) -> sp.csc_matrix:
     return L.tocsc()
 
 
+@dataclass(frozen=True)
+class IrDropReport:
+    """How the last solve of an :class:`IrDropSolver` went. ``sweeps``: line-relaxation sweeps (0 for ``direct``);
+    ``converged``: False only when the relaxation hit ``max_sweeps``, in which case ``fallback`` says so and the
+    result came from the direct solve instead (a RuntimeWarning is issued as well)."""
+
+    method: str
+    sweeps: int = 0
+    converged: bool = True
+    fallback: str | None = None
+
+
 class IrDropSolver:
     """The nodal system of one programmed state, set up once and reused for any number of input batches.
 
@@ -86,13 +102,14 @@ class IrDropSolver:
     ``effective_matrix()`` returns T (rows x cols) such that ``I = V @ T`` exactly.
 
     ``method``: ``direct`` (sparse LU of L, scipy SuperLU with a minimum-degree ordering), ``iterative``
-    (alternating-line Gauss-Seidel: every row wire, then every column wire, solved exactly as a
-    tridiagonal chain given the other family; numba, parallel over blocks of right-hand sides; iterated
-    until the sensed voltages change by less than ``tol`` (1e-12) relative, falling back to ``direct`` if it has
-    not converged after ``max_sweeps``), or ``auto`` (direct up to ``direct_max_nodes`` unknowns).
-    The line sweeps converge fast because the device conductances are small against the wire
-    conductances (12 Gauss-Seidel sweeps to 1e-12 at 256x256, 1 ohm, 1-25 uS; 26 at 512x512).
-    ``over_relax`` (default) switches to block SOR at Young's optimum omega after 3 sweeps (9 and 16 sweeps);
+    (alternating-line block SOR: every row wire, then every column wire, solved exactly as a tridiagonal chain
+    given the other family; numba, parallel over blocks of right-hand sides), or ``auto`` (direct up to
+    ``direct_max_nodes`` unknowns). The sweeps stop when the sensed voltages change by less than ``tol`` relative
+    (default 1e-10: the remaining error against the exact solve measured at most about that, against 1e-9 for the
+    tests and ~4e-3 of full scale for one 8-bit ADC step, docs/crossbar.md#exact-ir-drop). Not converged after
+    ``max_sweeps``: a RuntimeWarning, the direct solve instead, and ``report.fallback`` says so.
+    The line sweeps converge fast because the device conductances are small against the wire conductances.
+    ``over_relax`` (default) switches from Gauss-Seidel to block SOR at Young's optimum omega after 3 sweeps;
     benchmarks/bench_mvm.py times both.
     """
 
@@ -102,7 +119,7 @@ class IrDropSolver:
         r_wire: float,
         r_term: float,
         method: str = "auto",
-        tol: float = 1e-12,
+        tol: float = 1e-10,
         max_sweeps: int = 200,
         direct_max_nodes: int = 40_000,
         over_relax: bool = True,
@@ -110,6 +127,10 @@ class IrDropSolver:
         G = _check_inputs(G, r_wire, r_term)
         if method not in ("auto", "direct", "iterative"):
             raise ConfigError("method", f"must be one of 'auto', 'direct', 'iterative', got {method!r}")
+        if not (isinstance(tol, float) and 0.0 < tol < 1.0):
+            raise ConfigError("tol", f"must be a relative change in (0, 1), got {tol!r}")
+        if not (isinstance(max_sweeps, int) and max_sweeps >= 1):
+            raise ConfigError("max_sweeps", f"must be an integer >= 1, got {max_sweeps!r}")
         self.G = G
         self.rows, self.cols = G.shape
         self.r_wire, self.r_term = float(r_wire), float(r_term)
@@ -120,6 +141,7 @@ class IrDropSolver:
             method = "direct" if 2 * G.size <= direct_max_nodes else "iterative"
         self.method = method
         self.sweeps_used = 0
+        self.report = IrDropReport(method)
         self._lu = None
         self._T: np.ndarray | None = None
         if method == "direct":
@@ -146,6 +168,11 @@ class IrDropSolver:
         self._in_idx = np.arange(self.rows) * self.cols
         self._out_idx = n + np.arange(self.cols) * self.rows + (self.rows - 1)
 
+    @property
+    def fill(self) -> int:
+        """Non-zeros of the sparse LU factors (``direct``; 0 before the factorisation)."""
+        return 0 if self._lu is None else int(self._lu.L.nnz + self._lu.U.nnz)
+
     def _direct(self, src_w: np.ndarray, src_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row-node (i, 0) and sensed-node voltages for injected currents src_w (R, K), src_b (C, K)."""
         if self._lu is None:
@@ -157,18 +184,23 @@ class IrDropSolver:
         return v[self._in_idx], v[self._out_idx]
 
     def _iterative(self, src_w: np.ndarray, src_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Line relaxation on groups of right-hand-side blocks: one block of <= 32 right-hand sides per
-        thread (32-wide blocks measured faster than 8 or 16), fewer for big arrays so that a block's two
-        voltage fields stay below ~64 MB."""
+        """Line relaxation on groups of right-hand-side blocks, one block per thread: blocks of at most 32
+        right-hand sides (32-wide blocks measured faster than 8 or 16), fewer for big arrays so that a block's
+        three voltage fields stay below ~32 MB each, and equally wide so that no thread waits on a mostly padded
+        block (at 512 x 512, 64 right-hand sides on 2 threads: 3 groups of 2 blocks of 11, not 30 + 30 + 4 in
+        blocks of 15)."""
         from aimc_sim.crossbar import _kernels
 
         R, C = self.rows, self.cols
         K = src_w.shape[1]
         nthreads = numba.get_num_threads()
-        kc = max(1, min(32, -(-K // nthreads), 4_000_000 // (R * C)))
+        widest = max(1, min(32, 4_000_000 // (R * C)))
+        groups = -(-K // (nthreads * widest))
+        kc = -(-K // (groups * nthreads))
         vw = np.empty((R, K))
         vb = np.empty((C, K))
         group = nthreads * kc
+        sweeps = 0
         for k0 in range(0, K, group):
             k1 = min(K, k0 + group)
             nb = -(-(k1 - k0) // kc)
@@ -192,16 +224,16 @@ class IrDropSolver:
                 B,
                 Y,
             )
-            self.sweeps_used = max(self.sweeps_used, int(used.max()))
-            if self.sweeps_used >= self.max_sweeps:
-                warnings.warn(
-                    f"IR-drop line relaxation did not converge in {self.max_sweeps} sweeps; using the direct solve",
-                    RuntimeWarning,
-                    stacklevel=3,
-                )
+            sweeps = max(sweeps, int(used.max()))
+            self.sweeps_used = max(self.sweeps_used, sweeps)
+            if sweeps >= self.max_sweeps:
+                msg = f"IR-drop line relaxation did not converge in {self.max_sweeps} sweeps; used the direct solve"
+                warnings.warn(msg, RuntimeWarning, stacklevel=3)
+                self.report = IrDropReport("iterative", sweeps, converged=False, fallback=msg)
                 return self._direct(src_w, src_b)
             vw[:, k0:k1] = W[:, :, 0, :].transpose(1, 0, 2).reshape(R, nb * kc)[:, : k1 - k0]
             vb[:, k0:k1] = B[:, R - 1, :, :].transpose(1, 0, 2).reshape(C, nb * kc)[:, : k1 - k0]
+        self.report = IrDropReport("iterative", sweeps)
         return vw, vb
 
     def _node_voltages(self, src_w: np.ndarray, src_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

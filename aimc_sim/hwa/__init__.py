@@ -27,7 +27,7 @@ _LAZY = {
     "AnalogLinear": "layers",
     "AnalogConv1d": "layers",
     "AnalogConv2d": "layers",
-    "AnalogBlockRecurrence": "layers",
+    "AnalogBlockRecurrence": "recurrence",
     "AnalogCore": "layers",
     "convert_to_analog": "convert",
     "set_analog": "convert",

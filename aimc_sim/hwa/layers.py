@@ -1,13 +1,13 @@
-"""Differentiable analog layers for torch: ``AnalogLinear``, ``AnalogConv1d``, ``AnalogConv2d`` and the
-block-diagonal recurrence of an SSM (``AnalogBlockRecurrence``).
+"""Differentiable analog layers for torch: ``AnalogLinear``, ``AnalogConv1d`` and ``AnalogConv2d`` (the
+block-diagonal recurrence of an SSM, ``AnalogBlockRecurrence``, is in :mod:`aimc_sim.hwa.recurrence`).
 
 Forward: every call programs the current weights afresh on tiles of the configured preset (programming noise,
 per-device drift exponents, ADC mismatch: :mod:`aimc_sim.hwa.programming`, i.e. the device model and the tile
 code themselves), reads them at a time t drawn from ``HWAConfig.t_range`` with the tile's drift compensation,
 and runs the torch periphery (:mod:`aimc_sim.hwa.periphery`): statistically the same as ``AnalogTile.mvm``
-(tests/test_hwa_layers.py). Backward: straight-through, y = y_lin + (y_hw - y_lin).detach() with
-y_lin = x @ W_eff and W_eff = W + (W_prog(t) - W).detach(): the gradient is that of the programmed and drifted
-weights for x, and that of the ideal layer for W (quantisers, noise and clipping are passed through).
+(tests/test_hwa_layers.py). Backward: straight-through, the gradient of y_lin = x @ W_eff with
+W_eff = W + (W_prog(t) - W).detach() at the hardware's output (``_StraightThrough``): that of the programmed
+and drifted weights for x, and that of the ideal layer for W (quantisers, noise and clipping are passed through).
 
 ``layer.analog = False`` makes a layer an exact float layer (e.g. for float validation during training).
 """
@@ -23,13 +23,13 @@ from aimc_sim.errors import ConfigError
 from aimc_sim.hwa._torch import require_torch
 from aimc_sim.hwa.config import HWAConfig
 from aimc_sim.hwa.periphery import TorchRead, analog_forward
-from aimc_sim.hwa.programming import TileRead, program_matrix
+from aimc_sim.hwa.programming import needs_inputs, program_matrix
 
 torch = require_torch()
 nn = torch.nn
 F = torch.nn.functional
 
-__all__ = ["AnalogCore", "AnalogLinear", "AnalogConv1d", "AnalogConv2d", "AnalogBlockRecurrence"]
+__all__ = ["AnalogCore", "AnalogLinear", "AnalogConv1d", "AnalogConv2d"]
 
 
 def _numpy(t: Any) -> np.ndarray:
@@ -64,18 +64,43 @@ class AnalogCore:
     def matmul(self, x: Any, W: Any) -> Any:
         """x (B, n_in) @ W (n_in, n_out) on freshly programmed tiles, with the straight-through gradient."""
         t = self.draw_time()
-        reads = program_matrix(self.tile, _numpy(W), self.rng, t, _numpy(x))
+        x_np = _numpy(x) if needs_inputs(self.tile) else None
+        reads = program_matrix(self.tile, _numpy(W), self.rng, t, x_np)
         gen = self.generator(x.device)
-        with torch.no_grad():
-            y_hw = torch.zeros(x.shape[0], W.shape[1], dtype=x.dtype, device=x.device)
+
+        def hardware() -> tuple[Any, Any]:
+            y_hw = None if len(reads) == 1 else torch.zeros(x.shape[0], W.shape[1], dtype=x.dtype, device=x.device)
             W_prog = torch.zeros(W.shape, dtype=W.dtype, device=W.device)
             for rd in reads:
                 (r0, r1), (c0, c1) = rd.rows, rd.cols
                 tr = TorchRead.stack([rd], r1 - r0, c1 - c0, x.dtype, x.device)
-                y_hw[:, c0:c1] += analog_forward(x[None, :, r0:r1], tr, self.tile, gen)[0]
+                y = analog_forward(x[None, :, r0:r1], tr, self.tile, gen)[0]
+                if y_hw is None:  # one tile: its outputs are the layer's
+                    y_hw = y.contiguous()
+                else:
+                    y_hw[:, c0:c1] += y
                 W_prog[r0:r1, c0:c1] = torch.as_tensor(rd.effective_weights(), dtype=W.dtype, device=W.device)
-        y_lin = x @ (W + (W_prog - W).detach())
-        return y_lin + (y_hw - y_lin).detach()
+            return y_hw, W_prog
+
+        return _StraightThrough.apply(x, W, hardware)
+
+
+class _StraightThrough(torch.autograd.Function):
+    """y = x @ W on the tiles in the forward pass (``hardware()`` -> (y_hw, W_prog)); in the backward pass the
+    gradient of y_lin = x @ W_eff with W_eff = W + (W_prog - W).detach(): g @ W_prog^T for x, x^T @ g for W."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Any, W: Any, hardware: Any) -> Any:  # type: ignore[override]
+        y_hw, W_prog = hardware()
+        ctx.save_for_backward(x, W_prog)
+        return y_hw
+
+    @staticmethod
+    def backward(ctx: Any, g: Any) -> tuple[Any, Any, None]:  # type: ignore[override]
+        x, W_prog = ctx.saved_tensors
+        gx = g @ W_prog.T if ctx.needs_input_grad[0] else None
+        gW = x.T @ g if ctx.needs_input_grad[1] else None
+        return gx, gW, None
 
 
 class _AnalogModule(nn.Module):
@@ -171,76 +196,3 @@ class AnalogConv2d(_AnalogConvNd):
     """nn.Conv2d on analog tiles (groups = 1, zero padding)."""
 
     dims = 2
-
-
-class AnalogBlockRecurrence:
-    """The fused SSM recurrence of docs/s4d.md#fused-mapping on analog tiles: H channel blocks M_h (S x S) map
-    v_k = [x_{k-1}; u_k] to [x_k; y_k]; the state part of every ADC output is fed back through the DAC at the
-    next step. ``hwa.ssm_channels_per_tile`` blocks share one tile (and its noise management, ADC ranges and
-    drift compensation), packed on a dense block-diagonal matrix as ``workloads.s4d.hardware``'s reference path.
-    Calibrated recurrent ADC ranges are calibrated on the float states of the batch (at most 32 sequences)."""
-
-    def __init__(self, hwa: HWAConfig, key: int | tuple[int, ...]):
-        self.hwa = hwa
-        self.core = AnalogCore(hwa, key, hwa.ssm_tile_config())
-        if self.core.tile.management.bound != "none":
-            raise ConfigError("tile.management.bound", "bound management is not modelled inside the recurrence")
-        if self.core.tile.management.scope == "block" and hwa.ssm_channels_per_tile > 1:
-            raise ConfigError(
-                "tile.management.scope",
-                "per-block noise management of packed channels is not modelled; ssm_channels_per_tile: 1 is the same",
-            )
-
-    def _program(self, M: Any, v_cal: np.ndarray, t: float) -> tuple[list[TileRead], Any]:
-        """Program the channel groups; returns the reads and the programmed blocks (H, S, S) in x @ M^T form."""
-        H, S, _ = M.shape
-        k = self.hwa.ssm_channels_per_tile
-        Mt = _numpy(M).transpose(0, 2, 1)
-        reads, blocks = [], np.zeros((H, S, S))
-        for g0 in range(0, H, k):
-            ch = range(g0, min(H, g0 + k))
-            W = np.zeros((len(ch) * S, len(ch) * S))
-            for q, h in enumerate(ch):
-                W[q * S : (q + 1) * S, q * S : (q + 1) * S] = Mt[h]
-            rd = program_matrix(self.core.tile, W, self.core.rng, t, v_cal[:, g0 * S : (g0 + len(ch)) * S])
-            if len(rd) != 1:
-                raise ConfigError("hwa.ssm_channels_per_tile", f"{len(ch)} blocks of {S} x {S} do not fit one tile")
-            eff = rd[0].effective_weights()
-            for q, h in enumerate(ch):
-                blocks[h] = eff[q * S : (q + 1) * S, q * S : (q + 1) * S]
-            reads.append(rd[0])
-        return reads, torch.as_tensor(blocks, dtype=M.dtype, device=M.device)
-
-    def __call__(self, M: Any, u: Any) -> Any:
-        """y (B, L, H) of the recurrence with fused matrices M (H, S, S) on inputs u (B, L, H)."""
-        B, L, H = u.shape
-        S = M.shape[1]
-        k = self.hwa.ssm_channels_per_tile
-        G = -(-H // k)
-        Mt = M.transpose(1, 2)
-        with torch.no_grad():  # float inputs [x; u] of every step: ADC calibration data
-            n_cal = min(B, 32)
-            x = torch.zeros(n_cal, H, S - 1, dtype=u.dtype, device=u.device)
-            vs = []
-            for step in range(L):
-                v = torch.cat([x, u[:n_cal, step, :, None]], dim=-1)
-                vs.append(v)
-                x = torch.einsum("bhi,hij->bhj", v, Mt)[..., : S - 1]
-            v_cal = _numpy(torch.stack(vs, 1).reshape(n_cal * L, H * S))
-        t = self.core.draw_time()
-        reads, M_prog = self._program(M, v_cal, t)
-        tr = TorchRead.stack(reads, k * S, k * S, u.dtype, u.device)
-        gen = self.core.generator(u.device)
-        Mt_eff = Mt + (M_prog - Mt).detach()
-        x = torch.zeros(B, H, S - 1, dtype=u.dtype, device=u.device)
-        ys = []
-        for step in range(L):
-            v = torch.cat([x, u[:, step, :, None]], dim=-1)  # (B, H, S)
-            lin = torch.einsum("bhi,hij->bhj", v, Mt_eff)
-            with torch.no_grad():
-                vg = F.pad(v, (0, 0, 0, G * k - H)).reshape(B, G, k * S).transpose(0, 1)
-                hw = analog_forward(vg, tr, self.core.tile, gen).transpose(0, 1).reshape(B, G * k, S)[:, :H]
-            out = lin + (hw - lin).detach()
-            x, y = out[..., : S - 1], out[..., S - 1]
-            ys.append(y)
-        return torch.stack(ys, dim=1)

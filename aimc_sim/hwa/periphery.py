@@ -9,11 +9,16 @@
 5. digital: coef_c * a * s * w_max * alpha summed over channels, digital offset removal; iterative bound
    management re-runs saturated rows with s doubled.
 
+Per tile of a group (:func:`aimc_sim.hwa.programming.program_group`), also what the tile code does between
+programming and the first MVM: calibrated ADC ranges (``calibrate_ranges``, ``TileStack.calibrate``) and the
+drift-compensation readout of identity inputs (``drift_alpha``, ``TileStack.alphas``).
+
 Nothing here is differentiated: the layers wrap it in a straight-through estimator.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +31,7 @@ from aimc_sim.hwa.programming import TileRead
 
 torch = require_torch()
 
-__all__ = ["TorchRead", "analog_forward"]
+__all__ = ["TorchRead", "Periphery", "analog_forward", "calibrate_ranges", "drift_alpha"]
 
 
 def _pad(a: np.ndarray, shape: tuple[int, ...], fill: float) -> np.ndarray:
@@ -49,6 +54,7 @@ class TorchRead:
     col: Any
     offset_coef: float
     avg_abs_max: Any
+    mismatch: bool = True  # False: every ADC gain is 1 and every offset 0 (the step is then skipped, exactly)
 
     @classmethod
     def stack(cls, reads: list[TileRead], n_in: int, n_out: int, dtype: Any, device: Any) -> TorchRead:
@@ -76,74 +82,167 @@ class TorchRead:
             col=tens([r.col for r in reads], n_out, 0.0),
             offset_coef=first.offset_coef,
             avg_abs_max=torch.tensor([r.avg_abs_max for r in reads], dtype=dtype, device=device),
+            mismatch=any(np.any(g != 1.0) or np.any(o != 0.0) for r in reads for g, o in zip(r.gain, r.offset)),
         )
 
 
-def _row_scale(x: Any, cfg: TileConfig, rd: TorchRead) -> Any:
-    m = cfg.management
-    if m.noise == "abs_max":
-        s = x.abs().amax(dim=-1)
-        return torch.where(s > 0, s, torch.ones_like(s))
-    if m.noise == "average_abs_max":
-        return rd.avg_abs_max[:, None].expand(x.shape[:-1]).clone()
-    scale = (m.constant_scale if m.noise == "constant" else 1.0) * cfg.dac.bound
-    return torch.full(x.shape[:-1], scale, dtype=x.dtype, device=x.device)
+class Periphery:
+    """The torch periphery of the G tile reads ``rd`` (stacked), with everything that does not depend on the inputs
+    computed once: call it on x (G, B, n_in) for y ~ x @ W (G, B, n_out), drawing every per-MVM noise from ``gen``.
+    ``rd`` must not change while the object is used (the recurrence calls one object at every step)."""
 
+    def __init__(self, rd: TorchRead, cfg: TileConfig):
+        self.rd = rd
+        m, dac, noise, adc = cfg.management, cfg.dac, cfg.noise, cfg.adc
+        self.noise_management = m.noise
+        self.fixed_scale = (m.constant_scale if m.noise == "constant" else 1.0) * dac.bound
+        self.dac_codes: tuple[int, int] | None = None  # (lowest, highest) DAC code; the step is 1 / highest
+        if dac.bits is not None:
+            self.dac_codes = (-(n_steps(dac.bits) // 2), n_steps(dac.bits) // 2) if dac.signed else (0, 2**dac.bits - 1)
+        self.stochastic_dac = dac.stochastic_rounding
+        # abs-max inputs are within [-1, 1] up to rounding (|x| * (top / s) <= top (1 + 3 2^-24) rounds to top): the
+        # codes of a signed, rounding DAC cannot leave [-top, top], so its clip changes nothing and is skipped
+        self.dac_clip = not (m.noise == "abs_max" and dac.signed and not dac.stochastic_rounding)
+        self.noisy = noise.read or noise.w_noise > 0 or noise.out_noise > 0
+        self.w2, self.o2 = noise.w_noise**2, noise.out_noise**2
+        self.need_v2 = self.noisy and (noise.w_noise > 0 or rd.vars[0] is not None)
+        nst = float(n_steps(adc.bits)) if adc.bits is not None else 1.0
+        self.lim = 0.5 * nst
+        self.iterative = m.bound == "iterative" and rd.bounds is not None
+        self.max_iterations = m.max_bound_iterations
+        self.channels = []  # per channel: M^T, S^T (G, width, n_in), ADC 1 / step (G, width, 1), digital factor
+        for c, M in enumerate(rd.mats):
+            St = None if rd.vars[c] is None else rd.vars[c].transpose(1, 2).contiguous()
+            digital = rd.col[:, :, None] * rd.coefs[c]  # (G, n_out, 1): the codes' factor, then the row scales
+            inv_step = None
+            if rd.bounds is not None:
+                step = 2.0 * rd.bounds[c][:, :, None] / nst
+                inv_step, digital = step.reciprocal(), digital * step
+            self.channels.append((M.transpose(1, 2).contiguous(), St, inv_step, digital))
 
-def _dac(x: Any, s: Any, cfg: TileConfig, gen: Any) -> Any:
-    dac = cfg.dac
-    v = x / s[..., None]
-    if dac.bits is None:
-        return v
-    lo = -1.0 if dac.signed else 0.0
-    step = 2.0 / n_steps(dac.bits) if dac.signed else 1.0 / (2**dac.bits - 1)
-    if dac.stochastic_rounding:
-        v = torch.floor(v / step + torch.rand(v.shape, generator=gen, dtype=v.dtype, device=v.device)) * step
-    else:
-        v = torch.round(v / step) * step
-    return v.clamp(lo, 1.0)
+    def row_scale(self, x: Any) -> Any:
+        """Noise management: the input scale of every row (G, B) of x (G, B, n_in)."""
+        if self.noise_management == "abs_max":
+            s = x.abs().amax(dim=-1)
+            return torch.where(s > 0, s, 1.0)
+        if self.noise_management == "average_abs_max":
+            return self.rd.avg_abs_max[:, None].expand(x.shape[:-1]).clone()
+        return torch.full(x.shape[:-1], self.fixed_scale, dtype=x.dtype, device=x.device)
 
+    def dac(self, x: Any, s: Any, gen: Any) -> Any:
+        """DAC outputs of x (G, B, n_in) with row scales s (G, B): v = x / s (as x * (1 / s), as the tile kernel),
+        rounded to the DAC steps (stochastically if configured) and clipped to [lo, 1] (as whole codes)."""
+        if self.dac_codes is None:
+            return x * s.reciprocal()[..., None]
+        lo, top = self.dac_codes
+        if self.stochastic_dac:
+            v = x * (s.reciprocal() * top)[..., None]
+            v = torch.floor(v + torch.rand(v.shape, generator=gen, dtype=v.dtype, device=v.device))
+        else:
+            v = (x * (s.reciprocal() * top)[..., None]).round_()
+        return (v.clamp_(lo, top) if self.dac_clip else v).mul_(1.0 / top)
 
-def _pass(x: Any, s: Any, rd: TorchRead, cfg: TileConfig, gen: Any) -> tuple[Any, Any]:
-    """One analog pass of x (G, B, n_in) with row scales s (G, B): outputs (G, B, n_out) and saturation flags."""
-    v = _dac(x, s, cfg, gen)
-    v2 = v * v
-    noise = cfg.noise
-    noisy = noise.read or noise.w_noise > 0 or noise.out_noise > 0
-    extra = noise.out_noise**2 + (noise.w_noise**2) * v2.sum(dim=-1)
-    adc = cfg.adc
-    nst = float(n_steps(adc.bits)) if adc.bits is not None else 1.0
-    out = torch.zeros(x.shape[:-1] + (rd.col.shape[-1],), dtype=x.dtype, device=x.device)
-    sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device)
-    scale = s[..., None] * rd.col[:, None, :]
-    for c, M in enumerate(rd.mats):
-        a = v @ M
-        if noisy:
-            var = extra[..., None] + (v2 @ rd.vars[c] if rd.vars[c] is not None else 0.0)
-            z = torch.randn(a.shape, generator=gen, dtype=a.dtype, device=a.device)
-            a = a + torch.sqrt(var.clamp(min=0.0)) * z
-        a = a * rd.gain[c][:, None, :] + rd.offset[c][:, None, :]
-        if rd.bounds is not None:
-            b = rd.bounds[c][:, None, :]
-            sat = sat | (a.abs() >= b).any(dim=-1)
-            step = 2.0 * b / nst
-            a = torch.clamp(torch.round(a / step), -0.5 * nst, 0.5 * nst) * step
-        out = out + rd.coefs[c] * a * scale
-    if rd.offset_coef:
-        out = out - rd.offset_coef * v.sum(dim=-1, keepdim=True) * scale
-    return out, sat
+    def _pass(self, x: Any, s: Any, gen: Any, track_sat: bool) -> tuple[Any, Any]:
+        """One analog pass of x (G, B, n_in) with row scales s (G, B): outputs (G, B, n_out) and, if ``track_sat``,
+        saturation flags (G, B) (else None). The products are computed as (M^T v^T)^T: (G, B, n_out) views of
+        (G, n_out, B) memory, so that the element-wise periphery runs along the long batch axis."""
+        rd = self.rd
+        v = self.dac(x, s, gen)
+        vt = v.transpose(-1, -2)
+        v2t = vt * vt if self.need_v2 else None
+        extra: Any = self.o2
+        if self.w2 > 0:
+            extra = extra + self.w2 * v2t.sum(dim=-2, keepdim=True)
+        out = None
+        sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
+        s_rows = s[:, None, :]
+        for c, (Mt, St, inv_step, digital) in enumerate(self.channels):
+            a = Mt @ vt  # (G, width, B)
+            if self.noisy:
+                z = torch.randn(a.shape, generator=gen, dtype=a.dtype, device=a.device)
+                if St is not None:  # a sum of squares: never negative
+                    a = a.addcmul_((St @ v2t).add_(extra).sqrt_(), z)
+                else:
+                    a = a.add_(z.mul_(extra**0.5))
+            if rd.mismatch:
+                a = a * rd.gain[c][:, :, None] + rd.offset[c][:, :, None]
+            if inv_step is not None:
+                if track_sat:
+                    sat = sat | (a.abs() >= rd.bounds[c][:, :, None]).any(dim=-2)
+                a = a.mul_(inv_step).round_().clamp_(-self.lim, self.lim)  # codes, as the ADC kernel
+            term = a.mul_(digital) if a.shape[-2] == digital.shape[-2] else a * digital  # a broadcast reference
+            term = term.mul_(s_rows)
+            out = term if out is None else out.add_(term)
+        if rd.offset_coef:
+            out = out - rd.offset_coef * vt.sum(dim=-2, keepdim=True) * (s_rows * rd.col[:, :, None])
+        return out.transpose(-1, -2), sat
+
+    def __call__(self, x: Any, gen: Any) -> Any:
+        s = self.row_scale(x)
+        out, sat = self._pass(x, s, gen, self.iterative)
+        for _ in range(self.max_iterations if self.iterative else 0):
+            if not bool(sat.any()):
+                break
+            s = torch.where(sat, 2.0 * s, s)
+            out2, sat2 = self._pass(x, s, gen, True)
+            out = torch.where(sat[..., None], out2, out)
+            sat = sat & sat2
+        return out
 
 
 def analog_forward(x: Any, rd: TorchRead, cfg: TileConfig, gen: Any) -> Any:
     """y ~ x @ W on G tiles: x (G, B, n_in) -> (G, B, n_out), drawing every per-MVM noise from ``gen``."""
-    s = _row_scale(x, cfg, rd)
-    out, sat = _pass(x, s, rd, cfg, gen)
-    m = cfg.management
-    for _ in range(m.max_bound_iterations if m.bound == "iterative" else 0):
-        if not bool(sat.any()):
-            break
-        s = torch.where(sat, 2.0 * s, s)
-        out2, sat2 = _pass(x, s, rd, cfg, gen)
-        out = torch.where(sat[..., None], out2, out)
-        sat = sat & sat2
-    return out
+    return Periphery(rd, cfg)(x, gen)
+
+
+def _upper_percentile(vals: Any, q: float) -> Any:
+    """``np.percentile(vals, q, axis=-1)`` (linear interpolation) of vals (G, m, n) -> (G, m), from the few
+    largest values when q is high (the 99.9th percentile of 2048 values needs the top 3)."""
+    n = vals.shape[-1]
+    pos = q / 100.0 * (n - 1)
+    lo = int(np.floor(pos))
+    hi = min(lo + 1, n - 1)
+    top = torch.topk(vals, n - lo, dim=-1).values.double()  # descending: ascending index i is n - 1 - i
+    a, b = top[..., n - 1 - lo], top[..., n - 1 - hi]
+    return a + (b - a) * (pos - lo)
+
+
+def calibrate_ranges(rd: TorchRead, x: Any, cfg: TileConfig, gen: Any) -> None:
+    """Set ``rd.bounds`` as ``TileStack.calibrate`` on tile inputs x (G, N, n_in): the ``adc.percentile`` of the
+    noise-free |analog output| of each tile's DAC outputs, per column (``per_column``) or per tile (``calibrated``);
+    a tile with all-zero outputs keeps ``adc.bound``, an all-zero column takes its tile's widest range."""
+    adc = cfg.adc
+    p = Periphery(rd, cfg)
+    v = p.dac(x, p.row_scale(x), gen)
+    bounds = []
+    for Mt, *_ in p.channels:
+        vals = (Mt @ v.transpose(1, 2)).abs_()  # (G, w, N): the percentile along the last axis
+        G, w = vals.shape[:2]
+        if adc.range == "per_column":
+            b = _upper_percentile(vals, adc.percentile)
+        else:
+            b = _upper_percentile(vals.reshape(G, 1, -1), adc.percentile).expand(G, w)
+        dead = ~(b > 0).any(dim=1)
+        if bool(dead.any()):
+            warnings.warn(
+                f"{int(dead.sum())} of {G} tiles: calibration outputs are all zero; ADC range set to adc.bound = "
+                f"{adc.bound}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            b = torch.where(dead[:, None], torch.full_like(b, adc.bound), b)
+        b = torch.where(b > 0, b, b.amax(dim=1, keepdim=True))
+        bounds.append(b.to(x.dtype))
+    rd.bounds = bounds
+
+
+def drift_alpha(rd_0: TorchRead, rd_t: TorchRead, per_column: bool, cfg: TileConfig, gen: Any) -> Any:
+    """Drift compensation as ``TileStack.alphas``: identity inputs through the full noisy path of each tile read
+    at 0 (``rd_0``) and at t (``rd_t``, both with col = w_max); alpha = r0 / r(t) with r the mean |output| per
+    tile (G, 1) or per column (G, n_out) (1 where r(t) = 0)."""
+    G, n_in = rd_t.mats[0].shape[:2]
+    eye = torch.eye(n_in, dtype=rd_t.col.dtype, device=rd_t.col.device).expand(G, n_in, n_in)
+    dims = (1,) if per_column else (1, 2)
+    r0, rt = (analog_forward(eye, rd, cfg, gen).abs().mean(dim=dims) for rd in (rd_0, rd_t))
+    alpha = torch.where(rt > 0, r0 / torch.where(rt > 0, rt, torch.ones_like(rt)), torch.ones_like(rt))
+    return alpha if per_column else alpha[:, None]

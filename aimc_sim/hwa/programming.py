@@ -15,10 +15,35 @@ from dataclasses import dataclass
 import numpy as np
 
 from aimc_sim.crossbar import AnalogMatrix, AnalogTile, TileConfig
+from aimc_sim.crossbar.array_read import read_arrays
+from aimc_sim.crossbar.devices import resolve_device
+from aimc_sim.crossbar.mapping import Layout, build_layout, scale_weights
+from aimc_sim.crossbar.storage import stored_state
 from aimc_sim.crossbar.threads import blas_limit
 from aimc_sim.errors import ConfigError
 
-__all__ = ["TileRead", "check_supported", "read_tile", "program_matrix"]
+__all__ = [
+    "TileRead",
+    "TileGroup",
+    "check_supported",
+    "effective_weights",
+    "group_unsupported",
+    "needs_inputs",
+    "read_tile",
+    "program_matrix",
+    "program_group",
+]
+
+
+def effective_weights(
+    mats: list[np.ndarray], coefs: list[float], offset_coef: float, col: np.ndarray, n_out: int
+) -> np.ndarray:
+    """The noise-free weights a read realises, (..., n_in, n_out): channel matrices (..., n_in, width) summed with
+    their digital weights, minus the digital offset, times the column scale ``col`` (..., n_out)."""
+    W = np.zeros(mats[0].shape[:-1] + (n_out,))
+    for m, c in zip(mats, coefs):
+        W += c * np.broadcast_to(m, W.shape)
+    return (W - offset_coef) * col[..., None, :]
 
 
 @dataclass(frozen=True)
@@ -49,11 +74,7 @@ class TileRead:
 
     def effective_weights(self) -> np.ndarray:
         """The noise-free weights this read realises, n_in x n_out (drift, programming error, compensation)."""
-        n_out = self.cols[1] - self.cols[0]
-        W = np.zeros((self.mats[0].shape[0], n_out))
-        for m, c in zip(self.mats, self.coefs):
-            W += c * np.broadcast_to(m, W.shape)
-        return (W - self.offset_coef) * self.col[None, :]
+        return effective_weights(self.mats, self.coefs, self.offset_coef, self.col, self.cols[1] - self.cols[0])
 
 
 def check_supported(config: TileConfig) -> None:
@@ -105,10 +126,16 @@ def program_matrix(
         return _program(config, W, rng, t, x)
 
 
+def needs_inputs(config: TileConfig) -> bool:
+    """Whether programming needs the inputs about to be multiplied (ADC-range calibration, average abs-max)."""
+    calibrated = config.adc.bits is not None and config.adc.range in ("calibrated", "per_column")
+    return calibrated or config.management.noise == "average_abs_max"
+
+
 def _program(config: TileConfig, W: np.ndarray, rng: np.random.Generator, t: float, x: np.ndarray | None) -> list:
     mat = AnalogMatrix(config, W, rng)
     needs_x = config.adc.bits is not None and config.adc.range in ("calibrated", "per_column")
-    if needs_x or config.management.noise == "average_abs_max":
+    if needs_inputs(config):
         if x is None or len(x) == 0:
             raise ConfigError("x", f"tile.adc.range {config.adc.range!r} / tile.management.noise need inputs")
     if needs_x:
@@ -118,3 +145,67 @@ def _program(config: TileConfig, W: np.ndarray, rng: np.random.Generator, t: flo
             r0, r1 = mat.row_blocks[r]
             tile.stack.update_average_abs_max(np.ascontiguousarray(x[None, :, r0:r1]))
     return [read_tile(tile, t, mat.row_blocks[r], mat.col_blocks[c]) for (r, c), tile in mat.tiles.items()]
+
+
+def group_unsupported(config: TileConfig) -> tuple[str, str] | None:
+    """(field, reason) if :func:`program_group` cannot program ``config``'s tiles in one device call, else None
+    (then program one :class:`AnalogMatrix` per tile with :func:`program_matrix`, the reference path)."""
+    if config.ir_drop.mode != "none":
+        return "tile.ir_drop.mode", "IR drop couples the cells of each tile"
+    if config.adc.bits is not None and config.adc.range == "max":
+        return "tile.adc.range", "'max' ranges are set from each tile's targets"
+    if config.adc.gain_std or config.adc.offset_std:
+        return "tile.adc", "ADC mismatch is drawn per tile by the tile code"
+    if config.management.noise == "average_abs_max":
+        return "tile.management.noise", "the average abs-max is a running mean kept per tile"
+    dc = config.drift_compensation
+    if dc.readout_range != "adc" or dc.readout_statistic != "abs_mean":
+        return "tile.drift_compensation", "the full-scale / signed drift readout is the tile code's"
+    return None
+
+
+@dataclass(frozen=True)
+class TileGroup:
+    """G tiles of one config, tile g holding the dense matrix W[g] (r x c), programmed in one device-model call.
+
+    Each tile is what ``AnalogMatrix(config, W[g], rng)`` programs (the tile code's own weight scaling per tile,
+    mapping, device programming and stored state), and :meth:`read` is what each tile's ``stack.read(t)`` gives,
+    stacked: the device draws are per device, so programming the G tiles' devices in one call draws them from
+    the same distributions (from one stream). The periphery that is per tile (ADC ranges, drift compensation)
+    is the caller's (:mod:`aimc_sim.hwa.recurrence`).
+    """
+
+    config: TileConfig
+    device: object
+    state: object
+    layout: Layout
+    w_max: np.ndarray  # (G, c) per-column weight scale of each tile
+    shape: tuple[int, int, int]  # (G, r, device columns per tile)
+
+    def read(self, t: float) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+        """The G arrays at time t, per conversion channel: signal matrices (G, r, width) and read-noise variances
+        (None without read noise), in normalised units (``read_arrays``, the tile code's array read)."""
+        G, r, n_dev = self.shape
+        # one stacked array of G blocks for read_arrays (its off-block energy terms are not used here)
+        rd = read_arrays(self.config, self.device, [self.state], (1, G, r, n_dev), [G], self.layout.channels, 0.0, t)
+        return [m[0] for m in rd.mats], [None if v is None else v[0] for v in rd.vars]
+
+
+def program_group(config: TileConfig, W: np.ndarray, rng: np.random.Generator) -> TileGroup:
+    """Program W (G, r, c) on G tiles of ``config`` (see :class:`TileGroup`); refuses what ``group_unsupported``
+    names and matrices that do not fit one tile."""
+    check_supported(config)
+    bad = group_unsupported(config)
+    if bad is not None:
+        raise ConfigError(bad[0], f"cannot program a group of tiles in one call: {bad[1]}")
+    G, r, c = W.shape
+    if r > config.rows or c > config.max_outputs:
+        raise ConfigError("weights", f"a {r} x {c} matrix does not fit one {config.rows} x {config.cols} tile")
+    device = resolve_device(config.device, config.device_options)
+    Wn, w_max = np.empty((G, r, c)), np.empty((G, c))
+    for g in range(G):  # per tile, as each tile scales its own matrix
+        Wn[g], w_max[g] = scale_weights(W[g], config.mapping)
+    layout = build_layout(Wn.reshape(G * r, c), config.mapping, device.g_min, device.g_max)  # per weight: stacks
+    state = device.program(layout.targets, rng if config.noise.programming else None)
+    shape = (G, r, layout.targets.shape[1])
+    return TileGroup(config, device, stored_state(state, config.state_dtype), layout, w_max, shape)

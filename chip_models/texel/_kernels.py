@@ -48,15 +48,18 @@ N_STATE = 9
     E_CA_STEP,
 ) = range(21)
 N_PAR = 21  # the E_*_STEP columns are the decay factors exp(-DT_MAX/tau) of a full step
-# learning parameters of the rule (docs/texel.md §3): one record, read by field name in the kernels
+# learning parameters (docs/texel.md §3, §13): one record, read by field name in the kernels; ``rule`` is the
+# kernel code of the synapse's learning rule (``rules.py``), ``importance_gain`` a parameter of the metaplastic one
+RULE_BCALL, RULE_METAPLASTIC = 0, 1
 LEARN_DTYPE = np.dtype(
     [
         (name, np.float64)
         for name in (
             "a_pre", "a_post", "theta_pre", "theta_post", "rho_neg", "rho_neg2", "c", "x_floor", "a_ca",
-            "x_ca_max", "ca_low", "ca_high", "enable", "tau_rho", "alpha", "beta", "theta_rho",
+            "x_ca_max", "ca_low", "ca_high", "enable", "tau_rho", "alpha", "beta", "theta_rho", "importance_gain",
         )
     ]
+    + [("rule", np.int64)]
 )  # fmt: skip
 # event counters of the chip: one record of int64 fields
 COUNTER_DTYPE = np.dtype(
@@ -114,6 +117,7 @@ class Synapses(NamedTuple):
     jump_dev: np.ndarray  # DPI jump of the synapse's device read (device mode)
     jump_static: np.ndarray
     flip_log: np.ndarray  # indices of synapses whose binary readout flipped (device writes pending)
+    importance: np.ndarray  # per plastic synapse: the metaplastic rule's importance (0 under BCaLL)
     n_plastic: int
     n_static: int
     dev: DeviceArrays
@@ -172,13 +176,14 @@ def drift_rho(rho: float, dt: float, lp) -> float:
     return max(0.0, rho - lp.beta * dt / lp.tau_rho)
 
 
-@njit(cache=True, fastmath=False)
-def _sync_synapse(j, t, syn, lp):
-    dt = t - syn.t_syn[j]
+@njit(cache=True, fastmath=False, inline="always")
+def _sync_synapse(j, t, x_pre, rho, t_syn, tau_pre, lp):
+    """Bring synapse j's pre-trace and ρ to time t (exact decay and drift)."""
+    dt = t - t_syn[j]
     if dt > 0.0:
-        syn.x_pre[j] *= math.exp(-dt / syn.tau_pre[j])
-        syn.rho[j] = drift_rho(syn.rho[j], dt, lp)
-        syn.t_syn[j] = t
+        x_pre[j] *= math.exp(-dt / tau_pre[j])
+        rho[j] = drift_rho(rho[j], dt, lp)
+        t_syn[j] = t
 
 
 @njit(cache=True, fastmath=False)
@@ -222,19 +227,40 @@ def _write_binary(j, high, syn, counters) -> bool:
 
 
 @njit(cache=True, fastmath=False)
-def _set_rho(j, new, syn, lp, counters):
-    """Write ρ_j (clipped to [0, 1]); count and log a flip of its binary readout (the log may overflow:
-    ``logged_flips`` then exceeds its size and the caller compares all synapses)."""
-    old = syn.rho[j]
+def _flipped(j, high, syn, counters):
+    """Synapse j's binary readout flipped: count it, write its devices here (binary sockets) or log it
+    for Python (the log may overflow: ``logged_flips`` then exceeds its size and the caller compares
+    all synapses). Kept out of line: the common no-flip path then never touches the device arrays."""
+    counters.weight_flips += 1
+    if syn.dev.cfg[0].enabled > 0.0 and _write_binary(j, high, syn, counters):
+        return
+    if counters.logged_flips < syn.flip_log.shape[0]:
+        syn.flip_log[counters.logged_flips] = j
+    counters.logged_flips += 1
+
+
+@njit(cache=True, fastmath=False)
+def _rule(j, d, rho, importance, lp) -> float:
+    """The synapse's learning rule applied to a proposed change ``d`` of ρ_j: the new (unclipped) ρ_j.
+
+    BCaLL: ρ + d. Metaplastic (``rules.MetaplasticRule``), on a high synapse (ρ > θ_ρ): potentiation
+    adds importance_gain·d to its importance m, depression is scaled by 1/(1 + m), so consolidated
+    synapses need more events to flip; low synapses learn as under BCaLL."""
+    if lp.rule == RULE_METAPLASTIC and rho[j] > lp.theta_rho:
+        if d > 0.0:
+            importance[j] += lp.importance_gain * d
+        else:
+            d = d / (1.0 + importance[j])
+    return rho[j] + d
+
+
+@njit(cache=True, fastmath=False)
+def _set_rho(rho, j, new, theta_rho) -> bool:
+    """Write ρ_j (clipped to [0, 1]); True when its binary readout flipped (then call :func:`_flipped`)."""
+    old = rho[j]
     new = min(1.0, max(0.0, new))
-    syn.rho[j] = new
-    if (old > lp.theta_rho) != (new > lp.theta_rho):
-        counters.weight_flips += 1
-        if syn.dev.cfg[0].enabled > 0.0 and _write_binary(j, new > lp.theta_rho, syn, counters):
-            return
-        if counters.logged_flips < syn.flip_log.shape[0]:
-            syn.flip_log[counters.logged_flips] = j
-        counters.logged_flips += 1
+    rho[j] = new
+    return (old > theta_rho) != (new > theta_rho)
 
 
 @njit(cache=True, fastmath=False)
@@ -255,25 +281,27 @@ def is_asleep(n, nrn):
     return i_inf + fb <= npar[n, I_SLEEP]
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, inline="always")
 def _post_spike(n, t, nrn, lp, syn, counters):
     """Post-spike learning of docs/texel.md §3 (x_ca, x_post, then all synapses if the gate is open)."""
     ns = nrn.state
     ns[n, X_CA] += lp.a_ca * (lp.x_ca_max - ns[n, X_CA])
     ns[n, X_POST] = min(1.0, ns[n, X_POST] + lp.a_post)
     if _gate_open(ns[n, X_CA], lp):
+        x_pre, rho, t_syn, tau_pre, importance = syn.x_pre, syn.rho, syn.t_syn, syn.tau_pre, syn.importance
+        c, x_floor, theta_pre, rho_neg2 = lp.c, lp.x_floor, lp.theta_pre, lp.rho_neg2
         base = n * syn.n_plastic
-        for k in range(syn.n_plastic):
-            j = base + k
-            _sync_synapse(j, t, syn, lp)
-            xp = syn.x_pre[j]
-            d = lp.c * xp
-            if lp.x_floor < xp < lp.theta_pre:
-                d += lp.rho_neg2
-            _set_rho(j, syn.rho[j] + d, syn, lp, counters)
+        for j in range(base, base + syn.n_plastic):
+            _sync_synapse(j, t, x_pre, rho, t_syn, tau_pre, lp)
+            xp = x_pre[j]
+            d = c * xp
+            if x_floor < xp < theta_pre:
+                d += rho_neg2
+            if _set_rho(rho, j, _rule(j, d, rho, importance, lp), lp.theta_rho):
+                _flipped(j, rho[j] > lp.theta_rho, syn, counters)
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, inline="always")
 def advance_neuron(n, t, nrn, lp, syn, out, n_out, counters, exact):
     """Advance neuron ``n`` lazily to time ``t``; emitted spikes go to ``out`` (a SpikeBuffer). Returns n_out.
 
@@ -287,18 +315,17 @@ def advance_neuron(n, t, nrn, lp, syn, out, n_out, counters, exact):
     t0 = ns[n, T]
     if t0 >= t:
         return n_out
-    p = nrn.par[n]
-    tau_mem, i_tau, i_gain, thr = p[TAU_MEM], p[I_TAU], p[I_GAIN], p[I_SPKTHR]
-    a_gain, a_th, a_norm = p[I_A_GAIN], p[I_A_TH], p[I_A_NORM]
-    i_sleep, i_zero, dt_max = p[I_SLEEP], p[I_ZERO], p[DT_MAX]
-    e_syn, e_ahp, e_post, e_ca = p[E_SYN_STEP], p[E_AHP_STEP], p[E_POST_STEP], p[E_CA_STEP]
+    p = nrn.par
+    tau_mem, i_tau, i_gain, thr = p[n, TAU_MEM], p[n, I_TAU], p[n, I_GAIN], p[n, I_SPKTHR]
+    a_gain, a_th, a_norm = p[n, I_A_GAIN], p[n, I_A_TH], p[n, I_A_NORM]
+    i_sleep, i_zero, dt_max = p[n, I_SLEEP], p[n, I_ZERO], p[n, DT_MAX]
+    e_syn, e_ahp, e_post, e_ca = p[n, E_SYN_STEP], p[n, E_AHP_STEP], p[n, E_POST_STEP], p[n, E_CA_STEP]
     g_tau = i_gain / i_tau
     fb_sleep = 0.0
     if a_gain > 0.0:
         fb_sleep = a_gain / (1.0 + math.exp(-(i_sleep - a_th) / a_norm)) / i_tau * (i_sleep + i_gain)
-    s = ns[n]
-    i_mem, i_exc, i_inh, i_ahp = s[I_MEM], s[I_EXC], s[I_INH], s[I_AHP]
-    x_post, x_ca, i_dc, ref_until = s[X_POST], s[X_CA], s[I_DC], s[REF_UNTIL]
+    i_mem, i_exc, i_inh, i_ahp = ns[n, I_MEM], ns[n, I_EXC], ns[n, I_INH], ns[n, I_AHP]
+    x_post, x_ca, i_dc, ref_until = ns[n, X_POST], ns[n, X_CA], ns[n, I_DC], ns[n, REF_UNTIL]
     while t0 < t:
         if ref_until > t0:  # refractory: I_mem held at reset
             if not exact and ref_until > t:
@@ -308,27 +335,27 @@ def advance_neuron(n, t, nrn, lp, syn, out, n_out, counters, exact):
             if dt == dt_max:
                 es, ea, ep, ec = e_syn, e_ahp, e_post, e_ca
             else:
-                es = math.exp(-dt / p[TAU_SYN])
-                ea = math.exp(-dt / p[TAU_AHP])
-                ep = math.exp(-dt / p[TAU_POST])
-                ec = math.exp(-dt / p[TAU_CA])
+                es = math.exp(-dt / p[n, TAU_SYN])
+                ea = math.exp(-dt / p[n, TAU_AHP])
+                ep = math.exp(-dt / p[n, TAU_POST])
+                ec = math.exp(-dt / p[n, TAU_CA])
             i_exc *= es
             i_inh *= es
             i_ahp *= ea
             x_post *= ep
             x_ca *= ec
-            i_mem = p[I_RESET]
+            i_mem = p[n, I_RESET]
             t0 = te
             continue
         if i_mem <= i_sleep and g_tau * (i_dc + i_exc - i_tau) + fb_sleep <= i_sleep:  # asleep
             if exact:
                 dt = t - t0
-                es = math.exp(-dt / p[TAU_SYN])
+                es = math.exp(-dt / p[n, TAU_SYN])
                 i_exc *= es
                 i_inh *= es
-                i_ahp *= math.exp(-dt / p[TAU_AHP])
-                x_post *= math.exp(-dt / p[TAU_POST])
-                x_ca *= math.exp(-dt / p[TAU_CA])
+                i_ahp *= math.exp(-dt / p[n, TAU_AHP])
+                x_post *= math.exp(-dt / p[n, TAU_POST])
+                x_ca *= math.exp(-dt / p[n, TAU_CA])
                 t0 = t
             break
         i_inf = g_tau * (i_dc + i_exc - i_inh - i_ahp - i_tau)
@@ -353,10 +380,10 @@ def advance_neuron(n, t, nrn, lp, syn, out, n_out, counters, exact):
         if h == dt_max:
             es, ea, ep, ec = e_syn, e_ahp, e_post, e_ca
         else:
-            es = math.exp(-h / p[TAU_SYN])
-            ea = math.exp(-h / p[TAU_AHP])
-            ep = math.exp(-h / p[TAU_POST])
-            ec = math.exp(-h / p[TAU_CA])
+            es = math.exp(-h / p[n, TAU_SYN])
+            ea = math.exp(-h / p[n, TAU_AHP])
+            ep = math.exp(-h / p[n, TAU_POST])
+            ec = math.exp(-h / p[n, TAU_CA])
         i_exc *= es
         i_inh *= es
         i_ahp *= ea
@@ -371,20 +398,20 @@ def advance_neuron(n, t, nrn, lp, syn, out, n_out, counters, exact):
             else:  # buffer full: counted, reported by the caller as an error
                 counters.lost_spikes += 1
             counters.spikes += 1
-            i_mem = p[I_RESET]
-            ref_until = t0 + p[T_REF]
-            i_ahp += p[AHP_JUMP]
-            s[X_POST] = x_post
-            s[X_CA] = x_ca
+            i_mem = p[n, I_RESET]
+            ref_until = t0 + p[n, T_REF]
+            i_ahp += p[n, AHP_JUMP]
+            ns[n, X_POST] = x_post
+            ns[n, X_CA] = x_ca
             _post_spike(n, t0, nrn, lp, syn, counters)
-            x_post, x_ca = s[X_POST], s[X_CA]
-    s[I_MEM], s[I_EXC], s[I_INH], s[I_AHP] = i_mem, i_exc, i_inh, i_ahp
-    s[X_POST], s[X_CA], s[REF_UNTIL] = x_post, x_ca, ref_until
-    s[T] = max(s[T], t if exact else t0)
+            x_post, x_ca = ns[n, X_POST], ns[n, X_CA]
+    ns[n, I_MEM], ns[n, I_EXC], ns[n, I_INH], ns[n, I_AHP] = i_mem, i_exc, i_inh, i_ahp
+    ns[n, X_POST], ns[n, X_CA], ns[n, REF_UNTIL] = x_post, x_ca, ref_until
+    ns[n, T] = max(ns[n, T], t if exact else t0)
     return n_out
 
 
-@njit(cache=True, fastmath=False)
+@njit(cache=True, fastmath=False, inline="always")
 def _probe(n, k, t, nrn, syn, row):
     j = n * syn.n_plastic + k
     ns = nrn.state
@@ -402,48 +429,46 @@ def _probe(n, k, t, nrn, syn, row):
 
 
 @njit(cache=True, fastmath=False)
-def _plastic_event(n, k, t, nrn, lp, syn, counters, device_mode):
-    """A presynaptic spike at plastic synapse k of neuron n: pre-trace, depression, transmission."""
-    ns = nrn.state
-    j = n * syn.n_plastic + k
-    _sync_synapse(j, t, syn, lp)
-    syn.x_pre[j] += lp.a_pre * (1.0 - syn.x_pre[j])
-    if _gate_open(ns[n, X_CA], lp) and ns[n, X_POST] > lp.theta_post:
-        _set_rho(j, syn.rho[j] + lp.rho_neg, syn, lp, counters)
-    if device_mode:
-        ns[n, I_EXC] += syn.jump_dev[j]
-    elif syn.rho[j] > lp.theta_rho:
-        ns[n, I_EXC] += syn.jump_cap[j]
-    counters.plastic_events += 1
-
-
-@njit(cache=True, fastmath=False)
 def run_events(ev, start, stop, nrn, lp, syn, out, n_out, n_probe, counters, device_mode, stop_on_flip):
     """Process events ``start..stop-1`` of ``ev`` (an Events record) in time order.
 
     Returns (next event, n_out, n_probe). ``nrn``: Neurons; ``lp``: LEARN_DTYPE record; ``syn``:
     Synapses; ``out``: SpikeBuffer; ``counters``: COUNTER_DTYPE record. With ``stop_on_flip`` the
-    call returns after the first event that flipped a binary weight.
+    call returns after the first event that flipped a binary weight. A plastic event is a
+    presynaptic spike: pre-trace, depression if the gate is open and x_post > θ_post, transmission.
+    The arrays are taken out of their records once, before the loop (reference counting).
     """
+    ev_t, ev_n, ev_s, ns = ev.t, ev.neuron, ev.synapse, nrn.state
+    x_pre, rho, t_syn, tau_pre, importance = syn.x_pre, syn.rho, syn.t_syn, syn.tau_pre, syn.importance
+    jump = syn.jump_dev if device_mode else syn.jump_cap
+    jump_static, n_plastic, n_static = syn.jump_static, syn.n_plastic, syn.n_static
     for e in range(start, stop):
-        t = ev.t[e]
-        n = ev.neuron[e]
-        s = ev.synapse[e]
+        t = ev_t[e]
+        n = ev_n[e]
+        s = ev_s[e]
         flips_before = counters.weight_flips
         n_out = advance_neuron(n, t, nrn, lp, syn, out, n_out, counters, True)
         if s < 0:
             k = -1 - s
-            _sync_synapse(n * syn.n_plastic + k, t, syn, lp)
+            _sync_synapse(n * n_plastic + k, t, x_pre, rho, t_syn, tau_pre, lp)
             _probe(n, k, t, nrn, syn, out.probes[n_probe])
             n_probe += 1
-        elif s < syn.n_plastic:
-            _plastic_event(n, s, t, nrn, lp, syn, counters, device_mode)
+        elif s < n_plastic:
+            j = n * n_plastic + s
+            _sync_synapse(j, t, x_pre, rho, t_syn, tau_pre, lp)
+            x_pre[j] += lp.a_pre * (1.0 - x_pre[j])
+            if _gate_open(ns[n, X_CA], lp) and ns[n, X_POST] > lp.theta_post:
+                if _set_rho(rho, j, _rule(j, lp.rho_neg, rho, importance, lp), lp.theta_rho):
+                    _flipped(j, rho[j] > lp.theta_rho, syn, counters)
+            if device_mode or rho[j] > lp.theta_rho:
+                ns[n, I_EXC] += jump[j]
+            counters.plastic_events += 1
         else:
-            w = syn.jump_static[n * syn.n_static + (s - syn.n_plastic)]
+            w = jump_static[n * n_static + (s - n_plastic)]
             if w >= 0.0:
-                nrn.state[n, I_EXC] += w
+                ns[n, I_EXC] += w
             else:
-                nrn.state[n, I_INH] -= w
+                ns[n, I_INH] -= w
             counters.static_events += 1
         if stop_on_flip and counters.weight_flips > flips_before:
             return e + 1, n_out, n_probe

@@ -19,6 +19,7 @@ from chip_models.texel import eprop as EP
 from chip_models.texel import experiments as E
 from chip_models.texel import metaplasticity as MP
 from chip_models.texel import network_experiments as N
+from chip_models.texel import overwrite as OW
 from chip_models.texel import plots as P
 from chip_models.texel.config import TexelConfig
 from chip_models.texel.readout import read_fraction
@@ -181,6 +182,21 @@ def _meta_headline(d: dict) -> dict:
     return out
 
 
+def _overwrite_table(d: dict) -> dict:
+    r = d["runs"]
+    cols = ("A_after_A", "A_after_B", "B_after_B", "importance_A", "write_pulses")
+    return {"rule": np.array(list(r)), **{c: np.array([r[k][c] for k in r]) for c in cols}}
+
+
+def _overwrite_headline(d: dict) -> dict:
+    r = d["runs"]
+    out = {f"pattern_A_after_B_{k}": v["A_after_B"] for k, v in r.items()}
+    out.update({f"pattern_B_after_B_{k}": v["B_after_B"] for k, v in r.items()})
+    out.update({f"write_pulses_{k}": v["write_pulses"] for k, v in r.items()})
+    out["retention_gain_chip"] = d["retention_gain_chip"]
+    return out
+
+
 EXPERIMENTS: dict[str, Experiment] = {
     "adaptation": Experiment(
         lambda s: E.adaptation(_rng(s)),
@@ -282,6 +298,13 @@ EXPERIMENTS: dict[str, Experiment] = {
         _meta_table,
         _meta_headline,
         "Bayesian metaplasticity: task A retained after task B, with and without, software and device pairs",
+    ),
+    "rule-overwrite": Experiment(
+        OW.experiment,
+        P.plot_overwrite,
+        _overwrite_table,
+        _overwrite_headline,
+        "event-driven chip, device mode: pattern A then B under each learning rule of the synapse (rules.py)",
     ),
 }
 

@@ -1,11 +1,13 @@
 """The event-driven TEXEL-style chip: cores of DPI/AdExp neurons with plastic and static synapses.
 
-Execution (SimPy): one *event-source* process per core consumes that core's merged, time-sorted
-input stream window by window (``aer.batch_window``). Each window is handed to a numba kernel
-that advances only the neurons that receive events (lazily, exact decays, bounded AdExp steps
-while active; ``_kernels``), applies the learning rule, and returns the output spikes; at the end
-of the window the awake neurons are advanced too, sleeping ones stay lazy. Output spikes go to
-one *encoder* process per core, which competes for the shared output arbiter (a
+Execution: one numba loop (``_engine.run_chip``) consumes each core's merged, time-sorted input
+stream window by window (``aer.batch_window``, shorter with routing), together with the spikes
+the on-chip router delivers (``router.py``). The event kernel advances only the neurons that
+receive events (lazily, exact decays, bounded AdExp steps while active; ``_kernels``), applies
+the learning rule and records the output spikes; at the end of each window the awake neurons are
+advanced too, sleeping ones stay lazy. The loop returns to Python only to write devices through
+a device model, refill its pool of random normals or grow a buffer. Output spikes then go to one
+SimPy *encoder* process per core, which competes for the shared output arbiter (a
 ``simpy.Resource`` with ``aer.output_service_time``) before the event leaves the chip. The input
 bus is a FIFO single server with ``aer.input_service_time`` (computed by the Lindley recursion,
 equal to a ``simpy.Resource`` queue, see tests). Nothing loops over idle neurons per time step.
@@ -23,17 +25,18 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from aimc_sim.circuits import MismatchConfig as CircuitMismatch
-from aimc_sim.circuits import adexp_params, dpi_jump, sample_factors
 from aimc_sim.cost import Ledger
 from aimc_sim.cost.events import DEVICE_WRITE, NEURON_SPIKE, ROUTER_EVENT, SYNAPTIC_EVENT, Named
 from aimc_sim.errors import ConfigError, SimulationError
+from chip_models.texel import _engine as E
 from chip_models.texel import _kernels as K
 from chip_models.texel.aer import AerError, SpikeInput, validate_input
 from chip_models.texel.config import TexelConfig
 from chip_models.texel.devices import SocketBank
 from chip_models.texel.learning import drift
-from chip_models.texel.router import ROUTER_DROP, ROUTER_HOP, RoutedTraffic, Router
+from chip_models.texel.params import build_params
+from chip_models.texel.router import LINK_CLASSES, ROUTER_DROP, ROUTER_HOP, Router
+from chip_models.texel.rules import learning_record
 
 LAYER = "texel"
 NORMAL_POOL = 1 << 16  # pre-drawn normals for in-kernel device writes
@@ -87,12 +90,16 @@ class TexelChip:
         self.ledger = Ledger()
         self.env = simpy.Environment()
         self.arbiter = simpy.Resource(self.env, capacity=1)
-        self._build_params(rng)
+        prm = build_params(cfg, rng)
+        self.npar, self.tau_pre, self.jump_cap, self.read_gain, self.jump_static = prm
+        self._learn = learning_record(cfg.learning)
+        self.lp = self._learn[0]
         self.ns = np.zeros((n, K.N_STATE))
         self.ns[:, K.I_MEM] = cfg.neuron.I0
         self.x_pre = np.zeros(n * p)
         self.rho = np.full(n * p, cfg.learning.rho_init)
         self.t_syn = np.zeros(n * p)
+        self.importance = np.zeros(n * p)  # the metaplastic rule's per-synapse state (rules.py)
         self._counts = K.counter_record()
         self.counters = self._counts[0]  # the record the kernels update
         self._count = self._counts.view(np.ndarray)  # fast field access from Python: self._count["spikes"][0]
@@ -109,62 +116,22 @@ class TexelChip:
         self.neurons = K.Neurons(self.ns, self.npar)
         self.synapses = K.Synapses(
             self.x_pre, self.rho, self.t_syn, self.tau_pre, self.jump_cap, self.jump_dev, self.jump_static,
-            np.zeros(n * p, dtype=np.int64), p, self.n_static, dev,
+            np.zeros(n * p, dtype=np.int64), self.importance, p, self.n_static, dev,
         )  # fmt: skip
-        self._no_probes = np.zeros((0, len(K.PROBE_COLS)))
         self._bus_free = -math.inf
         self._pending: SpikeInput | None = None
-        self._delivered: list[tuple[float, int]] = []
+        self._out_pending = (np.zeros(0), np.zeros(0, dtype=np.int64))  # delivered by the AER output after now
+        self._encoded: list[tuple[float, int]] = []  # delivered by the encoders during a run
         self.router = Router(cfg.routing, inv.neurons_per_core, inv.cores, inv.synapses_per_neuron, cfg.neuron.h)
-        self.traffic = RoutedTraffic(self.router, inv.cores)
+        self._core_neurons = np.arange(n, dtype=np.int64).reshape(inv.cores, inv.neurons_per_core)
+        self._state = E.state_record()
+        self._st = self._state[0]  # the record the run loop updates; spikes held and routed events persist
+        z = np.zeros(0)
+        zi = np.zeros(0, dtype=np.int64)
+        self._buf = E.Buffers(z, zi, z, zi, z, zi, zi, z, zi, zi, np.zeros((0, len(K.PROBE_COLS))))
         self._stores = [simpy.Store(self.env) for _ in range(inv.cores)]
         for c in range(inv.cores):
             self.env.process(self._encoder(c))
-
-    # ------------------------------------------------------------------ construction
-    def _build_params(self, rng: np.random.Generator) -> None:
-        cfg, n, p, s = self.config, self.n_neurons, self.n_plastic, self.n_static
-        sc, lc = cfg.synapse, cfg.learning
-        mm = cfg.mismatch
-        nc = cfg.neuron.replace(mismatch=CircuitMismatch(sigma=mm.sigma_ln, form=mm.form))
-        prm = adexp_params(nc, n, rng)  # DPI/AdExp biases with their mismatch (aimc_sim.circuits)
-        f = sample_factors(nc.mismatch, n, 3, rng)  # tau_syn, tau_post, tau_ca
-        fs = sample_factors(nc.mismatch, n * p, 2, rng)  # plastic w_max, tau_pre
-        fst = sample_factors(nc.mismatch, n * s, 1, rng)[:, 0]  # static weights
-        npar = np.zeros((n, K.N_PAR))
-        for mine, theirs in (
-            (K.TAU_MEM, "TAU"), (K.I_TAU, "ITAU"), (K.I_GAIN, "IGAIN"), (K.I_SPKTHR, "ISPK"), (K.I_RESET, "IRESET"),
-            (K.T_REF, "TREF"), (K.TAU_AHP, "TAUAHP"), (K.AHP_JUMP, "JAHP"), (K.I_A_GAIN, "IAGAIN"),
-            (K.I_A_TH, "IATH"), (K.I_A_NORM, "IANORM"), (K.I_SLEEP, "ISLEEP"), (K.I_ZERO, "IFLOOR"),
-        ):  # fmt: skip
-            npar[:, mine] = prm.column(theirs)
-        tau_syn = sc.tau_syn / f[:, 0]
-        npar[:, K.TAU_SYN] = tau_syn
-        npar[:, K.TAU_POST] = lc.tau_post / f[:, 1]
-        npar[:, K.TAU_CA] = lc.tau_ca / f[:, 2]
-        npar[:, K.DT_MAX] = nc.h
-        for col, tau in (
-            (K.E_SYN_STEP, K.TAU_SYN),
-            (K.E_AHP_STEP, K.TAU_AHP),
-            (K.E_POST_STEP, K.TAU_POST),
-            (K.E_CA_STEP, K.TAU_CA),
-        ):
-            npar[:, col] = [math.exp(-nc.h / x) for x in npar[:, tau]]
-        self.npar = npar
-        self.tau_pre = lc.tau_pre / fs[:, 1]
-        syn_gain = dpi_jump(sc.gain_ratio, 1.0, 1.0, sc.t_pulse, tau_syn)  # jump per A of I_w (docs/circuits.md §3)
-        self.jump_cap = sc.w_max * fs[:, 0] * np.repeat(syn_gain, p)
-        self.read_gain = np.repeat(dpi_jump(sc.gain_ratio, 1.0, 1.0, cfg.read.t_read, tau_syn), p)
-        w_static = np.tile(np.asarray(sc.static_weights, dtype=float), n) * fst
-        self.jump_static = w_static * np.repeat(syn_gain, s)
-        self._learn = K.learning_record(
-            a_pre=lc.a_pre, a_post=lc.a_post, theta_pre=lc.theta_pre, theta_post=lc.theta_post,
-            rho_neg=lc.rho_neg, rho_neg2=lc.rho_neg2, c=lc.c, x_floor=lc.x_floor, a_ca=lc.a_ca,
-            x_ca_max=lc.x_ca_max, ca_low=lc.theta_ca_low, ca_high=lc.ca_high,
-            enable=1.0 if lc.plastic_enable else 0.0, tau_rho=lc.tau_rho, alpha=lc.alpha, beta=lc.beta,
-            theta_rho=lc.theta_rho,
-        )  # fmt: skip
-        self.lp = self._learn[0]
 
     # ------------------------------------------------------------------ public state
     @property
@@ -280,14 +247,7 @@ class TexelChip:
         return int(high.size)
 
     def _write_flips(self) -> None:
-        """POT/DEP the synapses whose binary readout flipped since their last write (write_on_flip);
-        book the pulses the kernel wrote itself (binary sockets)."""
-        if self._fast_writes:
-            pulses = int(self._count["device_pulses"][0])
-            if pulses:
-                self.ledger.add(DEVICE_WRITE, pulses, layer=LAYER)
-                self._count["device_pulses"] = 0
-            self._refill_normals()
+        """POT/DEP the synapses whose binary readout flipped since their last write (write_on_flip)."""
         n_log = int(self._count["logged_flips"][0])
         if n_log == 0:
             return
@@ -300,13 +260,14 @@ class TexelChip:
             self._write(cand[changed], want[changed])
 
     def power_cycle(self) -> np.ndarray:
-        """Simulated power cycle: capacitors, traces and neurons reset; ρ restored from the devices
+        """Simulated power cycle: capacitors, traces, importances and neurons reset; ρ restored from the devices
         (1 where I_pos > I_neg, else 0). Returns the restored binary weights (neurons, plastic)."""
         self._need_devices("power_cycle")
         frac = self.sockets.read(self.config.read)
         self.rho[:] = np.where(frac > 0.0, 1.0, 0.0)
         self._count["logged_flips"] = self.rho.size + 1
         self.x_pre[:] = 0.0
+        self.importance[:] = 0.0
         self.t_syn[:] = self.now
         self.ns[:, K.I_MEM] = self.config.neuron.I0
         self.ns[:, [K.I_AHP, K.I_EXC, K.I_INH, K.X_POST, K.X_CA]] = 0.0
@@ -333,40 +294,103 @@ class TexelChip:
             ev_t = ev_t[order]
             ev_n = np.concatenate([ev_n, probe_ev[1]])[order]
             ev_s = np.concatenate([ev_s, probe_ev[2]])[order]
-        self._spikes: list[tuple[np.ndarray, np.ndarray]] = []
-        self._probe_rows: list[np.ndarray] = []
         counts0 = self._count[0].copy()
-        npc = self.config.inventory.neurons_per_core
-        core_of = ev_n // npc
-        window = self.config.aer.batch_window
-        if self.router.n_connections:  # conservative lookahead: see router.py
-            window = min(window, self.router.min_latency() - self.config.neuron.h)
-            self.env.process(self._router_process(t_end, window))  # first: runs before the cores at each t
-        for c in range(self.config.inventory.cores):
-            m = core_of == c
-            self.env.process(self._event_source(c, K.Events(ev_t[m], ev_n[m], ev_s[m]), t_end, window))
-        self.env.run(until=t_end)
-        self._flush(np.arange(self.n_neurons, dtype=np.int64), t_end, force=True)
-        if self.router.n_connections:
-            self._route(t_end)
-        return self._result(t_start, t_end, counts0)
+        hops0, drops0 = self.router.hops, self.router.dropped
+        self._run_loop(ev_t, ev_n, ev_s, t_start, t_end, 0 if probe_ev is None else probe_ev[0].size)
+        self._book(counts0, hops0, drops0)
+        spike_t, spike_n = self._buf.rec_t[: self._st.n_rec], self._buf.rec_n[: self._st.n_rec]
+        order = np.argsort(spike_t, kind="stable")
+        spike_t, spike_n = spike_t[order], spike_n[order]
+        self._output(spike_t, spike_n, t_end)
+        return self._result(t_start, t_end, spike_t, spike_n, counts0)
 
-    def _route(self, horizon: float) -> None:
-        hops0, drops0 = dict(self.router.hops), self.router.dropped
-        self.traffic.release(horizon)
-        for cls, name in ROUTER_HOP.items():
-            self.ledger.add(name, self.router.hops[cls] - hops0[cls], layer=LAYER)
+    def _run_loop(self, ev_t, ev_n, ev_s, t_start: float, t_end: float, n_probe_events: int) -> None:
+        """Run the numba loop over the whole run, acting on what it returns for."""
+        cfg, st = self.config, self._st
+        npc, h = cfg.inventory.neurons_per_core, cfg.neuron.h
+        window = cfg.aer.batch_window
+        routing = self.router.n_connections > 0
+        if routing:  # conservative lookahead: see router.py
+            window = min(window, self.router.min_latency() - h)
+        core = ev_n // npc
+        by_core = np.argsort(core, kind="stable")  # each core's events stay in time order
+        starts = np.searchsorted(core[by_core], np.arange(cfg.inventory.cores + 1)).astype(np.int64)
+        streams = E.Streams(ev_t[by_core], ev_n[by_core], ev_s[by_core], starts, starts[:-1].copy())
+        self._buf = self._buf._replace(probes=np.empty((n_probe_events, len(K.PROBE_COLS))))
+        st.t0, st.t1, st.t_end = t_start, min(t_start + window, t_end), t_end
+        st.window, st.h, st.refill_at = window, h, NORMAL_POOL // 2
+        st.phase, st.core, st.n_rec, st.n_probe = E.PH_BUILD, 0, 0, 0
+        st.spike_room = E.spike_room(window, h, npc)
+        st.routing, st.max_targets = routing, self.router.max_targets
+        st.write_flips = self._flip_writes
+        st.stop_on_flip = self._flip_writes and not self._fast_writes
+        st.device_mode = self.sockets is not None
+        while True:
+            status = E.run_chip(
+                st, streams, self.router.table, self.router.state, self._buf, self._core_neurons, self.neurons,
+                self.lp, self.synapses, self.counters,
+            )  # fmt: skip
+            if status == E.DONE:
+                break
+            if status == E.FLIPS:
+                self._write_flips()
+            elif status == E.REFILL:
+                self._refill_normals()
+            else:
+                self._grow()
+        if self._count["lost_spikes"][0]:
+            raise SimulationError(
+                f"{int(self._count['lost_spikes'][0])} output spikes exceeded the per-window buffer; "
+                "reduce aer.batch_window"
+            )
+
+    def _grow(self) -> None:
+        """Enlarge what the loop asked for (to twice the need, keeping the contents)."""
+        st, buf = self._st, self._buf
+        if st.need_queue:
+            self.router.grow_queues(int(st.need_queue))
+        grown = {}
+        for need, names in (
+            (st.need_rec, ("rec_t", "rec_n")),
+            (st.need_held, ("held_t", "held_n")),
+            (st.need_pool, ("pool_t", "pool_n", "pool_s")),
+            (st.need_win, ("win_t", "win_n", "win_s")),
+        ):
+            for name in names if need else ():
+                old = getattr(buf, name)
+                new = np.empty(2 * int(need), dtype=old.dtype)
+                new[: old.size] = old
+                grown[name] = new
+        self._buf = buf._replace(**grown)
+
+    def _book(self, counts0: np.void, hops0: dict[str, int], drops0: int) -> None:
+        """Count the run's events in the ledger."""
+        c = self._count[0]
+        synaptic = c["plastic_events"] + c["static_events"] - counts0["plastic_events"] - counts0["static_events"]
+        for event, n in (
+            (SYNAPTIC_EVENT, synaptic),
+            (NEURON_SPIKE, c["spikes"] - counts0["spikes"]),
+            (DEVICE_WRITE, c["device_pulses"]),  # the kernel's own writes (binary sockets)
+        ):
+            self.ledger.add(event, int(n), layer=LAYER)
+        self._count["device_pulses"] = 0
+        hops = self.router.hops
+        for cls in LINK_CLASSES:
+            self.ledger.add(ROUTER_HOP[cls], hops[cls] - hops0[cls], layer=LAYER)
         self.ledger.add(ROUTER_DROP, self.router.dropped - drops0, layer=LAYER)
 
-    def _router_process(self, t_end: float, window: float):
-        """SimPy process: at every window end t, route the spikes known to precede t − neuron.h."""
-        t = self.env.now
-        while True:
-            t = min(t + window, t_end)
-            if t >= t_end:
-                return
-            yield self.env.timeout(t - self.env.now)
-            self._route(t - self.config.neuron.h)
+    def _output(self, spike_t: np.ndarray, spike_n: np.ndarray, t_end: float) -> None:
+        """The spikes leave through the AER output: latency only, or the encoders and their arbiter (SimPy)."""
+        aer = self.config.aer
+        if aer.output_service_time == 0.0:  # a zero-time arbiter never reorders or delays
+            t, n = self._out_pending
+            self._out_pending = (np.concatenate([t, spike_t + aer.output_latency]), np.concatenate([n, spike_n]))
+            self.ledger.add(ROUTER_EVENT, spike_t.size, layer=LAYER)
+        else:
+            npc = self.config.inventory.neurons_per_core
+            for ti, ni in zip(spike_t.tolist(), spike_n.tolist()):
+                self._stores[ni // npc].put((ti, ni))
+        self.env.run(until=t_end)
 
     def _probe_events(self, probes: Probes | None, t0: float, t1: float):
         if probes is None:
@@ -401,96 +425,6 @@ class TexelChip:
         ok = ~late
         return new.t[ok], (new.core[ok] * npc + new.neuron[ok]).astype(np.int64), new.synapse[ok].astype(np.int64)
 
-    def _buffers(self, n_events: int) -> None:
-        cfg = self.config
-        cap = 2 * cfg.inventory.neurons_per_core * (int(math.ceil(cfg.aer.batch_window / cfg.neuron.h)) + 2)
-        cap += 2 * n_events + 16
-        if getattr(self, "_out_t", None) is None or self._out_t.size < cap:
-            self._out_t = np.empty(cap)
-            self._out_n = np.empty(cap, dtype=np.int64)
-
-    def _out(self, probe_buf: np.ndarray | None = None) -> K.SpikeBuffer:
-        return K.SpikeBuffer(self._out_t, self._out_n, self._no_probes if probe_buf is None else probe_buf)
-
-    def _kernel(self, ev: K.Events, i: int, j: int, probe_buf: np.ndarray, n_probe: int):
-        return K.run_events(
-            ev, i, j, self.neurons, self.lp, self.synapses, self._out(probe_buf), 0, n_probe, self.counters,
-            self.sockets is not None, self._flip_writes and not self._fast_writes,
-        )  # fmt: skip
-
-    def _flush(self, neurons: np.ndarray, t: float, force: bool = False) -> int:
-        self._buffers(0)
-        out = self._out()
-        if force:
-            n_out = 0
-            for n in neurons:
-                n_out = K.advance_neuron(n, t, self.neurons, self.lp, self.synapses, out, n_out, self.counters, True)
-        else:
-            n_out = K.flush_active(neurons, t, self.neurons, self.lp, self.synapses, out, 0, self.counters)
-        self._collect(n_out)
-        if self._flip_writes:  # no event of these neurons lies between their spikes and t
-            self._write_flips()
-        return n_out
-
-    def _synaptic_events(self) -> int:
-        return int(self._count["plastic_events"][0] + self._count["static_events"][0])
-
-    def _collect(self, n_out: int) -> None:
-        if self._count["lost_spikes"][0]:
-            raise SimulationError(
-                f"{int(self._count['lost_spikes'][0])} output spikes exceeded the per-window buffer; "
-                "reduce aer.batch_window"
-            )
-        if n_out == 0:
-            return
-        t = self._out_t[:n_out].copy()
-        nn = self._out_n[:n_out].copy()
-        order = np.argsort(t, kind="stable")
-        t, nn = t[order], nn[order]
-        self._spikes.append((t, nn))
-        if self.router.n_connections:
-            self.traffic.found(t, nn)
-        self.ledger.add(NEURON_SPIKE, n_out, layer=LAYER)
-        aer = self.config.aer
-        if aer.output_service_time == 0.0:  # a zero-time arbiter never reorders or delays
-            self._delivered.extend(zip((t + aer.output_latency).tolist(), nn.tolist()))
-            self.ledger.add(ROUTER_EVENT, n_out, layer=LAYER)
-        else:
-            npc = self.config.inventory.neurons_per_core
-            for ti, ni in zip(t.tolist(), nn.tolist()):
-                self._stores[ni // npc].put((ti, ni))
-
-    def _event_source(self, core: int, ev: K.Events, t_end: float, w: float):
-        """SimPy process: consume this core's input stream (and its routed events) window by window."""
-        env = self.env
-        npc = self.config.inventory.neurons_per_core
-        nrn = np.arange(core * npc, (core + 1) * npc, dtype=np.int64)
-        i0 = 0
-        t0 = env.now
-        while True:
-            t1 = min(t0 + w, t_end)
-            j0 = int(np.searchsorted(ev.t, t1, side="right" if t1 >= t_end else "left"))
-            win = K.Events(*self.traffic.merge(core, ev.t[i0:j0], ev.neuron[i0:j0], ev.synapse[i0:j0], t1, t1 >= t_end))
-            i0, i, j = j0, 0, win.t.size
-            n_probe_ev = int(np.count_nonzero(win.synapse < 0))
-            probe_buf = np.empty((n_probe_ev, len(K.PROBE_COLS)))
-            self._buffers(j)
-            n_probe = 0
-            while i < j:
-                n_before = self._synaptic_events()
-                i, n_out, n_probe = self._kernel(win, i, j, probe_buf, n_probe)
-                self.ledger.add(SYNAPTIC_EVENT, self._synaptic_events() - n_before, layer=LAYER)
-                self._collect(n_out)
-                if self._flip_writes:
-                    self._write_flips()
-            if n_probe:
-                self._probe_rows.append(probe_buf[:n_probe])
-            self._flush(nrn, t1)
-            if t1 >= t_end:
-                return
-            yield env.timeout(t1 - env.now)
-            t0 = t1
-
     def _encoder(self, core: int):
         """SimPy process: AER output encoder of one core, contending for the shared arbiter."""
         env, aer, store = self.env, self.config.aer, self._stores[core]
@@ -501,26 +435,25 @@ class TexelChip:
             with self.arbiter.request() as req:
                 yield req
                 yield env.timeout(aer.output_service_time)
-            self._delivered.append((env.now + aer.output_latency, n))
+            self._encoded.append((env.now + aer.output_latency, n))
             self.ledger.add(ROUTER_EVENT, 1, layer=LAYER)
 
-    def _result(self, t_start: float, t_end: float, counts0: np.void) -> ChipResult:
-        if self._spikes:
-            st = np.concatenate([s[0] for s in self._spikes])
-            sn = np.concatenate([s[1] for s in self._spikes])
-            order = np.argsort(st, kind="stable")
-            st, sn = st[order], sn[order]
-        else:
-            st, sn = np.zeros(0), np.zeros(0, dtype=np.int64)
-        done = [d for d in self._delivered if d[0] <= t_end]
-        self._delivered = [d for d in self._delivered if d[0] > t_end]
-        done.sort(key=lambda d: d[0])
-        out_t = np.array([d[0] for d in done], dtype=float)
-        out_n = np.array([d[1] for d in done], dtype=np.int64)
-        rows = np.concatenate(self._probe_rows) if self._probe_rows else np.zeros((0, len(K.PROBE_COLS)))
+    def _result(
+        self, t_start: float, t_end: float, spike_t: np.ndarray, spike_n: np.ndarray, counts0: np.void
+    ) -> ChipResult:
+        t, n = self._out_pending
+        if self._encoded:
+            enc = np.array(self._encoded)
+            t, n = np.concatenate([t, enc[:, 0]]), np.concatenate([n, enc[:, 1].astype(np.int64)])
+            self._encoded = []
+        done = t <= t_end
+        order = np.argsort(t[done], kind="stable")
+        out_t, out_n = t[done][order], n[done][order]
+        self._out_pending = (t[~done], n[~done])
+        rows = self._buf.probes[: self._st.n_probe]
         rows = rows[np.argsort(rows[:, 0], kind="stable")]
         probes = {name: rows[:, i] for i, name in enumerate(K.PROBE_COLS)}
         names = ("plastic_events", "static_events", "weight_flips", "spikes")
         counts = {name: int(self._count[name][0] - counts0[name]) for name in names}
         w = self.weights()
-        return ChipResult(t_start, t_end, st, sn, out_t, out_n, probes, self.rho.copy(), w, counts)
+        return ChipResult(t_start, t_end, spike_t, spike_n, out_t, out_n, probes, self.rho.copy(), w, counts)

@@ -85,9 +85,11 @@ class SynapseConfig(Config):
 
 @dataclass(frozen=True)
 class LearningConfig(Config):
-    """BCaLL-style rule of docs/texel.md §3. Every branch is switched off by setting its bias to 0:
-    ``rho_neg`` (pre-spike depression), ``c`` (post-spike potentiation), ``rho_neg2`` (post-spike
-    depression), ``alpha``/``beta`` (bistable drift)."""
+    """Traces, gate and proposed changes of docs/texel.md §3. Every branch is switched off by setting its
+    bias to 0: ``rho_neg`` (pre-spike depression), ``c`` (post-spike potentiation), ``rho_neg2``
+    (post-spike depression), ``alpha``/``beta`` (bistable drift). ``rule``: the synapse's learning
+    rule (a name in ``rules.RULES``: ``bcall``, ``metaplastic``); ``importance_gain``: importance a
+    metaplastic synapse gains per unit of state-confirming Δρ (docs/texel.md §13)."""
 
     tau_pre: float = field(default=50e-3, metadata=check(positive))
     tau_post: float = field(default=50e-3, metadata=check(positive))
@@ -110,6 +112,8 @@ class LearningConfig(Config):
     beta: float = field(default=1.0, metadata=check(nonnegative))
     theta_rho: float = field(default=0.5, metadata=check(in_range(0.0, 1.0, lo_open=True, hi_open=True)))
     rho_init: float = field(default=0.5, metadata=check(in_range(0.0, 1.0)))
+    rule: str = "bcall"
+    importance_gain: float = field(default=1.0, metadata=check(in_range(0.0, 1e6)))
 
     @property
     def ca_high(self) -> float:
@@ -117,6 +121,10 @@ class LearningConfig(Config):
         return math.inf if self.theta_ca_high is None else self.theta_ca_high
 
     def validate(self) -> None:
+        from chip_models.texel.rules import RULES  # the registry imports this module
+
+        if self.rule not in RULES:
+            raise ConfigError("rule", f"must be one of {', '.join(RULES)}, got {self.rule!r}")
         if self.theta_ca_high is not None and self.theta_ca_high <= self.theta_ca_low:
             raise ConfigError(
                 "theta_ca_high", f"must be > theta_ca_low ({self.theta_ca_low:g}), got {self.theta_ca_high:g}"

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from chip_models.texel.config import LearningConfig
+from chip_models.texel.rules import rule_for
 
 
 def decay(x: np.ndarray | float, dt: np.ndarray | float, tau: np.ndarray | float) -> np.ndarray:
@@ -34,26 +35,31 @@ def gate(x_ca: float, cfg: LearningConfig) -> bool:
     return bool(cfg.plastic_enable and cfg.theta_ca_low < x_ca < cfg.ca_high)
 
 
-def on_pre(x_pre: float, rho: float, x_post: float, x_ca: float, cfg: LearningConfig) -> tuple[float, float]:
-    """A presynaptic spike (traces already decayed to its time): returns the new (x_pre, ρ)."""
+def on_pre(
+    x_pre: float, rho: float, importance: float, x_post: float, x_ca: float, cfg: LearningConfig
+) -> tuple[float, float, float]:
+    """A presynaptic spike (traces already decayed to its time): returns the new (x_pre, ρ, importance);
+    the proposed change goes through the synapse's learning rule (``rules.py``)."""
     x_pre = x_pre + cfg.a_pre * (1.0 - x_pre)
     if gate(x_ca, cfg) and x_post > cfg.theta_post:
-        rho = min(1.0, max(0.0, rho + cfg.rho_neg))
-    return x_pre, rho
+        rho, importance = rule_for(cfg).apply(rho, cfg.rho_neg, importance, cfg)
+        rho = min(1.0, max(0.0, float(rho)))
+    return x_pre, rho, float(importance)
 
 
 def on_post(
-    x_pre: np.ndarray, rho: np.ndarray, x_post: float, x_ca: float, cfg: LearningConfig
-) -> tuple[np.ndarray, float, float]:
-    """A postsynaptic spike broadcast to the neuron's synapses: returns (ρ, x_post, x_ca)."""
+    x_pre: np.ndarray, rho: np.ndarray, importance: np.ndarray, x_post: float, x_ca: float, cfg: LearningConfig
+) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """A postsynaptic spike broadcast to the neuron's synapses: returns (ρ, importance, x_post, x_ca)."""
     x_ca = x_ca + cfg.a_ca * (cfg.x_ca_max - x_ca)
     x_post = min(1.0, x_post + cfg.a_post)
     rho = np.asarray(rho, dtype=float)
     if gate(x_ca, cfg):
         x_pre = np.asarray(x_pre, dtype=float)
         dep = (x_pre > cfg.x_floor) & (x_pre < cfg.theta_pre)
-        rho = np.clip(rho + cfg.c * x_pre + cfg.rho_neg2 * dep, 0.0, 1.0)
-    return rho, x_post, x_ca
+        rho, importance = rule_for(cfg).apply(rho, cfg.c * x_pre + cfg.rho_neg2 * dep, importance, cfg)
+        rho = np.clip(rho, 0.0, 1.0)
+    return rho, importance, x_post, x_ca
 
 
 def stdp_windows(cfg: LearningConfig) -> dict[str, float]:

@@ -261,3 +261,18 @@ def plot_metaplasticity(d: dict, path: Path) -> Path:
     )  # fmt: skip
     b.legend(fontsize=8)
     return _save(plt, fig, path)
+
+
+def plot_overwrite(d: dict, path: Path) -> Path:
+    plt, fig, ax = _fig(1, 1, (7, 4.5))
+    names = list(d["runs"])
+    x = np.arange(len(names))
+    for k, (key, label) in enumerate(
+        (("A_after_A", "pattern A after A"), ("A_after_B", "pattern A after B"), ("B_after_B", "pattern B after B"))
+    ):
+        ax.bar(x + (k - 1) * 0.27, [d["runs"][n][key] for n in names], 0.27, label=label)
+    ax.set_xticks(x, [f"{n}\n({d['runs'][n]['write_pulses']:.0f} write pulses)" for n in names])
+    ax.set(ylabel="fraction of the pattern's synapses high (device read)", ylim=(0, 1.05))
+    ax.set_title("two patterns in sequence on the chip (F4 reference device, write_on_flip)")
+    ax.legend(fontsize=8)
+    return _save(plt, fig, path)

@@ -11,7 +11,8 @@ arbiter: service time = ``arbiter_time`` + 1/``bandwidth``, a queue of ``queue_d
 lost; ``drop_oldest``: the longest-waiting one is). ``fifo`` arbitration serves packets in
 arrival order; ``priority`` serves the lowest source address first among those waiting (a fixed-
 priority arbiter tree). Delivery time = service end + ``latency``; all target synapses on the
-destination core receive the packet then.
+destination core receive the packet then. The servers run inside the chip's numba loop
+(``_engine.py``); this module holds the table and the servers' state.
 
 Conservative synchronisation: the chip processes its cores in windows no longer than
 ``min latency − neuron.h``, and a spike is routed once every spike before it is known (its time
@@ -21,77 +22,26 @@ has not been processed yet. Hence ``latency`` must exceed ``2·neuron.h``.
 
 from __future__ import annotations
 
-import heapq
-from dataclasses import dataclass, field
-
 import numpy as np
 
 from aimc_sim.cost.events import Named
 from aimc_sim.errors import ConfigError
-from chip_models.texel.config import LinkConfig, RoutingConfig
+from chip_models.texel import _engine as E
+from chip_models.texel.config import RoutingConfig
 
 LINK_CLASSES = ("local", "core", "chip")
 ROUTER_HOP = {cls: Named(f"router_hop_{cls}") for cls in LINK_CLASSES}  # ledger: routed packets per link class
 ROUTER_DROP = Named("router_drop")  # ledger: packets lost to full queues
 
 
-@dataclass
-class LinkServer:
-    """One link instance: an arbitrated single server with a bounded queue (see module docstring)."""
-
-    cfg: LinkConfig
-    free_at: float = -np.inf
-    waiting: list = field(default_factory=list)  # heap of (key, seq, arrival, packet)
-    seq: int = 0
-    dropped: int = 0
-    served: int = 0
-    waited: float = 0.0  # total time packets spent between arrival and service start (s)
-
-    @property
-    def service(self) -> float:
-        return self.cfg.arbiter_time + (1.0 / self.cfg.bandwidth if self.cfg.bandwidth > 0 else 0.0)
-
-    def _serve_until(self, t: float, done: list) -> None:
-        """Start service of waiting packets while the server frees before ``t``."""
-        while self.waiting and self.free_at < t:
-            _, _, arrival, packet = heapq.heappop(self.waiting)
-            self.waited += self.free_at - arrival
-            self.served += 1
-            self.free_at += self.service
-            done.append((self.free_at, packet))
-
-    def offer(self, arrival: float, source: int, packet: int, done: list) -> None:
-        """A packet arrives (in time order); finished services are appended to ``done`` as (end, packet)."""
-        self._serve_until(arrival, done)
-        if not self.waiting and self.free_at <= arrival:
-            self.served += 1
-            self.free_at = arrival + self.service
-            done.append((self.free_at, packet))
-            return
-        depth = self.cfg.queue_depth
-        if depth and len(self.waiting) >= depth:
-            self.dropped += 1
-            if self.cfg.drop_policy == "drop_new":
-                return
-            oldest = min(range(len(self.waiting)), key=lambda i: (self.waiting[i][2], self.waiting[i][1]))
-            self.waiting[oldest] = self.waiting[-1]
-            self.waiting.pop()
-            heapq.heapify(self.waiting)
-        key = arrival if self.cfg.arbitration == "fifo" else float(source)
-        heapq.heappush(self.waiting, (key, self.seq, arrival, packet))
-        self.seq += 1
-
-    def flush(self, horizon: float, done: list) -> None:
-        """Start every waiting service that begins before ``horizon``."""
-        self._serve_until(horizon, done)
-
-
 class Router:
-    """The routing table of a chip and its link servers.
+    """The routing table of a chip and the state of its link servers.
 
     ``connect(pre, post, synapse)`` adds connections from global neurons ``pre`` to synapse
-    ``synapse`` of global neurons ``post``. :meth:`route` takes spikes in time order and returns
-    the delivered synaptic events (time, neuron, synapse) with the hop counts per link class.
+    ``synapse`` of global neurons ``post``. :attr:`table` (packets) and :attr:`state` (servers)
+    are what the chip's run loop routes with; :attr:`hops`, :attr:`dropped` and :meth:`mean_wait`
+    report what it did. Server index: the local link of core c is c, its inter-core port
+    cores + c, the inter-chip port of chip k is 2·cores + k.
     """
 
     def __init__(self, cfg: RoutingConfig, neurons_per_core: int, cores: int, synapses_per_neuron: int, h: float):
@@ -110,12 +60,19 @@ class Router:
                     f"must be > 2·neuron.h = {2 * h:g} s (conservative synchronisation lookahead), "
                     f"got {link.latency:g}",
                 )
-        self.servers: dict[tuple[str, int], LinkServer] = {}
+        server_links = [self.links["local"]] * cores + [self.links["core"]] * cores
+        server_links += [self.links["chip"]] * (cores // self.cpc)
+        depth = max(link.queue_depth for link in server_links)
+        self.state = E.empty_links(len(server_links), len(LINK_CLASSES), max(64, depth))
+        for s, link in enumerate(server_links):
+            self.state.service[s] = link.arbiter_time + (1.0 / link.bandwidth if link.bandwidth > 0 else 0.0)
+            self.state.depth[s] = link.queue_depth
+            self.state.priority[s] = link.arbitration == "priority"
+            self.state.drop_oldest[s] = link.drop_policy == "drop_oldest"
         self.pre = np.zeros(0, dtype=np.int64)
         self.post = np.zeros(0, dtype=np.int64)
         self.syn = np.zeros(0, dtype=np.int64)
         self._build()
-        self.hops = dict.fromkeys(LINK_CLASSES, 0)
 
     @property
     def n_connections(self) -> int:
@@ -150,108 +107,49 @@ class Router:
         """Group the table into packets: (source neuron, destination core) → target (neuron, synapse) lists."""
         dst_core = self.post // self.npc
         order = np.lexsort((dst_core, self.pre))
-        self._pre, self._dst = self.pre[order], dst_core[order]
-        self._tgt_n, self._tgt_s = self.post[order], self.syn[order]
-        key = self._pre * self.cores + self._dst
+        pre, dst = self.pre[order], dst_core[order]
+        key = pre * self.cores + dst
         starts = np.flatnonzero(np.r_[True, key[1:] != key[:-1]]) if key.size else np.zeros(0, dtype=np.int64)
-        self._pk_start = starts
-        self._pk_stop = np.r_[starts[1:], key.size].astype(np.int64)
-        self._pk_src = self._pre[starts]
-        self._pk_dst = self._dst[starts]
-        src_core = self._pk_src // self.npc
-        self._pk_cls = [self.link_class(int(a), int(b)) for a, b in zip(src_core, self._pk_dst)]
-        self._pk_lat = np.array([self.links[c].latency for c in self._pk_cls])
-        self._pk_server = [
-            (c, int(sc) if c != "chip" else int(sc) // self.cpc) for c, sc in zip(self._pk_cls, src_core)
-        ]
-        n = self.npc * self.cores
-        self._first = np.searchsorted(self._pk_src, np.arange(n + 1))
+        src, dst = pre[starts], dst[starts]
+        src_core = src // self.npc
+        cls = [self.link_class(int(a), int(b)) for a, b in zip(src_core, dst)]
+        offset = {"local": 0, "core": self.cores, "chip": 2 * self.cores}
+        server = [offset[c] + (int(sc) if c != "chip" else int(sc) // self.cpc) for c, sc in zip(cls, src_core)]
+        stop = np.r_[starts[1:], key.size].astype(np.int64)
+        self.table = E.Table(
+            np.searchsorted(src, np.arange(self.npc * self.cores + 1)).astype(np.int64),
+            np.array(server, dtype=np.int64),
+            np.array([LINK_CLASSES.index(c) for c in cls], dtype=np.int64),
+            np.array([self.links[c].latency for c in cls], dtype=float),
+            starts.astype(np.int64),
+            stop,
+            self.post[order],
+            self.syn[order],
+        )
+        self.max_targets = int((stop - starts).max()) if starts.size else 0
 
-    def _server(self, pk: int) -> LinkServer:
-        key = self._pk_server[pk]
-        if key not in self.servers:
-            self.servers[key] = LinkServer(self.links[key[0]])
-        return self.servers[key]
+    @property
+    def hops(self) -> dict[str, int]:
+        """Packets routed so far per link class."""
+        return {cls: int(self.state.hops[i]) for i, cls in enumerate(LINK_CLASSES)}
 
     @property
     def dropped(self) -> int:
         """Packets lost to full queues so far."""
-        return sum(s.dropped for s in self.servers.values())
+        return int(self.state.dropped.sum())
 
     def mean_wait(self) -> float:
         """Mean time (s) a served packet waited for its arbiter grant."""
-        served = sum(s.served for s in self.servers.values())
-        return sum(s.waited for s in self.servers.values()) / served if served else 0.0
+        served = int(self.state.served.sum())
+        return float(self.state.waited.sum()) / served if served else 0.0
 
-    def route(self, spike_t: np.ndarray, spike_n: np.ndarray, horizon: float) -> tuple[np.ndarray, ...]:
-        """Offer the spikes (time-sorted) to their links, serve up to ``horizon`` and return the
-        synaptic events delivered by services started so far: (time, neuron, synapse)."""
-        done: list[tuple[float, int]] = []
-        first = self._first
-        for t, n in zip(spike_t.tolist(), spike_n.tolist()):
-            for pk in range(first[n], first[n + 1]):
-                self._server(pk).offer(t, n, pk, done)
-        for server in self.servers.values():
-            server.flush(horizon, done)
-        if not done:
-            z = np.zeros(0, dtype=np.int64)
-            return np.zeros(0), z, z
-        ends = np.array([d[0] for d in done])
-        pks = np.array([d[1] for d in done], dtype=np.int64)
-        for pk in pks.tolist():
-            self.hops[self._pk_cls[pk]] += 1
-        counts = self._pk_stop[pks] - self._pk_start[pks]
-        t_del = np.repeat(ends + self._pk_lat[pks], counts)
-        idx = np.concatenate([np.arange(a, b) for a, b in zip(self._pk_start[pks], self._pk_stop[pks])])
-        return t_del, self._tgt_n[idx], self._tgt_s[idx]
-
-
-class RoutedTraffic:
-    """The routing state of a running chip: spikes found but not yet routed, and the synaptic
-    events routed to each core but not yet processed."""
-
-    def __init__(self, router: Router, cores: int):
-        self.router = router
-        self.npc = router.npc
-        self._held_t: list[np.ndarray] = []
-        self._held_n: list[np.ndarray] = []
-        self._inbox: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in range(cores)]
-
-    def found(self, t: np.ndarray, n: np.ndarray) -> None:
-        """Spikes found by a kernel call (any order)."""
-        self._held_t.append(t)
-        self._held_n.append(n)
-
-    def release(self, horizon: float) -> None:
-        """Route every held spike earlier than ``horizon`` (all earlier spikes are known by then)."""
-        if self._held_t:
-            t = np.concatenate(self._held_t)
-            n = np.concatenate(self._held_n)
-        else:
-            t, n = np.zeros(0), np.zeros(0, dtype=np.int64)
-        order = np.argsort(t, kind="stable")
-        t, n = t[order], n[order]
-        go = t < horizon
-        self._held_t, self._held_n = [t[~go]], [n[~go]]
-        td, tn, ts = self.router.route(t[go], n[go], horizon)
-        core = tn // self.npc
-        for c in np.unique(core).tolist():
-            m = core == c
-            self._inbox[c].append((td[m], tn[m], ts[m]))
-
-    def merge(self, core: int, ev_t: np.ndarray, ev_n: np.ndarray, ev_s: np.ndarray, t1: float, last: bool):
-        """The window's external events merged (stably, external first at equal times) with the
-        routed events for ``core`` that arrive before ``t1`` (at or before it when ``last``)."""
-        box = self._inbox[core]
-        if not box:
-            return ev_t, ev_n, ev_s
-        rt = np.concatenate([b[0] for b in box])
-        rn = np.concatenate([b[1] for b in box])
-        rs = np.concatenate([b[2] for b in box])
-        now = rt <= t1 if last else rt < t1
-        self._inbox[core] = [(rt[~now], rn[~now], rs[~now])] if (~now).any() else []
-        if not now.any():
-            return ev_t, ev_n, ev_s
-        t = np.concatenate([ev_t, rt[now]])
-        order = np.argsort(t, kind="stable")
-        return t[order], np.concatenate([ev_n, rn[now]])[order], np.concatenate([ev_s, rs[now]])[order]
+    def grow_queues(self, need: int) -> None:
+        """Room for ``need`` waiting packets in every server's queue (unbounded queues grow)."""
+        old = self.state
+        cap = max(need, 2 * old.key.shape[1])
+        grown = []
+        for a in (old.key, old.order, old.arrival, old.packet):
+            b = np.zeros((a.shape[0], cap), dtype=a.dtype)
+            b[:, : a.shape[1]] = a
+            grown.append(b)
+        self.state = old._replace(key=grown[0], order=grown[1], arrival=grown[2], packet=grown[3])

@@ -32,6 +32,8 @@ from workloads.s4d.model import gelu, layer_norm, sigmoid
 if TYPE_CHECKING:
     from workloads.glr.hardware import HardwareGLR
 
+FAMILY = "glr"
+"""The ``family`` entry of a GLR checkpoint's metadata (:mod:`workloads.glr.api` tells GLR from S4D files by it)."""
 LinearFn = Callable[[str, np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 """(matrix name, inputs (n, in), W (out x in), bias) -> outputs (n, out): float or on tiles."""
 RecurrenceFn = Callable[[int, np.ndarray, np.ndarray], np.ndarray]
@@ -116,7 +118,8 @@ class GLRModel:
 
     @classmethod
     def load(cls, path: str | Path) -> GLRModel:
-        """Load a checkpoint written by :meth:`save` (npz, HDF5 or safetensors, config in the metadata)."""
+        """Load a checkpoint written by :meth:`save` (npz, HDF5 or safetensors, config in the metadata); also
+        ``workloads.load(path)`` (the ``glr`` family of :mod:`workloads.registry`)."""
         tensors, meta = load_weights(path)
         if "model" not in meta:
             raise DataError(str(path), "no GLR model config in the checkpoint metadata (key 'model')")
@@ -124,7 +127,7 @@ class GLRModel:
 
     def save(self, path: str | Path, training: dict[str, Any] | None = None) -> Path:
         """Write the checkpoint with the model config (and optional training record) in the metadata."""
-        meta = {**self.metadata, "model": self.config.to_dict()}
+        meta = {**self.metadata, "family": FAMILY, "model": self.config.to_dict()}
         if training is not None:
             meta["training"] = training
         return save_weights(path, self.weights, meta)

@@ -22,6 +22,7 @@ import numpy as np
 
 from aimc_sim.errors import DataError
 from workloads.network.ops import ANALOG_OPS, ChannelAffine, Linear, ShapeError
+from workloads.network.sequence_ops import ARRAY_OPS
 
 if TYPE_CHECKING:
     from workloads.network.hardware import HardwareNetwork
@@ -85,7 +86,8 @@ class Network:
 
     def n_weights(self) -> int:
         """Weights held on arrays (biases excluded)."""
-        return int(sum(n.op.weight.size for n in self.analog_nodes))
+        held = sum(n.op.n_weights() for n in self.nodes if isinstance(n.op, ARRAY_OPS))
+        return int(sum(n.op.weight.size for n in self.analog_nodes) + held)
 
     def summary(self) -> str:
         """One line per layer: name, kind, inputs and per-sample output shape."""

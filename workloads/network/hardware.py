@@ -9,15 +9,20 @@ concatenation, unfolded BatchNorm, LayerNorm, embedding lookups) runs in near-me
 at that precision (counts from :mod:`workloads.network.ops`), table reads as one SRAM ``MemoryAccess`` of the
 precision's width per element.
 
-If the tile's ADC range is ``calibrated`` or ``per_column``, each array's ranges are calibrated on the float
-inputs of its layer over the first ``adc_calibration`` training samples.
+Sequence and spiking layers (:mod:`workloads.network.sequence_ops`: S4D / GSU blocks, LIF / AdLIF / CubaLIF /
+IF layers) program their own arrays through the same matrix path (their mixing and recurrent matrices are
+``AnalogMatrix`` objects like a Linear's; an S4D block's fused SSM matrices are packed as the S4D workload packs
+them, with the ``s4d`` options) and book their own digital work.
+
+If an array's ADC range is ``calibrated`` or ``per_column``, its ranges are calibrated on the float inputs of its
+layer over the first ``adc_calibration`` training samples.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -29,6 +34,7 @@ from aimc_sim.errors import ConfigError, DataError
 from workloads.hwconfig import coerce_config, resolve_tile
 from workloads.network.graph import Network, Node
 from workloads.network.ops import ANALOG_OPS
+from workloads.network.sequence_ops import ARRAY_OPS, CALIBRATED, ArrayContext
 from workloads.result import Result, exclude_programming, score
 
 PRECISIONS = {p.label: p for p in Precision}
@@ -41,7 +47,9 @@ class NetworkHardwareConfig(Config):
     float numpy forward, priced as a digital baseline: one multiply, one add and one SRAM weight read per
     MAC at ``digital`` precision); ``t``: read time after programming (s); ``digital``: precision of the digital ops
     (a :class:`aimc_sim.cost.events.Precision` label: fp32, int8, ...); ``batch``: samples per forward call;
-    ``adc_calibration``: training samples used to calibrate ADC ranges (calibrated / per_column tiles)."""
+    ``adc_calibration``: training samples used to calibrate ADC ranges (calibrated / per_column tiles);
+    ``s4d``: options of the S4D / GSU blocks, fields of :class:`workloads.s4d.hardware.S4DHardwareConfig`
+    (``recurrence``, ``ssm_adc_range``, ``ssm_sim``, ``ssm_channels_per_tile``)."""
 
     tile: str | dict[str, Any] = "pcm-default"
     backend: str = field(default="analog", metadata=check(one_of("analog", "float")))
@@ -50,10 +58,25 @@ class NetworkHardwareConfig(Config):
     digital: str = field(default="fp32", metadata=check(one_of(*PRECISIONS)))
     batch: int = field(default=256, metadata=check(int_in(1)))
     adc_calibration: int = field(default=32, metadata=check(int_in(1)))
+    s4d: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        self.s4d_config()
 
     def tile_config(self) -> Any:
         """The resolved :class:`aimc_sim.crossbar.TileConfig`."""
         return resolve_tile(self.tile)
+
+    def s4d_config(self) -> Any:
+        """The :class:`S4DHardwareConfig` of the S4D / GSU blocks (tile, t and cost model are this config's)."""
+        from workloads.s4d.hardware import S4DHardwareConfig
+
+        allowed = {"recurrence", "ssm_adc_range", "ssm_sim", "ssm_channels_per_tile"}
+        bad = sorted(set(self.s4d) - allowed)
+        if bad:
+            raise ConfigError(f"hardware.s4d.{bad[0]}", f"unknown option; allowed: {', '.join(sorted(allowed))}")
+        base = {"tile": self.tile, "t": self.t, "cost_model": self.cost_model}
+        return S4DHardwareConfig.from_dict({**base, **self.s4d}, "hardware.s4d")
 
 
 def split(dataset: Any, n_test: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -82,29 +105,58 @@ class HardwareNetwork:
         self.network = network
         self.hw = coerce_config(NetworkHardwareConfig, hardware)
 
-    def program(self, rng: np.random.Generator, ledger: Ledger, x_cal: np.ndarray | None = None) -> dict[str, Any]:
-        """One :class:`AnalogMatrix` per Linear / Conv (programming noise and faults drawn here), ADC ranges
-        calibrated on ``x_cal`` if the tile needs it."""
+    def context(self, rng: np.random.Generator | None, ledger: Ledger) -> ArrayContext:
+        """What the sequence and spiking layers need to program and run their arrays."""
         from aimc_sim.crossbar import AnalogMatrix
 
+        prec = PRECISIONS[self.hw.digital]
+        tile = self.hw.tile_config() if self.hw.backend == "analog" else None
+
+        def program_matrix(name: str, matrix: np.ndarray) -> Any:
+            try:
+                return AnalogMatrix(tile, matrix, rng, ledger=ledger, name=name)
+            except ConfigError as e:
+                raise ConfigError(f"layer {name!r}", e.message) from None
+
+        add, mul, read = DigitalOp(Op.ADD, prec), DigitalOp(Op.MUL, prec), MemoryAccess(Memory.SRAM, prec.bits)
+        return ArrayContext(tile, self.hw.t, ledger, rng, add, mul, read, self.hw.s4d_config(), program_matrix)
+
+    def program(self, rng: np.random.Generator, ledger: Ledger, x_cal: np.ndarray | None = None) -> dict[str, Any]:
+        """One :class:`AnalogMatrix` per Linear / Conv, the arrays of every sequence / spiking layer (programming
+        noise and faults drawn here), ADC ranges calibrated on ``x_cal`` if an array needs it."""
+        ctx = self.context(rng, ledger)
         if self.hw.backend == "float":
             return {}
-        tile = self.hw.tile_config()
-        mats = {}
-        for node in self.network.analog_nodes:
-            try:
-                mats[node.name] = AnalogMatrix(tile, node.op.matrix, rng, ledger=ledger, name=node.name)
-            except ConfigError as e:
-                raise ConfigError(f"layer {node.name!r}", e.message) from None
-        if tile.adc.range in ("calibrated", "per_column"):
+        mats: dict[str, Any] = {}
+        for node in self.network.nodes:
+            if isinstance(node.op, ANALOG_OPS):
+                mats[node.name] = ctx.program_matrix(node.name, node.op.matrix)
+            elif isinstance(node.op, ARRAY_OPS):
+                mats[node.name] = node.op.program(replace(ctx, layer=node.name))
+        if any(a.config.adc.range in CALIBRATED for a in self.arrays(mats)):
             if x_cal is None:
                 raise ConfigError("hardware.adc_calibration", "calibrated ADC ranges need training inputs (x_train)")
             self._calibrate(mats, self.network.check_input(x_cal, "dataset.x_train"))
         return mats
 
+    def arrays(self, mats: dict[str, Any]) -> list[Any]:
+        """Every programmed array (Linear / Conv matrices and the arrays of sequence / spiking layers)."""
+        out = []
+        for node in self.network.nodes:
+            if node.name in mats:
+                state = mats[node.name]
+                out += node.op.arrays(state) if isinstance(node.op, ARRAY_OPS) else [state]
+        return out
+
     def _calibrate(self, mats: dict[str, Any], x: np.ndarray) -> None:
         def apply(node: Node, xs: list[np.ndarray]) -> np.ndarray:
-            if node.name in mats:
+            if node.name not in mats:
+                return node.op.forward(*xs)
+            if isinstance(node.op, ARRAY_OPS):
+                for array, rows, _ in node.op.products(mats[node.name], xs[0]):
+                    if array.config.adc.range in CALIBRATED:
+                        array.calibrate_adc(rows, self.hw.t)
+            elif mats[node.name].config.adc.range in CALIBRATED:
                 mats[node.name].calibrate_adc(node.op.rows(xs[0]), self.hw.t)
             return node.op.forward(*xs)
 
@@ -114,20 +166,20 @@ class HardwareNetwork:
         """The hardware forward pass of a checked batch, in chunks of ``batch`` samples."""
         from threadpoolctl import threadpool_limits
 
-        prec = PRECISIONS[self.hw.digital]
-        add, mul, read = DigitalOp(Op.ADD, prec), DigitalOp(Op.MUL, prec), MemoryAccess(Memory.SRAM, prec.bits)
+        ctx = self.context(None, ledger)
+        add, mul, read = ctx.add, ctx.mul, ctx.read
 
         def apply(node: Node, xs: list[np.ndarray]) -> np.ndarray:
             with ledger.scope(node.name):
+                if isinstance(node.op, ARRAY_OPS):
+                    return node.op.run(mats.get(node.name), xs[0], replace(ctx, layer=node.name))
                 if node.name in mats:
                     y = node.op.unrows(mats[node.name].mvm(node.op.rows(xs[0]), t=self.hw.t), xs[0])
                 else:
                     y = node.op.forward(*xs)
                 if self.hw.backend == "float" and isinstance(node.op, ANALOG_OPS):
                     positions = y.size / node.op.matrix.shape[1]  # rows of x @ matrix
-                    macs = positions * np.count_nonzero(node.op.matrix)
-                    for event in (add, mul, read):  # each weight read from SRAM at the digital precision
-                        ledger.add(event, macs)
+                    ctx.macs(positions * np.count_nonzero(node.op.matrix))  # each weight read from SRAM
                 adds, muls, reads = node.op.work(xs, y)
                 ledger.add(add, adds)
                 ledger.add(mul, muls)
@@ -159,8 +211,9 @@ class HardwareNetwork:
         out, ledger, mats = self.logits(x, seed, x_cal)
         wall = time.perf_counter() - t0
         n = len(x)
-        n_tiles = sum(m.n_tiles for m in mats.values())
-        cells = sum(m.n_tiles * m.utilisation for m in mats.values())
+        arrays = self.arrays(mats)
+        n_tiles = sum(m.n_tiles for m in arrays)
+        cells = sum(m.n_tiles * m.utilisation for m in arrays)
         res = Result(
             accuracy=score(out, y),
             n_samples=n,
@@ -183,4 +236,8 @@ class HardwareNetwork:
             positions = float(np.prod(shape[1:])) if node.op.kind == "Conv" else float(np.prod(shape[:-1]))
             mvms += positions
             macs += positions * node.op.matrix.size
+        for node in self.network.nodes:
+            if isinstance(node.op, ARRAY_OPS):
+                node_macs, node_mvms = node.op.complexity(self.network.shapes[node.inputs[0]])
+                macs, mvms = macs + node_macs, mvms + node_mvms
         return {"weights": float(self.network.n_weights()), "macs": macs, "mvms": mvms}

@@ -2,8 +2,10 @@
 
 ``from_torch(module, example_input)`` traces the module symbolically (custom modules are traced through;
 torch's own layers stay leaves), propagates ``example_input`` to learn every tensor's shape, and maps each
-leaf to an op of :mod:`workloads.network.ops`. The module is evaluated in inference mode (BatchNorm uses its
-running statistics, Dropout is dropped); its training flag is restored afterwards. Layers are named by their
+leaf to an op of :mod:`workloads.network.ops`. The project's S4D stack and snnTorch ``Leaky`` / ``RLeaky`` stay
+leaves too and become sequence or spiking layers (:mod:`workloads.network.torch_layers`). The module is
+evaluated in inference mode (BatchNorm uses its running statistics, Dropout is dropped); its training flag is
+restored afterwards. Layers are named by their
 path in the model (``features.0``), functions by their fx node name (``add_1``). Anything else raises a
 :class:`DataError` naming the layer, its type and its path. torch is imported only here.
 """
@@ -11,6 +13,7 @@ path in the model (``features.0``), functions by their fx node name (``add_1``).
 from __future__ import annotations
 
 import operator
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -31,6 +34,7 @@ from workloads.network.ops import (
     Reshape,
     Softmax,
 )
+from workloads.network.torch_layers import leaf_converter
 
 
 def _torch() -> Any:
@@ -238,11 +242,18 @@ def from_torch(module: Any, example_input: Any = None) -> Network:
         raise ConfigError("example_input", f"must be one torch.Tensor, got {type(example_input).__name__}")
     from torch.fx.passes.shape_prop import ShapeProp
 
+    class Tracer(torch.fx.Tracer):
+        def is_leaf_module(self, m: Any, qualname: str) -> bool:
+            return leaf_converter(m) is not None or super().is_leaf_module(m, qualname)
+
     was_training = module.training
     module.eval()
+    root = module
+    if leaf_converter(module) is not None:  # the root is traced through: wrap it, named by its class
+        root = torch.nn.Sequential(OrderedDict([(type(module).__name__, module)]))
     try:
         try:
-            gm = torch.fx.symbolic_trace(module)
+            gm = torch.fx.GraphModule(root, Tracer().trace(root))
         except Exception as e:  # tracing runs user code: any failure is reported with its cause
             raise DataError("module", f"torch.fx could not trace it ({type(e).__name__}: {e})") from None
         with torch.no_grad():
@@ -281,6 +292,22 @@ def _convert(gm: Any, example_input: Any, model_name: str) -> Network:
             break
         if n.op == "get_attr":  # a parameter or buffer of the module, used by a function below
             const[n] = _np(gm.get_parameter(n.target) if n.target in params else gm.get_buffer(n.target))
+            continue
+        if n.op == "call_module" and leaf_converter(modules[n.target]) is not None:
+            if len(n.args) != 1 or n.kwargs or n.args[0] not in names:
+                raise _unsupported(n.target, type(modules[n.target]).__name__, "must be called on one tensor")
+            layer_nodes = leaf_converter(modules[n.target])(
+                n.target, modules[n.target], shape_of(n.args[0]), names[n.args[0]]
+            )
+            nodes += layer_nodes
+            names[n] = layer_nodes[-1].name
+            continue
+        if n.target is operator.getitem and n.args[0] in names and n.args[0].op == "call_module":
+            if n.args[1] != 0 and not n.users:
+                continue  # an unused membrane output
+            if n.args[1] != 0:  # (spk, mem) of an snnTorch neuron: the spikes only
+                raise _unsupported(n.name, "getitem", f"only output 0 (spikes) of {n.args[0].target!r} is supported")
+            names[n] = names[n.args[0]]
             continue
         if n.op == "call_module":
             mod = modules[n.target]

@@ -296,7 +296,7 @@ E12_TIMES = {"0": 0.0, "1 h": 3600.0, "1 day": 86400.0, "1 year": 365 * 86400.0}
 E12_MODELS = {  # key -> (row label, model)
     "float": ("float-trained", "s4d_digits_float"),
     "qat": ("Gaussian-noise QAT (4-bit, 3 %)", "s4d_digits_qat4_noise"),
-    "hwa": ("HWA (pcm-default, analog recurrence)", "s4d_digits_hwa_pcm"),
+    "hwa": ("HWA (trained on the s4d_digits_hwa_pcm chip)", "s4d_digits_hwa_pcm"),
 }
 
 
@@ -307,18 +307,27 @@ def e12_drift(
     presets: tuple[str, ...] = ("pcm-default", "rram-default"),
     recurrences: tuple[str, ...] = ("analog", "digital"),
     times: dict[str, float] = E12_TIMES,
+    hardware: str | None = None,
 ) -> None:
     """Accuracy vs read time on the device presets, recurrence analog (one channel per tile: per-channel noise
-    management, ADC ranges and drift compensation) and digital; mean +- s.e.m. over ``seeds`` programmings."""
+    management, ADC ranges and drift compensation) and digital; mean +- s.e.m. over ``seeds`` programmings.
+    ``hardware``: an S4D hardware YAML used instead of the presets (its recurrence and t replaced per column)."""
+    from dataclasses import replace
+
+    from workloads.s4d.hardware import hardware_config
+
     data = load_dataset("digits_pixel")
     rows = []
+    base = hardware_config(hardware) if hardware else None
     for label, name in models.values():
         m = load_model(name)
         row: dict[str, Any] = {"model": label}
-        for preset in presets:
+        for preset in (hardware,) if hardware else presets:
             for rec in recurrences:
                 for t_label, t in times.items():
-                    hw = {"tile": preset, "recurrence": rec, "t": t, "ssm_channels_per_tile": 1}
+                    hw: Any = {"tile": preset, "recurrence": rec, "t": t, "ssm_channels_per_tile": 1}
+                    if base is not None:
+                        hw = replace(base, recurrence=rec, t=t)
                     accs = [m.on(hw).evaluate(data, n_test=n_test, seed=s).accuracy * 100 for s in range(seeds)]
                     row[f"{preset} {rec} t={t_label}"] = f"{np.mean(accs):.1f} +- {_sem(accs):.1f}"
                     print(label, preset, rec, t_label, row[f"{preset} {rec} t={t_label}"], accs, flush=True)
@@ -326,6 +335,7 @@ def e12_drift(
     _write("e12_drift", rows)
 
 
+READOUT = {"readout_range": "full_scale", "readout_statistic": "signed_mean"}  # the drift readout of the HWA chip
 E11_SOURCES: dict[str, tuple[dict[str, Any], float]] = {  # label -> (pcm-default noise overrides, t)
     "none (DAC/ADC only)": ({"programming": False, "read": False, "out_noise": 0.0}, 0.0),
     "output noise only": ({"programming": False, "read": False}, 0.0),
@@ -338,23 +348,70 @@ E11_SOURCES: dict[str, tuple[dict[str, Any], float]] = {  # label -> (pcm-defaul
 }
 
 
-def e11_sources(seeds: int, n_test: int | None, models: dict[str, tuple[str, str]]) -> None:
+E11_SOURCE_MAPPINGS: dict[str, tuple[int | None, dict[str, Any], dict[str, Any]]] = {
+    # label -> (channels per recurrent tile, tile fields, hardware fields)
+    "packed (30 / tile)": (None, {}, {}),
+    "1 channel / tile": (1, {}, {}),
+    "1 channel / tile, signed readout, 3 replicas": (1, {"drift_compensation": READOUT}, {"ssm_replicas": 3}),
+}
+
+
+def e11_sources(
+    seeds: int, n_test: int | None, models: dict[str, tuple[str, str]], mappings: list[str] | None = None
+) -> None:
     """Mapping artefacts vs physics on ``pcm-default`` with the analog recurrence: each noise source alone, with
-    the recurrent channels packed 30 per tile (one noise-management scale, shared by the block) or one per tile
-    (per-channel scale, ADC ranges and drift compensation); mean +- s.e.m. over ``seeds`` programmings."""
+    the recurrent channels packed 30 per tile (one noise-management scale, shared by the block), one per tile
+    (per-channel scale, ADC ranges and drift compensation), or one per tile with the drift readout and state
+    replicas of ``s4d_digits_hwa_pcm.hardware.yaml`` (``E11_SOURCE_MAPPINGS``, all unless ``mappings`` names
+    some); mean +- s.e.m. over ``seeds`` programmings."""
     data = load_dataset("digits_pixel")
     rows = []
     for label, name in models.values():
         m = load_model(name)
-        for per_tile, mapping in ((None, "packed (30 / tile)"), (1, "1 channel / tile")):
+        for mapping in mappings or list(E11_SOURCE_MAPPINGS):
+            per_tile, tile_fields, hw_fields = E11_SOURCE_MAPPINGS[mapping]
             row: dict[str, Any] = {"model": label, "mapping": mapping}
             for src, (noise, t) in E11_SOURCES.items():
-                hw = {"tile": {"preset": "pcm-default", "noise": noise}, "t": t, "ssm_channels_per_tile": per_tile}
+                tile = {"preset": "pcm-default", "noise": noise} | tile_fields
+                hw = {"tile": tile, "t": t, "ssm_channels_per_tile": per_tile} | hw_fields
                 accs = [m.on(hw).evaluate(data, n_test=n_test, seed=s).accuracy * 100 for s in range(seeds)]
                 row[src] = f"{np.mean(accs):.1f} +- {_sem(accs):.1f}"
                 print(label, mapping, src, row[src], accs, flush=True)
             rows.append(row)
     _write("e11_noise_sources", rows)
+
+
+E11_MAPPINGS: dict[str, dict[str, Any]] = {  # label -> hardware fields over pcm-default, one channel per tile
+    "single pair (pcm-default)": {},
+    "symmetric pair about G_mid": {"ssm_tile": {"mapping": {"variant": "symmetric"}}},
+    "per-column drift compensation": {"ssm_tile": {"drift_compensation": {"mode": "per_column"}}},
+    "2 slices, equal significance": {"ssm_tile": {"mapping": {"slices": 2, "slice_bits": 8, "significance": [1, 1]}}},
+    "readout at full-scale range": {"ssm_tile": {"drift_compensation": {"readout_range": "full_scale"}}},
+    "readout full-scale, signed": {"ssm_tile": {"drift_compensation": READOUT}},
+    "readout full-scale, signed, 2 replicas": {"ssm_tile": {"drift_compensation": READOUT}, "ssm_replicas": 2},
+    "readout full-scale, signed, 3 replicas": {"ssm_tile": {"drift_compensation": READOUT}, "ssm_replicas": 3},
+    "3 replicas, aihwkit readout": {"ssm_replicas": 3},
+}
+
+
+def e11_mappings(
+    seeds: int, n_test: int | None, models: dict[str, tuple[str, str]], times: dict[str, float], labels: list[str]
+) -> None:
+    """How the recurrence is mapped vs physics: ``pcm-default`` everywhere, one channel per recurrent tile, the
+    recurrent tiles mapped as ``E11_MAPPINGS[label]``; mean +- s.e.m. over ``seeds`` programmings."""
+    data = load_dataset("digits_pixel")
+    rows = []
+    for label, name in models.values():
+        m = load_model(name)
+        for mapping in labels:
+            row: dict[str, Any] = {"model": label, "recurrent tiles": mapping}
+            for t_label, t in times.items():
+                hw = {"tile": "pcm-default", "t": t, "ssm_channels_per_tile": 1} | E11_MAPPINGS[mapping]
+                accs = [m.on(hw).evaluate(data, n_test=n_test, seed=s).accuracy * 100 for s in range(seeds)]
+                row[f"t = {t_label}"] = f"{np.mean(accs):.1f} +- {_sem(accs):.1f}"
+                print(label, mapping, t_label, row[f"t = {t_label}"], accs, flush=True)
+            rows.append(row)
+    _write("e11_mappings", rows)
 
 
 def _sem(values: list[float]) -> float:
@@ -373,6 +430,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--e12-presets", default="pcm-default,rram-default")
     ap.add_argument("--e12-recurrences", default="analog,digital")
     ap.add_argument("--e12-times", default=",".join(E12_TIMES), help="E12 read times (labels of E12_TIMES)")
+    ap.add_argument("--e12-hardware", default=None, help="E12: an S4D hardware YAML instead of --e12-presets")
+    ap.add_argument("--source-mappings", default=None, help="e11sources rows: labels of E11_SOURCE_MAPPINGS (;)")
+    ap.add_argument("--mappings", default=";".join(E11_MAPPINGS), help="e11mapping rows: labels of E11_MAPPINGS")
     args = ap.parse_args(argv)
     OUT = Path(args.out_dir)
     t0 = time.time()
@@ -392,7 +452,12 @@ def main(argv: list[str] | None = None) -> int:
     if "e11" in todo:
         e11_analog_recurrence(args.seeds, args.n_test, ["s4d_digits_qat4_noise", "s4d_digits_qat4_noise5"])
     if "e11sources" in todo:
-        e11_sources(args.seeds, args.n_test, {k: E12_MODELS[k] for k in args.e12_models.split(",")})
+        srcs = args.source_mappings.split(";") if args.source_mappings else None
+        e11_sources(args.seeds, args.n_test, {k: E12_MODELS[k] for k in args.e12_models.split(",")}, srcs)
+    if "e11mapping" in todo:
+        models = {k: E12_MODELS[k] for k in args.e12_models.split(",")}
+        times = {k: E12_TIMES[k] for k in args.e12_times.split(",")}
+        e11_mappings(args.seeds, args.n_test, models, times, args.mappings.split(";"))
     if "e12" in todo:
         models = {k: E12_MODELS[k] for k in args.e12_models.split(",")}
         times = {k: E12_TIMES[k] for k in args.e12_times.split(",")}
@@ -403,6 +468,7 @@ def main(argv: list[str] | None = None) -> int:
             tuple(args.e12_presets.split(",")),
             tuple(args.e12_recurrences.split(",")),
             times,
+            args.e12_hardware,
         )
     if "e5" in todo or "e5plot" in todo:
         e5_plot()

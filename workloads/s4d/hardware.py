@@ -14,13 +14,15 @@ residual, pooling and argmax are digital and are counted as digital operations i
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from aimc_sim.config import Config, check, in_range, nonnegative, one_of
+from aimc_sim.config import Config, check, in_range, int_in, nonnegative, one_of
 from aimc_sim.cost import Ledger
 from aimc_sim.cost.events import FP32_ADD, FP32_MUL, INT32_ADD, DigitalOp, Memory, MemoryAccess, Op, Precision
 from aimc_sim.errors import ConfigError, DataError
@@ -28,6 +30,7 @@ from workloads.data.base import SequenceDataset
 from workloads.hwconfig import coerce_config, resolve_tile
 from workloads.result import Result, exclude_programming, score
 from workloads.s4d.model import S4DModel
+from workloads.s4d.ssm import replica_index, replicate_fused
 
 NONLINEAR_OPS = 5
 """FP32 multiplies and adds charged per GELU / sigmoid / LayerNorm-normalise evaluation (a degree-5 polynomial
@@ -67,7 +70,11 @@ class S4DHardwareConfig(Config):
     ``ssm_adc_range``: ADC range of the recurrent SSM tiles (``recurrence: analog``): ``per_column`` (default,
     docs/s4d.md#hardware-defaults: each column's range calibrated to the 99.9th percentile of the state and output
     on the ``adc_calibration`` training sequences), ``calibrated`` (one range per tile) or ``tile`` (the tile config's
-    own range, e.g. ``pcm-default``'s fixed +-12 full-scale rows, which quantises a 17-row state coarsely)."""
+    own range, e.g. ``pcm-default``'s fixed +-12 full-scale rows, which quantises a 17-row state coarsely);
+    ``ssm_replicas``: R copies of each channel's state on its recurrent block (docs/s4d.md#state-replicas,
+    :func:`workloads.s4d.ssm.replica_index`): R^2 devices per Abar entry, R times the signal per column;
+    ``ssm_tile``: tile fields that the recurrent SSM tiles alone override (nested dicts merge), e.g.
+    ``{"mapping": {"variant": "symmetric"}}``: how the recurrence is mapped can differ from the dense layers."""
 
     tile: str | dict[str, Any] = "pcm-default"
     backend: str = field(default="analog", metadata=check(one_of("analog", "float")))
@@ -81,6 +88,8 @@ class S4DHardwareConfig(Config):
     ssm_channels_per_tile: int | None = None
     ssm_sim: str = field(default="auto", metadata=check(one_of("auto", "block", "dense")))
     ssm_adc_range: str = field(default="per_column", metadata=check(one_of("per_column", "calibrated", "tile")))
+    ssm_replicas: int = field(default=1, metadata=check(int_in(1, 8)))
+    ssm_tile: dict[str, Any] = field(default_factory=dict)
     batch: int = 512
 
     def validate(self) -> None:
@@ -101,16 +110,40 @@ class S4DHardwareConfig(Config):
 
     def tile_config(self) -> Any:
         """The resolved :class:`aimc_sim.crossbar.TileConfig`."""
-        fields = {"preset": self.tile} if isinstance(self.tile, str) else dict(self.tile)
+        return self._resolve({})
+
+    def ssm_tile_config(self) -> Any:
+        """The tile config of the recurrent SSM tiles: ``ssm_tile`` over the tile, ``ssm_adc_range`` applied."""
+        tile = self._resolve(self.ssm_tile)
+        if self.ssm_adc_range == "tile" or tile.adc.bits is None:
+            return tile
+        return tile.replace(adc=tile.adc.replace(range=self.ssm_adc_range))
+
+    def _resolve(self, extra: dict[str, Any]) -> Any:
+        """The tile with ``extra`` tile fields on top (as ``__`` paths, so nested fields merge)."""
+        fields = {"preset": self.tile} if isinstance(self.tile, str) else copy.deepcopy(self.tile)
+        extra = _field_paths(extra)
         if self.prog_noise is None:
-            return resolve_tile(fields)
+            return resolve_tile(fields, **extra)
         if fields.get("device", PROG_NOISE_PRESET) != PROG_NOISE_PRESET or "device_options" in fields:
             raise ConfigError(
                 "hardware.prog_noise",
                 f"selects the device preset {PROG_NOISE_PRESET!r}, but the tile names its own device "
                 f"({fields.get('device')!r}); drop tile.device/device_options or prog_noise",
             )
-        return resolve_tile(fields, **prog_noise_device(self.prog_noise))
+        return resolve_tile(fields, **(prog_noise_device(self.prog_noise) | extra))
+
+
+def _field_paths(fields: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested tile fields as ``load_tile_config`` ``__`` paths, e.g. {"mapping": {"variant": v}} ->
+    {"mapping__variant": v}; ``device_options`` stays one value."""
+    out: dict[str, Any] = {}
+    for k, v in fields.items():
+        if isinstance(v, dict) and k != "device_options":
+            out |= _field_paths(v, f"{prefix}{k}__")
+        else:
+            out[prefix + k] = v
+    return out
 
 
 PROG_NOISE_PRESET = "rram-hfo2-prog"
@@ -144,13 +177,11 @@ class HardwareS4D:
     def program(self, rng: np.random.Generator, ledger: Ledger, x_cal: np.ndarray | None = None) -> _Programmed:
         """Program every matrix onto tiles (programming noise and faults are drawn here); calibrate the ADC
         ranges on the float activations of ``x_cal`` if the tile's ADC range is calibrated."""
-        from aimc_sim.crossbar import AnalogMatrix, BlockDiagonalMatrix, BlockView
+        from aimc_sim.crossbar import AnalogMatrix
 
         tile = self.hw.tile_config()
-        block = self.hw.block_sim(tile)
-        ssm_tile = tile
-        if self.hw.ssm_adc_range != "tile" and tile.adc.bits is not None:
-            ssm_tile = tile.replace(adc=tile.adc.replace(range=self.hw.ssm_adc_range))
+        ssm_tile = self.hw.ssm_tile_config()
+        block = self.hw.block_sim(ssm_tile)
         m = self.model
         mats: dict[str, Any] = {}
 
@@ -160,27 +191,9 @@ class HardwareS4D:
         dense("encoder", m.encoder[0])
         groups: list[list[tuple[np.ndarray, Any]]] = []
         for i, lay in enumerate(m.layers):
-            if m.config.variant == "gsu":
-                dense(f"layers.{i}.mix.ter_x", lay.mix["W"])
-                dense(f"layers.{i}.mix.ter_w", lay.mix["terW"])
-            else:
-                dense(f"layers.{i}.mix", lay.mix["W"])
-            layer_groups = []
-            if self.hw.recurrence == "analog":
-                S = lay.M.shape[1]
-                k = max(1, min(tile.rows // S, tile.max_outputs // S))
-                k = min(k, self.hw.ssm_channels_per_tile or k)
-                kept = np.flatnonzero(lay.channel_mask)
-                if block and len(kept):  # x @ M_h^T per channel: blocks (H_kept, S, S)
-                    Wb = np.swapaxes(lay.M[kept], 1, 2)
-                    layer_groups.append((kept, BlockDiagonalMatrix(ssm_tile, Wb, rng, ledger, per_tile=k)))
-                for j in range(0, len(kept) if not block else 0, k):
-                    ch = kept[j : j + k]
-                    W = np.zeros((len(ch) * S, len(ch) * S))
-                    for q, h in enumerate(ch):
-                        W[q * S : (q + 1) * S, q * S : (q + 1) * S] = lay.M[h].T
-                    layer_groups.append((ch, BlockView(AnalogMatrix(ssm_tile, W, rng, ledger=ledger), len(ch))))
-            groups.append(layer_groups)
+            for name, W in mix_matrices(m.config, i, lay).items():
+                dense(name, W)
+            groups.append(program_ssm(self.hw, lay, ssm_tile, block, rng, ledger))
         dense("decoder", m.decoder[0])
         prog = _Programmed(mats, groups)
         calibrated = ("calibrated", "per_column")
@@ -203,13 +216,7 @@ class HardwareS4D:
             return (a @ W.T + b).astype(a.dtype)
 
         def ssm(i: int, u: np.ndarray) -> np.ndarray:
-            n, L, _ = u.shape
-            xs = m.ssm_states(i, u)  # (n, L, H, S-1): the state before each step
-            for ch, mat in prog.groups[i]:
-                if mat.config.adc.range not in ("calibrated", "per_column"):
-                    continue
-                v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)
-                mat.calibrate_adc(v.reshape(n * L, len(ch), -1), self.hw.t)
+            calibrate_ssm(self.hw, m, i, prog.groups[i], u)
             return m.ssm_forward(i, u, "fused")
 
         m.run(x, ssm, linear)
@@ -259,45 +266,22 @@ class HardwareS4D:
             lay = m.layers[i]
             with ledger.scope(f"layers.{i}.ssm"):
                 if self.hw.recurrence == "digital":
-                    self._count_digital_ssm(ledger, lay, u.shape[0] * u.shape[1])
+                    count_digital_ssm(ledger, m.config, lay, u.shape[0] * u.shape[1])
                     return m.ssm_forward(i, u, "fused")
-                n, L, H = u.shape
-                S = lay.M.shape[1]
-                y = np.zeros_like(u)
-                for ch, mat in prog.groups[i]:  # the state [x; u] -> [x'; y] is fed back through ADC -> DAC
-                    uc = np.ascontiguousarray(u[:, :, ch].transpose(1, 0, 2))  # (L, n, channels)
-                    y[:, :, ch] = mat.run_feedback(uc[..., None], S - 1, t)[..., 0].transpose(1, 0, 2)
-            return y
+                return run_ssm(self.hw, lay, prog.groups[i], u)
 
         logits = m.run(x, ssm, linear)
         self._count_digital_block(ledger, x.shape[0], x.shape[1])
         return logits
 
     # ------------------------------------------------------------------ digital op counts
-    def _count_digital_ssm(self, ledger: Ledger, lay: Any, n_steps: int) -> None:
-        modes = int(lay.mode_mask[lay.channel_mask].sum())
-        chans = int(lay.channel_mask.sum())
-        cfg = self.model.config
-        bits = {"A": cfg.a_bits, "B": cfg.bits("B"), "C": cfg.bits("C"), "D": cfg.bits("D")}
-        mul, add = _datapath(*bits.values())
-        # complex Abar*x (4 mul + 2 add), Bbar*u (2 mul + 2 add), 2 Re(C x) (2 mul + 2 add) per mode; D*u per channel
-        ledger.add(mul, n_steps * (8 * modes + chans))
-        ledger.add(add, n_steps * (6 * modes + chans))
-        for name, reads in (("A", 4 * modes), ("B", 2 * modes), ("C", 2 * modes), ("D", chans)):
-            ledger.add(_weight_read(bits[name]), n_steps * reads)  # one coefficient read per multiply
-
     def _count_digital_block(self, ledger: Ledger, n: int, L: int) -> None:
         cfg = self.model.config
-        H = cfg.d_model
-        steps = n * L
         for i in range(cfg.n_layers):
             with ledger.scope(f"layers.{i}"):
-                # activation (GELU / spike / ternarise), gate (sigmoid + product or Hadamard), residual, LayerNorm
-                n_nonlin = steps * H * (3 if cfg.variant != "binary" else 2)
-                ledger.add(FP32_MUL, steps * H * 3 + NONLINEAR_OPS * n_nonlin)
-                ledger.add(FP32_ADD, steps * H * 4 + NONLINEAR_OPS * n_nonlin)
+                count_digital_block(ledger, cfg, n * L)
         with ledger.scope("decoder"):
-            ledger.add(FP32_ADD, steps * H)  # mean-pool
+            ledger.add(FP32_ADD, n * L * cfg.d_model)  # mean-pool
 
     def _count_float(self, ledger: Ledger, n: int, L: int) -> None:
         m = self.model
@@ -315,7 +299,7 @@ class HardwareS4D:
             macs(steps * np.count_nonzero(m.encoder[0]), cfg.bits("encoder"))
         for i, lay in enumerate(m.layers):
             with ledger.scope(f"layers.{i}.ssm"):
-                self._count_digital_ssm(ledger, lay, steps)
+                count_digital_ssm(ledger, cfg, lay, steps)
             with ledger.scope(f"layers.{i}.mix"):
                 for k, v in lay.mix.items():
                     if v.ndim == 2:
@@ -342,6 +326,94 @@ class HardwareS4D:
         ).add_cost(priced, n)
         res.extra |= {f"events.{ev}": v / n for ev, v in _event_totals(ledger).items()}
         return res
+
+
+def mix_matrices(cfg: Any, i: int, lay: Any) -> dict[str, np.ndarray]:
+    """The mixing matrices of layer ``i`` by the name its ``linear`` calls use (out x in)."""
+    if cfg.variant == "gsu":
+        return {f"layers.{i}.mix.ter_x": lay.mix["W"], f"layers.{i}.mix.ter_w": lay.mix["terW"]}
+    return {f"layers.{i}.mix": lay.mix["W"]}
+
+
+def program_ssm(
+    hw: S4DHardwareConfig, lay: Any, ssm_tile: Any, block: bool, rng: np.random.Generator, ledger: Ledger
+) -> list[tuple[np.ndarray, Any]]:
+    """The fused SSM matrices M_h of one layer packed block-diagonally, k channels per tile, as (channels,
+    array) groups; none with ``recurrence: digital``."""
+    from aimc_sim.crossbar import AnalogMatrix, BlockDiagonalMatrix, BlockView
+
+    if hw.recurrence != "analog":
+        return []
+    groups = []
+    M = replicate_fused(lay.M, hw.ssm_replicas)
+    S = M.shape[1]
+    k = max(1, min(ssm_tile.rows // S, ssm_tile.max_outputs // S))
+    k = min(k, hw.ssm_channels_per_tile or k)
+    kept = np.flatnonzero(lay.channel_mask)
+    if block and len(kept):  # x @ M_h^T per channel: blocks (H_kept, S, S)
+        Wb = np.swapaxes(M[kept], 1, 2)
+        groups.append((kept, BlockDiagonalMatrix(ssm_tile, Wb, rng, ledger, per_tile=k)))
+    for j in range(0, len(kept) if not block else 0, k):
+        ch = kept[j : j + k]
+        W = np.zeros((len(ch) * S, len(ch) * S))
+        for q, h in enumerate(ch):
+            W[q * S : (q + 1) * S, q * S : (q + 1) * S] = M[h].T
+        groups.append((ch, BlockView(AnalogMatrix(ssm_tile, W, rng, ledger=ledger), len(ch))))
+    return groups
+
+
+def ssm_inputs(
+    hw: S4DHardwareConfig, model: S4DModel, i: int, groups: list[tuple[np.ndarray, Any]], u: np.ndarray
+) -> Iterator[tuple[Any, np.ndarray]]:
+    """(array, its float inputs [x_{k-1}; u_k] of shape (n L, channels, S)) of each of layer ``i``'s SSM groups
+    on u (n, L, H), the state repeated for ``hw.ssm_replicas``."""
+    n, L, _ = u.shape
+    xs = model.ssm_states(i, u)  # (n, L, H, S-1): the state before each step
+    idx, _ = replica_index(xs.shape[-1] + 1, hw.ssm_replicas)
+    for ch, mat in groups:
+        v = np.concatenate([xs[:, :, ch], u[:, :, ch, None]], axis=-1)[..., idx]
+        yield mat, v.reshape(n * L, len(ch), -1)
+
+
+def calibrate_ssm(
+    hw: S4DHardwareConfig, model: S4DModel, i: int, groups: list[tuple[np.ndarray, Any]], u: np.ndarray
+) -> None:
+    """Calibrate the ADC ranges of layer ``i``'s SSM arrays on the float states and inputs of u (n, L, H)."""
+    for mat, v in ssm_inputs(hw, model, i, groups, u):
+        if mat.config.adc.range in ("calibrated", "per_column"):
+            mat.calibrate_adc(v, hw.t)
+
+
+def run_ssm(hw: S4DHardwareConfig, lay: Any, groups: list[tuple[np.ndarray, Any]], u: np.ndarray) -> np.ndarray:
+    """The SSM of one layer on its arrays: the state [x; u] -> [x'; y] is fed back through ADC -> DAC each step."""
+    n_state = (lay.M.shape[1] - 1) * hw.ssm_replicas
+    y = np.zeros_like(u)
+    for ch, mat in groups:
+        uc = np.ascontiguousarray(u[:, :, ch].transpose(1, 0, 2))  # (L, n, channels)
+        y[:, :, ch] = mat.run_feedback(uc[..., None], n_state, hw.t)[..., 0].transpose(1, 0, 2)
+    return y
+
+
+def count_digital_ssm(ledger: Ledger, cfg: Any, lay: Any, n_steps: int) -> None:
+    """Book one layer's SSM run in near-memory digital logic for ``n_steps`` (sample, step) pairs."""
+    modes = int(lay.mode_mask[lay.channel_mask].sum())
+    chans = int(lay.channel_mask.sum())
+    bits = {"A": cfg.a_bits, "B": cfg.bits("B"), "C": cfg.bits("C"), "D": cfg.bits("D")}
+    mul, add = _datapath(*bits.values())
+    # complex Abar*x (4 mul + 2 add), Bbar*u (2 mul + 2 add), 2 Re(C x) (2 mul + 2 add) per mode; D*u per channel
+    ledger.add(mul, n_steps * (8 * modes + chans))
+    ledger.add(add, n_steps * (6 * modes + chans))
+    for name, reads in (("A", 4 * modes), ("B", 2 * modes), ("C", 2 * modes), ("D", chans)):
+        ledger.add(_weight_read(bits[name]), n_steps * reads)  # one coefficient read per multiply
+
+
+def count_digital_block(ledger: Ledger, cfg: Any, steps: int) -> None:
+    """Book one layer's digital work over ``steps`` (sample, step) pairs: activation (GELU / spike / ternarise),
+    gate (sigmoid + product or Hadamard), residual, LayerNorm."""
+    H = cfg.d_model
+    n_nonlin = steps * H * (3 if cfg.variant != "binary" else 2)
+    ledger.add(FP32_MUL, steps * H * 3 + NONLINEAR_OPS * n_nonlin)
+    ledger.add(FP32_ADD, steps * H * 4 + NONLINEAR_OPS * n_nonlin)
 
 
 def _event_totals(ledger: Ledger) -> dict[str, float]:

@@ -233,26 +233,32 @@ class S4DModel:
         n, L, _ = x.shape
         H = cfg.d_model
         h = linear("encoder", x.reshape(n * L, -1), *self.encoder).reshape(n, L, H)
-        for i, lay in enumerate(self.layers):
-            y = ssm(i, h) * lay.channel_mask
-            y2 = y.reshape(n * L, H)
-            name = f"layers.{i}.mix"
-            if cfg.variant == "gsu":
-                a = ternarise(y2, cfg.gsu_alpha, -1)
-                z = linear(name + ".ter_x", a, lay.mix["W"], lay.mix["b"]) * linear(
-                    name + ".ter_w", y2, lay.mix["terW"], lay.mix["c"]
-                )
-            else:
-                a = gelu(y2) if cfg.variant == "s4d" else (y2 > 0).astype(y2.dtype)
-                z = linear(name, a, lay.mix["W"], lay.mix["b"])
-                z = z[:, :H] * sigmoid(z[:, H:])
-            z = z.reshape(n, L, H)
-            h = layer_norm(h + z if cfg.residual else z, lay.norm_w, lay.norm_b)
-            if cfg.variant == "gsu":
-                h = gelu(h)
+        for i in range(cfg.n_layers):
+            h = self.block(i, h, ssm, linear)
         if cfg.pool == "mean":
             return linear("decoder", h.mean(axis=1), *self.decoder)
         return linear("decoder", h.reshape(n * L, H), *self.decoder).reshape(n, L, -1)
+
+    def block(self, i: int, h: np.ndarray, ssm: SSMFn, linear: LinearFn) -> np.ndarray:
+        """Layer ``i`` on h (n, L, H): SSM, activation and mixing (GLU or GSU), residual, LayerNorm (and GELU
+        after GSU); the unit that general networks host as one op (:mod:`workloads.network.sequence_ops`)."""
+        cfg, lay = self.config, self.layers[i]
+        n, L, H = h.shape
+        y = ssm(i, h) * lay.channel_mask
+        y2 = y.reshape(n * L, H)
+        name = f"layers.{i}.mix"
+        if cfg.variant == "gsu":
+            a = ternarise(y2, cfg.gsu_alpha, -1)
+            z = linear(name + ".ter_x", a, lay.mix["W"], lay.mix["b"]) * linear(
+                name + ".ter_w", y2, lay.mix["terW"], lay.mix["c"]
+            )
+        else:
+            a = gelu(y2) if cfg.variant == "s4d" else (y2 > 0).astype(y2.dtype)
+            z = linear(name, a, lay.mix["W"], lay.mix["b"])
+            z = z[:, :H] * sigmoid(z[:, H:])
+        z = z.reshape(n, L, H)
+        h = layer_norm(h + z if cfg.residual else z, lay.norm_w, lay.norm_b)
+        return gelu(h) if cfg.variant == "gsu" else h
 
     def accuracy(self, x: np.ndarray, y: np.ndarray, mode: str = "recurrent") -> float:
         """Float accuracy on (x, y); per-step labels of -1 are ignored."""

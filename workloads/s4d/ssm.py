@@ -101,6 +101,22 @@ def fused_matrix(dA: np.ndarray, dB: np.ndarray, C: np.ndarray, D: np.ndarray) -
     return M
 
 
+def replica_index(S: int, R: int) -> tuple[np.ndarray, np.ndarray]:
+    """(index, input scale) that put R replicas of the state of a fused S x S matrix on one block
+    (docs/s4d.md#state-replicas): M_R = M[:, idx][:, :, idx] * scale, of size R (S-1) + 1. Inputs
+    [x_1; ...; x_R; u], outputs [x_1'; ...; x_R'; y]; every replica's output reads all R state replicas with
+    weights A/R (and u with its own weight), so with equal replicas x_a' = A x + b u and y is unchanged."""
+    n = S - 1
+    idx = np.concatenate([np.tile(np.arange(n), R), [n]])
+    return idx, np.concatenate([np.full(R * n, 1.0 / R), [1.0]])
+
+
+def replicate_fused(M: np.ndarray, R: int) -> np.ndarray:
+    """M (H, S, S) with R state replicas, (H, R (S-1) + 1, R (S-1) + 1) (:func:`replica_index`)."""
+    idx, scale = replica_index(M.shape[1], R)
+    return M[:, idx][:, :, idx] * scale
+
+
 def ssm_fused(u: np.ndarray, M: np.ndarray) -> np.ndarray:
     """Run the fused real recurrence v_k = [x_{k-1}; u_k] -> M v_k; u is (B, L, H); returns y (B, L, H).
 

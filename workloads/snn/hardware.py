@@ -85,11 +85,16 @@ class DigitalNeurons:
         self.dyn, self.ledger = dynamics, ledger
         self.x = dynamics.init(batch)
 
+    @staticmethod
+    def update_ops(states: int) -> tuple[int, int]:
+        """(multiplies, adds) of one neuron's update ``A x + B I`` with ``states`` state variables."""
+        return states * states + states, states * states
+
     def step(self, current: np.ndarray) -> np.ndarray:
-        k = self.dyn.states
+        muls, adds = self.update_ops(self.dyn.states)
         self.x, s = self.dyn.step(self.x, current)
-        self.ledger.add(FP32_MUL, float(current.size * (k * k + k)))
-        self.ledger.add(FP32_ADD, float(current.size * k * k))
+        self.ledger.add(FP32_MUL, float(current.size * muls))
+        self.ledger.add(FP32_ADD, float(current.size * adds))
         self.ledger.add(NEURON_SPIKE, float(np.count_nonzero(s)))
         return s
 

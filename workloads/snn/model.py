@@ -31,6 +31,14 @@ if TYPE_CHECKING:
     from workloads.snn.hardware import HardwareSNN
 
 
+def recurrent_offset(bias: np.ndarray | None, start: str, step: int) -> np.ndarray | float:
+    """A recurrent Affine's bias at ``step``: the bias, except 0 at step 0 under ``start="zero"``
+    (docs/snn.md, ``recurrent_start``)."""
+    if bias is None or (step == 0 and start == "zero"):
+        return 0.0
+    return bias
+
+
 @dataclass(frozen=True)
 class SNNLayer:
     """One synaptic matrix ``weight`` (n_in, n_out) plus its neurons and optional delays."""
@@ -65,9 +73,7 @@ class SNNLayer:
 
     def recurrent_offset(self, step: int) -> np.ndarray | float:
         """The recurrent Affine's bias at ``step`` (0 at step 0 under ``recurrent_start="zero"``)."""
-        if self.recurrent_bias is None or (step == 0 and self.recurrent_start == "zero"):
-            return 0.0
-        return self.recurrent_bias
+        return recurrent_offset(self.recurrent_bias, self.recurrent_start, step)
 
     def buffer_cost(self, current_bits: int = 16) -> dict[str, float] | None:
         """Delay-buffer memory and traffic of this layer (docs/snn.md#delay-buffers), or None without delays."""

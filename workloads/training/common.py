@@ -1,4 +1,5 @@
-"""Shared by the S4D and GLR training scripts: one training epoch and writing the trained checkpoint."""
+"""Shared by the S4D and GLR training scripts: the data set and the model fields it fixes, loading a starting
+checkpoint, one training epoch and writing the trained checkpoint."""
 
 from __future__ import annotations
 
@@ -8,6 +9,27 @@ import time
 from typing import Any
 
 import torch
+
+from workloads.data import load_dataset
+
+
+def start(args: argparse.Namespace, **dataset_options: Any) -> Any:
+    """Set torch's threads and seed from ``args`` and load ``args.dataset`` (the fixed split, seed 0)."""
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    return load_dataset(args.dataset, seed=0, **dataset_options)
+
+
+def data_fields(data: Any) -> dict[str, Any]:
+    """The model config fields that the data set fixes: input width, classes, pooling (none for per-step labels)."""
+    return {"d_in": data.d_in, "n_classes": data.n_classes, "pool": "none" if data.per_step else "mean"}
+
+
+def copy_weights(net: Any, weights: dict[str, Any]) -> None:
+    """Copy checkpoint tensors (by checkpoint name) into the training twin ``net`` (``net.p(name)``)."""
+    with torch.no_grad():
+        for k, v in weights.items():
+            net.p(k).copy_(torch.as_tensor(v, dtype=net.p(k).dtype))
 
 
 def train_epoch(

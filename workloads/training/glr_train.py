@@ -18,9 +18,8 @@ import numpy as np
 import torch
 
 from aimc_sim.hwa.config import HWAConfig, add_t_range_argument
-from workloads.data import load_dataset
 from workloads.glr.model import GLRConfig, GLRModel
-from workloads.training.common import save_trained, train_epoch
+from workloads.training.common import copy_weights, data_fields, save_trained, start, train_epoch
 from workloads.training.glr_torch import TorchGLR
 
 
@@ -54,23 +53,11 @@ def accuracy(net: TorchGLR, x: np.ndarray, y: np.ndarray) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    data = load_dataset(args.dataset, seed=0)
-    cfg = GLRConfig(
-        d_in=data.d_in,
-        n_classes=data.n_classes,
-        d_model=args.d_model,
-        n_layers=args.n_layers,
-        selective=not args.no_selective,
-        pool="none" if data.per_step else "mean",
-    )
+    data = start(args)
+    cfg = GLRConfig(**data_fields(data), d_model=args.d_model, n_layers=args.n_layers, selective=not args.no_selective)
     net = TorchGLR(cfg, np.random.default_rng(args.seed))
     if args.init_from:
-        src = GLRModel.load(args.init_from)
-        with torch.no_grad():
-            for k, v in src.weights.items():
-                net.p(k).copy_(torch.tensor(v))
+        copy_weights(net, GLRModel.load(args.init_from).weights)
     if args.hwa_tile is not None:
         hwa = HWAConfig.from_dict({"tile": args.hwa_tile, "t_range": list(args.hwa_t), "seed": args.seed}, "hwa")
         net.to_analog(hwa)

@@ -28,8 +28,10 @@ import numpy as np
 import torch
 from torch import nn
 
+from aimc_sim.errors import ConfigError
 from workloads.s4d.config import S4DConfig
 from workloads.s4d.model import expected_shapes
+from workloads.s4d.ssm import replica_index
 
 
 def quant_forward(w: torch.Tensor, bits: int | str | None, axis: int | None = 0) -> torch.Tensor:
@@ -108,11 +110,14 @@ class TorchS4D(nn.Module):
         surrogate: str = "arctan",
         dropout: float = 0.0,
         dt_range: tuple[float, float] = (1e-3, 1e-1),
+        abar_max: float | None = None,
     ):
         super().__init__()
         from workloads.s4d.model import S4DModel
 
-        self.cfg, self.surrogate, self.sigma = cfg, surrogate, 0.0
+        if abar_max is not None and not (0.0 < abar_max < 1.0 and cfg.discretisation == "zoh"):
+            raise ConfigError("abar_max", f"must be in (0, 1) with the zoh discretisation, got {abar_max!r}")
+        self.cfg, self.surrogate, self.sigma, self.abar_max = cfg, surrogate, 0.0, abar_max
         init = S4DModel.random(cfg, rng, dt_range).weights
         self.params = nn.ParameterDict(
             {k.replace(".", "__"): nn.Parameter(torch.tensor(v, dtype=torch.float32)) for k, v in init.items()}
@@ -121,6 +126,7 @@ class TorchS4D(nn.Module):
         self.analog = False
         self.cores: dict[str, Any] = {}
         self.recurrences: list[Any] = []
+        self.ssm_replicas = 1  # state replicas of the analog recurrence (workloads.s4d.ssm.replica_index)
 
     def to_analog(self, hwa: Any, key: int = 0) -> None:
         """Put every dense product (and the recurrence, if ``hwa.ssm_recurrence`` is analog) on analog tiles."""
@@ -145,8 +151,21 @@ class TorchS4D(nn.Module):
         return self.params[name.replace(".", "__")]
 
     def state_numpy(self) -> dict[str, np.ndarray]:
-        """Tensors by checkpoint name (float32 numpy)."""
-        return {k: self.p(k).detach().numpy().copy() for k in expected_shapes(self.cfg)}
+        """Tensors by checkpoint name (float32 numpy); log_A_real as the pole bound leaves it."""
+        out = {k: self.p(k).detach().numpy().copy() for k in expected_shapes(self.cfg)}
+        for i in range(self.cfg.n_layers):
+            out[f"layers.{i}.ssm.log_A_real"] = torch.log(self.decay(i)).detach().numpy()
+        return out
+
+    def decay(self, i: int) -> torch.Tensor:
+        """-Re(A) (H, P) of layer i; with ``abar_max`` at least -ln(abar_max) / Delta, so that every ZOH pole
+        |Abar| = exp(-Delta |Re A|) <= abar_max (a margin against programming error and drift of Abar)."""
+        pre = f"layers.{i}.ssm."
+        a = torch.exp(self.p(pre + "log_A_real"))
+        if self.abar_max is None:
+            return a
+        dt = torch.exp(self.p(pre + "log_dt"))[:, None]
+        return torch.maximum(a, -math.log(self.abar_max) / dt)
 
     def _w(self, name: str, axis: int | None = 0) -> torch.Tensor:
         return add_noise(fake_quant(self.p(name), self.cfg.w_bits, axis), self.sigma if self.training else 0.0)
@@ -156,7 +175,7 @@ class TorchS4D(nn.Module):
         cfg, pre = self.cfg, f"layers.{i}.ssm."
         P = cfg.n_modes
         dt = torch.exp(self.p(pre + "log_dt"))[:, None]
-        Ar, Ai = -torch.exp(self.p(pre + "log_A_real")), self.p(pre + "A_imag")
+        Ar, Ai = -self.decay(i), self.p(pre + "A_imag")
         A = torch.complex(Ar, Ai)
         dtA = dt * A
         if cfg.discretisation == "zoh":
@@ -197,6 +216,9 @@ class TorchS4D(nn.Module):
         recurrence itself."""
         M = self.fused(i)
         if self.analog and self.recurrences:
+            if self.ssm_replicas > 1:
+                idx, scale = (torch.as_tensor(a) for a in replica_index(M.shape[1], self.ssm_replicas))
+                M = M[:, idx][:, :, idx] * scale.to(M.dtype)
             return self.recurrences[i](M, u)
         S = M.shape[1] - 1
         As, b, mx, mu = M[:, :S, :S], M[:, :S, S], M[:, S, :S], M[:, S, S]

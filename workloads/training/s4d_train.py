@@ -22,11 +22,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from aimc_sim.errors import ConfigError
 from aimc_sim.hwa.config import add_t_range_argument
-from workloads.data import load_dataset
 from workloads.s4d.config import S4DConfig
 from workloads.s4d.model import S4DModel
-from workloads.training.common import save_trained, train_epoch
+from workloads.training.common import copy_weights, data_fields, save_trained, start, train_epoch
 from workloads.training.s4d_torch import TorchS4D
 
 
@@ -62,11 +62,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--clip", type=float, default=0.0, help="gradient-norm clip (0: off)")
     ap.add_argument("--noise-ramp", type=int, default=1, help="epochs over which sigma_tr ramps up linearly")
+    ap.add_argument("--abar-max", type=float, default=None, help="bound every pole |Abar| <= this (zoh)")
     ap.add_argument("--init-from", default=None, help="checkpoint to start from (QAT fine-tuning)")
     ap.add_argument("--hwa-tile", default=None, help="hardware-aware training on this tile preset (e.g. pcm-default)")
     add_t_range_argument(ap, "--hwa-t", (0.0, 0.0))
     ap.add_argument("--hwa-recurrence", default="analog", choices=["analog", "digital"])
     ap.add_argument("--hwa-channels-per-tile", type=int, default=1, help="SSM channels packed per recurrent tile")
+    ap.add_argument(
+        "--hwa-hardware",
+        default=None,
+        help="S4D hardware YAML (workloads.s4d.hardware.S4DHardwareConfig) whose tile, recurrence, channels per "
+        "tile and state replicas the training uses (instead of --hwa-tile / --hwa-recurrence / "
+        "--hwa-channels-per-tile)",
+    )
+    ap.add_argument("--epoch-size", type=int, default=None, help="train on this many random sequences per epoch")
     ap.add_argument("--hwa-eval-t", type=float, default=None, help="also report the analog test accuracy at this t")
     ap.add_argument("--log-every", type=int, default=5, help="print test accuracies every this many epochs")
     ap.add_argument("--checkpoint-every-log", action="store_true", help="also write --out at every log line")
@@ -89,8 +98,9 @@ def evaluate_torch(net: TorchS4D, x: np.ndarray, y: np.ndarray, analog: bool = F
 
 
 def hwa_config(args: argparse.Namespace, t_range: tuple[float, float] | None = None) -> Any:
-    """The :class:`aimc_sim.hwa.HWAConfig` of the ``--hwa-*`` options (None without ``--hwa-tile``)."""
-    if args.hwa_tile is None:
+    """The :class:`aimc_sim.hwa.HWAConfig` of the ``--hwa-*`` options (None without ``--hwa-tile`` or
+    ``--hwa-hardware``)."""
+    if args.hwa_tile is None and args.hwa_hardware is None:
         return None
     from aimc_sim.hwa import HWAConfig
 
@@ -101,19 +111,36 @@ def hwa_config(args: argparse.Namespace, t_range: tuple[float, float] | None = N
         "ssm_recurrence": args.hwa_recurrence,
         "ssm_channels_per_tile": args.hwa_channels_per_tile,
     }
+    if args.hwa_hardware is not None:
+        fields |= _hwa_fields(args.hwa_hardware)
     return HWAConfig.from_dict(fields, "hwa")
+
+
+def _hwa_fields(path: str) -> dict[str, Any]:
+    """HWAConfig fields of an S4D hardware YAML: tile preset and tile overrides, recurrence, channels per tile."""
+    from workloads.s4d.hardware import hardware_config
+
+    hw = hardware_config(path)
+    if hw.ssm_tile or hw.prog_noise is not None or hw.backend != "analog" or hw.ssm_adc_range != "per_column":
+        raise ConfigError(
+            "hwa_hardware", "ssm_tile, prog_noise, backend and ssm_adc_range other than the defaults are not trained"
+        )
+    tile = {"preset": hw.tile} if isinstance(hw.tile, str) else dict(hw.tile)
+    return {
+        "tile": tile.pop("preset", "pcm-default"),
+        "tile_overrides": tile,
+        "ssm_recurrence": hw.recurrence,
+        "ssm_channels_per_tile": hw.ssm_channels_per_tile or 1,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
     opts = {"classes": tuple(int(c) for c in args.classes.split(","))} if args.classes else {}
-    data = load_dataset(args.dataset, seed=0, **opts)
+    data = start(args, **opts)
+    rng = np.random.default_rng(args.seed)
     cfg = S4DConfig(
-        d_in=data.d_in,
-        n_classes=data.n_classes,
+        **data_fields(data),
         d_model=args.d_model,
         d_state=args.d_state,
         n_layers=args.n_layers,
@@ -121,23 +148,23 @@ def main(argv: list[str] | None = None) -> int:
         init=args.init,
         discretisation=args.discretisation,
         residual=not args.no_residual,
-        pool="none" if data.per_step else "mean",
         w_bits=args.w_bits,
         a_bits=args.a_bits,
         prune=args.prune,
     )
-    net = TorchS4D(cfg, rng, args.surrogate, args.dropout, dt_range=(args.dt_min, args.dt_max))
+    net = TorchS4D(cfg, rng, args.surrogate, args.dropout, (args.dt_min, args.dt_max), args.abar_max)
     if args.init_from:
-        src = S4DModel.load(args.init_from)
-        with torch.no_grad():
-            for k, v in src.weights.items():
-                net.p(k).copy_(torch.tensor(v, dtype=torch.float32))
+        copy_weights(net, S4DModel.load(args.init_from).weights)
     net.sigma = 0.0
     hwa = hwa_config(args)
     if hwa is not None:
         from aimc_sim.hwa import convert_to_analog
 
         convert_to_analog(net, hwa)
+        if args.hwa_hardware is not None:
+            from workloads.s4d.hardware import hardware_config
+
+            net.ssm_replicas = hardware_config(args.hwa_hardware).ssm_replicas
     ssm_keys = {"log_dt", "log_A_real", "A_imag"}
     ssm_p = [p for k, p in net.params.items() if k.split("__")[-1] in ssm_keys]
     other = [p for k, p in net.params.items() if k.split("__")[-1] not in ssm_keys]
@@ -147,13 +174,18 @@ def main(argv: list[str] | None = None) -> int:
             {"params": ssm_p, "lr": args.lr_ssm, "weight_decay": 0.0},
         ]
     )
-    steps = args.epochs * int(np.ceil(len(data.y_train) / args.batch))
+    n_epoch = min(args.epoch_size or len(data.y_train), len(data.y_train))
+    steps = args.epochs * int(np.ceil(n_epoch / args.batch))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     xt, yt = torch.tensor(data.x_train), torch.tensor(data.y_train)
     t0 = time.time()
     for epoch in range(args.epochs):
         net.sigma = args.sigma_tr * min(1.0, (epoch + 1) / max(1, args.noise_ramp))  # noise curriculum
-        loss = train_epoch(net, xt, yt, args.batch, opt, sched, args.clip)
+        if n_epoch < len(yt):  # a fresh random subset each epoch
+            sub = torch.randperm(len(yt))[:n_epoch]
+            loss = train_epoch(net, xt[sub], yt[sub], args.batch, opt, sched, args.clip)
+        else:
+            loss = train_epoch(net, xt, yt, args.batch, opt, sched, args.clip)
         if (epoch + 1) % args.log_every == 0 or epoch == args.epochs - 1:
             acc = evaluate_torch(net, data.x_test, data.y_test)
             line = f"epoch {epoch + 1} loss {loss:.4f} test {acc:.4f}"
