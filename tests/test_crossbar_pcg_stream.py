@@ -37,6 +37,16 @@ def test_stream_source_falls_back_to_the_generator():
     assert stream_source(rng) is rng
 
 
+def test_stream_source_falls_back_without_numbas_ziggurat_tables(monkeypatch):
+    """A numba that moved its private copy of numpy's tables must not break the tile: numpy draws instead."""
+    import aimc_sim.crossbar.pcg_stream as pcg
+
+    rng = np.random.default_rng(5)
+    assert stream_source(rng) is not rng
+    monkeypatch.setattr(pcg, "_HAVE_TABLES", False)
+    assert stream_source(rng) is rng
+
+
 def test_adc_kernel_same_output_from_stream_and_generator():
     """adc_accumulate on rows drawn ahead from the live PCG64 state equals the Generator path (outputs and the state
     after), with and without stochastic rounding."""

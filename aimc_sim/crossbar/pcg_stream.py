@@ -28,7 +28,15 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
-from numba.np.random._constants import fi_double, ki_double, wi_double, ziggurat_nor_inv_r, ziggurat_nor_r
+
+try:  # numpy's ziggurat tables as numba's port of numpy's generator holds them (a private numba module)
+    from numba.np.random._constants import fi_double, ki_double, wi_double, ziggurat_nor_inv_r, ziggurat_nor_r
+except ImportError:  # another numba layout: stream_source then hands kernels the Generator itself
+    fi_double = ki_double = wi_double = np.zeros(256)
+    ziggurat_nor_inv_r = ziggurat_nor_r = 0.0
+    _HAVE_TABLES = False
+else:
+    _HAVE_TABLES = True
 
 __all__ = ["fill_rows", "stream_source"]
 
@@ -228,9 +236,10 @@ def fill_rows(state: np.ndarray, normals: np.ndarray, uniforms: np.ndarray) -> N
 def stream_source(rng: np.random.Generator) -> np.ndarray | np.random.Generator:
     """What a kernel draws ``rng``'s numbers from: the live state (a uint64[4] view of numpy's ``pcg64_state``:
     state lo, hi, increment lo, hi) of a ``PCG64`` generator, checked against ``bit_generator.state``; otherwise
-    (another bit generator, or a struct layout that does not check out) ``rng`` itself."""
+    (another bit generator, a struct layout that does not check out, or a numba without numpy's ziggurat tables)
+    ``rng`` itself."""
     bitgen = rng.bit_generator
-    if type(bitgen) is not np.random.PCG64:
+    if type(bitgen) is not np.random.PCG64 or not _HAVE_TABLES:
         return rng
     pcg_state = ctypes.cast(bitgen.ctypes.state_address, ctypes.POINTER(ctypes.c_void_p))[0]
     view = np.ctypeslib.as_array((ctypes.c_uint64 * 4).from_address(pcg_state))
