@@ -27,6 +27,10 @@ identity readout at the new t; the same ratio with drift compensation off is pri
 ``mvm_bytes_per_weight``: peak resident memory above the baseline (W and the warmed-up kernels) over the number
 of weights, for a programmed 4096 x 4096 AnalogMatrix on pcm-default after one MVM (batch 8) at t = 1 h,
 measured in a fresh subprocess (``--memory``).
+``--kernels``: only the two kernels behind issue 16's read and noise costs, as interleaved process-CPU medians:
+256 x 512 standard normals from numpy's ``Generator.standard_normal`` against ``pcg_stream.fill_rows`` (the same
+numbers), and the PCM drift read (``device_models._kernels.pcm_read_stats``, 512 x 1024 devices, stored Q_s) of a
+float64 state (libm exp) against a float32 state (vectorised exp).
 Run: ``python benchmarks/bench_mvm.py``.
 """
 
@@ -155,9 +159,40 @@ def new_t_ratio(tile: AnalogTile, x: np.ndarray) -> float:
     return fresh / cached
 
 
+def kernel_times() -> None:
+    """Normals (numpy against pcg_stream) and the PCM drift read (float64 state against float32), interleaved."""
+    from aimc_sim.crossbar.pcg_stream import fill_rows, stream_source
+    from device_models import _kernels as dk
+    from device_models import load_preset
+
+    rng = np.random.default_rng(0)
+    z, u = np.empty((256, 512)), np.empty((256, 0))
+    state = stream_source(rng)
+    model = load_preset("pcm")
+    st = model.program(rng.uniform(0, model.g_max, (512, 1024)), rng)
+    g32, nu32 = st.g0.astype(np.float32), st.per_device["nu"].astype(np.float32)
+    g64, nu64 = g32.astype(np.float64), nu32.astype(np.float64)
+    q = dk.pcm_read_q(g32, model.config)
+    clock = time.process_time
+    numpy_ms, stream_ms = paired(lambda: rng.standard_normal(out=z), lambda: fill_rows(state, z, u), clock)
+    print(f"256 x 512 normals: numpy {numpy_ms * 1e3:.3f} ms, pcg_stream.fill_rows {stream_ms * 1e3:.3f} ms")
+    libm, vec = paired(
+        lambda: dk.pcm_read_stats(g64, nu64, 3600.0, model.config, q),
+        lambda: dk.pcm_read_stats(g32, nu32, 3600.0, model.config, q),
+        clock,
+    )
+    print(
+        f"PCM drift read, 512 x 1024 devices: float64 state (libm exp) {libm * 1e3:.3f} ms, float32 state "
+        f"(vectorised exp) {vec * 1e3:.3f} ms"
+    )
+
+
 def main() -> None:
     if "--memory" in sys.argv:
         print(f"{memory_per_weight():.3f}")
+        return
+    if "--kernels" in sys.argv:
+        kernel_times()
         return
     if "--irdrop" in sys.argv:
         irdrop_report(np.random.default_rng(0), direct=True)

@@ -11,7 +11,9 @@ import math
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 __all__ = ["pcm_program", "pcm_read", "pcm_read_q", "pcm_read_stats"]
 
@@ -129,6 +131,60 @@ def _pcm_read_stats_q_kernel(gp, nu, q, rd, g_out, sd_out):
         sd_out[i] = abs(gd) * np.float64(q[i]) * rd.root
 
 
+@intrinsic
+def _bits_as_float(typingctx, bits):
+    """The float64 whose IEEE-754 bits are the int64 ``bits``."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+@intrinsic
+def _float_bits(typingctx, x):
+    """The IEEE-754 bits of the float64 ``x`` as an int64."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+_SHIFTER = 6755399441055744.0  # 1.5 * 2^52: x + _SHIFTER rounds x to an integer held in the low mantissa bits
+_INV_LN2 = 1.4426950408889634
+_LN2_HI, _LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # fdlibm's split of ln 2
+_E0, _E1, _E2, _E3, _E4, _E5, _E6, _E7, _E8, _E9, _E10, _E11, _E12, _E13 = (1.0 / math.factorial(n) for n in range(14))
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _exp_nonpositive(x):
+    """exp(x) for x <= 0 within 1 ulp (float64) of libm's, in branch-free arithmetic that LLVM vectorises.
+
+    x = k ln 2 + r (|r| <= ln 2 / 2, Cody-Waite: k ln2_hi is exact), exp(r) by its Taylor series to r^13 (remainder
+    < 4e-18) in Estrin's scheme (short dependency chains), times 2^k built in the exponent bits. x < -708 gives
+    exp(-708) (~3e-308) instead of a subnormal. Checked against numpy's exp in tests/test_device_kernels.py.
+    """
+    x = max(x, -708.0)
+    kf = x * _INV_LN2 + _SHIFTER
+    k = kf - _SHIFTER
+    r = (x - k * _LN2_HI) - k * _LN2_LO
+    r2 = r * r
+    r4 = r2 * r2
+    hi = ((_E8 + _E9 * r) + (_E10 + _E11 * r) * r2 + (_E12 + _E13 * r) * r4) * (r4 * r4)
+    lo = ((_E4 + _E5 * r) + (_E6 + _E7 * r) * r2) * r4 + ((_E2 + _E3 * r) * r2 + _E1 * r)
+    return (_E0 + (lo + hi)) * _bits_as_float((_float_bits(kf) - _float_bits(_SHIFTER) + 1023) << 52)
+
+
+@njit(cache=True, fastmath=False)
+def _pcm_read_stats_q32_kernel(gp, nu, q, rd, g_out, sd_out):
+    """:func:`_pcm_read_stats_q_kernel` for float32 states, with the vectorised :func:`_exp_nonpositive`."""
+    for i in range(gp.size):
+        gd = np.float64(gp[i]) * _exp_nonpositive(-np.float64(nu[i]) * rd.log_f)
+        g_out[i] = gd
+        sd_out[i] = abs(gd) * np.float64(q[i]) * rd.root
+
+
 @njit(cache=True, fastmath=False)
 def _pcm_read_q_kernel(gp, rd, q_out):
     for i in range(gp.size):
@@ -148,12 +204,15 @@ def pcm_read_stats(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Fused PCM steps 3-4 without the draw (``fit="pcm_like"``): drifted conductance G_D and read-noise std
     |G_D|·sigma_rd, in one pass over the stored G_P and nu (float32 or float64). With ``q`` (from
-    :func:`pcm_read_q`) the pass is one exp per device instead of an exp, a log and a pow."""
+    :func:`pcm_read_q`) the pass is one exp per device instead of an exp, a log and a pow; for a float32 (compact)
+    state that exp is :func:`_exp_nonpositive` (vectorised, within 1 ulp of libm's; float64 states keep libm's)."""
     g_out, sd_out = np.empty(np.shape(gp)), np.empty(np.shape(gp))
     rd = _read_record(float(t), cfg)
     flat_g, flat_nu = np.ascontiguousarray(gp).ravel(), np.ascontiguousarray(nu).ravel()
     if q is None:
         _pcm_read_stats_kernel(flat_g, flat_nu, rd, g_out.reshape(-1), sd_out.reshape(-1))
+    elif flat_g.dtype == np.float32 and flat_nu.dtype == np.float32:  # compact state: the vectorised exp
+        _pcm_read_stats_q32_kernel(flat_g, flat_nu, q, rd, g_out.reshape(-1), sd_out.reshape(-1))
     else:
         _pcm_read_stats_q_kernel(flat_g, flat_nu, q, rd, g_out.reshape(-1), sd_out.reshape(-1))
     return g_out, sd_out

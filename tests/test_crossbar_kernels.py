@@ -96,6 +96,29 @@ def test_adc_accumulate_matches_reference(quantise, noisy, has_var, sar, stochas
     np.testing.assert_allclose(out2, out + ref2, rtol=1e-15)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_channel_read_matches_numpy(rng, dtype):
+    """channel_read equals the numpy channel expressions, bit for bit, in the reads' dtype (differential and
+    single-ended channels, with and without read noise)."""
+    g = rng.uniform(0, 25e-6, (7, 12)).astype(dtype)
+    sd = rng.uniform(0, 1e-6, (7, 12)).astype(dtype)
+    plus, minus, scale = np.arange(0, 12, 2), np.arange(1, 12, 2), 40000.0
+    for mi, with_sd in ((minus, True), (minus, False), (None, True)):
+        mat, var = np.empty((7, 6), np.float32), np.empty((7, 6) if with_sd else (0, 6), np.float32)
+        mk = mi if mi is not None else np.empty(0, np.int64)
+        sds = sd if with_sd else np.empty((0, 12), dtype)
+        _kernels.channel_read(g, sds, plus, mk, dtype(scale), dtype(scale**2), mat, var)
+        m = g[:, plus] - (g[:, mi] if mi is not None else 0.0)
+        m *= scale
+        np.testing.assert_array_equal(mat, m.astype(np.float32))
+        if with_sd:
+            v = np.square(sd[:, plus])
+            if mi is not None:
+                v += np.square(sd[:, mi])
+            v *= scale**2
+            np.testing.assert_array_equal(var, v.astype(np.float32))
+
+
 def test_stochastic_adc_rounding_is_unbiased():
     """XB-5: stochastic rounding of the ADC code is unbiased (mean error < 3 sigma / sqrt(n)); rounding is not."""
     n, m = 20000, 3

@@ -46,3 +46,29 @@ def test_pcm_read_stats_with_stored_q_matches_numpy(rng):
     assert model.read_q(state.g0) is model.read_q(state.g0)
     copy = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(copy.read_stats(state, 3600.0)[1], model.read_stats(state, 3600.0)[1])
+
+
+def test_vectorised_exp_within_one_ulp_and_float32_state_read(rng):
+    """_exp_nonpositive is within 1 ulp of numpy's exp on [-708, 0]; read_stats of a float32 (compact) state,
+    which uses it, keeps G_D within 2 ulp of the float64-state kernel with libm's exp."""
+    from numba import njit
+
+    @njit
+    def exp_all(x, out):
+        for i in range(x.size):
+            out[i] = _kernels._exp_nonpositive(x[i])
+
+    x = np.concatenate([np.linspace(-708.0, 0.0, 200_001), -rng.uniform(0, 30, 100_000), [-0.0, -1e-300, -1e-17]])
+    out = np.empty_like(x)
+    exp_all(x, out)
+    ref = np.exp(x)
+    assert np.all(np.abs(out - ref) <= np.spacing(ref))
+    model = load_preset("pcm", s_read=1.3)
+    state = model.program(rng.uniform(0, 30e-6, (61, 83)), rng)
+    gp, nu = state.g0.astype(np.float32), state.per_device["nu"].astype(np.float32)
+    q = _kernels.pcm_read_q(gp, model.config)
+    for t in (0.0, 3600.0, 3e7):
+        g32, sd32 = _kernels.pcm_read_stats(gp, nu, t, model.config, q)
+        g64, sd64 = _kernels.pcm_read_stats(gp.astype(np.float64), nu.astype(np.float64), t, model.config, q)
+        assert np.all(np.abs(g32 - g64) <= 2 * np.spacing(g64))
+        assert np.all(np.abs(sd32 - sd64) <= 4 * np.spacing(sd64))

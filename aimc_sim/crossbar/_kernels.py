@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 
 class DacSpec(NamedTuple):
@@ -56,6 +57,36 @@ class Digital(NamedTuple):
     row_scale: np.ndarray
     col_scale: np.ndarray
     accumulate: bool
+
+
+class Draws(NamedTuple):
+    """Noise drawn ahead for a block of rows, in the order a Generator draws them in :func:`adc_accumulate`:
+    ``normals`` (B, m) and ``uniforms`` (B, m, or no columns without stochastic rounding), float64."""
+
+    normals: np.ndarray
+    uniforms: np.ndarray
+
+
+def _row_normals(rng, b, m):
+    """Row b's m standard normals: drawn now from a Generator, or taken from :class:`Draws`."""
+
+
+def _row_uniforms(rng, b, m):
+    """Row b's m uniforms on [0, 1): drawn now from a Generator, or taken from :class:`Draws`."""
+
+
+@overload(_row_normals, jit_options={"cache": True})
+def _row_normals_impl(rng, b, m):
+    if isinstance(rng, types.BaseTuple):
+        return lambda rng, b, m: rng.normals[b]
+    return lambda rng, b, m: rng.standard_normal(m)  # one row at a time: the stream of m scalar draws
+
+
+@overload(_row_uniforms, jit_options={"cache": True})
+def _row_uniforms_impl(rng, b, m):
+    if isinstance(rng, types.BaseTuple):
+        return lambda rng, b, m: rng.uniforms[b]
+    return lambda rng, b, m: rng.random(m)
 
 
 @njit(cache=True, fastmath=False, nogil=True)
@@ -114,7 +145,8 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
     :class:`Conversion`, :class:`Digital`).
 
     v = (sig + sqrt(var + extra_var[b, j // w]) * z) * gain_j + offset_j (w as in :class:`Digital`), with
-    z ~ N(0, 1) drawn from ``rng`` in row-major order (one per output, only if ``noisy``). If ``quantise``:
+    z ~ N(0, 1) drawn from ``rng`` in row-major order (one per output, only if ``noisy``; ``rng``: a numpy
+    Generator, or the same draws made ahead, :class:`Draws`). If ``quantise``:
     sat[b] |= |v| >= bound_j, and v = step_j * clip(k, -n_steps / 2, n_steps / 2) with step_j = 2 bound_j /
     n_steps and k = rint(v / step_j) for an ideal ADC, or, when ``sar`` (m x bits) has columns, the code of a
     successive-approximation search with the mismatched bit weights sar[j] (in LSB): from the MSB down, keep
@@ -151,9 +183,9 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
     e0 = r0 = 0.0
     for b in range(B):
         if noisy:
-            z = rng.standard_normal(m)  # one row at a time: the same stream as m scalar draws, ~25 % faster
+            z = _row_normals(rng, b, m)
         if stochastic and quantise:
-            dither = rng.random(m)
+            dither = _row_uniforms(rng, b, m)
         s = False
         if n_groups > 1:  # per-output extra variance and row scale of this row
             for q in range(n_groups):
@@ -199,6 +231,35 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
                 out[b, j] = vrow[j] * cf[j] * (rrow[j] if n_groups > 1 else r0)
         if s:
             sat[b] = True
+
+
+@njit(cache=True, fastmath=False, nogil=True)
+def channel_read(g, sd, plus, minus, scale, scale2, mat, var):
+    """One conversion channel's matrices from device reads, in one pass (docs/crossbar.md, pipeline step 4).
+
+    ``g``, ``sd`` (rows, device columns) float64 conductances and read-noise stds (``sd`` with no rows: no
+    read noise); ``plus``, ``minus`` the channel's device columns (``minus`` empty: single-ended). Writes
+    mat[i, j] = (g[i, plus_j] - g[i, minus_j]) * scale and var[i, j] = (sd[i, plus_j]^2 + sd[i, minus_j]^2) *
+    ``scale2`` (= scale**2) in float64, each rounded once to float32: the same operations, in the same order, as
+    the numpy form ((g[:, plus] - g[:, minus]) * scale).astype(float32) (tests/test_crossbar_kernels.py).
+    """
+    rows, w = mat.shape
+    has_minus = minus.size > 0
+    has_var = sd.shape[0] > 0
+    for i in range(rows):
+        for j in range(w):
+            p = plus[j]
+            v = g[i, p]
+            if has_minus:
+                v = v - g[i, minus[j]]
+            mat[i, j] = v * scale
+            if has_var:
+                a = sd[i, p]
+                u = a * a
+                if has_minus:
+                    b = sd[i, minus[j]]
+                    u = u + b * b
+                var[i, j] = u * scale2
 
 
 @njit(cache=True, fastmath=False)

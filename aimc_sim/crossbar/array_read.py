@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from aimc_sim.crossbar import _kernels
 from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.irdrop import IrDropSolver
 from aimc_sim.crossbar.mapping import Channel
@@ -74,20 +75,20 @@ def read_arrays(
     Gs = G
     if config.ir_drop.mode == "exact":  # dense tiles only (T = k = 1): the wires couple every cell of a tile
         Gs = IrDropSolver(G[0, 0], config.ir_drop.r_wire, config.ir_drop.r_term).effective_matrix()[None, None]
+    rows = Gs.reshape(-1, nd)
+    sds = SD.reshape(-1, nd) if SD is not None else np.empty((0, nd))
     mats, vars_ = [], []
-    for ch in channels:
-        plus, minus = _as_slice(ch.plus), None if ch.minus is None else _as_slice(ch.minus)
-        m = Gs[..., plus] - (Gs[..., minus] if minus is not None else 0.0)
-        m *= ch.scale
-        mats.append(np.ascontiguousarray(m, dtype=np.float32))
-        if SD is None:
-            vars_.append(None)
-        else:
-            v = np.square(SD[..., plus])
-            if minus is not None:
-                v += np.square(SD[..., minus])
-            v *= ch.scale**2
-            vars_.append(np.ascontiguousarray(v, dtype=np.float32))
+    for ch in channels:  # one pass per channel, no float64 temporaries of the array size
+        w = ch.plus.size
+        mat = np.empty((T, k, r, w), np.float32)
+        var = None if SD is None else np.empty((T, k, r, w), np.float32)
+        minus = ch.minus if ch.minus is not None else np.empty(0, np.int64)
+        # the scales in the reads' dtypes: numpy arithmetic on float32 reads stays in float32
+        scale, scale2 = rows.dtype.type(ch.scale), sds.dtype.type(ch.scale**2)
+        var_out = var.reshape(-1, w) if var is not None else np.empty((0, w), np.float32)
+        _kernels.channel_read(rows, sds, ch.plus, minus, scale, scale2, mat.reshape(-1, w), var_out)
+        mats.append(mat)
+        vars_.append(var)
     approx = None
     if config.ir_drop.mode == "approx":  # dense tiles only
         xi = (r - np.arange(r)) / r  # distance from the sense node, row 0 farthest
@@ -97,15 +98,6 @@ def read_arrays(
     gsum = G.sum(axis=-1) + (kgs - 1.0) * off_block_row_g  # + the unprogrammed off-block cells of the row
     gsum *= np.arange(k)[None, :, None] < kgs  # padding slots of a partly filled last tile
     return ArrayRead(t, mats, vars_, gsum, approx)
-
-
-def _as_slice(idx: np.ndarray) -> slice | np.ndarray:
-    """An evenly spaced index array as a slice (a view instead of a gathered copy), else the array."""
-    if idx.size > 1:
-        step = int(idx[1] - idx[0])
-        if step > 0 and np.array_equal(idx, np.arange(idx[0], idx[0] + step * idx.size, step)):
-            return slice(int(idx[0]), int(idx[0]) + step * idx.size, step)
-    return idx
 
 
 class ReadCache:

@@ -30,14 +30,17 @@ from aimc_sim.config import require_finite
 from aimc_sim.cost import events as ev
 from aimc_sim.cost.ledger import Ledger, new_unit
 from aimc_sim.crossbar import _kernels
-from aimc_sim.crossbar._kernels import AdcState, Conversion, DacSpec, Digital
+from aimc_sim.crossbar._kernels import AdcState, Conversion, DacSpec, Digital, Draws
 from aimc_sim.crossbar.array_read import ArrayRead, ReadCache, read_arrays
 from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.devices import resolve_device
+from aimc_sim.crossbar.drift import DriftCompensation
 from aimc_sim.crossbar.irdrop import approx_ir_drop_factor
 from aimc_sim.crossbar.mapping import build_layout, scale_weights
+from aimc_sim.crossbar.pcg_stream import fill_rows, stream_source
 from aimc_sim.crossbar.quantise import n_steps, sar_weights
-from aimc_sim.crossbar.storage import DROPPED, stored_state, workspace
+from aimc_sim.crossbar.stack_events import count_inventory, count_passes
+from aimc_sim.crossbar.storage import DROPPED, stored_state, work_array, workspace
 from aimc_sim.crossbar.threads import tile_pool
 from aimc_sim.errors import ConfigError, SimulationError
 
@@ -46,6 +49,7 @@ __all__ = ["TileStack"]
 IR_DROP_FALLBACK = ev.Named("ir_drop_fallback")
 """A tile whose IR-drop approximation was invalid switched to the exact solve (unpriced, counted)."""
 
+_DRAWS_PER_BLOCK = 65536  # normals drawn ahead per ADC kernel call (512 KiB: stays in L2)
 _MIN_THREADED_OUTPUTS = 32768  # ADC outputs per tile and call below which a thread hand-off costs more than it saves
 
 
@@ -68,6 +72,7 @@ class TileStack:
         zero = build_layout(np.zeros((1, 1)), config.mapping, device.g_min, device.g_max).targets[0]
         self.states: list[Any] = []
         self.noise_rngs: list[np.random.Generator] = []
+        self._noise_src: list[Any] = []  # what the ADC kernel draws noise_rngs[g]'s numbers from (pcg_stream)
         self.adc: list[list[AdcState]] = []  # [tile][channel]
         w_max = np.ones((len(blocks), self.k * self.c))
         adc = config.adc
@@ -88,6 +93,7 @@ class TileStack:
             state = device.program(targets.reshape(kg * r, -1), prog_rng if config.noise.programming else None)
             self.states.append(stored_state(state, config.state_dtype))
             self.noise_rngs.append(noise_rng)
+            self._noise_src.append(stream_source(noise_rng))
             widths = [1 if ch.broadcast else kg * ch.plus.size for ch in lay.channels]
             gains = [1.0 + adc.gain_std * prog_rng.standard_normal(w) if adc.gain_std else np.ones(w) for w in widths]
             offs = [adc.offset_std * prog_rng.standard_normal(w) if adc.offset_std else np.zeros(w) for w in widths]
@@ -101,20 +107,18 @@ class TileStack:
             del targets, lays
             self.adc.append([AdcState(*rec) for rec in zip(gains, offs, bounds, sars)])
             if ledger is not None:  # hardware inventory, priced for area by the cost model
-                self._count_inventory()
+                count_inventory(ledger, config, name)
         self.layout = replace(lay, targets=DROPPED)  # the targets are not kept (memory): see storage.stored_state
         self.channels = lay.channels
         self.w_max = w_max
         self.calibrated = adc.range in ("fixed", "max")
         self._off_block_row_g = float(zero.sum()) * self.c
         self._reads = ReadCache()
-        self._unit = new_unit("tiles")  # the cost model times the tiles of one array in parallel
+        self.unit = new_unit("tiles")  # the cost model times the tiles of one array in parallel
         self._ws = workspace()
         self._avg_abs_max = np.ones((self.n_tiles, self.n_groups))
         self._avg_count = 0
-        self._r0: list[np.ndarray] | None = None
-        self._alpha: tuple[float, np.ndarray] | None = None
-        self._signs: np.ndarray | None = None
+        self.drift = DriftCompensation(self)
         self.ir_drop_fallback: str | None = None
         self._ws_rows = 0  # batch rows of the work arrays, set per call
         self._noisy = config.noise.read or config.noise.w_noise > 0 or config.noise.out_noise > 0
@@ -122,6 +126,16 @@ class TileStack:
         quant = dac.bits is not None
         step = (2.0 / n_steps(dac.bits) if dac.signed else 1.0 / (2**dac.bits - 1)) if quant else 1.0
         self._dac_spec = DacSpec(-1.0 if dac.signed else 0.0, step, quant, dac.encoding == "pwm")
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled and copied without the views of the generators' live states (they point into this process's
+        generators) and the thread-local workspace; :meth:`__setstate__` takes both anew."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("_noise_src", "_ws")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._noise_src = [stream_source(rng) for rng in self.noise_rngs]
+        self._ws = workspace()
 
     # ------------------------------------------------------------------ construction helpers
     @property
@@ -138,15 +152,6 @@ class TileStack:
             return np.full(width, n_rows * (float(np.abs(m).max() * ch.scale) or 1.0))
         return np.ones(width)  # replaced by calibrate()
 
-    def _count_inventory(self) -> None:
-        cfg, layer = self.config, self.name or None
-        adc = cfg.adc
-        self.ledger.add(ev.TILE, 1, layer)
-        self.ledger.add(ev.ARRAY_CELL, cfg.rows * cfg.cols, layer)
-        self.ledger.add(ev.ConverterUnit("adc", adc.bits or None), -(-cfg.cols // adc.columns_per_adc), layer)
-        dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits
-        self.ledger.add(ev.ConverterUnit("dac", dbits or None), cfg.rows, layer)
-
     @property
     def utilisation(self) -> float:
         """Programmed (in-block) cells over the cells of all tiles."""
@@ -154,12 +159,9 @@ class TileStack:
         return used / (self.n_tiles * self.config.rows * self.config.cols)
 
     def _buffer(self, key: str, shape: tuple[int, ...]) -> np.ndarray:
-        """A reused float32 work array (fresh large allocations cost page faults on every MVM); valid until the
-        next call with the same key: a stack is not thread-safe across calls."""
-        buf = self._ws.get(key)
-        if buf is None or buf.shape != shape:
-            buf = self._ws[key] = np.empty(shape, np.float32)
-        return buf
+        """A float32 work array of the call (:func:`~aimc_sim.crossbar.storage.work_array`): a stack is not
+        thread-safe across calls."""
+        return work_array(self._ws, key, shape)
 
     def _begin_call(self, B: int) -> None:
         """Size the work arrays (in the calling thread's workspace) for a call on B input rows per tile, before
@@ -297,7 +299,6 @@ class TileStack:
         col = self.w_max[g] * alpha
         first = True
         w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
-        rng = self.noise_rngs[g]
         eye = self._is_identity(slices, B, rd)
         for xs, xs2, factor in slices:
             G = rs.shape[1]
@@ -322,13 +323,13 @@ class TileStack:
                 if ch.broadcast:
                     ref = np.empty((B, 1), dtype=out.dtype)
                     dig = Digital(1.0, np.ones((B, 1)), np.ones(1), False)
-                    _kernels.adc_accumulate(sig, var, extra, state, conv, dig, ref, sat, rng)
+                    self._convert(g, sig, var, extra, state, conv, dig, ref, sat)
                     if first:
                         out[:] = 0.0
                     out += (ch.coef * factor) * ref * rs * col[None, :]  # dense tiles only: G = 1
                 else:
                     dig = Digital(ch.coef * factor, rs, col[:w], not first)
-                    _kernels.adc_accumulate(sig[:, :w], var[:, :w], extra, state, conv, dig, out[:, :w], sat, rng)
+                    self._convert(g, sig[:, :w], var[:, :w], extra, state, conv, dig, out[:, :w], sat)
                 first = False
         if first:  # no input slice (all-zero bit-serial input)
             out[:] = 0.0
@@ -336,6 +337,25 @@ class TileStack:
             sx = sum(f * xs.sum(axis=1, dtype=np.float64) for xs, _, f in slices)
             out -= (self.layout.offset_coef * sx * rs[:, 0])[:, None] * col[None, :]  # dense tiles only: G = 1
         return sat, energy
+
+    def _convert(self, g: int, sig, var, extra, adc: AdcState, conv: Conversion, dig: Digital, out, sat) -> None:
+        """The ADC kernel on tile g's outputs. With a PCG64 noise generator, its normals (and dither) are drawn
+        ahead by :func:`~aimc_sim.crossbar.pcg_stream.fill_rows` (the same numbers, less than half the time), in
+        blocks of rows of at most ``_DRAWS_PER_BLOCK`` draws, in this thread's own work arrays."""
+        src, sto = self._noise_src[g], conv.stochastic and conv.quantise
+        if isinstance(src, np.random.Generator) or not (conv.noisy or sto):
+            _kernels.adc_accumulate(sig, var, extra, adc, conv, dig, out, sat, self.noise_rngs[g])
+            return
+        B, m = sig.shape
+        ws, step = workspace(), max(1, _DRAWS_PER_BLOCK // m)
+        for b0 in range(0, B, step):
+            rows = slice(b0, min(B, b0 + step))
+            n = rows.stop - b0
+            z = work_array(ws, "normals", (n, m if conv.noisy else 0), np.float64)
+            draws = Draws(z, work_array(ws, "uniforms", (n, m if sto else 0), np.float64))
+            fill_rows(src, draws.normals, draws.uniforms)
+            dig_rows = dig._replace(row_scale=dig.row_scale[rows])
+            _kernels.adc_accumulate(sig[rows], var[rows], extra[rows], adc, conv, dig_rows, out[rows], sat[rows], draws)
 
     def _is_identity(self, slices: list, B: int, rd: ArrayRead) -> bool:
         """Whether the DAC outputs of a one-block tile are exactly the identity (the drift readout)."""
@@ -407,98 +427,12 @@ class TileStack:
         else:
             for g in range(T):
                 run(g)
-        self._count(np.asarray(rows, dtype=np.int64) + reruns, float(energy.sum()), int(reruns.sum()))
-
-    def _count(self, rows: np.ndarray, e_units: float, reruns: int) -> None:
-        """Ledger events of ``rows[g]`` input vectors through tile g (docs/crossbar.md#pipeline-of-analogtilemvmx-t,
-        docs/cost.md)."""
-        led = self.ledger
-        if led is None:
-            return
-        cfg = self.config
-        layer = self.name or None
-        S = self.n_slices
-        kg = np.array(self.blocks_per_tile)
-        n_in, n_out = kg * self.r, kg * self.c
-        n_conv = np.array([sum(int(s.gain.size) for s in tile) for tile in self.adc])
-        n_adcs = -(-cfg.cols // cfg.adc.columns_per_adc)
-        dbits = 1 if cfg.dac.bit_serial else cfg.dac.bits
-        n_parts = S * len(self.channels) + (1 if self.layout.offset_coef else 0)
-        # (event, work per input vector on each tile): the tiles work in parallel, the busiest sets the time
-        per_tile = (
-            (ev.Conversion("dac", dbits), n_in * S),
-            (ev.Conversion("adc", cfg.adc.bits), n_conv * S),
-            (ev.AdcCycle(cfg.adc.bits), -(-n_conv // n_adcs) * S),
-            (ev.TILE_READ, np.full_like(n_in, S)),
-            (ev.INT32_ADD, n_out * (n_parts - 1)),
-            (ev.FP32_MUL, n_out),
-        )
-        for event, work in per_tile:
-            led.add(event, int(rows @ work), layer, self._unit, float((rows * work).max()))
-        if reruns:
-            led.add(ev.BOUND_MANAGEMENT_RERUN, reruns, layer)
-        v2 = cfg.v_read**2
-        led.add_energy("array_read", v2 * cfg.t_read * e_units, layer)
-        led.add_energy("wl_driver", int(rows @ n_in) * S * cfg.cols * cfg.line_cap_per_cell * v2, layer)
-
-    # ------------------------------------------------------------------ drift compensation
-    def _readout(self, t: float, store: bool = True) -> list[np.ndarray]:
-        """Identity inputs of every tile through the full noisy path (docs/crossbar.md#drift-compensation): mean |y|
-        (global) or per column, per tile."""
-        T, kr, kc = self.n_tiles, self.k * self.r, self.k * self.c
-        eye = np.zeros((T, kr, kr), dtype=np.float32)
-        eye[:] = np.eye(kr, dtype=np.float32)
-        rows = np.array(self.blocks_per_tile) * self.r
-        for g, nb in enumerate(rows):
-            eye[g, nb:] = 0.0
-        y = np.empty((T, kr, kc), np.float32)
-        adc = self.adc
-        if self.config.drift_compensation.readout_range == "full_scale":  # one full-scale cell never clips
-            self.adc = [[s._replace(bound=np.ones_like(s.bound)) for s in tile] for tile in adc]
-        try:
-            self.forward(eye, rows, np.ones((T, kc)), t, y, store)
-        finally:
-            self.adc = adc
-        per_col = self.config.drift_compensation.mode == "per_column"
-        if self.config.drift_compensation.readout_statistic == "signed_mean":
-            y *= self._readout_signs()
-        else:
-            np.abs(y, out=y)
-        out = []
-        for g, nb in enumerate(rows):
-            yg = y[g, :nb, : self.blocks_per_tile[g] * self.c]
-            out.append(yg.mean(axis=0) if per_col else np.array([yg.mean()]))
-            if self.ledger is not None:
-                self.ledger.add(ev.DRIFT_CALIBRATION_READOUT, int(nb), self.name or None)
-        return out
-
-    def _readout_signs(self) -> np.ndarray:
-        """(T, k r, k c) sign of every cell's programmed weight (0 off the blocks and on zero weights); kept."""
-        if self._signs is None:
-            W = self.weights_at(0.0)
-            self._signs = np.zeros((self.n_tiles, self.k * self.r, self.k * self.c), np.float32)
-            for q in range(self.k):
-                self._signs[:, q * self.r : (q + 1) * self.r, q * self.c : (q + 1) * self.c] = np.sign(W[:, q])
-        return self._signs
+        if self.ledger is not None:
+            count_passes(self, np.asarray(rows, dtype=np.int64) + reruns, float(energy.sum()), int(reruns.sum()))
 
     def alphas(self, t: float) -> np.ndarray:
-        """(T, k c) drift-compensation factors alpha = r0 / r(t) (one per tile, or per column); 1 at t = 0."""
-        T, kc = self.n_tiles, self.k * self.c
-        dc = self.config.drift_compensation
-        if dc.mode == "none" or t == 0.0:
-            return np.ones((T, kc))
-        if self._alpha is not None:
-            t_cal = self._alpha[0]
-            if t == t_cal or (dc.recalibrate_every is not None and t_cal <= t < t_cal + dc.recalibrate_every):
-                return self._alpha[1]
-        if self._r0 is None:
-            self._r0 = self._readout(0.0, store=False)  # once: its read is not kept
-        alphas = np.ones((T, kc))
-        for g, (r0, rt) in enumerate(zip(self._r0, self._readout(t))):
-            w = self.blocks_per_tile[g] * self.c
-            alphas[g, :w] = np.where(rt > 0, r0 / np.where(rt > 0, rt, 1.0), 1.0)
-        self._alpha = (t, alphas)
-        return alphas
+        """(T, k c) drift-compensation factors at read time t (:class:`~aimc_sim.crossbar.drift.DriftCompensation`)."""
+        return self.drift.alphas(t)
 
     # ------------------------------------------------------------------ ADC calibration and weights
     def calibrate(self, x: np.ndarray, t: float) -> list[np.ndarray]:
@@ -536,7 +470,7 @@ class TileStack:
                     b = np.full(w, adc.bound)
                 self.adc[g][c] = state._replace(bound=np.where(b > 0, b, b.max()))  # an all-zero column: widest
         self.calibrated = True
-        self._r0, self._alpha = None, None
+        self.drift.reset()
         return [tile[0].bound for tile in self.adc]
 
     def weights_at(self, t: float) -> np.ndarray:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
 
 from device_models.base import DeviceState
 
-__all__ = ["DROPPED", "stored_state", "workspace"]
+__all__ = ["DROPPED", "stored_state", "work_array", "workspace"]
 
 _WORKSPACE = threading.local()
 
@@ -20,6 +21,17 @@ def workspace() -> dict[str, np.ndarray]:
     if ws is None:
         ws = _WORKSPACE.arrays = {}
     return ws
+
+
+def work_array(ws: dict[str, np.ndarray], key: str, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
+    """A reused work array of ``ws``: a view of the largest one requested under ``key`` (fresh large allocations
+    cost page faults on every MVM, e.g. when MVMs alternate with drift readouts of another batch size); valid
+    until the next request of ``key`` in the same workspace."""
+    size = math.prod(shape)
+    buf = ws.get(key)
+    if buf is None or buf.size < size or buf.dtype != dtype:
+        buf = ws[key] = np.empty(size, dtype)
+    return buf[:size].reshape(shape)
 
 
 DROPPED = np.broadcast_to(np.float32(np.nan), (0, 0))
