@@ -119,6 +119,26 @@ class Periphery:
                 step = 2.0 * rd.bounds[c][:, :, None] / nst
                 inv_step, digital = step.reciprocal(), digital * step
             self.channels.append((M.transpose(1, 2).contiguous(), St, inv_step, digital))
+        self._noise: list[Any] = []  # pre-drawn output noise of the next passes (``reserve_noise``), in order
+
+    def reserve_noise(self, passes: int, batch: int, gen: Any) -> None:
+        """Draw the output noise of the next ``passes`` passes on inputs of ``batch`` rows in one generator call
+        (one large draw is much cheaper than many small ones; the draws are the same i.i.d. normals). Passes beyond
+        these, or on other shapes, draw their own."""
+        if not self.noisy or passes < 1:
+            return
+        shapes = [(M.shape[0], M.shape[1], batch) for M, *_ in self.channels]
+        sizes = [int(np.prod(sh)) for sh in shapes]
+        like = self.rd.col
+        z = torch.empty(passes, sum(sizes), dtype=like.dtype, device=like.device).normal_(generator=gen)
+        self._noise = [[part.view(sh) for part, sh in zip(row.split(sizes), shapes)] for row in z]
+        self._noise.reverse()  # popped from the end
+
+    def _pass_noise(self, batch: int) -> list[Any] | None:
+        """The reserved standard normals of the next pass (one (G, width, batch) per channel), if any fit."""
+        if self._noise and self._noise[-1][0].shape[-1] == batch:
+            return self._noise.pop()
+        return None
 
     def row_scale(self, x: Any) -> Any:
         """Noise management: the input scale of every row (G, B) of x (G, B, n_in)."""
@@ -156,10 +176,11 @@ class Periphery:
         out = None
         sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
         s_rows = s[:, None, :]
+        reserved = self._pass_noise(x.shape[-2]) if self.noisy else None
         for c, (Mt, St, inv_step, digital) in enumerate(self.channels):
             a = Mt @ vt  # (G, width, B)
             if self.noisy:
-                z = torch.randn(a.shape, generator=gen, dtype=a.dtype, device=a.device)
+                z = reserved[c] if reserved else torch.randn(a.shape, generator=gen, dtype=a.dtype, device=a.device)
                 if St is not None:  # a sum of squares: never negative
                     a = a.addcmul_((St @ v2t).add_(extra).sqrt_(), z)
                 else:
