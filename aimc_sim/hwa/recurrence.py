@@ -37,21 +37,22 @@ class _SteppedRecurrence(torch.autograd.Function):
     backward pass: the straight-through estimator of the whole recurrence, one small product per step each way.
     u: (B, L, H) -> y: (B, L, H); ``step`` maps v (H, B, S) to out (H, B, S) without gradients.
 
-    The step inputs are kept as (H, S, L, B) in memory (v_k is a transposed view): reductions over the S inputs
-    of a tile row (noise management) then run along a long axis, and the weight gradient is one batched product."""
+    The step inputs are kept as (L, H, S, B) in memory (v_k is a transposed view of the contiguous block V[k]):
+    reductions over the S inputs of a tile row (noise management) then run along a long axis, and every step writes
+    one contiguous block. The backward keeps one step's output gradient and accumulates the weight gradient."""
 
     @staticmethod
     def forward(ctx: Any, Mt: Any, u: Any, step: Callable[[Any], Any]) -> Any:  # type: ignore[override]
         B, L, H = u.shape
         S = Mt.shape[1]
-        V = u.new_empty(H, S, L, B)  # the hardware's inputs of every step, for the backward pass
-        V[:, S - 1] = u.detach().permute(2, 1, 0)
-        V[:, : S - 1, 0] = 0.0
+        V = u.new_empty(L, H, S, B)  # the hardware's inputs of every step, for the backward pass
+        V[:, :, S - 1] = u.detach().permute(1, 2, 0)
+        V[0, :, : S - 1] = 0.0
         ys = u.new_empty(L, H, B)
         for k in range(L):
-            out = step(V[:, :, k].transpose(1, 2))
+            out = step(V[k].transpose(1, 2))
             if k + 1 < L:
-                V[:, : S - 1, k + 1] = out[..., : S - 1].transpose(1, 2)
+                V[k + 1, :, : S - 1] = out[..., : S - 1].transpose(1, 2)
             ys[k] = out[..., S - 1]
         ctx.save_for_backward(Mt, V)
         return ys.permute(2, 0, 1)
@@ -59,20 +60,18 @@ class _SteppedRecurrence(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, gy: Any) -> tuple[Any, Any, None]:  # type: ignore[override]
         Mt, V = ctx.saved_tensors
-        H, S, L, B = V.shape
-        g_out = V.new_empty(H, S, L, B)  # d loss / d out_k, in the layout of V
-        g_out[:, S - 1] = gy.permute(2, 1, 0)
-        g_out[:, : S - 1, L - 1] = 0.0
-        gu = V.new_empty(H, L, B)
+        L, H, S, B = V.shape
+        gy_steps = gy.permute(1, 2, 0)  # (L, H, B)
+        g_out = V.new_zeros(H, S, B)  # d loss / d out_k of the current step, in the layout of V[k]
+        gu = V.new_empty(L, H, B)
+        gM = torch.zeros_like(Mt) if ctx.needs_input_grad[0] else None
         for k in range(L - 1, -1, -1):
-            gv = torch.bmm(Mt, g_out[:, :, k])  # (H, S, B): out = v @ Mt, row by row
-            if k > 0:
-                g_out[:, : S - 1, k - 1] = gv[:, : S - 1]
-            gu[:, k] = gv[:, S - 1]
-        gM = None
-        if ctx.needs_input_grad[0]:
-            gM = torch.bmm(V.reshape(H, S, L * B), g_out.reshape(H, S, L * B).transpose(1, 2))
-        return gM, gu.permute(2, 1, 0), None
+            g_out[:, S - 1] = gy_steps[k]
+            if gM is not None:
+                gM.baddbmm_(V[k], g_out.transpose(1, 2))
+            g_out = torch.bmm(Mt, g_out)  # d loss / d v_k (H, S, B): out = v @ Mt, row by row
+            gu[k] = g_out[:, S - 1]  # the state rows are d loss / d out_{k-1}
+        return gM, gu.permute(2, 0, 1), None
 
 
 class AnalogBlockRecurrence:
