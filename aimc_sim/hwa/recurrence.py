@@ -64,7 +64,7 @@ class _SteppedRecurrence(torch.autograd.Function):
         gy_steps = gy.permute(1, 2, 0)  # (L, H, B)
         g_out = V.new_zeros(H, S, B)  # d loss / d out_k of the current step, in the layout of V[k]
         gu = V.new_empty(L, H, B)
-        gM = torch.zeros_like(Mt) if ctx.needs_input_grad[0] else None
+        gM = V.new_zeros(H, S, S) if ctx.needs_input_grad[0] else None  # contiguous: a batched product per step
         for k in range(L - 1, -1, -1):
             g_out[:, S - 1] = gy_steps[k]
             if gM is not None:
