@@ -46,7 +46,7 @@ class _SteppedRecurrence(torch.autograd.Function):
         B, L, H = u.shape
         S = Mt.shape[1]
         V = u.new_empty(L, H, S, B)  # the hardware's inputs of every step, for the backward pass
-        V[:, :, S - 1] = u.detach().permute(1, 2, 0)
+        V[:, :, S - 1] = u.detach().transpose(0, 1).contiguous().transpose(1, 2)  # (L, H, B) via (L, B, H): cheaper
         V[0, :, : S - 1] = 0.0
         ys = u.new_empty(L, H, B)
         for k in range(L):
