@@ -86,6 +86,44 @@ class TorchRead:
         )
 
 
+@dataclass
+class _Channel:
+    """One conversion channel of a ``Periphery`` with the DAC step and the ADC 1 / step folded in: products of the
+    DAC codes with ``Mt`` (and of their squares with ``St``) are in ADC steps. M^T, S^T (G, width, n_in); the
+    output-noise variance (``out_var``, plus ``w_var`` times the sum of squared codes), ADC gain and offset and the
+    saturation threshold (None: no ADC) in ADC steps (G, width, 1); ``digital``: the factor of the ADC codes."""
+
+    Mt: Any
+    St: Any | None
+    out_var: Any
+    w_var: Any
+    gain: Any
+    offset: Any
+    saturation: Any | None
+    digital: Any
+
+    @classmethod
+    def fold(cls, rd: TorchRead, c: int, in_step: float, n_adc_steps: float, o2: float, w2: float) -> _Channel:
+        digital = rd.col[:, :, None] * rd.coefs[c]  # (G, n_out, 1): the codes' factor, then the row scales
+        out_scale: Any = 1.0  # 1 / ADC step
+        saturation = None
+        if rd.bounds is not None:
+            step = 2.0 * rd.bounds[c][:, :, None] / n_adc_steps
+            out_scale, digital = step.reciprocal(), digital * step
+            saturation = rd.bounds[c][:, :, None] * out_scale
+        scale = out_scale * in_step
+        return cls(
+            Mt=(rd.mats[c].transpose(1, 2) * scale).contiguous(),
+            St=None if rd.vars[c] is None else (rd.vars[c].transpose(1, 2) * scale**2).contiguous(),
+            out_var=o2 * out_scale**2,
+            w_var=w2 * scale**2,
+            gain=rd.gain[c][:, :, None],
+            offset=rd.offset[c][:, :, None] * out_scale,
+            saturation=saturation,
+            digital=digital,
+        )
+
+
 class Periphery:
     """The torch periphery of the G tile reads ``rd`` (stacked), with everything that does not depend on the inputs
     computed once: call it on x (G, B, n_in) for y ~ x @ W (G, B, n_out), drawing every per-MVM noise from ``gen``.
@@ -110,15 +148,8 @@ class Periphery:
         self.lim = 0.5 * nst
         self.iterative = m.bound == "iterative" and rd.bounds is not None
         self.max_iterations = m.max_bound_iterations
-        self.channels = []  # per channel: M^T, S^T (G, width, n_in), ADC 1 / step (G, width, 1), digital factor
-        for c, M in enumerate(rd.mats):
-            St = None if rd.vars[c] is None else rd.vars[c].transpose(1, 2).contiguous()
-            digital = rd.col[:, :, None] * rd.coefs[c]  # (G, n_out, 1): the codes' factor, then the row scales
-            inv_step = None
-            if rd.bounds is not None:
-                step = 2.0 * rd.bounds[c][:, :, None] / nst
-                inv_step, digital = step.reciprocal(), digital * step
-            self.channels.append((M.transpose(1, 2).contiguous(), St, inv_step, digital))
+        self.in_step = 1.0 / self.dac_codes[1] if self.dac_codes is not None else 1.0  # DAC outputs: codes * in_step
+        self.channels = [_Channel.fold(rd, c, self.in_step, nst, self.o2, self.w2) for c in range(len(rd.mats))]
         self._noise: list[Any] = []  # pre-drawn output noise of the next passes (``reserve_noise``), in order
 
     def reserve_noise(self, passes: int, batch: int, gen: Any) -> None:
@@ -127,7 +158,7 @@ class Periphery:
         these, or on other shapes, draw their own."""
         if not self.noisy or passes < 1:
             return
-        shapes = [(M.shape[0], M.shape[1], batch) for M, *_ in self.channels]
+        shapes = [(ch.Mt.shape[0], ch.Mt.shape[1], batch) for ch in self.channels]
         sizes = [int(np.prod(sh)) for sh in shapes]
         like = self.rd.col
         z = torch.empty(passes, sum(sizes), dtype=like.dtype, device=like.device).normal_(generator=gen)
@@ -152,6 +183,12 @@ class Periphery:
     def dac(self, x: Any, s: Any, gen: Any) -> Any:
         """DAC outputs of x (G, B, n_in) with row scales s (G, B): v = x / s (as x * (1 / s), as the tile kernel),
         rounded to the DAC steps (stochastically if configured) and clipped to [lo, 1] (as whole codes)."""
+        v = self.dac_codes_of(x, s, gen)
+        return v if self.dac_codes is None else v.mul_(self.in_step)
+
+    def dac_codes_of(self, x: Any, s: Any, gen: Any) -> Any:
+        """The DAC codes of x (G, B, n_in) with row scales s (G, B) (``dac`` = codes * ``in_step``); x / s without
+        a DAC."""
         if self.dac_codes is None:
             return x * s.reciprocal()[..., None]
         lo, top = self.dac_codes
@@ -160,42 +197,41 @@ class Periphery:
             v = torch.floor(v + torch.rand(v.shape, generator=gen, dtype=v.dtype, device=v.device))
         else:
             v = (x * (s.reciprocal() * top)[..., None]).round_()
-        return (v.clamp_(lo, top) if self.dac_clip else v).mul_(1.0 / top)
+        return v.clamp_(lo, top) if self.dac_clip else v
 
     def _pass(self, x: Any, s: Any, gen: Any, track_sat: bool) -> tuple[Any, Any]:
         """One analog pass of x (G, B, n_in) with row scales s (G, B): outputs (G, B, n_out) and, if ``track_sat``,
         saturation flags (G, B) (else None). The products are computed as (M^T v^T)^T: (G, B, n_out) views of
-        (G, n_out, B) memory, so that the element-wise periphery runs along the long batch axis."""
+        (G, n_out, B) memory, so that the element-wise periphery runs along the long batch axis. The products take
+        the DAC codes and give ADC steps (see :class:`_Channel`)."""
         rd = self.rd
-        v = self.dac(x, s, gen)
-        vt = v.transpose(-1, -2)
+        vt = self.dac_codes_of(x, s, gen).transpose(-1, -2)
         v2t = vt * vt if self.need_v2 else None
-        extra: Any = self.o2
-        if self.w2 > 0:
-            extra = extra + self.w2 * v2t.sum(dim=-2, keepdim=True)
+        sum_v2 = v2t.sum(dim=-2, keepdim=True) if self.w2 > 0 else None
         out = None
         sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
         s_rows = s[:, None, :]
         reserved = self._pass_noise(x.shape[-2]) if self.noisy else None
-        for c, (Mt, St, inv_step, digital) in enumerate(self.channels):
-            a = Mt @ vt  # (G, width, B)
+        for c, ch in enumerate(self.channels):
+            a = ch.Mt @ vt  # (G, width, B)
             if self.noisy:
                 z = reserved[c] if reserved else torch.randn(a.shape, generator=gen, dtype=a.dtype, device=a.device)
-                if St is not None:  # a sum of squares: never negative
-                    a = a.addcmul_((St @ v2t).add_(extra).sqrt_(), z)
+                extra = ch.out_var if sum_v2 is None else ch.out_var + ch.w_var * sum_v2
+                if ch.St is not None:  # a sum of squares: never negative
+                    a = a.addcmul_((ch.St @ v2t).add_(extra).sqrt_(), z)
                 else:
                     a = a.add_(z.mul_(extra**0.5))
             if rd.mismatch:
-                a = a * rd.gain[c][:, :, None] + rd.offset[c][:, :, None]
-            if inv_step is not None:
+                a = a * ch.gain + ch.offset
+            if ch.saturation is not None:
                 if track_sat:
-                    sat = sat | (a.abs() >= rd.bounds[c][:, :, None]).any(dim=-2)
-                a = a.mul_(inv_step).round_().clamp_(-self.lim, self.lim)  # codes, as the ADC kernel
-            term = a.mul_(digital) if a.shape[-2] == digital.shape[-2] else a * digital  # a broadcast reference
+                    sat = sat | (a.abs() >= ch.saturation).any(dim=-2)
+                a = a.round_().clamp_(-self.lim, self.lim)  # codes, as the ADC kernel
+            term = a.mul_(ch.digital) if a.shape[-2] == ch.digital.shape[-2] else a * ch.digital  # broadcast ref.
             term = term.mul_(s_rows)
             out = term if out is None else out.add_(term)
         if rd.offset_coef:
-            out = out - rd.offset_coef * vt.sum(dim=-2, keepdim=True) * (s_rows * rd.col[:, :, None])
+            out = out - rd.offset_coef * self.in_step * vt.sum(dim=-2, keepdim=True) * (s_rows * rd.col[:, :, None])
         return out.transpose(-1, -2), sat
 
     def __call__(self, x: Any, gen: Any) -> Any:
@@ -236,8 +272,8 @@ def calibrate_ranges(rd: TorchRead, x: Any, cfg: TileConfig, gen: Any) -> None:
     p = Periphery(rd, cfg)
     v = p.dac(x, p.row_scale(x), gen)
     bounds = []
-    for Mt, *_ in p.channels:
-        vals = (Mt @ v.transpose(1, 2)).abs_()  # (G, w, N): the percentile along the last axis
+    for M in rd.mats:
+        vals = (M.transpose(1, 2) @ v.transpose(1, 2)).abs_()  # (G, w, N): the percentile along the last axis
         G, w = vals.shape[:2]
         if adc.range == "per_column":
             b = _upper_percentile(vals, adc.percentile)
