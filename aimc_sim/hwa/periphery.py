@@ -180,24 +180,22 @@ class Periphery:
             return self.rd.avg_abs_max[:, None].expand(x.shape[:-1]).clone()
         return torch.full(x.shape[:-1], self.fixed_scale, dtype=x.dtype, device=x.device)
 
-    def dac(self, x: Any, s: Any, gen: Any) -> Any:
-        """DAC outputs of x (G, B, n_in) with row scales s (G, B): v = x / s (as x * (1 / s), as the tile kernel),
-        rounded to the DAC steps (stochastically if configured) and clipped to [lo, 1] (as whole codes)."""
-        v = self.dac_codes_of(x, s, gen)
-        return v if self.dac_codes is None else v.mul_(self.in_step)
-
     def dac_codes_of(self, x: Any, s: Any, gen: Any) -> Any:
-        """The DAC codes of x (G, B, n_in) with row scales s (G, B) (``dac`` = codes * ``in_step``); x / s without
-        a DAC."""
+        """The DAC codes of x (G, B, n_in) with row scales s (G, B): x / s (as x * (1 / s), as the tile kernel) in DAC
+        steps, rounded (stochastically if configured) and clipped to whole codes; the DAC outputs are codes *
+        ``in_step``. Without a DAC: x / s. Computed on the (G, n_in, B) view: the memory order of the recurrence's
+        inputs, whose scales then broadcast along the contiguous axis."""
+        xt = x.transpose(-1, -2)
         if self.dac_codes is None:
-            return x * s.reciprocal()[..., None]
+            return (xt * s.reciprocal()[..., None, :]).transpose(-1, -2)
         lo, top = self.dac_codes
+        v = xt * (s.reciprocal() * top)[..., None, :]
         if self.stochastic_dac:
-            v = x * (s.reciprocal() * top)[..., None]
-            v = torch.floor(v + torch.rand(v.shape, generator=gen, dtype=v.dtype, device=v.device))
+            r = torch.rand(x.shape, generator=gen, dtype=v.dtype, device=v.device).transpose(-1, -2)
+            v = torch.floor(v.add_(r))
         else:
-            v = (x * (s.reciprocal() * top)[..., None]).round_()
-        return v.clamp_(lo, top) if self.dac_clip else v
+            v = v.round_()
+        return (v.clamp_(lo, top) if self.dac_clip else v).transpose(-1, -2)
 
     def _pass(self, x: Any, s: Any, gen: Any, track_sat: bool) -> tuple[Any, Any]:
         """One analog pass of x (G, B, n_in) with row scales s (G, B): outputs (G, B, n_out) and, if ``track_sat``,
@@ -270,10 +268,10 @@ def calibrate_ranges(rd: TorchRead, x: Any, cfg: TileConfig, gen: Any) -> None:
     a tile with all-zero outputs keeps ``adc.bound``, an all-zero column takes its tile's widest range."""
     adc = cfg.adc
     p = Periphery(rd, cfg)
-    v = p.dac(x, p.row_scale(x), gen)
+    codes = p.dac_codes_of(x, p.row_scale(x), gen).transpose(1, 2)
     bounds = []
     for M in rd.mats:
-        vals = (M.transpose(1, 2) @ v.transpose(1, 2)).abs_()  # (G, w, N): the percentile along the last axis
+        vals = ((M.transpose(1, 2) * p.in_step) @ codes).abs_()  # (G, w, N): the percentile along the last axis
         G, w = vals.shape[:2]
         if adc.range == "per_column":
             b = _upper_percentile(vals, adc.percentile)
