@@ -31,6 +31,8 @@ measured in a fresh subprocess (``--memory``).
 256 x 512 standard normals from numpy's ``Generator.standard_normal`` against ``pcg_stream.fill_rows`` (the same
 numbers), and the PCM drift read (``device_models._kernels.pcm_read_stats``, 512 x 1024 devices, stored Q_s) of a
 float64 state (libm exp) against a float32 state (vectorised exp).
+``--new-t N``: only ``new_t_overhead``, N times in one process (tile and inputs as in the full run), for
+alternating this tree against another: ``PYTHONPATH=OTHER python benchmarks/bench_mvm.py --new-t 2``.
 Run: ``python benchmarks/bench_mvm.py``.
 """
 
@@ -202,6 +204,10 @@ def main() -> None:
     x = rng.standard_normal((256, 512)).astype(np.float32)
     tile = AnalogTile(load_tile_config("pcm-default"), W, rng)
     tile.mvm(x, t=3600.0)  # compile/load kernels, drift-compensation readouts at t = 1 h
+    if "--new-t" in sys.argv:
+        for _ in range(int(sys.argv[sys.argv.index("--new-t") + 1])):
+            print(f"new_t_overhead={new_t_ratio(tile, x):.3f}")
+        return
 
     G = rng.uniform(1e-6, 25e-6, (256, 256))
     V = rng.uniform(-0.2, 0.2, (64, 256))

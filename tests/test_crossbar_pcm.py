@@ -215,3 +215,39 @@ def test_full_scale_readout_is_not_clipped_by_calibrated_adc_ranges():
     signed = {"readout_statistic": "signed_mean"}
     assert _sparse_gain(x, W, quiet, signed, seeds=1) < 0.8
     assert abs(_sparse_gain(x, W, quiet, signed | {"readout_range": "full_scale"}, seeds=1) - 1) < 0.01
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {},  # pcm-default: 8-bit signed DAC, abs-max management, global compensation
+        {"dac": {"bits": 7, "encoding": "pwm"}, "drift_compensation": {"mode": "per_column"}},
+        {"dac": {"bits": None}, "management": {"noise": "constant", "constant_scale": 1.0}},
+        {"dac": {"bits": 6, "signed": False}},
+        {"dac": {"bits": 4, "bit_serial": True}},
+    ],
+)
+def test_drift_readout_identity_shortcut_same_bits(over):
+    """The drift readout tells the pipeline its inputs are the identity (DAC pass and identity check skipped):
+    outputs, ADC row scales, compensation factors and ledger events equal the general path's bit for bit, which
+    here runs on the same identity inputs with the shortcut turned off."""
+    from aimc_sim.cost.ledger import Ledger
+    from aimc_sim.crossbar.periphery import TileStack
+
+    cfg = load_tile_config("pcm-default", rows=64, cols=64, **over)
+    W = np.random.default_rng(5).uniform(-1, 1, (64, 32))
+    x = np.random.default_rng(6).uniform(-1, 1, (8, 64))
+    runs = []
+    for shortcut in (True, False):
+        tile = AnalogTile(cfg, W, np.random.default_rng(7), ledger=Ledger())
+        if not shortcut:
+            stack = tile.stack
+
+            def general(*a, identity=False, stack=stack, **k):
+                return TileStack.forward(stack, *a, **k)
+
+            stack.forward = general
+        runs.append((tile.mvm(x, t=3600.0), tile.drift_alpha(3600.0), tile.ledger.to_dict()))
+    (y1, a1, l1), (y2, a2, l2) = runs
+    assert np.array_equal(y1, y2) and np.array_equal(a1, a2)
+    assert l1 == l2

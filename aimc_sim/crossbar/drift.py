@@ -50,7 +50,7 @@ class DriftCompensation:
         if st.config.drift_compensation.readout_range == "full_scale":  # one full-scale cell never clips
             st.adc = [[s._replace(bound=np.ones_like(s.bound)) for s in tile] for tile in adc]
         try:
-            st.forward(eye, rows, np.ones((T, kc)), t, y, store)
+            st.forward(eye, rows, np.ones((T, kc)), t, y, store, identity=True)
         finally:
             st.adc = adc
         per_col = st.config.drift_compensation.mode == "per_column"

@@ -239,10 +239,14 @@ class TileStack:
             self._avg_abs_max[g, q] = mean if mean > 0 else 1.0
         self._avg_count = n1
 
-    def _dac(self, g: int, x: np.ndarray, rs: np.ndarray, abs_max: bool, gsum: np.ndarray):
+    def _dac(self, g: int, x: np.ndarray, rs: np.ndarray, abs_max: bool, gsum: np.ndarray, kept: bool = False):
         """Input slices [(x', x'^2, digital factor)] of tile g's rows x, and their array read energy in
-        V_read^2 t_read units. Fills ``rs`` (B, G) when ``abs_max``; rejects non-finite inputs."""
+        V_read^2 t_read units. Fills ``rs`` (B, G) when ``abs_max``; rejects non-finite inputs. ``kept``: x is an
+        identity that the DAC gives back unchanged (:meth:`_keeps_identity`), so x' = x'^2 = x."""
         dac, spec = self.config.dac, self._dac_spec
+        if kept:  # dac_encode's row scales (max |x| = 1) and energy: sum_i (sum_b x'_bi^2 = 1) gsum_i, in order
+            rs[:] = 1.0
+            return [(x, x, 1.0)], float(np.cumsum(gsum)[-1])
         if dac.stochastic_rounding and spec.quantise:
             require_finite("x", x)
             if abs_max:
@@ -275,6 +279,19 @@ class TileStack:
             slices.append((xb, xb2, float(2**bit) / top))
         return slices, energy
 
+    def _keeps_identity(self, rs: np.ndarray, abs_max: bool) -> bool:
+        """Whether the DAC gives one-hot inputs of a one-block tile back exactly, in ``_kernels.dac_encode``'s
+        arithmetic: one deterministic slice, unit row scales, 1 quantised to 1."""
+        dac, spec = self.config.dac, self._dac_spec
+        if (
+            self.k != 1
+            or dac.bit_serial
+            or (dac.stochastic_rounding and spec.quantise)
+            or not (abs_max or (rs == 1).all())
+        ):
+            return False
+        return not spec.quantise or min(max(float(np.rint(1.0 / spec.step)) * spec.step, spec.lo), 1.0) == 1.0
+
     @property
     def n_slices(self) -> int:
         """Array reads per input vector (input bit slices)."""
@@ -284,12 +301,13 @@ class TileStack:
         return int((n_steps(dac.bits) // 2) if dac.signed else 2**dac.bits - 1).bit_length()
 
     # ------------------------------------------------------------------ array, noise, ADC, digital
-    def _pass(self, g: int, x: np.ndarray, rs: np.ndarray, abs_max: bool, rd: ArrayRead, alpha: np.ndarray, out):
-        """One analog pass of tile g on its rows x (B, k r): writes ``out`` (B, k c); returns (saturated rows,
-        array energy units)."""
+    def _pass(self, g: int, x, rs, abs_max: bool, rd: ArrayRead, alpha: np.ndarray, out, identity: bool = False):
+        """One analog pass of tile g on its rows x (B, k r) (``identity``: x is the identity): writes ``out`` (B, k c);
+        returns (saturated rows, array energy units)."""
         cfg = self.config
         B, kg = x.shape[0], self.blocks_per_tile[g]
-        slices, energy = self._dac(g, x, rs, abs_max, rd.gsum[g].ravel())
+        kept = identity and self._keeps_identity(rs, abs_max)
+        slices, energy = self._dac(g, x, rs, abs_max, rd.gsum[g].ravel(), kept)
         adc = cfg.adc
         quant = adc.bits is not None
         if quant and not self.calibrated:
@@ -299,7 +317,7 @@ class TileStack:
         col = self.w_max[g] * alpha
         first = True
         w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
-        eye = self._is_identity(slices, B, rd)
+        eye = self._is_identity(slices, B, rd, kept)
         for xs, xs2, factor in slices:
             G = rs.shape[1]
             extra = np.full((B, G), o2) + (w2 * xs2.reshape(B, G, -1).sum(axis=2, dtype=np.float64) if w2 else 0.0)
@@ -357,12 +375,13 @@ class TileStack:
             dig_rows = dig._replace(row_scale=dig.row_scale[rows])
             _kernels.adc_accumulate(sig[rows], var[rows], extra[rows], adc, conv, dig_rows, out[rows], sat[rows], draws)
 
-    def _is_identity(self, slices: list, B: int, rd: ArrayRead) -> bool:
-        """Whether the DAC outputs of a one-block tile are exactly the identity (the drift readout)."""
+    def _is_identity(self, slices: list, B: int, rd: ArrayRead, kept: bool) -> bool:
+        """Whether the DAC outputs of a one-block tile are exactly the identity (the drift readout; ``kept``: the
+        inputs were the identity and the DAC gave them back)."""
         if self.k != 1 or len(slices) != 1 or rd.approx is not None or B != self.r:
             return False
         xs = slices[0][0]
-        return bool(np.count_nonzero(xs) == B and np.all(np.diagonal(xs) == 1.0))
+        return kept or bool(np.count_nonzero(xs) == B and np.all(np.diagonal(xs) == 1.0))
 
     def _approx_ir(self, xs: np.ndarray, sig: np.ndarray, c: int, rd: ArrayRead) -> np.ndarray:
         """aihwkit's IR-drop correction (docs/crossbar.md, pipeline step 4); refused, or made exact, where
@@ -388,12 +407,11 @@ class TileStack:
             return xs @ self.read(rd.t).mats[c][0, 0]
         return sig - (approx_ir_drop_factor(a) * (xs @ mp)).astype(sig.dtype)
 
-    def forward(
-        self, x: np.ndarray, rows: np.ndarray, alphas: np.ndarray, t: float, out: np.ndarray, store: bool = True
-    ) -> None:
+    def forward(self, x, rows, alphas: np.ndarray, t: float, out: np.ndarray, store=True, identity=False) -> None:
         """x (T, B, k r) tile inputs -> out (T, B, k c) digitally scaled outputs; tile g uses its first rows[g]
-        input rows (the others give 0). The tiles run on ``threads.tile_threads()`` threads (the kernels are
-        ``nogil``, BLAS releases the GIL) when each has enough outputs to pay for the hand-off."""
+        input rows (the others give 0; ``identity``: x[g] is the identity, the drift readout). The tiles run on
+        ``threads.tile_threads()`` threads (the kernels are ``nogil``, BLAS releases the GIL) when each has enough
+        outputs to pay for the hand-off."""
         T, B = x.shape[:2]
         rd = self.read(t, store)
         row_scale, abs_max = self.row_scale(B)
@@ -405,7 +423,7 @@ class TileStack:
         def run(g: int) -> None:
             nb, kc = int(rows[g]), self.blocks_per_tile[g] * self.c
             xg, rs, og = x[g, :nb], row_scale[g, :nb], out[g, :nb]
-            sat, energy[g] = self._pass(g, xg, rs, abs_max, rd, alphas[g], og)
+            sat, energy[g] = self._pass(g, xg, rs, abs_max, rd, alphas[g], og, identity)
             it = 0
             while m.bound == "iterative" and sat.any() and it < m.max_bound_iterations:
                 idx = np.flatnonzero(sat)
