@@ -198,10 +198,11 @@ def _coerce(tp: Any, value: Any, path: str) -> Any:
         args = get_args(tp)
         if value is None and type(None) in args:
             return None
+        candidates = [arg for arg in args if arg is not type(None)]
+        if len(candidates) == 1:  # Optional[X]: X's own error, naming the field inside X
+            return _coerce(candidates[0], value, path)
         errors = []
-        for arg in args:
-            if arg is type(None):
-                continue
+        for arg in candidates:
             try:
                 return _coerce(arg, value, path)
             except ConfigError as e:

@@ -113,3 +113,11 @@ def test_chip_presets_name_their_adc_model(tmp_path):
     data["numbers"]["static_w_per_core"] = "test [proposal]"
     p.write_text(yaml.safe_dump(data))
     assert chip_cost_model(load_chip(p), 128e-9).config.static.tile_w == 0.05
+
+
+def test_bad_value_in_the_optional_static_section_names_the_field():
+    """An optional nested section reports the field inside it, not only the section."""
+    data = yaml.safe_load((COST_DIR / "22nm.yaml").read_text())
+    data["static"] = dict(data["static"], tile_w=-1.0)
+    with pytest.raises(ConfigError, match=r"^static\.tile_w: must be a finite number in \[0, inf\], got -1\.0"):
+        CostModelConfig.from_dict(data)
