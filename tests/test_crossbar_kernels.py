@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.linalg import solve_banded
 
-from aimc_sim.crossbar import _kernels
+from aimc_sim.crossbar import _kernels, irdrop_lines
 from aimc_sim.crossbar._kernels import AdcState, Conversion, DacSpec, Digital
 from aimc_sim.crossbar.quantise import adc_accumulate_ref, dac_encode_ref, sar_weights, uniform_quantise
 
@@ -166,8 +166,10 @@ def _thomas_ref(diag: np.ndarray, gw: float, rhs: np.ndarray) -> np.ndarray:
     return out
 
 
-def test_line_gs_sweep_matches_reference(rng):
-    """One alternating-line sweep = exact row-chain solves given B, then exact column-chain solves given W."""
+def test_relax_pass_matches_reference(rng):
+    """Fused line passes against scipy's banded solver: a Gauss-Seidel sweep from B = 0 (every row chain given B,
+    then every column chain given the new W), the next pass's row solves from that B, and a relaxed step
+    B + omega (GS(B) - B) read back by a third pass (passes alternate direction)."""
     R, C, K = 5, 7, 3
     g = rng.uniform(1e-6, 25e-6, (R, C))
     gw, gt = 2.0, 1e3
@@ -181,18 +183,32 @@ def test_line_gs_sweep_matches_reference(rng):
     db[:, -1] += gt
     src_w = rng.uniform(-1, 1, (R, K)) * gt
     src_b = rng.uniform(-1, 1, (C, K)) * 0.01
-    B0 = rng.uniform(-1e-3, 1e-3, (R, C, K))
-    W = np.zeros((R, C, K))
-    B = B0.copy()
-    _kernels.line_gs_sweep(g, _kernels.line_factor(dw, gw), _kernels.line_factor(db, gw), gw, src_w, src_b, W, B)
-    rw = g[:, :, None] * B0
-    rw[:, 0, :] += src_w
-    Wr = _thomas_ref(dw, gw, rw)
-    rb = (g[:, :, None] * Wr).transpose(1, 0, 2).copy()
-    rb[:, -1, :] += src_b
-    Br = _thomas_ref(db, gw, rb).transpose(1, 0, 2)
-    np.testing.assert_allclose(W, Wr, rtol=1e-12, atol=1e-15)
-    np.testing.assert_allclose(B, Br, rtol=1e-10, atol=1e-18)
+
+    def sweep(B):
+        rw = g[:, :, None] * B
+        rw[:, 0, :] += src_w
+        W = _thomas_ref(dw, gw, rw)
+        rb = (g[:, :, None] * W).transpose(1, 0, 2).copy()
+        rb[:, -1, :] += src_b
+        return W, _thomas_ref(db, gw, rb).transpose(1, 0, 2)
+
+    tables = irdrop_lines.line_tables(g, gw, gt)
+    blk = irdrop_lines.Block(src_w, src_b, np.zeros((R, C, K)), np.empty((C, K)), np.empty((R, K)))
+    rows = irdrop_lines.Rows(*(np.empty((C, K)) for _ in range(5)))
+
+    def check(B, W):
+        np.testing.assert_allclose(blk.sensed, B[R - 1], rtol=1e-10, atol=1e-18)
+        np.testing.assert_allclose(blk.driven, W[:, 0], rtol=1e-12, atol=1e-15)
+
+    W1, B1 = sweep(np.zeros((R, C, K)))
+    irdrop_lines.relax_pass(tables, blk, rows, True, 1.0)
+    check(np.zeros((R, C, K)), W1)
+    irdrop_lines.relax_pass(tables, blk, rows, False, 1.3)
+    W2, B2 = sweep(B1)
+    check(B1, W2)
+    irdrop_lines.relax_pass(tables, blk, rows, True, 1.0)
+    relaxed = B1 + 1.3 * (B2 - B1)
+    check(relaxed, sweep(relaxed)[0])
 
 
 def test_sar_with_ideal_weights_is_the_uniform_quantiser():

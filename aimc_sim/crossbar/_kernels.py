@@ -1,7 +1,7 @@
-"""Numba kernels of the tile pipeline and of the iterative IR-drop solver.
+"""Numba kernels of the tile pipeline (the IR-drop line relaxation is in ``irdrop_lines``).
 
-Each kernel has a plain-numpy reference (``aimc_sim.crossbar.quantise`` for the periphery, the tests
-for the IR-drop sweeps) and a test comparing the two (tests/test_crossbar_kernels.py).
+Each kernel has a plain-numpy reference (``aimc_sim.crossbar.quantise``) and a test comparing the two
+(tests/test_crossbar_kernels.py).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit, prange, types
+from numba import njit, types
 from numba.extending import overload
 
 
@@ -260,138 +260,3 @@ def channel_read(g, sd, plus, minus, scale, scale2, mat, var):
                     b = sd[i, minus[j]]
                     u = u + b * b
                 var[i, j] = u * scale2
-
-
-@njit(cache=True, fastmath=False)
-def line_factor(diag, gw):
-    """Thomas pivots of symmetric tridiagonal chains: each row of ``diag`` is one chain's diagonal and
-    -``gw`` the off-diagonal. Returns 1 / pivot per node."""
-    nch, L = diag.shape
-    inv = np.empty((nch, L))
-    for c in range(nch):
-        p = diag[c, 0]
-        inv[c, 0] = 1.0 / p
-        for k in range(1, L):
-            p = diag[c, k] - gw * gw * inv[c, k - 1]
-            inv[c, k] = 1.0 / p
-    return inv
-
-
-@njit(cache=True, fastmath=False)
-def _row_chains(g, inv_w, gw, src_w, B, W, omega, blend):
-    """Every row chain solved exactly (Thomas) given the column voltages ``B``. Into ``W`` (R, C, K) directly,
-    or, when ``blend``, into a one-row scratch y and then W[i] <- W[i] + omega (y - W[i])."""
-    R, C = g.shape
-    K = W.shape[2]
-    y = np.empty((C, K))
-    for i in range(R):
-        out = y if blend else W[i]
-        for j in range(C):
-            gij = g[i, j]
-            p = inv_w[i, j]
-            for k in range(K):
-                r = gij * B[i, j, k]
-                if j == 0:
-                    r += src_w[i, k]
-                else:
-                    r += gw * out[j - 1, k]
-                out[j, k] = r * p
-        for j in range(C - 2, -1, -1):
-            f = gw * inv_w[i, j]
-            for k in range(K):
-                out[j, k] += f * out[j + 1, k]
-        if blend:
-            for j in range(C):
-                for k in range(K):
-                    W[i, j, k] += omega * (y[j, k] - W[i, j, k])
-
-
-@njit(cache=True, fastmath=False)
-def _col_chains(g, inv_b, gw, src_b, W, out, B, omega, blend):
-    """Every column chain solved exactly (Thomas) given the row voltages ``W``, into ``out`` (R, C, K); when
-    ``blend``, each finished row of ``out`` then moves B[i] <- B[i] + omega (out[i] - B[i]) (out is B otherwise)."""
-    R, C = g.shape
-    K = out.shape[2]
-    for i in range(R):
-        for j in range(C):
-            gij = g[i, j]
-            p = inv_b[j, i]
-            for k in range(K):
-                r = gij * W[i, j, k]
-                if i == R - 1:
-                    r += src_b[j, k]
-                if i > 0:
-                    r += gw * out[i - 1, j, k]
-                out[i, j, k] = r * p
-    for i in range(R - 1, -1, -1):
-        for j in range(C):
-            f = gw * inv_b[j, i]
-            for k in range(K):
-                if i < R - 1:
-                    out[i, j, k] += f * out[i + 1, j, k]
-                if blend:
-                    B[i, j, k] += omega * (out[i, j, k] - B[i, j, k])
-
-
-@njit(cache=True, fastmath=False)
-def line_gs_sweep(g, inv_w, inv_b, gw, src_w, src_b, W, B):
-    """One alternating-line Gauss-Seidel sweep for one block of right-hand sides (K = last axis).
-
-    ``g`` (R, C) device conductances; ``inv_w`` (R, C) and ``inv_b`` (C, R): Thomas pivots of the row
-    chains (driven at j = 0) and column chains (sensed at i = R - 1), with the device, wire and terminal
-    conductances on their diagonals; ``gw``: wire conductance; ``src_w`` (R, K): current injected at row
-    node (i, 0); ``src_b`` (C, K): current injected at column node (R - 1, j). ``W``, ``B`` (R, C, K):
-    row and column node voltages, updated in place: every row chain is solved exactly given B, then
-    every column chain given the new W.
-    """
-    _row_chains(g, inv_w, gw, src_w, B, W, 1.0, False)
-    _col_chains(g, inv_b, gw, src_b, W, B, B, 1.0, False)
-
-
-@njit(cache=True, fastmath=False)
-def line_sor_sweep(g, inv_w, inv_b, gw, src_w, src_b, W, B, omega, Y):
-    """One block-SOR sweep: as :func:`line_gs_sweep`, but each family moves ``omega`` times its
-    Gauss-Seidel step, W <- W + omega (W_gs - W), then the same for B. ``Y`` (R, C, K): scratch."""
-    _row_chains(g, inv_w, gw, src_w, B, W, omega, True)
-    _col_chains(g, inv_b, gw, src_b, W, Y, B, omega, True)
-
-
-@njit(cache=True, fastmath=False, parallel=True)
-def line_gs_solve(g, inv_w, inv_b, gw, src_w, src_b, tol, max_sweeps, over_relax, W, B, Y):
-    """Sweeps on independent blocks of right-hand sides (axis 0, in parallel) until the sensed node voltages
-    B[R-1] change by at most ``tol`` times their largest magnitude.
-
-    Plain Gauss-Seidel sweeps (:func:`line_gs_sweep`) when ``over_relax`` is false. Otherwise Gauss-Seidel until
-    the ratio of successive changes settles (within 10 % of the previous ratio, or after 8 sweeps; from a single
-    right-hand side the third ratio was off by up to 0.5, and SOR then took up to 94 sweeps instead of 14) and
-    estimates the Gauss-Seidel rate mu = rho_J^2; the rest are block-SOR sweeps (:func:`line_sor_sweep`) at
-    Young's optimum omega = 2 / (1 + sqrt(1 - mu)), which is exact for this two-block (consistently ordered, SPD)
-    system and converges at rate omega - 1.
-    Shapes: src_w (n, R, K), src_b (n, C, K), W, B and the scratch Y (n, R, C, K). Returns the sweeps used per
-    block."""
-    nb = W.shape[0]
-    R = g.shape[0]
-    used = np.zeros(nb, dtype=np.int64)
-    for c in prange(nb):
-        omega = 1.0
-        d_prev = 0.0
-        r_prev = 0.0
-        for s in range(max_sweeps):
-            old = B[c, R - 1].copy()
-            if omega == 1.0:
-                line_gs_sweep(g, inv_w, inv_b, gw, src_w[c], src_b[c], W[c], B[c])
-            else:
-                line_sor_sweep(g, inv_w, inv_b, gw, src_w[c], src_b[c], W[c], B[c], omega, Y[c])
-            new = B[c, R - 1]
-            d = np.max(np.abs(new - old))
-            m = np.max(np.abs(new))
-            used[c] = s + 1
-            if s >= 1 and d <= tol * m:
-                break
-            if over_relax and omega == 1.0 and s >= 2 and d_prev > 0.0:
-                r = d / d_prev
-                if abs(r - r_prev) <= 0.1 * r or s >= 7:  # the ratio has settled at mu (or 8 sweeps done)
-                    omega = 2.0 / (1.0 + np.sqrt(1.0 - min(r, 0.99)))
-                r_prev = r
-            d_prev = d
-    return used

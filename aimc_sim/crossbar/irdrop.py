@@ -26,6 +26,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from aimc_sim.config import require_finite
+from aimc_sim.crossbar import irdrop_lines
 from aimc_sim.errors import ConfigError, SimulationError
 
 __all__ = [
@@ -147,19 +148,7 @@ class IrDropSolver:
         if method == "direct":
             self._factor_direct()
         else:
-            from aimc_sim.crossbar import _kernels
-
-            gw, gt = self.g_wire, self.g_term
-            dw = G.copy()
-            dw[:, 1:] += gw
-            dw[:, :-1] += gw
-            dw[:, 0] += gt
-            db = np.ascontiguousarray(G.T)
-            db[:, 1:] += gw
-            db[:, :-1] += gw
-            db[:, -1] += gt
-            self._inv_w = _kernels.line_factor(dw, gw)
-            self._inv_b = _kernels.line_factor(db, gw)
+            self._lines = irdrop_lines.line_tables(G, self.g_wire, self.g_term)
 
     def _factor_direct(self) -> None:
         L = nodal_matrix(self.G, self.r_wire, self.r_term)
@@ -184,17 +173,13 @@ class IrDropSolver:
         return v[self._in_idx], v[self._out_idx]
 
     def _iterative(self, src_w: np.ndarray, src_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Line relaxation on groups of right-hand-side blocks, one block per thread: blocks of at most 32
-        right-hand sides (32-wide blocks measured faster than 8 or 16), fewer for big arrays so that a block's
-        three voltage fields stay below ~32 MB each, and equally wide so that no thread waits on a mostly padded
-        block (at 512 x 512, 64 right-hand sides on 2 threads: 3 groups of 2 blocks of 11, not 30 + 30 + 4 in
-        blocks of 15)."""
-        from aimc_sim.crossbar import _kernels
-
+        """Fused line relaxation (``irdrop_lines``) on groups of right-hand-side blocks, one block per thread: blocks
+        of at most 32 right-hand sides (the kernels vectorise across them), fewer for big arrays so that a block's
+        state stays below 64 MB, and equally wide so that no thread waits on a mostly padded block."""
         R, C = self.rows, self.cols
         K = src_w.shape[1]
         nthreads = numba.get_num_threads()
-        widest = max(1, min(32, 4_000_000 // (R * C)))
+        widest = max(1, min(32, 8_000_000 // (R * C)))
         groups = -(-K // (nthreads * widest))
         kc = -(-K // (groups * nthreads))
         vw = np.empty((R, K))
@@ -207,22 +192,18 @@ class IrDropSolver:
             pad = nb * kc - (k1 - k0)
             sw = np.pad(src_w[:, k0:k1], ((0, 0), (0, pad))).reshape(R, nb, kc).transpose(1, 0, 2).copy()
             sb = np.pad(src_b[:, k0:k1], ((0, 0), (0, pad))).reshape(C, nb, kc).transpose(1, 0, 2).copy()
-            W = np.zeros((nb, R, C, kc))
-            B = np.zeros((nb, R, C, kc))
-            Y = np.empty((nb, R, C, kc)) if self.over_relax else np.empty((nb, 1, 1, 1))
-            used = _kernels.line_gs_solve(
-                self.G,
-                self._inv_w,
-                self._inv_b,
-                self.g_wire,
+            sensed = np.empty((nb, C, kc))
+            driven = np.empty((nb, R, kc))
+            used = irdrop_lines.relax_blocks(
+                self._lines,
                 sw,
                 sb,
+                np.zeros((nb, R, C, kc)),
+                sensed,
+                driven,
                 self.tol,
                 self.max_sweeps,
                 self.over_relax,
-                W,
-                B,
-                Y,
             )
             sweeps = max(sweeps, int(used.max()))
             self.sweeps_used = max(self.sweeps_used, sweeps)
@@ -231,8 +212,8 @@ class IrDropSolver:
                 warnings.warn(msg, RuntimeWarning, stacklevel=3)
                 self.report = IrDropReport("iterative", sweeps, converged=False, fallback=msg)
                 return self._direct(src_w, src_b)
-            vw[:, k0:k1] = W[:, :, 0, :].transpose(1, 0, 2).reshape(R, nb * kc)[:, : k1 - k0]
-            vb[:, k0:k1] = B[:, R - 1, :, :].transpose(1, 0, 2).reshape(C, nb * kc)[:, : k1 - k0]
+            vw[:, k0:k1] = driven.transpose(1, 0, 2).reshape(R, nb * kc)[:, : k1 - k0]
+            vb[:, k0:k1] = sensed.transpose(1, 0, 2).reshape(C, nb * kc)[:, : k1 - k0]
         self.report = IrDropReport("iterative", sweeps)
         return vw, vb
 
