@@ -17,9 +17,12 @@ its time slice (a few ms at load 8 on 2 cores), which made wall-clock medians of
 between 3 and 12 ms while its CPU time stayed at 3.2-3.5 ms. Wall-clock ratios are printed as well.
 ``irdrop_ms_per_vector`` is the wall-clock median of the line-relaxation solver (2 numba threads), the
 faster of the two BLAS settings.
-``irdrop_512_ms_per_vector``: the same solve at 512 x 512 (issue 16), block SOR with the default stopping rule; the
-256 and 512 solves are timed interleaved against the previous stopping rule (1e-12) and plain line Gauss-Seidel,
-each with its sweeps and its error against a solve to 1e-14 (``--irdrop``: only this part).
+``irdrop_512_ms_per_vector``: the same solve at 512 x 512 (issue 16), the default (fused line relaxation with
+Chebyshev-node steps, tol 1e-10); the 256 and 512 solves are timed interleaved against the same at tol 1e-12 and
+plain line Gauss-Seidel, each with its sweeps and its error against a solve to 1e-14 (``--irdrop``: only this part).
+``--irdrop-one n N``: only the default solver at n x n, N rounds, one line each, for alternating this tree against
+another whose default differs (the previous default, block SOR, lives in older trees): ``PYTHONPATH=OTHER python
+benchmarks/bench_mvm.py --irdrop-one 512 3``.
 ``new_t_overhead``: AnalogTile.mvm (512 x 512, batch 256, pcm-default with its global drift compensation) at a
 read time never used before over the same call at a cached read time, interleaved, process-CPU medians. A new t
 costs the array read (drifted conductances, read-noise std and channel matrices) and the drift-compensation
@@ -81,14 +84,17 @@ def memory_per_weight(n: int = 4096) -> float:
     return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024 / W.size
 
 
+IRDROP_DEFAULT = "Chebyshev steps (default, tol 1e-10)"
 IRDROP_METHODS = {  # label: IrDropSolver keywords
-    "block SOR (default, tol 1e-10)": {"over_relax": True},
-    "block SOR, tol 1e-12 (previous default)": {"over_relax": True, "tol": 1e-12},
+    IRDROP_DEFAULT: {"over_relax": True},
+    "Chebyshev steps, tol 1e-12": {"over_relax": True, "tol": 1e-12},
     "line Gauss-Seidel": {"over_relax": False},
 }
 
 
-def relaxation_ms_per_vector(rng: np.random.Generator, n: int, rounds: int) -> dict[str, dict[str, float]]:
+def relaxation_ms_per_vector(
+    rng: np.random.Generator, n: int, rounds: int, methods: dict[str, dict] = IRDROP_METHODS
+) -> dict[str, dict[str, float]]:
     """The exact IR-drop solve of an n x n array (G uniform in [1, 25] uS, r_wire 1 ohm, r_term 1 mohm, a batch of
     64 vectors, setup included) by each of IRDROP_METHODS, interleaved over ``rounds``: medians of wall-clock and
     process-CPU ms per vector, the sweeps, and the largest error of the currents against a solve to 1e-14,
@@ -96,10 +102,10 @@ def relaxation_ms_per_vector(rng: np.random.Generator, n: int, rounds: int) -> d
     G = rng.uniform(1e-6, 25e-6, (n, n))
     V = rng.uniform(-0.2, 0.2, (64, n))
     ref = IrDropSolver(G, 1.0, 1e-3, method="iterative", tol=1e-14).solve(V)
-    runs: dict[str, list[tuple[float, float]]] = {k: [] for k in IRDROP_METHODS}
+    runs: dict[str, list[tuple[float, float]]] = {k: [] for k in methods}
     out: dict[str, dict[str, float]] = {}
     for _ in range(rounds):
-        for label, kw in IRDROP_METHODS.items():
+        for label, kw in methods.items():
             t0, c0 = time.perf_counter(), time.process_time()
             solver = IrDropSolver(G, 1.0, 1e-3, method="iterative", **kw)
             current = solver.solve(V)
@@ -146,7 +152,7 @@ def irdrop_report(rng: np.random.Generator, direct: bool = False) -> float:
                 f"{r['wall']:.2f} ms/vector wall, {r['cpu']:.2f} ms/vector process CPU, {r['sweeps']} sweeps, "
                 f"error {r['error']:.1e} of the largest current"
             )
-    return relax[512]["block SOR (default, tol 1e-10)"]["wall"]
+    return relax[512][IRDROP_DEFAULT]["wall"]
 
 
 def new_t_ratio(tile: AnalogTile, x: np.ndarray) -> float:
@@ -198,6 +204,17 @@ def main() -> None:
         return
     if "--irdrop" in sys.argv:
         irdrop_report(np.random.default_rng(0), direct=True)
+        return
+    if "--irdrop-one" in sys.argv:
+        at = sys.argv.index("--irdrop-one")
+        n, rounds = int(sys.argv[at + 1]), int(sys.argv[at + 2])
+        default = {IRDROP_DEFAULT: IRDROP_METHODS[IRDROP_DEFAULT]}
+        for _ in range(rounds):
+            r = relaxation_ms_per_vector(np.random.default_rng(0), n, 1, default)[IRDROP_DEFAULT]
+            print(
+                f"irdrop {n} x {n}: {r['wall']:.2f} ms/vector wall, {r['cpu']:.2f} CPU, {r['sweeps']} sweeps, "
+                f"error {r['error']:.1e}"
+            )
         return
     rng = np.random.default_rng(0)
     W = rng.standard_normal((512, 512)).astype(np.float32)
