@@ -53,14 +53,12 @@ class Block(NamedTuple):
 
 class Rows(NamedTuple):
     """Row scratch of one block, each (C, K): ``w`` the row chain being solved; ``b0``, ``b1`` rows i and i -+ 1 of
-    the iterate B; ``e0``, ``e1`` the same rows of the next sweep's eliminated column chains. Allocated once per
-    block (swapping arrays allocated inside the pass cost reference counting on every row: 20 % slower)."""
+    the iterate B. Allocated once per block (swapping arrays allocated inside the pass cost reference counting on
+    every row: 20 % slower)."""
 
     w: np.ndarray
     b0: np.ndarray
     b1: np.ndarray
-    e0: np.ndarray
-    e1: np.ndarray
 
 
 @njit(cache=True, fastmath=False)
@@ -124,44 +122,46 @@ def relax_pass(t, blk, rows, ascending, omega):
     gw = t.gw
     elim = t.down if ascending else t.up  # pivots of this pass's elimination
     back = t.up if ascending else t.down  # pivots of the previous pass's elimination
-    w, bc, bp, ec, ep = rows  # bc, ec: row i; bp, ep: the row before it in the pass
+    w, bc, bp = rows  # bc: row i of B; bp: the row before it in the pass
     bp[:] = 0.0
-    ep[:] = 0.0
     for s in range(R):
         i = s if ascending else R - 1 - s
+        ip = i - 1 if ascending else i + 1
         for j in range(C):  # back-substitution: row i of the iterate B
             cb = gw * back[i, j]
             for k in range(K):
                 bc[j, k] = D[i, j, k] + cb * bp[j, k]
         _row_chain(g, t.row, gw, blk.src_w, i, bc, w)
-        for j in range(C):  # elimination of row i of the next sweep's column chains
-            ae = g[i, j] * elim[i, j]
-            ce = gw * elim[i, j]
-            for k in range(K):
-                ec[j, k] = ae * w[j, k] + ce * ep[j, k]
+        if s == 0:
+            for j in range(C):
+                ae = g[i, j] * elim[i, j]
+                for k in range(K):
+                    D[i, j, k] = ae * w[j, k]
+        else:
+            for j in range(C):  # elimination of row i of the next sweep's column chains, over D[i]
+                ae = g[i, j] * elim[i, j]
+                ce = gw * elim[i, j]
+                for k in range(K):
+                    D[i, j, k] = ae * w[j, k] + ce * D[ip, j, k]
         if i == R - 1:
             for j in range(C):
                 pe = elim[i, j]
                 for k in range(K):
-                    ec[j, k] += blk.src_b[j, k] * pe
+                    D[i, j, k] += blk.src_b[j, k] * pe
                     blk.sensed[j, k] = bc[j, k]
         for k in range(K):
             blk.driven[i, k] = w[0, k]
-        if s > 0:  # store the previous row, relaxed
-            ip = i - 1 if ascending else i + 1
-            if omega == 1.0:
-                D[ip] = ep
-            else:
-                for j in range(C):
-                    cp = gw * elim[ip, j]
-                    for k in range(K):
-                        D[ip, j, k] = omega * ep[j, k] + (1.0 - omega) * (bp[j, k] - cp * bc[j, k])
+        if s > 0 and omega != 1.0:  # relax the previous row in place
+            for j in range(C):
+                cp = gw * elim[ip, j]
+                for k in range(K):
+                    D[ip, j, k] = omega * D[ip, j, k] + (1.0 - omega) * (bp[j, k] - cp * bc[j, k])
         bc, bp = bp, bc
-        ec, ep = ep, ec
     last = R - 1 if ascending else 0
-    for j in range(C):
-        for k in range(K):
-            D[last, j, k] = omega * ep[j, k] + (1.0 - omega) * bp[j, k]
+    if omega != 1.0:
+        for j in range(C):
+            for k in range(K):
+                D[last, j, k] = omega * D[last, j, k] + (1.0 - omega) * bp[j, k]
 
 
 @njit(cache=True, fastmath=False)
@@ -194,7 +194,7 @@ def _relax_block(t, blk, tol, max_sweeps, accelerate):
     Gauss-Seidel again. The change is taken over one pass and over two (same direction), whichever is smaller.
     Returns the passes used."""
     C, K = blk.sensed.shape
-    rows = Rows(np.empty((C, K)), np.empty((C, K)), np.empty((C, K)), np.empty((C, K)), np.empty((C, K)))
+    rows = Rows(np.empty((C, K)), np.empty((C, K)), np.empty((C, K)))
     old = np.zeros((C, K))  # sensed voltages one pass back
     older = np.zeros((C, K))  # two passes back (same elimination direction)
     steps = np.ones(1)
