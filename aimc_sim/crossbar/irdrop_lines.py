@@ -137,12 +137,21 @@ def relax_pass(t, blk, rows, ascending, omega):
                 ae = g[i, j] * elim[i, j]
                 for k in range(K):
                     D[i, j, k] = ae * w[j, k]
-        else:
+        elif omega == 1.0:
             for j in range(C):  # elimination of row i of the next sweep's column chains, over D[i]
                 ae = g[i, j] * elim[i, j]
                 ce = gw * elim[i, j]
                 for k in range(K):
                     D[i, j, k] = ae * w[j, k] + ce * D[ip, j, k]
+        else:
+            for j in range(C):  # the same, and the previous row relaxed in place
+                ae = g[i, j] * elim[i, j]
+                ce = gw * elim[i, j]
+                cp = gw * elim[ip, j]
+                for k in range(K):
+                    z = D[ip, j, k]
+                    D[i, j, k] = ae * w[j, k] + ce * z
+                    D[ip, j, k] = omega * z + (1.0 - omega) * (bp[j, k] - cp * bc[j, k])
         if i == R - 1:
             for j in range(C):
                 pe = elim[i, j]
@@ -151,11 +160,6 @@ def relax_pass(t, blk, rows, ascending, omega):
                     blk.sensed[j, k] = bc[j, k]
         for k in range(K):
             blk.driven[i, k] = w[0, k]
-        if s > 0 and omega != 1.0:  # relax the previous row in place
-            for j in range(C):
-                cp = gw * elim[ip, j]
-                for k in range(K):
-                    D[ip, j, k] = omega * D[ip, j, k] + (1.0 - omega) * (bp[j, k] - cp * bc[j, k])
         bc, bp = bp, bc
     last = R - 1 if ascending else 0
     if omega != 1.0:
