@@ -184,6 +184,7 @@ class IrDropSolver:
         kc = -(-K // (groups * nthreads))
         vw = np.empty((R, K))
         vb = np.empty((C, K))
+        plan = irdrop_lines.Schedule(self.tol, self.max_sweeps, self.over_relax)
         group = nthreads * kc
         sweeps = 0
         for k0 in range(0, K, group):
@@ -194,17 +195,7 @@ class IrDropSolver:
             sb = np.pad(src_b[:, k0:k1], ((0, 0), (0, pad))).reshape(C, nb, kc).transpose(1, 0, 2).copy()
             sensed = np.empty((nb, C, kc))
             driven = np.empty((nb, R, kc))
-            used = irdrop_lines.relax_blocks(
-                self._lines,
-                sw,
-                sb,
-                np.zeros((nb, R, C, kc)),
-                sensed,
-                driven,
-                self.tol,
-                self.max_sweeps,
-                self.over_relax,
-            )
+            used = irdrop_lines.relax_blocks(self._lines, sw, sb, np.zeros((nb, R, C, kc)), sensed, driven, plan)
             sweeps = max(sweeps, int(used.max()))
             self.sweeps_used = max(self.sweeps_used, sweeps)
             if sweeps >= self.max_sweeps:

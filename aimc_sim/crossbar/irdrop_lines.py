@@ -188,15 +188,26 @@ def chebyshev_steps(mu, n):
     return steps
 
 
+class Schedule(NamedTuple):
+    """When the passes stop and how they are relaxed: ``tol``, stop when the sensed voltages change by at most tol
+    times their largest magnitude; ``max_sweeps``, give up after that many passes; ``accelerate``, Chebyshev steps
+    once the Gauss-Seidel rate is known (else Gauss-Seidel throughout)."""
+
+    tol: float
+    max_sweeps: int
+    accelerate: bool
+
+
 @njit(cache=True, fastmath=False)
-def _relax_block(t, blk, tol, max_sweeps, accelerate):
-    """Passes on one block until the sensed voltages change by at most ``tol`` times their largest magnitude.
+def _relax_block(t, blk, plan):
+    """Passes on one block by the :class:`Schedule` ``plan``.
     Gauss-Seidel until the ratio of successive changes has settled (within 20 % of the previous ratio, or after 8
     sweeps) at mu, the largest eigenvalue of the Gauss-Seidel iteration; then, when ``accelerate``, cycles of
     Chebyshev-node Richardson steps on [0, 1.02 mu], each cycle as long as the remaining reduction needs, until a
     cycle gains less than 10x (rounding: the two elimination directions agree to ~1e-12 relative), then
     Gauss-Seidel again. The change is taken over one pass and over two (same direction), whichever is smaller.
     Returns the passes used."""
+    tol = plan.tol
     C, K = blk.sensed.shape
     rows = Rows(np.empty((C, K)), np.empty((C, K)), np.empty((C, K)))
     old = np.zeros((C, K))  # sensed voltages one pass back
@@ -208,7 +219,7 @@ def _relax_block(t, blk, tol, max_sweeps, accelerate):
     mu = 0.0
     d_cycle = 0.0
     ascending = True
-    for s in range(max_sweeps):
+    for s in range(plan.max_sweeps):
         omega = steps[at] if at < steps.size else 1.0
         at += 1
         relax_pass(t, blk, rows, ascending, omega)
@@ -222,7 +233,7 @@ def _relax_block(t, blk, tol, max_sweeps, accelerate):
         old[:, :] = blk.sensed
         if s >= 2 and min(d, d2) <= tol * m:
             return s + 1
-        if accelerate and mu == 0.0 and s >= 3 and d_prev > 0.0:
+        if plan.accelerate and mu == 0.0 and s >= 3 and d_prev > 0.0:
             r = d / d_prev
             if abs(r - r_prev) <= 0.2 * r or s >= 8:
                 mu = min(1.02 * r, 0.99)
@@ -239,16 +250,16 @@ def _relax_block(t, blk, tol, max_sweeps, accelerate):
                 steps = chebyshev_steps(mu, max(1, min(n, 64)))
                 at = 0
         d_prev = d
-    return max_sweeps
+    return plan.max_sweeps
 
 
 @njit(cache=True, fastmath=False, parallel=True)
-def relax_blocks(t, src_w, src_b, state, sensed, driven, tol, max_sweeps, accelerate):
+def relax_blocks(t, src_w, src_b, state, sensed, driven, plan):
     """:func:`_relax_block` on independent blocks (axis 0 of every array, in parallel); returns the passes per
     block. Shapes: src_w (n, R, K), src_b (n, C, K), state (n, R, C, K) zeroed, sensed (n, C, K), driven (n, R, K)."""
     nb = state.shape[0]
     used = np.zeros(nb, dtype=np.int64)
     for c in prange(nb):
         blk = Block(src_w[c], src_b[c], state[c], sensed[c], driven[c])
-        used[c] = _relax_block(t, blk, tol, max_sweeps, accelerate)
+        used[c] = _relax_block(t, blk, plan)
     return used
