@@ -19,7 +19,8 @@ between 3 and 12 ms while its CPU time stayed at 3.2-3.5 ms. Wall-clock ratios a
 faster of the two BLAS settings.
 ``irdrop_512_ms_per_vector``: the same solve at 512 x 512 (issue 16), the default (fused line relaxation with
 Chebyshev-node steps, tol 1e-10); the 256 and 512 solves are timed interleaved against the same at tol 1e-12 and
-plain line Gauss-Seidel, each with its sweeps and its error against a solve to 1e-14 (``--irdrop``: only this part).
+plain line Gauss-Seidel, each with its sweeps and its error against a solve to 1e-14 (``--irdrop``: only this part;
+``--irdrop --direct``: with the sparse direct solve, ~40 s and 1.4 GB at 512 x 512).
 ``--irdrop-one n N``: only the default solver at n x n, N rounds, one line each, for alternating this tree against
 another whose default differs (the previous default, block SOR, lives in older trees): ``PYTHONPATH=OTHER python
 benchmarks/bench_mvm.py --irdrop-one 512 3``.
@@ -203,7 +204,7 @@ def main() -> None:
         kernel_times()
         return
     if "--irdrop" in sys.argv:
-        irdrop_report(np.random.default_rng(0), direct=True)
+        irdrop_report(np.random.default_rng(0), direct="--direct" in sys.argv)
         return
     if "--irdrop-one" in sys.argv:
         at = sys.argv.index("--irdrop-one")

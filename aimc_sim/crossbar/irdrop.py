@@ -10,9 +10,9 @@ Kirchhoff's current law at the 2RC nodes gives a weighted graph Laplacian with D
 L v = g_t P_in V, which is symmetric positive definite. The column currents are
 I_j = g_t V^B_{R-1,j}. The network is linear in the drive voltages, so I = V T with the effective
 matrix T = g_t^2 P_out L^-1 P_in^T, which depends only on the programmed state (G, r_wire, r_term).
-:class:`IrDropSolver` sets the system up once per programmed state (sparse LU, or the line-relaxation
-tables) and then either solves a batch or forms T; every solve leaves an
-:class:`IrDropReport` (method, sweeps, convergence, fallback) on the solver.
+:class:`IrDropSolver` sets the system up once per programmed state (sparse LU, or the factored wire
+chains) and then either solves a batch or forms T; every solve leaves an :class:`IrDropReport` (method, sweeps,
+convergence, fallback) on the solver.
 """
 
 from __future__ import annotations
@@ -103,15 +103,16 @@ class IrDropSolver:
     ``effective_matrix()`` returns T (rows x cols) such that ``I = V @ T`` exactly.
 
     ``method``: ``direct`` (sparse LU of L, scipy SuperLU with a minimum-degree ordering), ``iterative``
-    (alternating-line block SOR: every row wire, then every column wire, solved exactly as a tridiagonal chain
-    given the other family; numba, parallel over blocks of right-hand sides), or ``auto`` (direct up to
-    ``direct_max_nodes`` unknowns). The sweeps stop when the sensed voltages change by less than ``tol`` relative
-    (default 1e-10: the remaining error against the exact solve measured at most about that, against 1e-9 for the
-    tests and ~4e-3 of full scale for one 8-bit ADC step, docs/crossbar.md#exact-ir-drop). Not converged after
-    ``max_sweeps``: a RuntimeWarning, the direct solve instead, and ``report.fallback`` says so.
-    The line sweeps converge fast because the device conductances are small against the wire conductances.
-    ``over_relax`` (default) switches from Gauss-Seidel to block SOR at Young's optimum omega after 3 sweeps;
-    benchmarks/bench_mvm.py times both.
+    (line relaxation, :mod:`aimc_sim.crossbar.irdrop_lines`: every row wire, then every column wire, solved exactly
+    as a tridiagonal chain given the other family, fused into one pass over the rows that keeps only the eliminated
+    column chains; numba, parallel over blocks of right-hand sides), or ``auto`` (direct up to ``direct_max_nodes``
+    unknowns). The sweeps stop when the sensed voltages change by less than ``tol`` relative (default 1e-10: the
+    remaining error against the exact solve measured at most about that, against 1e-9 for the tests and ~4e-3 of
+    full scale for one 8-bit ADC step, docs/crossbar.md#exact-ir-drop). Not converged after ``max_sweeps``: a
+    RuntimeWarning, the direct solve instead, and ``report.fallback`` says so. The line sweeps converge fast because
+    the device conductances are small against the wire conductances. ``over_relax`` (default) switches from
+    Gauss-Seidel to Chebyshev-node Richardson steps once the Gauss-Seidel rate has been read off the sweeps
+    (``irdrop_lines._relax_block``); benchmarks/bench_mvm.py times both.
     """
 
     def __init__(
