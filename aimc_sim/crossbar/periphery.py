@@ -47,7 +47,8 @@ from aimc_sim.errors import ConfigError, SimulationError
 __all__ = ["TileStack"]
 
 IR_DROP_FALLBACK = ev.Named("ir_drop_fallback")
-"""A tile whose IR-drop approximation was invalid switched to the exact solve (unpriced, counted)."""
+"""A tile replaced an IR-drop model (unpriced, counted): its invalid approximation by the exact solve, or the exact
+solve's unconverged line relaxation by the direct solve."""
 
 _DRAWS_PER_BLOCK = 65536  # normals drawn ahead per ADC kernel call (512 KiB: stays in L2)
 _MIN_THREADED_OUTPUTS = 32768  # ADC outputs per tile and call below which a thread hand-off costs more than it saves
@@ -182,21 +183,23 @@ class TileStack:
     # ------------------------------------------------------------------ array read
     def read(self, t: float, store: bool = True) -> ArrayRead:
         """The arrays at read time t (cached per t; a read not ``store``d is computed and dropped)."""
+        return self._reads.get(t, self._read_arrays, store)
+
+    def _read_arrays(self, t: float) -> ArrayRead:
+        """A new read at t; an exact IR-drop solve that fell back to the direct solve is recorded."""
         shape = (self.n_tiles, self.k, self.r, self.n_dev_cols)
-        return self._reads.get(
-            t,
-            lambda tt: read_arrays(
-                self.config,
-                self.device,
-                self.states,
-                shape,
-                self.blocks_per_tile,
-                self.channels,
-                self._off_block_row_g,
-                tt,
-            ),
-            store,
+        rd = read_arrays(
+            self.config, self.device, self.states, shape, self.blocks_per_tile, self.channels, self._off_block_row_g, t
         )
+        if rd.ir_drop is not None and rd.ir_drop.fallback is not None:  # the solver has warned
+            self._record_ir_drop_fallback(rd.ir_drop.fallback)
+        return rd
+
+    def _record_ir_drop_fallback(self, msg: str) -> None:
+        """Keep why an IR-drop model was replaced (``ir_drop_fallback``) and count it in the ledger."""
+        self.ir_drop_fallback = msg
+        if self.ledger is not None:  # recorded with the run's events, not only warned
+            self.ledger.add(IR_DROP_FALLBACK, 1, self.name or None)
 
     def _product(self, xs: np.ndarray, mat: np.ndarray, kg: int, out: np.ndarray) -> np.ndarray:
         """xs (B, k r) times the k_g block matrices ``mat`` (k, r, w) -> out (B, k w), block by block."""
@@ -399,9 +402,7 @@ class TileStack:
             if irc.on_exceed == "error":
                 raise SimulationError(f"{msg}; use tile.ir_drop.mode: exact")
             warnings.warn(f"{msg}; tile {self.name!r} now uses the exact solve", RuntimeWarning, stacklevel=6)
-            self.ir_drop_fallback = msg
-            if self.ledger is not None:  # recorded with the run's events, not only warned
-                self.ledger.add(IR_DROP_FALLBACK, 1, self.name or None)
+            self._record_ir_drop_fallback(msg)
             self.config = self.config.replace(ir_drop=irc.replace(mode="exact"))
             self._reads.clear()
             return xs @ self.read(rd.t).mats[c][0, 0]
