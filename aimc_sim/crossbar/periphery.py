@@ -252,11 +252,13 @@ class TileStack:
             return [(x, x, 1.0)], float(np.cumsum(gsum)[-1])
         if dac.stochastic_rounding and spec.quantise:
             require_finite("x", x)
+            B, G = rs.shape
+            xg = x.reshape(B, G, -1)  # each group of word lines is one DAC row
             if abs_max:
-                a = np.abs(x).max(axis=1)
-                rs[:, 0] = np.where(a > 0, a, 1.0)
-            n = self.blocks_per_tile[g] * self.r  # the k_g blocks' word lines, as the physical tile
-            v = x[:, :n] / rs  # one group: the block-diagonal path refuses a stochastic DAC
+                a = np.abs(xg).max(axis=2)
+                rs[:] = np.where(a > 0, a, 1.0)
+            n = self.blocks_per_tile[g] * self.r  # the k_g blocks' word lines (no draws for padding slots)
+            v = (xg / rs[:, :, None]).reshape(B, -1)[:, :n]
             v = np.clip(np.floor(v / spec.step + self.noise_rngs[g].random(v.shape)) * spec.step, spec.lo, 1.0)
             xn, xn2 = np.zeros(x.shape, np.float32), np.zeros(x.shape, np.float32)
             xn[:, :n], xn2[:, :n] = v, v * v
@@ -321,9 +323,12 @@ class TileStack:
         first = True
         w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
         eye = self._is_identity(slices, B, rd, kept)
+        G = rs.shape[1]
+        ng = kg if G > 1 else 1  # the scale groups of the k_g filled block slots (the kernel splits w by them)
+        rs_used = rs[:, :ng] if ng < G else rs
         for xs, xs2, factor in slices:
-            G = rs.shape[1]
             extra = np.full((B, G), o2) + (w2 * xs2.reshape(B, G, -1).sum(axis=2, dtype=np.float64) if w2 else 0.0)
+            extra = extra[:, :ng] if ng < G else extra
             for c, ch in enumerate(self.channels):
                 state = self.adc[g][c]
                 w = state.gain.size
@@ -349,7 +354,7 @@ class TileStack:
                         out[:] = 0.0
                     out += (ch.coef * factor) * ref * rs * col[None, :]  # dense tiles only: G = 1
                 else:
-                    dig = Digital(ch.coef * factor, rs, col[:w], not first)
+                    dig = Digital(ch.coef * factor, rs_used, col[:w], not first)
                     self._convert(g, sig[:, :w], var[:, :w], extra, state, conv, dig, out[:, :w], sat)
                 first = False
         if first:  # no input slice (all-zero bit-serial input)
