@@ -18,6 +18,7 @@ FEATURES = {
     "bound": {"management": {"bound": "iterative"}, "adc": {"bound": 0.6}},  # a narrow range: many reruns
     "bit_serial": {"dac": {"bit_serial": True, "bits": 4}},
     "stochastic_dac": {"dac": {"stochastic_rounding": True, "bits": 4}},
+    "stochastic_adc": {"adc": {"stochastic_rounding": True, "bits": 4}},  # (never refused; checked here too)
 }
 NOISY = {"programming": False, "read": True, "out_noise": 0.04}
 
