@@ -48,6 +48,25 @@ def test_feature_equals_dense_tiles(data, feature, noise):
 
 
 @pytest.mark.parametrize("feature", FEATURES)
+@pytest.mark.parametrize("adc_range", ["calibrated", "per_column"])
+def test_feature_with_calibrated_ranges_and_drift_equals_dense(data, feature, adc_range):
+    """Calibrated ADC ranges (per tile or per column), per-column drift compensation at t = 1 h, read and output
+    noise: equal to the dense tiles up to float32 rounding (a calibration percentile of float32 products summed
+    in another order may differ by 1 ulp)."""
+    W, x = data
+    kw = FEATURES[feature]
+    cfg = _cfg(
+        noise=NOISY,
+        drift_compensation={"mode": "per_column"},
+        **{**kw, "adc": {**kw.get("adc", {}), "range": adc_range}},
+    )
+    bank = BlockDiagonalMatrix(cfg, W, np.random.default_rng(1))
+    cal = x * 1.1
+    bank.calibrate_adc(cal)
+    np.testing.assert_allclose(bank.mvm(x, 3600.0), _dense(cfg, W, x, 1, t=3600.0, cal=cal), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("feature", FEATURES)
 def test_feature_noise_statistics_match_dense(rng, feature):
     """Independent seeds, read and output noise: over 400 noisy MVMs of one input, the per-output means and
     standard deviations of the packed and the dense tiles agree within 3 standard errors on average (the mean and
