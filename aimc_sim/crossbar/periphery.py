@@ -10,7 +10,8 @@ case (T = k = 1); :class:`~aimc_sim.crossbar.blockdiag.BlockDiagonalMatrix` is t
 4. analog noise, output-referred: eta_j ~ N(0, sum_i x_i^2 s_ij^2 + w_noise^2 ||x'||^2 + out_noise^2) (§5),
    one extra product (x'^2) @ S(t) instead of a per-weight draw (``test_xb1_output_referred_noise_equivalence``);
 5. ADC (``_kernels.adc_accumulate`` with the channel's :class:`AdcState` record): mismatch, saturation,
-   quantiser with a fixed, maximal or calibrated range; bound management re-runs saturated rows (§4);
+   quantiser with a fixed, maximal or calibrated range; bound management re-runs saturated tile input vectors
+   (any output of the tile's k blocks at its range) with every input scale doubled (§4);
 6. digital: outputs times s * w_max * alpha (drift compensation, §8), slice and channel partial sums, offset.
 
 Every tile draws its programming noise and ADC mismatch from its own generator, then its per-MVM noise from a
@@ -325,10 +326,10 @@ class TileStack:
         eye = self._is_identity(slices, B, rd, kept)
         G = rs.shape[1]
         ng = kg if G > 1 else 1  # the scale groups of the k_g filled block slots (the kernel splits w by them)
-        rs_used = rs[:, :ng] if ng < G else rs
+        rs_used = np.ascontiguousarray(rs[:, :ng]) if ng < G else rs
         for xs, xs2, factor in slices:
             extra = np.full((B, G), o2) + (w2 * xs2.reshape(B, G, -1).sum(axis=2, dtype=np.float64) if w2 else 0.0)
-            extra = extra[:, :ng] if ng < G else extra
+            extra = np.ascontiguousarray(extra[:, :ng]) if ng < G else extra
             for c, ch in enumerate(self.channels):
                 state = self.adc[g][c]
                 w = state.gain.size
