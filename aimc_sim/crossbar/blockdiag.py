@@ -7,10 +7,11 @@ receives the concatenated inputs of its k_g blocks on k_g * r word lines and con
 The tiles run the same pipeline as :class:`AnalogTile` (:class:`~aimc_sim.crossbar.periphery.TileStack`,
 the k-block case): the noise-management scale is the abs-max of the whole tile input row (or of each block
 with ``management.scope: block``), the DAC (deterministic, stochastic rounding or bit-serial), ADC mismatch,
-ranges, bound management, drift compensation and ledger events are the tile's. Bound management acts per tile
-input vector, which is one DAC drive: it is saturated when any ADC output of the tile (any of its k blocks)
-reaches its range, and the whole vector is re-run with every input scale doubled (each block's, under block
-scope), as on the dense tile holding the block-diagonal matrix.
+ranges, bound management, drift compensation and ledger events are the tile's. Bound management acts per input
+scale: with one scale per tile vector (one DAC drive) the vector is saturated when any ADC output of the tile
+(any of its k blocks) reaches its range and is re-run with its scale doubled, as on the dense tile holding the
+block-diagonal matrix; with ``management.scope: block`` only the saturated blocks are re-driven at doubled
+scale, as each block alone on its own tile.
 
 What is *not* simulated, and what that assumes: the dense tile multiplies the inputs by every cell; here
 only the diagonal blocks are multiplied (one batched ``np.matmul`` over the blocks of a tile instead of

@@ -10,8 +10,8 @@ case (T = k = 1); :class:`~aimc_sim.crossbar.blockdiag.BlockDiagonalMatrix` is t
 4. analog noise, output-referred: eta_j ~ N(0, sum_i x_i^2 s_ij^2 + w_noise^2 ||x'||^2 + out_noise^2) (§5),
    one extra product (x'^2) @ S(t) instead of a per-weight draw (``test_xb1_output_referred_noise_equivalence``);
 5. ADC (``_kernels.adc_accumulate`` with the channel's :class:`AdcState` record): mismatch, saturation,
-   quantiser with a fixed, maximal or calibrated range; bound management re-runs saturated tile input vectors
-   (any output of the tile's k blocks at its range) with every input scale doubled (§4);
+   quantiser with a fixed, maximal or calibrated range; bound management re-runs the saturated input vectors with
+   the saturated scale group's input scale doubled: the tile vector, or under ``scope: block`` each block (§4);
 6. digital: outputs times s * w_max * alpha (drift compensation, §8), slice and channel partial sums, offset.
 
 Every tile draws its programming noise and ADC mismatch from its own generator, then its per-MVM noise from a
@@ -309,7 +309,7 @@ class TileStack:
     # ------------------------------------------------------------------ array, noise, ADC, digital
     def _pass(self, g: int, x, rs, abs_max: bool, rd: ArrayRead, alpha: np.ndarray, out, identity: bool = False):
         """One analog pass of tile g on its rows x (B, k r) (``identity``: x is the identity): writes ``out`` (B, k c);
-        returns (saturated rows, array energy units)."""
+        returns (saturated rows and scale groups (B, groups of the filled slots), array energy units)."""
         cfg = self.config
         B, kg = x.shape[0], self.blocks_per_tile[g]
         kept = identity and self._keeps_identity(rs, abs_max)
@@ -319,14 +319,14 @@ class TileStack:
         if quant and not self.calibrated:
             raise SimulationError(f"tile.adc.range is {adc.range!r}: call calibrate_adc(x) before mvm")
         nst = float(n_steps(adc.bits)) if quant else 1.0
-        sat = np.zeros(B, dtype=bool)
+        G = rs.shape[1]
+        ng = kg if G > 1 else 1  # the scale groups of the k_g filled block slots (the kernel splits w by them)
+        rs_used = np.ascontiguousarray(rs[:, :ng]) if ng < G else rs
+        sat = np.zeros((B, ng), dtype=bool)
         col = self.w_max[g] * alpha
         first = True
         w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
         eye = self._is_identity(slices, B, rd, kept)
-        G = rs.shape[1]
-        ng = kg if G > 1 else 1  # the scale groups of the k_g filled block slots (the kernel splits w by them)
-        rs_used = np.ascontiguousarray(rs[:, :ng]) if ng < G else rs
         for xs, xs2, factor in slices:
             extra = np.full((B, G), o2) + (w2 * xs2.reshape(B, G, -1).sum(axis=2, dtype=np.float64) if w2 else 0.0)
             extra = np.ascontiguousarray(extra[:, :ng]) if ng < G else extra
@@ -431,18 +431,8 @@ class TileStack:
             nb, kc = int(rows[g]), self.blocks_per_tile[g] * self.c
             xg, rs, og = x[g, :nb], row_scale[g, :nb], out[g, :nb]
             sat, energy[g] = self._pass(g, xg, rs, abs_max, rd, alphas[g], og, identity)
-            it = 0
-            while m.bound == "iterative" and sat.any() and it < m.max_bound_iterations:
-                idx = np.flatnonzero(sat)
-                rs[idx] *= 2.0
-                sub = np.empty((idx.size, og.shape[1]), dtype=og.dtype)
-                sat_sub, e = self._pass(g, xg[idx], rs[idx], False, rd, alphas[g], sub)
-                energy[g] += e
-                og[idx] = sub
-                sat[:] = False
-                sat[idx] = sat_sub
-                reruns[g] += idx.size
-                it += 1
+            if m.bound == "iterative":
+                energy[g], reruns[g] = self._bound_management(g, xg, rs, og, sat, rd, alphas[g], energy[g])
             out[g, nb:] = 0.0
             out[g, :, kc:] = 0.0
 
@@ -454,6 +444,37 @@ class TileStack:
                 run(g)
         if self.ledger is not None:
             count_passes(self, np.asarray(rows, dtype=np.int64) + reruns, float(energy.sum()), int(reruns.sum()))
+
+    def _bound_management(self, g: int, x, rs, out, sat, rd: ArrayRead, alpha, energy: float) -> tuple[float, int]:
+        """Iterative bound management (docs/crossbar.md, pipeline step 6) of tile g after its first pass: the input
+        vectors x with a saturated scale group are re-run with that group's input scale doubled, at most
+        ``max_bound_iterations`` times. One group (``scope: tile``, or a dense tile): the whole tile vector, which is
+        one DAC drive, saturated if any of its outputs is. Under ``scope: block`` each block is its own group: only
+        the saturated blocks are re-driven (the others' word lines idle) and take the new outputs. Updates ``rs``,
+        ``out`` and ``sat``; returns (``energy`` plus the re-runs' array energy units, tile re-reads)."""
+        ng, reruns = sat.shape[1], 0
+        for _ in range(self.config.management.max_bound_iterations):
+            if not sat.any():
+                break
+            idx = np.flatnonzero(sat.any(axis=1))
+            hit = sat[idx]
+            rs_sub, x_sub = rs[idx], x[idx]
+            rs_sub[:, :ng][hit] *= 2.0
+            sub = np.empty((idx.size, out.shape[1]), dtype=out.dtype)
+            if ng > 1:
+                x_sub.reshape(idx.size, rs.shape[1], -1)[:, :ng][~hit] = 0.0
+            sat_sub, e = self._pass(g, x_sub, rs_sub, False, rd, alpha, sub)
+            energy += e
+            rs[idx] = rs_sub
+            if ng > 1:
+                keep = np.repeat(hit, self.c, axis=1)
+                out[idx, : keep.shape[1]] = np.where(keep, sub[:, : keep.shape[1]], out[idx, : keep.shape[1]])
+            else:
+                out[idx] = sub
+            sat[:] = False
+            sat[idx] = sat_sub & hit
+            reruns += idx.size
+        return energy, reruns
 
     def alphas(self, t: float) -> np.ndarray:
         """(T, k c) drift-compensation factors at read time t (:class:`~aimc_sim.crossbar.drift.DriftCompensation`)."""
