@@ -62,34 +62,46 @@ class Rows(NamedTuple):
 
 
 @njit(cache=True, fastmath=False)
-def line_factor(diag, gw):
-    """Thomas pivots of symmetric tridiagonal chains: each row of ``diag`` is one chain's diagonal and
-    -``gw`` the off-diagonal. Returns 1 / pivot per node."""
-    nch, L = diag.shape
-    inv = np.empty((nch, L))
-    for c in range(nch):
-        p = diag[c, 0]
-        inv[c, 0] = 1.0 / p
-        for k in range(1, L):
-            p = diag[c, k] - gw * gw * inv[c, k - 1]
-            inv[c, k] = 1.0 / p
-    return inv
+def _pivots(G, gw, gt):
+    """1 / Thomas pivot of every row chain (from j = 0) and column chain (from row 0 down, and from row R - 1 up),
+    each (R, C). The diagonal of a node: its device, gw per wire neighbour, gt at the driver (j = 0) or the sense
+    node (i = R - 1); the off-diagonal is -gw. The loops run across chains innermost, so that the divisions of
+    independent chains overlap instead of waiting on each other."""
+    R, C = G.shape
+    row = np.empty((R, C))
+    down = np.empty((R, C))
+    up = np.empty((R, C))
+    g2 = gw * gw
+    for i0 in range(0, R, 8):  # row chains eight at a time, along the rows
+        for j in range(C):
+            d0 = (gw if j > 0 else gt) + (gw if j < C - 1 else 0.0)
+            for i in range(i0, min(R, i0 + 8)):
+                p = G[i, j] + d0
+                if j > 0:
+                    p -= g2 * row[i, j - 1]
+                row[i, j] = 1.0 / p
+    for i in range(R):
+        d0 = (gw if i > 0 else 0.0) + (gw if i < R - 1 else gt)
+        for j in range(C):
+            p = G[i, j] + d0
+            if i > 0:
+                p -= g2 * down[i - 1, j]
+            down[i, j] = 1.0 / p
+    for i in range(R - 1, -1, -1):
+        d0 = (gw if i > 0 else 0.0) + (gw if i < R - 1 else gt)
+        for j in range(C):
+            p = G[i, j] + d0
+            if i < R - 1:
+                p -= g2 * up[i + 1, j]
+            up[i, j] = 1.0 / p
+    return row, down, up
 
 
 def line_tables(G: np.ndarray, g_wire: float, g_term: float) -> LineTables:
     """Factor the row chains (driven through ``g_term`` at j = 0) and the column chains (sensed through
     ``g_term`` at the last row) of conductances ``G``, each with its devices on the diagonal."""
-    dw = G.copy()
-    dw[:, 1:] += g_wire
-    dw[:, :-1] += g_wire
-    dw[:, 0] += g_term
-    db = np.ascontiguousarray(G.T)
-    db[:, 1:] += g_wire
-    db[:, :-1] += g_wire
-    db[:, -1] += g_term
-    down = np.ascontiguousarray(line_factor(db, g_wire).T)
-    up = np.ascontiguousarray(line_factor(np.ascontiguousarray(db[:, ::-1]), g_wire)[:, ::-1].T)
-    return LineTables(G, line_factor(dw, g_wire), down, up, float(g_wire))
+    row, down, up = _pivots(G, float(g_wire), float(g_term))
+    return LineTables(G, row, down, up, float(g_wire))
 
 
 @njit(cache=True, fastmath=False)
