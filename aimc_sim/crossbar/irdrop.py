@@ -173,7 +173,7 @@ class IrDropSolver:
         v = self._lu.solve(rhs)
         return v[self._in_idx], v[self._out_idx]
 
-    def _iterative(self, src_w: np.ndarray, src_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _iterative(self, src_w: np.ndarray, src_b: np.ndarray, driven: bool) -> tuple[np.ndarray, np.ndarray]:
         """Fused line relaxation (``irdrop_lines``) on groups of right-hand-side blocks, one block per thread: blocks
         of at most 32 right-hand sides (the kernels vectorise across them), fewer for big arrays so that a block's
         state stays below 64 MB, and equally wide so that no thread waits on a mostly padded block."""
@@ -185,7 +185,7 @@ class IrDropSolver:
         kc = -(-K // (groups * nthreads))
         vw = np.empty((R, K))
         vb = np.empty((C, K))
-        plan = irdrop_lines.Schedule(self.tol, self.max_sweeps, self.over_relax)
+        plan = irdrop_lines.Schedule(self.tol, self.max_sweeps, self.over_relax, driven)
         group = nthreads * kc
         sweeps = 0
         for k0 in range(0, K, group):
@@ -209,10 +209,13 @@ class IrDropSolver:
         self.report = IrDropReport("iterative", sweeps)
         return vw, vb
 
-    def _node_voltages(self, src_w: np.ndarray, src_b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _node_voltages(
+        self, src_w: np.ndarray, src_b: np.ndarray, driven: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Row-node (i, 0) and sensed-node voltages; the row-node ones only with ``driven`` (iterative)."""
         if self.method == "direct":
             return self._direct(src_w, src_b)
-        return self._iterative(src_w, src_b)
+        return self._iterative(src_w, src_b, driven)
 
     def solve(self, V: np.ndarray) -> np.ndarray:
         """Column currents (batch x cols, A) for row drive voltages ``V`` (batch x rows, V)."""
@@ -231,7 +234,7 @@ class IrDropSolver:
                 _, vb = self._node_voltages(gt * np.eye(self.rows), np.zeros((self.cols, self.rows)))
                 self._T = gt * vb.T
             else:
-                vw, _ = self._node_voltages(np.zeros((self.rows, self.cols)), gt * np.eye(self.cols))
+                vw, _ = self._node_voltages(np.zeros((self.rows, self.cols)), gt * np.eye(self.cols), driven=True)
                 self._T = gt * vw
         return self._T
 

@@ -203,11 +203,14 @@ def chebyshev_steps(mu, n):
 class Schedule(NamedTuple):
     """When the passes stop and how they are relaxed: ``tol``, stop when the sensed voltages change by at most tol
     times their largest magnitude; ``max_sweeps``, give up after that many passes; ``accelerate``, Chebyshev steps
-    once the Gauss-Seidel rate is known (else Gauss-Seidel throughout)."""
+    once the Gauss-Seidel rate is known (else Gauss-Seidel throughout); ``driven``, the row node voltages W[:, 0] are
+    wanted (else a pass that would start from a converged iterate is skipped: a descending pass finds the sensed row
+    of its iterate stored as it is, before any work)."""
 
     tol: float
     max_sweeps: int
     accelerate: bool
+    driven: bool
 
 
 @njit(cache=True, fastmath=False)
@@ -220,7 +223,7 @@ def _relax_block(t, blk, plan):
     Gauss-Seidel again. The change is taken over one pass and over two (same direction), whichever is smaller.
     Returns the passes used."""
     tol = plan.tol
-    C, K = blk.sensed.shape
+    R, C, K = blk.state.shape
     rows = Rows(np.empty((C, K)), np.empty((C, K)), np.empty((C, K)))
     old = np.zeros((C, K))  # sensed voltages one pass back
     older = np.zeros((C, K))  # two passes back (same elimination direction)
@@ -232,6 +235,12 @@ def _relax_block(t, blk, plan):
     d_cycle = 0.0
     ascending = True
     for s in range(plan.max_sweeps):
+        if not ascending and not plan.driven and s >= 3:  # the state's row R - 1 is the iterate's sensed row
+            top = blk.state[R - 1]
+            m = np.max(np.abs(top))
+            if min(np.max(np.abs(top - old)), np.max(np.abs(top - older))) <= tol * m:
+                blk.sensed[:, :] = top
+                return s
         omega = steps[at] if at < steps.size else 1.0
         at += 1
         relax_pass(t, blk, rows, ascending, omega)
