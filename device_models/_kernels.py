@@ -278,20 +278,29 @@ def _pcm_read_pairs_kernel(gp, nu, q, rd, r_access, pairs, row_g):
                 f = 1.0 / (1.0 + g[j] * r_access)
                 g[j] = g[j] * f
                 sd[j] = sd[j] * f * f
-        row_g[i] = _pairwise_sum(g, stack, vals)
+        if row_g.size:
+            row_g[i] = _pairwise_sum(g, stack, vals)
         for c, pr in enumerate(pairs):
             _combine_row(i, g, sd, pr, interleaved[c])
 
 
 def pcm_read_pairs(
-    gp: np.ndarray, nu: np.ndarray, q: np.ndarray, t: float, cfg, r_access: float, pairs: tuple, row_g: np.ndarray
+    gp: np.ndarray,
+    nu: np.ndarray,
+    q: np.ndarray,
+    t: float,
+    cfg,
+    r_access: float,
+    pairs: tuple,
+    row_g: np.ndarray | None,
 ) -> None:
     """:func:`pcm_read_stats` of a float32 state with stored Q_s, a series access resistance ``r_access`` (ohm,
     0: none) and the column combinations ``pairs`` (:class:`~device_models.base.ColumnPairs`, filled in place),
     in one pass over the rows, without arrays of the state's size: the same float64 operations in the same order
     as those steps one after the other, so the same bits. ``row_g``: (rows,) float64, the row sums of the
-    (access-corrected) conductances."""
-    _pcm_read_pairs_kernel(gp, nu, q, _read_record(float(t), cfg), float(r_access), tuple(pairs), row_g)
+    (access-corrected) conductances, or None (not computed)."""
+    rows = np.empty(0) if row_g is None else row_g
+    _pcm_read_pairs_kernel(gp, nu, q, _read_record(float(t), cfg), float(r_access), tuple(pairs), rows)
 
 
 @njit(cache=True, fastmath=False)

@@ -122,10 +122,11 @@ class DeviceModel(abc.ABC):
         :meth:`read_noise_std` in one call (families override it with a fused pass)."""
         return np.asarray(self.conductance(state, t, None), dtype=np.float64), self.read_noise_std(state, t)
 
-    def read_pairs(self, state: DeviceState, t: float, pairs: tuple, r_access: float, row_g: np.ndarray) -> bool:
+    def read_pairs(self, state: DeviceState, t: float, pairs: tuple, r_access: float, row_g: np.ndarray | None) -> bool:
         """:meth:`read_stats` at ``t`` through a series access resistance ``r_access`` (ohm; 0: none), combined into
         the column pairs ``pairs`` (:class:`ColumnPairs`, filled in place) with the row sums of
-        the conductances in ``row_g``, in one fused pass, bit for bit what those steps give one after the other.
+        the conductances in ``row_g`` (None: not wanted), in one fused pass, bit for bit what those steps give one
+        after the other.
         Returns False, touching nothing, where the family or this state has no fused pass (the default)."""
         return False
 

@@ -310,7 +310,7 @@ class PCMModel(DeviceModel):
         g, sd = _kernels.pcm_read_stats(state.g0, state.per_device["nu"], float(t), cfg, self.read_q(state.g0))
         return apply_faults(g, state, self.g_min, self.g_max, cfg.faults), faulted_std(sd, state, cfg.faults)
 
-    def read_pairs(self, state: DeviceState, t: float, pairs: tuple, r_access: float, row_g: np.ndarray) -> bool:
+    def read_pairs(self, state: DeviceState, t: float, pairs: tuple, r_access: float, row_g: np.ndarray | None) -> bool:
         """The fused read (:meth:`DeviceModel.read_pairs`) of a compact (float32) ``pcm_like`` state with stored Q_s
         and no faults: one exp per device, no array of the state's size (``_kernels.pcm_read_pairs``)."""
         cfg, g0, nu = self.config, state.g0, state.per_device["nu"]

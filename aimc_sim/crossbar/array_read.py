@@ -9,6 +9,7 @@ variance matrices S_c, for T tiles each holding k blocks of r x (device columns)
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,15 +29,24 @@ class ArrayRead:
     """What the periphery needs of the arrays at one read time.
 
     ``mats[c]``/``vars[c]``: (T, k, r, width_c) float32 signal and read-noise variance (None without read noise)
-    of channel c, in normalised units; ``gsum``: (T, k, r) row sums of G (S) for the array read energy;
-    ``approx[c]``: (|M_c|, M_c * p) of the aihwkit IR-drop correction (dense tiles with ``approx`` only).
+    of channel c, in normalised units; ``approx[c]``: (|M_c|, M_c * p) of the aihwkit IR-drop correction (dense
+    tiles with ``approx`` only); :attr:`gsum`: the row sums for the array read energy.
     """
 
     t: float
     mats: list[np.ndarray]
     vars: list[np.ndarray | None]
-    gsum: np.ndarray
     approx: list[tuple[np.ndarray, np.ndarray]] | None
+    row_sums: np.ndarray | None
+    read_row_sums: Callable[[], np.ndarray] | None = None
+
+    @property
+    def gsum(self) -> np.ndarray:
+        """(T, k, r) row sums of G (S) for the array read energy; a read made without them (no ledger to charge)
+        reads them when first asked."""
+        if self.row_sums is None:
+            self.row_sums = self.read_row_sums()
+        return self.row_sums
 
 
 def read_arrays(
@@ -48,6 +58,7 @@ def read_arrays(
     channels: tuple[Channel, ...],
     off_block_row_g: float,
     t: float,
+    row_sums: bool = True,
 ) -> ArrayRead:
     """Read the T tiles of ``states`` (tile g: k_g * r rows of device columns) at time t.
 
@@ -55,6 +66,7 @@ def read_arrays(
     off-block cells in one block's row, charged to the read energy of tiles with k_g > 1 blocks. With read noise
     and no exact IR drop, the device's fused pass (``device.read_pairs``) makes the channel matrices directly
     where it has one; otherwise the device read, access device and channel matrices run one after the other.
+    Without ``row_sums`` the fused pass skips the row sums of G, and the read computes them when first asked.
     """
     T, k, r, nd = shape
     new = np.empty if T == 1 and k == 1 else np.zeros  # padding slots of a partly filled last tile read 0
@@ -64,21 +76,26 @@ def read_arrays(
         vars_ = [new(m.shape, np.float32) for m in mats]
     row_g = np.zeros((T, k, r))
     fused = config.noise.read and config.ir_drop.mode != "exact"
-    if not (fused and _read_fused(config, device, states, blocks_per_tile, channels, mats, vars_, row_g, t)):
+    fused = fused and _read_fused(config, device, states, blocks_per_tile, channels, mats, vars_, row_g, t, row_sums)
+    if not fused:
         _read_in_steps(config, device, states, shape, blocks_per_tile, channels, mats, vars_, row_g, t)
     approx = None
     if config.ir_drop.mode == "approx":  # dense tiles only
         xi = (r - np.arange(r)) / r  # distance from the sense node, row 0 farthest
         p = (1.0 - (1.0 - xi) ** 2)[:, None]
         approx = [(np.abs(m[0, 0]), (m[0, 0] * p).astype(np.float32)) for m in mats]
+    if fused and not row_sums:
+        args = (config, device, states, shape, blocks_per_tile, channels, off_block_row_g, t)
+        return ArrayRead(t, mats, vars_, approx, None, lambda: read_arrays(*args).gsum)
     kgs = np.array(blocks_per_tile, dtype=float)[:, None, None]
     gsum = row_g + (kgs - 1.0) * off_block_row_g  # + the unprogrammed off-block cells of the row
     gsum *= np.arange(k)[None, :, None] < kgs  # padding slots of a partly filled last tile
-    return ArrayRead(t, mats, vars_, gsum, approx)
+    return ArrayRead(t, mats, vars_, approx, gsum)
 
 
-def _read_fused(config, device, states, blocks_per_tile, channels, mats, vars_, row_g, t) -> bool:
-    """Every tile through ``device.read_pairs`` (False, with nothing kept, if the device has no fused pass)."""
+def _read_fused(config, device, states, blocks_per_tile, channels, mats, vars_, row_g, t, row_sums) -> bool:
+    """Every tile through ``device.read_pairs`` (False, with nothing kept, if the device has no fused pass); the row
+    sums of G into ``row_g`` if ``row_sums``."""
     for g, (state, kg) in enumerate(zip(states, blocks_per_tile)):
         pairs = tuple(
             ColumnPairs(
@@ -91,7 +108,8 @@ def _read_fused(config, device, states, blocks_per_tile, channels, mats, vars_, 
             )
             for ch, mat, var in zip(channels, mats, vars_)
         )
-        if not device.read_pairs(state, t, pairs, config.access_resistance, row_g[g, :kg].reshape(-1)):
+        rows = row_g[g, :kg].reshape(-1) if row_sums else None
+        if not device.read_pairs(state, t, pairs, config.access_resistance, rows):
             return False
     return True
 

@@ -194,6 +194,7 @@ class TileStack:
                 self.channels,
                 self._off_block_row_g,
                 tt,
+                row_sums=self.ledger is not None,  # the read energy is charged to a ledger only
             ),
             store,
         )
@@ -307,7 +308,8 @@ class TileStack:
         cfg = self.config
         B, kg = x.shape[0], self.blocks_per_tile[g]
         kept = identity and self._keeps_identity(rs, abs_max)
-        slices, energy = self._dac(g, x, rs, abs_max, rd.gsum[g].ravel(), kept)
+        gsum = rd.gsum[g].ravel() if self.ledger is not None else np.zeros(self.k * self.r)  # energy: ledger only
+        slices, energy = self._dac(g, x, rs, abs_max, gsum, kept)
         adc = cfg.adc
         quant = adc.bits is not None
         if quant and not self.calibrated:
@@ -467,7 +469,7 @@ class TileStack:
         self._begin_call(B)
         for g in range(T):
             kg = self.blocks_per_tile[g]
-            slices, _ = self._dac(g, x[g], row_scale[g], abs_max, rd.gsum[g].ravel())
+            slices, _ = self._dac(g, x[g], row_scale[g], abs_max, np.zeros(self.k * self.r))  # no energy charged
             for c, state in enumerate(self.adc[g]):
                 w = state.gain.size
                 prod = np.empty((B, self.k * rd.mats[c].shape[-1]), np.float32)
