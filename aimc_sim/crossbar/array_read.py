@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -38,14 +39,14 @@ class ArrayRead:
     vars: list[np.ndarray | None]
     approx: list[tuple[np.ndarray, np.ndarray]] | None
     row_sums: np.ndarray | None
-    read_row_sums: Callable[[], np.ndarray] | None = None
+    reread: Callable[[], ArrayRead] | None = None
 
     @property
     def gsum(self) -> np.ndarray:
         """(T, k, r) row sums of G (S) for the array read energy; a read made without them (no ledger to charge)
-        reads them when first asked."""
+        takes them from a full read (``reread``) when first asked."""
         if self.row_sums is None:
-            self.row_sums = self.read_row_sums()
+            self.row_sums = self.reread().gsum
         return self.row_sums
 
 
@@ -86,7 +87,7 @@ def read_arrays(
         approx = [(np.abs(m[0, 0]), (m[0, 0] * p).astype(np.float32)) for m in mats]
     if fused and not row_sums:
         args = (config, device, states, shape, blocks_per_tile, channels, off_block_row_g, t)
-        return ArrayRead(t, mats, vars_, approx, None, lambda: read_arrays(*args).gsum)
+        return ArrayRead(t, mats, vars_, approx, None, partial(read_arrays, *args))  # picklable, unlike a lambda
     kgs = np.array(blocks_per_tile, dtype=float)[:, None, None]
     gsum = row_g + (kgs - 1.0) * off_block_row_g  # + the unprogrammed off-block cells of the row
     gsum *= np.arange(k)[None, :, None] < kgs  # padding slots of a partly filled last tile
