@@ -18,7 +18,7 @@ import numpy as np
 
 from aimc_sim.crossbar import _kernels
 from aimc_sim.crossbar.config import TileConfig
-from aimc_sim.crossbar.irdrop import IrDropSolver
+from aimc_sim.crossbar.irdrop import IrDropReport, IrDropSolver
 from aimc_sim.crossbar.mapping import Channel
 from device_models.base import ColumnPairs
 
@@ -31,7 +31,8 @@ class ArrayRead:
 
     ``mats[c]``/``vars[c]``: (T, k, r, width_c) float32 signal and read-noise variance (None without read noise)
     of channel c, in normalised units; ``approx[c]``: (|M_c|, M_c * p) of the aihwkit IR-drop correction (dense
-    tiles with ``approx`` only); :attr:`gsum`: the row sums for the array read energy.
+    tiles with ``approx`` only); :attr:`gsum`: the row sums for the array read energy; ``ir_drop``: how the exact
+    IR-drop solve went (method, sweeps, convergence, fallback; ``exact`` only).
     """
 
     t: float
@@ -40,6 +41,7 @@ class ArrayRead:
     approx: list[tuple[np.ndarray, np.ndarray]] | None
     row_sums: np.ndarray | None
     reread: Callable[[], ArrayRead] | None = None
+    ir_drop: IrDropReport | None = None
 
     @property
     def gsum(self) -> np.ndarray:
@@ -78,8 +80,9 @@ def read_arrays(
     row_g = np.zeros((T, k, r))
     fused = config.noise.read and config.ir_drop.mode != "exact"
     fused = fused and _read_fused(config, device, states, blocks_per_tile, channels, mats, vars_, row_g, t, row_sums)
+    ir_report = None
     if not fused:
-        _read_in_steps(config, device, states, shape, blocks_per_tile, channels, mats, vars_, row_g, t)
+        ir_report = _read_in_steps(config, device, states, shape, blocks_per_tile, channels, mats, vars_, row_g, t)
     approx = None
     if config.ir_drop.mode == "approx":  # dense tiles only
         xi = (r - np.arange(r)) / r  # distance from the sense node, row 0 farthest
@@ -91,7 +94,7 @@ def read_arrays(
     kgs = np.array(blocks_per_tile, dtype=float)[:, None, None]
     gsum = row_g + (kgs - 1.0) * off_block_row_g  # + the unprogrammed off-block cells of the row
     gsum *= np.arange(k)[None, :, None] < kgs  # padding slots of a partly filled last tile
-    return ArrayRead(t, mats, vars_, approx, gsum)
+    return ArrayRead(t, mats, vars_, approx, gsum, ir_drop=ir_report)
 
 
 def _read_fused(config, device, states, blocks_per_tile, channels, mats, vars_, row_g, t, row_sums) -> bool:
@@ -115,9 +118,12 @@ def _read_fused(config, device, states, blocks_per_tile, channels, mats, vars_, 
     return True
 
 
-def _read_in_steps(config, device, states, shape, blocks_per_tile, channels, mats, vars_, row_g, t) -> None:
+def _read_in_steps(
+    config, device, states, shape, blocks_per_tile, channels, mats, vars_, row_g, t
+) -> IrDropReport | None:
     """Device read -> access device -> IR drop -> channel matrices, one step after the other; fills ``mats``,
-    ``vars_`` (None entries without read noise) and ``row_g`` (row sums of G before the IR drop)."""
+    ``vars_`` (None entries without read noise) and ``row_g`` (row sums of G before the IR drop); returns the exact
+    IR-drop solve's report (None without it)."""
     T, k, r, nd = shape
     single = T == 1 and k == 1  # a dense tile: its read is the array, no copy into a stack
     G = None if single else np.zeros(shape)
@@ -138,9 +144,10 @@ def _read_in_steps(config, device, states, shape, blocks_per_tile, channels, mat
         if SD is not None:
             SD[g, :kg] = sd.reshape(kg, r, nd)
     row_g[:] = G.sum(axis=-1)
-    Gs = G
+    Gs, ir_report = G, None
     if config.ir_drop.mode == "exact":  # dense tiles only (T = k = 1): the wires couple every cell of a tile
-        Gs = IrDropSolver(G[0, 0], config.ir_drop.r_wire, config.ir_drop.r_term).effective_matrix()[None, None]
+        solver = IrDropSolver(G[0, 0], config.ir_drop.r_wire, config.ir_drop.r_term)
+        Gs, ir_report = solver.effective_matrix()[None, None], solver.report
     rows = Gs.reshape(-1, nd)
     sds = SD.reshape(-1, nd) if SD is not None else np.empty((0, nd))
     for ch, mat, var in zip(channels, mats, vars_):  # one pass per channel, no float64 temporaries of the array size
@@ -150,6 +157,7 @@ def _read_in_steps(config, device, states, shape, blocks_per_tile, channels, mat
         scale, scale2 = rows.dtype.type(ch.scale), sds.dtype.type(ch.scale**2)
         var_out = var.reshape(-1, w) if var is not None else np.empty((0, w), np.float32)
         _kernels.channel_read(rows, sds, ch.plus, minus, scale, scale2, mat.reshape(-1, w), var_out)
+    return ir_report
 
 
 class ReadCache:
