@@ -173,10 +173,11 @@ class IrDropSolver:
         v = self._lu.solve(rhs)
         return v[self._in_idx], v[self._out_idx]
 
-    def _iterative(self, src_w: np.ndarray, src_b: np.ndarray, driven: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _iterative(self, src_w: np.ndarray, src_b: np.ndarray, need_rows: bool) -> tuple[np.ndarray, np.ndarray]:
         """Fused line relaxation (``irdrop_lines``) on groups of right-hand-side blocks, one block per thread: blocks
         of at most 32 right-hand sides (the kernels vectorise across them), fewer for big arrays so that a block's
-        state stays below 64 MB, and equally wide so that no thread waits on a mostly padded block."""
+        state stays below 64 MB, and equally wide so that no thread waits on a mostly padded block. Groups after the
+        first take Chebyshev steps from their first pass, at the Gauss-Seidel rate the first group measured."""
         R, C = self.rows, self.cols
         K = src_w.shape[1]
         nthreads = numba.get_num_threads()
@@ -185,7 +186,7 @@ class IrDropSolver:
         kc = -(-K // (groups * nthreads))
         vw = np.empty((R, K))
         vb = np.empty((C, K))
-        plan = irdrop_lines.Schedule(self.tol, self.max_sweeps, self.over_relax, driven)
+        mu = 0.0  # the Gauss-Seidel rate, once the first group has measured it
         group = nthreads * kc
         sweeps = 0
         for k0 in range(0, K, group):
@@ -196,7 +197,10 @@ class IrDropSolver:
             sb = np.pad(src_b[:, k0:k1], ((0, 0), (0, pad))).reshape(C, nb, kc).transpose(1, 0, 2).copy()
             sensed = np.empty((nb, C, kc))
             driven = np.empty((nb, R, kc))
-            used = irdrop_lines.relax_blocks(self._lines, sw, sb, np.zeros((nb, R, C, kc)), sensed, driven, plan)
+            plan = irdrop_lines.Schedule(self.tol, self.max_sweeps, self.over_relax, need_rows, mu)
+            state = np.zeros((nb, R, C, kc))
+            used, rates = irdrop_lines.relax_blocks(self._lines, sw, sb, state, sensed, driven, plan)
+            mu = mu or float(rates.max())
             sweeps = max(sweeps, int(used.max()))
             self.sweeps_used = max(self.sweeps_used, sweeps)
             if sweeps >= self.max_sweeps:
@@ -210,12 +214,12 @@ class IrDropSolver:
         return vw, vb
 
     def _node_voltages(
-        self, src_w: np.ndarray, src_b: np.ndarray, driven: bool = False
+        self, src_w: np.ndarray, src_b: np.ndarray, need_rows: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Row-node (i, 0) and sensed-node voltages; the row-node ones only with ``driven`` (iterative)."""
+        """Row-node (i, 0) and sensed-node voltages; the row-node ones only with ``need_rows`` (iterative)."""
         if self.method == "direct":
             return self._direct(src_w, src_b)
-        return self._iterative(src_w, src_b, driven)
+        return self._iterative(src_w, src_b, need_rows)
 
     def solve(self, V: np.ndarray) -> np.ndarray:
         """Column currents (batch x cols, A) for row drive voltages ``V`` (batch x rows, V)."""
@@ -234,7 +238,7 @@ class IrDropSolver:
                 _, vb = self._node_voltages(gt * np.eye(self.rows), np.zeros((self.cols, self.rows)))
                 self._T = gt * vb.T
             else:
-                vw, _ = self._node_voltages(np.zeros((self.rows, self.cols)), gt * np.eye(self.cols), driven=True)
+                vw, _ = self._node_voltages(np.zeros((self.rows, self.cols)), gt * np.eye(self.cols), need_rows=True)
                 self._T = gt * vw
         return self._T
 

@@ -205,12 +205,22 @@ class Schedule(NamedTuple):
     times their largest magnitude; ``max_sweeps``, give up after that many passes; ``accelerate``, Chebyshev steps
     once the Gauss-Seidel rate is known (else Gauss-Seidel throughout); ``driven``, the row node voltages W[:, 0] are
     wanted (else a pass that would start from a converged iterate is skipped: a descending pass finds the sensed row
-    of its iterate stored as it is, before any work)."""
+    of its iterate stored as it is, before any work); ``mu``, the Gauss-Seidel rate if an earlier group of
+    right-hand sides measured it (> 0: Chebyshev steps from the first pass), else 0."""
 
     tol: float
     max_sweeps: int
     accelerate: bool
     driven: bool
+    mu: float
+
+
+@njit(cache=True, fastmath=False)
+def _cycle(mu, need):
+    """Chebyshev steps on [0, mu] for the error reduction ``need`` by the bound 2 rho^n (at most 64 steps)."""
+    rho = (1.0 - np.sqrt(1.0 - mu)) / (1.0 + np.sqrt(1.0 - mu))
+    n = int(np.ceil(np.log(0.5 * need) / np.log(rho))) if need < 1.0 else 1
+    return chebyshev_steps(mu, max(1, min(n, 64)))
 
 
 @njit(cache=True, fastmath=False)
@@ -221,17 +231,18 @@ def _relax_block(t, blk, plan):
     Chebyshev-node Richardson steps on [0, 1.02 mu], each cycle as long as the remaining reduction needs, until a
     cycle gains less than 10x (rounding: the two elimination directions agree to ~1e-12 relative), then
     Gauss-Seidel again. The change is taken over one pass and over two (same direction), whichever is smaller.
-    Returns the passes used."""
+    With ``plan.mu`` given, Chebyshev cycles from the first pass. Returns the passes used and mu (0: none)."""
     tol = plan.tol
     R, C, K = blk.state.shape
     rows = Rows(np.empty((C, K)), np.empty((C, K)), np.empty((C, K)))
     old = np.zeros((C, K))  # sensed voltages one pass back
     older = np.zeros((C, K))  # two passes back (same elimination direction)
-    steps = np.ones(1)
+    mu = plan.mu if plan.accelerate else 0.0
+    rate = mu
+    steps = _cycle(mu, plan.tol) if mu > 0.0 else np.ones(1)
     at = 0
     d_prev = 0.0
     r_prev = 0.0
-    mu = 0.0
     d_cycle = 0.0
     ascending = True
     for s in range(plan.max_sweeps):
@@ -240,7 +251,7 @@ def _relax_block(t, blk, plan):
             m = np.max(np.abs(top))
             if min(np.max(np.abs(top - old)), np.max(np.abs(top - older))) <= tol * m:
                 blk.sensed[:, :] = top
-                return s
+                return s, rate
         omega = steps[at] if at < steps.size else 1.0
         at += 1
         relax_pass(t, blk, rows, ascending, omega)
@@ -253,11 +264,12 @@ def _relax_block(t, blk, plan):
         older[:, :] = old
         old[:, :] = blk.sensed
         if s >= 2 and min(d, d2) <= tol * m:
-            return s + 1
+            return s + 1, rate
         if plan.accelerate and mu == 0.0 and s >= 3 and d_prev > 0.0:
             r = d / d_prev
             if abs(r - r_prev) <= 0.2 * r or s >= 8:
                 mu = min(1.02 * r, 0.99)
+                rate = mu
             r_prev = r
         if mu > 0.0 and at >= steps.size:
             if d_cycle > 0.0 and d > 0.1 * d_cycle:  # a cycle gained < 10x: at the rounding floor
@@ -265,22 +277,21 @@ def _relax_block(t, blk, plan):
                 steps = np.ones(1)
             else:  # start a Chebyshev cycle as long as the remaining reduction needs
                 d_cycle = d
-                rho = (1.0 - np.sqrt(1.0 - mu)) / (1.0 + np.sqrt(1.0 - mu))
-                need = tol * m / d
-                n = int(np.ceil(np.log(0.5 * need) / np.log(rho))) if need < 1.0 else 1
-                steps = chebyshev_steps(mu, max(1, min(n, 64)))
+                steps = _cycle(mu, tol * m / d)
                 at = 0
         d_prev = d
-    return plan.max_sweeps
+    return plan.max_sweeps, rate
 
 
 @njit(cache=True, fastmath=False, parallel=True)
 def relax_blocks(t, src_w, src_b, state, sensed, driven, plan):
-    """:func:`_relax_block` on independent blocks (axis 0 of every array, in parallel); returns the passes per
-    block. Shapes: src_w (n, R, K), src_b (n, C, K), state (n, R, C, K) zeroed, sensed (n, C, K), driven (n, R, K)."""
+    """:func:`_relax_block` on independent blocks (axis 0 of every array, in parallel); returns the passes and the
+    Gauss-Seidel rate mu (0: not measured) per block. Shapes: src_w (n, R, K), src_b (n, C, K), state (n, R, C, K)
+    zeroed, sensed (n, C, K), driven (n, R, K)."""
     nb = state.shape[0]
     used = np.zeros(nb, dtype=np.int64)
+    mus = np.zeros(nb)
     for c in prange(nb):
         blk = Block(src_w[c], src_b[c], state[c], sensed[c], driven[c])
-        used[c] = _relax_block(t, blk, plan)
-    return used
+        used[c], mus[c] = _relax_block(t, blk, plan)
+    return used, mus
