@@ -9,7 +9,7 @@ solves row chain i, and eliminates row i of the next sweep's column chains, in t
 runs (top-down and bottom-up elimination alternate from pass to pass). One pass therefore reads and writes D once
 (16 bytes per cell and right-hand side) instead of streaming W, B and a scratch field several times.
 
-A pass can also take a Richardson step B <- B + omega (GS(B) - B) at no extra traffic: the stored D is
+A pass can also take a Richardson step B <- B + omega (GS(B) - B) without another field: the stored D is
 omega * D_gs + (1 - omega) * Lambda B, where Lambda (the inverse of the back-substitution) is bidiagonal and
 needs only rows i and i +- 1 of B, which the pass holds anyway. With omega_k = 1 / (1 - r_k) for the N Chebyshev
 nodes r_k of [0, mu], N steps apply the Chebyshev polynomial of the Gauss-Seidel iteration (the error falls at
