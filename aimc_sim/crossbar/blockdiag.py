@@ -144,14 +144,17 @@ class BlockDiagonalMatrix:
             raise ConfigError("x", f"must have shape (batch, {shape[0]}, {shape[1]}), got {np.shape(x)}")
         return a
 
-    def _step(self, xt: np.ndarray, t: float, alphas: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """One MVM of the tile inputs xt (T, B, k, r) -> ((T, B, k, c) outputs, the alphas used)."""
+    def _step(
+        self, xt: np.ndarray, t: float, alphas: np.ndarray | None, out: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One MVM of the tile inputs xt (T, B, k, r) -> ((T, B, k, c) outputs, written into ``out`` if given, the
+        alphas used)."""
         T, B = xt.shape[:2]
         st = self.stack
         st.update_average_abs_max(xt.reshape(T, B, -1))
         alphas = st.alphas(t) if alphas is None else alphas  # after the update, as in AnalogTile.mvm
-        out = st._buffer("out", (T, B, self.k * self.n_out))
-        st.forward(xt.reshape(T, B, -1), np.full(T, B), alphas, t, out)
+        out = st._buffer("out", (T, B, self.k * self.n_out)) if out is None else out
+        st.forward(xt.reshape(T, B, -1), np.full(T, B), alphas, t, out.reshape(T, B, -1))
         return out.reshape(T, B, self.k, self.n_out), alphas
 
     def mvm(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
@@ -180,14 +183,19 @@ class BlockDiagonalMatrix:
         for g, kg in enumerate(self.blocks_per_tile):
             ut[:, g, :, :kg] = a[:, :, g * k : g * k + kg]
         xt = np.zeros((T, B, k, r), np.float32)
+        # square blocks: the outputs of a step are written into the next step's inputs, whose state part they are
+        spare = np.zeros_like(xt) if r == c else None
         ys = np.empty((L, T, B, k, c - n_state), np.float32)
         alphas = None
         with blas_limit():
             for step in range(L):
                 xt[..., n_state:] = ut[step]
-                y, alphas = self._step(xt, t, alphas)  # alphas: computed at the first step, then cached for t
-                xt[..., :n_state] = y[..., :n_state]
+                y, alphas = self._step(xt, t, alphas, spare)  # alphas: computed at the first step, then cached for t
                 ys[step] = y[..., n_state:]
+                if spare is None:
+                    xt[..., :n_state] = y[..., :n_state]
+                else:
+                    xt, spare = y, xt
         if self.ledger is not None:
             self.ledger.add(ev.MVM, L * B * T, self.name or None)
         return self._from_tiles(ys)

@@ -260,8 +260,12 @@ class TileStack:
         else:
             xn, xn2 = self._work("xn", g, x.shape), self._work("xn2", g, x.shape)
             B, G = rs.shape  # each group of word lines is one DAC row
-            xr, xnr, xn2r = (a.reshape(B * G, -1) for a in (x, xn, xn2))
-            n_bad, energy = _kernels.dac_encode(xr, abs_max, rs.reshape(-1), spec, gsum.reshape(G, -1), xnr, xn2r)
+            n = self.blocks_per_tile[g] * self.r if G == 1 else x.shape[1]
+            if n < x.shape[1]:  # empty block slots of a partly filled tile: zero inputs, zero outputs, no energy
+                xn[:, n:], xn2[:, n:] = 0.0, 0.0
+            xr, xnr, xn2r = (a.reshape(B * G, -1)[:, :n] for a in (x, xn, xn2))
+            gs = gsum.reshape(G, -1)[:, :n]
+            n_bad, energy = _kernels.dac_encode(xr, abs_max, rs.reshape(-1), spec, gs, xnr, xn2r)
             if n_bad:
                 require_finite("x", x)  # raises, naming the first bad index
         if dac.stochastic_rounding and spec.quantise:  # array read energy: sum_b,i e_bi (sum_j G_ij)
