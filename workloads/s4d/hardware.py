@@ -258,9 +258,10 @@ class HardwareS4D:
 
         def linear(name: str, a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
             with ledger.scope(name.split(".ter_")[0]):
-                out = prog.mats[name].mvm(a, t=t) + b
+                out = prog.mats[name].mvm(a, t=t)
+                np.add(out, b, out=out, casting="unsafe")  # as (out + b).astype(out.dtype), without the temporary
                 ledger.add(INT32_ADD, out.size)
-            return out.astype(np.float32)
+            return out.astype(np.float32, copy=False)
 
         def ssm(i: int, u: np.ndarray) -> np.ndarray:
             lay = m.layers[i]
