@@ -33,9 +33,10 @@ import numpy as np
 from aimc_sim.config import require_finite
 from aimc_sim.cost import events as ev
 from aimc_sim.cost.ledger import Ledger
-from aimc_sim.crossbar.api import check_feedback_input
+from aimc_sim.crossbar.api import check_feedback_input, feedback_loop
 from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.periphery import TileStack
+from aimc_sim.crossbar.stack_events import count_passes
 from aimc_sim.crossbar.threads import blas_limit
 from aimc_sim.crossbar.tile import check_tile_args, check_time
 from aimc_sim.errors import ConfigError
@@ -144,17 +145,14 @@ class BlockDiagonalMatrix:
             raise ConfigError("x", f"must have shape (batch, {shape[0]}, {shape[1]}), got {np.shape(x)}")
         return a
 
-    def _step(
-        self, xt: np.ndarray, t: float, alphas: np.ndarray | None, out: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """One MVM of the tile inputs xt (T, B, k, r) -> ((T, B, k, c) outputs, written into ``out`` if given, the
-        alphas used)."""
+    def _step(self, xt: np.ndarray, t: float, alphas: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """One MVM of the tile inputs xt (T, B, k, r) -> ((T, B, k, c) outputs, the alphas used)."""
         T, B = xt.shape[:2]
         st = self.stack
         st.update_average_abs_max(xt.reshape(T, B, -1))
         alphas = st.alphas(t) if alphas is None else alphas  # after the update, as in AnalogTile.mvm
-        out = st._buffer("out", (T, B, self.k * self.n_out)) if out is None else out
-        st.forward(xt.reshape(T, B, -1), np.full(T, B), alphas, t, out.reshape(T, B, -1))
+        out = st._buffer("out", (T, B, self.k * self.n_out))
+        st.forward(xt.reshape(T, B, -1), np.full(T, B), alphas, t, out)
         return out.reshape(T, B, self.k, self.n_out), alphas
 
     def mvm(self, x: np.ndarray, t: float = 0.0) -> np.ndarray:
@@ -173,8 +171,13 @@ class BlockDiagonalMatrix:
         [s_q(l-1); u[l, :, q]] and outputs [s_q(l); y[l, :, q]], s being the first ``n_state`` outputs (s(-1) = 0).
 
         u: (L, batch, n_blocks, n_in - n_state) -> y: (L, batch, n_blocks, n_out - n_state), float32. Every step
-        is exactly one :meth:`mvm` (same noise draws, ledger and drift compensation) without the per-step
-        re-layout and checks."""
+        is exactly one :meth:`mvm` (same noise draws, ledger and drift compensation). The tiles exchange no state,
+        so each tile runs its L steps on its own (on a thread of ``threads.tile_pool()``, without the per-step
+        re-layout, checks and hand-offs); the ledger receives the steps' events in step order afterwards. Under
+        ``management.noise: average_abs_max`` the tiles' running input scale is updated step by step, so the
+        steps run one :meth:`mvm` after the other (``api.feedback_loop``)."""
+        if self.config.management.noise == "average_abs_max":
+            return feedback_loop(self, u, n_state, t)
         t = check_time(t)
         a = check_feedback_input(self, u, n_state)
         L, B = a.shape[:2]
@@ -182,21 +185,40 @@ class BlockDiagonalMatrix:
         ut = np.zeros((L, T, B, k, r - n_state), np.float32)
         for g, kg in enumerate(self.blocks_per_tile):
             ut[:, g, :, :kg] = a[:, :, g * k : g * k + kg]
-        xt = np.zeros((T, B, k, r), np.float32)
-        # square blocks: the outputs of a step are written into the next step's inputs, whose state part they are
-        spare = np.zeros_like(xt) if r == c else None
         ys = np.empty((L, T, B, k, c - n_state), np.float32)
-        alphas = None
+        energy, reruns = np.zeros((L, T)), np.zeros((L, T), np.int64)
+        st = self.stack
         with blas_limit():
-            for step in range(L):
-                xt[..., n_state:] = ut[step]
-                y, alphas = self._step(xt, t, alphas, spare)  # alphas: computed at the first step, then cached for t
-                ys[step] = y[..., n_state:]
-                if spare is None:
-                    xt[..., :n_state] = y[..., :n_state]
-                else:
-                    xt, spare = y, xt
+            alphas = st.alphas(t)
+            rd = st.read(t)
+            row_scale, abs_max = st.row_scale(B)
+            scales = row_scale.copy()  # bound management doubles a step's scales in place
+            st._begin_call(B)
+
+            def run(g: int) -> None:
+                xg, out = np.zeros((B, k, r), np.float32), np.zeros((B, k, c), np.float32)
+                for step in range(L):
+                    xg[..., n_state:] = ut[step, g]
+                    if not abs_max:
+                        row_scale[g] = scales[g]
+                    xr, outr = xg.reshape(B, -1), out.reshape(B, -1)
+                    energy[step, g], reruns[step, g] = st.run_tile(g, xr, row_scale[g], abs_max, rd, alphas[g], outr)
+                    ys[step, g] = out[..., n_state:]
+                    if r == c:  # square blocks: the outputs are the next step's inputs, whose state part they are
+                        xg, out = out, xg
+                    else:
+                        xg[..., :n_state] = out[..., :n_state]
+
+            pool = st.pool(B)
+            if pool is not None:
+                list(pool.map(run, range(T)))  # one generator per tile, disjoint slices: deterministic
+            else:
+                for g in range(T):
+                    run(g)
         if self.ledger is not None:
+            rows = np.full(T, B, dtype=np.int64)
+            for e, n in zip(energy, reruns):
+                count_passes(st, rows + n, float(e.sum()), int(n.sum()))
             self.ledger.add(ev.MVM, L * B * T, self.name or None)
         return self._from_tiles(ys)
 

@@ -419,31 +419,17 @@ class TileStack:
         T, B = x.shape[:2]
         rd = self.read(t, store)
         row_scale, abs_max = self.row_scale(B)
-        m = self.config.management
         energy = np.zeros(T)
         reruns = np.zeros(T, dtype=np.int64)
         self._begin_call(B)
 
         def run(g: int) -> None:
-            nb, kc = int(rows[g]), self.blocks_per_tile[g] * self.c
-            xg, rs, og = x[g, :nb], row_scale[g, :nb], out[g, :nb]
-            sat, energy[g] = self._pass(g, xg, rs, abs_max, rd, alphas[g], og, identity)
-            it = 0
-            while m.bound == "iterative" and sat.any() and it < m.max_bound_iterations:
-                idx = np.flatnonzero(sat)
-                rs[idx] *= 2.0
-                sub = np.empty((idx.size, og.shape[1]), dtype=og.dtype)
-                sat_sub, e = self._pass(g, xg[idx], rs[idx], False, rd, alphas[g], sub)
-                energy[g] += e
-                og[idx] = sub
-                sat[:] = False
-                sat[idx] = sat_sub
-                reruns[g] += idx.size
-                it += 1
-            out[g, nb:] = 0.0
-            out[g, :, kc:] = 0.0
+            nb = int(rows[g])
+            energy[g], reruns[g] = self.run_tile(
+                g, x[g, :nb], row_scale[g, :nb], abs_max, rd, alphas[g], out[g], identity
+            )
 
-        pool = tile_pool() if T > 1 and B * self.k * self.c >= _MIN_THREADED_OUTPUTS else None
+        pool = self.pool(B)
         if pool is not None:
             list(pool.map(run, range(T)))  # disjoint slices and one generator per tile: deterministic
         else:
@@ -451,6 +437,35 @@ class TileStack:
                 run(g)
         if self.ledger is not None:
             count_passes(self, np.asarray(rows, dtype=np.int64) + reruns, float(energy.sum()), int(reruns.sum()))
+
+    def pool(self, B: int) -> Any:
+        """The thread pool that runs the tiles of a call on B input rows, or None (one tile, or too few outputs per
+        tile to pay for the hand-off)."""
+        return tile_pool() if self.n_tiles > 1 and B * self.k * self.c >= _MIN_THREADED_OUTPUTS else None
+
+    def run_tile(self, g: int, x, rs, abs_max: bool, rd: ArrayRead, alpha, out, identity=False) -> tuple[float, int]:
+        """Tile g of a call (after :meth:`_begin_call`) on its input rows x (nb, k r) with input scales rs (nb, G)
+        (filled when ``abs_max``; doubled in place by bound management): writes out (B, k c), 0 beyond row nb and
+        the filled block slots. Returns (array energy units, bound-management re-runs)."""
+        m = self.config.management
+        nb, kc = x.shape[0], self.blocks_per_tile[g] * self.c
+        og = out[:nb]
+        sat, energy = self._pass(g, x, rs, abs_max, rd, alpha, og, identity)
+        it = reruns = 0
+        while m.bound == "iterative" and sat.any() and it < m.max_bound_iterations:
+            idx = np.flatnonzero(sat)
+            rs[idx] *= 2.0
+            sub = np.empty((idx.size, og.shape[1]), dtype=og.dtype)
+            sat_sub, e = self._pass(g, x[idx], rs[idx], False, rd, alpha, sub)
+            energy += e
+            og[idx] = sub
+            sat[:] = False
+            sat[idx] = sat_sub
+            reruns += idx.size
+            it += 1
+        out[nb:] = 0.0
+        out[:, kc:] = 0.0
+        return energy, reruns
 
     def alphas(self, t: float) -> np.ndarray:
         """(T, k c) drift-compensation factors at read time t (:class:`~aimc_sim.crossbar.drift.DriftCompensation`)."""
