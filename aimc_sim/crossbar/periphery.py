@@ -189,9 +189,8 @@ class TileStack:
     def _read_arrays(self, t: float) -> ArrayRead:
         """A new read at t; an exact IR-drop solve that fell back to the direct solve is recorded."""
         shape = (self.n_tiles, self.k, self.r, self.n_dev_cols)
-        rd = read_arrays(
-            self.config, self.device, self.states, shape, self.blocks_per_tile, self.channels, self._off_block_row_g, t
-        )
+        source, priced = (self.config, self.device, self.states), self.ledger is not None  # row sums: read energy
+        rd = read_arrays(*source, shape, self.blocks_per_tile, self.channels, self._off_block_row_g, t, priced)
         if rd.ir_drop is not None and rd.ir_drop.fallback is not None:  # the solver has warned
             self._record_ir_drop_fallback(rd.ir_drop.fallback)
         return rd
@@ -317,7 +316,8 @@ class TileStack:
         cfg = self.config
         B, kg = x.shape[0], self.blocks_per_tile[g]
         kept = identity and self._keeps_identity(rs, abs_max)
-        slices, energy = self._dac(g, x, rs, abs_max, rd.gsum[g].ravel(), kept)
+        gsum = rd.gsum[g].ravel() if self.ledger is not None else np.zeros(self.k * self.r)  # energy: ledger only
+        slices, energy = self._dac(g, x, rs, abs_max, gsum, kept)
         adc = cfg.adc
         quant = adc.bits is not None
         if quant and not self.calibrated:
@@ -514,7 +514,7 @@ class TileStack:
         self._begin_call(B)
         for g in range(T):
             kg = self.blocks_per_tile[g]
-            slices, _ = self._dac(g, x[g], row_scale[g], abs_max, rd.gsum[g].ravel())
+            slices, _ = self._dac(g, x[g], row_scale[g], abs_max, np.zeros(self.k * self.r))  # no energy charged
             for c, state in enumerate(self.adc[g]):
                 w = state.gain.size
                 prod = np.empty((B, self.k * rd.mats[c].shape[-1]), np.float32)
