@@ -9,7 +9,8 @@ So ``AnalogTile.mvm`` and ``AnalogMatrix.mvm`` run their products with BLAS limi
 
 ``BlockDiagonalMatrix`` runs its tiles (of one ``mvm``, or each tile's recurrence in ``run_feedback``) on
 ``tile_threads()`` Python threads (default min(2, CPU count); its DAC/ADC kernels are ``nogil`` and every tile
-has its own generator, so results do not depend on it). Set 1 with :func:`set_tile_threads` when running one process per core.
+has its own generator, so results do not depend on it). Set 1 with :func:`set_tile_threads` when running one
+process per core.
 """
 
 from __future__ import annotations
