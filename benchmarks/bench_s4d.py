@@ -18,9 +18,10 @@ prints, last, ``s4d_hw_speedup`` (median of other / this wall time over the roun
 
 Figures (docs/s4d.md, "s4dspeed round"): before, idle machine, 16:40 UTC 2026-12-04 (task brief): float 197 ms,
 hardware 803 ms, ``s4d_hw_overhead=4.38``. After, ``PYTHONPATH=$PWD nice -n 5 python benchmarks/bench_s4d.py``
-on the shared machine at load 3.3-4.3: 4.95, 4.68, 4.02, 3.47, 3.18, 4.88 (the previous code, alternating, at
-load 3.2-5.5: 4.71, 4.49, 5.86, 4.72); paired, ``--against`` the previous code at load 2.5-4.4:
-``s4d_hw_speedup=1.107``, against main 2fb42d2 at load 3.5-4.0: 1.156 and 1.184. No idle run after the change.
+on the shared machine at load 2.4-4.3: 4.95, 4.68, 4.02, 3.47, 3.18, 4.88, 4.55 (the previous code, alternating,
+at load 3.2-5.5: 4.71, 4.49, 5.86, 4.72); paired, ``--against`` the previous code at load 2.5-4.4:
+``s4d_hw_speedup=1.107``, against main 2fb42d2 at load 3.5-4.0: 1.156 and 1.184, against main caabbc1 at load
+3.0-3.5: 1.165. No idle run after the change.
 """
 
 from __future__ import annotations
