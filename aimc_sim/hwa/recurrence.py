@@ -55,13 +55,13 @@ class _SteppedRecurrence(torch.autograd.Function):
                 V[k + 1, :, : S - 1] = out[..., : S - 1].transpose(1, 2)
             ys[k] = out[..., S - 1]
         ctx.save_for_backward(Mt, V)
-        return ys.permute(2, 0, 1)
+        return ys.permute(2, 0, 1).contiguous()  # a strided (B, L, H) view would slow the element-wise ops after it
 
     @staticmethod
     def backward(ctx: Any, gy: Any) -> tuple[Any, Any, None]:  # type: ignore[override]
         Mt, V = ctx.saved_tensors
         L, H, S, B = V.shape
-        gy_steps = gy.permute(1, 2, 0)  # (L, H, B)
+        gy_steps = gy.permute(1, 2, 0).contiguous()  # (L, H, B): one contiguous block per step
         g_out = V.new_zeros(H, S, B)  # d loss / d out_k of the current step, in the layout of V[k]
         gu = V.new_empty(L, H, B)
         gM = V.new_zeros(H, S, S) if ctx.needs_input_grad[0] else None  # contiguous: a batched product per step
@@ -71,7 +71,7 @@ class _SteppedRecurrence(torch.autograd.Function):
                 gM.baddbmm_(V[k], g_out.transpose(1, 2))
             g_out = torch.bmm(Mt, g_out)  # d loss / d v_k (H, S, B): out = v @ Mt, row by row
             gu[k] = g_out[:, S - 1]  # the state rows are d loss / d out_{k-1}
-        return gM, gu.permute(2, 0, 1), None
+        return gM, gu.permute(2, 0, 1).contiguous(), None
 
 
 class AnalogBlockRecurrence:
