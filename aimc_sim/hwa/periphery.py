@@ -175,7 +175,7 @@ class Periphery:
         """Noise management: the input scale of every row (G, B) of x (G, B, n_in)."""
         if self.noise_management == "abs_max":  # max |x| as max(max x, -min x): two reductions, no |x| tensor
             s = torch.maximum(x.amax(dim=-1), x.amin(dim=-1).neg_())
-            return torch.where(s > 0, s, 1.0)
+            return s.masked_fill_(s == 0, 1.0)
         if self.noise_management == "average_abs_max":
             return self.rd.avg_abs_max[:, None].expand(x.shape[:-1]).clone()
         return torch.full(x.shape[:-1], self.fixed_scale, dtype=x.dtype, device=x.device)
@@ -211,12 +211,12 @@ class Periphery:
         s_rows = s[:, None, :]
         reserved = self._pass_noise(x.shape[-2]) if self.noisy else None
         for c, ch in enumerate(self.channels):
-            a = ch.Mt @ vt  # (G, width, B)
+            a = torch.bmm(ch.Mt, vt)  # (G, width, B)
             if self.noisy:
                 z = reserved[c] if reserved else torch.randn(a.shape, generator=gen, dtype=a.dtype, device=a.device)
                 extra = ch.out_var if sum_v2 is None else ch.out_var + ch.w_var * sum_v2
                 if ch.St is not None:  # a sum of squares: never negative
-                    a = a.addcmul_((ch.St @ v2t).add_(extra).sqrt_(), z)
+                    a = a.addcmul_(torch.bmm(ch.St, v2t).add_(extra).sqrt_(), z)
                 else:
                     a = a.add_(z.mul_(extra**0.5))
             if rd.mismatch:
