@@ -150,26 +150,15 @@ class Periphery:
         self.max_iterations = m.max_bound_iterations
         self.in_step = 1.0 / self.dac_codes[1] if self.dac_codes is not None else 1.0  # DAC outputs: codes * in_step
         self.channels = [_Channel.fold(rd, c, self.in_step, nst, self.o2, self.w2) for c in range(len(rd.mats))]
-        self._noise: list[Any] = []  # pre-drawn output noise of the next passes (``reserve_noise``), in order
+        self._normals: list[Any] = [None] * len(self.channels)  # per channel: the standard normals of one pass
 
-    def reserve_noise(self, passes: int, batch: int, gen: Any) -> None:
-        """Draw the output noise of the next ``passes`` passes on inputs of ``batch`` rows in one generator call
-        (one large draw is much cheaper than many small ones; the draws are the same i.i.d. normals). Passes beyond
-        these, or on other shapes, draw their own."""
-        if not self.noisy or passes < 1:
-            return
-        shapes = [(ch.Mt.shape[0], ch.Mt.shape[1], batch) for ch in self.channels]
-        sizes = [int(np.prod(sh)) for sh in shapes]
-        like = self.rd.col
-        z = torch.empty(passes, sum(sizes), dtype=like.dtype, device=like.device).normal_(generator=gen)
-        self._noise = [[part.view(sh) for part, sh in zip(row.split(sizes), shapes)] for row in z]
-        self._noise.reverse()  # popped from the end
-
-    def _pass_noise(self, batch: int) -> list[Any] | None:
-        """The reserved standard normals of the next pass (one (G, width, batch) per channel), if any fit."""
-        if self._noise and self._noise[-1][0].shape[-1] == batch:
-            return self._noise.pop()
-        return None
+    def _standard_normals(self, c: int, like: Any, gen: Any) -> Any:
+        """Fresh standard normals shaped like channel c's outputs ``like``, drawn into a buffer this object reuses
+        (the recurrence calls it at every step: a step's draws stay in cache and allocate nothing)."""
+        z = self._normals[c]
+        if z is None or z.shape != like.shape:
+            z = self._normals[c] = torch.empty_like(like, memory_format=torch.contiguous_format)
+        return z.normal_(generator=gen)
 
     def row_scale(self, x: Any) -> Any:
         """Noise management: the input scale of every row (G, B) of x (G, B, n_in)."""
@@ -209,11 +198,10 @@ class Periphery:
         out = None
         sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
         s_rows = s[:, None, :]
-        reserved = self._pass_noise(x.shape[-2]) if self.noisy else None
         for c, ch in enumerate(self.channels):
             a = torch.bmm(ch.Mt, vt)  # (G, width, B)
             if self.noisy:
-                z = reserved[c] if reserved else torch.randn(a.shape, generator=gen, dtype=a.dtype, device=a.device)
+                z = self._standard_normals(c, a, gen)
                 extra = ch.out_var if sum_v2 is None else ch.out_var + ch.w_var * sum_v2
                 if ch.St is not None:  # a sum of squares: never negative
                     a = a.addcmul_(torch.bmm(ch.St, v2t).add_(extra).sqrt_(), z)

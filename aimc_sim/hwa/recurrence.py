@@ -219,7 +219,6 @@ class AnalogBlockRecurrence:
         M_prog = torch.as_tensor(self._blocks(eff, H), dtype=M.dtype, device=M.device)
         gen = self.core.generator(u.device)
         periphery = Periphery(tr, cfg)
-        periphery.reserve_noise(u.shape[1], u.shape[0], gen)  # the L steps' output noise in one draw
 
         def step(v: Any) -> Any:
             return self._from_tiles(periphery(self._to_tiles(v), gen), H)
