@@ -150,15 +150,15 @@ class Periphery:
         self.max_iterations = m.max_bound_iterations
         self.in_step = 1.0 / self.dac_codes[1] if self.dac_codes is not None else 1.0  # DAC outputs: codes * in_step
         self.channels = [_Channel.fold(rd, c, self.in_step, nst, self.o2, self.w2) for c in range(len(rd.mats))]
-        self._normals: list[Any] = [None] * len(self.channels)  # per channel: the standard normals of one pass
+        self._scratch: dict[Any, Any] = {}  # temporaries of a pass, reused by the next pass (the recurrence's steps)
 
-    def _standard_normals(self, c: int, like: Any, gen: Any) -> Any:
-        """Fresh standard normals shaped like channel c's outputs ``like``, drawn into a buffer this object reuses
-        (the recurrence calls it at every step: a step's draws stay in cache and allocate nothing)."""
-        z = self._normals[c]
-        if z is None or z.shape != like.shape:
-            z = self._normals[c] = torch.empty_like(like, memory_format=torch.contiguous_format)
-        return z.normal_(generator=gen)
+    def _buffer(self, key: Any, shape: Any, like: Any) -> Any:
+        """A scratch tensor of ``shape`` (dtype and device of ``like``) that this object hands out again for ``key``
+        at the next pass: the recurrence calls one object at every step, whose temporaries then stay in cache."""
+        buf = self._scratch.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self._scratch[key] = like.new_empty(shape)
+        return buf
 
     def row_scale(self, x: Any) -> Any:
         """Noise management: the input scale of every row (G, B) of x (G, B, n_in)."""
@@ -169,19 +169,19 @@ class Periphery:
             return self.rd.avg_abs_max[:, None].expand(x.shape[:-1]).clone()
         return torch.full(x.shape[:-1], self.fixed_scale, dtype=x.dtype, device=x.device)
 
-    def dac_codes_of(self, x: Any, s: Any, gen: Any) -> Any:
+    def dac_codes_of(self, x: Any, s: Any, gen: Any, out: Any = None) -> Any:
         """The DAC codes of x (G, B, n_in) with row scales s (G, B): x / s (as x * (1 / s), as the tile kernel) in DAC
         steps, rounded (stochastically if configured) and clipped to whole codes; the DAC outputs are codes *
         ``in_step``. Without a DAC: x / s. Computed on the (G, n_in, B) view: the memory order of the recurrence's
-        inputs, whose scales then broadcast along the contiguous axis."""
+        inputs, whose scales then broadcast along the contiguous axis; ``out``: a (G, n_in, B) tensor for them)."""
         xt = x.transpose(-1, -2)
         if self.dac_codes is None:
-            return (xt * s.reciprocal()[..., None, :]).transpose(-1, -2)
+            return torch.mul(xt, s.reciprocal()[..., None, :], out=out).transpose(-1, -2)
         lo, top = self.dac_codes
-        v = xt * (s.reciprocal() * top)[..., None, :]
+        v = torch.mul(xt, (s.reciprocal() * top)[..., None, :], out=out)
         if self.stochastic_dac:
             r = torch.rand(x.shape, generator=gen, dtype=v.dtype, device=v.device).transpose(-1, -2)
-            v = torch.floor(v.add_(r))
+            v = v.add_(r).floor_()
         else:
             v = v.round_()
         return (v.clamp_(lo, top) if self.dac_clip else v).transpose(-1, -2)
@@ -192,8 +192,9 @@ class Periphery:
         (G, n_out, B) memory, so that the element-wise periphery runs along the long batch axis. The products take
         the DAC codes and give ADC steps (see :class:`_Channel`)."""
         rd = self.rd
-        vt = self.dac_codes_of(x, s, gen).transpose(-1, -2)
-        v2t = vt * vt if self.need_v2 else None
+        G, B, n_in = x.shape
+        vt = self.dac_codes_of(x, s, gen, self._buffer("codes", (G, n_in, B), x)).transpose(-1, -2)
+        v2t = torch.mul(vt, vt, out=self._buffer("codes^2", vt.shape, x)) if self.need_v2 else None
         sum_v2 = v2t.sum(dim=-2, keepdim=True) if self.w2 > 0 else None
         out = None
         sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
@@ -201,10 +202,11 @@ class Periphery:
         for c, ch in enumerate(self.channels):
             a = torch.bmm(ch.Mt, vt)  # (G, width, B)
             if self.noisy:
-                z = self._standard_normals(c, a, gen)
+                z = self._buffer(("normals", c), a.shape, a).normal_(generator=gen)
                 extra = ch.out_var if sum_v2 is None else ch.out_var + ch.w_var * sum_v2
                 if ch.St is not None:  # a sum of squares: never negative
-                    a = a.addcmul_(torch.bmm(ch.St, v2t).add_(extra).sqrt_(), z)
+                    var = torch.bmm(ch.St, v2t, out=self._buffer(("variance", c), a.shape, a))
+                    a = a.addcmul_(var.add_(extra).sqrt_(), z)
                 else:
                     a = a.add_(z.mul_(extra**0.5))
             if rd.mismatch:
