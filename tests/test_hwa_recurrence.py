@@ -10,7 +10,7 @@ import torch
 
 from aimc_sim.crossbar import AnalogTile
 from aimc_sim.hwa import AnalogBlockRecurrence, HWAConfig
-from aimc_sim.hwa.periphery import _upper_percentile
+from aimc_sim.hwa.periphery import _largest, _upper_percentile
 
 torch.set_num_threads(1)
 
@@ -44,6 +44,19 @@ def test_upper_percentile_is_numpy_percentile(q):
     vals = np.random.default_rng(0).random((3, 4, 777)).astype(np.float32)
     got = _upper_percentile(torch.tensor(vals), q).numpy()
     np.testing.assert_allclose(got, np.percentile(vals, q, axis=-1), rtol=1e-6)
+
+
+@pytest.mark.parametrize("k", [1, 4, 16, 40])
+@pytest.mark.parametrize("levels", [None, 50])
+def test_largest_is_topk(k, levels):
+    """The chunked selection (2048 = 64 chunks of 32; k = 40 takes the plain topk) gives torch.topk's values,
+    also with many ties (values on 50 levels) and with the largest values crowded into one chunk."""
+    vals = np.random.default_rng(k).random((3, 5, 2048))
+    if levels:
+        vals = np.round(vals * levels) / levels
+    vals[0, 0, ::64] = 2.0 + np.arange(32)  # one chunk holds the 32 largest values of this row
+    x = torch.tensor(vals, dtype=torch.float32)
+    assert torch.equal(_largest(x, k), torch.topk(x, k, dim=-1).values)
 
 
 @pytest.mark.parametrize("channels_per_tile", [1, 2])
