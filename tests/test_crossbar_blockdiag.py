@@ -164,8 +164,6 @@ def test_per_tile_cap_and_layout(data):
     [
         ({"ir_drop": {"mode": "exact"}}, "tile.ir_drop.mode"),
         ({"mapping": {"scheme": "offset"}}, "tile.mapping.scheme"),
-        ({"management": {"bound": "iterative"}}, "tile.management.bound"),
-        ({"dac": {"bit_serial": True}}, "tile.dac"),
     ],
 )
 def test_unsupported_configs_refused(data, kw, field):

@@ -1,10 +1,13 @@
-"""Configuration fields that change what is simulated say so: IR-drop fallback, S4D prog_noise device preset."""
+"""Configuration fields that change what is simulated say so: IR-drop fallbacks, S4D prog_noise device preset."""
+
+from functools import partial
 
 import numpy as np
 import pytest
 
 from aimc_sim.cost.ledger import Ledger
-from aimc_sim.crossbar import AnalogTile, load_tile_config
+from aimc_sim.crossbar import AnalogTile, array_read, load_tile_config
+from aimc_sim.crossbar.irdrop import IrDropSolver
 from aimc_sim.crossbar.periphery import IR_DROP_FALLBACK
 from aimc_sim.errors import ConfigError
 
@@ -21,6 +24,29 @@ def test_ir_drop_fallback_is_warned_recorded_and_counted(rng):
     assert "a = 2.05" in tile.ir_drop_fallback
     assert tile.config.ir_drop.mode == "exact"
     assert led.total(IR_DROP_FALLBACK) == 1
+
+
+def test_exact_ir_drop_relaxation_fallback_is_warned_recorded_and_counted(rng, monkeypatch):
+    # 2 * 128 * 160 nodes > direct_max_nodes: the exact solve uses line relaxation, here allowed one sweep only
+    monkeypatch.setattr(array_read, "IrDropSolver", partial(IrDropSolver, max_sweeps=1))
+    cfg = load_tile_config(
+        "ideal", rows=128, cols=160, management={"noise": "none"}, ir_drop={"mode": "exact", "r_wire": 1.0}
+    )
+    led = Ledger()
+    W = rng.uniform(-1, 1, (128, 80))
+    x = rng.uniform(-1, 1, (3, 128))
+    tile = AnalogTile(cfg, W, np.random.default_rng(1), ledger=led, name="fc")
+    with pytest.warns(RuntimeWarning, match="did not converge in 1 sweeps"):
+        y = tile.mvm(x)
+    assert "used the direct solve" in tile.ir_drop_fallback
+    assert led.total(IR_DROP_FALLBACK) == 1
+    assert tile.stack.read(0.0).ir_drop.converged is False
+    monkeypatch.undo()  # the same tile with a converging relaxation: the same outputs, nothing recorded
+    led2 = Ledger()
+    ref = AnalogTile(cfg, W, np.random.default_rng(1), ledger=led2, name="fc")
+    assert ref.stack.read(0.0).ir_drop.converged and ref.ir_drop_fallback is None
+    np.testing.assert_allclose(ref.mvm(x), y, rtol=1e-5, atol=1e-5)
+    assert led2.total(IR_DROP_FALLBACK) == 0
 
 
 def test_prog_noise_selects_a_named_device_preset():

@@ -61,7 +61,7 @@ def test_adc_accumulate_matches_reference(quantise, noisy, has_var, sar, stochas
     bound = np.full(m, 4.0)
     rs, cs = r.uniform(0.5, 2, (6, groups)), r.uniform(0.5, 2, m)
     out = np.empty((6, m))
-    sat = np.zeros(6, dtype=bool)
+    sat = np.zeros((6, groups), dtype=bool)
     sar_w = sar_weights(5, 0.2, m, r) if sar else np.empty((m, 0))
     adc = AdcState(gain, off, bound, sar_w)
     conv = Conversion(30.0, quantise, noisy, has_var, stochastic)
@@ -130,7 +130,7 @@ def test_stochastic_adc_rounding_is_unbiased():
         out = np.empty((n, m))
         conv = Conversion(254.0, True, False, False, sto)
         _kernels.adc_accumulate(
-            sig, sig, np.zeros((n, 1)), adc, conv, dig, out, np.zeros(n, bool), np.random.default_rng(2)
+            sig, sig, np.zeros((n, 1)), adc, conv, dig, out, np.zeros((n, 1), bool), np.random.default_rng(2)
         )
         outs[sto] = out
     err = outs[True] - sig
@@ -203,7 +203,7 @@ def test_sar_with_ideal_weights_is_the_uniform_quantiser():
     dig = Digital(1.0, np.ones((40, 1)), np.ones(7), False)
     z = np.zeros((40, 1))
     a, b = np.empty((40, 7)), np.empty((40, 7))
-    sat = np.zeros(40, dtype=bool)
+    sat = np.zeros((40, 1), dtype=bool)
 
     def state(sar):
         return AdcState(np.ones(7), np.zeros(7), np.full(7, 4.0), sar)

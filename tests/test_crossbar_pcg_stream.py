@@ -65,7 +65,7 @@ def test_adc_kernel_same_output_from_stream_and_generator():
             if use_stream:
                 src = Draws(np.empty((B, m)), np.empty((B, m if sto else 0)))
                 fill_rows(stream_source(rng), src.normals, src.uniforms)
-            _kernels.adc_accumulate(sig, var, np.full((B, 1), 0.01), adc, conv, dig, out, np.zeros(B, bool), src)
+            _kernels.adc_accumulate(sig, var, np.full((B, 1), 0.01), adc, conv, dig, out, np.zeros((B, 1), bool), src)
             outs.append(out)
             states.append(rng.bit_generator.state)
         np.testing.assert_array_equal(outs[0], outs[1])

@@ -129,6 +129,28 @@ def test_block_fast_path_equals_dense_tiles(rng, noise):
     assert out[0][2].n_tiles() == out[1][2].n_tiles()
 
 
+@pytest.mark.parametrize(
+    "feature",
+    [
+        {"management": {"bound": "iterative"}, "adc": {"bound": 1.0}},
+        {"dac": {"bit_serial": True, "bits": 4}},
+        {"dac": {"stochastic_rounding": True}},
+    ],
+)
+def test_block_fast_path_features_equal_dense_tiles(rng, feature):
+    """Bound management, bit-serial and stochastic DACs: ``auto`` takes the block-wise path, and it equals the dense
+    tiles (programming noise off, read noise on: the same per-tile streams)."""
+    m = _model(rng, d_model=10, d_state=4)
+    x = _x(rng)
+    tile = {"preset": "pcm-default", "rows": 20, "cols": 40, "noise": {"programming": False}, **feature}
+    hw = [m.on({"tile": tile, "ssm_sim": sim, "ssm_adc_range": "tile"}) for sim in ("auto", "dense")]
+    assert hw[0].hw.block_sim(hw[0].hw.ssm_tile_config()) and not hw[1].hw.block_sim(hw[1].hw.ssm_tile_config())
+    out = [h.logits(x, seed=3) for h in hw]
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-5, atol=1e-6)
+    for key, v in out[1][1].counts.items():
+        assert out[0][1].counts[key] == pytest.approx(v), key
+
+
 def test_block_sim_refused_for_ir_drop(rng):
     m = _model(rng)
     with pytest.raises(ConfigError, match="hardware.ssm_sim"):

@@ -146,9 +146,10 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
 
     v = (sig + sqrt(var + extra_var[b, j // w]) * z) * gain_j + offset_j (w as in :class:`Digital`), with
     z ~ N(0, 1) drawn from ``rng`` in row-major order (one per output, only if ``noisy``; ``rng``: a numpy
-    Generator, or the same draws made ahead, :class:`Draws`). If ``quantise``:
-    sat[b] |= |v| >= bound_j, and v = step_j * clip(k, -n_steps / 2, n_steps / 2) with step_j = 2 bound_j /
-    n_steps and k = rint(v / step_j) for an ideal ADC, or, when ``sar`` (m x bits) has columns, the code of a
+    Generator, or the same draws made ahead, :class:`Draws`). If ``quantise``: sat[b, j // w] |= |v| >= bound_j
+    (``sat`` (B, G): one flag per row and group of outputs, the outputs behind one input scale), and
+    v = step_j * clip(k, -n_steps / 2, n_steps / 2) with step_j = 2 bound_j / n_steps and k = rint(v / step_j)
+    for an ideal ADC, or, when ``sar`` (m x bits) has columns, the code of a
     successive-approximation search with the mismatched bit weights sar[j] (in LSB): from the MSB down, keep
     bit k if u >= (accepted weights) + sar[j, k], u = v / step_j + n_steps / 2 + 1/2; k = code - n_steps / 2.
     ``stochastic``: k = floor(v / step_j + r) with r ~ U[0, 1) (ideal ADC), or the SAR input dithered by
@@ -202,8 +203,13 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
                 v += np.sqrt(s2) * z[j]
             vrow[j] = v * gain[j] + offset[j]
         if quantise:
-            for j in range(m):
-                s = s | (abs(vrow[j]) >= bound[j])
+            if n_groups > 1:  # saturation per group (the outputs behind one input scale)
+                for j in range(m):
+                    if abs(vrow[j]) >= bound[j]:
+                        sat[b, j // gw] = True
+            else:
+                for j in range(m):
+                    s = s | (abs(vrow[j]) >= bound[j])
             if nbits:
                 for j in range(m):
                     u = vrow[j] * inv[j] + lim + 0.5
@@ -230,7 +236,7 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
             for j in range(m):
                 out[b, j] = vrow[j] * cf[j] * (rrow[j] if n_groups > 1 else r0)
         if s:
-            sat[b] = True
+            sat[b, 0] = True
 
 
 @njit(cache=True, fastmath=False, nogil=True)

@@ -16,7 +16,7 @@ import numpy as np
 
 from aimc_sim.crossbar import _kernels
 from aimc_sim.crossbar.config import TileConfig
-from aimc_sim.crossbar.irdrop import IrDropSolver
+from aimc_sim.crossbar.irdrop import IrDropReport, IrDropSolver
 from aimc_sim.crossbar.mapping import Channel
 
 __all__ = ["ArrayRead", "ReadCache", "read_arrays"]
@@ -28,7 +28,8 @@ class ArrayRead:
 
     ``mats[c]``/``vars[c]``: (T, k, r, width_c) float32 signal and read-noise variance (None without read noise)
     of channel c, in normalised units; ``gsum``: (T, k, r) row sums of G (S) for the array read energy;
-    ``approx[c]``: (|M_c|, M_c * p) of the aihwkit IR-drop correction (dense tiles with ``approx`` only).
+    ``approx[c]``: (|M_c|, M_c * p) of the aihwkit IR-drop correction (dense tiles with ``approx`` only);
+    ``ir_drop``: how the exact IR-drop solve went (method, sweeps, convergence, fallback; ``exact`` only).
     """
 
     t: float
@@ -36,6 +37,7 @@ class ArrayRead:
     vars: list[np.ndarray | None]
     gsum: np.ndarray
     approx: list[tuple[np.ndarray, np.ndarray]] | None
+    ir_drop: IrDropReport | None = None
 
 
 def read_arrays(
@@ -72,9 +74,10 @@ def read_arrays(
         G[g, :kg] = Gg.reshape(kg, r, nd)
         if SD is not None:
             SD[g, :kg] = sd.reshape(kg, r, nd)
-    Gs = G
+    Gs, ir_report = G, None
     if config.ir_drop.mode == "exact":  # dense tiles only (T = k = 1): the wires couple every cell of a tile
-        Gs = IrDropSolver(G[0, 0], config.ir_drop.r_wire, config.ir_drop.r_term).effective_matrix()[None, None]
+        solver = IrDropSolver(G[0, 0], config.ir_drop.r_wire, config.ir_drop.r_term)
+        Gs, ir_report = solver.effective_matrix()[None, None], solver.report
     rows = Gs.reshape(-1, nd)
     sds = SD.reshape(-1, nd) if SD is not None else np.empty((0, nd))
     mats, vars_ = [], []
@@ -97,7 +100,7 @@ def read_arrays(
     kgs = np.array(blocks_per_tile, dtype=float)[:, None, None]
     gsum = G.sum(axis=-1) + (kgs - 1.0) * off_block_row_g  # + the unprogrammed off-block cells of the row
     gsum *= np.arange(k)[None, :, None] < kgs  # padding slots of a partly filled last tile
-    return ArrayRead(t, mats, vars_, gsum, approx)
+    return ArrayRead(t, mats, vars_, gsum, approx, ir_report)
 
 
 class ReadCache:

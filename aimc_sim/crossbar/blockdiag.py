@@ -6,8 +6,12 @@ k = min(rows // r, max_outputs // c) blocks of r x c weights sit on the diagonal
 receives the concatenated inputs of its k_g blocks on k_g * r word lines and converts k_g * c outputs.
 The tiles run the same pipeline as :class:`AnalogTile` (:class:`~aimc_sim.crossbar.periphery.TileStack`,
 the k-block case): the noise-management scale is the abs-max of the whole tile input row (or of each block
-with ``management.per_block``), the DAC, ADC mismatch, ranges, bound management, drift compensation and
-ledger events are the tile's.
+with ``management.scope: block``), the DAC (deterministic, stochastic rounding or bit-serial), ADC mismatch,
+ranges, bound management, drift compensation and ledger events are the tile's. Bound management acts per input
+scale: with one scale per tile vector (one DAC drive) the vector is saturated when any ADC output of the tile
+(any of its k blocks) reaches its range and is re-run with its scale doubled, as on the dense tile holding the
+block-diagonal matrix; with ``management.scope: block`` only the saturated blocks are re-driven at doubled
+scale, as each block alone on its own tile.
 
 What is *not* simulated, and what that assumes: the dense tile multiplies the inputs by every cell; here
 only the diagonal blocks are multiplied (one batched ``np.matmul`` over the blocks of a tile instead of
@@ -17,11 +21,10 @@ g_min = 0 S; g_mid for symmetric pairs), the two devices of a pair cancel, and t
 noise, read noise, drift or stuck faults. Their read energy is still charged at that nominal conductance.
 The dense path instead programs those cells to the zero-weight target *with* programming noise (e.g. PCM
 half-normal noise around 0 S), so the two paths agree exactly with programming noise off and statistically
-with read and output noise on (``tests/test_crossbar_blockdiag.py``). IR drop couples all cells of a tile and
-offset mapping needs the off-block cells at g_mid with a shared reference; iterative bound management,
-bit-serial and stochastic-rounding DACs run on the shared pipeline but are not yet tested against the dense
-path. Those configs are refused (use :class:`AnalogMatrix` on the dense block-diagonal matrix, the reference
-path).
+with read and output noise on (``tests/test_crossbar_blockdiag.py``, ``tests/test_crossbar_blockdiag_features.py``).
+IR drop couples all cells of a tile and offset mapping needs the off-block cells at g_mid with a shared
+reference: those configs are refused (use :class:`AnalogMatrix` on the dense block-diagonal matrix, the
+reference path).
 """
 
 from __future__ import annotations
@@ -49,10 +52,6 @@ def unsupported_reason(config: TileConfig) -> tuple[str, str] | None:
         return "tile.ir_drop.mode", "IR drop couples all cells of a tile (off-block cells matter)"
     if config.mapping.scheme != "differential":
         return "tile.mapping.scheme", "offset mapping needs the off-block cells at g_mid and a shared reference"
-    if config.management.bound != "none":
-        return "tile.management.bound", "iterative bound management is checked against the dense path only"
-    if config.dac.bit_serial or config.dac.stochastic_rounding:
-        return "tile.dac", "bit-serial and stochastic-rounding DACs are checked against the dense path only"
     return None
 
 

@@ -161,7 +161,8 @@ class ManagementConfig(Config):
     vector). ``block``: each packed block of a :class:`BlockDiagonalMatrix` separately (one scale per block
     and input vector, applied digitally to that block's outputs): a block with small inputs then uses the full
     DAC range, and its ADC noise (output noise, quantisation) is referred back with its own scale instead of
-    the largest block's. The same as ``tile`` for a dense tile (one block)."""
+    the largest block's; bound management then doubles only the saturated blocks' scales. The same as ``tile``
+    for a dense tile (one block)."""
 
     noise: Literal["none", "abs_max", "average_abs_max", "constant"] = "abs_max"
     scope: Literal["tile", "block"] = "tile"

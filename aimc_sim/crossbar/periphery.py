@@ -10,7 +10,8 @@ case (T = k = 1); :class:`~aimc_sim.crossbar.blockdiag.BlockDiagonalMatrix` is t
 4. analog noise, output-referred: eta_j ~ N(0, sum_i x_i^2 s_ij^2 + w_noise^2 ||x'||^2 + out_noise^2) (§5),
    one extra product (x'^2) @ S(t) instead of a per-weight draw (``test_xb1_output_referred_noise_equivalence``);
 5. ADC (``_kernels.adc_accumulate`` with the channel's :class:`AdcState` record): mismatch, saturation,
-   quantiser with a fixed, maximal or calibrated range; bound management re-runs saturated rows (§4);
+   quantiser with a fixed, maximal or calibrated range; bound management re-runs the saturated input vectors with
+   the saturated scale group's input scale doubled: the tile vector, or under ``scope: block`` each block (§4);
 6. digital: outputs times s * w_max * alpha (drift compensation, §8), slice and channel partial sums, offset.
 
 Every tile draws its programming noise and ADC mismatch from its own generator, then its per-MVM noise from a
@@ -47,7 +48,8 @@ from aimc_sim.errors import ConfigError, SimulationError
 __all__ = ["TileStack"]
 
 IR_DROP_FALLBACK = ev.Named("ir_drop_fallback")
-"""A tile whose IR-drop approximation was invalid switched to the exact solve (unpriced, counted)."""
+"""A tile replaced an IR-drop model (unpriced, counted): its invalid approximation by the exact solve, or the exact
+solve's unconverged line relaxation by the direct solve."""
 
 _DRAWS_PER_BLOCK = 65536  # normals drawn ahead per ADC kernel call (512 KiB: stays in L2)
 _MIN_THREADED_OUTPUTS = 32768  # ADC outputs per tile and call below which a thread hand-off costs more than it saves
@@ -182,21 +184,23 @@ class TileStack:
     # ------------------------------------------------------------------ array read
     def read(self, t: float, store: bool = True) -> ArrayRead:
         """The arrays at read time t (cached per t; a read not ``store``d is computed and dropped)."""
+        return self._reads.get(t, self._read_arrays, store)
+
+    def _read_arrays(self, t: float) -> ArrayRead:
+        """A new read at t; an exact IR-drop solve that fell back to the direct solve is recorded."""
         shape = (self.n_tiles, self.k, self.r, self.n_dev_cols)
-        return self._reads.get(
-            t,
-            lambda tt: read_arrays(
-                self.config,
-                self.device,
-                self.states,
-                shape,
-                self.blocks_per_tile,
-                self.channels,
-                self._off_block_row_g,
-                tt,
-            ),
-            store,
+        rd = read_arrays(
+            self.config, self.device, self.states, shape, self.blocks_per_tile, self.channels, self._off_block_row_g, t
         )
+        if rd.ir_drop is not None and rd.ir_drop.fallback is not None:  # the solver has warned
+            self._record_ir_drop_fallback(rd.ir_drop.fallback)
+        return rd
+
+    def _record_ir_drop_fallback(self, msg: str) -> None:
+        """Keep why an IR-drop model was replaced (``ir_drop_fallback``) and count it in the ledger."""
+        self.ir_drop_fallback = msg
+        if self.ledger is not None:  # recorded with the run's events, not only warned
+            self.ledger.add(IR_DROP_FALLBACK, 1, self.name or None)
 
     def _product(self, xs: np.ndarray, mat: np.ndarray, kg: int, out: np.ndarray) -> np.ndarray:
         """xs (B, k r) times the k_g block matrices ``mat`` (k, r, w) -> out (B, k w), block by block."""
@@ -249,11 +253,13 @@ class TileStack:
             return [(x, x, 1.0)], float(np.cumsum(gsum)[-1])
         if dac.stochastic_rounding and spec.quantise:
             require_finite("x", x)
+            B, G = rs.shape
+            xg = x.reshape(B, G, -1)  # each group of word lines is one DAC row
             if abs_max:
-                a = np.abs(x).max(axis=1)
-                rs[:, 0] = np.where(a > 0, a, 1.0)
-            n = self.blocks_per_tile[g] * self.r  # the k_g blocks' word lines, as the physical tile
-            v = x[:, :n] / rs  # one group: the block-diagonal path refuses a stochastic DAC
+                a = np.abs(xg).max(axis=2)
+                rs[:] = np.where(a > 0, a, 1.0)
+            n = self.blocks_per_tile[g] * self.r  # the k_g blocks' word lines (no draws for padding slots)
+            v = (xg / rs[:, :, None]).reshape(B, -1)[:, :n]
             v = np.clip(np.floor(v / spec.step + self.noise_rngs[g].random(v.shape)) * spec.step, spec.lo, 1.0)
             xn, xn2 = np.zeros(x.shape, np.float32), np.zeros(x.shape, np.float32)
             xn[:, :n], xn2[:, :n] = v, v * v
@@ -303,7 +309,7 @@ class TileStack:
     # ------------------------------------------------------------------ array, noise, ADC, digital
     def _pass(self, g: int, x, rs, abs_max: bool, rd: ArrayRead, alpha: np.ndarray, out, identity: bool = False):
         """One analog pass of tile g on its rows x (B, k r) (``identity``: x is the identity): writes ``out`` (B, k c);
-        returns (saturated rows, array energy units)."""
+        returns (saturated rows and scale groups (B, groups of the filled slots), array energy units)."""
         cfg = self.config
         B, kg = x.shape[0], self.blocks_per_tile[g]
         kept = identity and self._keeps_identity(rs, abs_max)
@@ -313,14 +319,17 @@ class TileStack:
         if quant and not self.calibrated:
             raise SimulationError(f"tile.adc.range is {adc.range!r}: call calibrate_adc(x) before mvm")
         nst = float(n_steps(adc.bits)) if quant else 1.0
-        sat = np.zeros(B, dtype=bool)
+        G = rs.shape[1]
+        ng = kg if G > 1 else 1  # the scale groups of the k_g filled block slots (the kernel splits w by them)
+        rs_used = np.ascontiguousarray(rs[:, :ng]) if ng < G else rs
+        sat = np.zeros((B, ng), dtype=bool)
         col = self.w_max[g] * alpha
         first = True
         w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
         eye = self._is_identity(slices, B, rd, kept)
         for xs, xs2, factor in slices:
-            G = rs.shape[1]
             extra = np.full((B, G), o2) + (w2 * xs2.reshape(B, G, -1).sum(axis=2, dtype=np.float64) if w2 else 0.0)
+            extra = np.ascontiguousarray(extra[:, :ng]) if ng < G else extra
             for c, ch in enumerate(self.channels):
                 state = self.adc[g][c]
                 w = state.gain.size
@@ -346,7 +355,7 @@ class TileStack:
                         out[:] = 0.0
                     out += (ch.coef * factor) * ref * rs * col[None, :]  # dense tiles only: G = 1
                 else:
-                    dig = Digital(ch.coef * factor, rs, col[:w], not first)
+                    dig = Digital(ch.coef * factor, rs_used, col[:w], not first)
                     self._convert(g, sig[:, :w], var[:, :w], extra, state, conv, dig, out[:, :w], sat)
                 first = False
         if first:  # no input slice (all-zero bit-serial input)
@@ -399,9 +408,7 @@ class TileStack:
             if irc.on_exceed == "error":
                 raise SimulationError(f"{msg}; use tile.ir_drop.mode: exact")
             warnings.warn(f"{msg}; tile {self.name!r} now uses the exact solve", RuntimeWarning, stacklevel=6)
-            self.ir_drop_fallback = msg
-            if self.ledger is not None:  # recorded with the run's events, not only warned
-                self.ledger.add(IR_DROP_FALLBACK, 1, self.name or None)
+            self._record_ir_drop_fallback(msg)
             self.config = self.config.replace(ir_drop=irc.replace(mode="exact"))
             self._reads.clear()
             return xs @ self.read(rd.t).mats[c][0, 0]
@@ -424,18 +431,8 @@ class TileStack:
             nb, kc = int(rows[g]), self.blocks_per_tile[g] * self.c
             xg, rs, og = x[g, :nb], row_scale[g, :nb], out[g, :nb]
             sat, energy[g] = self._pass(g, xg, rs, abs_max, rd, alphas[g], og, identity)
-            it = 0
-            while m.bound == "iterative" and sat.any() and it < m.max_bound_iterations:
-                idx = np.flatnonzero(sat)
-                rs[idx] *= 2.0
-                sub = np.empty((idx.size, og.shape[1]), dtype=og.dtype)
-                sat_sub, e = self._pass(g, xg[idx], rs[idx], False, rd, alphas[g], sub)
-                energy[g] += e
-                og[idx] = sub
-                sat[:] = False
-                sat[idx] = sat_sub
-                reruns[g] += idx.size
-                it += 1
+            if m.bound == "iterative":
+                energy[g], reruns[g] = self._bound_management(g, xg, rs, og, sat, rd, alphas[g], energy[g])
             out[g, nb:] = 0.0
             out[g, :, kc:] = 0.0
 
@@ -447,6 +444,37 @@ class TileStack:
                 run(g)
         if self.ledger is not None:
             count_passes(self, np.asarray(rows, dtype=np.int64) + reruns, float(energy.sum()), int(reruns.sum()))
+
+    def _bound_management(self, g: int, x, rs, out, sat, rd: ArrayRead, alpha, energy: float) -> tuple[float, int]:
+        """Iterative bound management (docs/crossbar.md, pipeline step 6) of tile g after its first pass: the input
+        vectors x with a saturated scale group are re-run with that group's input scale doubled, at most
+        ``max_bound_iterations`` times. One group (``scope: tile``, or a dense tile): the whole tile vector, which is
+        one DAC drive, saturated if any of its outputs is. Under ``scope: block`` each block is its own group: only
+        the saturated blocks are re-driven (the others' word lines idle) and take the new outputs. Updates ``rs``,
+        ``out`` and ``sat``; returns (``energy`` plus the re-runs' array energy units, tile re-reads)."""
+        ng, reruns = sat.shape[1], 0
+        for _ in range(self.config.management.max_bound_iterations):
+            if not sat.any():
+                break
+            idx = np.flatnonzero(sat.any(axis=1))
+            hit = sat[idx]
+            rs_sub, x_sub = rs[idx], x[idx]
+            rs_sub[:, :ng][hit] *= 2.0
+            sub = np.empty((idx.size, out.shape[1]), dtype=out.dtype)
+            if ng > 1:
+                x_sub.reshape(idx.size, rs.shape[1], -1)[:, :ng][~hit] = 0.0
+            sat_sub, e = self._pass(g, x_sub, rs_sub, False, rd, alpha, sub)
+            energy += e
+            rs[idx] = rs_sub
+            if ng > 1:
+                keep = np.repeat(hit, self.c, axis=1)
+                out[idx, : keep.shape[1]] = np.where(keep, sub[:, : keep.shape[1]], out[idx, : keep.shape[1]])
+            else:
+                out[idx] = sub
+            sat[:] = False
+            sat[idx] = sat_sub & hit
+            reruns += idx.size
+        return energy, reruns
 
     def alphas(self, t: float) -> np.ndarray:
         """(T, k c) drift-compensation factors at read time t (:class:`~aimc_sim.crossbar.drift.DriftCompensation`)."""

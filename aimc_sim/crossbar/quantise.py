@@ -84,10 +84,11 @@ def adc_accumulate_ref(
     sar_w=None,
     stochastic=False,
 ):
-    """Numpy reference of ``_kernels.adc_accumulate`` (non-accumulating form); returns (out, sat).
+    """Numpy reference of ``_kernels.adc_accumulate`` (non-accumulating form); returns (out, sat (B, G)).
     ``extra_var`` and ``row_scale`` are (B, G): one value per row and group of m / G outputs."""
     v = sig.astype(np.float64)
     B, m = sig.shape
+    G = row_scale.shape[1]
     extra_var = np.repeat(extra_var, m // extra_var.shape[1], axis=1)
     row_scale = np.repeat(row_scale, m // row_scale.shape[1], axis=1)
     z, dither = np.zeros((B, m)), np.zeros((B, m))
@@ -100,9 +101,9 @@ def adc_accumulate_ref(
         s2 = extra_var + (var if var is not None else 0.0)
         v = v + np.sqrt(np.maximum(s2, 0.0)) * z
     v = v * gain + offset
-    sat = np.zeros(sig.shape[0], dtype=bool)
+    sat = np.zeros((B, G), dtype=bool)
     if quantise:
-        sat = (np.abs(v) >= bound).any(axis=1)
+        sat = (np.abs(v) >= bound).reshape(B, G, -1).any(axis=2)
         step = 2.0 * bound / n_st
         if sar_w is not None and sar_w.shape[1]:
             u = v * (1.0 / step) + 0.5 * n_st + 0.5 + (dither - 0.5 if stochastic else 0.0)

@@ -93,7 +93,9 @@ class AnalogTile:
 
     @property
     def ir_drop_fallback(self) -> str | None:
-        """Why the IR-drop approximation was replaced by the exact solve (None: it was not)."""
+        """Why an IR-drop model was last replaced (None: never): the approximation by the exact solve, or the exact
+        solve's unconverged line relaxation by the direct solve. Each is also warned and counted in the ledger
+        (``periphery.IR_DROP_FALLBACK``)."""
         return self.stack.ir_drop_fallback
 
     @property

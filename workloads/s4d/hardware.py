@@ -66,7 +66,8 @@ class S4DHardwareConfig(Config):
     only the diagonal blocks are multiplied; off-block cells assumed unprogrammed at the zero-weight
     conductance, see ``docs/crossbar.md``), ``dense`` (the reference: one :class:`AnalogMatrix` per tile on the
     dense block-diagonal matrix, off-block cells programmed to zero with programming noise) or ``auto``
-    (``block`` unless the tile config needs the dense path, e.g. IR drop or iterative bound management);
+    (``block`` unless the tile config needs the dense path, ``blockdiag.unsupported_reason``: IR drop, offset
+    mapping);
     ``ssm_adc_range``: ADC range of the recurrent SSM tiles (``recurrence: analog``): ``per_column`` (default,
     docs/s4d.md#hardware-defaults: each column's range calibrated to the 99.9th percentile of the state and output
     on the ``adc_calibration`` training sequences), ``calibrated`` (one range per tile) or ``tile`` (the tile config's
