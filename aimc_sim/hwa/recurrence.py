@@ -138,9 +138,9 @@ class AnalogBlockRecurrence:
         vs = u.new_empty(H, S, L, n)
         vs[:, S - 1] = uc.permute(2, 1, 0)
         vs[:, : S - 1, 0] = 0.0
-        MtT = Mt.transpose(1, 2)
+        state_rows = Mt.transpose(1, 2)[:, : S - 1]  # x_k = state_rows @ [x_{k-1}; u_k]
         for step in range(L - 1):
-            vs[:, : S - 1, step + 1] = torch.bmm(MtT[:, : S - 1], vs[:, :, step])
+            vs[:, : S - 1, step + 1] = torch.bmm(state_rows, vs[:, :, step])
         return self._to_tiles(vs.reshape(H, S, L * n).transpose(1, 2))
 
     def _program_group(self, W: np.ndarray, v_cal: Any, t: float, like: Any) -> tuple[TorchRead, np.ndarray]:
