@@ -22,8 +22,9 @@ faster of the two BLAS settings.
 each with its sweeps and its error against a solve to 1e-14 (``--irdrop``: only this part).
 ``new_t_overhead``: AnalogTile.mvm (512 x 512, batch 256, pcm-default with its global drift compensation) at a
 read time never used before over the same call at a cached read time, interleaved, process-CPU medians. A new t
-costs the array read (drifted conductances, read-noise std and channel matrices) and the drift-compensation
-identity readout at the new t; the same ratio with drift compensation off is printed for comparison.
+costs the array read (for PCM one fused pass: drifted conductances, read-noise std, channel matrices; the row sums of
+G only with a ledger) and the drift-compensation identity readout at the new t (262 144 noisy conversions); the same
+ratio with drift compensation off is printed for comparison.
 ``mvm_bytes_per_weight``: peak resident memory above the baseline (W and the warmed-up kernels) over the number
 of weights, for a programmed 4096 x 4096 AnalogMatrix on pcm-default after one MVM (batch 8) at t = 1 h,
 measured in a fresh subprocess (``--memory``).
@@ -33,6 +34,8 @@ numbers), and the PCM drift read (``device_models._kernels.pcm_read_stats``, 512
 float64 state (libm exp) against a float32 state (vectorised exp).
 ``--new-t N``: only ``new_t_overhead``, N times in one process (tile and inputs as in the full run), for
 alternating this tree against another: ``PYTHONPATH=OTHER python benchmarks/bench_mvm.py --new-t 2``.
+``--read-paths N``: the same ratio with the array read in steps (device read, access device, channel matrices, row
+sums) and with the device's fused pass (the default), interleaved in one process, N times.
 Run: ``python benchmarks/bench_mvm.py``.
 """
 
@@ -161,6 +164,42 @@ def new_t_ratio(tile: AnalogTile, x: np.ndarray) -> float:
     return fresh / cached
 
 
+class _ReadInSteps:
+    """A tile's device whose fused read (``read_pairs``) declines, so that the array read runs in steps (device
+    read_stats, access device, channel_read, row sums); everything else delegated."""
+
+    def __init__(self, device):
+        self._device = device
+
+    def read_pairs(self, *args) -> bool:
+        return False
+
+    def __getattr__(self, name: str):
+        return getattr(self._device, name)
+
+
+def read_path_ratios(tile: AnalogTile, x: np.ndarray, rounds: int = 15) -> dict[str, float]:
+    """new_t_overhead with the array read in steps and fused (the default), in one process: per round 3 MVMs at new
+    read times on each path and 3 at the cached t = 1 h, process-CPU medians over the rounds."""
+    stack, fused = tile.stack, tile.stack.device
+    devices = {"read in steps": _ReadInSteps(fused), "fused read (default)": fused}
+    times: dict[str, list[float]] = {k: [] for k in [*devices, "cached"]}
+    t = [1e5]
+
+    def new() -> None:
+        t[0] += 1.0
+        tile.mvm(x, t=t[0])
+
+    for _ in range(rounds):
+        for label, device in devices.items():
+            stack.device = device
+            times[label].append(median_s(new, 3, time.process_time))
+        stack.device = fused
+        times["cached"].append(median_s(lambda: tile.mvm(x, t=3600.0), 3, time.process_time))
+    cached = float(np.median(times.pop("cached")))
+    return {label: float(np.median(v)) / cached for label, v in times.items()}
+
+
 def kernel_times() -> None:
     """Normals (numpy against pcg_stream) and the PCM drift read (float64 state against float32), interleaved."""
     from aimc_sim.crossbar.pcg_stream import fill_rows, stream_source
@@ -207,6 +246,10 @@ def main() -> None:
     if "--new-t" in sys.argv:
         for _ in range(int(sys.argv[sys.argv.index("--new-t") + 1])):
             print(f"new_t_overhead={new_t_ratio(tile, x):.3f}")
+        return
+    if "--read-paths" in sys.argv:
+        for _ in range(int(sys.argv[sys.argv.index("--read-paths") + 1])):
+            print(", ".join(f"{k}: {v:.3f}" for k, v in read_path_ratios(tile, x).items()))
         return
 
     G = rng.uniform(1e-6, 25e-6, (256, 256))

@@ -15,7 +15,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["pcm_program", "pcm_read", "pcm_read_q", "pcm_read_stats"]
+__all__ = ["pcm_program", "pcm_read", "pcm_read_pairs", "pcm_read_q", "pcm_read_stats"]
 
 _G_R_FLOOR = 1e-7
 
@@ -176,13 +176,131 @@ def _exp_nonpositive(x):
     return (_E0 + (lo + hi)) * _bits_as_float((_float_bits(kf) - _float_bits(_SHIFTER) + 1023) << 52)
 
 
+@njit(cache=True, fastmath=False, inline="always")
+def _stats_q32(g, nu, q, rd):
+    """(G_D, read-noise std) of one device of a float32 state with stored Q_s, with :func:`_exp_nonpositive`."""
+    gd = np.float64(g) * _exp_nonpositive(-np.float64(nu) * rd.log_f)
+    return gd, abs(gd) * np.float64(q) * rd.root
+
+
 @njit(cache=True, fastmath=False)
 def _pcm_read_stats_q32_kernel(gp, nu, q, rd, g_out, sd_out):
     """:func:`_pcm_read_stats_q_kernel` for float32 states, with the vectorised :func:`_exp_nonpositive`."""
     for i in range(gp.size):
-        gd = np.float64(gp[i]) * _exp_nonpositive(-np.float64(nu[i]) * rd.log_f)
-        g_out[i] = gd
-        sd_out[i] = abs(gd) * np.float64(q[i]) * rd.root
+        g_out[i], sd_out[i] = _stats_q32(gp[i], nu[i], q[i], rd)
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _run_sum(a, lo, n):
+    """numpy's sum of a run of <= 128: sequential below 8, else 8 accumulators then the rest sequentially."""
+    if n < 8:
+        res = 0.0
+        for i in range(lo, lo + n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3, r4, r5, r6, r7 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3], a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
+    stop = lo + n - n % 8
+    for i in range(lo + 8, stop, 8):
+        r0, r1, r2, r3 = r0 + a[i], r1 + a[i + 1], r2 + a[i + 2], r3 + a[i + 3]
+        r4, r5, r6, r7 = r4 + a[i + 4], r5 + a[i + 5], r6 + a[i + 6], r7 + a[i + 7]
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for i in range(stop, lo + n):
+        res += a[i]
+    return res
+
+
+@njit(cache=True, fastmath=False)
+def _pairwise_sum(a, stack, vals):
+    """sum(a) in numpy's pairwise order (``np.add.reduce`` of a contiguous float64 run, numpy 2: runs of <= 128 by
+    :func:`_run_sum`, longer runs split in halves rounded down to a multiple of 8, the halves' sums added), so the
+    result is numpy's, bit for bit (tests/test_device_kernels.py). The recursion is unrolled on ``stack`` ((depth,
+    3) int64: run start, length, halves done) and ``vals`` (depth float64, partial sums): numba's cache does not
+    load recursive functions back safely."""
+    sp, nv = 1, 0
+    stack[0, 0], stack[0, 1], stack[0, 2] = 0, a.size, 0
+    while sp:
+        sp -= 1
+        lo, n, done = stack[sp, 0], stack[sp, 1], stack[sp, 2]
+        if n <= 128:
+            vals[nv] = _run_sum(a, lo, n)
+            nv += 1
+        elif done:
+            nv -= 1
+            vals[nv - 1] = vals[nv - 1] + vals[nv]
+        else:
+            n2 = n // 2
+            n2 -= n2 % 8
+            stack[sp, 2] = 1  # revisited after both halves: add them
+            stack[sp + 1, 0], stack[sp + 1, 1], stack[sp + 1, 2] = lo + n2, n - n2, 0
+            stack[sp + 2, 0], stack[sp + 2, 1], stack[sp + 2, 2] = lo, n2, 0  # the left half first, as numpy
+            sp += 3
+    return vals[0]
+
+
+@njit(cache=True, fastmath=False, inline="always")
+def _combine_row(i, g, sd, pr, interleaved):
+    """Row i of one :class:`~device_models.base.ColumnPairs` from the row's G and sd (``interleaved``: plus[j] = 2 j,
+    minus[j] = 2 j + 1, the differential layout, read with constant strides)."""
+    mat, var, scale, scale2 = pr.mat[i], pr.var[i], pr.scale, pr.scale2
+    if interleaved:
+        for j in range(pr.plus.size):
+            mat[j] = (g[2 * j] - g[2 * j + 1]) * scale
+            var[j] = (sd[2 * j] * sd[2 * j] + sd[2 * j + 1] * sd[2 * j + 1]) * scale2
+    elif pr.minus.size:
+        for j in range(pr.plus.size):
+            p, m = pr.plus[j], pr.minus[j]
+            mat[j] = (g[p] - g[m]) * scale
+            var[j] = (sd[p] * sd[p] + sd[m] * sd[m]) * scale2
+    else:
+        for j in range(pr.plus.size):
+            p = pr.plus[j]
+            mat[j] = g[p] * scale
+            var[j] = (sd[p] * sd[p]) * scale2
+
+
+@njit(cache=True, fastmath=False, nogil=True)
+def _pcm_read_pairs_kernel(gp, nu, q, rd, r_access, pairs, row_g):
+    rows, nd = gp.shape
+    g, sd = np.empty(nd), np.empty(nd)  # one row of G and sd: stays in L1
+    stack, vals = np.empty((128, 3), np.int64), np.empty(128)  # 2 x depth (< 64) entries
+    interleaved = np.zeros(len(pairs), np.bool_)
+    for c, pr in enumerate(pairs):
+        w = pr.plus.size
+        if pr.minus.size == w and 2 * w <= nd:
+            interleaved[c] = np.all(pr.plus == 2 * np.arange(w)) and np.all(pr.minus == 2 * np.arange(w) + 1)
+    gpf, nuf = gp.reshape(-1), nu.reshape(-1)
+    for i in range(rows):
+        b = i * nd
+        for j in range(nd):
+            g[j], sd[j] = _stats_q32(gpf[b + j], nuf[b + j], q[b + j], rd)
+        if r_access > 0.0:  # 1T1R: g_eff = g f, sd_eff = sd f f with f = 1 / (1 + g R)
+            for j in range(nd):
+                f = 1.0 / (1.0 + g[j] * r_access)
+                g[j] = g[j] * f
+                sd[j] = sd[j] * f * f
+        if row_g.size:
+            row_g[i] = _pairwise_sum(g, stack, vals)
+        for c, pr in enumerate(pairs):
+            _combine_row(i, g, sd, pr, interleaved[c])
+
+
+def pcm_read_pairs(
+    gp: np.ndarray,
+    nu: np.ndarray,
+    q: np.ndarray,
+    t: float,
+    cfg,
+    r_access: float,
+    pairs: tuple,
+    row_g: np.ndarray | None,
+) -> None:
+    """:func:`pcm_read_stats` of a float32 state with stored Q_s, a series access resistance ``r_access`` (ohm,
+    0: none) and the column combinations ``pairs`` (:class:`~device_models.base.ColumnPairs`, filled in place),
+    in one pass over the rows, without arrays of the state's size: the same float64 operations in the same order
+    as those steps one after the other, so the same bits. ``row_g``: (rows,) float64, the row sums of the
+    (access-corrected) conductances, or None (not computed)."""
+    rows = np.empty(0) if row_g is None else row_g
+    _pcm_read_pairs_kernel(gp, nu, q, _read_record(float(t), cfg), float(r_access), tuple(pairs), rows)
 
 
 @njit(cache=True, fastmath=False)

@@ -11,11 +11,24 @@ from __future__ import annotations
 import abc
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
 from device_models.schema import ConfigError
+
+
+class ColumnPairs(NamedTuple):
+    """Combinations of device columns read together (a crossbar's conversion channel): for every row i,
+    mat[i, j] = (G[i, plus[j]] - G[i, minus[j]]) * scale and var[i, j] = (sd[i, plus[j]]^2 + sd[i, minus[j]]^2)
+    * scale2, computed in float64 and rounded once to float32 (``minus`` empty: the plus column alone)."""
+
+    plus: np.ndarray
+    minus: np.ndarray
+    scale: float
+    scale2: float
+    mat: np.ndarray
+    var: np.ndarray
 
 
 @dataclass
@@ -108,6 +121,14 @@ class DeviceModel(abc.ABC):
         """(noise-free conductance, read-noise std) at ``t`` (S): ``conductance(state, t, None)`` and
         :meth:`read_noise_std` in one call (families override it with a fused pass)."""
         return np.asarray(self.conductance(state, t, None), dtype=np.float64), self.read_noise_std(state, t)
+
+    def read_pairs(self, state: DeviceState, t: float, pairs: tuple, r_access: float, row_g: np.ndarray | None) -> bool:
+        """:meth:`read_stats` at ``t`` through a series access resistance ``r_access`` (ohm; 0: none), combined into
+        the column pairs ``pairs`` (:class:`ColumnPairs`, filled in place) with the row sums of
+        the conductances in ``row_g`` (None: not wanted), in one fused pass, bit for bit what those steps give one
+        after the other.
+        Returns False, touching nothing, where the family or this state has no fused pass (the default)."""
+        return False
 
     def pulse(
         self,

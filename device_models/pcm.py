@@ -310,6 +310,20 @@ class PCMModel(DeviceModel):
         g, sd = _kernels.pcm_read_stats(state.g0, state.per_device["nu"], float(t), cfg, self.read_q(state.g0))
         return apply_faults(g, state, self.g_min, self.g_max, cfg.faults), faulted_std(sd, state, cfg.faults)
 
+    def read_pairs(self, state: DeviceState, t: float, pairs: tuple, r_access: float, row_g: np.ndarray | None) -> bool:
+        """The fused read (:meth:`DeviceModel.read_pairs`) of a compact (float32) ``pcm_like`` state with stored Q_s
+        and no faults: one exp per device, no array of the state's size (``_kernels.pcm_read_pairs``)."""
+        cfg, g0, nu = self.config, state.g0, state.per_device["nu"]
+        if cfg.fit != "pcm_like" or cfg.faults.active or state.stuck is not None:
+            return False
+        if g0.dtype != np.float32 or nu.dtype != np.float32 or not (g0.flags.c_contiguous and nu.flags.c_contiguous):
+            return False
+        q = self.read_q(g0)
+        if q is None:
+            return False
+        _kernels.pcm_read_pairs(g0, nu, q, check_read_time(t), cfg, r_access, pairs, row_g)
+        return True
+
     def read_noise_std(self, state: DeviceState, t: float) -> np.ndarray:
         """|G_D|·sigma_rd(G_P, t) (S), step 4 of the module docstring."""
         check_read_time(t)

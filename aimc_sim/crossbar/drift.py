@@ -20,6 +20,24 @@ if TYPE_CHECKING:
 __all__ = ["DriftCompensation"]
 
 
+_IDENTITY: dict[tuple[int, int, tuple[int, ...]], np.ndarray] = {}
+
+
+def _identity(T: int, kr: int, rows: tuple[int, ...]) -> np.ndarray:
+    """The readout inputs (T, kr, kr) float32: tile g's first rows[g] word lines one-hot, zero elsewhere.
+    Read-only and kept for the last shape asked (stacks of one shape share it; no per-readout fill)."""
+    key = (T, kr, rows)
+    eye = _IDENTITY.get(key)
+    if eye is None:
+        eye = np.zeros((T, kr, kr), np.float32)
+        for g, nb in enumerate(rows):
+            eye[g, np.arange(nb), np.arange(nb)] = 1.0
+        eye.flags.writeable = False
+        _IDENTITY.clear()
+        _IDENTITY[key] = eye
+    return eye
+
+
 class DriftCompensation:
     """The drift-compensation factors of the T tiles of ``stack``, and the readouts behind them."""
 
@@ -40,11 +58,8 @@ class DriftCompensation:
         ``drift_calibration_readout`` plus its conversions."""
         st = self.stack
         T, kr, kc = st.n_tiles, st.k * st.r, st.k * st.c
-        eye = st._buffer("readout_in", (T, kr, kr))
-        eye[:] = 0.0
         rows = np.array(st.blocks_per_tile) * st.r
-        for g, nb in enumerate(rows):
-            eye[g, np.arange(nb), np.arange(nb)] = 1.0
+        eye = _identity(T, kr, tuple(rows))
         y = st._buffer("readout_out", (T, kr, kc))
         adc = st.adc
         if st.config.drift_compensation.readout_range == "full_scale":  # one full-scale cell never clips

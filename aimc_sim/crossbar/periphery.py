@@ -189,9 +189,8 @@ class TileStack:
     def _read_arrays(self, t: float) -> ArrayRead:
         """A new read at t; an exact IR-drop solve that fell back to the direct solve is recorded."""
         shape = (self.n_tiles, self.k, self.r, self.n_dev_cols)
-        rd = read_arrays(
-            self.config, self.device, self.states, shape, self.blocks_per_tile, self.channels, self._off_block_row_g, t
-        )
+        source, priced = (self.config, self.device, self.states), self.ledger is not None  # row sums: read energy
+        rd = read_arrays(*source, shape, self.blocks_per_tile, self.channels, self._off_block_row_g, t, priced)
         if rd.ir_drop is not None and rd.ir_drop.fallback is not None:  # the solver has warned
             self._record_ir_drop_fallback(rd.ir_drop.fallback)
         return rd
@@ -266,8 +265,12 @@ class TileStack:
         else:
             xn, xn2 = self._work("xn", g, x.shape), self._work("xn2", g, x.shape)
             B, G = rs.shape  # each group of word lines is one DAC row
-            xr, xnr, xn2r = (a.reshape(B * G, -1) for a in (x, xn, xn2))
-            n_bad, energy = _kernels.dac_encode(xr, abs_max, rs.reshape(-1), spec, gsum.reshape(G, -1), xnr, xn2r)
+            n = self.blocks_per_tile[g] * self.r if G == 1 else x.shape[1]
+            if n < x.shape[1]:  # empty block slots of a partly filled tile: zero inputs, zero outputs, no energy
+                xn[:, n:], xn2[:, n:] = 0.0, 0.0
+            xr, xnr, xn2r = (a.reshape(B * G, -1)[:, :n] for a in (x, xn, xn2))
+            gs = gsum.reshape(G, -1)[:, :n]
+            n_bad, energy = _kernels.dac_encode(xr, abs_max, rs.reshape(-1), spec, gs, xnr, xn2r)
             if n_bad:
                 require_finite("x", x)  # raises, naming the first bad index
         if dac.stochastic_rounding and spec.quantise:  # array read energy: sum_b,i e_bi (sum_j G_ij)
@@ -313,7 +316,8 @@ class TileStack:
         cfg = self.config
         B, kg = x.shape[0], self.blocks_per_tile[g]
         kept = identity and self._keeps_identity(rs, abs_max)
-        slices, energy = self._dac(g, x, rs, abs_max, rd.gsum[g].ravel(), kept)
+        gsum = rd.gsum[g].ravel() if self.ledger is not None else np.zeros(self.k * self.r)  # energy: ledger only
+        slices, energy = self._dac(g, x, rs, abs_max, gsum, kept)
         adc = cfg.adc
         quant = adc.bits is not None
         if quant and not self.calibrated:
@@ -422,21 +426,17 @@ class TileStack:
         T, B = x.shape[:2]
         rd = self.read(t, store)
         row_scale, abs_max = self.row_scale(B)
-        m = self.config.management
         energy = np.zeros(T)
         reruns = np.zeros(T, dtype=np.int64)
         self._begin_call(B)
 
         def run(g: int) -> None:
-            nb, kc = int(rows[g]), self.blocks_per_tile[g] * self.c
-            xg, rs, og = x[g, :nb], row_scale[g, :nb], out[g, :nb]
-            sat, energy[g] = self._pass(g, xg, rs, abs_max, rd, alphas[g], og, identity)
-            if m.bound == "iterative":
-                energy[g], reruns[g] = self._bound_management(g, xg, rs, og, sat, rd, alphas[g], energy[g])
-            out[g, nb:] = 0.0
-            out[g, :, kc:] = 0.0
+            nb = int(rows[g])
+            energy[g], reruns[g] = self.run_tile(
+                g, x[g, :nb], row_scale[g, :nb], abs_max, rd, alphas[g], out[g], identity
+            )
 
-        pool = tile_pool() if T > 1 and B * self.k * self.c >= _MIN_THREADED_OUTPUTS else None
+        pool = self.pool(B)
         if pool is not None:
             list(pool.map(run, range(T)))  # disjoint slices and one generator per tile: deterministic
         else:
@@ -444,6 +444,25 @@ class TileStack:
                 run(g)
         if self.ledger is not None:
             count_passes(self, np.asarray(rows, dtype=np.int64) + reruns, float(energy.sum()), int(reruns.sum()))
+
+    def pool(self, B: int) -> Any:
+        """The thread pool that runs the tiles of a call on B input rows, or None (one tile, or too few outputs per
+        tile to pay for the hand-off)."""
+        return tile_pool() if self.n_tiles > 1 and B * self.k * self.c >= _MIN_THREADED_OUTPUTS else None
+
+    def run_tile(self, g: int, x, rs, abs_max: bool, rd: ArrayRead, alpha, out, identity=False) -> tuple[float, int]:
+        """Tile g of a call (after :meth:`_begin_call`) on its input rows x (nb, k r) with input scales rs (nb, G)
+        (filled when ``abs_max``; doubled in place by bound management): writes out (B, k c), 0 beyond row nb and
+        the filled block slots. Returns (array energy units, bound-management re-runs)."""
+        nb, kc = x.shape[0], self.blocks_per_tile[g] * self.c
+        og = out[:nb]
+        sat, energy = self._pass(g, x, rs, abs_max, rd, alpha, og, identity)
+        reruns = 0
+        if self.config.management.bound == "iterative":
+            energy, reruns = self._bound_management(g, x, rs, og, sat, rd, alpha, energy)
+        out[nb:] = 0.0
+        out[:, kc:] = 0.0
+        return energy, reruns
 
     def _bound_management(self, g: int, x, rs, out, sat, rd: ArrayRead, alpha, energy: float) -> tuple[float, int]:
         """Iterative bound management (docs/crossbar.md, pipeline step 6) of tile g after its first pass: the input
@@ -495,7 +514,7 @@ class TileStack:
         self._begin_call(B)
         for g in range(T):
             kg = self.blocks_per_tile[g]
-            slices, _ = self._dac(g, x[g], row_scale[g], abs_max, rd.gsum[g].ravel())
+            slices, _ = self._dac(g, x[g], row_scale[g], abs_max, np.zeros(self.k * self.r))  # no energy charged
             for c, state in enumerate(self.adc[g]):
                 w = state.gain.size
                 prod = np.empty((B, self.k * rd.mats[c].shape[-1]), np.float32)
