@@ -52,6 +52,9 @@ PARTS = {  # (file suffix, function name) -> what it is
     ("hwa/periphery.py", "calibrate_ranges"): "  ADC-range calibration",
     ("hwa/periphery.py", "drift_alpha"): "  drift-compensation readouts",
     ("hwa/layers.py", "matmul"): "dense products (forward)",
+    ("~", "<method 'normal_' of 'torch._C.TensorBase' objects>"): "all normal draws (torch's Mersenne twister)",
+    ("~", "<built-in method torch.bmm>"): "all torch.bmm products",
+    ("~", "<method 'baddbmm_' of 'torch._C.TensorBase' objects>"): "all baddbmm_ (recurrence weight gradient)",
 }
 
 

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from aimc_sim.crossbar import AnalogTile
+from aimc_sim.crossbar import AnalogTile, load_tile_config
+from aimc_sim.crossbar.mapping import build_layout, scale_weights
 from aimc_sim.hwa import AnalogBlockRecurrence, HWAConfig
-from aimc_sim.hwa.periphery import _upper_percentile
+from aimc_sim.hwa.periphery import _largest, _upper_percentile
+from aimc_sim.hwa.programming import program_group
 
 torch.set_num_threads(1)
 
@@ -46,6 +48,19 @@ def test_upper_percentile_is_numpy_percentile(q):
     np.testing.assert_allclose(got, np.percentile(vals, q, axis=-1), rtol=1e-6)
 
 
+@pytest.mark.parametrize("k", [1, 4, 16, 40])
+@pytest.mark.parametrize("levels", [None, 50])
+def test_largest_is_topk(k, levels):
+    """The chunked selection (2048 = 64 chunks of 32; k = 40 takes the plain topk) gives torch.topk's values,
+    also with many ties (values on 50 levels) and with the largest values crowded into one chunk."""
+    vals = np.random.default_rng(k).random((3, 5, 2048))
+    if levels:
+        vals = np.round(vals * levels) / levels
+    vals[0, 0, ::64] = 2.0 + np.arange(32)  # one chunk holds the 32 largest values of this row
+    x = torch.tensor(vals, dtype=torch.float32)
+    assert torch.equal(_largest(x, k), torch.topk(x, k, dim=-1).values)
+
+
 @pytest.mark.parametrize("channels_per_tile", [1, 2])
 @pytest.mark.parametrize("t", [0.0, 3600.0])
 def test_group_programming_equals_one_matrix_per_tile(channels_per_tile, t):
@@ -71,6 +86,24 @@ def test_group_programming_equals_one_matrix_per_tile(channels_per_tile, t):
     np.testing.assert_allclose(grp.col.numpy(), ref.col.numpy(), rtol=1e-5)
     if t > 0:  # the drift compensation did something
         assert not np.allclose(grp.col.numpy(), np.abs(W).max(axis=1), rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "mapping",
+    [{}, {"clip": "fixed", "clip_value": 0.8}, {"weight_scaling": "per_tensor"}, {"clip": "sigma", "clip_value": 1.0}],
+)
+def test_group_scales_each_tile_alone(mapping):
+    """program_group scales every tile's matrix as scale_weights does for that tile alone (per-column scaling in one
+    call over the tiles side by side, the rest tile by tile): the same column scales and device targets."""
+    cfg = load_tile_config("pcm-default", **{f"mapping__{k}": v for k, v in mapping.items()})
+    W = np.random.default_rng(2).standard_normal((5, 6, 4))
+    W[1, :, 2] = 0.0  # an all-zero column: scale 1
+    W[3] *= 10.0  # tiles of different ranges
+    grp = program_group(cfg, W, np.random.default_rng(0))
+    alone = [scale_weights(W[g], cfg.mapping) for g in range(len(W))]
+    np.testing.assert_array_equal(grp.w_max, np.stack([w_max for _, w_max in alone]))
+    targets = build_layout(np.concatenate([Wn for Wn, _ in alone]), cfg.mapping, grp.device.g_min, grp.device.g_max)
+    np.testing.assert_array_equal(grp.layout.targets, targets.targets)
 
 
 @pytest.mark.parametrize("t", [0.0, 86400.0])

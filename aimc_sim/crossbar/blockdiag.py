@@ -36,9 +36,10 @@ import numpy as np
 from aimc_sim.config import require_finite
 from aimc_sim.cost import events as ev
 from aimc_sim.cost.ledger import Ledger
-from aimc_sim.crossbar.api import check_feedback_input
+from aimc_sim.crossbar.api import check_feedback_input, feedback_loop
 from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.periphery import TileStack
+from aimc_sim.crossbar.stack_events import count_passes
 from aimc_sim.crossbar.threads import blas_limit
 from aimc_sim.crossbar.tile import check_tile_args, check_time
 from aimc_sim.errors import ConfigError
@@ -169,8 +170,13 @@ class BlockDiagonalMatrix:
         [s_q(l-1); u[l, :, q]] and outputs [s_q(l); y[l, :, q]], s being the first ``n_state`` outputs (s(-1) = 0).
 
         u: (L, batch, n_blocks, n_in - n_state) -> y: (L, batch, n_blocks, n_out - n_state), float32. Every step
-        is exactly one :meth:`mvm` (same noise draws, ledger and drift compensation) without the per-step
-        re-layout and checks."""
+        is exactly one :meth:`mvm` (same noise draws, ledger and drift compensation). The tiles exchange no state,
+        so each tile runs its L steps on its own (on a thread of ``threads.tile_pool()``, without the per-step
+        re-layout, checks and hand-offs); the ledger receives the steps' events in step order afterwards. Under
+        ``management.noise: average_abs_max`` the tiles' running input scale is updated step by step, so the
+        steps run one :meth:`mvm` after the other (``api.feedback_loop``)."""
+        if self.config.management.noise == "average_abs_max":
+            return feedback_loop(self, u, n_state, t)
         t = check_time(t)
         a = check_feedback_input(self, u, n_state)
         L, B = a.shape[:2]
@@ -178,16 +184,40 @@ class BlockDiagonalMatrix:
         ut = np.zeros((L, T, B, k, r - n_state), np.float32)
         for g, kg in enumerate(self.blocks_per_tile):
             ut[:, g, :, :kg] = a[:, :, g * k : g * k + kg]
-        xt = np.zeros((T, B, k, r), np.float32)
         ys = np.empty((L, T, B, k, c - n_state), np.float32)
-        alphas = None
+        energy, reruns = np.zeros((L, T)), np.zeros((L, T), np.int64)
+        st = self.stack
         with blas_limit():
-            for step in range(L):
-                xt[..., n_state:] = ut[step]
-                y, alphas = self._step(xt, t, alphas)  # alphas: computed at the first step, then cached for t
-                xt[..., :n_state] = y[..., :n_state]
-                ys[step] = y[..., n_state:]
+            alphas = st.alphas(t)
+            rd = st.read(t)
+            row_scale, abs_max = st.row_scale(B)
+            scales = row_scale.copy()  # bound management doubles a step's scales in place
+            st._begin_call(B)
+
+            def run(g: int) -> None:
+                xg, out = np.zeros((B, k, r), np.float32), np.zeros((B, k, c), np.float32)
+                for step in range(L):
+                    xg[..., n_state:] = ut[step, g]
+                    if not abs_max:
+                        row_scale[g] = scales[g]
+                    xr, outr = xg.reshape(B, -1), out.reshape(B, -1)
+                    energy[step, g], reruns[step, g] = st.run_tile(g, xr, row_scale[g], abs_max, rd, alphas[g], outr)
+                    ys[step, g] = out[..., n_state:]
+                    if r == c:  # square blocks: the outputs are the next step's inputs, whose state part they are
+                        xg, out = out, xg
+                    else:
+                        xg[..., :n_state] = out[..., :n_state]
+
+            pool = st.pool(B)
+            if pool is not None:
+                list(pool.map(run, range(T)))  # one generator per tile, disjoint slices: deterministic
+            else:
+                for g in range(T):
+                    run(g)
         if self.ledger is not None:
+            rows = np.full(T, B, dtype=np.int64)
+            for e, n in zip(energy, reruns):
+                count_passes(st, rows + n, float(e.sum()), int(n.sum()))
             self.ledger.add(ev.MVM, L * B * T, self.name or None)
         return self._from_tiles(ys)
 

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from aimc_sim.config import require_finite
 from aimc_sim.cost import events as ev
 from aimc_sim.cost.ledger import Ledger, new_unit
 from aimc_sim.crossbar import _kernels
@@ -36,6 +35,7 @@ from aimc_sim.crossbar.array_read import ArrayRead, ReadCache, read_arrays
 from aimc_sim.crossbar.config import TileConfig
 from aimc_sim.crossbar.devices import resolve_device
 from aimc_sim.crossbar.drift import DriftCompensation
+from aimc_sim.crossbar.input_stage import InputStage
 from aimc_sim.crossbar.irdrop import approx_ir_drop_factor
 from aimc_sim.crossbar.mapping import build_layout, scale_weights
 from aimc_sim.crossbar.pcg_stream import fill_rows, stream_source
@@ -55,7 +55,7 @@ _DRAWS_PER_BLOCK = 65536  # normals drawn ahead per ADC kernel call (512 KiB: st
 _MIN_THREADED_OUTPUTS = 32768  # ADC outputs per tile and call below which a thread hand-off costs more than it saves
 
 
-class TileStack:
+class TileStack(InputStage):
     """T tiles of ``config``; tile g programs the blocks ``blocks[g]`` ((k_g, r, c) weights) from ``rngs[g]``."""
 
     def __init__(
@@ -210,101 +210,6 @@ class TileStack:
         np.matmul(xv, mat[:kg], out=out.reshape(B, self.k, -1)[:, :kg].transpose(1, 0, 2))
         return out
 
-    # ------------------------------------------------------------------ noise management and DAC
-    def row_scale(self, B: int) -> tuple[np.ndarray, bool]:
-        """(T, B, G) input scales (noise management, docs/crossbar.md, pipeline step 1) of each tile input vector
-        and each of its G groups of word lines (``n_groups``); True means abs-max, computed by the DAC."""
-        m = self.config.management
-        T, G = self.n_tiles, self.n_groups
-        if m.noise == "abs_max":
-            return np.empty((T, B, G)), True
-        if m.noise == "average_abs_max":
-            return np.repeat(self._avg_abs_max[:, None, :], B, axis=1), False
-        return np.full((T, B, G), (m.constant_scale if m.noise == "constant" else 1.0) * self.config.dac.bound), False
-
-    @property
-    def n_groups(self) -> int:
-        """Input scales per tile input vector: 1, or one per block slot (``management.scope: block``)."""
-        return self.k if self.config.management.scope == "block" else 1
-
-    def update_average_abs_max(self, x: np.ndarray) -> None:
-        """AVERAGE_ABS_MAX: running mean of each tile's max |x| per input vector, over every vector seen.
-        ``x``: (T, B, k r) tile inputs."""
-        if self.config.management.noise != "average_abs_max" or x.shape[1] == 0:
-            return
-        require_finite("x", x)
-        B = x.shape[1]
-        m = np.abs(x).reshape(self.n_tiles, B, self.n_groups, -1).max(axis=3)
-        n0, n1 = self._avg_count, self._avg_count + B
-        for g, q in np.ndindex(self._avg_abs_max.shape):
-            mg = m[g, :, q]
-            mean = (self._avg_abs_max[g, q] * n0 + float(mg.sum())) / n1 if n0 else float(mg.mean())
-            self._avg_abs_max[g, q] = mean if mean > 0 else 1.0
-        self._avg_count = n1
-
-    def _dac(self, g: int, x: np.ndarray, rs: np.ndarray, abs_max: bool, gsum: np.ndarray, kept: bool = False):
-        """Input slices [(x', x'^2, digital factor)] of tile g's rows x, and their array read energy in
-        V_read^2 t_read units. Fills ``rs`` (B, G) when ``abs_max``; rejects non-finite inputs. ``kept``: x is an
-        identity that the DAC gives back unchanged (:meth:`_keeps_identity`), so x' = x'^2 = x."""
-        dac, spec = self.config.dac, self._dac_spec
-        if kept:  # dac_encode's row scales (max |x| = 1) and energy: sum_i (sum_b x'_bi^2 = 1) gsum_i, in order
-            rs[:] = 1.0
-            return [(x, x, 1.0)], float(np.cumsum(gsum)[-1])
-        if dac.stochastic_rounding and spec.quantise:
-            require_finite("x", x)
-            B, G = rs.shape
-            xg = x.reshape(B, G, -1)  # each group of word lines is one DAC row
-            if abs_max:
-                a = np.abs(xg).max(axis=2)
-                rs[:] = np.where(a > 0, a, 1.0)
-            n = self.blocks_per_tile[g] * self.r  # the k_g blocks' word lines (no draws for padding slots)
-            v = (xg / rs[:, :, None]).reshape(B, -1)[:, :n]
-            v = np.clip(np.floor(v / spec.step + self.noise_rngs[g].random(v.shape)) * spec.step, spec.lo, 1.0)
-            xn, xn2 = np.zeros(x.shape, np.float32), np.zeros(x.shape, np.float32)
-            xn[:, :n], xn2[:, :n] = v, v * v
-        else:
-            xn, xn2 = self._work("xn", g, x.shape), self._work("xn2", g, x.shape)
-            B, G = rs.shape  # each group of word lines is one DAC row
-            xr, xnr, xn2r = (a.reshape(B * G, -1) for a in (x, xn, xn2))
-            n_bad, energy = _kernels.dac_encode(xr, abs_max, rs.reshape(-1), spec, gsum.reshape(G, -1), xnr, xn2r)
-            if n_bad:
-                require_finite("x", x)  # raises, naming the first bad index
-        if dac.stochastic_rounding and spec.quantise:  # array read energy: sum_b,i e_bi (sum_j G_ij)
-            energy = float((np.abs(xn) if spec.pwm else xn2).sum(axis=0, dtype=np.float64) @ gsum)
-        if not dac.bit_serial:
-            return [(xn, xn2, 1.0)], energy
-        top = (n_steps(dac.bits) // 2) if dac.signed else 2**dac.bits - 1
-        k = np.rint(xn.astype(np.float64) * top).astype(np.int64)
-        sgn, mag = np.sign(k), np.abs(k)
-        slices, energy = [], 0.0
-        for bit in range(int(top).bit_length()):  # every magnitude bit is one array read, as in hardware
-            xb = (sgn * ((mag >> bit) & 1)).astype(np.float32)
-            xb2 = np.abs(xb)
-            energy += float((xb2 @ gsum).sum())
-            slices.append((xb, xb2, float(2**bit) / top))
-        return slices, energy
-
-    def _keeps_identity(self, rs: np.ndarray, abs_max: bool) -> bool:
-        """Whether the DAC gives one-hot inputs of a one-block tile back exactly, in ``_kernels.dac_encode``'s
-        arithmetic: one deterministic slice, unit row scales, 1 quantised to 1."""
-        dac, spec = self.config.dac, self._dac_spec
-        if (
-            self.k != 1
-            or dac.bit_serial
-            or (dac.stochastic_rounding and spec.quantise)
-            or not (abs_max or (rs == 1).all())
-        ):
-            return False
-        return not spec.quantise or min(max(float(np.rint(1.0 / spec.step)) * spec.step, spec.lo), 1.0) == 1.0
-
-    @property
-    def n_slices(self) -> int:
-        """Array reads per input vector (input bit slices)."""
-        dac = self.config.dac
-        if not dac.bit_serial:
-            return 1
-        return int((n_steps(dac.bits) // 2) if dac.signed else 2**dac.bits - 1).bit_length()
-
     # ------------------------------------------------------------------ array, noise, ADC, digital
     def _pass(self, g: int, x, rs, abs_max: bool, rd: ArrayRead, alpha: np.ndarray, out, identity: bool = False):
         """One analog pass of tile g on its rows x (B, k r) (``identity``: x is the identity): writes ``out`` (B, k c);
@@ -422,21 +327,17 @@ class TileStack:
         T, B = x.shape[:2]
         rd = self.read(t, store)
         row_scale, abs_max = self.row_scale(B)
-        m = self.config.management
         energy = np.zeros(T)
         reruns = np.zeros(T, dtype=np.int64)
         self._begin_call(B)
 
         def run(g: int) -> None:
-            nb, kc = int(rows[g]), self.blocks_per_tile[g] * self.c
-            xg, rs, og = x[g, :nb], row_scale[g, :nb], out[g, :nb]
-            sat, energy[g] = self._pass(g, xg, rs, abs_max, rd, alphas[g], og, identity)
-            if m.bound == "iterative":
-                energy[g], reruns[g] = self._bound_management(g, xg, rs, og, sat, rd, alphas[g], energy[g])
-            out[g, nb:] = 0.0
-            out[g, :, kc:] = 0.0
+            nb = int(rows[g])
+            energy[g], reruns[g] = self.run_tile(
+                g, x[g, :nb], row_scale[g, :nb], abs_max, rd, alphas[g], out[g], identity
+            )
 
-        pool = tile_pool() if T > 1 and B * self.k * self.c >= _MIN_THREADED_OUTPUTS else None
+        pool = self.pool(B)
         if pool is not None:
             list(pool.map(run, range(T)))  # disjoint slices and one generator per tile: deterministic
         else:
@@ -444,6 +345,25 @@ class TileStack:
                 run(g)
         if self.ledger is not None:
             count_passes(self, np.asarray(rows, dtype=np.int64) + reruns, float(energy.sum()), int(reruns.sum()))
+
+    def pool(self, B: int) -> Any:
+        """The thread pool that runs the tiles of a call on B input rows, or None (one tile, or too few outputs per
+        tile to pay for the hand-off)."""
+        return tile_pool() if self.n_tiles > 1 and B * self.k * self.c >= _MIN_THREADED_OUTPUTS else None
+
+    def run_tile(self, g: int, x, rs, abs_max: bool, rd: ArrayRead, alpha, out, identity=False) -> tuple[float, int]:
+        """Tile g of a call (after :meth:`_begin_call`) on its input rows x (nb, k r) with input scales rs (nb, G)
+        (filled when ``abs_max``; doubled in place by bound management): writes out (B, k c), 0 beyond row nb and
+        the filled block slots. Returns (array energy units, bound-management re-runs)."""
+        nb, kc = x.shape[0], self.blocks_per_tile[g] * self.c
+        og = out[:nb]
+        sat, energy = self._pass(g, x, rs, abs_max, rd, alpha, og, identity)
+        reruns = 0
+        if self.config.management.bound == "iterative":
+            energy, reruns = self._bound_management(g, x, rs, og, sat, rd, alpha, energy)
+        out[nb:] = 0.0
+        out[:, kc:] = 0.0
+        return energy, reruns
 
     def _bound_management(self, g: int, x, rs, out, sat, rd: ArrayRead, alpha, energy: float) -> tuple[float, int]:
         """Iterative bound management (docs/crossbar.md, pipeline step 6) of tile g after its first pass: the input

@@ -7,9 +7,10 @@ So ``AnalogTile.mvm`` and ``AnalogMatrix.mvm`` run their products with BLAS limi
 ``mvm_blas_threads()`` threads (default 1), restoring the previous setting on return. Change it with
 :func:`set_mvm_blas_threads` (``None`` leaves BLAS alone).
 
-``BlockDiagonalMatrix`` runs the tiles of one step on ``tile_threads()`` Python threads (default
-min(2, CPU count); its DAC/ADC kernels are ``nogil`` and every tile has its own generator, so results do not
-depend on it). Set 1 with :func:`set_tile_threads` when running one process per core.
+``BlockDiagonalMatrix`` runs its tiles (of one ``mvm``, or each tile's recurrence in ``run_feedback``) on
+``tile_threads()`` Python threads (default min(2, CPU count); its DAC/ADC kernels are ``nogil`` and every tile
+has its own generator, so results do not depend on it). Set 1 with :func:`set_tile_threads` when running one
+process per core.
 """
 
 from __future__ import annotations

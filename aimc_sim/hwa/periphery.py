@@ -150,49 +150,38 @@ class Periphery:
         self.max_iterations = m.max_bound_iterations
         self.in_step = 1.0 / self.dac_codes[1] if self.dac_codes is not None else 1.0  # DAC outputs: codes * in_step
         self.channels = [_Channel.fold(rd, c, self.in_step, nst, self.o2, self.w2) for c in range(len(rd.mats))]
-        self._noise: list[Any] = []  # pre-drawn output noise of the next passes (``reserve_noise``), in order
+        self._scratch: dict[Any, Any] = {}  # temporaries of a pass, reused by the next pass (the recurrence's steps)
 
-    def reserve_noise(self, passes: int, batch: int, gen: Any) -> None:
-        """Draw the output noise of the next ``passes`` passes on inputs of ``batch`` rows in one generator call
-        (one large draw is much cheaper than many small ones; the draws are the same i.i.d. normals). Passes beyond
-        these, or on other shapes, draw their own."""
-        if not self.noisy or passes < 1:
-            return
-        shapes = [(ch.Mt.shape[0], ch.Mt.shape[1], batch) for ch in self.channels]
-        sizes = [int(np.prod(sh)) for sh in shapes]
-        like = self.rd.col
-        z = torch.empty(passes, sum(sizes), dtype=like.dtype, device=like.device).normal_(generator=gen)
-        self._noise = [[part.view(sh) for part, sh in zip(row.split(sizes), shapes)] for row in z]
-        self._noise.reverse()  # popped from the end
-
-    def _pass_noise(self, batch: int) -> list[Any] | None:
-        """The reserved standard normals of the next pass (one (G, width, batch) per channel), if any fit."""
-        if self._noise and self._noise[-1][0].shape[-1] == batch:
-            return self._noise.pop()
-        return None
+    def _buffer(self, key: Any, shape: Any, like: Any) -> Any:
+        """A scratch tensor of ``shape`` (dtype and device of ``like``) that this object hands out again for ``key``
+        at the next pass: the recurrence calls one object at every step, whose temporaries then stay in cache."""
+        buf = self._scratch.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self._scratch[key] = like.new_empty(shape)
+        return buf
 
     def row_scale(self, x: Any) -> Any:
         """Noise management: the input scale of every row (G, B) of x (G, B, n_in)."""
         if self.noise_management == "abs_max":  # max |x| as max(max x, -min x): two reductions, no |x| tensor
             s = torch.maximum(x.amax(dim=-1), x.amin(dim=-1).neg_())
-            return torch.where(s > 0, s, 1.0)
+            return s.masked_fill_(s == 0, 1.0)
         if self.noise_management == "average_abs_max":
             return self.rd.avg_abs_max[:, None].expand(x.shape[:-1]).clone()
         return torch.full(x.shape[:-1], self.fixed_scale, dtype=x.dtype, device=x.device)
 
-    def dac_codes_of(self, x: Any, s: Any, gen: Any) -> Any:
+    def dac_codes_of(self, x: Any, s: Any, gen: Any, out: Any = None) -> Any:
         """The DAC codes of x (G, B, n_in) with row scales s (G, B): x / s (as x * (1 / s), as the tile kernel) in DAC
         steps, rounded (stochastically if configured) and clipped to whole codes; the DAC outputs are codes *
         ``in_step``. Without a DAC: x / s. Computed on the (G, n_in, B) view: the memory order of the recurrence's
-        inputs, whose scales then broadcast along the contiguous axis."""
+        inputs, whose scales then broadcast along the contiguous axis; ``out``: a (G, n_in, B) tensor for them)."""
         xt = x.transpose(-1, -2)
         if self.dac_codes is None:
-            return (xt * s.reciprocal()[..., None, :]).transpose(-1, -2)
+            return torch.mul(xt, s.reciprocal()[..., None, :], out=out).transpose(-1, -2)
         lo, top = self.dac_codes
-        v = xt * (s.reciprocal() * top)[..., None, :]
+        v = torch.mul(xt, (s.reciprocal() * top)[..., None, :], out=out)
         if self.stochastic_dac:
             r = torch.rand(x.shape, generator=gen, dtype=v.dtype, device=v.device).transpose(-1, -2)
-            v = torch.floor(v.add_(r))
+            v = v.add_(r).floor_()
         else:
             v = v.round_()
         return (v.clamp_(lo, top) if self.dac_clip else v).transpose(-1, -2)
@@ -203,20 +192,21 @@ class Periphery:
         (G, n_out, B) memory, so that the element-wise periphery runs along the long batch axis. The products take
         the DAC codes and give ADC steps (see :class:`_Channel`)."""
         rd = self.rd
-        vt = self.dac_codes_of(x, s, gen).transpose(-1, -2)
-        v2t = vt * vt if self.need_v2 else None
+        G, B, n_in = x.shape
+        vt = self.dac_codes_of(x, s, gen, self._buffer("codes", (G, n_in, B), x)).transpose(-1, -2)
+        v2t = torch.mul(vt, vt, out=self._buffer("codes^2", vt.shape, x)) if self.need_v2 else None
         sum_v2 = v2t.sum(dim=-2, keepdim=True) if self.w2 > 0 else None
         out = None
         sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
         s_rows = s[:, None, :]
-        reserved = self._pass_noise(x.shape[-2]) if self.noisy else None
         for c, ch in enumerate(self.channels):
-            a = ch.Mt @ vt  # (G, width, B)
+            a = torch.bmm(ch.Mt, vt)  # (G, width, B)
             if self.noisy:
-                z = reserved[c] if reserved else torch.randn(a.shape, generator=gen, dtype=a.dtype, device=a.device)
+                z = self._buffer(("normals", c), a.shape, a).normal_(generator=gen)
                 extra = ch.out_var if sum_v2 is None else ch.out_var + ch.w_var * sum_v2
                 if ch.St is not None:  # a sum of squares: never negative
-                    a = a.addcmul_((ch.St @ v2t).add_(extra).sqrt_(), z)
+                    var = torch.bmm(ch.St, v2t, out=self._buffer(("variance", c), a.shape, a))
+                    a = a.addcmul_(var.add_(extra).sqrt_(), z)
                 else:
                     a = a.add_(z.mul_(extra**0.5))
             if rd.mismatch:
@@ -250,14 +240,28 @@ def analog_forward(x: Any, rd: TorchRead, cfg: TileConfig, gen: Any) -> Any:
     return Periphery(rd, cfg)(x, gen)
 
 
+def _largest(vals: Any, k: int, chunks: int = 64) -> Any:
+    """The k largest values along the last axis, descending: ``torch.topk(vals, k).values``. When the axis splits
+    into ``chunks`` strided chunks of at least 4 k values, from the k chunks with the largest maxima (they hold all
+    of the k largest: a value outside them is exceeded by those k maxima), i.e. from a fast reduction and two
+    small selections instead of one selection per row over the whole axis."""
+    n = vals.shape[-1]
+    if n % chunks or n // chunks < 4 * k or k > chunks:
+        return torch.topk(vals, k, dim=-1).values
+    strided = vals.unflatten(-1, (n // chunks, chunks))  # chunk j: the values j, j + chunks, j + 2 chunks, ...
+    best = torch.topk(strided.amax(dim=-2), k, dim=-1).indices
+    candidates = strided.gather(-1, best.unsqueeze(-2).expand(*strided.shape[:-1], k))
+    return torch.topk(candidates.flatten(-2), k, dim=-1).values
+
+
 def _upper_percentile(vals: Any, q: float) -> Any:
     """``np.percentile(vals, q, axis=-1)`` (linear interpolation) of vals (G, m, n) -> (G, m), from the few
-    largest values when q is high (the 99.9th percentile of 2048 values needs the top 3)."""
+    largest values when q is high (the 99.9th percentile of 2048 values needs the top 4)."""
     n = vals.shape[-1]
     pos = q / 100.0 * (n - 1)
     lo = int(np.floor(pos))
     hi = min(lo + 1, n - 1)
-    top = torch.topk(vals, n - lo, dim=-1).values.double()  # descending: ascending index i is n - 1 - i
+    top = _largest(vals, n - lo).double()  # descending: ascending index i is n - 1 - i
     a, b = top[..., n - 1 - lo], top[..., n - 1 - hi]
     return a + (b - a) * (pos - lo)
 
@@ -271,7 +275,7 @@ def calibrate_ranges(rd: TorchRead, x: Any, cfg: TileConfig, gen: Any) -> None:
     codes = p.dac_codes_of(x, p.row_scale(x), gen).transpose(1, 2)
     bounds = []
     for M in rd.mats:
-        vals = ((M.transpose(1, 2) * p.in_step) @ codes).abs_()  # (G, w, N): the percentile along the last axis
+        vals = torch.bmm(M.transpose(1, 2) * p.in_step, codes).abs_()  # (G, w, N): the percentile along the last axis
         G, w = vals.shape[:2]
         if adc.range == "per_column":
             b = _upper_percentile(vals, adc.percentile)

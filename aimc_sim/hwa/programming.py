@@ -202,9 +202,14 @@ def program_group(config: TileConfig, W: np.ndarray, rng: np.random.Generator) -
     if r > config.rows or c > config.max_outputs:
         raise ConfigError("weights", f"a {r} x {c} matrix does not fit one {config.rows} x {config.cols} tile")
     device = resolve_device(config.device, config.device_options)
-    Wn, w_max = np.empty((G, r, c)), np.empty((G, c))
-    for g in range(G):  # per tile, as each tile scales its own matrix
-        Wn[g], w_max[g] = scale_weights(W[g], config.mapping)
+    if config.mapping.weight_scaling == "per_column" and config.mapping.clip != "sigma":
+        # column scales and clipping per weight: the tiles side by side as one (r, G c) matrix, in one call
+        side, col = scale_weights(W.transpose(1, 0, 2).reshape(r, G * c), config.mapping)
+        Wn, w_max = side.reshape(r, G, c).transpose(1, 0, 2), col.reshape(G, c)
+    else:  # per tile, as each tile scales its own matrix
+        Wn, w_max = np.empty((G, r, c)), np.empty((G, c))
+        for g in range(G):
+            Wn[g], w_max[g] = scale_weights(W[g], config.mapping)
     layout = build_layout(Wn.reshape(G * r, c), config.mapping, device.g_min, device.g_max)  # per weight: stacks
     state = device.program(layout.targets, rng if config.noise.programming else None)
     shape = (G, r, layout.targets.shape[1])

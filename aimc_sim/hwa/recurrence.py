@@ -55,13 +55,13 @@ class _SteppedRecurrence(torch.autograd.Function):
                 V[k + 1, :, : S - 1] = out[..., : S - 1].transpose(1, 2)
             ys[k] = out[..., S - 1]
         ctx.save_for_backward(Mt, V)
-        return ys.permute(2, 0, 1)
+        return ys.permute(2, 0, 1).contiguous()  # a strided (B, L, H) view would slow the element-wise ops after it
 
     @staticmethod
     def backward(ctx: Any, gy: Any) -> tuple[Any, Any, None]:  # type: ignore[override]
         Mt, V = ctx.saved_tensors
         L, H, S, B = V.shape
-        gy_steps = gy.permute(1, 2, 0)  # (L, H, B)
+        gy_steps = gy.permute(1, 2, 0).contiguous()  # (L, H, B): one contiguous block per step
         g_out = V.new_zeros(H, S, B)  # d loss / d out_k of the current step, in the layout of V[k]
         gu = V.new_empty(L, H, B)
         gM = V.new_zeros(H, S, S) if ctx.needs_input_grad[0] else None  # contiguous: a batched product per step
@@ -71,7 +71,7 @@ class _SteppedRecurrence(torch.autograd.Function):
                 gM.baddbmm_(V[k], g_out.transpose(1, 2))
             g_out = torch.bmm(Mt, g_out)  # d loss / d v_k (H, S, B): out = v @ Mt, row by row
             gu[k] = g_out[:, S - 1]  # the state rows are d loss / d out_{k-1}
-        return gM, gu.permute(2, 0, 1), None
+        return gM, gu.permute(2, 0, 1).contiguous(), None
 
 
 class AnalogBlockRecurrence:
@@ -138,9 +138,9 @@ class AnalogBlockRecurrence:
         vs = u.new_empty(H, S, L, n)
         vs[:, S - 1] = uc.permute(2, 1, 0)
         vs[:, : S - 1, 0] = 0.0
-        MtT = Mt.transpose(1, 2)
+        state_rows = Mt.transpose(1, 2)[:, : S - 1]  # x_k = state_rows @ [x_{k-1}; u_k]
         for step in range(L - 1):
-            vs[:, : S - 1, step + 1] = torch.bmm(MtT[:, : S - 1], vs[:, :, step])
+            vs[:, : S - 1, step + 1] = torch.bmm(state_rows, vs[:, :, step])
         return self._to_tiles(vs.reshape(H, S, L * n).transpose(1, 2))
 
     def _program_group(self, W: np.ndarray, v_cal: Any, t: float, like: Any) -> tuple[TorchRead, np.ndarray]:
@@ -219,7 +219,6 @@ class AnalogBlockRecurrence:
         M_prog = torch.as_tensor(self._blocks(eff, H), dtype=M.dtype, device=M.device)
         gen = self.core.generator(u.device)
         periphery = Periphery(tr, cfg)
-        periphery.reserve_noise(u.shape[1], u.shape[0], gen)  # the L steps' output noise in one draw
 
         def step(v: Any) -> Any:
             return self._from_tiles(periphery(self._to_tiles(v), gen), H)

@@ -259,9 +259,10 @@ class HardwareS4D:
 
         def linear(name: str, a: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
             with ledger.scope(name.split(".ter_")[0]):
-                out = prog.mats[name].mvm(a, t=t) + b
+                out = prog.mats[name].mvm(a, t=t)
+                np.add(out, b, out=out, casting="unsafe")  # as (out + b).astype(out.dtype), without the temporary
                 ledger.add(INT32_ADD, out.size)
-            return out.astype(np.float32)
+            return out.astype(np.float32, copy=False)
 
         def ssm(i: int, u: np.ndarray) -> np.ndarray:
             lay = m.layers[i]
@@ -388,11 +389,21 @@ def calibrate_ssm(
 def run_ssm(hw: S4DHardwareConfig, lay: Any, groups: list[tuple[np.ndarray, Any]], u: np.ndarray) -> np.ndarray:
     """The SSM of one layer on its arrays: the state [x; u] -> [x'; y] is fed back through ADC -> DAC each step."""
     n_state = (lay.M.shape[1] - 1) * hw.ssm_replicas
-    y = np.zeros_like(u)
+    ut = np.ascontiguousarray(u.transpose(1, 0, 2))  # (L, n, H): steps first, as run_feedback takes them
+    yt = np.zeros_like(ut)
     for ch, mat in groups:
-        uc = np.ascontiguousarray(u[:, :, ch].transpose(1, 0, 2))  # (L, n, channels)
-        y[:, :, ch] = mat.run_feedback(uc[..., None], n_state, hw.t)[..., 0].transpose(1, 0, 2)
-    return y
+        sel = _channel_run(ch)
+        uc = ut[:, :, sel] if isinstance(sel, slice) else np.take(ut, sel, axis=2)
+        yt[:, :, sel] = mat.run_feedback(uc[..., None], n_state, hw.t)[..., 0]
+    return np.ascontiguousarray(yt.transpose(1, 0, 2))
+
+
+def _channel_run(ch: np.ndarray) -> slice | np.ndarray:
+    """Sorted channel indices as a slice when they are consecutive (views and block copies, where an index array
+    makes numpy gather element by element along the last axis), else the indices."""
+    if len(ch) and int(ch[-1]) - int(ch[0]) + 1 == len(ch):
+        return slice(int(ch[0]), int(ch[-1]) + 1)
+    return ch
 
 
 def count_digital_ssm(ledger: Ledger, cfg: Any, lay: Any, n_steps: int) -> None:
