@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -102,6 +104,22 @@ def test_bound_management_recovers_saturated_rows(rng):
     y = AnalogTile(cfg, W, rng, led).mvm(x)
     np.testing.assert_allclose(y, 32.0, rtol=0.02)
     assert led.total("bound_management_rerun") >= 3
+
+
+def test_bound_management_warns_when_noise_alone_saturates(rng):
+    """A range the output noise alone exceeds cannot be cleared by doubling the input scale: warned once, naming
+    the field; a saturation that the doublings clear (the test above) gives no warning."""
+    W = rng.uniform(-1, 1, (32, 4))
+    x = rng.uniform(-1, 1, (50, 32))
+    cfg = _ideal(adc={"bits": 8, "bound": 0.05}, management={"bound": "iterative"}, noise={"out_noise": 0.5})
+    tile = AnalogTile(cfg, W, rng)
+    with pytest.warns(RuntimeWarning, match="max_bound_iterations = 5 doublings"):
+        tile.mvm(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tile.mvm(x)  # once per tile
+        cleared = _ideal(adc={"bits": 8, "bound": 10.0}, management={"bound": "iterative"})
+        AnalogTile(cleared, np.ones((32, 4)), rng).mvm(np.ones((3, 32)))
 
 
 def test_adc_calibration_per_column(rng):

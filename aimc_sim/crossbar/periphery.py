@@ -122,6 +122,7 @@ class TileStack(InputStage):
         self._avg_count = 0
         self.drift = DriftCompensation(self)
         self.ir_drop_fallback: str | None = None
+        self._bound_warned = False  # bound management that could not clear a saturation: warned once per stack
         self._ws_rows = 0  # batch rows of the work arrays, set per call
         self._noisy = config.noise.read or config.noise.w_noise > 0 or config.noise.out_noise > 0
         dac = config.dac
@@ -394,6 +395,18 @@ class TileStack(InputStage):
             sat[:] = False
             sat[idx] = sat_sub & hit
             reruns += idx.size
+        if sat.any() and not self._bound_warned:
+            self._bound_warned = True
+            m = self.config.management.max_bound_iterations
+            warnings.warn(
+                f"tile {self.name!r} ({g}): {int(sat.any(axis=1).sum())} input vectors still saturate the ADC after "
+                f"management.max_bound_iterations = {m} doublings of their input scale; their outputs are clipped and "
+                f"carry up to 2**{m} times the output noise. An ADC range below the output noise (e.g. per-column "
+                "ranges calibrated on small noise-free outputs) saturates on noise alone (docs/crossbar.md, "
+                "bound management)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         return energy, reruns
 
     def alphas(self, t: float) -> np.ndarray:
