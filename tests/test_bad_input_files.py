@@ -21,6 +21,7 @@ TILE_CASES = [
     ("preset-typo", "pcm-defalt", {}, "unknown tile preset 'pcm-defalt'"),
     ("preset-escape", "../sweeps/demo_noise", {}, "unknown tile preset '../sweeps/demo_noise'"),
     ("preset-absolute-name", "/etc/passwd", {}, "unknown tile preset '/etc/passwd'"),
+    ("preset-as-dict", {"preset": "pcm-default"}, {}, "tile: must be a preset name or a YAML path, got dict"),
     ("rows-zero", "pcm-default", {"rows": 0}, "tile.rows"),
     ("cols-negative", "pcm-default", {"cols": -4}, "tile.cols"),
     ("rows-float", "pcm-default", {"rows": 12.5}, "tile.rows"),

@@ -260,6 +260,12 @@ def load_tile_config(name_or_path: str | Path = "pcm-default", **overrides: Any)
     Overrides are field names of :class:`TileConfig`; nested fields take a dict or a ``__`` path,
     e.g. ``load_tile_config("pcm-default", rows=256, adc__bits=6, noise={"out_noise": 0.0})``.
     """
+    if not isinstance(name_or_path, (str, Path)):
+        raise ConfigError(
+            "tile",
+            f"must be a preset name or a YAML path, got {type(name_or_path).__name__}; pass changed fields as "
+            "keywords: load_tile_config('pcm-default', adc={'bits': 6})",
+        )
     p = Path(name_or_path)
     if p.suffix not in (".yaml", ".yml"):
         p = TILE_PRESET_DIR / f"{name_or_path}.yaml"
