@@ -177,7 +177,7 @@ class IrDropSolver:
         """Fused line relaxation (``irdrop_lines``) on groups of right-hand-side blocks, one block per thread: blocks
         of at most 32 right-hand sides (the kernels vectorise across them), fewer for big arrays so that a block's
         state stays below 64 MB, and equally wide so that no thread waits on a mostly padded block. Groups after the
-        first take Chebyshev steps from their first pass, at the Gauss-Seidel rate the first group measured."""
+        first take relaxed steps from their first pass, with the eigenvalues the first group measured."""
         R, C = self.rows, self.cols
         K = src_w.shape[1]
         nthreads = numba.get_num_threads()
@@ -186,7 +186,7 @@ class IrDropSolver:
         kc = -(-K // (groups * nthreads))
         vw = np.empty((R, K))
         vb = np.empty((C, K))
-        mu = 0.0  # the Gauss-Seidel rate, once the first group has measured it
+        top, second = 0.0, 0.0  # the Gauss-Seidel rate and the next eigenvalue, once the first group measured them
         group = nthreads * kc
         sweeps = 0
         for k0 in range(0, K, group):
@@ -197,10 +197,11 @@ class IrDropSolver:
             sb = np.pad(src_b[:, k0:k1], ((0, 0), (0, pad))).reshape(C, nb, kc).transpose(1, 0, 2).copy()
             sensed = np.empty((nb, C, kc))
             driven = np.empty((nb, R, kc))
-            plan = irdrop_lines.Schedule(self.tol, self.max_sweeps, self.over_relax, need_rows, mu)
+            plan = irdrop_lines.Schedule(self.tol, self.max_sweeps, self.over_relax, need_rows, top, second)
             state = np.zeros((nb, R, C, kc))
             used, rates = irdrop_lines.relax_blocks(self._lines, sw, sb, state, sensed, driven, plan)
-            mu = mu or float(rates.max())
+            if top == 0.0:
+                top, second = (float(x) for x in rates[int(np.argmax(rates[:, 0]))])
             sweeps = max(sweeps, int(used.max()))
             self.sweeps_used = max(self.sweeps_used, sweeps)
             if sweeps >= self.max_sweeps:

@@ -205,14 +205,16 @@ class Schedule(NamedTuple):
     times their largest magnitude; ``max_sweeps``, give up after that many passes; ``accelerate``, Chebyshev steps
     once the Gauss-Seidel rate is known (else Gauss-Seidel throughout); ``driven``, the row node voltages W[:, 0] are
     wanted (else a pass that would start from a converged iterate is skipped: a descending pass finds the sensed row
-    of its iterate stored as it is, before any work); ``mu``, the Gauss-Seidel rate if an earlier group of
-    right-hand sides measured it (> 0: Chebyshev steps from the first pass), else 0."""
+    of its iterate stored as it is, before any work); ``top``, the Gauss-Seidel rate if an earlier group of
+    right-hand sides measured it (> 0: relaxed steps from the first pass), else 0; ``second``, the next eigenvalue
+    when the top one was found isolated, else 0."""
 
     tol: float
     max_sweeps: int
     accelerate: bool
     driven: bool
-    mu: float
+    top: float
+    second: float
 
 
 @njit(cache=True, fastmath=False)
@@ -224,22 +226,59 @@ def _cycle(mu, need):
 
 
 @njit(cache=True, fastmath=False)
+def _two_rates(s0, s1, s2, s3):
+    """The two largest eigenvalues of the Gauss-Seidel iteration seen in the sensed iterates s3, s2, s1, s0 (oldest
+    first), by a two-term Prony fit of the changes: d0 = x d1 + y d2 in least squares, roots of z^2 - x z - y; and the
+    largest magnitude of the part of d0 not along the top one, (d0 - top d1) / (1 - top / second). Returns zeros when
+    the roots are not real and positive."""
+    d0, d1, d2 = s0 - s1, s1 - s2, s2 - s3
+    a11, a12, a22 = np.sum(d1 * d1), np.sum(d1 * d2), np.sum(d2 * d2)
+    b1, b2 = np.sum(d1 * d0), np.sum(d2 * d0)
+    det = a11 * a22 - a12 * a12
+    if not det > 0.0:
+        return 0.0, 0.0, 0.0
+    x = (b1 * a22 - b2 * a12) / det
+    y = (a11 * b2 - a12 * b1) / det
+    disc = x * x + 4.0 * y
+    if not (disc >= 0.0 and x - np.sqrt(disc) > 0.0):
+        return 0.0, 0.0, 0.0
+    top, second = 0.5 * (x + np.sqrt(disc)), 0.5 * (x - np.sqrt(disc))
+    return top, second, np.max(np.abs(d0 - top * d1)) / (top / second - 1.0)
+
+
+@njit(cache=True, fastmath=False)
+def _isolated_cycle(top, second, need, kills):
+    """``kills`` Richardson steps at 1 / (1 - top), which remove the isolated top eigenvalue (each leaves the fraction
+    |top - lambda_1| / (1 - top) of its component and scales the rest by at most top / (1 - top) <= 1), then
+    Chebyshev steps on [0, 1.2 second] for the reduction ``need``."""
+    return np.concatenate((np.full(kills, 1.0 / (1.0 - top)), _cycle(min(1.2 * second, top), need)))
+
+
+@njit(cache=True, fastmath=False)
 def _relax_block(t, blk, plan):
     """Passes on one block by the :class:`Schedule` ``plan``.
     Gauss-Seidel until the ratio of successive changes has settled (within 20 % of the previous ratio, or after 8
-    sweeps) at mu, the largest eigenvalue of the Gauss-Seidel iteration; then, when ``accelerate``, cycles of
-    Chebyshev-node Richardson steps on [0, 1.02 mu], each cycle as long as the remaining reduction needs, until a
-    cycle gains less than 10x (rounding: the two elimination directions agree to ~1e-12 relative), then
-    Gauss-Seidel again. The change is taken over one pass and over two (same direction), whichever is smaller.
-    With ``plan.mu`` given, Chebyshev cycles from the first pass. Returns the passes used and mu (0: none)."""
+    sweeps); then, when ``accelerate``, the two largest eigenvalues top and second of the Gauss-Seidel iteration
+    from the last four iterates (:func:`_two_rates`). If top is isolated (0 < second < top <= 1/2), a first cycle
+    of two steps that remove it and Chebyshev steps on [0, 1.2 second] for the reduction the rest needs
+    (:func:`_isolated_cycle`); then (or else, with top the ratio of changes) cycles of Chebyshev-node Richardson
+    steps on [0, 1.02 top], each as long as the remaining reduction needs, until a cycle gains less than 10x
+    (rounding: the two elimination directions agree to ~1e-12 relative), then Gauss-Seidel again. The change is
+    taken over one pass and over two (same direction), whichever is smaller. With ``plan.top`` given, relaxed steps
+    from the first pass (three removal steps when ``plan.second`` is given). Returns the passes used, top and
+    second (zeros: not measured; second 0: top not isolated)."""
     tol = plan.tol
     R, C, K = blk.state.shape
     rows = Rows(np.empty((C, K)), np.empty((C, K)), np.empty((C, K)))
     old = np.zeros((C, K))  # sensed voltages one pass back
     older = np.zeros((C, K))  # two passes back (same elimination direction)
-    mu = plan.mu if plan.accelerate else 0.0
-    rate = mu
-    steps = _cycle(mu, plan.tol) if mu > 0.0 else np.ones(1)
+    oldest = np.zeros((C, K))  # three passes back
+    top, second = (plan.top, plan.second) if plan.accelerate else (0.0, 0.0)
+    mu = min(1.02 * top, 0.99)
+    if second > 0.0:
+        steps = _isolated_cycle(top, second, tol, 3)
+    else:
+        steps = _cycle(mu, tol) if mu > 0.0 else np.ones(1)
     at = 0
     d_prev = 0.0
     r_prev = 0.0
@@ -247,11 +286,11 @@ def _relax_block(t, blk, plan):
     ascending = True
     for s in range(plan.max_sweeps):
         if not ascending and not plan.driven and s >= 3:  # the state's row R - 1 is the iterate's sensed row
-            top = blk.state[R - 1]
-            m = np.max(np.abs(top))
-            if min(np.max(np.abs(top - old)), np.max(np.abs(top - older))) <= tol * m:
-                blk.sensed[:, :] = top
-                return s, rate
+            last = blk.state[R - 1]
+            m = np.max(np.abs(last))
+            if min(np.max(np.abs(last - old)), np.max(np.abs(last - older))) <= tol * m:
+                blk.sensed[:, :] = last
+                return s, top, second
         omega = steps[at] if at < steps.size else 1.0
         at += 1
         relax_pass(t, blk, rows, ascending, omega)
@@ -261,16 +300,23 @@ def _relax_block(t, blk, plan):
         d = np.max(np.abs(blk.sensed - old))
         d2 = np.max(np.abs(blk.sensed - older)) if s >= 2 else d
         m = np.max(np.abs(blk.sensed))
-        older[:, :] = old
-        old[:, :] = blk.sensed
         if s >= 2 and min(d, d2) <= tol * m:
-            return s + 1, rate
+            return s + 1, top, second
         if plan.accelerate and mu == 0.0 and s >= 3 and d_prev > 0.0:
             r = d / d_prev
             if abs(r - r_prev) <= 0.2 * r or s >= 8:
-                mu = min(1.02 * r, 0.99)
-                rate = mu
+                top, second, low = _two_rates(blk.sensed, old, older, oldest)
+                if 0.0 < second < top <= 0.5:
+                    d_cycle = d
+                    steps = _isolated_cycle(top, second, tol * m / max(low, tol * m), 2)
+                    at = 0
+                else:
+                    top, second = r, 0.0
+                mu = min(1.02 * top, 0.99)
             r_prev = r
+        oldest[:, :] = older
+        older[:, :] = old
+        old[:, :] = blk.sensed
         if mu > 0.0 and at >= steps.size:
             if d_cycle > 0.0 and d > 0.1 * d_cycle:  # a cycle gained < 10x: at the rounding floor
                 mu = -1.0
@@ -280,18 +326,18 @@ def _relax_block(t, blk, plan):
                 steps = _cycle(mu, tol * m / d)
                 at = 0
         d_prev = d
-    return plan.max_sweeps, rate
+    return plan.max_sweeps, top, second
 
 
 @njit(cache=True, fastmath=False, parallel=True)
 def relax_blocks(t, src_w, src_b, state, sensed, driven, plan):
     """:func:`_relax_block` on independent blocks (axis 0 of every array, in parallel); returns the passes and the
-    Gauss-Seidel rate mu (0: not measured) per block. Shapes: src_w (n, R, K), src_b (n, C, K), state (n, R, C, K)
+    eigenvalue estimates (top, second) per block (n, 2). Shapes: src_w (n, R, K), src_b (n, C, K), state (n, R, C, K)
     zeroed, sensed (n, C, K), driven (n, R, K)."""
     nb = state.shape[0]
     used = np.zeros(nb, dtype=np.int64)
-    mus = np.zeros(nb)
+    rates = np.zeros((nb, 2))
     for c in prange(nb):
         blk = Block(src_w[c], src_b[c], state[c], sensed[c], driven[c])
-        used[c], mus[c] = _relax_block(t, blk, plan)
-    return used, mus
+        used[c], rates[c, 0], rates[c, 1] = _relax_block(t, blk, plan)
+    return used, rates
