@@ -111,8 +111,9 @@ class IrDropSolver:
     full scale for one 8-bit ADC step, docs/crossbar.md#exact-ir-drop). Not converged after ``max_sweeps``: a
     RuntimeWarning, the direct solve instead, and ``report.fallback`` says so. The line sweeps converge fast because
     the device conductances are small against the wire conductances. ``over_relax`` (default) switches from
-    Gauss-Seidel to Chebyshev-node Richardson steps once the Gauss-Seidel rate has been read off the sweeps
-    (``irdrop_lines._relax_block``); benchmarks/bench_mvm.py times both.
+    Gauss-Seidel to Richardson steps once the two largest eigenvalues have been read off the sweeps: two steps that
+    remove an isolated top one, then Chebyshev-node steps (``irdrop_lines._relax_block``); benchmarks/bench_mvm.py
+    times both.
     """
 
     def __init__(
