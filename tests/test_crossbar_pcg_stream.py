@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numba.np.random._constants import ziggurat_nor_r
 
 from aimc_sim.crossbar import _kernels
 from aimc_sim.crossbar._kernels import AdcState, Conversion, Digital, Draws
-from aimc_sim.crossbar.pcg_stream import fill_rows, stream_source
+from aimc_sim.crossbar.pcg_stream import _BLOCK, fill_rows, stream_source
 
 
 def test_stream_equals_numpy_draws_and_state():
@@ -92,3 +97,77 @@ def test_tile_copies_draw_from_their_own_generator():
         np.testing.assert_array_equal(tile.mvm(x, t=3600.0), y_clone2)
         assert clone.stack.noise_rngs[0].bit_generator.state == tile.stack.noise_rngs[0].bit_generator.state
         tile = clone
+
+
+def _numpy_rows(rng: np.random.Generator, B: int, m: int, mu: int) -> tuple[np.ndarray, np.ndarray]:
+    """Generator.standard_normal(m) then Generator.random(mu), row by row: what fill_rows must reproduce."""
+    z, u = np.empty((B, m)), np.empty((B, mu))
+    for b in range(B):
+        z[b] = rng.standard_normal(m)
+        u[b] = rng.random(mu)
+    return z, u
+
+
+def _assert_same_as_numpy(seed: int, skip_raw: int, B: int, m: int, mu: int) -> None:
+    """fill_rows on a generator advanced by ``skip_raw`` raw outputs equals numpy's draws from a twin, and both
+    generators end in the same state."""
+    mine, ref = np.random.default_rng(seed), np.random.default_rng(seed)
+    mine.bit_generator.advance(skip_raw)
+    ref.bit_generator.advance(skip_raw)
+    z, u = np.empty((B, m)), np.empty((B, mu))
+    fill_rows(stream_source(mine), z, u)
+    zr, ur = _numpy_rows(ref, B, m, mu)
+    np.testing.assert_array_equal(z, zr)
+    np.testing.assert_array_equal(u, ur)
+    assert mine.bit_generator.state == ref.bit_generator.state
+
+
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    skip_raw=st.integers(0, 3 * _BLOCK),
+    B=st.integers(0, 5),
+    m=st.integers(0, 2 * _BLOCK + 100),
+    mu=st.integers(0, 80),
+)
+@settings(max_examples=60, deadline=None)
+def test_any_row_sizes_with_interleaved_uniforms(seed, skip_raw, B, m, mu):
+    """Row lengths around and across the stream's blocks, uniforms between the rows (shifting where each row starts
+    in a block), any start in the raw stream: always numpy's numbers and state."""
+    _assert_same_as_numpy(seed, skip_raw, B, m, mu)
+
+
+@functools.cache
+def _normal_draws(seed: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(index of the first raw output, number of raw outputs) of each of numpy's first n standard normals, found by
+    stepping a twin PCG64 until its state matches the generator's after each draw (numpy only, no ziggurat)."""
+    rng, twin = np.random.default_rng(seed), np.random.PCG64(seed)
+    starts, lengths, used = np.empty(n, np.int64), np.empty(n, np.int64), 0
+    for i in range(n):
+        rng.standard_normal()
+        starts[i] = used
+        while twin.state["state"]["state"] != rng.bit_generator.state["state"]["state"]:
+            twin.advance(1)
+            used += 1
+        lengths[i] = used - starts[i]
+    return starts, lengths
+
+
+@pytest.mark.parametrize("at", [_BLOCK - 1, _BLOCK - 2])
+@pytest.mark.parametrize("kind", ["wedge accepted", "wedge then a new candidate", "tail"])
+def test_slow_paths_running_past_the_block(at, kind):
+    """A normal whose first candidate is rejected at the last or second-to-last raw output of a block, so that its
+    uniforms (wedge, tail) or its next candidate come from the next block: the stream is started so that numpy's
+    draw of that kind begins at block index ``at``."""
+    seed = 0
+    starts, lengths = _normal_draws(seed, 20_000)
+    layer = np.random.PCG64(seed).random_raw(int(starts[-1] + lengths[-1])) & np.uint64(0xFF)
+    slow = lengths > 1
+    is_kind = {
+        "wedge accepted": slow & (lengths == 2) & (layer[starts] != 0),
+        "wedge then a new candidate": slow & (lengths > 2) & (layer[starts] != 0),
+        "tail": slow & (layer[starts] == 0),
+    }[kind]
+    aligned = np.isin(starts - at, starts)  # a draw starts at the stream's start, so the draws line up with numpy's
+    hits = starts[is_kind & aligned & (starts >= at)]
+    assert hits.size, f"no {kind} draw to place at block index {at}"
+    _assert_same_as_numpy(seed, int(hits[0] - at), 3, 700, 0)

@@ -1,14 +1,18 @@
-"""numpy's PCG64 normal and uniform draws, bit for bit, at less than half their cost, inside numba kernels.
+"""numpy's PCG64 normal and uniform draws, bit for bit, at about a third of their cost, inside numba kernels.
 
 The tile draws one standard normal per ADC output (output-referred noise, docs/crossbar.md, pipeline step 5):
 131 072 per 512 x 512 MVM at batch 256. numpy's ``Generator.standard_normal`` (and numba's port of it) costs
-~11 ns per draw on the project's machine, about as much as the signal product of the MVM. Two things make it slow,
-neither of them the arithmetic: PCG64 is a 128-bit linear congruential generator, so every raw output waits
-for the previous 128-bit multiply; and the ziggurat applies its random sign with a branch that is mispredicted
-half the time. Here the raw outputs are made in blocks by eight interleaved copies of the same LCG (each stepping
-by a^8, c (1 + a + ... + a^7)), and the sign is a multiply by +-1 (exact). The draws are numpy's own, in the same
-order: the ziggurat (256 layers, numpy's tables, its tail and wedge rejections) consumes the raw outputs one by
-one as ``random_standard_normal`` does, and a uniform is (raw >> 11) 2^-53 as ``Generator.random`` makes it.
+~11 ns per draw on the project's machine, about as much as the signal product of the MVM. Three things make it
+slow, none of them the arithmetic: PCG64 is a 128-bit linear congruential generator, so every raw output waits
+for the previous 128-bit multiply; the ziggurat applies its random sign with a branch that is mispredicted half
+the time; and each draw is a scalar chain (layer lookup, int64 -> double, compare) that the compiler cannot
+vectorise. Here the raw outputs are made in blocks by eight interleaved copies of the same LCG (each stepping by
+a^8, c (1 + a + ... + a^7)); a vectorised pass computes every raw output's first ziggurat candidate and whether
+its layer's rectangle accepts it (a bit mask; the candidate is a function of its raw output alone, so it is
+valid whichever order the draws consume the block in); the normals are then runs of accepted candidates copied
+out, and the 1.5 % of draws whose first candidate is rejected take numpy's slow path (its tail, wedge test or
+next candidate) on the raw outputs that follow, across the block's end when they run past it. The draws are
+numpy's own, in the same order, and a uniform is (raw >> 11) 2^-53 as ``Generator.random`` makes it.
 
 The stream reads and writes the generator's state in place (numpy's ``pcg64_state`` struct, located through
 ``bit_generator.ctypes``), so numpy draws before and after continue the same sequence. :func:`stream_source`
@@ -16,7 +20,7 @@ returns that live state for a numpy ``PCG64`` generator whose struct layout chec
 ``bit_generator.state``, and the generator itself otherwise; :func:`fill_rows` fills rows of normals (and
 uniforms) from it. The ADC kernel takes such pre-drawn rows (``_kernels.Draws``) or a Generator; it is not
 compiled with this module's code, so numba's cache of the kernel (keyed by its own file) cannot go stale when
-this file changes. Tests: tests/test_crossbar_pcg_stream.py.
+this file changes. Tests: tests/test_crossbar_pcg_stream.py; speed: ``benchmarks/bench_mvm.py --kernels``.
 """
 
 from __future__ import annotations
@@ -52,16 +56,21 @@ _BLOCK = 1024  # raw outputs per refill (a multiple of 8)
 _KI = ki_double.astype(np.int64)  # < 2^52: signed compares and conversions are cheaper than unsigned ones
 _WI, _FI = wi_double, fi_double
 _TO_UNIT = 1.0 / 9007199254740992.0  # 2^-53
+_BIAS, _BIAS_BITS = 4503599627370496.0, np.uint64(0x4330000000000000)  # 2^52 and its bit pattern
 
 
 class PcgStream(NamedTuple):
     """A kernel's view of one PCG64 generator: ``state`` (uint64[4]: state lo, hi, increment lo, hi: the live
     numpy struct), ``chains`` (uint64[16]: hi, lo of the eight LCG copies making the next block), ``buf`` (the
-    block of raw outputs) and ``pos`` (int64[2]: next unread index in ``buf``, raw outputs used since opened)."""
+    block of raw outputs), ``cand`` (per raw output: the ziggurat's first candidate), ``rejected`` (bit j % 64 of
+    word j // 64: candidate j is outside its layer's rectangle) and ``pos`` (int64[3]: next unread index in
+    ``buf``, raw outputs used since opened, the index from which ``cand`` and ``rejected`` hold this block's)."""
 
     state: np.ndarray
     chains: np.ndarray
     buf: np.ndarray
+    cand: np.ndarray
+    rejected: np.ndarray
     pos: np.ndarray
 
 
@@ -84,6 +93,36 @@ def _muladd128(typingctx, ahi, alo, bhi, blo, chi, clo):
     return sig, codegen
 
 
+@intrinsic
+def _as_float(typingctx, bits):
+    """The float64 whose bit pattern is the uint64 ``bits``."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.uint64), codegen
+
+
+@intrinsic
+def _as_bits(typingctx, x):
+    """The bit pattern of the float64 ``x``, as a uint64."""
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.uint64(types.float64), codegen
+
+
+@intrinsic
+def _trailing_zeros(typingctx, w):
+    """The number of trailing zero bits of the uint64 ``w`` (64 for 0)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 0))
+
+    return types.uint64(types.uint64), codegen
+
+
 @njit(cache=True, inline="always")
 def _output(hi, lo):
     """PCG's XSL-RR output of a 128-bit state: (hi ^ lo) rotated right by hi >> 58."""
@@ -99,7 +138,8 @@ def _open(state):
     for c in range(8):  # numpy steps first, then outputs: raw output c comes from the state after c + 1 steps
         hi, lo = _muladd128(hi, lo, _M_HI, _M_LO, ihi, ilo)
         chains[2 * c], chains[2 * c + 1] = hi, lo
-    return PcgStream(state, chains, np.empty(_BLOCK, np.uint64), np.array([_BLOCK, 0], np.int64))
+    buf, cand, rejected = np.empty(_BLOCK, np.uint64), np.empty(_BLOCK), np.empty(_BLOCK // 64, np.uint64)
+    return PcgStream(state, chains, buf, cand, rejected, np.array([_BLOCK, 0, _BLOCK], np.int64))
 
 
 @njit(cache=True)
@@ -114,21 +154,17 @@ def _refill(state, chains, buf):
             chains[2 * c], chains[2 * c + 1] = _muladd128(chains[2 * c], chains[2 * c + 1], _A8_HI, _A8_LO, c8h, c8l)
 
 
-@njit(cache=True)
-def _take(st):
-    """(the next raw output, advancing the stream): the slow paths' access."""
-    if st.pos[0] == st.buf.size:
-        _refill(st.state, st.chains, st.buf)
-        st.pos[0] = 0
-    p = st.pos[0]
-    st.pos[0] = p + 1
-    st.pos[1] += 1
-    return st.buf[p]
+@njit(cache=True, inline="always")
+def _next_block(st):
+    """Refill ``buf``; its candidates are computed when normals first need them."""
+    _refill(st.state, st.chains, st.buf)
+    st.pos[2] = st.buf.size
 
 
-@njit(cache=True)
-def _unit(st):
-    return np.float64(np.int64(_take(st) >> np.uint64(11))) * _TO_UNIT
+@njit(cache=True, inline="always")
+def _unit(r):
+    """The uniform in [0, 1) of raw output r, as ``Generator.random`` makes it."""
+    return np.float64(np.int64(r >> np.uint64(11))) * _TO_UNIT
 
 
 @njit(cache=True, inline="always")
@@ -142,58 +178,131 @@ def _layer(r):
 
 
 @njit(cache=True)
-def _rejected(st, x, rabs, idx):
-    """numpy's ``random_standard_normal`` after its first candidate (x, rabs, idx) fell outside the layer's
-    rectangle (< 1 % of draws): the tail beyond r, the wedge test, or a new candidate."""
+def _candidates(buf, cand, rejected, g0, g1):
+    """For the raw outputs j of words g0 <= j // 64 < g1: cand[j] = :func:`_layer`'s x of buf[j], and ``rejected``'s
+    bit j: |x| outside the layer's rectangle, in loops LLVM vectorises: |x| from the 52-bit integer by the exact
+    2^52 bias trick (AVX2 has no int64 -> double conversion), the sign by flipping the sign bit (as numpy's
+    x = -x does)."""
+    for g in range(g0, g1):
+        raw, x_out = buf[64 * g : 64 * g + 64], cand[64 * g : 64 * g + 64]  # views: indices LLVM knows are >= 0
+        word = _U0
+        for k in range(64):
+            r = raw[k]
+            idx = np.int64(r & np.uint64(0xFF))
+            rabs = (r >> np.uint64(9)) & np.uint64(0x000FFFFFFFFFFFFF)
+            x = (_as_float(rabs | _BIAS_BITS) - _BIAS) * _WI[idx]
+            x_out[k] = _as_float(_as_bits(x) ^ ((r >> np.uint64(8)) << np.uint64(63)))
+            word |= np.uint64(np.int64(rabs) >= _KI[idx]) << np.uint64(k)
+        rejected[g] = word
+
+
+@njit(cache=True, inline="always")
+def _next_rejected(rejected, q, stop):
+    """The first index j in [q, stop) whose candidate is rejected, or stop."""
+    g = q >> 6
+    w = rejected[g] >> np.uint64(q & 63)
+    while w == 0:
+        g += 1
+        if 64 * g >= stop:
+            return stop
+        w = rejected[g]
+        q = 64 * g
+    return min(stop, q + np.int64(_trailing_zeros(w)))
+
+
+@njit(cache=True, inline="always")
+def _resolve(raw, j, stop):
+    """numpy's ``random_standard_normal`` from raw[j], whose candidate fell outside its layer's rectangle (1.5 % of
+    draws): the tail beyond r, the wedge test, or a new candidate, reading raw[j + 1:stop]. Returns (the normal,
+    the index after the last raw output used), or (0.0, -1) if it needs raw[stop] or beyond."""
+    x, rabs, idx = _layer(raw[j])
+    k = j + 1
     while True:
         if idx == 0:  # the tail beyond r
             while True:
-                xx = -ziggurat_nor_inv_r * np.log1p(-_unit(st))
-                yy = -np.log1p(-_unit(st))
+                if k + 2 > stop:
+                    return 0.0, -1
+                xx = -ziggurat_nor_inv_r * np.log1p(-_unit(raw[k]))
+                yy = -np.log1p(-_unit(raw[k + 1]))
+                k += 2
                 if yy + yy > xx * xx:
-                    return -(ziggurat_nor_r + xx) if (rabs >> 8) & 1 else ziggurat_nor_r + xx
-        elif (_FI[idx - 1] - _FI[idx]) * _unit(st) + _FI[idx] < np.exp(-0.5 * x * x):
-            return x
-        x, rabs, idx = _layer(_take(st))
+                    return (-(ziggurat_nor_r + xx) if (rabs >> 8) & 1 else ziggurat_nor_r + xx), k
+        if k == stop:
+            return 0.0, -1
+        if (_FI[idx - 1] - _FI[idx]) * _unit(raw[k]) + _FI[idx] < np.exp(-0.5 * x * x):
+            return x, k + 1
+        if k + 1 == stop:
+            return 0.0, -1
+        x, rabs, idx = _layer(raw[k + 1])
+        k += 2
         if rabs < _KI[idx]:
-            return x
+            return x, k
+
+
+@njit(cache=True)
+def _resolve_across(st, q):
+    """:func:`_resolve` for buf[q] when it needs raw outputs past the block: the raw outputs from q on and as many
+    next blocks as it takes, in one buffer. Returns (the normal, the next unread index in the block now in ``buf``,
+    raw outputs used from q on)."""
+    n = st.buf.size
+    ext = st.buf[q:].copy()
+    while True:
+        _next_block(st)
+        ext = np.concatenate((ext, st.buf))
+        x, k = _resolve(ext, 0, ext.size)
+        if k >= 0:
+            return x, k - (ext.size - n), k
 
 
 @njit(cache=True)
 def _fill_normals(st, out):
-    """out[:] = numpy's standard normals; the common case (one raw output accepted at once, > 99 %) in a tight
-    loop over the current block, the others through :func:`_rejected`."""
-    buf, pos = st.buf, st.pos
+    """out[:] = numpy's standard normals: runs of accepted candidates copied from the block (98.5 % of draws), the
+    others through :func:`_resolve`."""
+    buf, cand, rejected, pos = st.buf, st.cand, st.rejected, st.pos
     n = buf.size
-    p = pos[0]
-    base = pos[1] - p  # raw outputs used before the current block
+    p, used = pos[0], pos[1]
     i, m = 0, out.size
     while i < m:
         if p == n:
-            _refill(st.state, st.chains, buf)
-            base += n
+            _next_block(st)
             p = 0
+        if p < pos[2]:
+            g = p // 64
+            _candidates(buf, cand, rejected, g, pos[2] // 64)
+            pos[2] = 64 * g
         stop = min(n, p + (m - i))
-        while p < stop:
-            x, rabs, idx = _layer(buf[p])
-            if rabs >= _KI[idx]:
-                break
+        q = _next_rejected(rejected, p, stop)
+        dst, src = out[i:], cand[p:q]
+        for k in range(src.size):
+            dst[k] = src[k]
+        i += q - p
+        used += q - p
+        p = q
+        if q < stop:
+            x, p = _resolve(buf, q, n)
+            if p < 0:
+                x, p, k = _resolve_across(st, q)
+                used += k
+            else:
+                used += p - q
             out[i] = x
             i += 1
-            p += 1
-        if p < stop:  # rejected: the slow path may refill, so it works on the stream's own counters
-            pos[0], pos[1] = p + 1, base + p + 1
-            out[i] = _rejected(st, x, rabs, idx)
-            i += 1
-            p = pos[0]
-            base = pos[1] - p
-    pos[0], pos[1] = p, base + p
+    pos[0], pos[1] = p, used
 
 
 @njit(cache=True)
 def _fill_uniforms(st, out):
+    buf, pos = st.buf, st.pos
+    n = buf.size
+    p = pos[0]
     for i in range(out.size):
-        out[i] = _unit(st)
+        if p == n:
+            _next_block(st)
+            p = 0
+        out[i] = _unit(buf[p])
+        p += 1
+    pos[0] = p
+    pos[1] += out.size
 
 
 @njit(cache=True)
