@@ -172,13 +172,6 @@ def _refill(state, chains, buf):
 
 
 @njit(cache=True, inline="always")
-def _next_block(st):
-    """Refill ``buf``; its candidates are computed when normals first need them."""
-    _refill(st.state, st.chains, st.buf)
-    st.pos[2] = st.buf.size
-
-
-@njit(cache=True, inline="always")
 def _unit(r):
     """The uniform in [0, 1) of raw output r, as ``Generator.random`` makes it."""
     return np.float64(np.int64(r >> np.uint64(11))) * _TO_UNIT
@@ -264,7 +257,7 @@ def _resolve_across(st, q):
     n = st.buf.size
     ext = st.buf[q:].copy()
     while True:
-        _next_block(st)
+        _refill(st.state, st.chains, st.buf)
         ext = np.concatenate((ext, st.buf))
         x, k = _resolve(ext, 0, ext.size)
         if k >= 0:
@@ -272,53 +265,48 @@ def _resolve_across(st, q):
 
 
 @njit(cache=True)
-def _fill_normals(st, out):
-    """out[:] = numpy's standard normals: runs of accepted candidates copied from the block (98.5 % of draws), the
-    others through :func:`_resolve`."""
-    state, chains, buf, cand, rejected, pos = st  # locals: no reference counting per use
-    n = buf.size
+def _fill(st, normals, uniforms):
+    """Per row: numpy's standard normals (runs of accepted candidates copied from the block, 98.5 % of draws, the
+    others through :func:`_resolve`), then its uniforms. One call for all rows, the stream's arrays unpacked
+    once: numba reference-counts every array argument of a call, with atomic operations."""
+    state, chains, buf, cand, rejected, pos = st
+    z, u = normals.reshape(normals.size), uniforms.reshape(uniforms.size)
+    m, mu, n = normals.shape[1], uniforms.shape[1], buf.size
     p, used, valid = pos[0], pos[1], pos[2]
-    i, m = 0, out.size
-    while i < m:
-        if p == n:
-            _refill(state, chains, buf)
-            p, valid = 0, n
-        if p < valid:
-            g = p // 64
-            _candidates(buf, cand, rejected, g, valid // 64)
-            valid = 64 * g
-        stop = min(n, p + (m - i))
-        q = _next_rejected(rejected, p, stop)
-        _copy(out[i:], cand[p:], q - p)
-        i += q - p
-        used += q - p
-        p = q
-        if q < stop:
-            x, p = _resolve(buf, q, n)
-            if p < 0:
-                x, p, k = _resolve_across(st, q)
-                used += k
-                valid = n
-            else:
-                used += p - q
-            out[i] = x
-            i += 1
+    for b in range(normals.shape[0]):
+        i, end = b * m, (b + 1) * m
+        while i < end:
+            if p == n:
+                _refill(state, chains, buf)
+                p, valid = 0, n
+            if p < valid:
+                g = p // 64
+                _candidates(buf, cand, rejected, g, valid // 64)
+                valid = 64 * g
+            stop = min(n, p + (end - i))
+            q = _next_rejected(rejected, p, stop)
+            _copy(z[i:], cand[p:], q - p)
+            i += q - p
+            used += q - p
+            p = q
+            if q < stop:
+                x, p = _resolve(buf, q, n)
+                if p < 0:
+                    x, p, k = _resolve_across(st, q)
+                    used += k
+                    valid = n
+                else:
+                    used += p - q
+                z[i] = x
+                i += 1
+        for k in range(b * mu, (b + 1) * mu):
+            if p == n:
+                _refill(state, chains, buf)
+                p, valid = 0, n
+            u[k] = _unit(buf[p])
+            p += 1
+        used += mu
     pos[0], pos[1], pos[2] = p, used, valid
-
-
-@njit(cache=True)
-def _fill_uniforms(st, out):
-    buf, pos = st.buf, st.pos
-    n = buf.size
-    p = pos[0]
-    for i in range(out.size):
-        if p == n:
-            _next_block(st)
-            p = 0
-        out[i] = _unit(buf[p])
-        p += 1
-    pos[0] = p
-    pos[1] += out.size
 
 
 @njit(cache=True)
@@ -344,10 +332,7 @@ def _close(st):
 @njit(cache=True, nogil=True)
 def _fill_rows(state, normals, uniforms):
     st = _open(state)
-    for b in range(normals.shape[0]):
-        _fill_normals(st, normals[b])
-        if uniforms.shape[1]:
-            _fill_uniforms(st, uniforms[b])
+    _fill(st, normals, uniforms)
     _close(st)
 
 
