@@ -34,9 +34,9 @@ ratio with drift compensation off is printed for comparison.
 of weights, for a programmed 4096 x 4096 AnalogMatrix on pcm-default after one MVM (batch 8) at t = 1 h,
 measured in a fresh subprocess (``--memory``).
 ``--kernels``: only the two kernels behind issue 16's read and noise costs, as interleaved process-CPU medians:
-256 x 512 standard normals from numpy's ``Generator.standard_normal`` against ``pcg_stream.fill_rows`` (the same
-numbers), and the PCM drift read (``device_models._kernels.pcm_read_stats``, 512 x 1024 devices, stored Q_s) of a
-float64 state (libm exp) against a float32 state (vectorised exp).
+256 x 512 standard normals (ms, ns per normal) from numpy's ``Generator.standard_normal`` against
+``pcg_stream.fill_rows`` (the same numbers), and the PCM drift read (``device_models._kernels.pcm_read_stats``,
+512 x 1024 devices, stored Q_s) of a float64 state (libm exp) against a float32 state (vectorised exp).
 ``--new-t N``: only ``new_t_overhead``, N times in one process (tile and inputs as in the full run), for
 alternating this tree against another: ``PYTHONPATH=OTHER python benchmarks/bench_mvm.py --new-t 2``.
 ``--read-paths N``: the same ratio with the array read in steps (device read, access device, channel matrices, row
@@ -224,7 +224,11 @@ def kernel_times() -> None:
     q = dk.pcm_read_q(g32, model.config)
     clock = time.process_time
     numpy_ms, stream_ms = paired(lambda: rng.standard_normal(out=z), lambda: fill_rows(state, z, u), clock)
-    print(f"256 x 512 normals: numpy {numpy_ms * 1e3:.3f} ms, pcg_stream.fill_rows {stream_ms * 1e3:.3f} ms")
+    per = 1e9 / z.size
+    print(
+        f"256 x 512 normals: numpy {numpy_ms * 1e3:.3f} ms ({numpy_ms * per:.2f} ns per normal), pcg_stream.fill_rows "
+        f"{stream_ms * 1e3:.3f} ms ({stream_ms * per:.2f} ns per normal)"
+    )
     libm, vec = paired(
         lambda: dk.pcm_read_stats(g64, nu64, 3600.0, model.config, q),
         lambda: dk.pcm_read_stats(g32, nu32, 3600.0, model.config, q),

@@ -95,23 +95,14 @@ def _muladd128(typingctx, ahi, alo, bhi, blo, chi, clo):
 
 
 @intrinsic
-def _as_float(typingctx, bits):
-    """The float64 whose bit pattern is the uint64 ``bits``."""
+def _bitcast(typingctx, value, to):
+    """The 64 bits of ``value`` (uint64 or float64) read as the type ``to`` (np.uint64 or np.float64)."""
+    target = to.instance_type
 
     def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.DoubleType())
+        return builder.bitcast(args[0], context.get_value_type(target))
 
-    return types.float64(types.uint64), codegen
-
-
-@intrinsic
-def _as_bits(typingctx, x):
-    """The bit pattern of the float64 ``x``, as a uint64."""
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.IntType(64))
-
-    return types.uint64(types.float64), codegen
+    return target(value, to), codegen
 
 
 @intrinsic
@@ -200,8 +191,8 @@ def _candidates(buf, cand, rejected, g0, g1):
             r = raw[k]
             idx = np.int64(r & np.uint64(0xFF))
             rabs = (r >> np.uint64(9)) & np.uint64(0x000FFFFFFFFFFFFF)
-            x = (_as_float(rabs | _BIAS_BITS) - _BIAS) * _WI[idx]
-            x_out[k] = _as_float(_as_bits(x) ^ ((r >> np.uint64(8)) << np.uint64(63)))
+            x = (_bitcast(rabs | _BIAS_BITS, np.float64) - _BIAS) * _WI[idx]
+            x_out[k] = _bitcast(_bitcast(x, np.uint64) ^ ((r >> np.uint64(8)) << np.uint64(63)), np.float64)
             word |= np.uint64(np.int64(rabs) >= _KI[idx]) << np.uint64(k)
         rejected[g] = word
 
