@@ -123,15 +123,17 @@ def dac_encode(x, abs_max, row_scale, dac, gsum, xn, xn2):
             s = m if m > 0.0 else 1.0
             row_scale[b] = s
         inv = 1.0 / s
+        xb, xnb, xn2b, accb = x[b], xn[b], xn2[b], acc[b % n_groups]  # row views: simpler loops for LLVM
         for i in range(n):
-            v = x[b, i] * inv
+            v = xb[i] * inv
             if not np.isfinite(v):
                 n_bad += 1
             if quantise:
                 v = min(max(np.rint(v * inv_step) * step, lo), 1.0)
-            xn[b, i] = v
-            xn2[b, i] = v * v
-            acc[b % n_groups, i] += abs(np.float64(xn[b, i])) if pwm else np.float64(xn2[b, i])
+            q, q2 = xn.dtype.type(v), xn2.dtype.type(v * v)  # the values stored (no reload)
+            xnb[i] = q
+            xn2b[i] = q2
+            accb[i] += abs(np.float64(q)) if pwm else np.float64(q2)
     energy = 0.0
     for q in range(n_groups):
         for i in range(n):
@@ -194,14 +196,26 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
                 rrow[q * gw : (q + 1) * gw] = row_scale[b, q]
         else:  # one group: scalars (the loops over range(m) below stay as fast as without groups)
             e0, r0 = extra_var[b, 0], row_scale[b, 0]
-        for j in range(m):  # analog value at the ADC input
-            v = np.float64(sig[b, j])
-            if noisy:
-                e = erow[j] if n_groups > 1 else e0
-                s2 = e + var[b, j] if has_var else e
+        # analog value at the ADC input: (sig + sqrt(max(e + var, 0)) * z) * gain + offset, one loop per case so
+        # that each is a plain (vectorised) loop
+        sb, vb = sig[b], var[b]
+        if not noisy:
+            for j in range(m):
+                vrow[j] = np.float64(sb[j]) * gain[j] + offset[j]
+        elif n_groups > 1:
+            for j in range(m):
+                s2 = erow[j] + vb[j] if has_var else erow[j]
                 s2 = s2 if s2 > 0.0 else 0.0
-                v += np.sqrt(s2) * z[j]
-            vrow[j] = v * gain[j] + offset[j]
+                vrow[j] = (np.float64(sb[j]) + np.sqrt(s2) * z[j]) * gain[j] + offset[j]
+        elif has_var:
+            for j in range(m):
+                s2 = e0 + vb[j]
+                s2 = s2 if s2 > 0.0 else 0.0
+                vrow[j] = (np.float64(sb[j]) + np.sqrt(s2) * z[j]) * gain[j] + offset[j]
+        else:
+            sd0 = np.sqrt(e0 if e0 > 0.0 else 0.0)
+            for j in range(m):
+                vrow[j] = (np.float64(sb[j]) + sd0 * z[j]) * gain[j] + offset[j]
         if quantise:
             if n_groups > 1:  # saturation per group (the outputs behind one input scale)
                 for j in range(m):
