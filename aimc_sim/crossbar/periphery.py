@@ -51,7 +51,7 @@ IR_DROP_FALLBACK = ev.Named("ir_drop_fallback")
 """A tile replaced an IR-drop model (unpriced, counted): its invalid approximation by the exact solve, or the exact
 solve's unconverged line relaxation by the direct solve."""
 
-_DRAWS_PER_BLOCK = 65536  # normals drawn ahead per ADC kernel call (512 KiB: stays in L2)
+_DRAWS_PER_BLOCK = 131072  # normals drawn ahead per ADC kernel call (1 MiB; one block for 512 outputs at batch 256)
 _MIN_THREADED_OUTPUTS = 32768  # ADC outputs per tile and call below which a thread hand-off costs more than it saves
 
 
@@ -125,6 +125,7 @@ class TileStack(InputStage):
         self.ir_drop_fallback: str | None = None
         self._bound_warned = False  # bound management that could not clear a saturation: warned once per stack
         self._call_arrays: dict[str, np.ndarray] = {}  # the work arrays of the current call (_begin_call)
+        self._call_rows: tuple[dict, int] | None = None  # (workspace, batch rows) they were sized for
         self._product_keys = [(f"sig{c}", f"var{c}") for c in range(len(self.channels))]
         self._zero_gsum = np.zeros(self.k * self.r)  # the row sums a pass without a ledger charges (read-only)
         self._extra: tuple[tuple, np.ndarray] = ((), np.empty((0, 0)))  # (shape and value, array): _constant_extra
@@ -137,12 +138,13 @@ class TileStack(InputStage):
     def __getstate__(self) -> dict[str, Any]:
         """Pickled and copied without the views of the generators' live states (they point into this process's
         generators) and the thread-local workspace; :meth:`__setstate__` takes both anew."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("_noise_src", "_ws", "_call_arrays")}
+        skip = ("_noise_src", "_ws", "_call_arrays", "_call_rows")
+        return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._noise_src = [stream_source(rng) for rng in self.noise_rngs]
-        self._ws, self._call_arrays = workspace(), {}
+        self._ws, self._call_arrays, self._call_rows = workspace(), {}, None
 
     # ------------------------------------------------------------------ construction helpers
     def _initial_bound(self, targets: np.ndarray, ch: Any, width: int, n_rows: int) -> np.ndarray:
@@ -168,14 +170,19 @@ class TileStack(InputStage):
 
     def _begin_call(self, B: int) -> None:
         """Size the work arrays (in the calling thread's workspace) for a call on B input rows per tile, before
-        any tile thread uses them, and keep them for the call (``_work``)."""
-        self._ws = workspace()
+        any tile thread uses them, and keep them for the call (``_work``) and the next ones on B rows in this thread
+        (views: a buffer the workspace has since replaced by a larger one stays theirs)."""
+        self._ws = ws = workspace()
+        last = self._call_rows
+        if last is not None and last[0] is ws and last[1] == B:  # the same batch in the same thread: kept arrays
+            return
         T, kr = self.n_tiles, self.k * self.r
         self._call_arrays = {key: self._buffer(key, (T, B, kr)) for key in ("xn", "xn2")}
         for c, ch in enumerate(self.channels):
             width = self.k * (1 if ch.broadcast else ch.plus.size)
             for key in self._product_keys[c]:
                 self._call_arrays[key] = self._buffer(key, (T, B, width))
+        self._call_rows = (ws, B)
 
     def _work(self, key: str, g: int, shape: tuple[int, int]) -> np.ndarray:
         """Tile g's (rows, width) slice of the call's work array ``key`` (T, batch rows of this call, width)."""
@@ -377,8 +384,10 @@ class TileStack(InputStage):
         reruns = 0
         if self.config.management.bound == "iterative":
             energy, reruns = self._bound_management(g, x, rs, og, sat, rd, alpha, energy)
-        out[nb:] = 0.0
-        out[:, kc:] = 0.0
+        if nb < out.shape[0]:
+            out[nb:] = 0.0
+        if kc < out.shape[1]:
+            out[:, kc:] = 0.0
         return energy, reruns
 
     def _bound_management(self, g: int, x, rs, out, sat, rd: ArrayRead, alpha, energy: float) -> tuple[float, int]:
