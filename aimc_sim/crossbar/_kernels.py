@@ -197,11 +197,13 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
         else:  # one group: scalars (the loops over range(m) below stay as fast as without groups)
             e0, r0 = extra_var[b, 0], row_scale[b, 0]
         # analog value at the ADC input: (sig + sqrt(max(e + var, 0)) * z) * gain + offset, one loop per case so
-        # that each is a plain (vectorised) loop
+        # that each is a plain (vectorised) loop; with one group, the saturation of the row in the same loop
         sb, vb = sig[b], var[b]
         if not noisy:
             for j in range(m):
-                vrow[j] = np.float64(sb[j]) * gain[j] + offset[j]
+                v = np.float64(sb[j]) * gain[j] + offset[j]
+                s = s | (abs(v) >= bound[j])
+                vrow[j] = v
         elif n_groups > 1:
             for j in range(m):
                 s2 = erow[j] + vb[j] if has_var else erow[j]
@@ -211,19 +213,20 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
             for j in range(m):
                 s2 = e0 + vb[j]
                 s2 = s2 if s2 > 0.0 else 0.0
-                vrow[j] = (np.float64(sb[j]) + np.sqrt(s2) * z[j]) * gain[j] + offset[j]
+                v = (np.float64(sb[j]) + np.sqrt(s2) * z[j]) * gain[j] + offset[j]
+                s = s | (abs(v) >= bound[j])
+                vrow[j] = v
         else:
             sd0 = np.sqrt(e0 if e0 > 0.0 else 0.0)
             for j in range(m):
-                vrow[j] = (np.float64(sb[j]) + sd0 * z[j]) * gain[j] + offset[j]
+                v = (np.float64(sb[j]) + sd0 * z[j]) * gain[j] + offset[j]
+                s = s | (abs(v) >= bound[j])
+                vrow[j] = v
         if quantise:
             if n_groups > 1:  # saturation per group (the outputs behind one input scale)
                 for j in range(m):
                     if abs(vrow[j]) >= bound[j]:
                         sat[b, j // gw] = True
-            else:
-                for j in range(m):
-                    s = s | (abs(vrow[j]) >= bound[j])
             if nbits:
                 for j in range(m):
                     u = vrow[j] * inv[j] + lim + 0.5
@@ -249,7 +252,7 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
         else:
             for j in range(m):
                 out[b, j] = vrow[j] * cf[j] * (rrow[j] if n_groups > 1 else r0)
-        if s:
+        if s and quantise and n_groups == 1:
             sat[b, 0] = True
 
 
