@@ -89,6 +89,21 @@ def _row_uniforms_impl(rng, b, m):
     return lambda rng, b, m: rng.random(m)
 
 
+def _magnitude_bits(x):
+    """x (float32 or float64) viewed as signed integers of its width, the mask that clears their sign bit, and the
+    bits of inf: without the sign bit the integers order as the magnitudes |x|, NaN above inf. An integer max
+    reduction vectorises; a float one does not without fastmath."""
+
+
+@overload(_magnitude_bits, jit_options={"cache": True})
+def _magnitude_bits_impl(x):
+    if x.dtype == types.float32:
+        return lambda x: (x.view(np.int32), np.int32(0x7FFFFFFF), np.int32(0x7F800000))
+    if x.dtype == types.float64:
+        return lambda x: (x.view(np.int64), np.int64(0x7FFFFFFFFFFFFFFF), np.int64(0x7FF0000000000000))
+    return None
+
+
 @njit(cache=True, fastmath=False, nogil=True)
 def dac_encode(x, abs_max, row_scale, dac, gsum, xn, xn2):
     """Noise management and DAC of each input row (``dac``: a :class:`DacSpec`), and the array read energy.
@@ -97,9 +112,9 @@ def dac_encode(x, abs_max, row_scale, dac, gsum, xn, xn2):
     read from ``row_scale``. v = x / s_b, rounded to ``step`` and clipped to [lo, 1] if ``quantise``; writes
     the normalised DAC outputs ``xn`` and their squares ``xn2`` (float32). Returns (the number of non-finite
     inputs, which the caller rejects; sum_b,i e_bi gsum[b % G, i] in float64 with e = xn2, or |xn| for
-    ``pwm``): the read energy in V_read^2 t_read units for row sums of G ``gsum`` (G, n). The abs-max uses
-    four independent running maxima (exact: max does not depend on the order) so that the loop is not bound
-    by one dependency chain.
+    ``pwm``): the read energy in V_read^2 t_read units for row sums of G ``gsum`` (G, n). The abs-max (NaN
+    skipped, as Python's ``max``) is the largest of the magnitudes' bit patterns (:func:`_magnitude_bits`), read
+    back as a value: exact, and a vectorised integer max.
     """
     B, n = x.shape
     lo, step, quantise, pwm = dac.lo, dac.step, dac.quantise, dac.pwm
@@ -107,19 +122,19 @@ def dac_encode(x, abs_max, row_scale, dac, gsum, xn, xn2):
     acc = np.zeros((n_groups, n))  # per word line: no serial dependency between elements
     inv_step = 1.0 / step if quantise else 0.0
     n_bad = 0
-    n4 = n - n % 4
+    bits, mask, inf_bits = _magnitude_bits(x)
+    zero = bits.dtype.type(0)
+    top_value = np.zeros(1, x.dtype)
+    top_bits = top_value.view(bits.dtype)
     for b in range(B):
         s = row_scale[b]
         if abs_max:
-            m0 = m1 = m2 = m3 = 0.0
-            for i in range(0, n4, 4):
-                m0 = max(m0, abs(x[b, i]))
-                m1 = max(m1, abs(x[b, i + 1]))
-                m2 = max(m2, abs(x[b, i + 2]))
-                m3 = max(m3, abs(x[b, i + 3]))
-            for i in range(n4, n):
-                m0 = max(m0, abs(x[b, i]))
-            m = max(max(m0, m1), max(m2, m3))
+            row, top = bits[b], zero
+            for i in range(n):
+                u = bits.dtype.type(row[i] & mask)
+                top = max(top, u if u <= inf_bits else zero)  # NaN skipped
+            top_bits[0] = top
+            m = np.float64(top_value[0])
             s = m if m > 0.0 else 1.0
             row_scale[b] = s
         inv = 1.0 / s
