@@ -40,6 +40,9 @@ __all__ = [
 ]
 
 
+BLOCK_STATE_CELLS = 2**23  # float64 state values per block of right-hand sides (64 MiB): 512 x 512 x 32
+
+
 def _check_inputs(G: np.ndarray, r_wire: float, r_term: float) -> np.ndarray:
     G = require_finite("G", G).astype(np.float64, copy=False)
     if G.ndim != 2 or G.shape[0] < 1 or G.shape[1] < 1:
@@ -177,12 +180,13 @@ class IrDropSolver:
     def _iterative(self, src_w: np.ndarray, src_b: np.ndarray, need_rows: bool) -> tuple[np.ndarray, np.ndarray]:
         """Fused line relaxation (``irdrop_lines``) on groups of right-hand-side blocks, one block per thread: blocks
         of at most 32 right-hand sides (the kernels vectorise across them), fewer for big arrays so that a block's
-        state stays below 64 MB, and equally wide so that no thread waits on a mostly padded block. Groups after the
-        first take relaxed steps from their first pass, with the eigenvalues the first group measured."""
+        state stays within 64 MiB (``BLOCK_STATE_CELLS``: 512 x 512 still takes 32), and equally wide so that no
+        thread waits on a mostly padded block. Groups after the first take relaxed steps from their first pass, with
+        the eigenvalues the first group measured."""
         R, C = self.rows, self.cols
         K = src_w.shape[1]
         nthreads = numba.get_num_threads()
-        widest = max(1, min(32, 8_000_000 // (R * C)))
+        widest = max(1, min(32, BLOCK_STATE_CELLS // (R * C)))
         groups = -(-K // (nthreads * widest))
         kc = -(-K // (groups * nthreads))
         vw = np.empty((R, K))
