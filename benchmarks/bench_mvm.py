@@ -39,6 +39,9 @@ measured in a fresh subprocess (``--memory``).
 512 x 1024 devices, stored Q_s) of a float64 state (libm exp) against a float32 state (vectorised exp).
 ``--new-t N``: only ``new_t_overhead``, N times in one process (tile and inputs as in the full run), for
 alternating this tree against another: ``PYTHONPATH=OTHER python benchmarks/bench_mvm.py --new-t 2``.
+``--mvm N``: only ``mvm_overhead`` (the default tile policy against the 1-thread bare x @ W, process-CPU medians),
+N times in one process, for alternating this tree against another: ``PYTHONPATH=OTHER python benchmarks/bench_mvm.py
+--mvm 3``.
 ``--read-paths N``: the same ratio with the array read in steps (device read, access device, channel matrices, row
 sums) and with the device's fused pass (the default), interleaved in one process, N times.
 Run: ``python benchmarks/bench_mvm.py``.
@@ -269,6 +272,12 @@ def main() -> None:
     if "--new-t" in sys.argv:
         for _ in range(int(sys.argv[sys.argv.index("--new-t") + 1])):
             print(f"new_t_overhead={new_t_ratio(tile, x):.3f}")
+        return
+    if "--mvm" in sys.argv:
+        for _ in range(int(sys.argv[sys.argv.index("--mvm") + 1])):
+            with threadpool_limits(1, user_api="blas"):
+                bare, pipe = paired(lambda: x @ W, lambda: tile.mvm(x, t=3600.0), time.process_time)
+            print(f"mvm_overhead={pipe / bare:.3f} (bare {bare * 1e3:.3f} ms, mvm {pipe * 1e3:.3f} ms)")
         return
     if "--read-paths" in sys.argv:
         for _ in range(int(sys.argv[sys.argv.index("--read-paths") + 1])):

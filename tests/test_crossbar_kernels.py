@@ -38,6 +38,31 @@ def test_dac_encode_matches_reference(rng, abs_max, quantise, lo):
     assert _kernels.dac_encode(x, abs_max, given.copy(), DacSpec(lo, 2 / 254, quantise, False), gsum, xn, xn2)[0] == 2
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dac_encode_abs_max_of_special_values(rng, dtype):
+    """The abs-max row scale (read from the magnitudes' bits) equals numpy's max |x| with NaN skipped, for -0,
+    subnormals, inf and NaN, in both input dtypes and on a non-contiguous view; an all-zero row scales by 1."""
+    tiny = np.finfo(dtype).smallest_subnormal
+    x = rng.standard_normal((6, 21)).astype(dtype)
+    x[0] = -0.0
+    x[1, :3] = [tiny, -3 * tiny, 0.0]
+    x[1, 3:] = 0.0
+    x[2, 4] = -np.inf
+    x[3, 7] = np.nan
+    x[4, ::2] *= -1e30
+    for a in (x, x[:, :17]):
+        s = np.empty(a.shape[0])
+        xn, xn2 = np.empty(a.shape, np.float32), np.empty(a.shape, np.float32)
+        n_bad, _ = _kernels.dac_encode(
+            a, True, s, DacSpec(-1.0, 2 / 254, True, False), np.zeros((1, a.shape[1])), xn, xn2
+        )
+        ref = np.nanmax(np.abs(a.astype(np.float64)), axis=1)
+        np.testing.assert_array_equal(s, np.where(ref > 0, ref, 1.0))
+        with np.errstate(over="ignore", invalid="ignore"):  # the subnormal float64 row: 1 / s overflows to inf
+            scaled = a.astype(np.float64) * (1.0 / s)[:, None]
+        assert n_bad == int((~np.isfinite(scaled)).sum())
+
+
 @pytest.mark.parametrize(
     "quantise,noisy,has_var,sar,stochastic,groups",
     [

@@ -68,3 +68,24 @@ def test_mvm_blas_thread_policy_restored(rng):
         np.testing.assert_allclose(m.mvm(np.ones((1, 10))), np.ones((1, 10)) @ m.weights_at(), atol=1e-5)
     finally:
         set_mvm_blas_threads(1)
+
+
+def test_blas_limit_changes_and_restores_only_libraries_off_the_limit():
+    """blas_limit sets every BLAS library to the policy (1) inside, re-entrantly, and gives back each one's own
+    setting on exit, whether it was at the limit already or not."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from aimc_sim.crossbar.threads import blas_limit
+
+    def blas_threads():
+        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
+
+    for outside in (2, 1):
+        with threadpool_limits(outside, user_api="blas"):
+            before = blas_threads()
+            with blas_limit():
+                assert blas_threads() == [1] * len(before)
+                with blas_limit():
+                    assert blas_threads() == [1] * len(before)
+                assert blas_threads() == [1] * len(before)
+            assert blas_threads() == before

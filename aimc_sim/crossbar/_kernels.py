@@ -89,6 +89,21 @@ def _row_uniforms_impl(rng, b, m):
     return lambda rng, b, m: rng.random(m)
 
 
+def _magnitude_bits(x):
+    """x (float32 or float64) viewed as signed integers of its width, the mask that clears their sign bit, and the
+    bits of inf: without the sign bit the integers order as the magnitudes |x|, NaN above inf. An integer max
+    reduction vectorises; a float one does not without fastmath."""
+
+
+@overload(_magnitude_bits, jit_options={"cache": True})
+def _magnitude_bits_impl(x):
+    if x.dtype == types.float32:
+        return lambda x: (x.view(np.int32), np.int32(0x7FFFFFFF), np.int32(0x7F800000))
+    if x.dtype == types.float64:
+        return lambda x: (x.view(np.int64), np.int64(0x7FFFFFFFFFFFFFFF), np.int64(0x7FF0000000000000))
+    return None
+
+
 @njit(cache=True, fastmath=False, nogil=True)
 def dac_encode(x, abs_max, row_scale, dac, gsum, xn, xn2):
     """Noise management and DAC of each input row (``dac``: a :class:`DacSpec`), and the array read energy.
@@ -97,9 +112,9 @@ def dac_encode(x, abs_max, row_scale, dac, gsum, xn, xn2):
     read from ``row_scale``. v = x / s_b, rounded to ``step`` and clipped to [lo, 1] if ``quantise``; writes
     the normalised DAC outputs ``xn`` and their squares ``xn2`` (float32). Returns (the number of non-finite
     inputs, which the caller rejects; sum_b,i e_bi gsum[b % G, i] in float64 with e = xn2, or |xn| for
-    ``pwm``): the read energy in V_read^2 t_read units for row sums of G ``gsum`` (G, n). The abs-max uses
-    four independent running maxima (exact: max does not depend on the order) so that the loop is not bound
-    by one dependency chain.
+    ``pwm``): the read energy in V_read^2 t_read units for row sums of G ``gsum`` (G, n). The abs-max (NaN
+    skipped, as Python's ``max``) is the largest of the magnitudes' bit patterns (:func:`_magnitude_bits`), read
+    back as a value: exact, and a vectorised integer max.
     """
     B, n = x.shape
     lo, step, quantise, pwm = dac.lo, dac.step, dac.quantise, dac.pwm
@@ -107,31 +122,33 @@ def dac_encode(x, abs_max, row_scale, dac, gsum, xn, xn2):
     acc = np.zeros((n_groups, n))  # per word line: no serial dependency between elements
     inv_step = 1.0 / step if quantise else 0.0
     n_bad = 0
-    n4 = n - n % 4
+    bits, mask, inf_bits = _magnitude_bits(x)
+    zero = bits.dtype.type(0)
+    top_value = np.zeros(1, x.dtype)
+    top_bits = top_value.view(bits.dtype)
     for b in range(B):
         s = row_scale[b]
         if abs_max:
-            m0 = m1 = m2 = m3 = 0.0
-            for i in range(0, n4, 4):
-                m0 = max(m0, abs(x[b, i]))
-                m1 = max(m1, abs(x[b, i + 1]))
-                m2 = max(m2, abs(x[b, i + 2]))
-                m3 = max(m3, abs(x[b, i + 3]))
-            for i in range(n4, n):
-                m0 = max(m0, abs(x[b, i]))
-            m = max(max(m0, m1), max(m2, m3))
+            row, top = bits[b], zero
+            for i in range(n):
+                u = bits.dtype.type(row[i] & mask)
+                top = max(top, u if u <= inf_bits else zero)  # NaN skipped
+            top_bits[0] = top
+            m = np.float64(top_value[0])
             s = m if m > 0.0 else 1.0
             row_scale[b] = s
         inv = 1.0 / s
+        xb, xnb, xn2b, accb = x[b], xn[b], xn2[b], acc[b % n_groups]  # row views: simpler loops for LLVM
         for i in range(n):
-            v = x[b, i] * inv
+            v = xb[i] * inv
             if not np.isfinite(v):
                 n_bad += 1
             if quantise:
                 v = min(max(np.rint(v * inv_step) * step, lo), 1.0)
-            xn[b, i] = v
-            xn2[b, i] = v * v
-            acc[b % n_groups, i] += abs(np.float64(xn[b, i])) if pwm else np.float64(xn2[b, i])
+            q, q2 = xn.dtype.type(v), xn2.dtype.type(v * v)  # the values stored (no reload)
+            xnb[i] = q
+            xn2b[i] = q2
+            accb[i] += abs(np.float64(q)) if pwm else np.float64(q2)
     energy = 0.0
     for q in range(n_groups):
         for i in range(n):
@@ -194,22 +211,37 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
                 rrow[q * gw : (q + 1) * gw] = row_scale[b, q]
         else:  # one group: scalars (the loops over range(m) below stay as fast as without groups)
             e0, r0 = extra_var[b, 0], row_scale[b, 0]
-        for j in range(m):  # analog value at the ADC input
-            v = np.float64(sig[b, j])
-            if noisy:
-                e = erow[j] if n_groups > 1 else e0
-                s2 = e + var[b, j] if has_var else e
+        # analog value at the ADC input: (sig + sqrt(max(e + var, 0)) * z) * gain + offset, one loop per case so
+        # that each is a plain (vectorised) loop; with one group, the saturation of the row in the same loop
+        sb, vb = sig[b], var[b]
+        if not noisy:
+            for j in range(m):
+                v = np.float64(sb[j]) * gain[j] + offset[j]
+                s = s | (abs(v) >= bound[j])
+                vrow[j] = v
+        elif n_groups > 1:
+            for j in range(m):
+                s2 = erow[j] + vb[j] if has_var else erow[j]
                 s2 = s2 if s2 > 0.0 else 0.0
-                v += np.sqrt(s2) * z[j]
-            vrow[j] = v * gain[j] + offset[j]
+                vrow[j] = (np.float64(sb[j]) + np.sqrt(s2) * z[j]) * gain[j] + offset[j]
+        elif has_var:
+            for j in range(m):
+                s2 = e0 + vb[j]
+                s2 = s2 if s2 > 0.0 else 0.0
+                v = (np.float64(sb[j]) + np.sqrt(s2) * z[j]) * gain[j] + offset[j]
+                s = s | (abs(v) >= bound[j])
+                vrow[j] = v
+        else:
+            sd0 = np.sqrt(e0 if e0 > 0.0 else 0.0)
+            for j in range(m):
+                v = (np.float64(sb[j]) + sd0 * z[j]) * gain[j] + offset[j]
+                s = s | (abs(v) >= bound[j])
+                vrow[j] = v
         if quantise:
             if n_groups > 1:  # saturation per group (the outputs behind one input scale)
                 for j in range(m):
                     if abs(vrow[j]) >= bound[j]:
                         sat[b, j // gw] = True
-            else:
-                for j in range(m):
-                    s = s | (abs(vrow[j]) >= bound[j])
             if nbits:
                 for j in range(m):
                     u = vrow[j] * inv[j] + lim + 0.5
@@ -235,7 +267,7 @@ def adc_accumulate(sig, var, extra_var, adc, conv, dig, out, sat, rng):
         else:
             for j in range(m):
                 out[b, j] = vrow[j] * cf[j] * (rrow[j] if n_groups > 1 else r0)
-        if s:
+        if s and quantise and n_groups == 1:
             sat[b, 0] = True
 
 

@@ -51,7 +51,7 @@ IR_DROP_FALLBACK = ev.Named("ir_drop_fallback")
 """A tile replaced an IR-drop model (unpriced, counted): its invalid approximation by the exact solve, or the exact
 solve's unconverged line relaxation by the direct solve."""
 
-_DRAWS_PER_BLOCK = 65536  # normals drawn ahead per ADC kernel call (512 KiB: stays in L2)
+_DRAWS_PER_BLOCK = 131072  # normals drawn ahead per ADC kernel call (1 MiB; one block for 512 outputs at batch 256)
 _MIN_THREADED_OUTPUTS = 32768  # ADC outputs per tile and call below which a thread hand-off costs more than it saves
 
 
@@ -68,6 +68,7 @@ class TileStack(InputStage):
     ):
         self.config, self.ledger, self.name = config, ledger, name
         self.blocks_per_tile = [int(b.shape[0]) for b in blocks]
+        self.n_tiles = len(blocks)
         self.k = max(self.blocks_per_tile)
         _, self.r, self.c = blocks[0].shape
         self.device = device = resolve_device(config.device, config.device_options)
@@ -123,7 +124,11 @@ class TileStack(InputStage):
         self.drift = DriftCompensation(self)
         self.ir_drop_fallback: str | None = None
         self._bound_warned = False  # bound management that could not clear a saturation: warned once per stack
-        self._ws_rows = 0  # batch rows of the work arrays, set per call
+        self._call_arrays: dict[str, np.ndarray] = {}  # the work arrays of the current call (_begin_call)
+        self._call_rows: tuple[dict, int] | None = None  # (workspace, batch rows) they were sized for
+        self._product_keys = [(f"sig{c}", f"var{c}") for c in range(len(self.channels))]
+        self._zero_gsum = np.zeros(self.k * self.r)  # the row sums a pass without a ledger charges (read-only)
+        self._extra: tuple[tuple, np.ndarray] = ((), np.empty((0, 0)))  # (shape and value, array): _constant_extra
         self._noisy = config.noise.read or config.noise.w_noise > 0 or config.noise.out_noise > 0
         dac = config.dac
         quant = dac.bits is not None
@@ -133,18 +138,15 @@ class TileStack(InputStage):
     def __getstate__(self) -> dict[str, Any]:
         """Pickled and copied without the views of the generators' live states (they point into this process's
         generators) and the thread-local workspace; :meth:`__setstate__` takes both anew."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("_noise_src", "_ws")}
+        skip = ("_noise_src", "_ws", "_call_arrays", "_call_rows")
+        return {k: v for k, v in self.__dict__.items() if k not in skip}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._noise_src = [stream_source(rng) for rng in self.noise_rngs]
-        self._ws = workspace()
+        self._ws, self._call_arrays, self._call_rows = workspace(), {}, None
 
     # ------------------------------------------------------------------ construction helpers
-    @property
-    def n_tiles(self) -> int:
-        return len(self.states)
-
     def _initial_bound(self, targets: np.ndarray, ch: Any, width: int, n_rows: int) -> np.ndarray:
         """The ADC range before calibration: ``bound`` (fixed), the largest possible output (max), or 1."""
         adc = self.config.adc
@@ -168,19 +170,23 @@ class TileStack(InputStage):
 
     def _begin_call(self, B: int) -> None:
         """Size the work arrays (in the calling thread's workspace) for a call on B input rows per tile, before
-        any tile thread uses them."""
-        self._ws, self._ws_rows = workspace(), B
+        any tile thread uses them, and keep them for the call (``_work``) and the next ones on B rows in this thread
+        (views: a buffer the workspace has since replaced by a larger one stays theirs)."""
+        self._ws = ws = workspace()
+        last = self._call_rows
+        if last is not None and last[0] is ws and last[1] == B:  # the same batch in the same thread: kept arrays
+            return
         T, kr = self.n_tiles, self.k * self.r
-        for key in ("xn", "xn2"):
-            self._buffer(key, (T, B, kr))
+        self._call_arrays = {key: self._buffer(key, (T, B, kr)) for key in ("xn", "xn2")}
         for c, ch in enumerate(self.channels):
             width = self.k * (1 if ch.broadcast else ch.plus.size)
-            self._buffer(f"sig{c}", (T, B, width))
-            self._buffer(f"var{c}", (T, B, width))
+            for key in self._product_keys[c]:
+                self._call_arrays[key] = self._buffer(key, (T, B, width))
+        self._call_rows = (ws, B)
 
     def _work(self, key: str, g: int, shape: tuple[int, int]) -> np.ndarray:
-        """Tile g's (rows, width) slice of the work array ``key`` (T, batch rows of this call, width)."""
-        return self._buffer(key, (self.n_tiles, self._ws_rows, shape[1]))[g, : shape[0]]
+        """Tile g's (rows, width) slice of the call's work array ``key`` (T, batch rows of this call, width)."""
+        return self._call_arrays[key][g, : shape[0]]
 
     # ------------------------------------------------------------------ array read
     def read(self, t: float, store: bool = True) -> ArrayRead:
@@ -218,7 +224,7 @@ class TileStack(InputStage):
         cfg = self.config
         B, kg = x.shape[0], self.blocks_per_tile[g]
         kept = identity and self._keeps_identity(rs, abs_max)
-        gsum = rd.gsum[g].ravel() if self.ledger is not None else np.zeros(self.k * self.r)  # energy: ledger only
+        gsum = rd.gsum[g].ravel() if self.ledger is not None else self._zero_gsum  # energy: ledger only
         slices, energy = self._dac(g, x, rs, abs_max, gsum, kept)
         adc = cfg.adc
         quant = adc.bits is not None
@@ -234,8 +240,11 @@ class TileStack(InputStage):
         w2, o2 = cfg.noise.w_noise**2, cfg.noise.out_noise**2
         eye = self._is_identity(slices, B, rd, kept)
         for xs, xs2, factor in slices:
-            extra = np.full((B, G), o2) + (w2 * xs2.reshape(B, G, -1).sum(axis=2, dtype=np.float64) if w2 else 0.0)
-            extra = np.ascontiguousarray(extra[:, :ng]) if ng < G else extra
+            if w2:
+                extra = np.full((B, G), o2) + w2 * xs2.reshape(B, G, -1).sum(axis=2, dtype=np.float64)
+                extra = np.ascontiguousarray(extra[:, :ng]) if ng < G else extra
+            else:
+                extra = self._constant_extra(B, ng, o2)
             for c, ch in enumerate(self.channels):
                 state = self.adc[g][c]
                 w = state.gain.size
@@ -244,10 +253,11 @@ class TileStack(InputStage):
                     sig = rd.mats[c][g, 0]
                     var = sig if rd.vars[c] is None else rd.vars[c][g, 0]
                 else:
-                    sig = self._product(xs, rd.mats[c][g], kg, self._work(f"sig{c}", g, (B, self.k * wk)))
+                    sig_key, var_key = self._product_keys[c]
+                    sig = self._product(xs, rd.mats[c][g], kg, self._work(sig_key, g, (B, self.k * wk)))
                     var = sig
                     if rd.vars[c] is not None:
-                        var = self._product(xs2, rd.vars[c][g], kg, self._work(f"var{c}", g, (B, self.k * wk)))
+                        var = self._product(xs2, rd.vars[c][g], kg, self._work(var_key, g, (B, self.k * wk)))
                 if rd.approx is not None:
                     sig = self._approx_ir(xs, sig, c, rd)
                 conv = Conversion(nst, quant, self._noisy, rd.vars[c] is not None, adc.stochastic_rounding)
@@ -271,6 +281,15 @@ class TileStack(InputStage):
             out -= (self.layout.offset_coef * sx * rs[:, 0])[:, None] * col[None, :]  # dense tiles only: G = 1
         return sat, energy
 
+    def _constant_extra(self, B: int, groups: int, o2: float) -> np.ndarray:
+        """The extra output variance (B, groups) without weight noise: out_noise^2 everywhere (kept for the last
+        shape, read-only for the kernel)."""
+        key, extra = self._extra
+        if key != (B, groups, o2):
+            extra = np.full((B, groups), o2)
+            self._extra = ((B, groups, o2), extra)
+        return extra
+
     def _convert(self, g: int, sig, var, extra, adc: AdcState, conv: Conversion, dig: Digital, out, sat) -> None:
         """The ADC kernel on tile g's outputs. With a PCG64 noise generator, its normals (and dither) are drawn
         ahead by :func:`~aimc_sim.crossbar.pcg_stream.fill_rows` (the same numbers, less than half the time), in
@@ -281,13 +300,16 @@ class TileStack(InputStage):
             return
         B, m = sig.shape
         ws, step = workspace(), max(1, _DRAWS_PER_BLOCK // m)
+        rows = min(B, step)
+        normals = work_array(ws, "normals", (rows, m if conv.noisy else 0), np.float64)
+        uniforms = work_array(ws, "uniforms", (rows, m if sto else 0), np.float64)
+        coef, row_scale, col_scale, accumulate = dig
         for b0 in range(0, B, step):
-            rows = slice(b0, min(B, b0 + step))
-            n = rows.stop - b0
-            z = work_array(ws, "normals", (n, m if conv.noisy else 0), np.float64)
-            draws = Draws(z, work_array(ws, "uniforms", (n, m if sto else 0), np.float64))
+            b1 = min(B, b0 + step)
+            draws = Draws(normals[: b1 - b0], uniforms[: b1 - b0])
             fill_rows(src, draws.normals, draws.uniforms)
-            dig_rows = dig._replace(row_scale=dig.row_scale[rows])
+            rows = slice(b0, b1)
+            dig_rows = Digital(coef, row_scale[rows], col_scale, accumulate)
             _kernels.adc_accumulate(sig[rows], var[rows], extra[rows], adc, conv, dig_rows, out[rows], sat[rows], draws)
 
     def _is_identity(self, slices: list, B: int, rd: ArrayRead, kept: bool) -> bool:
@@ -362,8 +384,10 @@ class TileStack(InputStage):
         reruns = 0
         if self.config.management.bound == "iterative":
             energy, reruns = self._bound_management(g, x, rs, og, sat, rd, alpha, energy)
-        out[nb:] = 0.0
-        out[:, kc:] = 0.0
+        if nb < out.shape[0]:
+            out[nb:] = 0.0
+        if kc < out.shape[1]:
+            out[:, kc:] = 0.0
         return energy, reruns
 
     def _bound_management(self, g: int, x, rs, out, sat, rd: ArrayRead, alpha, energy: float) -> tuple[float, int]:
