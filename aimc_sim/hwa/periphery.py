@@ -115,7 +115,7 @@ class _Channel:
         return cls(
             Mt=(rd.mats[c].transpose(1, 2) * scale).contiguous(),
             St=None if rd.vars[c] is None else (rd.vars[c].transpose(1, 2) * scale**2).contiguous(),
-            out_var=o2 * out_scale**2,
+            out_var=torch.full_like(rd.mats[c][:, :1].transpose(1, 2), o2) * out_scale**2,
             w_var=w2 * scale**2,
             gain=rd.gain[c][:, :, None],
             offset=rd.offset[c][:, :, None] * out_scale,
@@ -176,9 +176,9 @@ class Periphery:
         inputs, whose scales then broadcast along the contiguous axis; ``out``: a (G, n_in, B) tensor for them)."""
         xt = x.transpose(-1, -2)
         if self.dac_codes is None:
-            return torch.mul(xt, s.reciprocal()[..., None, :], out=out).transpose(-1, -2)
+            return torch.mul(xt, s.reciprocal().unsqueeze(-2), out=out).transpose(-1, -2)
         lo, top = self.dac_codes
-        v = torch.mul(xt, (s.reciprocal() * top)[..., None, :], out=out)
+        v = torch.mul(xt, s.reciprocal().mul_(top).unsqueeze(-2), out=out)
         if self.stochastic_dac:
             r = torch.rand(x.shape, generator=gen, dtype=v.dtype, device=v.device).transpose(-1, -2)
             v = v.add_(r).floor_()
@@ -186,27 +186,27 @@ class Periphery:
             v = v.round_()
         return (v.clamp_(lo, top) if self.dac_clip else v).transpose(-1, -2)
 
-    def _pass(self, x: Any, s: Any, gen: Any, track_sat: bool) -> tuple[Any, Any]:
-        """One analog pass of x (G, B, n_in) with row scales s (G, B): outputs (G, B, n_out) and, if ``track_sat``,
-        saturation flags (G, B) (else None). The products are computed as (M^T v^T)^T: (G, B, n_out) views of
-        (G, n_out, B) memory, so that the element-wise periphery runs along the long batch axis. The products take
-        the DAC codes and give ADC steps (see :class:`_Channel`)."""
+    def _pass(self, x: Any, s: Any, gen: Any, track_sat: bool, out: Any = None) -> tuple[Any, Any]:
+        """One analog pass of x (G, B, n_in) with row scales s (G, B): outputs (G, B, n_out) (into ``out`` if given)
+        and, if ``track_sat``, saturation flags (G, B) (else None). The products are computed as (M^T v^T)^T:
+        (G, B, n_out) views of (G, n_out, B) memory, so that the element-wise periphery runs along the long batch
+        axis. The products take the DAC codes and give ADC steps (see :class:`_Channel`)."""
         rd = self.rd
         G, B, n_in = x.shape
         vt = self.dac_codes_of(x, s, gen, self._buffer("codes", (G, n_in, B), x)).transpose(-1, -2)
         v2t = torch.mul(vt, vt, out=self._buffer("codes^2", vt.shape, x)) if self.need_v2 else None
         sum_v2 = v2t.sum(dim=-2, keepdim=True) if self.w2 > 0 else None
-        out = None
+        acc = None  # the sum over channels, (G, n_out, B)
         sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
-        s_rows = s[:, None, :]
+        s_rows = s.unsqueeze(-2)
         for c, ch in enumerate(self.channels):
             a = torch.bmm(ch.Mt, vt)  # (G, width, B)
             if self.noisy:
                 z = self._buffer(("normals", c), a.shape, a).normal_(generator=gen)
                 extra = ch.out_var if sum_v2 is None else ch.out_var + ch.w_var * sum_v2
                 if ch.St is not None:  # a sum of squares: never negative
-                    var = torch.bmm(ch.St, v2t, out=self._buffer(("variance", c), a.shape, a))
-                    a = a.addcmul_(var.add_(extra).sqrt_(), z)
+                    var = torch.baddbmm(extra, ch.St, v2t, out=self._buffer(("variance", c), a.shape, a))
+                    a = a.addcmul_(var.sqrt_(), z)
                 else:
                     a = a.add_(z.mul_(extra**0.5))
             if rd.mismatch:
@@ -216,23 +216,26 @@ class Periphery:
                     sat = sat | (a.abs() >= ch.saturation).any(dim=-2)
                 a = a.round_().clamp_(-self.lim, self.lim)  # codes, as the ADC kernel
             term = a.mul_(ch.digital) if a.shape[-2] == ch.digital.shape[-2] else a * ch.digital  # broadcast ref.
-            term = term.mul_(s_rows)
-            out = term if out is None else out.add_(term)
+            if acc is None:
+                acc = term.mul_(s_rows) if out is None else torch.mul(term, s_rows, out=out.transpose(-1, -2))
+            else:
+                acc.addcmul_(term, s_rows)
         if rd.offset_coef:
-            out = out - rd.offset_coef * self.in_step * vt.sum(dim=-2, keepdim=True) * (s_rows * rd.col[:, :, None])
-        return out.transpose(-1, -2), sat
+            acc.sub_(rd.offset_coef * self.in_step * vt.sum(dim=-2, keepdim=True) * (s_rows * rd.col[:, :, None]))
+        return acc.transpose(-1, -2), sat
 
-    def __call__(self, x: Any, gen: Any) -> Any:
+    def __call__(self, x: Any, gen: Any, out: Any = None) -> Any:
+        """y ~ x @ W (G, B, n_out) of x (G, B, n_in), written into ``out`` (G, B, n_out) if given."""
         s = self.row_scale(x)
-        out, sat = self._pass(x, s, gen, self.iterative)
+        y, sat = self._pass(x, s, gen, self.iterative, out)
         for _ in range(self.max_iterations if self.iterative else 0):
             if not bool(sat.any()):
                 break
             s = torch.where(sat, 2.0 * s, s)
-            out2, sat2 = self._pass(x, s, gen, True)
-            out = torch.where(sat[..., None], out2, out)
+            y2, sat2 = self._pass(x, s, gen, True)
+            y = torch.where(sat[..., None], y2, y) if out is None else y.copy_(torch.where(sat[..., None], y2, y))
             sat = sat & sat2
-        return out
+        return y
 
 
 def analog_forward(x: Any, rd: TorchRead, cfg: TileConfig, gen: Any) -> Any:

@@ -35,26 +35,28 @@ class _SteppedRecurrence(torch.autograd.Function):
     """Out_k = [x_k; y_k] = step(v_k) with v_k = [x_{k-1}; u_k] (x_{-1} = 0) in the forward pass (the hardware),
     and the gradient of out_k = v_k @ Mt (Mt: the programmed matrices, (H, S, S)) at the hardware's v_k in the
     backward pass: the straight-through estimator of the whole recurrence, one small product per step each way.
-    u: (B, L, H) -> y: (B, L, H); ``step`` maps v (H, B, S) to out (H, B, S) without gradients.
+    u: (B, L, H) -> y: (B, L, H); ``step(v, out)`` writes out (H, B, S) of v (H, B, S), without gradients.
 
     The step inputs are kept as (L, H, S, B) in memory (v_k is a transposed view of the contiguous block V[k]):
-    reductions over the S inputs of a tile row (noise management) then run along a long axis, and every step writes
-    one contiguous block. The backward keeps one step's output gradient and accumulates the weight gradient."""
+    reductions over the S inputs of a tile row (noise management) then run along a long axis. Step k writes its
+    outputs into the block V[k + 1], whose last row then takes y_k out and u_{k + 1} in. The backward keeps one
+    step's output gradient and accumulates the weight gradient."""
 
     @staticmethod
-    def forward(ctx: Any, Mt: Any, u: Any, step: Callable[[Any], Any]) -> Any:  # type: ignore[override]
+    def forward(ctx: Any, Mt: Any, u: Any, step: Callable[[Any, Any], Any]) -> Any:  # type: ignore[override]
         B, L, H = u.shape
         S = Mt.shape[1]
-        V = u.new_empty(L, H, S, B)  # the hardware's inputs of every step, for the backward pass
-        V[:, :, S - 1] = u.detach().transpose(0, 1).contiguous().transpose(1, 2)  # (L, H, B) via (L, B, H): cheaper
+        V = u.new_empty(L + 1, H, S, B)  # the hardware's inputs of every step (and the last step's outputs)
+        us = u.detach().permute(1, 2, 0).contiguous()  # (L, H, B)
         V[0, :, : S - 1] = 0.0
+        V[0, :, S - 1] = us[0]
         ys = u.new_empty(L, H, B)
         for k in range(L):
-            out = step(V[k].transpose(1, 2))
+            step(V[k].transpose(1, 2), V[k + 1].transpose(1, 2))
+            ys[k] = V[k + 1, :, S - 1]
             if k + 1 < L:
-                V[k + 1, :, : S - 1] = out[..., : S - 1].transpose(1, 2)
-            ys[k] = out[..., S - 1]
-        ctx.save_for_backward(Mt, V)
+                V[k + 1, :, S - 1] = us[k + 1]
+        ctx.save_for_backward(Mt, V[:L])
         return ys.permute(2, 0, 1).contiguous()  # a strided (B, L, H) view would slow the element-wise ops after it
 
     @staticmethod
@@ -220,7 +222,10 @@ class AnalogBlockRecurrence:
         gen = self.core.generator(u.device)
         periphery = Periphery(tr, cfg)
 
-        def step(v: Any) -> Any:
-            return self._from_tiles(periphery(self._to_tiles(v), gen), H)
+        def step(v: Any, out: Any) -> None:
+            if k == 1:
+                periphery(v, gen, out)
+            else:
+                out.copy_(self._from_tiles(periphery(self._to_tiles(v), gen), H))
 
         return _SteppedRecurrence.apply(Mt + (M_prog - Mt).detach(), u, step)
