@@ -51,11 +51,14 @@ class _SteppedRecurrence(torch.autograd.Function):
         V[0, :, : S - 1] = 0.0
         V[0, :, S - 1] = us[0]
         ys = u.new_empty(L, H, B)
+        # the views of every step, made before the loop (one call each): inputs / outputs (H, B, S), their last rows
+        blocks, last_rows = V.transpose(2, 3).unbind(0), V[:, :, S - 1].unbind(0)
+        y_steps, u_steps = ys.unbind(0), us.unbind(0)
         for k in range(L):
-            step(V[k].transpose(1, 2), V[k + 1].transpose(1, 2))
-            ys[k] = V[k + 1, :, S - 1]
+            step(blocks[k], blocks[k + 1])
+            y_steps[k].copy_(last_rows[k + 1])
             if k + 1 < L:
-                V[k + 1, :, S - 1] = us[k + 1]
+                last_rows[k + 1].copy_(u_steps[k + 1])
         ctx.save_for_backward(Mt, V[:L])
         return ys.permute(2, 0, 1).contiguous()  # a strided (B, L, H) view would slow the element-wise ops after it
 
@@ -64,15 +67,20 @@ class _SteppedRecurrence(torch.autograd.Function):
         Mt, V = ctx.saved_tensors
         L, H, S, B = V.shape
         gy_steps = gy.permute(1, 2, 0).contiguous()  # (L, H, B): one contiguous block per step
-        g_out = V.new_zeros(H, S, B)  # d loss / d out_k of the current step, in the layout of V[k]
         gu = V.new_empty(L, H, B)
         gM = V.new_zeros(H, S, S) if ctx.needs_input_grad[0] else None  # contiguous: a batched product per step
-        for k in range(L - 1, -1, -1):
-            g_out[:, S - 1] = gy_steps[k]
+        # d loss / d out_k of the current step (H, S, B), in the layout of V[k], and d loss / d v_k: two buffers in
+        # turn, their last rows and transposes made before the loop
+        g = (V.new_zeros(H, S, B), V.new_empty(H, S, B))
+        rows, g_t = [b[:, S - 1] for b in g], [b.transpose(1, 2) for b in g]
+        vs, gys, gus = V.unbind(0), gy_steps.unbind(0), gu.unbind(0)
+        for j, k in enumerate(range(L - 1, -1, -1)):
+            i = j % 2
+            rows[i].copy_(gys[k])
             if gM is not None:
-                gM.baddbmm_(V[k], g_out.transpose(1, 2))
-            g_out = torch.bmm(Mt, g_out)  # d loss / d v_k (H, S, B): out = v @ Mt, row by row
-            gu[k] = g_out[:, S - 1]  # the state rows are d loss / d out_{k-1}
+                gM.baddbmm_(vs[k], g_t[i])
+            torch.bmm(Mt, g[i], out=g[1 - i])  # d loss / d v_k: out = v @ Mt, row by row
+            gus[k].copy_(rows[1 - i])  # the state rows are d loss / d out_{k-1}
         return gM, gu.permute(2, 0, 1).contiguous(), None
 
 
