@@ -160,45 +160,44 @@ class Periphery:
             buf = self._scratch[key] = like.new_empty(shape)
         return buf
 
-    def row_scale(self, x: Any) -> Any:
-        """Noise management: the input scale of every row (G, B) of x (G, B, n_in)."""
+    def row_scale(self, xt: Any) -> Any:
+        """Noise management: the input scale of every row of x, (G, 1, B), from xt = x^T (G, n_in, B)."""
         if self.noise_management == "abs_max":  # max |x| as max(max x, -min x): two reductions, no |x| tensor
-            s = torch.maximum(x.amax(dim=-1), x.amin(dim=-1).neg_())
+            s = torch.maximum(xt.amax(dim=-2, keepdim=True), xt.amin(dim=-2, keepdim=True).neg_())
             return s.masked_fill_(s == 0, 1.0)
+        shape = (xt.shape[0], 1, xt.shape[-1])
         if self.noise_management == "average_abs_max":
-            return self.rd.avg_abs_max[:, None].expand(x.shape[:-1]).clone()
-        return torch.full(x.shape[:-1], self.fixed_scale, dtype=x.dtype, device=x.device)
+            return self.rd.avg_abs_max[:, None, None].expand(shape).clone()
+        return torch.full(shape, self.fixed_scale, dtype=xt.dtype, device=xt.device)
 
-    def dac_codes_of(self, x: Any, s: Any, gen: Any, out: Any = None) -> Any:
-        """The DAC codes of x (G, B, n_in) with row scales s (G, B): x / s (as x * (1 / s), as the tile kernel) in DAC
-        steps, rounded (stochastically if configured) and clipped to whole codes; the DAC outputs are codes *
-        ``in_step``. Without a DAC: x / s. Computed on the (G, n_in, B) view: the memory order of the recurrence's
-        inputs, whose scales then broadcast along the contiguous axis; ``out``: a (G, n_in, B) tensor for them)."""
-        xt = x.transpose(-1, -2)
+    def dac_codes_of(self, xt: Any, s: Any, gen: Any, out: Any = None) -> Any:
+        """The DAC codes (G, n_in, B) of x with row scales s (G, 1, B), from xt = x^T (G, n_in, B): x / s (as
+        x * (1 / s), as the tile kernel) in DAC steps, rounded (stochastically if configured) and clipped to whole
+        codes; the DAC outputs are codes * ``in_step``. Without a DAC: x / s. The (G, n_in, B) layout is the memory
+        order of the recurrence's inputs, along whose contiguous axis the scales then broadcast; ``out``: a
+        (G, n_in, B) tensor for the codes."""
         if self.dac_codes is None:
-            return torch.mul(xt, s.reciprocal().unsqueeze(-2), out=out).transpose(-1, -2)
+            return torch.mul(xt, s.reciprocal(), out=out)
         lo, top = self.dac_codes
-        v = torch.mul(xt, s.reciprocal().mul_(top).unsqueeze(-2), out=out)
-        if self.stochastic_dac:
-            r = torch.rand(x.shape, generator=gen, dtype=v.dtype, device=v.device).transpose(-1, -2)
-            v = v.add_(r).floor_()
+        v = torch.mul(xt, s.reciprocal().mul_(top), out=out)
+        if self.stochastic_dac:  # drawn in x's (G, B, n_in) order
+            r = torch.rand(xt.transpose(-1, -2).shape, generator=gen, dtype=v.dtype, device=v.device)
+            v = v.add_(r.transpose(-1, -2)).floor_()
         else:
             v = v.round_()
-        return (v.clamp_(lo, top) if self.dac_clip else v).transpose(-1, -2)
+        return v.clamp_(lo, top) if self.dac_clip else v
 
-    def _pass(self, x: Any, s: Any, gen: Any, track_sat: bool, out: Any = None) -> tuple[Any, Any]:
-        """One analog pass of x (G, B, n_in) with row scales s (G, B): outputs (G, B, n_out) (into ``out`` if given)
-        and, if ``track_sat``, saturation flags (G, B) (else None). The products are computed as (M^T v^T)^T:
-        (G, B, n_out) views of (G, n_out, B) memory, so that the element-wise periphery runs along the long batch
-        axis. The products take the DAC codes and give ADC steps (see :class:`_Channel`)."""
+    def _pass(self, xt: Any, s: Any, gen: Any, track_sat: bool, out: Any = None) -> tuple[Any, Any]:
+        """One analog pass of x with row scales s (G, 1, B), from xt = x^T (G, n_in, B): outputs y^T (G, n_out, B)
+        (into ``out`` (G, n_out, B) if given) and, if ``track_sat``, saturation flags (G, 1, B) (else None). The
+        products are computed as M^T v^T, so that the element-wise periphery runs along the long batch axis. The
+        products take the DAC codes and give ADC steps (see :class:`_Channel`)."""
         rd = self.rd
-        G, B, n_in = x.shape
-        vt = self.dac_codes_of(x, s, gen, self._buffer("codes", (G, n_in, B), x)).transpose(-1, -2)
-        v2t = torch.mul(vt, vt, out=self._buffer("codes^2", vt.shape, x)) if self.need_v2 else None
+        vt = self.dac_codes_of(xt, s, gen, self._buffer("codes", xt.shape, xt))
+        v2t = torch.mul(vt, vt, out=self._buffer("codes^2", vt.shape, vt)) if self.need_v2 else None
         sum_v2 = v2t.sum(dim=-2, keepdim=True) if self.w2 > 0 else None
         acc = None  # the sum over channels, (G, n_out, B)
-        sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
-        s_rows = s.unsqueeze(-2)
+        sat = torch.zeros(s.shape, dtype=torch.bool, device=s.device) if track_sat else None
         for c, ch in enumerate(self.channels):
             a = torch.bmm(ch.Mt, vt)  # (G, width, B)
             if self.noisy:
@@ -213,29 +212,31 @@ class Periphery:
                 a = a * ch.gain + ch.offset
             if ch.saturation is not None:
                 if track_sat:
-                    sat = sat | (a.abs() >= ch.saturation).any(dim=-2)
+                    sat = sat | (a.abs() >= ch.saturation).any(dim=-2, keepdim=True)
                 a = a.round_().clamp_(-self.lim, self.lim)  # codes, as the ADC kernel
             term = a.mul_(ch.digital) if a.shape[-2] == ch.digital.shape[-2] else a * ch.digital  # broadcast ref.
             if acc is None:
-                acc = term.mul_(s_rows) if out is None else torch.mul(term, s_rows, out=out.transpose(-1, -2))
+                acc = term.mul_(s) if out is None else torch.mul(term, s, out=out)
             else:
-                acc.addcmul_(term, s_rows)
+                acc.addcmul_(term, s)
         if rd.offset_coef:
-            acc.sub_(rd.offset_coef * self.in_step * vt.sum(dim=-2, keepdim=True) * (s_rows * rd.col[:, :, None]))
-        return acc.transpose(-1, -2), sat
+            acc.sub_(rd.offset_coef * self.in_step * vt.sum(dim=-2, keepdim=True) * (s * rd.col[:, :, None]))
+        return acc, sat
 
     def __call__(self, x: Any, gen: Any, out: Any = None) -> Any:
         """y ~ x @ W (G, B, n_out) of x (G, B, n_in), written into ``out`` (G, B, n_out) if given."""
-        s = self.row_scale(x)
-        y, sat = self._pass(x, s, gen, self.iterative, out)
+        xt = x.transpose(-1, -2)
+        out_t = None if out is None else out.transpose(-1, -2)
+        s = self.row_scale(xt)
+        yt, sat = self._pass(xt, s, gen, self.iterative, out_t)
         for _ in range(self.max_iterations if self.iterative else 0):
             if not bool(sat.any()):
                 break
             s = torch.where(sat, 2.0 * s, s)
-            y2, sat2 = self._pass(x, s, gen, True)
-            y = torch.where(sat[..., None], y2, y) if out is None else y.copy_(torch.where(sat[..., None], y2, y))
+            yt2, sat2 = self._pass(xt, s, gen, True)
+            yt = torch.where(sat, yt2, yt) if out_t is None else out_t.copy_(torch.where(sat, yt2, yt))
             sat = sat & sat2
-        return y
+        return yt.transpose(-1, -2)
 
 
 def analog_forward(x: Any, rd: TorchRead, cfg: TileConfig, gen: Any) -> Any:
@@ -290,7 +291,8 @@ def calibrate_ranges(rd: TorchRead, x: Any, cfg: TileConfig, gen: Any) -> None:
     a tile with all-zero outputs keeps ``adc.bound``, an all-zero column takes its tile's widest range."""
     adc = cfg.adc
     p = Periphery(rd, cfg)
-    codes = p.dac_codes_of(x, p.row_scale(x), gen).transpose(1, 2)
+    xt = x.transpose(1, 2)
+    codes = p.dac_codes_of(xt, p.row_scale(xt), gen)
     bounds = []
     for M in rd.mats:
         vals = torch.bmm(M.transpose(1, 2) * p.in_step, codes).abs_()  # (G, w, N): the percentile along the last axis
