@@ -149,8 +149,9 @@ class AnalogBlockRecurrence:
         vs[:, S - 1] = uc.permute(2, 1, 0)
         vs[:, : S - 1, 0] = 0.0
         state_rows = Mt.transpose(1, 2)[:, : S - 1]  # x_k = state_rows @ [x_{k-1}; u_k]
+        inputs, states = vs.unbind(2), vs[:, : S - 1].unbind(2)  # the views of every step, made before the loop
         for step in range(L - 1):
-            vs[:, : S - 1, step + 1] = torch.bmm(state_rows, vs[:, :, step])
+            states[step + 1].copy_(torch.bmm(state_rows, inputs[step]))
         return self._to_tiles(vs.reshape(H, S, L * n).transpose(1, 2))
 
     def _program_group(self, W: np.ndarray, v_cal: Any, t: float, like: Any) -> tuple[TorchRead, np.ndarray]:
