@@ -115,7 +115,7 @@ class _Channel:
         return cls(
             Mt=(rd.mats[c].transpose(1, 2) * scale).contiguous(),
             St=None if rd.vars[c] is None else (rd.vars[c].transpose(1, 2) * scale**2).contiguous(),
-            out_var=o2 * out_scale**2,
+            out_var=torch.full_like(rd.mats[c][:, :1].transpose(1, 2), o2) * out_scale**2,
             w_var=w2 * scale**2,
             gain=rd.gain[c][:, :, None],
             offset=rd.offset[c][:, :, None] * out_scale,
@@ -160,79 +160,83 @@ class Periphery:
             buf = self._scratch[key] = like.new_empty(shape)
         return buf
 
-    def row_scale(self, x: Any) -> Any:
-        """Noise management: the input scale of every row (G, B) of x (G, B, n_in)."""
+    def row_scale(self, xt: Any) -> Any:
+        """Noise management: the input scale of every row of x, (G, 1, B), from xt = x^T (G, n_in, B)."""
         if self.noise_management == "abs_max":  # max |x| as max(max x, -min x): two reductions, no |x| tensor
-            s = torch.maximum(x.amax(dim=-1), x.amin(dim=-1).neg_())
+            s = torch.maximum(xt.amax(dim=-2, keepdim=True), xt.amin(dim=-2, keepdim=True).neg_())
             return s.masked_fill_(s == 0, 1.0)
+        shape = (xt.shape[0], 1, xt.shape[-1])
         if self.noise_management == "average_abs_max":
-            return self.rd.avg_abs_max[:, None].expand(x.shape[:-1]).clone()
-        return torch.full(x.shape[:-1], self.fixed_scale, dtype=x.dtype, device=x.device)
+            return self.rd.avg_abs_max[:, None, None].expand(shape).clone()
+        return torch.full(shape, self.fixed_scale, dtype=xt.dtype, device=xt.device)
 
-    def dac_codes_of(self, x: Any, s: Any, gen: Any, out: Any = None) -> Any:
-        """The DAC codes of x (G, B, n_in) with row scales s (G, B): x / s (as x * (1 / s), as the tile kernel) in DAC
-        steps, rounded (stochastically if configured) and clipped to whole codes; the DAC outputs are codes *
-        ``in_step``. Without a DAC: x / s. Computed on the (G, n_in, B) view: the memory order of the recurrence's
-        inputs, whose scales then broadcast along the contiguous axis; ``out``: a (G, n_in, B) tensor for them)."""
-        xt = x.transpose(-1, -2)
+    def dac_codes_of(self, xt: Any, s: Any, gen: Any, out: Any = None) -> Any:
+        """The DAC codes (G, n_in, B) of x with row scales s (G, 1, B), from xt = x^T (G, n_in, B): x / s (as
+        x * (1 / s), as the tile kernel) in DAC steps, rounded (stochastically if configured) and clipped to whole
+        codes; the DAC outputs are codes * ``in_step``. Without a DAC: x / s. The (G, n_in, B) layout is the memory
+        order of the recurrence's inputs, along whose contiguous axis the scales then broadcast; ``out``: a
+        (G, n_in, B) tensor for the codes."""
         if self.dac_codes is None:
-            return torch.mul(xt, s.reciprocal()[..., None, :], out=out).transpose(-1, -2)
+            return torch.mul(xt, s.reciprocal(), out=out)
         lo, top = self.dac_codes
-        v = torch.mul(xt, (s.reciprocal() * top)[..., None, :], out=out)
-        if self.stochastic_dac:
-            r = torch.rand(x.shape, generator=gen, dtype=v.dtype, device=v.device).transpose(-1, -2)
-            v = v.add_(r).floor_()
+        v = torch.mul(xt, s.reciprocal().mul_(top), out=out)
+        if self.stochastic_dac:  # drawn in x's (G, B, n_in) order
+            r = torch.rand(xt.transpose(-1, -2).shape, generator=gen, dtype=v.dtype, device=v.device)
+            v = v.add_(r.transpose(-1, -2)).floor_()
         else:
             v = v.round_()
-        return (v.clamp_(lo, top) if self.dac_clip else v).transpose(-1, -2)
+        return v.clamp_(lo, top) if self.dac_clip else v
 
-    def _pass(self, x: Any, s: Any, gen: Any, track_sat: bool) -> tuple[Any, Any]:
-        """One analog pass of x (G, B, n_in) with row scales s (G, B): outputs (G, B, n_out) and, if ``track_sat``,
-        saturation flags (G, B) (else None). The products are computed as (M^T v^T)^T: (G, B, n_out) views of
-        (G, n_out, B) memory, so that the element-wise periphery runs along the long batch axis. The products take
-        the DAC codes and give ADC steps (see :class:`_Channel`)."""
+    def _pass(self, xt: Any, s: Any, gen: Any, track_sat: bool, out: Any = None) -> tuple[Any, Any]:
+        """One analog pass of x with row scales s (G, 1, B), from xt = x^T (G, n_in, B): outputs y^T (G, n_out, B)
+        (into ``out`` (G, n_out, B) if given) and, if ``track_sat``, saturation flags (G, 1, B) (else None). The
+        products are computed as M^T v^T, so that the element-wise periphery runs along the long batch axis. The
+        products take the DAC codes and give ADC steps (see :class:`_Channel`)."""
         rd = self.rd
-        G, B, n_in = x.shape
-        vt = self.dac_codes_of(x, s, gen, self._buffer("codes", (G, n_in, B), x)).transpose(-1, -2)
-        v2t = torch.mul(vt, vt, out=self._buffer("codes^2", vt.shape, x)) if self.need_v2 else None
+        vt = self.dac_codes_of(xt, s, gen, self._buffer("codes", xt.shape, xt))
+        v2t = torch.mul(vt, vt, out=self._buffer("codes^2", vt.shape, vt)) if self.need_v2 else None
         sum_v2 = v2t.sum(dim=-2, keepdim=True) if self.w2 > 0 else None
-        out = None
-        sat = torch.zeros(x.shape[:-1], dtype=torch.bool, device=x.device) if track_sat else None
-        s_rows = s[:, None, :]
+        acc = None  # the sum over channels, (G, n_out, B)
+        sat = torch.zeros(s.shape, dtype=torch.bool, device=s.device) if track_sat else None
         for c, ch in enumerate(self.channels):
             a = torch.bmm(ch.Mt, vt)  # (G, width, B)
             if self.noisy:
                 z = self._buffer(("normals", c), a.shape, a).normal_(generator=gen)
                 extra = ch.out_var if sum_v2 is None else ch.out_var + ch.w_var * sum_v2
                 if ch.St is not None:  # a sum of squares: never negative
-                    var = torch.bmm(ch.St, v2t, out=self._buffer(("variance", c), a.shape, a))
-                    a = a.addcmul_(var.add_(extra).sqrt_(), z)
+                    var = torch.baddbmm(extra, ch.St, v2t, out=self._buffer(("variance", c), a.shape, a))
+                    a = a.addcmul_(var.sqrt_(), z)
                 else:
                     a = a.add_(z.mul_(extra**0.5))
             if rd.mismatch:
                 a = a * ch.gain + ch.offset
             if ch.saturation is not None:
                 if track_sat:
-                    sat = sat | (a.abs() >= ch.saturation).any(dim=-2)
+                    sat = sat | (a.abs() >= ch.saturation).any(dim=-2, keepdim=True)
                 a = a.round_().clamp_(-self.lim, self.lim)  # codes, as the ADC kernel
             term = a.mul_(ch.digital) if a.shape[-2] == ch.digital.shape[-2] else a * ch.digital  # broadcast ref.
-            term = term.mul_(s_rows)
-            out = term if out is None else out.add_(term)
+            if acc is None:
+                acc = term.mul_(s) if out is None else torch.mul(term, s, out=out)
+            else:
+                acc.addcmul_(term, s)
         if rd.offset_coef:
-            out = out - rd.offset_coef * self.in_step * vt.sum(dim=-2, keepdim=True) * (s_rows * rd.col[:, :, None])
-        return out.transpose(-1, -2), sat
+            acc.sub_(rd.offset_coef * self.in_step * vt.sum(dim=-2, keepdim=True) * (s * rd.col[:, :, None]))
+        return acc, sat
 
-    def __call__(self, x: Any, gen: Any) -> Any:
-        s = self.row_scale(x)
-        out, sat = self._pass(x, s, gen, self.iterative)
+    def __call__(self, x: Any, gen: Any, out: Any = None) -> Any:
+        """y ~ x @ W (G, B, n_out) of x (G, B, n_in), written into ``out`` (G, B, n_out) if given."""
+        xt = x.transpose(-1, -2)
+        out_t = None if out is None else out.transpose(-1, -2)
+        s = self.row_scale(xt)
+        yt, sat = self._pass(xt, s, gen, self.iterative, out_t)
         for _ in range(self.max_iterations if self.iterative else 0):
             if not bool(sat.any()):
                 break
             s = torch.where(sat, 2.0 * s, s)
-            out2, sat2 = self._pass(x, s, gen, True)
-            out = torch.where(sat[..., None], out2, out)
+            yt2, sat2 = self._pass(xt, s, gen, True)
+            yt = torch.where(sat, yt2, yt) if out_t is None else out_t.copy_(torch.where(sat, yt2, yt))
             sat = sat & sat2
-        return out
+        return yt.transpose(-1, -2)
 
 
 def analog_forward(x: Any, rd: TorchRead, cfg: TileConfig, gen: Any) -> Any:
@@ -240,18 +244,33 @@ def analog_forward(x: Any, rd: TorchRead, cfg: TileConfig, gen: Any) -> Any:
     return Periphery(rd, cfg)(x, gen)
 
 
+def _knock_out(vals: Any, k: int) -> tuple[Any, Any]:
+    """(values, indices) of the k largest entries along the last axis, descending, as ``torch.topk`` (ties
+    counted, NaN largest): k rounds of a max and knocking the maximum's one entry out of a copy. For a small k
+    cheaper than ``topk``, which selects row by row."""
+    work = vals.clone()
+    values = vals.new_empty(*vals.shape[:-1], k)
+    indices = torch.empty(values.shape, dtype=torch.long, device=vals.device)
+    for i in range(k):
+        m, idx = work.max(dim=-1, keepdim=True)
+        values[..., i : i + 1] = m
+        indices[..., i : i + 1] = idx
+        work.scatter_(-1, idx, float("-inf"))
+    return values, indices
+
+
 def _largest(vals: Any, k: int, chunks: int = 64) -> Any:
     """The k largest values along the last axis, descending: ``torch.topk(vals, k).values``. When the axis splits
     into ``chunks`` strided chunks of at least 4 k values, from the k chunks with the largest maxima (they hold all
     of the k largest: a value outside them is exceeded by those k maxima), i.e. from a fast reduction and two
-    small selections instead of one selection per row over the whole axis."""
+    small selections (``_knock_out``) instead of one selection per row over the whole axis."""
     n = vals.shape[-1]
     if n % chunks or n // chunks < 4 * k or k > chunks:
         return torch.topk(vals, k, dim=-1).values
     strided = vals.unflatten(-1, (n // chunks, chunks))  # chunk j: the values j, j + chunks, j + 2 chunks, ...
-    best = torch.topk(strided.amax(dim=-2), k, dim=-1).indices
+    best = _knock_out(strided.amax(dim=-2), k)[1]
     candidates = strided.gather(-1, best.unsqueeze(-2).expand(*strided.shape[:-1], k))
-    return torch.topk(candidates.flatten(-2), k, dim=-1).values
+    return _knock_out(candidates.flatten(-2), k)[0]
 
 
 def _upper_percentile(vals: Any, q: float) -> Any:
@@ -272,7 +291,8 @@ def calibrate_ranges(rd: TorchRead, x: Any, cfg: TileConfig, gen: Any) -> None:
     a tile with all-zero outputs keeps ``adc.bound``, an all-zero column takes its tile's widest range."""
     adc = cfg.adc
     p = Periphery(rd, cfg)
-    codes = p.dac_codes_of(x, p.row_scale(x), gen).transpose(1, 2)
+    xt = x.transpose(1, 2)
+    codes = p.dac_codes_of(xt, p.row_scale(xt), gen)
     bounds = []
     for M in rd.mats:
         vals = torch.bmm(M.transpose(1, 2) * p.in_step, codes).abs_()  # (G, w, N): the percentile along the last axis

@@ -35,26 +35,31 @@ class _SteppedRecurrence(torch.autograd.Function):
     """Out_k = [x_k; y_k] = step(v_k) with v_k = [x_{k-1}; u_k] (x_{-1} = 0) in the forward pass (the hardware),
     and the gradient of out_k = v_k @ Mt (Mt: the programmed matrices, (H, S, S)) at the hardware's v_k in the
     backward pass: the straight-through estimator of the whole recurrence, one small product per step each way.
-    u: (B, L, H) -> y: (B, L, H); ``step`` maps v (H, B, S) to out (H, B, S) without gradients.
+    u: (B, L, H) -> y: (B, L, H); ``step(v, out)`` writes out (H, B, S) of v (H, B, S), without gradients.
 
     The step inputs are kept as (L, H, S, B) in memory (v_k is a transposed view of the contiguous block V[k]):
-    reductions over the S inputs of a tile row (noise management) then run along a long axis, and every step writes
-    one contiguous block. The backward keeps one step's output gradient and accumulates the weight gradient."""
+    reductions over the S inputs of a tile row (noise management) then run along a long axis. Step k writes its
+    outputs into the block V[k + 1], whose last row then takes y_k out and u_{k + 1} in. The backward keeps one
+    step's output gradient and accumulates the weight gradient."""
 
     @staticmethod
-    def forward(ctx: Any, Mt: Any, u: Any, step: Callable[[Any], Any]) -> Any:  # type: ignore[override]
+    def forward(ctx: Any, Mt: Any, u: Any, step: Callable[[Any, Any], Any]) -> Any:  # type: ignore[override]
         B, L, H = u.shape
         S = Mt.shape[1]
-        V = u.new_empty(L, H, S, B)  # the hardware's inputs of every step, for the backward pass
-        V[:, :, S - 1] = u.detach().transpose(0, 1).contiguous().transpose(1, 2)  # (L, H, B) via (L, B, H): cheaper
+        V = u.new_empty(L + 1, H, S, B)  # the hardware's inputs of every step (and the last step's outputs)
+        us = u.detach().permute(1, 2, 0).contiguous()  # (L, H, B)
         V[0, :, : S - 1] = 0.0
+        V[0, :, S - 1] = us[0]
         ys = u.new_empty(L, H, B)
+        # the views of every step, made before the loop (one call each): inputs / outputs (H, B, S), their last rows
+        blocks, last_rows = V.transpose(2, 3).unbind(0), V[:, :, S - 1].unbind(0)
+        y_steps, u_steps = ys.unbind(0), us.unbind(0)
         for k in range(L):
-            out = step(V[k].transpose(1, 2))
+            step(blocks[k], blocks[k + 1])
+            y_steps[k].copy_(last_rows[k + 1])
             if k + 1 < L:
-                V[k + 1, :, : S - 1] = out[..., : S - 1].transpose(1, 2)
-            ys[k] = out[..., S - 1]
-        ctx.save_for_backward(Mt, V)
+                last_rows[k + 1].copy_(u_steps[k + 1])
+        ctx.save_for_backward(Mt, V[:L])
         return ys.permute(2, 0, 1).contiguous()  # a strided (B, L, H) view would slow the element-wise ops after it
 
     @staticmethod
@@ -62,15 +67,20 @@ class _SteppedRecurrence(torch.autograd.Function):
         Mt, V = ctx.saved_tensors
         L, H, S, B = V.shape
         gy_steps = gy.permute(1, 2, 0).contiguous()  # (L, H, B): one contiguous block per step
-        g_out = V.new_zeros(H, S, B)  # d loss / d out_k of the current step, in the layout of V[k]
         gu = V.new_empty(L, H, B)
         gM = V.new_zeros(H, S, S) if ctx.needs_input_grad[0] else None  # contiguous: a batched product per step
-        for k in range(L - 1, -1, -1):
-            g_out[:, S - 1] = gy_steps[k]
+        # d loss / d out_k of the current step (H, S, B), in the layout of V[k], and d loss / d v_k: two buffers in
+        # turn, their last rows and transposes made before the loop
+        g = (V.new_zeros(H, S, B), V.new_empty(H, S, B))
+        rows, g_t = [b[:, S - 1] for b in g], [b.transpose(1, 2) for b in g]
+        vs, gys, gus = V.unbind(0), gy_steps.unbind(0), gu.unbind(0)
+        for j, k in enumerate(range(L - 1, -1, -1)):
+            i = j % 2
+            rows[i].copy_(gys[k])
             if gM is not None:
-                gM.baddbmm_(V[k], g_out.transpose(1, 2))
-            g_out = torch.bmm(Mt, g_out)  # d loss / d v_k (H, S, B): out = v @ Mt, row by row
-            gu[k] = g_out[:, S - 1]  # the state rows are d loss / d out_{k-1}
+                gM.baddbmm_(vs[k], g_t[i])
+            torch.bmm(Mt, g[i], out=g[1 - i])  # d loss / d v_k: out = v @ Mt, row by row
+            gus[k].copy_(rows[1 - i])  # the state rows are d loss / d out_{k-1}
         return gM, gu.permute(2, 0, 1).contiguous(), None
 
 
@@ -139,8 +149,9 @@ class AnalogBlockRecurrence:
         vs[:, S - 1] = uc.permute(2, 1, 0)
         vs[:, : S - 1, 0] = 0.0
         state_rows = Mt.transpose(1, 2)[:, : S - 1]  # x_k = state_rows @ [x_{k-1}; u_k]
+        inputs, states = vs.unbind(2), vs[:, : S - 1].unbind(2)  # the views of every step, made before the loop
         for step in range(L - 1):
-            vs[:, : S - 1, step + 1] = torch.bmm(state_rows, vs[:, :, step])
+            states[step + 1].copy_(torch.bmm(state_rows, inputs[step]))
         return self._to_tiles(vs.reshape(H, S, L * n).transpose(1, 2))
 
     def _program_group(self, W: np.ndarray, v_cal: Any, t: float, like: Any) -> tuple[TorchRead, np.ndarray]:
@@ -220,7 +231,10 @@ class AnalogBlockRecurrence:
         gen = self.core.generator(u.device)
         periphery = Periphery(tr, cfg)
 
-        def step(v: Any) -> Any:
-            return self._from_tiles(periphery(self._to_tiles(v), gen), H)
+        def step(v: Any, out: Any) -> None:
+            if k == 1:
+                periphery(v, gen, out)
+            else:
+                out.copy_(self._from_tiles(periphery(self._to_tiles(v), gen), H))
 
         return _SteppedRecurrence.apply(Mt + (M_prog - Mt).detach(), u, step)
