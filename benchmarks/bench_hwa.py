@@ -8,10 +8,15 @@ and runs the torch periphery (DAC, read and output noise, ADC) with straight-thr
 
 ``--recurrence digital`` (default): encoder, mixing and decoder products on tiles, the SSM in digital logic (FFT in
 training). ``--recurrence analog``: the recurrence also on tiles, stepped L times with ADC -> DAC state feedback
-(one channel per tile). Rounds alternate the order of the two epochs; medians over ``--rounds`` of the wall time,
-and of the process CPU time (the same on an idle machine; on a shared one it leaves out the time spent waiting
-for a core). ``--profile``: afterwards, one more HWA epoch under cProfile (process CPU time) and the CPU ms per batch
-of its parts. Last line: ``hwa_train_overhead=<HWA epoch / float epoch>`` (wall time).
+(one channel per tile). One untimed epoch of each model first (numba compilation, first-call costs, caches); then
+``--rounds`` rounds of one float and one HWA epoch, the order alternating. Printed: the medians of the wall and the
+process CPU time of each (the same on an idle machine; on a shared one CPU time leaves out the time spent waiting
+for a core), the HWA / float ratio of each round and, for comparison, the ratio of the two medians. The per-round
+ratio compares two epochs run one after the other; the ratio of medians can pair epochs from different rounds, and
+the float epoch alone drifted by 30 % between processes on the idle machine (docs/s4d.md, HWA speed).
+``--profile``: afterwards, one more HWA epoch under cProfile (process CPU time) and the CPU ms per batch of its
+parts. Last line: ``hwa_train_overhead=<median of the per-round HWA / float wall-time ratios>``, as
+``bench_s4d.py`` does.
 """
 
 from __future__ import annotations
@@ -93,7 +98,8 @@ def main() -> None:
     hwa_net = copy.deepcopy(float_net)
     hwa = HWAConfig(tile=args.tile, t_range=(0.0, 86400.0), ssm_recurrence=args.recurrence)
     convert_to_analog(hwa_net, hwa)
-    _epoch(hwa_net, x[: args.batch], y[: args.batch], args.batch)  # numba compilation, first-call costs
+    for net in (float_net, hwa_net):  # untimed: numba compilation, first-call costs, caches
+        _epoch(net, x, y, args.batch)
     t_float, t_hwa = [], []
     with threadpool_limits(1):
         for r in range(args.rounds):
@@ -105,11 +111,13 @@ def main() -> None:
     for name, m, t in (("float", f, t_float), ("HWA  ", h, t_hwa)):
         rounds = ", ".join(f"{w:.2f}" for w, _ in t)
         print(f"{name} epoch (median of {args.rounds}): {m[0]:.2f} s wall, {m[1]:.2f} s CPU   wall rounds: {rounds}")
-    print(f"CPU-time ratio: {h[1] / f[1]:.2f}")
+    ratios = [hw[0] / fl[0] for fl, hw in zip(t_float, t_hwa)]
+    print(f"per-round HWA / float wall ratios: {', '.join(f'{q:.2f}' for q in ratios)}")
+    print(f"ratio of the medians: {h[0] / f[0]:.2f} wall, {h[1] / f[1]:.2f} CPU")
     if args.profile:
         with threadpool_limits(1):
             _profile(hwa_net, x, y, args.batch)
-    print(f"hwa_train_overhead={h[0] / f[0]:.2f}")
+    print(f"hwa_train_overhead={np.median(ratios):.2f}")
 
 
 if __name__ == "__main__":
