@@ -170,30 +170,27 @@ def _unit(r):
 
 @njit(cache=True, inline="always")
 def _layer(r):
-    """(x, |x| in ziggurat units, layer) of one raw output: numpy's first ziggurat step, the sign applied by an
-    exact multiply by +-1 instead of a (half mispredicted) branch."""
+    """(x, |x| in ziggurat units, layer) of one raw output: numpy's first ziggurat step, written so that a loop
+    over raw outputs vectorises: the 52-bit |x| converted by the exact 2^52 bias trick (AVX2 has no int64 ->
+    double conversion), the sign applied by flipping the sign bit (as numpy's x = -x does) instead of a (half
+    mispredicted) branch."""
     idx = np.int64(r & np.uint64(0xFF))
-    r >>= np.uint64(8)
-    rabs = np.int64((r >> np.uint64(1)) & np.uint64(0x000FFFFFFFFFFFFF))
-    return np.float64(rabs) * _WI[idx] * (1.0 - 2.0 * np.float64(np.int64(r & np.uint64(1)))), rabs, idx
+    rabs = (r >> np.uint64(9)) & np.uint64(0x000FFFFFFFFFFFFF)
+    x = (_bitcast(rabs | _BIAS_BITS, np.float64) - _BIAS) * _WI[idx]
+    return _bitcast(_bitcast(x, np.uint64) ^ ((r >> np.uint64(8)) << np.uint64(63)), np.float64), np.int64(rabs), idx
 
 
 @njit(cache=True)
 def _candidates(buf, cand, rejected, g0, g1):
     """For the raw outputs j of words g0 <= j // 64 < g1: cand[j] = :func:`_layer`'s x of buf[j], and ``rejected``'s
-    bit j: |x| outside the layer's rectangle, in loops LLVM vectorises: |x| from the 52-bit integer by the exact
-    2^52 bias trick (AVX2 has no int64 -> double conversion), the sign by flipping the sign bit (as numpy's
-    x = -x does)."""
+    bit j: |x| outside the layer's rectangle, in loops LLVM vectorises."""
     for g in range(g0, g1):
         raw, x_out = buf[64 * g : 64 * g + 64], cand[64 * g : 64 * g + 64]  # views: indices LLVM knows are >= 0
         word = _U0
         for k in range(64):
-            r = raw[k]
-            idx = np.int64(r & np.uint64(0xFF))
-            rabs = (r >> np.uint64(9)) & np.uint64(0x000FFFFFFFFFFFFF)
-            x = (_bitcast(rabs | _BIAS_BITS, np.float64) - _BIAS) * _WI[idx]
-            x_out[k] = _bitcast(_bitcast(x, np.uint64) ^ ((r >> np.uint64(8)) << np.uint64(63)), np.float64)
-            word |= np.uint64(np.int64(rabs) >= _KI[idx]) << np.uint64(k)
+            x, rabs, idx = _layer(raw[k])
+            x_out[k] = x
+            word |= np.uint64(rabs >= _KI[idx]) << np.uint64(k)
         rejected[g] = word
 
 
