@@ -42,6 +42,8 @@ alternating this tree against another: ``PYTHONPATH=OTHER python benchmarks/benc
 ``--mvm N``: only ``mvm_overhead`` (the default tile policy against the 1-thread bare x @ W, process-CPU medians),
 N times in one process, for alternating this tree against another: ``PYTHONPATH=OTHER python benchmarks/bench_mvm.py
 --mvm 3``.
+``--loop N``: N back-to-back cached MVMs of the same tile (BLAS on 1 thread), nothing else, for a profiler:
+``perf record -D 9000 -g python benchmarks/bench_mvm.py --loop 3000`` (-D skips the start-up).
 ``--read-paths N``: the same ratio with the array read in steps (device read, access device, channel matrices, row
 sums) and with the device's fused pass (the default), interleaved in one process, N times.
 Run: ``python benchmarks/bench_mvm.py``.
@@ -272,6 +274,14 @@ def main() -> None:
     if "--new-t" in sys.argv:
         for _ in range(int(sys.argv[sys.argv.index("--new-t") + 1])):
             print(f"new_t_overhead={new_t_ratio(tile, x):.3f}")
+        return
+    if "--loop" in sys.argv:  # for a profiler: N back-to-back cached MVMs, nothing else
+        n = int(sys.argv[sys.argv.index("--loop") + 1])
+        with threadpool_limits(1, user_api="blas"):
+            t0 = time.process_time()
+            for _ in range(n):
+                tile.mvm(x, t=3600.0)
+        print(f"{(time.process_time() - t0) / n * 1e3:.3f} ms process CPU per MVM")
         return
     if "--mvm" in sys.argv:
         for _ in range(int(sys.argv[sys.argv.index("--mvm") + 1])):
